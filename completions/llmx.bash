@@ -1,0 +1,95 @@
+# bash completion for llmx
+# Generated from the Typer app by `python -m llmx.cli.completions`; do not edit.
+# Use: `source` this file, or copy it to ~/.local/share/bash-completion/completions/llmx
+
+# Profile names: the built-in ones and the [profiles.NAME] tables of the config file
+# llmx would read ($1: the --config value on the command line, if any).
+_llmx__profiles() {
+    local file=${1-}
+    if [[ -z $file ]]; then
+        if [[ -n ${LLMX_CONFIG-} ]]; then file=$LLMX_CONFIG
+        elif [[ -f llmx.toml ]]; then file=llmx.toml
+        elif [[ ${XDG_CONFIG_HOME-} == /* ]]; then file=$XDG_CONFIG_HOME/llmx/config.toml
+        else file=$HOME/.config/llmx/config.toml
+        fi
+    fi
+    [[ $file == '~/'* ]] && file=$HOME/${file#'~/'}
+    { printf '%s\n' sim
+      [[ -r $file ]] && sed -n -E 's/^[[:space:]]*\[[[:space:]]*profiles[[:space:]]*\.[[:space:]]*"?([A-Za-z0-9_-]+)"?[[:space:]]*[].].*/\1/p' "$file"; } | sort -u
+}
+
+# Sets subs (subcommands), opts (options) and valued (options taking a value)
+# for the command path $1 ('' for llmx itself, 'config show' for `llmx config show`).
+_llmx__spec() {
+    case $1 in
+        '') subs='ask completions config profiles sim' opts='--help --version -V -h' valued='' ;;
+        'ask') subs='' opts='--config --help --json --max-tokens --model --no-stdin --no-stream --profile --stdin --stream --system --temperature -h -m -p -s' valued='--config --max-tokens --model --profile --system --temperature -m -p -s' ;;
+        'completions') subs='' opts='--help -h' valued='' ;;
+        'config') subs='init path show' opts='--help -h' valued='' ;;
+        'config init') subs='' opts='--force --help -h' valued='' ;;
+        'config path') subs='' opts='--config --help -h' valued='--config' ;;
+        'config show') subs='' opts='--config --help --profile -h -p' valued='--config --profile -p' ;;
+        'profiles') subs='' opts='--config --help -h' valued='--config' ;;
+        'sim') subs='' opts='--cut-rate --fail-rate --help --jitter --latency-ms --per-input-token-ms --port --rate-limit-rate --seed --stall-rate --tokens-per-s --ttft-ms -h' valued='--cut-rate --fail-rate --jitter --latency-ms --per-input-token-ms --port --rate-limit-rate --seed --stall-rate --tokens-per-s --ttft-ms' ;;
+        *) subs='' opts='' valued='' ;;
+    esac
+}
+
+# Sets kind (files, profiles, words or none) and words for the value of option $2
+# of command path $1; $2 = '' means the command's arguments.
+_llmx__values() {
+    kind=none words=''
+    case "$1:$2" in
+        'ask:--config') kind=files ;;
+        'ask:--profile') kind=profiles ;;
+        'ask:-p') kind=profiles ;;
+        'completions:') kind=words words='bash fish zsh' ;;
+        'config init:') kind=files ;;
+        'config path:--config') kind=files ;;
+        'config show:--config') kind=files ;;
+        'config show:--profile') kind=profiles ;;
+        'config show:-p') kind=profiles ;;
+        'profiles:--config') kind=files ;;
+    esac
+}
+
+_llmx() {
+    local cur=${COMP_WORDS[COMP_CWORD]} cmd='' config='' pending='' word i=1
+    local subs opts valued kind words
+    COMPREPLY=()
+    while ((i < COMP_CWORD)); do
+        word=${COMP_WORDS[i]}
+        _llmx__spec "$cmd"
+        if [[ $word == -* ]]; then
+            if [[ " $valued " == *" $word "* ]]; then
+                ((i++))
+                if ((i < COMP_CWORD)) && [[ ${COMP_WORDS[i]} == = ]]; then ((i++)); fi
+                if ((i >= COMP_CWORD)); then pending=$word; break; fi
+                [[ $word == --config ]] && config=${COMP_WORDS[i]}
+            fi
+        elif [[ " $subs " == *" $word "* ]]; then
+            cmd=${cmd:+$cmd }$word
+        fi
+        ((i++))
+    done
+    _llmx__spec "$cmd"
+    if [[ -n $pending ]]; then
+        [[ $cur == = ]] && cur=''
+        _llmx__values "$cmd" "$pending"
+    elif [[ $cur == -* ]]; then
+        kind=words words=$opts
+    elif [[ -n $subs ]]; then
+        kind=words words=$subs
+    else
+        _llmx__values "$cmd" ''
+    fi
+    case $kind in
+        files) compopt -o filenames 2>/dev/null
+               mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
+        profiles) mapfile -t COMPREPLY < <(compgen -W "$(_llmx__profiles "$config")" -- "$cur") ;;
+        words) mapfile -t COMPREPLY < <(compgen -W "$words" -- "$cur") ;;
+    esac
+    return 0
+}
+
+complete -F _llmx llmx

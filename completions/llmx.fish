@@ -1,0 +1,95 @@
+# fish completion for llmx
+# Generated from the Typer app by `python -m llmx.cli.completions`; do not edit.
+# Use: copy to ~/.config/fish/completions/llmx.fish
+
+# The (sub)command being completed, as words joined by spaces ('' for llmx itself).
+function __llmx_command
+    set -l known 'ask' 'completions' 'config' 'config init' 'config path' 'config show' 'profiles' 'sim'
+    set -l path ''
+    for word in (commandline -opc)[2..-1]
+        set -l candidate (string trim -- "$path $word")
+        contains -- $candidate $known; and set path $candidate
+    end
+    echo $path
+end
+
+# Is the command being completed `llmx $argv`?
+function __llmx_at
+    set -l command (__llmx_command)
+    test "$command" = "$argv"
+end
+
+# Profile names: the built-in ones and the [profiles.NAME] tables of the config file
+# llmx would read (--config on the command line, $LLMX_CONFIG, ./llmx.toml, XDG).
+function __llmx_profiles
+    set -l tokens (commandline -opc)
+    set -l file
+    set -l i (contains -i -- --config $tokens); and set file $tokens[(math $i + 1)]
+    for token in $tokens
+        string match -q -- '--config=*' $token
+        and set file (string replace -- '--config=' '' $token)
+    end
+    if test -z "$file"
+        if test -n "$LLMX_CONFIG"
+            set file $LLMX_CONFIG
+        else if test -f llmx.toml
+            set file llmx.toml
+        else if string match -q -- '/*' "$XDG_CONFIG_HOME"
+            set file $XDG_CONFIG_HOME/llmx/config.toml
+        else
+            set file $HOME/.config/llmx/config.toml
+        end
+    end
+    set file (string replace -r -- '^~/' "$HOME/" $file)
+    begin
+        printf '%s\n' sim
+        test -r "$file"; and sed -n -E 's/^[[:space:]]*\\[[[:space:]]*profiles[[:space:]]*\\.[[:space:]]*"?([A-Za-z0-9_-]+)"?[[:space:]]*[].].*/\\1/p' $file
+    end | sort -u
+end
+
+complete -c llmx -f
+complete -c llmx -n '__llmx_at' -a 'ask' -d 'Ask one question; the answer streams to stdout.'
+complete -c llmx -n '__llmx_at' -a 'completions' -d 'Print a static completion script for SHELL (the files in completions/ are these).'
+complete -c llmx -n '__llmx_at' -a 'config' -d 'Find, create and inspect the config file.'
+complete -c llmx -n '__llmx_at' -a 'profiles' -d 'List profiles (the default one is marked with *).'
+complete -c llmx -n '__llmx_at' -a 'sim' -d 'Run the embedded simulated provider (OpenAI, Anthropic and Ollama APIs) on 127.0.0.1.'
+complete -c llmx -n '__llmx_at' -s 'h' -l 'help' -d 'Show this message and exit.'
+complete -c llmx -n '__llmx_at' -s 'V' -l 'version' -d 'Print the version and exit.'
+complete -c llmx -n '__llmx_at ask' -l 'config' -r -F -d 'Config file (default: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).'
+complete -c llmx -n '__llmx_at ask' -s 'h' -l 'help' -d 'Show this message and exit.'
+complete -c llmx -n '__llmx_at ask' -l 'json' -d 'Print one JSON object: text, model, provider, usage, latency_ms, ttft_ms, cached.'
+complete -c llmx -n '__llmx_at ask' -l 'max-tokens' -x -d 'Cap on answer tokens.'
+complete -c llmx -n '__llmx_at ask' -s 'm' -l 'model' -x -d 'Override the model.'
+complete -c llmx -n '__llmx_at ask' -l 'stdin' -l 'no-stdin' -d 'Always wait for / never read piped stdin (default: read it if data comes within 1s).'
+complete -c llmx -n '__llmx_at ask' -l 'stream' -l 'no-stream' -d 'Stream the answer as it arrives.'
+complete -c llmx -n '__llmx_at ask' -s 'p' -l 'profile' -x -a '(__llmx_profiles)' -d 'Profile to use (default: default_profile).'
+complete -c llmx -n '__llmx_at ask' -s 's' -l 'system' -x -d 'System prompt.'
+complete -c llmx -n '__llmx_at ask' -l 'temperature' -x -d 'Sampling temperature.'
+complete -c llmx -n '__llmx_at completions' -s 'h' -l 'help' -d 'Show this message and exit.'
+complete -c llmx -n '__llmx_at completions' -a 'bash fish zsh'
+complete -c llmx -n '__llmx_at config' -a 'init' -d 'Write a starter config file (never overwrites without --force).'
+complete -c llmx -n '__llmx_at config' -a 'path' -d 'Show where llmx looks for its config and which file it uses.'
+complete -c llmx -n '__llmx_at config' -a 'show' -d 'Show a resolved profile as TOML (secrets masked).'
+complete -c llmx -n '__llmx_at config' -s 'h' -l 'help' -d 'Show this message and exit.'
+complete -c llmx -n '__llmx_at config init' -l 'force' -d 'Overwrite an existing file.'
+complete -c llmx -n '__llmx_at config init' -s 'h' -l 'help' -d 'Show this message and exit.'
+complete -c llmx -n '__llmx_at config init' -F
+complete -c llmx -n '__llmx_at config path' -l 'config' -r -F -d 'Config file (default: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).'
+complete -c llmx -n '__llmx_at config path' -s 'h' -l 'help' -d 'Show this message and exit.'
+complete -c llmx -n '__llmx_at config show' -l 'config' -r -F -d 'Config file (default: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).'
+complete -c llmx -n '__llmx_at config show' -s 'h' -l 'help' -d 'Show this message and exit.'
+complete -c llmx -n '__llmx_at config show' -s 'p' -l 'profile' -x -a '(__llmx_profiles)' -d 'Profile to use (default: default_profile).'
+complete -c llmx -n '__llmx_at profiles' -l 'config' -r -F -d 'Config file (default: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).'
+complete -c llmx -n '__llmx_at profiles' -s 'h' -l 'help' -d 'Show this message and exit.'
+complete -c llmx -n '__llmx_at sim' -l 'cut-rate' -x -d 'Share of connections cut mid-answer.'
+complete -c llmx -n '__llmx_at sim' -l 'fail-rate' -x -d 'Share of 500/503 answers.'
+complete -c llmx -n '__llmx_at sim' -s 'h' -l 'help' -d 'Show this message and exit.'
+complete -c llmx -n '__llmx_at sim' -l 'jitter' -x -d 'Relative jitter on delays, 0..1.'
+complete -c llmx -n '__llmx_at sim' -l 'latency-ms' -x -d 'Added latency before the answer.'
+complete -c llmx -n '__llmx_at sim' -l 'per-input-token-ms' -x -d 'Cost per input token.'
+complete -c llmx -n '__llmx_at sim' -l 'port' -x -d 'Port (0 = a free one).'
+complete -c llmx -n '__llmx_at sim' -l 'rate-limit-rate' -x -d 'Share of 429 answers.'
+complete -c llmx -n '__llmx_at sim' -l 'seed' -x -d 'Seed for answers and faults.'
+complete -c llmx -n '__llmx_at sim' -l 'stall-rate' -x -d 'Share of answers that stall.'
+complete -c llmx -n '__llmx_at sim' -l 'tokens-per-s' -x -d 'Output pace (0 = instant).'
+complete -c llmx -n '__llmx_at sim' -l 'ttft-ms' -x -d 'Time to first token.'

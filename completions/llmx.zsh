@@ -1,0 +1,174 @@
+#compdef llmx
+# zsh completion for llmx
+# Generated from the Typer app by `python -m llmx.cli.completions`; do not edit.
+# Use: save as _llmx in a directory on $fpath (then compinit), or `source` it.
+
+# Profile names: the built-in ones and the [profiles.NAME] tables of the config file
+# llmx would read (--config on the command line, $LLMX_CONFIG, ./llmx.toml, XDG).
+_llmx__profiles() {
+    local file=${(Q)opt_args[--config]-}
+    if [[ -z $file ]]; then
+        if [[ -n ${LLMX_CONFIG-} ]]; then file=$LLMX_CONFIG
+        elif [[ -f llmx.toml ]]; then file=llmx.toml
+        elif [[ ${XDG_CONFIG_HOME-} == /* ]]; then file=$XDG_CONFIG_HOME/llmx/config.toml
+        else file=$HOME/.config/llmx/config.toml
+        fi
+    fi
+    [[ $file == '~/'* ]] && file=$HOME/${file#'~/'}
+    local -a names
+    names=(sim ${(f)"$([[ -r $file ]] && sed -n -E 's/^[[:space:]]*\[[[:space:]]*profiles[[:space:]]*\.[[:space:]]*"?([A-Za-z0-9_-]+)"?[[:space:]]*[].].*/\1/p' "$file")"})
+    _wanted profiles expl profile compadd -- ${(u)names}
+}
+
+_llmx() {
+    local curcontext=$curcontext state state_descr line ret=1
+    typeset -A opt_args
+    _arguments -C \
+        '(-h --help)-h[Show this message and exit.]' \
+        '(-h --help)--help[Show this message and exit.]' \
+        '(-V --version)-V[Print the version and exit.]' \
+        '(-V --version)--version[Print the version and exit.]' \
+        ': :_llmx__commands' \
+        '*:: :->command' && ret=0
+    if [[ $state == command ]]; then
+        curcontext=${curcontext%:*:*}:llmx-$words[1]:
+        case $words[1] in
+        (ask) _llmx_ask && ret=0 ;;
+        (completions) _llmx_completions && ret=0 ;;
+        (config) _llmx_config && ret=0 ;;
+        (profiles) _llmx_profiles && ret=0 ;;
+        (sim) _llmx_sim && ret=0 ;;
+        esac
+    fi
+    return ret
+}
+
+_llmx__commands() {
+    local -a commands
+    commands=(
+        'ask:Ask one question; the answer streams to stdout.'
+        'completions:Print a static completion script for SHELL (the files in completions/ are these).'
+        'config:Find, create and inspect the config file.'
+        'profiles:List profiles (the default one is marked with *).'
+        'sim:Run the embedded simulated provider (OpenAI, Anthropic and Ollama APIs) on 127.0.0.1.'
+    )
+    _describe -t commands 'llmx command' commands
+}
+
+_llmx_ask() {
+    typeset -A opt_args
+    _arguments \
+        '(--config)--config=[Config file (default\: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).]:path:_files' \
+        '(-h --help)-h[Show this message and exit.]' \
+        '(-h --help)--help[Show this message and exit.]' \
+        '(--json)--json[Print one JSON object\: text, model, provider, usage, latency_ms, ttft_ms, cached.]' \
+        '(--max-tokens)--max-tokens=[Cap on answer tokens.]:max_tokens: ' \
+        '(-m --model)-m+[Override the model.]:model: ' \
+        '(-m --model)--model=[Override the model.]:model: ' \
+        '(--stdin --no-stdin)--stdin[Always wait for / never read piped stdin (default\: read it if data comes within 1s).]' \
+        '(--stdin --no-stdin)--no-stdin[Always wait for / never read piped stdin (default\: read it if data comes within 1s).]' \
+        '(--stream --no-stream)--stream[Stream the answer as it arrives.]' \
+        '(--stream --no-stream)--no-stream[Stream the answer as it arrives.]' \
+        '(-p --profile)-p+[Profile to use (default\: default_profile).]:profile:_llmx__profiles' \
+        '(-p --profile)--profile=[Profile to use (default\: default_profile).]:profile:_llmx__profiles' \
+        '(-s --system)-s+[System prompt.]:system: ' \
+        '(-s --system)--system=[System prompt.]:system: ' \
+        '(--temperature)--temperature=[Sampling temperature.]:temperature: ' \
+        '*:prompt: '
+}
+
+_llmx_completions() {
+    typeset -A opt_args
+    _arguments \
+        '(-h --help)-h[Show this message and exit.]' \
+        '(-h --help)--help[Show this message and exit.]' \
+        ':shell:(bash fish zsh)'
+}
+
+_llmx_config() {
+    local curcontext=$curcontext state state_descr line ret=1
+    typeset -A opt_args
+    _arguments -C \
+        '(-h --help)-h[Show this message and exit.]' \
+        '(-h --help)--help[Show this message and exit.]' \
+        ': :_llmx_config__commands' \
+        '*:: :->command' && ret=0
+    if [[ $state == command ]]; then
+        curcontext=${curcontext%:*:*}:llmx-config-$words[1]:
+        case $words[1] in
+        (init) _llmx_config_init && ret=0 ;;
+        (path) _llmx_config_path && ret=0 ;;
+        (show) _llmx_config_show && ret=0 ;;
+        esac
+    fi
+    return ret
+}
+
+_llmx_config__commands() {
+    local -a commands
+    commands=(
+        'init:Write a starter config file (never overwrites without --force).'
+        'path:Show where llmx looks for its config and which file it uses.'
+        'show:Show a resolved profile as TOML (secrets masked).'
+    )
+    _describe -t commands 'llmx config command' commands
+}
+
+_llmx_config_init() {
+    typeset -A opt_args
+    _arguments \
+        '(--force)--force[Overwrite an existing file.]' \
+        '(-h --help)-h[Show this message and exit.]' \
+        '(-h --help)--help[Show this message and exit.]' \
+        ':path:_files'
+}
+
+_llmx_config_path() {
+    typeset -A opt_args
+    _arguments \
+        '(--config)--config=[Config file (default\: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).]:path:_files' \
+        '(-h --help)-h[Show this message and exit.]' \
+        '(-h --help)--help[Show this message and exit.]'
+}
+
+_llmx_config_show() {
+    typeset -A opt_args
+    _arguments \
+        '(--config)--config=[Config file (default\: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).]:path:_files' \
+        '(-h --help)-h[Show this message and exit.]' \
+        '(-h --help)--help[Show this message and exit.]' \
+        '(-p --profile)-p+[Profile to use (default\: default_profile).]:profile:_llmx__profiles' \
+        '(-p --profile)--profile=[Profile to use (default\: default_profile).]:profile:_llmx__profiles'
+}
+
+_llmx_profiles() {
+    typeset -A opt_args
+    _arguments \
+        '(--config)--config=[Config file (default\: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).]:path:_files' \
+        '(-h --help)-h[Show this message and exit.]' \
+        '(-h --help)--help[Show this message and exit.]'
+}
+
+_llmx_sim() {
+    typeset -A opt_args
+    _arguments \
+        '(--cut-rate)--cut-rate=[Share of connections cut mid-answer.]:cut_rate: ' \
+        '(--fail-rate)--fail-rate=[Share of 500/503 answers.]:fail_rate: ' \
+        '(-h --help)-h[Show this message and exit.]' \
+        '(-h --help)--help[Show this message and exit.]' \
+        '(--jitter)--jitter=[Relative jitter on delays, 0..1.]:jitter: ' \
+        '(--latency-ms)--latency-ms=[Added latency before the answer.]:latency_ms: ' \
+        '(--per-input-token-ms)--per-input-token-ms=[Cost per input token.]:per_input_token_ms: ' \
+        '(--port)--port=[Port (0 = a free one).]:port: ' \
+        '(--rate-limit-rate)--rate-limit-rate=[Share of 429 answers.]:rate_limit_rate: ' \
+        '(--seed)--seed=[Seed for answers and faults.]:seed: ' \
+        '(--stall-rate)--stall-rate=[Share of answers that stall.]:stall_rate: ' \
+        '(--tokens-per-s)--tokens-per-s=[Output pace (0 = instant).]:tokens_per_s: ' \
+        '(--ttft-ms)--ttft-ms=[Time to first token.]:ttft_ms: '
+}
+
+if [[ ${zsh_eval_context[-1]-} == loadautofunc ]]; then
+    _llmx "$@"
+else
+    compdef _llmx llmx
+fi

@@ -1,0 +1,196 @@
+"""The Typer app: every command's flags and help. The one composition root of the CLI.
+
+Each command body is a single call into its module, run through the error boundary.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from llmx import __version__
+from llmx.cli._boundary import guarded
+from llmx.cli._io import Io
+from llmx.errors import EXIT_CODE_HELP
+
+EXIT_CODES = "\n".join(f"    {int(code):>3}  {text}" for code, text in EXIT_CODE_HELP.items())
+
+APP_HELP = f"""Fast, cheap LLM calls from the shell.
+
+Examples:
+
+    llmx ask -p sim "hello"     # embedded simulator: no key, no network
+    git diff | llmx ask "write a commit message"
+    llmx ask --json "2+2?" | jq .usage
+
+Exit codes:
+
+{EXIT_CODES}
+"""
+
+app = typer.Typer(
+    name="llmx",
+    help=APP_HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="markdown",
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+config_app = typer.Typer(help="Find, create and inspect the config file.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+ConfigOpt = Annotated[
+    str | None,
+    typer.Option("--config", help="Config file (default: $LLMX_CONFIG, ./llmx.toml, "
+                 "$XDG_CONFIG_HOME/llmx/config.toml).", metavar="PATH"),
+]
+ProfileOpt = Annotated[
+    str | None, typer.Option("-p", "--profile", help="Profile to use (default: default_profile).")
+]
+
+
+def _exit(code: int) -> None:
+    raise typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"llmx {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", "-V", callback=_version, is_eager=True,
+                           help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Fast, cheap LLM calls from the shell."""
+
+
+ASK_HELP = """Ask one question; the answer streams to stdout.
+
+Examples:
+
+* `llmx ask "why is the sky blue?"`
+* `cat app.log | llmx ask "why does it fail?"`   (piped stdin is context)
+* `llmx ask - < prompt.txt`   (stdin is the prompt)
+* `llmx ask --json -p sim "hi" | jq .usage`
+"""
+
+
+@app.command(help=ASK_HELP)
+def ask(
+    prompt: Annotated[
+        list[str] | None,
+        typer.Argument(help="The prompt (words are joined). `-` reads the prompt from stdin; "
+                       "otherwise piped stdin is appended as context.", show_default=False),
+    ] = None,
+    profile: ProfileOpt = None,
+    model: Annotated[str | None, typer.Option("-m", "--model", help="Override the model.")] = None,
+    system: Annotated[str | None, typer.Option("-s", "--system", help="System prompt.")] = None,
+    temperature: Annotated[float | None, typer.Option(help="Sampling temperature.")] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="Cap on answer tokens.")] = None,
+    stream: Annotated[bool, typer.Option("--stream/--no-stream",
+                                         help="Stream the answer as it arrives.")] = True,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object: text, "
+                                           "model, provider, usage, latency_ms, ttft_ms, "
+                                           "cached.")] = False,
+    config: ConfigOpt = None,
+    stdin: Annotated[bool | None, typer.Option("--stdin/--no-stdin", show_default=False,
+                                               help="Always wait for / never read piped "
+                                               "stdin (default: read it if data comes "
+                                               "within 1s).")] = None,
+) -> None:
+    from llmx.cli.ask import AskArgs, run_ask
+
+    args = AskArgs(tuple(prompt or ()), profile, model, system, temperature, max_tokens,
+                   stream, json_out, config, stdin)
+    _exit(guarded(lambda: run_ask(args, Io.system())))
+
+
+@app.command()
+def sim(
+    port: Annotated[int, typer.Option(help="Port (0 = a free one).")] = 0,
+    latency_ms: Annotated[float, typer.Option(help="Added latency before the answer.")] = 0.0,
+    ttft_ms: Annotated[float, typer.Option(help="Time to first token.")] = 0.0,
+    tokens_per_s: Annotated[float, typer.Option(help="Output pace (0 = instant).")] = 0.0,
+    per_input_token_ms: Annotated[float, typer.Option(help="Cost per input token.")] = 0.0,
+    jitter: Annotated[float, typer.Option(help="Relative jitter on delays, 0..1.")] = 0.0,
+    fail_rate: Annotated[float, typer.Option(help="Share of 500/503 answers.")] = 0.0,
+    rate_limit_rate: Annotated[float, typer.Option(help="Share of 429 answers.")] = 0.0,
+    cut_rate: Annotated[float, typer.Option(help="Share of connections cut mid-answer.")] = 0.0,
+    stall_rate: Annotated[float, typer.Option(help="Share of answers that stall.")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed for answers and faults.")] = 0,
+) -> None:
+    """Run the embedded simulated provider (OpenAI, Anthropic and Ollama APIs) on 127.0.0.1.
+
+    Prints its base URL as the first line of stdout and serves until Ctrl-C / SIGTERM.
+    """
+    from llmx.cli.sim_cmd import run_sim
+
+    options = dict(port=port, latency_ms=latency_ms, ttft_ms=ttft_ms, tokens_per_s=tokens_per_s,
+                   per_input_token_ms=per_input_token_ms, jitter=jitter, fail_rate=fail_rate,
+                   rate_limit_rate=rate_limit_rate, cut_rate=cut_rate, stall_rate=stall_rate,
+                   seed=seed)
+    _exit(guarded(lambda: run_sim(options, Io.system())))
+
+
+@app.command()
+def profiles(config: ConfigOpt = None) -> None:
+    """List profiles (the default one is marked with *)."""
+    from llmx.cli.config_cmd import run_profiles
+
+    _exit(guarded(lambda: run_profiles(config, Io.system())))
+
+
+@config_app.command("path")
+def config_path(config: ConfigOpt = None) -> None:
+    """Show where llmx looks for its config and which file it uses."""
+    from llmx.cli.config_cmd import run_path
+
+    _exit(guarded(lambda: run_path(config, Io.system())))
+
+
+@config_app.command("show")
+def config_show(profile: ProfileOpt = None, config: ConfigOpt = None) -> None:
+    """Show a resolved profile as TOML (secrets masked)."""
+    from llmx.cli.config_cmd import run_show
+
+    _exit(guarded(lambda: run_show(config, profile, Io.system())))
+
+
+@config_app.command("init")
+def config_init(
+    path: Annotated[str | None, typer.Argument(help="Where to write (default: the XDG "
+                                               "config path).", show_default=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a starter config file (never overwrites without --force)."""
+    from llmx.cli.config_cmd import run_init
+
+    _exit(guarded(lambda: run_init(path, force, Io.system())))
+
+
+@app.command(epilog="Example:  llmx completions bash > ~/.local/share/bash-completion/"
+             "completions/llmx")
+def completions(
+    shell: Annotated[str, typer.Argument(help="bash, zsh or fish.")],
+) -> None:
+    """Print a static completion script for SHELL (the files in completions/ are these)."""
+    from llmx.cli.completions import run_completions
+
+    _exit(guarded(lambda: run_completions(shell, Io.system())))
+
+
+def run_app(args: list[str]) -> int:
+    try:
+        app(args=args, prog_name="llmx", standalone_mode=True)
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    return 0

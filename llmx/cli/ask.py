@@ -1,0 +1,194 @@
+"""``llmx ask``: one prompt, answered on stdout.
+
+This module is on the fast path: it imports neither typer nor rich. ``parse_fast`` reads
+the common shapes of an ``ask`` command line; anything else (``--help``, a typo, a bad
+number) falls back to the Typer app, which gives the full usage message. A test keeps
+``OPTIONS`` and the Typer command's options identical.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from llmx.cli._io import Io
+from llmx.cli._stdin import GRACE_SECONDS, context_ready, read_all
+from llmx.errors import UsageError
+
+if TYPE_CHECKING:
+    from llmx.config.profile import Profile
+    from llmx.engine import Client
+    from llmx.types import Completion
+
+
+@dataclass(frozen=True)
+class AskArgs:
+    prompt: tuple[str, ...] = ()
+    profile: str | None = None
+    model: str | None = None
+    system: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    stream: bool = True
+    json: bool = False
+    config: str | None = None
+    stdin: bool | None = None
+
+
+# option -> (field, value type or None for a flag, the flag's value)
+OPTIONS: dict[str, tuple[str, type | None, Any]] = {
+    "-p": ("profile", str, None),
+    "--profile": ("profile", str, None),
+    "-m": ("model", str, None),
+    "--model": ("model", str, None),
+    "-s": ("system", str, None),
+    "--system": ("system", str, None),
+    "--temperature": ("temperature", float, None),
+    "--max-tokens": ("max_tokens", int, None),
+    "--config": ("config", str, None),
+    "--stream": ("stream", None, True),
+    "--no-stream": ("stream", None, False),
+    "--json": ("json", None, True),
+    "--stdin": ("stdin", None, True),
+    "--no-stdin": ("stdin", None, False),
+}
+
+
+def parse_fast(argv: Sequence[str]) -> AskArgs | None:
+    """Parse ``ask`` arguments (after the word ``ask``); None means "let Typer do it"."""
+    values: dict[str, Any] = {}
+    words: list[str] = []
+    items = iter(argv)
+    for item in items:
+        if item == "--":
+            words.extend(items)
+            break
+        if item == "-" or not item.startswith("-"):
+            words.append(item)
+            continue
+        name, eq, inline = item.partition("=")
+        spec = OPTIONS.get(name)
+        if spec is None:
+            return None
+        field, kind, flag_value = spec
+        if kind is None:
+            if eq:
+                return None
+            values[field] = flag_value
+            continue
+        raw = inline if eq else next(items, None)
+        if raw is None:
+            return None
+        try:
+            values[field] = kind(raw)
+        except ValueError:
+            return None
+    return AskArgs(prompt=tuple(words), **values)
+
+
+def gather_prompt(args: AskArgs, io: Io) -> str:
+    """The prompt text from arguments and stdin (see ``llmx.cli._stdin``)."""
+    words = args.prompt
+    if words == ("-",) or (not words and not io.stdin_is_tty):
+        if args.stdin is False:
+            raise UsageError("no prompt: `-` reads stdin, but --no-stdin was given")
+        text = read_all(io.stdin)
+    elif not words:
+        raise UsageError("no prompt given", hint='llmx ask "your question"  (or pipe text in)')
+    else:
+        text = " ".join(words)
+        if not io.stdin_is_tty:
+            text = _with_context(text, args, io)
+    if not text.strip():
+        raise UsageError("the prompt is empty")
+    return text
+
+
+def _with_context(prompt: str, args: AskArgs, io: Io) -> str:
+    if not context_ready(io.stdin, args.stdin):
+        if args.stdin is None:
+            io.stderr.write(f"note: stdin sent nothing within {GRACE_SECONDS:g}s; ignoring it "
+                            "(--stdin waits for it, --no-stdin skips it)\n")
+        return prompt
+    context = read_all(io.stdin)
+    return f"{prompt}\n\n{context}" if context.strip() else prompt
+
+
+def run_ask(args: AskArgs, io: Io) -> int:
+    from llmx.config.files import load
+    from llmx.config.profile import resolve_profile
+
+    prompt = gather_prompt(args, io)
+    config = load(args.config, io.env, Path.cwd())
+    profile = resolve_profile(config, args.profile)
+    return asyncio.run(_ask(profile, prompt, args, io))
+
+
+async def _ask(profile: Profile, prompt: str, args: AskArgs, io: Io) -> int:
+    from llmx.engine import Client
+
+    options = {"system": args.system, "model": args.model,
+               "temperature": args.temperature, "max_tokens": args.max_tokens}
+    async with Client(profile, env=io.env) as client:
+        if not args.stream:
+            completion = await client.generate(prompt, **options)
+            _emit_whole(completion, profile, args, io)
+        elif args.json:
+            completion = await _collect(client, prompt, options)
+            _emit_whole(completion, profile, args, io)
+        else:
+            await _stream_to(client, prompt, options, io)
+    return 0
+
+
+async def _collect(client: Client, prompt: str, options: dict[str, Any]) -> Completion:
+    answer = client.stream(prompt, **options)
+    async for _ in answer:
+        pass
+    return answer.completion()
+
+
+async def _stream_to(client: Client, prompt: str, options: dict[str, Any], io: Io) -> None:
+    from llmx.ui.stream import make_sink
+
+    answer = client.stream(prompt, **options)
+    sink = make_sink(io.stdout, is_tty=io.stdout_is_tty, env=io.env)
+    try:
+        async for chunk in answer:
+            if chunk.text:
+                sink.write(chunk.text)
+    finally:
+        sink.close()
+
+
+def _emit_whole(completion: Completion, profile: Profile, args: AskArgs, io: Io) -> None:
+    if args.json:
+        io.stdout.write(json.dumps(completion_json(completion, profile), ensure_ascii=False))
+        io.stdout.write("\n")
+        io.stdout.flush()
+        return
+    from llmx.ui.stream import make_sink
+
+    sink = make_sink(io.stdout, is_tty=io.stdout_is_tty, env=io.env)
+    sink.write(completion.text)
+    sink.close()
+
+
+def completion_json(completion: Completion, profile: Profile) -> dict[str, Any]:
+    return {
+        "text": completion.text,
+        "model": completion.model,
+        "provider": completion.provider,
+        "profile": profile.name,
+        "usage": {"input_tokens": completion.usage.input_tokens,
+                  "output_tokens": completion.usage.output_tokens},
+        "latency_ms": round(completion.latency_ms, 2),
+        "ttft_ms": None if completion.ttft_ms is None else round(completion.ttft_ms, 2),
+        "finish_reason": completion.finish_reason,
+        "cached": completion.cached,
+    }
+

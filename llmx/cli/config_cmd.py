@@ -1,0 +1,53 @@
+"""``llmx profiles`` and ``llmx config path|show|init``: thin shells over llmx.config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from llmx.cli._io import Io
+from llmx.config.files import load, write_default_config
+from llmx.config.profile import resolve_profile
+from llmx.paths import config_candidates, user_config_path
+
+
+def run_profiles(config_path: str | None, io: Io) -> int:
+    config = load(config_path, io.env, Path.cwd())
+    default = config.default_profile or "sim"
+    width = max(len(name) for name in config.names)
+    for name in config.names:
+        profile = config.profiles[name]
+        mark = "*" if name == default else " "
+        where = "embedded simulator" if profile.embedded else profile.base_url
+        io.stdout.write(f"{mark} {name:<{width}}  {profile.provider:<9} {profile.model}  {where}\n")
+    return 0
+
+
+def run_path(config_path: str | None, io: Io) -> int:
+    """The file in use on stdout; every place looked at, in order, on stderr."""
+    config = load(config_path, io.env, Path.cwd())
+    for path, why in config_candidates(config_path, io.env, Path.cwd()):
+        state = "found" if path.is_file() else "absent"
+        io.stderr.write(f"  {why:<14} {path}  ({state})\n")
+    io.stdout.write(f"{config.source if config.source else 'none (built-in profiles only)'}\n")
+    return 0
+
+
+def run_show(config_path: str | None, profile_name: str | None, io: Io) -> int:
+    import tomli_w
+
+    from llmx.config.show import profile_to_dict
+
+    config = load(config_path, io.env, Path.cwd())
+    profile = resolve_profile(config, profile_name)
+    io.stdout.write(f"# profile {profile.name!r}")
+    io.stdout.write(f" from {config.source}\n" if config.source and not profile.builtin
+                    else " (built in)\n")
+    io.stdout.write(tomli_w.dumps(profile_to_dict(profile, io.env)))
+    return 0
+
+
+def run_init(path: str | None, force: bool, io: Io) -> int:
+    target = Path(path).expanduser() if path else user_config_path(io.env)
+    written = write_default_config(target, force=force)
+    io.stderr.write(f"wrote {written}\n")
+    return 0

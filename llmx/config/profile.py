@@ -1,0 +1,359 @@
+"""Profiles: checked TOML tables in, frozen dataclasses out. Pure — no IO.
+
+A profile never holds an API key, only where to find one (``api_key_env`` or
+``api_key_cmd``; see ``llmx.config.secrets``), so no repr can leak a key.
+
+Resolution of ``[profiles.NAME]``:
+
+1. every table is checked key by key (unknown keys name their full path);
+2. ``extends = "other"`` starts from the other profile, already resolved, and
+   overrides it; sub-tables (``http``, ``cache``, ``cache.ttl``...) merge key by
+   key. Setting ``api_key_env`` or ``api_key_cmd`` replaces both inherited ones;
+3. per-provider defaults fill the gaps: ``base_url`` (the provider's public
+   endpoint) and ``api_key_env`` (``OPENAI_API_KEY`` / ``ANTHROPIC_API_KEY``) —
+   the latter only while ``base_url`` is that public endpoint, so a key is
+   never sent to a third-party or local server unless the profile says so.
+   ``api_key_env = ""`` means "no key".
+
+The built-in profile ``sim`` (the embedded simulator) always exists. A
+``[profiles.sim]`` table in a config is layered over it, as if it extended it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from llmx.config import fields, schema
+from llmx.config.fields import EMBEDDED
+from llmx.config.schema import fail
+from llmx.errors import ConfigError
+
+BUILTIN_PROFILE = "sim"
+DEFAULT_MAX_CONNECTIONS = 10
+OVERRIDABLE = ("model", "temperature", "max_tokens", "timeout", "retries")
+DEFAULT_BASE_URLS: Mapping[str, str] = MappingProxyType({
+    "openai": "https://api.openai.com/v1",
+    "anthropic": "https://api.anthropic.com",
+    "ollama": "http://localhost:11434",
+})
+DEFAULT_KEY_ENVS: Mapping[str, str] = MappingProxyType({
+    "openai": "OPENAI_API_KEY",
+    "anthropic": "ANTHROPIC_API_KEY",
+})
+
+
+def _default_ttl() -> Mapping[str, float]:
+    return MappingProxyType({"default": 86_400.0})
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSettings:
+    """The connection pool of one endpoint. Timeouts are in seconds.
+
+    In a profile, ``max_keepalive`` defaults to ``max_connections``."""
+
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    max_keepalive: int = DEFAULT_MAX_CONNECTIONS
+    keepalive_expiry: float = 60.0
+    http2: bool = False
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class CacheSettings:
+    """``ttl`` maps a content kind (``default``, ``chat``, ``code``, ``json``) to seconds;
+    kinds without an entry use ``ttl["default"]`` (see ``ttl_for``)."""
+
+    mode: str = "read-write"
+    max_entries: int = 1000
+    max_bytes: int = 256 * 1024 * 1024
+    semantic: bool = True
+    threshold: float = 0.92
+    embedder: str = "lexical"
+    ttl: Mapping[str, float] = field(default_factory=_default_ttl)
+
+    def ttl_for(self, kind: str) -> float:
+        return self.ttl.get(kind, self.ttl["default"])
+
+
+@dataclass(frozen=True, slots=True)
+class CompressionSettings:
+    mode: str = "off"
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSettings:
+    """``rpm`` / ``tpm``: requests / tokens per minute; ``None`` (or 0 in TOML) = no limit."""
+
+    concurrency: int = 16
+    rpm: int | None = None
+    tpm: int | None = None
+    max_batch_size: int = 16
+    max_wait_ms: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """Money per one million tokens, for cost estimates."""
+
+    input: float = 0.0
+    output: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A resolved profile. ``timeout`` is the total budget in seconds for one
+    request, retries and back-off included."""
+
+    name: str
+    provider: str
+    model: str
+    base_url: str
+    api_key_env: str | None = None
+    api_key_cmd: str | None = field(default=None, repr=False)
+    temperature: float | None = None
+    max_tokens: int | None = None
+    timeout: float = 60.0
+    retries: int = 2
+    description: str | None = None
+    http: HttpSettings = field(default_factory=HttpSettings)
+    cache: CacheSettings = field(default_factory=CacheSettings)
+    compression: CompressionSettings = field(default_factory=CompressionSettings)
+    batch: BatchSettings = field(default_factory=BatchSettings)
+    price: Price | None = None
+    builtin: bool = False
+
+    @property
+    def embedded(self) -> bool:
+        """True when ``base_url`` asks for the embedded simulator."""
+        return self.base_url == EMBEDDED
+
+    @property
+    def needs_key(self) -> bool:
+        return self.api_key_env is not None or self.api_key_cmd is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    default_profile: str | None
+    profiles: Mapping[str, Profile]
+    source: Path | None = None
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self.profiles)
+
+
+def builtin_tables() -> dict[str, dict[str, Any]]:
+    return {
+        BUILTIN_PROFILE: {
+            "provider": "openai",
+            "model": "sim-1",
+            "base_url": EMBEDDED,
+            "description": "embedded simulator on a free loopback port (no network, no key)",
+        }
+    }
+
+
+def builtin_config() -> Config:
+    """The configuration when there is no config file: built-in profiles only."""
+    return load_config({}, None)
+
+
+def load_config(data: Mapping[str, Any], source: Path | None = None) -> Config:
+    """Check ``data`` (a parsed TOML document) and resolve every profile.
+
+    Raises ``ConfigError`` naming the key path (prefixed by ``source`` when given).
+    """
+    try:
+        return _load(data, source)
+    except ConfigError as exc:
+        if source is None:
+            raise
+        raise ConfigError(f"{source}: {exc.message}", hint=exc.hint) from None
+
+
+def _load(data: Mapping[str, Any], source: Path | None) -> Config:
+    for key in data:
+        if key not in fields.TOP_LEVEL_KEYS:
+            schema.unknown_key("", key, fields.TOP_LEVEL_KEYS)
+    raw_profiles = data.get("profiles", {})
+    if not isinstance(raw_profiles, Mapping):
+        fail("profiles", f"expected a table of profiles, got {schema.type_name(raw_profiles)}")
+    spec = fields.profile_spec()
+    tables = {name: _check_table(name, raw, spec) for name, raw in sorted(raw_profiles.items())}
+    builtins = builtin_tables()
+    profiles = {
+        name: _build(name, _resolve(name, tables, builtins, ()), builtin=name not in tables)
+        for name in sorted(tables.keys() | builtins.keys())
+    }
+    default = data.get("default_profile")
+    if default is not None:
+        schema.text()("default_profile", default)
+        if default not in profiles:
+            fail("default_profile", _unknown_profile_text(default, profiles))
+    return Config(default, MappingProxyType(profiles), source)
+
+
+def profile_path(name: str) -> str:
+    return schema.join("profiles", name)
+
+
+def _check_table(name: str, raw: object, spec: schema.Spec) -> dict[str, Any]:
+    path = profile_path(name)
+    if not name.strip():
+        fail(path, "a profile name must not be empty")
+    table = schema.validate_table(path, raw, spec)
+    if "api_key_env" in table and "api_key_cmd" in table:
+        fail(path, "set only one of `api_key_env` and `api_key_cmd`")
+    return table
+
+
+def _resolve(
+    name: str,
+    tables: Mapping[str, dict[str, Any]],
+    builtins: Mapping[str, dict[str, Any]],
+    chain: tuple[str, ...],
+) -> dict[str, Any]:
+    """The merged table of ``name``: its parents' values overridden by its own."""
+    own = tables.get(name)
+    if own is None:
+        return dict(builtins[name])
+    parent_name = own.get("extends")
+    if parent_name is None or (parent_name == name and name in builtins):
+        return _merge(builtins.get(name, {}), own)
+    seen = (*chain, name)
+    if parent_name in seen:
+        loop = " -> ".join((*seen[seen.index(parent_name):], parent_name))
+        fail(schema.join(profile_path(name), "extends"), f"cycle: {loop}")
+    if parent_name not in tables and parent_name not in builtins:
+        known = tables.keys() | builtins.keys()
+        fail(schema.join(profile_path(name), "extends"), _unknown_profile_text(parent_name, known))
+    return _merge(_resolve(parent_name, tables, builtins, seen), own)
+
+
+def _merge(parent: Mapping[str, Any], child: Mapping[str, Any]) -> dict[str, Any]:
+    out = {key: value for key, value in parent.items() if key != "extends"}
+    if "api_key_env" in child or "api_key_cmd" in child:
+        out.pop("api_key_env", None)
+        out.pop("api_key_cmd", None)
+    for key, value in child.items():
+        if key == "extends":
+            continue
+        inherited = out.get(key)
+        if isinstance(value, Mapping) and isinstance(inherited, Mapping):
+            out[key] = _merge(inherited, value)
+        else:
+            out[key] = value
+    return out
+
+
+def _build(name: str, table: Mapping[str, Any], *, builtin: bool) -> Profile:
+    path = profile_path(name)
+    for required in ("provider", "model"):
+        if required not in table:
+            fail(path, f"missing `{required}` (set it here or in the profile it extends)")
+    provider = table["provider"]
+    base_url = table.get("base_url", DEFAULT_BASE_URLS[provider])
+    key_env, key_cmd = _key_source(provider, base_url, table)
+    profile = Profile(
+        name=name, provider=provider, model=table["model"], base_url=base_url,
+        api_key_env=key_env, api_key_cmd=key_cmd,
+        temperature=table.get("temperature"), max_tokens=table.get("max_tokens"),
+        timeout=table.get("timeout", 60.0), retries=table.get("retries", 2),
+        description=table.get("description"),
+        http=_http(table.get("http", {})),
+        cache=_cache(table.get("cache", {})),
+        compression=CompressionSettings(**table.get("compression", {})),
+        batch=_batch(table.get("batch", {})),
+        price=Price(**table["price"]) if "price" in table else None,
+        builtin=builtin,
+    )
+    _check_combination(path, profile)
+    return profile
+
+
+def _key_source(
+    provider: str, base_url: str, table: Mapping[str, Any]
+) -> tuple[str | None, str | None]:
+    if "api_key_cmd" in table:
+        return None, table["api_key_cmd"]
+    if "api_key_env" in table:
+        return table["api_key_env"] or None, None
+    if base_url == DEFAULT_BASE_URLS[provider]:
+        return DEFAULT_KEY_ENVS.get(provider), None
+    return None, None
+
+
+def _http(table: Mapping[str, Any]) -> HttpSettings:
+    values = dict(table)
+    values.setdefault("max_keepalive", values.get("max_connections", DEFAULT_MAX_CONNECTIONS))
+    return HttpSettings(**values)
+
+
+def _cache(table: Mapping[str, Any]) -> CacheSettings:
+    values = dict(table)
+    values["ttl"] = MappingProxyType({**_default_ttl(), **values.get("ttl", {})})
+    return CacheSettings(**values)
+
+
+def _batch(table: Mapping[str, Any]) -> BatchSettings:
+    values = dict(table)
+    for limit in ("rpm", "tpm"):
+        if limit in values:
+            values[limit] = values[limit] or None
+    return BatchSettings(**values)
+
+
+def _check_combination(path: str, profile: Profile) -> None:
+    """Rules that involve more than one key (checked after merging)."""
+    if profile.provider == "anthropic" and (profile.temperature or 0.0) > 1.0:
+        fail(schema.join(path, "temperature"), "must be between 0 and 1 for provider anthropic"
+             f"{schema.shown('temperature', profile.temperature)}")
+    if profile.http.max_keepalive > profile.http.max_connections:
+        fail(schema.join(schema.join(path, "http"), "max_keepalive"),
+             f"must be at most http.max_connections ({profile.http.max_connections})")
+
+
+def _unknown_profile_text(name: str, known: Any) -> str:
+    names = sorted(known)
+    text = f"unknown profile '{name}'; available: {', '.join(names)}"
+    guess = schema.closest(name, names)
+    return f"{text}; did you mean '{guess}'?" if guess else text
+
+
+def resolve_profile(config: Config, name: str | None = None) -> Profile:
+    """The profile ``name``; ``None`` means the config's default, else ``sim``."""
+    chosen = name or config.default_profile or BUILTIN_PROFILE
+    profile = config.profiles.get(chosen)
+    if profile is None:
+        raise ConfigError(_unknown_profile_text(chosen, config.profiles),
+                          hint="list them with `llmx profiles`")
+    return profile
+
+
+def with_overrides(profile: Profile, **values: Any) -> Profile:
+    """``profile`` with command-line values applied (``None`` values are ignored).
+
+    Each value is checked like its TOML key; errors name the flag (``--max-tokens``).
+    """
+    spec = fields.profile_spec()
+    changes: dict[str, Any] = {}
+    for key, value in values.items():
+        if value is None:
+            continue
+        rule = spec[key] if key in OVERRIDABLE else None
+        if rule is None or isinstance(rule, Mapping):
+            raise ValueError(f"not an overridable profile field: {key}")
+        changes[key] = rule("--" + key.replace("_", "-"), value)
+    if not changes:
+        return profile
+    updated = replace(profile, **changes)
+    _check_combination(profile_path(profile.name), updated)
+    return updated
+

@@ -1,0 +1,233 @@
+"""Checking raw TOML values: one checker per key, unknown keys with suggestions.
+
+Pure: values in, normalised values out (durations to seconds, sizes to bytes),
+or a one-line ``ConfigError`` naming the full key path. Values of keys whose
+path mentions ``key``, ``token`` or ``secret`` are never quoted in a message,
+and type errors only ever name the value's type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, NoReturn, TypeAlias
+
+from llmx.errors import ConfigError
+
+Checker: TypeAlias = Callable[[str, Any], Any]
+Spec: TypeAlias = Mapping[str, "Checker | Spec"]
+
+_SECRET_WORDS = ("key", "token", "secret")
+_BARE_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+_DURATION_UNITS = (("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0), ("d", 86400.0),
+                   ("w", 604800.0))
+_SIZE_UNITS = (("kib", 1024), ("mib", 1024**2), ("gib", 1024**3), ("kb", 1000),
+               ("mb", 1000**2), ("gb", 1000**3), ("k", 1024), ("m", 1024**2), ("g", 1024**3),
+               ("b", 1))
+
+
+def fail(path: str, problem: str, *, hint: str | None = None) -> NoReturn:
+    raise ConfigError(f"{path}: {problem}", hint=hint)
+
+
+def join(path: str, key: str) -> str:
+    """The dotted TOML path of ``key`` under ``path`` (quoted when not a bare key)."""
+    shown = key if key and set(key) <= _BARE_KEY_CHARS else '"' + key.replace('"', '\\"') + '"'
+    return f"{path}.{shown}" if path else shown
+
+
+def is_secret_path(path: str) -> bool:
+    lowered = path.lower()
+    return any(word in lowered for word in _SECRET_WORDS)
+
+
+def type_name(value: object) -> str:
+    names = {bool: "boolean", int: "integer", float: "float", str: "string", list: "array",
+             dict: "table"}
+    for kind, name in names.items():
+        if type(value) is kind:
+            return name
+    if isinstance(value, Mapping):
+        return "table"
+    return type(value).__name__
+
+
+def shown(path: str, value: object) -> str:
+    """``, got VALUE`` — or nothing when the key could hold a secret."""
+    return "" if is_secret_path(path) else f", got {value!r}"
+
+
+def closest(word: str, options: Any) -> str | None:
+    import difflib
+
+    matches = difflib.get_close_matches(word, sorted(options), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def unknown_key(path: str, key: str, valid: Any) -> NoReturn:
+    guess = closest(key, valid)
+    where = join(path, key)
+    if guess is not None:
+        problem = f"unknown key; did you mean `{guess}`?"
+    else:
+        problem = "unknown key; valid keys: " + ", ".join(sorted(valid))
+    hint = None
+    if key.lower() in {"api_key", "apikey", "key", "token", "secret", "password"}:
+        hint = "never write a key into the config: set api_key_env = \"VAR\" and export VAR"
+    fail(where, problem, hint=hint)
+
+
+def validate_table(path: str, raw: object, spec: Spec) -> dict[str, Any]:
+    """Check every key of ``raw`` against ``spec`` (recursively); return normalised values."""
+    if not isinstance(raw, Mapping):
+        fail(path, f"expected a table, got {type_name(raw)}")
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        rule = spec.get(key)
+        if rule is None:
+            unknown_key(path, key, spec.keys())
+        where = join(path, key)
+        out[key] = validate_table(where, value, rule) if isinstance(rule, Mapping) else rule(
+            where, value
+        )
+    return out
+
+
+def text(*, allow_empty: bool = False) -> Checker:
+    def check(path: str, value: Any) -> str:
+        if not isinstance(value, str):
+            fail(path, f"expected a string, got {type_name(value)}")
+        if not allow_empty and not value.strip():
+            fail(path, "must not be empty")
+        return value
+
+    return check
+
+
+def integer(lo: int | None = None, hi: int | None = None) -> Checker:
+    def check(path: str, value: Any) -> int:
+        if type(value) is not int:
+            fail(path, f"expected an integer, got {type_name(value)}")
+        _in_range(path, value, lo, hi)
+        return value
+
+    return check
+
+
+def number(lo: float | None = None, hi: float | None = None, *, above: float | None = None
+           ) -> Checker:
+    """A float (integers accepted); ``above`` is an exclusive lower bound."""
+
+    def check(path: str, value: Any) -> float:
+        if type(value) not in (int, float):
+            fail(path, f"expected a number, got {type_name(value)}")
+        result = float(value)
+        if result != result or result in (float("inf"), float("-inf")):
+            fail(path, "must be a finite number")
+        if above is not None and result <= above:
+            fail(path, f"must be greater than {above:g}{shown(path, value)}")
+        _in_range(path, result, lo, hi)
+        return result
+
+    return check
+
+
+def _in_range(path: str, value: float, lo: float | None, hi: float | None) -> None:
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        if lo is not None and hi is not None:
+            rule = f"between {lo:g} and {hi:g}"
+        elif lo is not None:
+            rule = f"at least {lo:g}"
+        else:
+            rule = f"at most {hi:g}"
+        fail(path, f"must be {rule}{shown(path, value)}")
+
+
+def boolean() -> Checker:
+    def check(path: str, value: Any) -> bool:
+        if type(value) is not bool:
+            fail(path, f"expected true or false, got {type_name(value)}")
+        return value
+
+    return check
+
+
+def choice(*options: str) -> Checker:
+    def check(path: str, value: Any) -> str:
+        if not isinstance(value, str):
+            fail(path, f"expected a string (one of {', '.join(options)}), got {type_name(value)}")
+        if value not in options:
+            guess = closest(value, options)
+            tip = f"; did you mean '{guess}'?" if guess else ""
+            fail(path, f"expected one of {', '.join(options)}{shown(path, value)}{tip}")
+        return value
+
+    return check
+
+
+def duration(*, allow_zero: bool = False) -> Checker:
+    """Seconds as a number, or a string like ``"250ms"``, ``"30s"``, ``"5m"``, ``"1h"``."""
+
+    def check(path: str, value: Any) -> float:
+        if isinstance(value, str):
+            seconds = parse_duration(value)
+            if seconds is None:
+                fail(path, "expected seconds or a duration like '30s', '5m', '1h', '7d'"
+                     + shown(path, value))
+        elif type(value) in (int, float):
+            seconds = float(value)
+        else:
+            fail(path, f"expected seconds (a number) or a duration string, got {type_name(value)}")
+        bound = 0.0 if allow_zero else None
+        return float(number(lo=bound, above=None if allow_zero else 0.0)(path, seconds))
+
+    return check
+
+
+def parse_duration(raw: str) -> float | None:
+    cleaned = raw.strip().lower()
+    for unit, factor in _DURATION_UNITS:
+        if cleaned.endswith(unit):
+            amount = _parse_float(cleaned[: -len(unit)])
+            return None if amount is None else amount * factor
+    return _parse_float(cleaned)
+
+
+def size() -> Checker:
+    """Bytes as an integer, or a string like ``"512KiB"``, ``"256MiB"``, ``"1GB"``."""
+
+    def check(path: str, value: Any) -> int:
+        if isinstance(value, str):
+            parsed = parse_size(value)
+            if parsed is None:
+                fail(path, "expected bytes or a size like '64MiB', '1GB'" + shown(path, value))
+            value = parsed
+        elif type(value) is not int:
+            fail(path, f"expected bytes (an integer) or a size string, got {type_name(value)}")
+        return int(integer(lo=1)(path, value))
+
+    return check
+
+
+def parse_size(raw: str) -> int | None:
+    cleaned = raw.strip().lower().replace(" ", "")
+    for unit, factor in _SIZE_UNITS:
+        if cleaned.endswith(unit):
+            amount = _parse_float(cleaned[: -len(unit)])
+            return None if amount is None else int(amount * factor)
+    amount = _parse_float(cleaned)
+    return None if amount is None or amount != int(amount) else int(amount)
+
+
+def _parse_float(raw: str) -> float | None:
+    raw = raw.strip()
+    if not raw or raw.lstrip("+-") in ("inf", "infinity", "nan"):
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        return None
+
+
+def frozen(spec: dict[str, Checker | Spec]) -> Spec:
+    return MappingProxyType(spec)

@@ -1,0 +1,65 @@
+"""A resolved profile as plain data, for ``llmx config show`` and ``llmx profiles``.
+
+The result uses the TOML key names (so it can be rendered back as TOML with
+tomli-w, or as JSON), leaves out unset values, and never contains a key: the
+``api_key`` entry says where the key comes from and, when an environment is
+given and the variable is set, a masked preview.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import fields, is_dataclass
+from typing import Any
+
+from llmx.config.profile import Profile
+from llmx.config.secrets import mask
+
+
+def profile_to_dict(profile: Profile, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """``profile`` as a dict of TOML-compatible values (no ``None``)."""
+    data: dict[str, Any] = _plain(profile)
+    del data["builtin"]
+    data["base_url"] = _hide_userinfo(profile.base_url)
+    if profile.api_key_cmd is not None:
+        data["api_key_cmd"] = _first_word(profile.api_key_cmd)
+    data["api_key"] = key_status(profile, env)
+    return data
+
+
+def _plain(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        pairs = ((f.name, getattr(value, f.name)) for f in fields(value))
+        return {name: _plain(item) for name, item in pairs if item is not None}
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    return value
+
+
+def key_status(profile: Profile, env: Mapping[str, str] | None) -> str:
+    """One line about the profile's key: where it comes from, never the key itself."""
+    if profile.api_key_env is not None:
+        if env is None:
+            return f"from ${profile.api_key_env}"
+        value = env.get(profile.api_key_env, "").strip()
+        if not value:
+            return f"${profile.api_key_env} is not set"
+        return f"from ${profile.api_key_env} ({mask(value)})"
+    if profile.api_key_cmd is not None:
+        return f"from command {_first_word(profile.api_key_cmd)} (run when needed)"
+    return "none needed"
+
+
+def _first_word(command: str) -> str:
+    """The program of a command line, with ``…`` when arguments follow (they are not shown)."""
+    words = command.split()
+    first = words[0] if words else ""
+    return f"{first} …" if len(words) > 1 else first
+
+
+def _hide_userinfo(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    if not sep or "@" not in authority:
+        return url
+    return f"{scheme}://***@{authority.rpartition('@')[2]}{slash}{path}"

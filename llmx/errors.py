@@ -1,0 +1,106 @@
+"""The error tree. Every error a user can cause or meet maps to one exit code.
+
+    LlmxError (1, internal)
+    ├── UsageError (2)            bad flags, bad input (e.g. invalid UTF-8 on stdin)
+    │   └── ConfigError (2)       malformed TOML, unknown key or profile
+    ├── AuthError (3)             missing API key, 401/403
+    ├── RateLimitError (4)        429 after retries
+    ├── TransportError (5)        connection refused/reset, DNS
+    │   └── RequestTimeout (5)    connect/read/total timeout
+    ├── ProviderError (6)         any other provider error; carries its own message
+    │   └── StreamError (6)       a stream that ended with an error or was cut
+    └── Interrupted (130)         Ctrl-C / SIGTERM
+
+``ExitCode.PARTIAL`` (7) is not an exception: batch runs return it when some
+lines failed. Messages never contain secrets; they are one line each.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    INTERNAL = 1
+    USAGE = 2
+    AUTH = 3
+    RATE_LIMITED = 4
+    NETWORK = 5
+    PROVIDER = 6
+    PARTIAL = 7
+    INTERRUPTED = 130
+
+
+EXIT_CODE_HELP = {
+    ExitCode.OK: "success",
+    ExitCode.INTERNAL: "internal error (a bug: please report it with LLMX_DEBUG=1)",
+    ExitCode.USAGE: "usage or configuration error",
+    ExitCode.AUTH: "authentication failed or API key missing",
+    ExitCode.RATE_LIMITED: "rate-limited by the provider (after retries)",
+    ExitCode.NETWORK: "network error or timeout",
+    ExitCode.PROVIDER: "the provider returned an error",
+    ExitCode.PARTIAL: "partial failure: some batch lines failed",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C / SIGTERM)",
+}
+
+
+class LlmxError(Exception):
+    """Base of every error llmx raises on purpose."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL
+    default_hint: str | None = None
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint if hint is not None else self.default_hint
+
+
+class UsageError(LlmxError):
+    exit_code = ExitCode.USAGE
+
+
+class ConfigError(UsageError):
+    default_hint = "see `llmx config path` and llmx.toml.example"
+
+
+class AuthError(LlmxError):
+    exit_code = ExitCode.AUTH
+    default_hint = "check the profile's api_key_env / api_key_cmd"
+
+
+class RateLimitError(LlmxError):
+    exit_code = ExitCode.RATE_LIMITED
+    default_hint = "wait and retry, or raise `retries` in the profile"
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
+
+
+class TransportError(LlmxError):
+    exit_code = ExitCode.NETWORK
+    default_hint = "is the server running and base_url right? (`llmx config show`)"
+
+
+class RequestTimeout(TransportError):
+    default_hint = "raise `timeout` in the profile or check the server"
+
+
+class ProviderError(LlmxError):
+    exit_code = ExitCode.PROVIDER
+
+    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+
+
+class StreamError(ProviderError):
+    """The stream ended early, was cut, or carried an error event."""
+
+
+class Interrupted(LlmxError):
+    exit_code = ExitCode.INTERRUPTED

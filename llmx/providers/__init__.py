@@ -1,0 +1,1 @@
+"""Provider codecs (pure) and the one HTTP engine that sends their calls."""

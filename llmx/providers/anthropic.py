@@ -1,0 +1,178 @@
+"""Anthropic Messages codec.
+
+Path convention: the profile's ``base_url`` is the bare host, e.g.
+``https://api.anthropic.com``, so the path here is ``v1/messages``.
+
+Request: ``system`` is a top-level field (system-role messages in the request
+are folded into it, since the API accepts only user/assistant turns);
+``max_tokens`` is required by the API and defaults to ``DEFAULT_MAX_TOKENS``.
+
+Streams are SSE with typed events: ``message_start`` (model, input usage),
+``content_block_delta`` with ``text_delta`` (text; other delta types such as
+``input_json_delta`` are ignored), ``message_delta`` (stop_reason, output
+usage), ``message_stop`` (end), ``ping`` (ignored) and ``error``. Data JSON may
+be padded with spaces. Input tokens count cache reads and writes as well.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from llmx.errors import LlmxError, ProviderError, StreamError
+from llmx.providers.base import HttpCall
+from llmx.providers.sse import SseEvent, SseParser
+from llmx.providers.wire import (
+    as_dict,
+    as_int,
+    as_list,
+    as_str,
+    detail_of,
+    encode_json,
+    json_headers,
+    load_json,
+    message_dict,
+    status_error,
+    stream_error,
+)
+from llmx.types import Chunk, Request, Usage
+
+PROVIDER = "anthropic"
+MESSAGES_PATH = "v1/messages"
+API_VERSION = "2023-06-01"
+DEFAULT_MAX_TOKENS = 1024
+_INPUT_KEYS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+
+
+class AnthropicCodec:
+    """Codec for ``POST {base_url}/v1/messages`` (base_url is the bare host)."""
+
+    __slots__ = ()
+    name: str = PROVIDER
+
+    def build(self, request: Request, api_key: str | None) -> HttpCall:
+        system = [request.system] if request.system else []
+        system.extend(m.content for m in request.messages if m.role == "system")
+        payload: dict[str, Any] = {
+            "model": request.model,
+            "max_tokens": (
+                request.max_tokens if request.max_tokens is not None else DEFAULT_MAX_TOKENS
+            ),
+            "messages": [message_dict(m) for m in request.messages if m.role != "system"],
+            "stream": request.stream,
+        }
+        if system:
+            payload["system"] = "\n\n".join(system)
+        if request.temperature is not None:
+            payload["temperature"] = request.temperature
+        auth = {"anthropic-version": API_VERSION}
+        if api_key:
+            auth["x-api-key"] = api_key
+        return HttpCall("POST", MESSAGES_PATH, json_headers(auth), encode_json(payload))
+
+    def parse_response(self, body: bytes) -> Chunk:
+        data = as_dict(load_json(PROVIDER, body))
+        if data.get("type") == "error" or data.get("error"):
+            raise ProviderError(f"{PROVIDER}: {detail_of(data) or 'error in response'}")
+        blocks = [as_dict(block) for block in as_list(data.get("content"))]
+        text = "".join(as_str(b.get("text")) or "" for b in blocks if b.get("type") == "text")
+        usage = data.get("usage")
+        return Chunk(
+            text=text,
+            usage=_usage(as_dict(usage)) if isinstance(usage, dict) else None,
+            model=as_str(data.get("model")),
+            finish_reason=as_str(data.get("stop_reason")),
+        )
+
+    def stream_decoder(self) -> AnthropicStreamDecoder:
+        return AnthropicStreamDecoder()
+
+    def parse_error(self, status: int, headers: Mapping[str, str], body: bytes) -> LlmxError:
+        return status_error(PROVIDER, status, body)
+
+
+def _input_tokens(usage: Mapping[str, Any]) -> int:
+    return sum(as_int(usage.get(key)) for key in _INPUT_KEYS)
+
+
+def _usage(usage: Mapping[str, Any]) -> Usage:
+    return Usage(_input_tokens(usage), as_int(usage.get("output_tokens")))
+
+
+class _BadEventData(StreamError):
+    """An event's data is not JSON (at close: the body was cut mid-event)."""
+
+
+class AnthropicStreamDecoder:
+    """Turns a Messages SSE stream into Chunks; usage is reported with the stop reason."""
+
+    __slots__ = ("_input", "_model", "_output", "_sse", "_stopped")
+
+    def __init__(self) -> None:
+        self._sse = SseParser()
+        self._model: str | None = None
+        self._input = 0
+        self._output = 0
+        self._stopped = False  # message_stop or a stop_reason was seen
+
+    def feed(self, data: bytes) -> list[Chunk]:
+        return self._take(self._sse.feed(data))
+
+    def close(self) -> list[Chunk]:
+        try:
+            chunks = self._take(self._sse.close())
+        except _BadEventData:
+            chunks = []  # the body was cut inside its last event
+        if not self._stopped:
+            raise StreamError(f"{PROVIDER} stream ended early (no message_stop)")
+        return chunks
+
+    def _take(self, events: list[SseEvent]) -> list[Chunk]:
+        chunks: list[Chunk] = []
+        for event in events:
+            chunk = self._chunk(event)
+            if chunk is not None:
+                chunks.append(chunk)
+        return chunks
+
+    def _chunk(self, event: SseEvent) -> Chunk | None:
+        if event.event == "error":
+            raise stream_error(PROVIDER, event.data)
+        if not event.data.strip():
+            return None
+        try:
+            obj = as_dict(json.loads(event.data))
+        except ValueError:
+            raise _BadEventData(f"{PROVIDER} stream: event data is not JSON") from None
+        kind = as_str(obj.get("type")) or event.event
+        if kind == "content_block_delta":
+            delta = as_dict(obj.get("delta"))
+            text = as_str(delta.get("text")) if delta.get("type") == "text_delta" else None
+            return Chunk(text=text, model=self._model) if text else None
+        if kind == "message_start":
+            self._start(as_dict(obj.get("message")))
+        elif kind == "message_delta":
+            return self._delta(obj)
+        elif kind == "message_stop":
+            self._stopped = True
+        elif kind == "error":
+            raise stream_error(PROVIDER, event.data)
+        return None
+
+    def _start(self, message: Mapping[str, Any]) -> None:
+        self._model = as_str(message.get("model"))
+        usage = as_dict(message.get("usage"))
+        self._input = _input_tokens(usage)
+        self._output = as_int(usage.get("output_tokens"))
+
+    def _delta(self, obj: Mapping[str, Any]) -> Chunk:
+        usage = as_dict(obj.get("usage"))
+        if any(key in usage for key in _INPUT_KEYS):
+            self._input = max(self._input, _input_tokens(usage))
+        if "output_tokens" in usage:
+            self._output = as_int(usage.get("output_tokens"))
+        stop = as_str(as_dict(obj.get("delta")).get("stop_reason"))
+        if stop:
+            self._stopped = True
+        return Chunk(usage=Usage(self._input, self._output), model=self._model, finish_reason=stop)

@@ -1,0 +1,294 @@
+"""The one HTTP engine: pooled httpx clients, timeouts, retries. The only httpx user.
+
+Every transport exception is mapped to the ``LlmxError`` tree here, once. Provider bodies
+are handed to the codec; this module never interprets a wire format itself.
+
+Timeouts: ``connect_timeout`` bounds connecting, ``read_timeout`` any single wait for
+bytes, and ``timeout`` is the total budget of a request, retries included; for a stream it
+covers everything up to the first chunk. After the first chunk has been handed to the
+caller nothing is retried (the text may already be on the user's screen).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from llmx import __version__
+from llmx.errors import (
+    LlmxError,
+    ProviderError,
+    RequestTimeout,
+    StreamError,
+    TransportError,
+)
+from llmx.providers.base import Codec, HttpCall
+from llmx.providers.retry import RetryPolicy, retry_after_seconds, should_retry_status
+from llmx.types import Chunk
+
+USER_AGENT = f"llmx/{__version__}"
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where and how to send: the part of a profile the HTTP engine needs."""
+
+    base_url: str
+    timeout: float = 60.0
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    retries: int = 2
+    max_connections: int = 10
+    max_keepalive: int = 10
+    keepalive_expiry: float = 60.0
+    http2: bool = False
+
+    def pool_key(self) -> tuple[Any, ...]:
+        return (self.base_url, self.max_connections, self.max_keepalive,
+                self.keepalive_expiry, self.http2)
+
+
+@dataclass(slots=True)
+class _Failure(Exception):
+    """An attempt failed; ``retryable`` and ``retry_after`` steer the retry loop."""
+
+    error: LlmxError
+    retryable: bool
+    retry_after: float | None = None
+
+
+@dataclass
+class EngineStats:
+    requests: int = 0
+    retries: int = 0
+    failures: int = 0
+    clients: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"requests": self.requests, "retries": self.retries,
+                "failures": self.failures, "clients": self.clients}
+
+
+TransportFactory = Callable[[Endpoint], httpx.AsyncBaseTransport]
+
+
+@dataclass
+class HttpEngine:
+    """Sends codec-built calls with pooled clients (one per endpoint) and retries."""
+
+    transport_factory: TransportFactory | None = None
+    sleep: Callable[[float], Any] = asyncio.sleep
+    clock: Callable[[], float] = time.monotonic
+    rand: Callable[[], float] = random.random
+    stats: EngineStats = field(default_factory=EngineStats)
+    _clients: dict[tuple[Any, ...], httpx.AsyncClient] = field(default_factory=dict)
+
+    async def aclose(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.aclose()
+
+    def client(self, ep: Endpoint) -> httpx.AsyncClient:
+        key = ep.pool_key()
+        found = self._clients.get(key)
+        if found is None:
+            found = self._clients[key] = self._new_client(ep)
+            self.stats.clients += 1
+        return found
+
+    def _new_client(self, ep: Endpoint) -> httpx.AsyncClient:
+        limits = httpx.Limits(
+            max_connections=ep.max_connections,
+            max_keepalive_connections=ep.max_keepalive,
+            keepalive_expiry=ep.keepalive_expiry,
+        )
+        timeout = httpx.Timeout(ep.read_timeout, connect=ep.connect_timeout, pool=ep.timeout)
+        base = ep.base_url.rstrip("/") + "/"
+        if self.transport_factory is not None:
+            return httpx.AsyncClient(base_url=base, timeout=timeout,
+                                     transport=self.transport_factory(ep))
+        # Plain http never does TLS: skip loading the CA bundle (~50 ms per process).
+        verify: bool = not base.startswith("http://")
+        return httpx.AsyncClient(base_url=base, limits=limits, timeout=timeout,
+                                 http2=ep.http2, verify=verify)
+
+    async def request(self, ep: Endpoint, call: HttpCall, codec: Codec) -> Chunk:
+        """Send a non-streamed call and return the whole reply as one Chunk."""
+        deadline = self.clock() + ep.timeout
+        attempt = 0
+        while True:
+            try:
+                async with asyncio.timeout(max(0.0, deadline - self.clock())):
+                    return await self._request_once(ep, call, codec)
+            except _Failure as failure:
+                attempt = await self._before_retry(failure, attempt, ep, deadline, False)
+            except TimeoutError:
+                raise RequestTimeout(_timeout_message(ep)) from None
+
+    async def stream(self, ep: Endpoint, call: HttpCall, codec: Codec) -> AsyncIterator[Chunk]:
+        """Stream a call's chunks. Retries only before the first chunk is yielded."""
+        deadline = self.clock() + ep.timeout
+        attempt = 0
+        while True:
+            emitted = False
+            try:
+                async with aclosing(self._stream_once(ep, call, codec, deadline)) as chunks:
+                    async for chunk in chunks:
+                        emitted = True
+                        yield chunk
+                return
+            except _Failure as failure:
+                attempt = await self._before_retry(failure, attempt, ep, deadline, emitted)
+
+    async def _before_retry(
+        self, failure: _Failure, attempt: int, ep: Endpoint, deadline: float, emitted: bool
+    ) -> int:
+        """Wait before the next attempt, or raise the failure's error if it is final."""
+        self.stats.failures += 1
+        if emitted or not failure.retryable or attempt >= ep.retries:
+            raise failure.error
+        delay = RetryPolicy(ep.retries).delay(attempt, failure.retry_after, self.rand)
+        if self.clock() + delay >= deadline:
+            raise failure.error
+        self.stats.retries += 1
+        await self.sleep(delay)
+        return attempt + 1
+
+    async def _request_once(self, ep: Endpoint, call: HttpCall, codec: Codec) -> Chunk:
+        self.stats.requests += 1
+        try:
+            response = await self.client(ep).request(
+                call.method, call.path, content=call.body, headers=_headers(call))
+        except httpx.HTTPError as exc:
+            raise _transport_failure(exc, ep) from None
+        if response.status_code >= 300:
+            raise _status_failure(codec, response.status_code, response.headers, response.content)
+        return _parse_or_fail(codec, response.content)
+
+    async def _stream_once(
+        self, ep: Endpoint, call: HttpCall, codec: Codec, deadline: float
+    ) -> AsyncGenerator[Chunk, None]:
+        """One attempt. The total budget covers the wait for the first chunk only."""
+        self.stats.requests += 1
+        client = self.client(ep)
+        request = client.build_request(call.method, call.path, content=call.body,
+                                       headers=_headers(call))
+        response: httpx.Response | None = None
+        try:
+            async with asyncio.timeout(max(0.0, deadline - self.clock())):
+                response = await client.send(request, stream=True)
+                chunks = _decode_stream(response, codec)
+                first = await anext(chunks, None)
+            if first is None:
+                return
+            yield first
+            async with aclosing(chunks):
+                async for chunk in chunks:
+                    yield chunk
+        except httpx.HTTPError as exc:
+            raise _transport_failure(exc, ep) from None
+        except TimeoutError:
+            raise _Failure(RequestTimeout(_timeout_message(ep)), retryable=False) from None
+        finally:
+            if response is not None:
+                await response.aclose()
+
+
+async def _decode_stream(response: httpx.Response, codec: Codec) -> AsyncGenerator[Chunk, None]:
+    if response.status_code >= 300:
+        body = await response.aread()
+        raise _status_failure(codec, response.status_code, response.headers, body)
+    if response.headers.get("content-type", "").startswith("application/json"):
+        # The server ignored `stream: true` and answered with one JSON body.
+        yield _parse_or_fail(codec, await response.aread())
+        return
+    decoder = codec.stream_decoder()
+    async for data in response.aiter_bytes():
+        for chunk in _feed(decoder.feed, data):
+            yield chunk
+    for chunk in _feed(lambda _: decoder.close(), b""):
+        yield chunk
+
+
+def _feed(step: Callable[[bytes], list[Chunk]], data: bytes) -> list[Chunk]:
+    try:
+        return step(data)
+    except LlmxError as exc:
+        raise _Failure(exc, retryable=False) from None
+
+
+def _parse_or_fail(codec: Codec, body: bytes) -> Chunk:
+    try:
+        return codec.parse_response(body)
+    except LlmxError as exc:
+        raise _Failure(exc, retryable=False) from None
+    except (ValueError, KeyError, TypeError, IndexError):
+        error = ProviderError(f"{codec.name}: unreadable response body ({len(body)} bytes)")
+        raise _Failure(error, retryable=False) from None
+
+
+def _headers(call: HttpCall) -> dict[str, str]:
+    headers = {"user-agent": USER_AGENT}
+    headers.update(call.headers)
+    return headers
+
+
+def _status_failure(codec: Codec, status: int, headers: Mapping[str, str], body: bytes) -> _Failure:
+    error = codec.parse_error(status, headers, body)
+    retry_after = retry_after_seconds(headers)
+    if retry_after is not None and hasattr(error, "retry_after"):
+        error.retry_after = retry_after
+    return _Failure(error, should_retry_status(status, headers), retry_after)
+
+
+def _host(ep: Endpoint) -> str:
+    url = httpx.URL(ep.base_url)
+    port = f":{url.port}" if url.port else ""
+    return f"{url.host}{port}"
+
+
+def _timeout_message(ep: Endpoint) -> str:
+    return f"no answer from {_host(ep)} within {ep.timeout:g}s (the profile's timeout)"
+
+
+def _transport_failure(exc: httpx.HTTPError, ep: Endpoint) -> _Failure:
+    """Map an httpx exception to the error tree. Messages name the host, never the URL."""
+    host = _host(ep)
+    if isinstance(exc, httpx.ConnectTimeout):
+        error: LlmxError = RequestTimeout(
+            f"connecting to {host} timed out after {ep.connect_timeout:g}s")
+    elif isinstance(exc, httpx.TimeoutException):
+        error = RequestTimeout(f"no data from {host} for {ep.read_timeout:g}s (read timeout)")
+    elif isinstance(exc, httpx.ConnectError):
+        error = TransportError(f"cannot connect to {host}: {_reason(exc)}")
+    elif isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        error = TransportError(f"connection to {host} was closed mid-response")
+    elif isinstance(exc, httpx.DecodingError):
+        error = StreamError(f"could not decode the response from {host}")
+        return _Failure(error, retryable=False)
+    else:
+        error = TransportError(f"HTTP error talking to {host}: {type(exc).__name__}")
+    return _Failure(error, retryable=True)
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a connect failed, from the OS error under httpx's exception chain."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(seen, socket.gaierror):
+            return "host name not found"
+        if isinstance(seen, OSError) and seen.strerror:
+            return seen.strerror.lower()
+        seen = seen.__cause__ or seen.__context__
+    text = str(exc).lower()
+    return "connection refused" if "refused" in text else "connection failed"

@@ -1,0 +1,144 @@
+"""Ollama native chat codec (``/api/chat``) and ``/api/embed``.
+
+Path convention: the profile's ``base_url`` is the bare server, e.g.
+``http://localhost:11434``, so the paths here are ``api/chat`` and
+``api/embed``. (Ollama's OpenAI-compatible ``/v1`` goes through the openai
+codec instead.)
+
+Streams are NDJSON: every line is a JSON object with ``message.content``; the
+final line has ``"done": true`` and carries ``prompt_eval_count`` /
+``eval_count`` (usage) and ``done_reason``. Errors are ``{"error": "..."}``,
+as a whole body or as a line in the middle of a stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from llmx.errors import LlmxError, ProviderError, StreamError
+from llmx.providers.base import HttpCall
+from llmx.providers.ndjson import NdjsonSplitter
+from llmx.providers.wire import (
+    as_dict,
+    as_list,
+    as_str,
+    chat_messages,
+    detail_of,
+    encode_json,
+    json_headers,
+    load_json,
+    status_error,
+    usage_from,
+)
+from llmx.types import Chunk, Request
+
+PROVIDER = "ollama"
+CHAT_PATH = "api/chat"
+EMBED_PATH = "api/embed"
+
+
+def _auth(api_key: str | None) -> dict[str, str]:
+    """Ollama needs no key; one is sent as a bearer token (for proxies / hosted Ollama)."""
+    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+
+class OllamaCodec:
+    """Codec for ``POST {base_url}/api/chat`` (base_url is the bare server)."""
+
+    __slots__ = ()
+    name: str = PROVIDER
+
+    def build(self, request: Request, api_key: str | None) -> HttpCall:
+        payload: dict[str, Any] = {
+            "model": request.model,
+            "messages": chat_messages(request),
+            "stream": request.stream,
+        }
+        options: dict[str, Any] = {}
+        if request.temperature is not None:
+            options["temperature"] = request.temperature
+        if request.max_tokens is not None:
+            options["num_predict"] = request.max_tokens
+        if options:
+            payload["options"] = options
+        return HttpCall("POST", CHAT_PATH, json_headers(_auth(api_key)), encode_json(payload))
+
+    def parse_response(self, body: bytes) -> Chunk:
+        data = as_dict(load_json(PROVIDER, body))
+        if data.get("error"):
+            raise ProviderError(f"{PROVIDER}: {detail_of(data) or 'error in response'}")
+        return _chunk(data)
+
+    def stream_decoder(self) -> OllamaStreamDecoder:
+        return OllamaStreamDecoder()
+
+    def parse_error(self, status: int, headers: Mapping[str, str], body: bytes) -> LlmxError:
+        return status_error(PROVIDER, status, body)
+
+
+def _chunk(data: Mapping[str, Any]) -> Chunk:
+    """One response object (a whole reply or one stream line) as a Chunk."""
+    text = as_str(as_dict(data.get("message")).get("content")) or ""
+    if data.get("done") is not True:
+        return Chunk(text=text, model=as_str(data.get("model")))
+    return Chunk(
+        text=text,
+        usage=usage_from(data, "prompt_eval_count", "eval_count"),
+        model=as_str(data.get("model")),
+        finish_reason=as_str(data.get("done_reason")) or "stop",
+    )
+
+
+class OllamaStreamDecoder:
+    """Turns an NDJSON ``/api/chat`` stream into Chunks."""
+
+    __slots__ = ("_done", "_lines")
+
+    def __init__(self) -> None:
+        self._lines = NdjsonSplitter()
+        self._done = False
+
+    def feed(self, data: bytes) -> list[Chunk]:
+        return self._take(self._lines.feed(data))
+
+    def close(self) -> list[Chunk]:
+        try:
+            last = self._lines.close()
+        except StreamError:
+            if self._done:
+                raise
+            last = []  # the body was cut inside its last line
+        chunks = self._take(last)
+        if not self._done:
+            raise StreamError(f"{PROVIDER} stream ended early (no line with done: true)")
+        return chunks
+
+    def _take(self, objects: list[Any]) -> list[Chunk]:
+        chunks: list[Chunk] = []
+        for item in objects:
+            obj = as_dict(item)
+            if obj.get("error"):
+                detail = detail_of(obj) or "unknown error"
+                raise StreamError(f"{PROVIDER} stream error: {detail}")
+            if self._done:
+                continue
+            chunk = _chunk(obj)
+            self._done = obj.get("done") is True
+            if chunk.text or self._done:
+                chunks.append(chunk)
+        return chunks
+
+
+def build_embeddings(model: str, inputs: Sequence[str], api_key: str | None) -> HttpCall:
+    """``POST {base_url}/api/embed`` for a batch of texts."""
+    payload = {"model": model, "input": list(inputs)}
+    return HttpCall("POST", EMBED_PATH, json_headers(_auth(api_key)), encode_json(payload))
+
+
+def parse_embeddings(body: bytes) -> list[list[float]]:
+    """The vectors of an ``/api/embed`` response (a list of lists, in input order)."""
+    data = as_dict(load_json(PROVIDER, body))
+    if data.get("error"):
+        raise ProviderError(f"{PROVIDER}: {detail_of(data) or 'error in response'}")
+    return [[float(x) for x in as_list(vector)] for vector in as_list(data.get("embeddings"))]

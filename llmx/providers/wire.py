@@ -1,0 +1,181 @@
+"""Helpers shared by the pure codecs: JSON bodies, safe field access, error mapping.
+
+Standard library only; no IO. Nothing here knows a particular provider.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from llmx.errors import (
+    AuthError,
+    LlmxError,
+    ProviderError,
+    RateLimitError,
+    RequestTimeout,
+    StreamError,
+)
+from llmx.types import Message, Request, Usage
+
+RAW_DETAIL_LIMIT = 200
+JSON_DETAIL_LIMIT = 500
+SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "proxy-authorization"})
+
+
+class Headers(dict[str, str]):
+    """Request headers whose ``repr`` never shows a credential's value."""
+
+    def __repr__(self) -> str:
+        shown = {k: ("***" if k.lower() in SECRET_HEADERS else v) for k, v in self.items()}
+        return f"Headers({shown!r})"
+
+    __str__ = __repr__
+
+
+def json_headers(extra: Mapping[str, str] | None = None) -> Headers:
+    """``Content-Type: application/json`` plus the given (auth/version) headers."""
+    headers = Headers({"Content-Type": "application/json"})
+    if extra:
+        headers.update(extra)
+    return headers
+
+
+def encode_json(payload: Mapping[str, Any]) -> bytes:
+    """Compact UTF-8 JSON, as sent on the wire."""
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def chat_messages(request: Request) -> list[dict[str, str]]:
+    """The request's messages as role/content dicts, the system prompt first."""
+    messages = [{"role": "system", "content": request.system}] if request.system else []
+    messages.extend(message_dict(m) for m in request.messages)
+    return messages
+
+
+def message_dict(message: Message) -> dict[str, str]:
+    return {"role": message.role, "content": message.content}
+
+
+def one_line(text: str, limit: int) -> str:
+    """Collapse all whitespace (newlines included) to single spaces; cap the length."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def as_str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def as_int(value: Any) -> int:
+    """A token count: ints (not bools) and integral floats; anything else is 0."""
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return 0
+
+
+def usage_from(data: Any, input_key: str, output_key: str) -> Usage | None:
+    """A ``Usage`` from a JSON object's two count fields; None when it is not an object."""
+    if not isinstance(data, dict):
+        return None
+    return Usage(as_int(data.get(input_key)), as_int(data.get(output_key)))
+
+
+def load_json(provider: str, body: bytes | str) -> Any:
+    """Parse a whole response body, or raise a one-line ``ProviderError``."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        raw = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        snippet = one_line(raw, RAW_DETAIL_LIMIT) or "(empty body)"
+        raise ProviderError(f"{provider}: response is not valid JSON: {snippet}") from None
+
+
+def error_detail(body: bytes | str) -> str:
+    """The provider's own error message from an error body (one line).
+
+    Understands ``{"error": {"message", "type", "code"}}`` (OpenAI and
+    compatibles, Anthropic), ``{"error": "..."}`` (Ollama), and top-level
+    ``message`` / ``detail``. A non-JSON body gives its raw text, shortened.
+    """
+    raw = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return one_line(raw, RAW_DETAIL_LIMIT)
+    detail = detail_of(data)
+    return one_line(raw, RAW_DETAIL_LIMIT) if detail is None else detail
+
+
+def detail_of(data: Any) -> str | None:
+    """The one-line error message inside parsed error JSON, or None if there is none."""
+    detail = _find_detail(data)
+    return None if detail is None else one_line(detail, JSON_DETAIL_LIMIT)
+
+
+def _find_detail(data: Any) -> str | None:
+    if isinstance(data, str):
+        return data
+    obj = as_dict(data)
+    error = obj.get("error")
+    if isinstance(error, str) and error:
+        return error
+    if isinstance(error, dict):
+        message = as_str(error.get("message")) or ""
+        label = _error_label(error)
+        if message and label and label not in message:
+            return f"{message} ({label})"
+        return message or label or None
+    for key in ("message", "detail"):
+        text = as_str(obj.get(key))
+        if text:
+            return text
+    return None
+
+
+def _error_label(error: Mapping[str, Any]) -> str | None:
+    """The machine-readable error code or type, when it adds information."""
+    code = error.get("code")
+    if isinstance(code, str) and code:
+        return code
+    return as_str(error.get("type")) or None
+
+
+def status_error(provider: str, status: int, body: bytes) -> LlmxError:
+    """Map a non-2xx response to the error tree: ``"<provider> <status>: <message>"``."""
+    detail = error_detail(body) or _reason(status)
+    message = f"{provider} {status}: {detail}"
+    if status in (401, 403):
+        return AuthError(message)
+    if status == 429:
+        return RateLimitError(message, retry_after=None)
+    if status in (408, 504):
+        return RequestTimeout(message)
+    return ProviderError(message, status=status)
+
+
+def stream_error(provider: str, data: str) -> StreamError:
+    """An error reported inside a stream (error event or error object)."""
+    detail = error_detail(data) or "unknown error"
+    return StreamError(f"{provider} stream error: {detail}")
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "error"

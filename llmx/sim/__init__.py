@@ -1,0 +1,42 @@
+"""The embedded simulated provider: a real HTTP/1.1 server (h11 over asyncio)
+speaking the OpenAI, Anthropic and Ollama wire formats on 127.0.0.1.
+
+Names are resolved lazily so that importing ``llmx.sim`` (e.g. for
+``SimOptions``) does not import h11 or the server.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "SimOptions",
+    "SimServer",
+    "count_tokens",
+    "prompt_key",
+    "run_forever",
+    "serve",
+]
+
+_LAZY = {
+    "SimOptions": "llmx.sim.options",
+    "SimServer": "llmx.sim.server",
+    "count_tokens": "llmx.sim.text",
+    "prompt_key": "llmx.sim.text",
+    "run_forever": "llmx.sim.server",
+    "serve": "llmx.sim.server",
+}
+
+if TYPE_CHECKING:
+    from llmx.sim.options import SimOptions
+    from llmx.sim.server import SimServer, run_forever, serve
+    from llmx.sim.text import count_tokens, prompt_key
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'llmx.sim' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module_name), name)

@@ -1,0 +1,303 @@
+"""Routing: an HTTP request in, a planned response (``Reply``/``StreamReply``) out.
+
+No IO here: the connection layer (``protocol.py``) carries out the plan,
+including its delays and injected faults.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from llmx.sim import dialect_anthropic, dialect_ollama, dialect_openai
+from llmx.sim.common import (
+    Answer,
+    ChatCall,
+    Durations,
+    EmbedCall,
+    Fault,
+    Headers,
+    Meta,
+    SimError,
+    StreamBody,
+    bad_request,
+    dumps,
+    make_answer,
+)
+from llmx.sim.faults import Dice, Plan
+from llmx.sim.options import SimOptions
+from llmx.sim.stats import SimStats
+from llmx.sim.text import count_all, embed
+
+MODELS = ("sim-1", "sim-1-mini", "sim-embed-1")
+INVALID_KEY = b"sim-invalid"
+JSON = b"application/json"
+_STREAM_HEADERS: Headers = ((b"cache-control", b"no-cache"),)
+_ERROR_FAULTS = frozenset({Fault.RATE_LIMIT, Fault.FAIL_500, Fault.FAIL_503})
+_BREAK_FAULTS = frozenset({Fault.CUT, Fault.STALL_MID})
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    headers: Headers
+    body: bytes
+    delay: float = 0.0
+    fault: Fault = Fault.NONE  # CUT, STALL or STALL_MID, carried out by the connection
+
+
+@dataclass(frozen=True, slots=True)
+class StreamReply:
+    headers: Headers
+    body: StreamBody
+    pieces: tuple[str, ...]
+    plan: Plan
+    fault: Fault = Fault.NONE
+    break_after: int = 0  # pieces sent before a CUT or STALL_MID
+
+
+Outcome = Reply | StreamReply
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    name: str
+    id_prefix: str
+    auth_message: str
+    error_body: Callable[[SimError, str], bytes]
+    parse_chat: Callable[[dict[str, Any]], ChatCall]
+    render_chat: Callable[[ChatCall, Answer, Meta, Durations], bytes]
+    stream_chat: Callable[[ChatCall, Answer, Meta], StreamBody]
+    error_headers: Headers = ()
+
+
+def _dialects() -> dict[str, Dialect]:
+    oa, an, ol = dialect_openai, dialect_anthropic, dialect_ollama
+    return {
+        "openai": Dialect(
+            "openai",
+            "chatcmpl-sim",
+            "Incorrect API key provided.",
+            oa.error_body,
+            oa.parse_chat,
+            lambda c, a, m, d: oa.render_chat(c, a, m),
+            oa.stream_chat,
+        ),
+        "anthropic": Dialect(
+            "anthropic",
+            "msg_sim",
+            "invalid x-api-key",
+            an.error_body,
+            an.parse_chat,
+            lambda c, a, m, d: an.render_chat(c, a, m),
+            an.stream_chat,
+            ((b"x-should-retry", b"true"),),
+        ),
+        "ollama": Dialect(
+            "ollama",
+            "ollama-sim",
+            "unauthorized",
+            ol.error_body,
+            ol.parse_chat,
+            ol.render_chat,
+            ol.stream_chat,
+        ),
+    }
+
+
+def json_reply(status: int, body: bytes, extra: Headers = ()) -> Reply:
+    return Reply(status, ((b"content-type", JSON), *extra), body)
+
+
+def _dialect_for(path: str) -> str:
+    if path.startswith("/api/"):
+        return "ollama"
+    if path.startswith("/v1/messages"):
+        return "anthropic"
+    return "openai"
+
+
+def _has_invalid_key(headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    for name, value in headers:
+        if (name == b"authorization" or name == b"x-api-key") and (
+            value.rpartition(b" ")[2] == INVALID_KEY
+        ):
+            return True
+    return False
+
+
+class SimApp:
+    """Turns requests into planned responses and keeps the stats."""
+
+    def __init__(self, opts: SimOptions) -> None:
+        self.opts = opts
+        self.stats = SimStats(opts)
+        self.dice = Dice(opts)
+        self._ids = itertools.count(1)
+        self._dialects = _dialects()
+        self._routes: dict[tuple[bytes, str], Callable[[Dialect, dict[str, Any]], Outcome]] = {
+            (b"POST", "/v1/chat/completions"): self._chat,
+            (b"POST", "/v1/messages"): self._chat,
+            (b"POST", "/api/chat"): self._chat,
+            (b"POST", "/v1/embeddings"): self._embed_openai,
+            (b"POST", "/api/embed"): self._embed_ollama,
+        }
+
+    def handle(
+        self, method: bytes, target: bytes, headers: Iterable[tuple[bytes, bytes]], body: bytes
+    ) -> Outcome:
+        path = target.partition(b"?")[0].decode("latin-1")
+        if path.startswith("/sim/"):
+            return self._control(method, path)
+        stats = self.stats
+        stats.requests += 1
+        dialect = self._dialects[_dialect_for(path)]
+        route = self._routes.get((method, path))
+        try:
+            if route is None:
+                outcome = self._not_routed(method, path)
+            else:
+                stats.by_endpoint[path] += 1
+                if _has_invalid_key(headers):
+                    raise SimError(401, "auth", dialect.auth_message)
+                outcome = route(dialect, _json_object(body))
+        except SimError as err:
+            outcome = self.error(dialect, err)
+        stats.by_status[outcome.status if isinstance(outcome, Reply) else 200] += 1
+        return outcome
+
+    def error(self, dialect: Dialect, err: SimError, extra: Headers = ()) -> Reply:
+        request_id = f"req_sim{next(self._ids):08x}"
+        return json_reply(err.status, dialect.error_body(err, request_id), extra)
+
+    def _control(self, method: bytes, path: str) -> Reply:
+        if path == "/sim/stats" and method == b"GET":
+            return json_reply(200, dumps(self.stats.snapshot()))
+        if path == "/sim/reset" and method == b"POST":
+            self.stats.reset()
+            return json_reply(200, b'{"ok":true}')
+        return json_reply(404, dumps({"error": {"message": f"no such sim route: {path}"}}))
+
+    def _not_routed(self, method: bytes, path: str) -> Outcome:
+        if path == "/v1/models":
+            if method != b"GET":
+                raise SimError(404, "not_found", f"Invalid URL ({method.decode()} {path})")
+            self.stats.by_endpoint[path] += 1
+            return json_reply(200, dialect_openai.render_models(MODELS, 1_700_000_000))
+        verb = method.decode("latin-1")
+        if any(p == path for _, p in self._routes):
+            raise SimError(405, "invalid_request", f"Method {verb} not allowed for {path}")
+        raise SimError(404, "not_found", f"Invalid URL ({verb} {path})")
+
+    def _fault_reply(self, dialect: Dialect, fault: Fault) -> Reply | None:
+        if fault not in _ERROR_FAULTS:
+            return None
+        self.stats.faults[fault.value] += 1
+        if fault is Fault.RATE_LIMIT:
+            secs = self.opts.retry_after_s
+            extra = (
+                (b"retry-after", f"{secs:g}".encode()),
+                (b"retry-after-ms", f"{secs * 1000:g}".encode()),
+                *dialect.error_headers,
+            )
+            return self.error(
+                dialect,
+                SimError(
+                    429, "rate_limit", "Rate limit reached (simulated). Please try again later."
+                ),
+                extra,
+            )
+        if fault is Fault.FAIL_503:
+            return self.error(
+                dialect,
+                SimError(
+                    503,
+                    "overloaded",
+                    "The server is overloaded (simulated). Please try again later.",
+                ),
+            )
+        return self.error(
+            dialect,
+            SimError(
+                500, "server", "The server had an error while processing your request (simulated)."
+            ),
+        )
+
+    def _chat(self, dialect: Dialect, obj: dict[str, Any]) -> Outcome:
+        call = dialect.parse_chat(obj)
+        answer = make_answer(call, self.opts.max_tokens_default)
+        stats = self.stats
+        stats.record_prompt(call.last_user)
+        fault = self.dice.fault()
+        failed = self._fault_reply(dialect, fault)
+        if failed is not None:
+            return failed
+        stats.input_tokens += answer.input_tokens
+        stats.output_tokens += answer.output_tokens
+        plan = self.dice.plan(answer.input_tokens)
+        meta = Meta(f"{dialect.id_prefix}{next(self._ids):08x}", time.time())
+        if fault is not Fault.NONE:
+            stats.faults[fault.value] += 1
+        if call.stream:
+            body = dialect.stream_chat(call, answer, meta)
+            cut = self.dice.break_point(len(answer.pieces)) if fault in _BREAK_FAULTS else 0
+            headers = ((b"content-type", body.content_type), *_STREAM_HEADERS)
+            return StreamReply(headers, body, answer.pieces, plan, fault, cut)
+        durations = Durations(plan.first_token_delay, answer.output_tokens * plan.token_interval)
+        content_type = b"application/json; charset=utf-8" if dialect.name == "ollama" else JSON
+        rendered = dialect.render_chat(call, answer, meta, durations)
+        return Reply(
+            200,
+            ((b"content-type", content_type),),
+            rendered,
+            plan.total(answer.output_tokens),
+            fault,
+        )
+
+    def _embed(self, dialect: Dialect, call: EmbedCall) -> tuple[list[list[float]], int, Plan]:
+        dims = min(call.dims or self.opts.embedding_dims, 8192)
+        tokens = count_all(call.inputs)
+        vectors = [embed(text, dims) for text in call.inputs]
+        return vectors, tokens, self.dice.embed_plan(tokens)
+
+    def _embed_openai(self, dialect: Dialect, obj: dict[str, Any]) -> Outcome:
+        call = dialect_openai.parse_embed(obj)
+        fault = self.dice.fault()
+        failed = self._fault_reply(dialect, fault)
+        if failed is not None:
+            return failed
+        vectors, tokens, plan = self._embed(dialect, call)
+        self.stats.input_tokens += tokens
+        body = dialect_openai.render_embed(call, vectors, tokens)
+        return self._whole(body, JSON, plan, fault)
+
+    def _embed_ollama(self, dialect: Dialect, obj: dict[str, Any]) -> Outcome:
+        call = dialect_ollama.parse_embed(obj)
+        fault = self.dice.fault()
+        failed = self._fault_reply(dialect, fault)
+        if failed is not None:
+            return failed
+        vectors, tokens, plan = self._embed(dialect, call)
+        self.stats.input_tokens += tokens
+        durations = Durations(plan.first_token_delay, 0.0)
+        body = dialect_ollama.render_embed(call, vectors, tokens, durations)
+        return self._whole(body, b"application/json; charset=utf-8", plan, fault)
+
+    def _whole(self, body: bytes, content_type: bytes, plan: Plan, fault: Fault) -> Reply:
+        if fault is not Fault.NONE:
+            self.stats.faults[fault.value] += 1
+        return Reply(200, ((b"content-type", content_type),), body, plan.total(0), fault)
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        obj = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise bad_request(f"the request body is not valid JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise bad_request("the request body must be a JSON object")
+    return obj

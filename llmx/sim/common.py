@@ -1,0 +1,183 @@
+"""Values shared by the simulator's wire dialects and its server (pure)."""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from llmx.sim.text import answer_pieces, count_all, seed_of
+
+Headers = tuple[tuple[bytes, bytes], ...]
+
+ErrorKind = Literal[
+    "invalid_request", "auth", "not_found", "rate_limit", "server", "overloaded", "too_large"
+]
+
+
+class SimError(Exception):
+    """An error response the simulator sends, rendered in each provider's shape."""
+
+    def __init__(self, status: int, kind: ErrorKind, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.kind: ErrorKind = kind
+        self.message = message
+
+
+def bad_request(message: str) -> SimError:
+    return SimError(400, "invalid_request", message)
+
+
+class Fault(enum.Enum):
+    NONE = "none"
+    RATE_LIMIT = "rate_limit"
+    FAIL_500 = "fail_500"
+    FAIL_503 = "fail_503"
+    CUT = "cut"
+    STALL = "stall"  # before the status line
+    STALL_MID = "stall_mid"  # after part of the body
+
+
+@dataclass(frozen=True, slots=True)
+class ChatCall:
+    """What a chat request asks for, whatever its dialect."""
+
+    model: str
+    texts: tuple[str, ...]  # system prompt and every message's text, in order
+    last_user: str
+    max_tokens: int | None
+    stream: bool
+    include_usage: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedCall:
+    model: str
+    inputs: tuple[str, ...]
+    dims: int | None
+    base64: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    pieces: tuple[str, ...]
+    truncated: bool
+    input_tokens: int
+
+    @property
+    def output_tokens(self) -> int:
+        return len(self.pieces)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.pieces)
+
+
+@dataclass(frozen=True, slots=True)
+class Meta:
+    """Per-response identity: an id and the wall-clock creation time."""
+
+    id: str
+    created: float
+
+
+@dataclass(frozen=True, slots=True)
+class Durations:
+    """Seconds spent before the first token and generating the rest."""
+
+    prompt: float
+    generate: float
+
+
+@dataclass(frozen=True, slots=True)
+class StreamBody:
+    """A streamed body: ``head`` goes with the headers, ``frames`` renders a
+    batch of pieces (given the wall-clock time), ``tail`` closes the stream."""
+
+    content_type: bytes
+    head: bytes
+    frames: Callable[[Sequence[str], float], bytes]
+    tail: Callable[[Durations, float], bytes]
+
+
+def make_answer(call: ChatCall, default_length: int) -> Answer:
+    """The deterministic answer to ``call``: same model and texts, same answer."""
+    limit = call.max_tokens
+    truncated = limit is not None and limit < default_length
+    pieces = answer_pieces(seed_of(call.model, *call.texts), default_length, limit)
+    return Answer(tuple(pieces), truncated, count_all(call.texts))
+
+
+def dumps(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def jstr(text: str) -> str:
+    """``text`` as a JSON string literal."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def require_model(obj: dict[str, Any], message: str) -> str:
+    model = obj.get("model")
+    if not isinstance(model, str) or not model:
+        raise bad_request(message)
+    return model
+
+
+def optional_int(obj: dict[str, Any], *names: str) -> int | None:
+    """The first of ``names`` present in ``obj`` as a positive int, or None."""
+    for name in names:
+        value = obj.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise bad_request(f"{name} must be a positive integer")
+        return value
+    return None
+
+
+def content_text(content: Any) -> str:
+    """The text of a message's content: a string or a list of text parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [
+            p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)
+        ]
+        return "\n".join(parts)
+    if content is None:
+        return ""
+    raise bad_request("message content must be a string or a list of parts")
+
+
+def message_texts(messages: Any) -> tuple[tuple[str, ...], str]:
+    """(every message's text, the last user message's text)."""
+    if not isinstance(messages, list):
+        raise bad_request("messages must be a list")
+    texts: list[str] = []
+    last_user = ""
+    for message in messages:
+        if not isinstance(message, dict):
+            raise bad_request("each message must be an object")
+        text = content_text(message.get("content"))
+        texts.append(text)
+        if message.get("role") == "user":
+            last_user = text
+    return tuple(texts), last_user
+
+
+def embed_inputs(value: Any) -> tuple[str, ...]:
+    """Embedding inputs: a string, a list of strings, or token-id arrays."""
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and value:
+        if all(isinstance(v, str) for v in value):
+            return tuple(value)
+        if all(isinstance(v, int) for v in value):
+            return (" ".join(map(str, value)),)
+        if all(isinstance(v, list) for v in value):
+            return tuple(" ".join(map(str, v)) for v in value)
+    raise bad_request("input must be a string, a list of strings or token arrays")

@@ -1,0 +1,135 @@
+"""Ollama native ``/api/chat`` and ``/api/embed`` wire format (pure).
+
+Streams are NDJSON (``application/x-ndjson``) and stream by default unless the
+request says ``"stream": false``; the last line has ``"done": true`` with the
+token counts and durations in nanoseconds. Errors are ``{"error": "..."}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from llmx.sim.common import (
+    Answer,
+    ChatCall,
+    Durations,
+    EmbedCall,
+    Meta,
+    SimError,
+    StreamBody,
+    bad_request,
+    dumps,
+    embed_inputs,
+    jstr,
+    message_texts,
+    require_model,
+)
+
+_LOAD_NS = 1_000_000  # a nominal, constant model load time
+_MIN_NS_PER_TOKEN = 1_000
+
+
+def created_at(wall: float) -> str:
+    """RFC 3339 UTC with microseconds and a ``Z``, as Ollama writes it."""
+    return datetime.fromtimestamp(wall, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _num_predict(obj: dict[str, Any]) -> int | None:
+    options = obj.get("options")
+    if options is None:
+        return None
+    if not isinstance(options, dict):
+        raise bad_request("options must be an object")
+    value = options.get("num_predict")
+    if value is None or (isinstance(value, int) and value < 0):
+        return None  # absent or -1: no limit
+    if isinstance(value, bool) or not isinstance(value, int) or value == 0:
+        raise bad_request("num_predict must be a positive integer or -1")
+    return value
+
+
+def parse_chat(obj: dict[str, Any]) -> ChatCall:
+    model = require_model(obj, "model is required")
+    texts, last_user = message_texts(obj.get("messages", []))
+    return ChatCall(
+        model=model,
+        texts=texts,
+        last_user=last_user,
+        max_tokens=_num_predict(obj),
+        stream=obj.get("stream", True) is not False,
+    )
+
+
+def _done_fields(answer: Answer, durations: Durations) -> dict[str, Any]:
+    # real servers never report 0 ns; keep rates (count / duration) finite
+    prompt_ns = max(round(durations.prompt * 1e9), answer.input_tokens * _MIN_NS_PER_TOKEN)
+    eval_ns = max(round(durations.generate * 1e9), answer.output_tokens * _MIN_NS_PER_TOKEN)
+    return {
+        "done_reason": "length" if answer.truncated else "stop",
+        "done": True,
+        "total_duration": _LOAD_NS + prompt_ns + eval_ns,
+        "load_duration": _LOAD_NS,
+        "prompt_eval_count": answer.input_tokens,
+        "prompt_eval_duration": prompt_ns,
+        "eval_count": answer.output_tokens,
+        "eval_duration": eval_ns,
+    }
+
+
+def render_chat(call: ChatCall, answer: Answer, meta: Meta, durations: Durations) -> bytes:
+    body = {
+        "model": call.model,
+        "created_at": created_at(meta.created),
+        "message": {"role": "assistant", "content": answer.text},
+    }
+    body.update(_done_fields(answer, durations))
+    return dumps(body)
+
+
+def stream_chat(call: ChatCall, answer: Answer, meta: Meta) -> StreamBody:
+    model = '{"model":' + jstr(call.model) + ',"created_at":"'
+    middle = '","message":{"role":"assistant","content":'
+
+    def frames(pieces: Sequence[str], now: float) -> bytes:
+        line_head = model + created_at(now) + middle
+        return "".join(line_head + jstr(p) + '},"done":false}\n' for p in pieces).encode()
+
+    def tail(durations: Durations, now: float) -> bytes:
+        body = {
+            "model": call.model,
+            "created_at": created_at(now),
+            "message": {"role": "assistant", "content": ""},
+        }
+        body.update(_done_fields(answer, durations))
+        return dumps(body) + b"\n"
+
+    return StreamBody(b"application/x-ndjson", b"", frames, tail)
+
+
+def parse_embed(obj: dict[str, Any]) -> EmbedCall:
+    model = require_model(obj, "model is required")
+    dims = obj.get("dimensions")
+    if dims is not None and (isinstance(dims, bool) or not isinstance(dims, int) or dims < 1):
+        raise bad_request("dimensions must be a positive integer")
+    return EmbedCall(model, embed_inputs(obj.get("input", "")), dims)
+
+
+def render_embed(
+    call: EmbedCall, vectors: list[list[float]], tokens: int, durations: Durations
+) -> bytes:
+    prompt_ns = max(round(durations.prompt * 1e9), tokens * _MIN_NS_PER_TOKEN)
+    return dumps(
+        {
+            "model": call.model,
+            "embeddings": vectors,
+            "total_duration": _LOAD_NS + prompt_ns,
+            "load_duration": _LOAD_NS,
+            "prompt_eval_count": tokens,
+        }
+    )
+
+
+def error_body(err: SimError, request_id: str) -> bytes:
+    return dumps({"error": err.message})

@@ -1,0 +1,72 @@
+"""The simulator's knobs: one frozen value, validated on construction."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+_RATES = (
+    "jitter",
+    "fail_rate",
+    "rate_limit_rate",
+    "cut_rate",
+    "stall_rate",
+    "midstream_stall_rate",
+)
+_NON_NEGATIVE = ("latency_ms", "ttft_ms", "tokens_per_s", "per_input_token_ms", "retry_after_s")
+
+
+@dataclass(frozen=True)
+class SimOptions:
+    """How the simulated provider behaves.
+
+    Delays are in milliseconds, rates are probabilities in ``[0, 1]`` drawn
+    from RNGs seeded with ``seed`` (so a run is reproducible request by
+    request). ``tokens_per_s = 0`` means output is produced instantly.
+
+    Faults: ``fail_rate`` answers 500 or 503 and ``rate_limit_rate`` 429, both
+    with the provider's error body; ``cut_rate`` closes the connection after
+    part of the body (some tokens of a stream, half of a whole body);
+    ``stall_rate`` never sends the status line; ``midstream_stall_rate`` sends
+    part of the body (as a cut does) and then goes silent. A stalled request
+    holds its connection until the client gives up or the server stops.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    latency_ms: float = 0.0
+    ttft_ms: float = 0.0
+    tokens_per_s: float = 0.0
+    per_input_token_ms: float = 0.0
+    jitter: float = 0.0
+    fail_rate: float = 0.0
+    rate_limit_rate: float = 0.0
+    cut_rate: float = 0.0
+    stall_rate: float = 0.0
+    midstream_stall_rate: float = 0.0
+    seed: int = 0
+    max_tokens_default: int = 64
+    retry_after_s: float = 0.05
+    embedding_dims: int = 256
+    max_tracked_prompts: int = 10_000
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{f.name} must be a finite number, got {value!r}")
+        for name in _RATES:
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1, got {value!r}")
+        for name in _NON_NEGATIVE:
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be between 0 and 65535, got {self.port!r}")
+        if self.max_tokens_default < 1:
+            raise ValueError("max_tokens_default must be >= 1")
+        if not 1 <= self.embedding_dims <= 8192:
+            raise ValueError("embedding_dims must be between 1 and 8192")
+        if self.max_tracked_prompts < 0:
+            raise ValueError("max_tracked_prompts must be >= 0")

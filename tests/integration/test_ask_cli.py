@@ -1,0 +1,87 @@
+"""`llmx ask` end to end: a real `llmx` process talking HTTP to a real `llmx sim` process."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from tests.integration.conftest import Cli, Sim, profile_toml
+
+
+def direct_answer(sim: Sim, prompt: str) -> str:
+    body = {"model": "sim-1", "messages": [{"role": "user", "content": prompt}]}
+    reply = httpx.post(f"{sim.url}/v1/chat/completions", json=body, timeout=10).json()
+    return str(reply["choices"][0]["message"]["content"])
+
+
+def requests_served(sim: Sim) -> int:
+    return int(httpx.get(f"{sim.url}/sim/stats", timeout=10).json()["requests"])
+
+
+def test_piped_output_is_only_the_answer(cli: Cli, sim: Sim) -> None:
+    cli.write_config(profile_toml(sim.url))
+    result = cli.run("ask", "hello")
+    assert result.returncode == 0, result.stderr
+    expected = direct_answer(sim, "hello")
+    assert result.stdout.decode() == expected + ("" if expected.endswith("\n") else "\n")
+    assert b"\x1b[" not in result.stdout
+
+
+def test_no_stream_matches_the_streamed_answer(cli: Cli, sim: Sim) -> None:
+    cli.write_config(profile_toml(sim.url))
+    streamed = cli.run("ask", "compare", "these")
+    whole = cli.run("ask", "--no-stream", "compare", "these")
+    assert streamed.returncode == whole.returncode == 0
+    assert streamed.stdout == whole.stdout
+
+
+def test_json_is_one_object_with_the_documented_fields(cli: Cli, sim: Sim) -> None:
+    cli.write_config(profile_toml(sim.url))
+    result = cli.run("ask", "--json", "hello")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.decode().splitlines()
+    assert len(lines) == 1
+    obj = json.loads(lines[0])
+    assert obj["text"] == direct_answer(sim, "hello")
+    assert obj["provider"] == "openai" and obj["model"]
+    assert obj["usage"]["input_tokens"] > 0 and obj["usage"]["output_tokens"] > 0
+    assert obj["latency_ms"] > 0 and obj["ttft_ms"] is not None
+    assert obj["ttft_ms"] <= obj["latency_ms"]
+    assert obj["cached"] is False
+
+
+def test_piped_stdin_is_sent_as_context(cli: Cli, sim: Sim) -> None:
+    cli.write_config(profile_toml(sim.url))
+    plain = json.loads(cli.run("ask", "--json", "summarize").stdout)
+    with_notes = json.loads(cli.run("ask", "--json", "summarize",
+                                    stdin=b"notes: the build broke at step 3\n").stdout)
+    sent = "summarize\n\nnotes: the build broke at step 3\n"
+    assert with_notes["text"] == direct_answer(sim, sent)
+    assert with_notes["usage"]["input_tokens"] > plain["usage"]["input_tokens"]
+
+
+def test_builtin_sim_profile_needs_no_config_file(cli: Cli) -> None:
+    result = cli.run("ask", "-p", "sim", "hi")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip()
+    assert not (cli.home / "llmx.toml").exists()
+
+
+def test_default_profile_without_config_is_sim(cli: Cli) -> None:
+    assert cli.run("ask", "hi").returncode == 0
+
+
+def test_stdin_is_the_prompt_with_dash(cli: Cli, sim: Sim) -> None:
+    cli.write_config(profile_toml(sim.url))
+    result = cli.run("ask", "--json", "-", stdin=b"question from a file")
+    assert json.loads(result.stdout)["text"] == direct_answer(sim, "question from a file")
+
+
+def test_version_and_help(cli: Cli) -> None:
+    version = cli.run("--version")
+    assert version.returncode == 0 and version.stdout.startswith(b"llmx ")
+    helptext = cli.run("--help")
+    assert helptext.returncode == 0
+    for code in (b"130", b"rate-limited", b"partial"):
+        assert code in helptext.stdout
