@@ -61,6 +61,8 @@ def main() -> None:
         llmx = [str(exe)]
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, LLMX_HOME=tmp, NO_COLOR="1")
+        # Measure what users get: bytecode cached after the warm-up run.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         sim, base_url = start_sim(env)
         try:
             env["LLMX_CONFIG"] = str(write_profile(Path(tmp), base_url))

@@ -158,11 +158,12 @@ _llmx_sim() {
         '(-h --help)--help[Show this message and exit.]' \
         '(--jitter)--jitter=[Relative jitter on delays, 0..1.]:jitter: ' \
         '(--latency-ms)--latency-ms=[Added latency before the answer.]:latency_ms: ' \
+        '(--midstream-stall-rate)--midstream-stall-rate=[Share of answers that go silent part-way.]:midstream_stall_rate: ' \
         '(--per-input-token-ms)--per-input-token-ms=[Cost per input token.]:per_input_token_ms: ' \
         '(--port)--port=[Port (0 = a free one).]:port: ' \
         '(--rate-limit-rate)--rate-limit-rate=[Share of 429 answers.]:rate_limit_rate: ' \
         '(--seed)--seed=[Seed for answers and faults.]:seed: ' \
-        '(--stall-rate)--stall-rate=[Share of answers that stall.]:stall_rate: ' \
+        '(--stall-rate)--stall-rate=[Share of requests never answered.]:stall_rate: ' \
         '(--tokens-per-s)--tokens-per-s=[Output pace (0 = instant).]:tokens_per_s: ' \
         '(--ttft-ms)--ttft-ms=[Time to first token.]:ttft_ms: '
 }

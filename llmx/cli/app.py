@@ -124,7 +124,9 @@ def sim(
     fail_rate: Annotated[float, typer.Option(help="Share of 500/503 answers.")] = 0.0,
     rate_limit_rate: Annotated[float, typer.Option(help="Share of 429 answers.")] = 0.0,
     cut_rate: Annotated[float, typer.Option(help="Share of connections cut mid-answer.")] = 0.0,
-    stall_rate: Annotated[float, typer.Option(help="Share of answers that stall.")] = 0.0,
+    stall_rate: Annotated[float, typer.Option(help="Share of requests never answered.")] = 0.0,
+    midstream_stall_rate: Annotated[float, typer.Option(
+        help="Share of answers that go silent part-way.")] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed for answers and faults.")] = 0,
 ) -> None:
     """Run the embedded simulated provider (OpenAI, Anthropic and Ollama APIs) on 127.0.0.1.
@@ -136,7 +138,7 @@ def sim(
     options = dict(port=port, latency_ms=latency_ms, ttft_ms=ttft_ms, tokens_per_s=tokens_per_s,
                    per_input_token_ms=per_input_token_ms, jitter=jitter, fail_rate=fail_rate,
                    rate_limit_rate=rate_limit_rate, cut_rate=cut_rate, stall_rate=stall_rate,
-                   seed=seed)
+                   midstream_stall_rate=midstream_stall_rate, seed=seed)
     _exit(guarded(lambda: run_sim(options, Io.system())))
 
 
