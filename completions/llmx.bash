@@ -22,7 +22,7 @@ _llmx__profiles() {
 # for the command path $1 ('' for llmx itself, 'config show' for `llmx config show`).
 _llmx__spec() {
     case $1 in
-        '') subs='ask completions config profiles sim' opts='--help --version -V -h' valued='' ;;
+        '') subs='ask completions config profiles sim' opts='--config --help --version -V -h' valued='--config' ;;
         'ask') subs='' opts='--config --help --json --max-tokens --model --no-stdin --no-stream --profile --stdin --stream --system --temperature -h -m -p -s' valued='--config --max-tokens --model --profile --system --temperature -m -p -s' ;;
         'completions') subs='' opts='--help -h' valued='' ;;
         'config') subs='init path show' opts='--help -h' valued='' ;;
@@ -40,6 +40,7 @@ _llmx__spec() {
 _llmx__values() {
     kind=none words=''
     case "$1:$2" in
+        ':--config') kind=files ;;
         'ask:--config') kind=files ;;
         'ask:--profile') kind=profiles ;;
         'ask:-p') kind=profiles ;;

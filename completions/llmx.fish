@@ -53,6 +53,7 @@ complete -c llmx -n '__llmx_at' -a 'completions' -d 'Print a static completion s
 complete -c llmx -n '__llmx_at' -a 'config' -d 'Find, create and inspect the config file.'
 complete -c llmx -n '__llmx_at' -a 'profiles' -d 'List profiles (the default one is marked with *).'
 complete -c llmx -n '__llmx_at' -a 'sim' -d 'Run the embedded simulated provider (OpenAI, Anthropic and Ollama APIs) on 127.0.0.1.'
+complete -c llmx -n '__llmx_at' -l 'config' -r -F -d 'Config file (default: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).'
 complete -c llmx -n '__llmx_at' -s 'h' -l 'help' -d 'Show this message and exit.'
 complete -c llmx -n '__llmx_at' -s 'V' -l 'version' -d 'Print the version and exit.'
 complete -c llmx -n '__llmx_at ask' -l 'config' -r -F -d 'Config file (default: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).'

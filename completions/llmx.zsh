@@ -24,6 +24,7 @@ _llmx() {
     local curcontext=$curcontext state state_descr line ret=1
     typeset -A opt_args
     _arguments -C \
+        '(--config)--config=[Config file (default\: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).]:path:_files' \
         '(-h --help)-h[Show this message and exit.]' \
         '(-h --help)--help[Show this message and exit.]' \
         '(-V --version)-V[Print the version and exit.]' \

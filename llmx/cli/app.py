@@ -68,8 +68,15 @@ def _root(
         bool, typer.Option("--version", "-V", callback=_version, is_eager=True,
                            help="Print the version and exit.")
     ] = False,
+    config: ConfigOpt = None,
 ) -> None:
     """Fast, cheap LLM calls from the shell."""
+
+
+def _config(ctx: typer.Context, own: str | None) -> str | None:
+    """A command's --config, else the one given before the command (`llmx --config F cmd`)."""
+    root = ctx.find_root().params.get("config")
+    return own if own is not None else (root if isinstance(root, str) else None)
 
 
 ASK_HELP = """Ask one question; the answer streams to stdout.
@@ -85,6 +92,7 @@ Examples:
 
 @app.command(help=ASK_HELP)
 def ask(
+    ctx: typer.Context,
     prompt: Annotated[
         list[str] | None,
         typer.Argument(help="The prompt (words are joined). `-` reads the prompt from stdin; "
@@ -109,7 +117,7 @@ def ask(
     from llmx.cli.ask import AskArgs, run_ask
 
     args = AskArgs(tuple(prompt or ()), profile, model, system, temperature, max_tokens,
-                   stream, json_out, config, stdin)
+                   stream, json_out, _config(ctx, config), stdin)
     _exit(guarded(lambda: run_ask(args, Io.system())))
 
 
@@ -143,27 +151,28 @@ def sim(
 
 
 @app.command()
-def profiles(config: ConfigOpt = None) -> None:
+def profiles(ctx: typer.Context, config: ConfigOpt = None) -> None:
     """List profiles (the default one is marked with *)."""
     from llmx.cli.config_cmd import run_profiles
 
-    _exit(guarded(lambda: run_profiles(config, Io.system())))
+    _exit(guarded(lambda: run_profiles(_config(ctx, config), Io.system())))
 
 
 @config_app.command("path")
-def config_path(config: ConfigOpt = None) -> None:
+def config_path(ctx: typer.Context, config: ConfigOpt = None) -> None:
     """Show where llmx looks for its config and which file it uses."""
     from llmx.cli.config_cmd import run_path
 
-    _exit(guarded(lambda: run_path(config, Io.system())))
+    _exit(guarded(lambda: run_path(_config(ctx, config), Io.system())))
 
 
 @config_app.command("show")
-def config_show(profile: ProfileOpt = None, config: ConfigOpt = None) -> None:
+def config_show(ctx: typer.Context, profile: ProfileOpt = None,
+                config: ConfigOpt = None) -> None:
     """Show a resolved profile as TOML (secrets masked)."""
     from llmx.cli.config_cmd import run_show
 
-    _exit(guarded(lambda: run_show(config, profile, Io.system())))
+    _exit(guarded(lambda: run_show(_config(ctx, config), profile, Io.system())))
 
 
 @config_app.command("init")

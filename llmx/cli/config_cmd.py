@@ -13,12 +13,15 @@ from llmx.paths import config_candidates, user_config_path
 def run_profiles(config_path: str | None, io: Io) -> int:
     config = load(config_path, io.env, Path.cwd())
     default = config.default_profile or "sim"
-    width = max(len(name) for name in config.names)
+    rows = []
     for name in config.names:
         profile = config.profiles[name]
-        mark = "*" if name == default else " "
         where = "embedded simulator" if profile.embedded else profile.base_url
-        io.stdout.write(f"{mark} {name:<{width}}  {profile.provider:<9} {profile.model}  {where}\n")
+        rows.append(("*" if name == default else " ", name, profile.provider, profile.model, where))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        io.stdout.write("  ".join([*cells, row[4]]).rstrip() + "\n")
     return 0
 
 
