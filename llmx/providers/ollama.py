@@ -23,6 +23,7 @@ from llmx.providers.wire import (
     as_dict,
     as_list,
     as_str,
+    bearer,
     chat_messages,
     detail_of,
     encode_json,
@@ -37,10 +38,6 @@ PROVIDER = "ollama"
 CHAT_PATH = "api/chat"
 EMBED_PATH = "api/embed"
 
-
-def _auth(api_key: str | None) -> dict[str, str]:
-    """Ollama needs no key; one is sent as a bearer token (for proxies / hosted Ollama)."""
-    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
 
 class OllamaCodec:
@@ -62,7 +59,7 @@ class OllamaCodec:
             options["num_predict"] = request.max_tokens
         if options:
             payload["options"] = options
-        return HttpCall("POST", CHAT_PATH, json_headers(_auth(api_key)), encode_json(payload))
+        return HttpCall("POST", CHAT_PATH, json_headers(bearer(api_key)), encode_json(payload))
 
     def parse_response(self, body: bytes) -> Chunk:
         data = as_dict(load_json(PROVIDER, body))
@@ -133,7 +130,7 @@ class OllamaStreamDecoder:
 def build_embeddings(model: str, inputs: Sequence[str], api_key: str | None) -> HttpCall:
     """``POST {base_url}/api/embed`` for a batch of texts."""
     payload = {"model": model, "input": list(inputs)}
-    return HttpCall("POST", EMBED_PATH, json_headers(_auth(api_key)), encode_json(payload))
+    return HttpCall("POST", EMBED_PATH, json_headers(bearer(api_key)), encode_json(payload))
 
 
 def parse_embeddings(body: bytes) -> list[list[float]]:

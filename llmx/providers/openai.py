@@ -24,6 +24,7 @@ from llmx.providers.wire import (
     as_dict,
     as_list,
     as_str,
+    bearer,
     chat_messages,
     detail_of,
     encode_json,
@@ -40,9 +41,6 @@ CHAT_PATH = "chat/completions"
 EMBEDDINGS_PATH = "embeddings"
 DONE_SENTINEL = "[DONE]"
 
-
-def _auth(api_key: str | None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
 
 class OpenAICodec:
@@ -63,7 +61,7 @@ class OpenAICodec:
             payload["max_tokens"] = request.max_tokens
         if request.stream:
             payload["stream_options"] = {"include_usage": True}
-        return HttpCall("POST", CHAT_PATH, json_headers(_auth(api_key)), encode_json(payload))
+        return HttpCall("POST", CHAT_PATH, json_headers(bearer(api_key)), encode_json(payload))
 
     def parse_response(self, body: bytes) -> Chunk:
         return chunk_from_completion(body)
@@ -167,7 +165,7 @@ class OpenAIStreamDecoder:
 def build_embeddings(model: str, inputs: Sequence[str], api_key: str | None) -> HttpCall:
     """``POST {base_url}/embeddings`` for a batch of texts."""
     payload = {"model": model, "input": list(inputs)}
-    return HttpCall("POST", EMBEDDINGS_PATH, json_headers(_auth(api_key)), encode_json(payload))
+    return HttpCall("POST", EMBEDDINGS_PATH, json_headers(bearer(api_key)), encode_json(payload))
 
 
 def parse_embeddings(body: bytes) -> list[list[float]]:

@@ -43,6 +43,11 @@ def json_headers(extra: Mapping[str, str] | None = None) -> Headers:
     return headers
 
 
+def bearer(api_key: str | None) -> dict[str, str]:
+    """``Authorization: Bearer <key>`` when there is a key (OpenAI-style and Ollama proxies)."""
+    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+
 def encode_json(payload: Mapping[str, Any]) -> bytes:
     """Compact UTF-8 JSON, as sent on the wire."""
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
