@@ -5,8 +5,10 @@
 Measures wall time of whole processes (median and p90 over --runs, after one warm-up):
   python -c pass                   the interpreter's floor
   llmx --version                   budget 150 ms, stretch 60 ms
-  llmx ask --no-stream "..."       against a running `llmx sim` (budget 250 ms, stretch 150 ms)
-  llmx ask "..." (streamed, piped)
+  llmx ask --no-stream "..."       against a running `llmx sim`, cache bypassed
+                                   (budget 250 ms, stretch 150 ms)
+  llmx ask "..." (streamed, piped) cache bypassed
+  llmx ask "..." (exact cache hit) answered from the cache (budget 150 ms, stretch 80 ms)
   llmx --help                      the Typer path, for reference
 The simulator runs in its own process with zero latency, so the ask rows are llmx's own cost.
 """
@@ -22,7 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-BUDGETS = {"llmx --version": (150, 60), "llmx ask --no-stream": (250, 150)}
+BUDGETS = {"llmx --version": (150, 60), "llmx ask --no-stream": (250, 150),
+           "llmx ask (exact cache hit)": (150, 80)}
 
 
 def time_command(cmd: list[str], runs: int, env: dict[str, str]) -> list[float]:
@@ -69,8 +72,9 @@ def main() -> None:
             rows = {
                 "python -c pass": [sys.executable, "-c", "pass"],
                 "llmx --version": [*llmx, "--version"],
-                "llmx ask --no-stream": [*llmx, "ask", "--no-stream", "hello there"],
-                "llmx ask (stream, pipe)": [*llmx, "ask", "hello there"],
+                "llmx ask --no-stream": [*llmx, "ask", "--no-stream", "--no-cache", "hello there"],
+                "llmx ask (stream, pipe)": [*llmx, "ask", "--no-cache", "hello there"],
+                "llmx ask (exact cache hit)": [*llmx, "ask", "hello there"],
                 "llmx --help (Typer path)": [*llmx, "--help"],
             }
             results = {name: time_command(cmd, runs, env) for name, cmd in rows.items()}

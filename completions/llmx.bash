@@ -22,8 +22,14 @@ _llmx__profiles() {
 # for the command path $1 ('' for llmx itself, 'config show' for `llmx config show`).
 _llmx__spec() {
     case $1 in
-        '') subs='ask completions config profiles sim' opts='--config --help --version -V -h' valued='--config' ;;
-        'ask') subs='' opts='--config --help --json --max-tokens --model --no-stdin --no-stream --profile --stdin --stream --system --temperature -h -m -p -s' valued='--config --max-tokens --model --profile --system --temperature -m -p -s' ;;
+        '') subs='ask cache completions config profiles sim stats' opts='--config --help --version -V -h' valued='--config' ;;
+        'ask') subs='' opts='--config --help --json --kind --max-tokens --model --no-cache --no-stdin --no-stream --profile --refresh --stdin --stream --system --temperature -h -m -p -s' valued='--config --kind --max-tokens --model --profile --system --temperature -m -p -s' ;;
+        'cache') subs='clear ls path prune show' opts='--help -h' valued='' ;;
+        'cache clear') subs='' opts='--help --yes -h -y' valued='' ;;
+        'cache ls') subs='' opts='--help --json --limit -h -n' valued='--limit -n' ;;
+        'cache path') subs='' opts='--help -h' valued='' ;;
+        'cache prune') subs='' opts='--help -h' valued='' ;;
+        'cache show') subs='' opts='--help --json -h' valued='' ;;
         'completions') subs='' opts='--help -h' valued='' ;;
         'config') subs='init path show' opts='--help -h' valued='' ;;
         'config init') subs='' opts='--force --help -h' valued='' ;;
@@ -31,6 +37,7 @@ _llmx__spec() {
         'config show') subs='' opts='--config --help --profile -h -p' valued='--config --profile -p' ;;
         'profiles') subs='' opts='--config --help -h' valued='--config' ;;
         'sim') subs='' opts='--cut-rate --fail-rate --help --jitter --latency-ms --midstream-stall-rate --per-input-token-ms --port --rate-limit-rate --seed --stall-rate --tokens-per-s --ttft-ms -h' valued='--cut-rate --fail-rate --jitter --latency-ms --midstream-stall-rate --per-input-token-ms --port --rate-limit-rate --seed --stall-rate --tokens-per-s --ttft-ms' ;;
+        'stats') subs='' opts='--by --help --json --since -h' valued='--by --since' ;;
         *) subs='' opts='' valued='' ;;
     esac
 }

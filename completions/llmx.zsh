@@ -35,10 +35,12 @@ _llmx() {
         curcontext=${curcontext%:*:*}:llmx-$words[1]:
         case $words[1] in
         (ask) _llmx_ask && ret=0 ;;
+        (cache) _llmx_cache && ret=0 ;;
         (completions) _llmx_completions && ret=0 ;;
         (config) _llmx_config && ret=0 ;;
         (profiles) _llmx_profiles && ret=0 ;;
         (sim) _llmx_sim && ret=0 ;;
+        (stats) _llmx_stats && ret=0 ;;
         esac
     fi
     return ret
@@ -48,10 +50,12 @@ _llmx__commands() {
     local -a commands
     commands=(
         'ask:Ask one question; the answer streams to stdout.'
+        'cache:Inspect and manage the response cache.'
         'completions:Print a static completion script for SHELL (the files in completions/ are these).'
         'config:Find, create and inspect the config file.'
         'profiles:List profiles (the default one is marked with *).'
         'sim:Run the embedded simulated provider (OpenAI, Anthropic and Ollama APIs) on 127.0.0.1.'
+        'stats:What the cache and compression saved, from the request records.'
     )
     _describe -t commands 'llmx command' commands
 }
@@ -63,19 +67,97 @@ _llmx_ask() {
         '(-h --help)-h[Show this message and exit.]' \
         '(-h --help)--help[Show this message and exit.]' \
         '(--json)--json[Print one JSON object\: text, model, provider, usage, latency_ms, ttft_ms, cached.]' \
+        '(--kind)--kind=[Content kind for the cache TTL\: code, json, chat (default\: detected).]:kind: ' \
         '(--max-tokens)--max-tokens=[Cap on answer tokens.]:max_tokens: ' \
         '(-m --model)-m+[Override the model.]:model: ' \
         '(-m --model)--model=[Override the model.]:model: ' \
+        '(--no-cache)--no-cache[Neither read nor write the cache for this call.]' \
         '(--stdin --no-stdin)--stdin[Always wait for / never read piped stdin (default\: read it if data comes within 1s).]' \
         '(--stdin --no-stdin)--no-stdin[Always wait for / never read piped stdin (default\: read it if data comes within 1s).]' \
         '(--stream --no-stream)--stream[Stream the answer as it arrives.]' \
         '(--stream --no-stream)--no-stream[Stream the answer as it arrives.]' \
         '(-p --profile)-p+[Profile to use (default\: default_profile).]:profile:_llmx__profiles' \
         '(-p --profile)--profile=[Profile to use (default\: default_profile).]:profile:_llmx__profiles' \
+        '(--refresh)--refresh[Ask the provider even if cached; store the new answer.]' \
         '(-s --system)-s+[System prompt.]:system: ' \
         '(-s --system)--system=[System prompt.]:system: ' \
         '(--temperature)--temperature=[Sampling temperature.]:temperature: ' \
         '*:prompt: '
+}
+
+_llmx_cache() {
+    local curcontext=$curcontext state state_descr line ret=1
+    typeset -A opt_args
+    _arguments -C \
+        '(-h --help)-h[Show this message and exit.]' \
+        '(-h --help)--help[Show this message and exit.]' \
+        ': :_llmx_cache__commands' \
+        '*:: :->command' && ret=0
+    if [[ $state == command ]]; then
+        curcontext=${curcontext%:*:*}:llmx-cache-$words[1]:
+        case $words[1] in
+        (clear) _llmx_cache_clear && ret=0 ;;
+        (ls) _llmx_cache_ls && ret=0 ;;
+        (path) _llmx_cache_path && ret=0 ;;
+        (prune) _llmx_cache_prune && ret=0 ;;
+        (show) _llmx_cache_show && ret=0 ;;
+        esac
+    fi
+    return ret
+}
+
+_llmx_cache__commands() {
+    local -a commands
+    commands=(
+        'clear:Delete every cached answer (and the semantic index).'
+        'ls:List cached answers, newest first.'
+        'path:Print the cache directory.'
+        'prune:Drop expired and over-limit entries and compact the files.'
+        'show:Show one cached answer.'
+    )
+    _describe -t commands 'llmx cache command' commands
+}
+
+_llmx_cache_clear() {
+    typeset -A opt_args
+    _arguments \
+        '(-h --help)-h[Show this message and exit.]' \
+        '(-h --help)--help[Show this message and exit.]' \
+        '(-y --yes)-y[Really delete everything.]' \
+        '(-y --yes)--yes[Really delete everything.]'
+}
+
+_llmx_cache_ls() {
+    typeset -A opt_args
+    _arguments \
+        '(-h --help)-h[Show this message and exit.]' \
+        '(-h --help)--help[Show this message and exit.]' \
+        '(--json)--json[JSON lines.]' \
+        '(-n --limit)-n+[How many entries.]:limit: ' \
+        '(-n --limit)--limit=[How many entries.]:limit: '
+}
+
+_llmx_cache_path() {
+    typeset -A opt_args
+    _arguments \
+        '(-h --help)-h[Show this message and exit.]' \
+        '(-h --help)--help[Show this message and exit.]'
+}
+
+_llmx_cache_prune() {
+    typeset -A opt_args
+    _arguments \
+        '(-h --help)-h[Show this message and exit.]' \
+        '(-h --help)--help[Show this message and exit.]'
+}
+
+_llmx_cache_show() {
+    typeset -A opt_args
+    _arguments \
+        '(-h --help)-h[Show this message and exit.]' \
+        '(-h --help)--help[Show this message and exit.]' \
+        '(--json)--json[Print JSON.]' \
+        ':key: '
 }
 
 _llmx_completions() {
@@ -167,6 +249,16 @@ _llmx_sim() {
         '(--stall-rate)--stall-rate=[Share of requests never answered.]:stall_rate: ' \
         '(--tokens-per-s)--tokens-per-s=[Output pace (0 = instant).]:tokens_per_s: ' \
         '(--ttft-ms)--ttft-ms=[Time to first token.]:ttft_ms: '
+}
+
+_llmx_stats() {
+    typeset -A opt_args
+    _arguments \
+        '(--by)--by=[Group by `model` or `profile`.]:by: ' \
+        '(-h --help)-h[Show this message and exit.]' \
+        '(-h --help)--help[Show this message and exit.]' \
+        '(--json)--json[Print one JSON object.]' \
+        '(--since)--since=[Only records newer than this, e.g. 30m, 24h, 7d.]:since: '
 }
 
 if [[ ${zsh_eval_context[-1]-} == loadautofunc ]]; then

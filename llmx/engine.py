@@ -5,7 +5,11 @@
         answer = client.stream("hello")
         async for chunk in answer:
             print(chunk.text, end="")
-        answer.completion()          # text, usage, latency_ms, ttft_ms
+        answer.completion()          # text, usage, latency_ms, ttft_ms, cached
+
+Every request goes: cache (exact, then semantic) -> HTTP engine -> cache write, and
+appends one record (see ``llmx.records``). ``Client.cached`` is the synchronous cache-only
+first half, so a caller can answer hits without starting an event loop or importing httpx.
 
 A profile whose ``base_url`` is ``"embedded"`` (the built-in ``sim`` profile) starts the
 embedded simulator on a free loopback port for the life of the client.
@@ -15,111 +19,146 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import AsyncExitStack, aclosing
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from llmx.config.secrets import resolve_api_key
-from llmx.providers.http import Endpoint, HttpEngine
-from llmx.providers.registry import codec_for
+from llmx.cache.setup import open_cache
+from llmx.cache.tiers import Hit, Keys, Policy, completion_from
+from llmx.paths import records_dir
+from llmx.records import Record, RecordLog, error_name
 from llmx.types import Chunk, Completion, Message, Request, Usage
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from llmx.config.profile import Profile
+    from llmx.providers.base import Codec
+    from llmx.providers.http import Endpoint, HttpEngine
 
 EMBEDDED = "embedded"
 
 
-def endpoint_for(profile: Profile, base_url: str | None = None) -> Endpoint:
-    http = profile.http
-    return Endpoint(
-        base_url=base_url or profile.base_url,
-        timeout=profile.timeout,
-        connect_timeout=http.connect_timeout,
-        read_timeout=http.read_timeout,
-        retries=profile.retries,
-        max_connections=http.max_connections,
-        max_keepalive=http.max_keepalive,
-        keepalive_expiry=http.keepalive_expiry,
-        http2=http.http2,
-    )
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One call's options; None means "the profile's value"."""
+
+    system: str | None = None
+    model: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    no_cache: bool = False
+    refresh: bool = False
+    kind: str | None = None
+    history: tuple[Message, ...] = field(default=())
 
 
-def build_request(
-    profile: Profile,
-    prompt: str | None = None,
-    *,
-    messages: tuple[Message, ...] = (),
-    system: str | None = None,
-    model: str | None = None,
-    temperature: float | None = None,
-    max_tokens: int | None = None,
-    stream: bool = True,
-) -> Request:
-    """A Request from a prompt and/or messages; call values win over the profile's."""
-    if prompt is not None:
-        messages = (*messages, Message("user", prompt))
+def build_request(profile: Profile, prompt: str, call: Call, *, stream: bool) -> Request:
+    """A Request from a prompt; call values win over the profile's."""
     return Request(
-        model=model or profile.model,
-        messages=messages,
-        system=system,
-        temperature=profile.temperature if temperature is None else temperature,
-        max_tokens=profile.max_tokens if max_tokens is None else max_tokens,
+        model=call.model or profile.model,
+        messages=(*call.history, Message("user", prompt)),
+        system=call.system,
+        temperature=profile.temperature if call.temperature is None else call.temperature,
+        max_tokens=profile.max_tokens if call.max_tokens is None else call.max_tokens,
         stream=stream,
     )
+
+
+def endpoint_for(profile: Profile, base_url: str | None = None) -> Endpoint:
+    from llmx.providers.http import Endpoint
+
+    http = profile.http
+    return Endpoint(
+        base_url=base_url or profile.base_url, timeout=profile.timeout,
+        connect_timeout=http.connect_timeout, read_timeout=http.read_timeout,
+        retries=profile.retries, max_connections=http.max_connections,
+        max_keepalive=http.max_keepalive, keepalive_expiry=http.keepalive_expiry, http2=http.http2,
+    )
+
+
+@dataclass(slots=True)
+class _Probe:
+    """The synchronous half of a cache lookup, carried into the asynchronous half."""
+
+    keys: Keys | None
+    hit: Hit | None
+    vector: np.ndarray | None
+    remote_semantic: bool  # a provider embedder still has to be asked
+    lookup_ms: float
 
 
 class Answer:
     """A streamed answer: iterate it for Chunks, then ask for the Completion."""
 
-    def __init__(self, chunks: AsyncIterator[Chunk], provider: str, model: str,
-                 clock: Callable[[], float]) -> None:
-        self._chunks = chunks
+    def __init__(self, provider: str, model: str, clock: Callable[[], float],
+                 on_done: Callable[[Answer, BaseException | None], None] | None = None,
+                 started: float | None = None) -> None:
+        self.source: AsyncIterator[Chunk] | None = None  # set by the Client
+        self.hit: Hit | None = None  # set when the answer comes from the cache
         self._provider = provider
         self._model = model
         self._clock = clock
-        self._started = clock()
-        self._parts: list[str] = []
+        self._on_done = on_done
+        self._started = clock() if started is None else started
+        self.pieces: list[str] = []
         self._ttft: float | None = None
         self._usage = Usage()
-        self._finish: str | None = None
+        self._finish_reason: str | None = None
         self._done: float | None = None
 
     def __aiter__(self) -> AsyncIterator[Chunk]:
         return self._iterate()
 
     async def _iterate(self) -> AsyncIterator[Chunk]:
-        async with aclosing(self._chunks) as chunks:  # type: ignore[type-var]
-            async for chunk in chunks:
+        if self.source is None:
+            raise RuntimeError("an Answer is made by Client.stream()")
+        try:
+            async for chunk in self.source:
                 self._absorb(chunk)
                 yield chunk
+        except BaseException as exc:
+            self._end(exc)
+            raise
+        self._end(None)
+
+    def _end(self, error: BaseException | None) -> None:
         self._done = self._clock()
+        if self._on_done is not None:
+            self._on_done(self, error)
 
     def _absorb(self, chunk: Chunk) -> None:
         if chunk.text:
             if self._ttft is None:
                 self._ttft = self._clock()
-            self._parts.append(chunk.text)
+            self.pieces.append(chunk.text)
         if chunk.usage is not None:
             self._usage = chunk.usage
         if chunk.model:
             self._model = chunk.model
         if chunk.finish_reason:
-            self._finish = chunk.finish_reason
+            self._finish_reason = chunk.finish_reason
 
     def completion(self) -> Completion:
         end = self._done if self._done is not None else self._clock()
         ttft = None if self._ttft is None else (self._ttft - self._started) * 1000
+        hit = self.hit
         return Completion(
-            text="".join(self._parts), model=self._model, provider=self._provider,
+            text="".join(self.pieces), model=self._model,
+            provider=hit.entry.provider if hit else self._provider,
             usage=self._usage, latency_ms=(end - self._started) * 1000, ttft_ms=ttft,
-            finish_reason=self._finish,
+            finish_reason=self._finish_reason, cached=hit.tier if hit else False,
+            similarity=hit.similarity if hit else None,
         )
 
 
 class Client:
-    """Async client for one profile. Use as ``async with Client(profile) as client``."""
+    """Async client for one profile. Use as ``async with Client(profile) as client``.
+
+    ``state=False`` keeps the client from touching disk (no cache, no records).
+    """
 
     def __init__(
         self,
@@ -128,22 +167,32 @@ class Client:
         engine: HttpEngine | None = None,
         env: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        wall: Callable[[], float] = time.time,
+        state: bool = True,
     ) -> None:
         self.profile = profile
-        self._engine = engine if engine is not None else HttpEngine()
-        self._owns_engine = engine is None
         self._env = os.environ if env is None else env
+        self._engine = engine
+        self._owns_engine = engine is None
         self._clock = clock
-        self._codec = codec_for(profile.provider)
+        self._wall = wall
         self._endpoint: Endpoint | None = None
         self._api_key: str | None = None
         self._key_resolved = False
         self._stack = AsyncExitStack()
+        on = state and profile.cache.mode != "off"
+        self._cache = open_cache(profile, self._env, self._fetch_embeddings, wall) if on else None
+        self._records = RecordLog(records_dir(self._env)) if state else None
+        self._last_probe: _Probe | None = None  # a miss, kept so stream() need not look again
 
     def __repr__(self) -> str:
         return f"Client(profile={self.profile.name!r}, provider={self.profile.provider!r})"
 
     async def __aenter__(self) -> Client:
+        from llmx.providers.http import HttpEngine
+
+        if self._engine is None:
+            self._engine = HttpEngine()
         base_url = None
         if self.profile.base_url == EMBEDDED:
             from llmx.sim import SimOptions, SimServer
@@ -153,47 +202,179 @@ class Client:
         self._endpoint = endpoint_for(self.profile, base_url)
         return self
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._owns_engine:
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self._owns_engine and self._engine is not None:
             await self._engine.aclose()
         await self._stack.aclose()
+        self.close()
+
+    def close(self) -> None:
+        """Release the cache's files (``async with`` does this on exit)."""
+        if self._cache is not None:
+            self._cache.close()
+
+    # -- the cache half (synchronous) -------------------------------------------------------
+
+    def cached(self, prompt: str, call: Call | None = None) -> Completion | None:
+        """The answer from the cache (exact, then a local semantic match), or None.
+
+        Synchronous: needs no event loop and never imports the HTTP stack. Records a hit.
+        """
+        call = call or Call()
+        probe = self._probe(build_request(self.profile, prompt, call, stream=False), call)
+        if probe.hit is None:
+            return None
+        completion = completion_from(probe.hit, probe.lookup_ms)
+        self._record(completion, probe.hit, probe.lookup_ms)
+        return completion
+
+    def _probe(self, request: Request, call: Call) -> _Probe:
+        """Exact lookup, then semantic with a local embedder; remembered for the next call."""
+        if self._cache is None:
+            return _Probe(None, None, None, False, 0.0)
+        keys = self._cache.keys(request)
+        last = self._last_probe
+        if last is not None and last.keys == keys:
+            return last
+        policy = self._policy(call)
+        started = self._clock()
+        hit, vector = None, None
+        if policy.read:
+            hit = self._cache.exact(keys)
+            if hit is None and not self._cache.embeds_async:
+                vector = self._cache.query_vector(keys)
+                hit = self._cache.semantic(keys, vector)
+        probe = _Probe(keys, hit, vector, policy.read and hit is None and self._cache.embeds_async,
+                       (self._clock() - started) * 1000)
+        self._last_probe = probe if hit is None else None
+        return probe
+
+    def _policy(self, call: Call) -> Policy:
+        return Policy.of(self.profile.cache.mode, no_cache=call.no_cache, refresh=call.refresh)
+
+    # -- the full pipeline -------------------------------------------------------------------
+
+    async def generate(self, prompt: str, call: Call | None = None) -> Completion:
+        """One answer, whole: from the cache, or from the provider (then cached)."""
+        answer = self.stream(prompt, call, _stream=False)
+        async for _ in answer:
+            pass
+        return answer.completion()
+
+    def stream(self, prompt: str, call: Call | None = None, *, _stream: bool = True) -> Answer:
+        """Start an answer; iterate the returned Answer for Chunks (hits replay as chunks)."""
+        call = call or Call()
+        request = build_request(self.profile, prompt, call, stream=_stream)
+        started = self._clock()  # latency includes the cache lookup
+        probe = self._probe(request, call)
+        answer = Answer(self.profile.provider, request.model, self._clock,
+                        on_done=lambda a, e: self._finish(a, e, request, call, probe),
+                        started=started)
+        answer.source = self._answer(request, probe, answer)
+        return answer
+
+    async def _answer(self, request: Request, probe: _Probe, answer: Answer
+                      ) -> AsyncIterator[Chunk]:
+        hit = probe.hit
+        if hit is None and probe.remote_semantic and self._cache is not None:
+            assert probe.keys is not None
+            started = self._clock()
+            probe.vector = await self._cache.aquery_vector(probe.keys)
+            hit = self._cache.semantic(probe.keys, probe.vector)
+            probe.lookup_ms += (self._clock() - started) * 1000
+        if hit is not None:
+            answer.hit = hit
+            async for chunk in _replay(hit):
+                yield chunk
+            return
+        async for chunk in self._send(request):
+            yield chunk
+
+    async def _send(self, request: Request) -> AsyncIterator[Chunk]:
+        engine, endpoint, codec = self._transport()
+        http_call = codec.build(request, self._key())
+        if request.stream:
+            async for chunk in engine.stream(endpoint, http_call, codec):
+                yield chunk
+        else:
+            yield await engine.request(endpoint, http_call, codec)
+
+    def _finish(self, answer: Answer, error: BaseException | None, request: Request, call: Call,
+                probe: _Probe) -> None:
+        completion = answer.completion()
+        cache = self._cache
+        if answer.hit is None and error is None and cache is not None and probe.keys is not None:
+            if self._policy(call).write:
+                chunks = tuple(len(p) for p in answer.pieces) if len(answer.pieces) > 1 else ()
+                cache.save(probe.keys, request, completion, chunks, call.kind, probe.vector)
+            self._last_probe = None
+        self._record(completion, answer.hit, probe.lookup_ms, error)
+
+    def _record(self, completion: Completion, hit: Hit | None, lookup_ms: float,
+                error: BaseException | None = None) -> None:
+        if self._records is None:
+            return
+        tier = hit.tier if hit else ("miss" if self._cache is not None else "off")
+        usage = completion.usage
+        cost = self._cost(usage)
+        spent = None if cost is None else (0.0 if hit else cost)
+        saved = cost if hit else None
+        self._records.append(Record(
+            ts=self._wall(), profile=self.profile.name, provider=completion.provider,
+            model=completion.model, tier=tier, similarity=hit.similarity if hit else None,
+            lookup_ms=lookup_ms, latency_ms=completion.latency_ms, ttft_ms=completion.ttft_ms,
+            input_tokens=usage.input_tokens, output_tokens=usage.output_tokens, tokens_saved=0,
+            cost=spent, cost_saved=saved, status="ok" if error is None else "error",
+            error=None if error is None else error_name(error)))
+
+    async def _fetch_embeddings(self, model: str, texts: Sequence[str]) -> list[list[float]]:
+        """Vectors from the profile's embeddings API (OpenAI /embeddings, Ollama /api/embed)."""
+        from llmx.providers import ollama, openai
+
+        engine, endpoint, codec = self._transport()
+        module = ollama if self.profile.provider == "ollama" else openai
+        body = await engine.request_body(
+            endpoint, module.build_embeddings(model, list(texts), self._key()), codec)
+        vectors: list[list[float]] = module.parse_embeddings(body)
+        return vectors
+
+    def _cost(self, usage: Usage) -> float | None:
+        """Estimated money for these tokens at the profile's price (per 1M tokens)."""
+        price = self.profile.price
+        if price is None:
+            return None
+        return (usage.input_tokens * price.input + usage.output_tokens * price.output) / 1e6
+
+    def _transport(self) -> tuple[HttpEngine, Endpoint, Codec]:
+        if self._engine is None or self._endpoint is None:
+            raise RuntimeError("use `async with Client(...)` before sending requests")
+        from llmx.providers.registry import codec_for
+
+        return self._engine, self._endpoint, codec_for(self.profile.provider)
 
     def _key(self) -> str | None:
         if not self._key_resolved:
+            from llmx.config.secrets import resolve_api_key
+
             self._api_key = resolve_api_key(self.profile, self._env)
             self._key_resolved = True
         return self._api_key
 
-    def _ep(self) -> Endpoint:
-        if self._endpoint is None:
-            raise RuntimeError("use `async with Client(...)` before sending requests")
-        return self._endpoint
-
-    async def generate(self, prompt: str | None = None, **options: Any) -> Completion:
-        """Send one non-streamed request and return the whole Completion."""
-        request = build_request(self.profile, prompt, stream=False, **options)
-        call = self._codec.build(request, self._key())
-        started = self._clock()
-        chunk = await self._engine.request(self._ep(), call, self._codec)
-        latency = (self._clock() - started) * 1000
-        return Completion(
-            text=chunk.text, model=chunk.model or request.model, provider=self.profile.provider,
-            usage=chunk.usage or Usage(), latency_ms=latency, ttft_ms=latency,
-            finish_reason=chunk.finish_reason,
-        )
-
-    def stream(self, prompt: str | None = None, **options: Any) -> Answer:
-        """Start a streamed request; iterate the returned Answer for Chunks."""
-        request = build_request(self.profile, prompt, stream=True, **options)
-        call = self._codec.build(request, self._key())
-        chunks = self._engine.stream(self._ep(), call, self._codec)
-        return Answer(chunks, self.profile.provider, request.model, self._clock)
-
     def stats(self) -> dict[str, int]:
-        return self._engine.stats.as_dict()
+        return {} if self._engine is None else self._engine.stats.as_dict()
+
+
+async def _replay(hit: Hit) -> AsyncIterator[Chunk]:
+    entry = hit.entry
+    pieces = entry.pieces()
+    usage = Usage(entry.input_tokens, entry.output_tokens)
+    for i, piece in enumerate(pieces):
+        last = i == len(pieces) - 1
+        yield Chunk(text=piece, usage=usage if last else None, model=entry.model,
+                    finish_reason=entry.finish_reason if last else None)
+    if not pieces:
+        yield Chunk(usage=usage, model=entry.model, finish_reason=entry.finish_reason)
 
 
 def _embedded_path(provider: str) -> str:

@@ -57,3 +57,4 @@ class Completion:
     ttft_ms: float | None = None
     finish_reason: str | None = None
     cached: CacheTier = False
+    similarity: float | None = None  # for a semantic cache hit

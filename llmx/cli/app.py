@@ -41,6 +41,8 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Find, create and inspect the config file.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+cache_app = typer.Typer(help="Inspect and manage the response cache.", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
 
 ConfigOpt = Annotated[
     str | None,
@@ -113,11 +115,17 @@ def ask(
                                                help="Always wait for / never read piped "
                                                "stdin (default: read it if data comes "
                                                "within 1s).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the "
+                                           "cache for this call.")] = False,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Ask the provider even if cached; "
+                                          "store the new answer.")] = False,
+    kind: Annotated[str | None, typer.Option(help="Content kind for the cache TTL: code, json, "
+                                             "chat (default: detected).")] = None,
 ) -> None:
     from llmx.cli.ask import AskArgs, run_ask
 
     args = AskArgs(tuple(prompt or ()), profile, model, system, temperature, max_tokens,
-                   stream, json_out, _config(ctx, config), stdin)
+                   stream, json_out, _config(ctx, config), stdin, no_cache, refresh, kind)
     _exit(guarded(lambda: run_ask(args, Io.system())))
 
 
@@ -185,6 +193,83 @@ def config_init(
     from llmx.cli.config_cmd import run_init
 
     _exit(guarded(lambda: run_init(path, force, Io.system())))
+
+
+STATS_HELP = """What the cache and compression saved, from the request records.
+
+Examples:
+
+* `llmx stats`   (everything recorded)
+* `llmx stats --since 24h --by model`
+* `llmx stats --json | jq .total`
+"""
+
+
+@app.command(help=STATS_HELP)
+def stats(
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    since: Annotated[str | None, typer.Option(help="Only records newer than this, e.g. 30m, "
+                                              "24h, 7d.")] = None,
+    by: Annotated[str | None, typer.Option(help="Group by `model` or `profile`.")] = None,
+) -> None:
+    from llmx.cli.cache_cmd import cache_size
+    from llmx.cli.stats_cmd import run_stats
+
+    def run() -> int:
+        io = Io.system()
+        entries, disk_bytes = cache_size(io.env)
+        return run_stats(io, as_json=json_out, since=since, by=by, entries=entries,
+                         disk_bytes=disk_bytes)
+
+    _exit(guarded(run))
+
+
+@cache_app.command("path")
+def cache_path() -> None:
+    """Print the cache directory."""
+    from llmx.cli.cache_cmd import run_cache_path
+
+    _exit(guarded(lambda: run_cache_path(Io.system())))
+
+
+@cache_app.command("ls")
+def cache_ls(
+    limit: Annotated[int, typer.Option("-n", "--limit", help="How many entries.")] = 20,
+    json_out: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
+) -> None:
+    """List cached answers, newest first."""
+    from llmx.cli.cache_cmd import run_cache_ls
+
+    _exit(guarded(lambda: run_cache_ls(Io.system(), limit=limit, as_json=json_out)))
+
+
+@cache_app.command("show")
+def cache_show(
+    key: Annotated[str, typer.Argument(help="A key or a unique prefix of one (see `ls`).")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show one cached answer."""
+    from llmx.cli.cache_cmd import run_cache_show
+
+    _exit(guarded(lambda: run_cache_show(Io.system(), key, as_json=json_out)))
+
+
+@cache_app.command("clear")
+def cache_clear(
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Really delete everything.")] = False,
+) -> None:
+    """Delete every cached answer (and the semantic index)."""
+    from llmx.cli.cache_cmd import run_cache_clear
+
+    _exit(guarded(lambda: run_cache_clear(Io.system(), yes=yes)))
+
+
+@cache_app.command("prune")
+def cache_prune() -> None:
+    """Drop expired and over-limit entries and compact the files."""
+    from llmx.cli.cache_cmd import run_cache_prune
+
+    _exit(guarded(lambda: run_cache_prune(Io.system())))
 
 
 @app.command(epilog="Example:  llmx completions bash > ~/.local/share/bash-completion/"

@@ -8,7 +8,6 @@ number) falls back to the Typer app, which gives the full usage message. A test 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from llmx.errors import UsageError
 
 if TYPE_CHECKING:
     from llmx.config.profile import Profile
-    from llmx.engine import Client
+    from llmx.engine import Answer, Call, Client
     from llmx.types import Completion
 
 
@@ -37,6 +36,9 @@ class AskArgs:
     json: bool = False
     config: str | None = None
     stdin: bool | None = None
+    no_cache: bool = False
+    refresh: bool = False
+    kind: str | None = None
 
 
 # option -> (field, value type or None for a flag, the flag's value)
@@ -55,6 +57,9 @@ OPTIONS: dict[str, tuple[str, type | None, Any]] = {
     "--json": ("json", None, True),
     "--stdin": ("stdin", None, True),
     "--no-stdin": ("stdin", None, False),
+    "--no-cache": ("no_cache", None, True),
+    "--refresh": ("refresh", None, True),
+    "--kind": ("kind", str, None),
 }
 
 
@@ -121,41 +126,44 @@ def _with_context(prompt: str, args: AskArgs, io: Io) -> str:
 def run_ask(args: AskArgs, io: Io) -> int:
     from llmx.config.files import load
     from llmx.config.profile import resolve_profile
+    from llmx.engine import Call, Client
 
     prompt = gather_prompt(args, io)
-    config = load(args.config, io.env, Path.cwd())
-    profile = resolve_profile(config, args.profile)
-    return asyncio.run(_ask(profile, prompt, args, io))
+    profile = resolve_profile(load(args.config, io.env, Path.cwd()), args.profile)
+    call = Call(system=args.system, model=args.model, temperature=args.temperature,
+                max_tokens=args.max_tokens, no_cache=args.no_cache, refresh=args.refresh,
+                kind=args.kind)
+    client = Client(profile, env=io.env)
+    hit = client.cached(prompt, call)  # a hit needs no event loop and no HTTP stack
+    if hit is not None:
+        client.close()
+        _emit_whole(hit, profile, args, io)
+        return 0
+    import asyncio  # only now: a cache hit never starts an event loop
+
+    return asyncio.run(_ask(client, prompt, call, args, io))
 
 
-async def _ask(profile: Profile, prompt: str, args: AskArgs, io: Io) -> int:
-    from llmx.engine import Client
-
-    options = {"system": args.system, "model": args.model,
-               "temperature": args.temperature, "max_tokens": args.max_tokens}
-    async with Client(profile, env=io.env) as client:
-        if not args.stream:
-            completion = await client.generate(prompt, **options)
-            _emit_whole(completion, profile, args, io)
-        elif args.json:
-            completion = await _collect(client, prompt, options)
-            _emit_whole(completion, profile, args, io)
+async def _ask(client: Client, prompt: str, call: Call, args: AskArgs, io: Io) -> int:
+    async with client:
+        if args.json or not args.stream:
+            answer = client.stream(prompt, call) if args.stream else None
+            completion = await (_collect(answer) if answer else client.generate(prompt, call))
+            _emit_whole(completion, client.profile, args, io)
         else:
-            await _stream_to(client, prompt, options, io)
+            await _stream_to(client.stream(prompt, call), io)
     return 0
 
 
-async def _collect(client: Client, prompt: str, options: dict[str, Any]) -> Completion:
-    answer = client.stream(prompt, **options)
+async def _collect(answer: Answer) -> Completion:
     async for _ in answer:
         pass
     return answer.completion()
 
 
-async def _stream_to(client: Client, prompt: str, options: dict[str, Any], io: Io) -> None:
+async def _stream_to(answer: Answer, io: Io) -> None:
     from llmx.ui.stream import make_sink
 
-    answer = client.stream(prompt, **options)
     sink = make_sink(io.stdout, is_tty=io.stdout_is_tty, env=io.env)
     try:
         async for chunk in answer:
@@ -190,5 +198,7 @@ def completion_json(completion: Completion, profile: Profile) -> dict[str, Any]:
         "ttft_ms": None if completion.ttft_ms is None else round(completion.ttft_ms, 2),
         "finish_reason": completion.finish_reason,
         "cached": completion.cached,
+        **({"similarity": round(completion.similarity, 4)}
+           if completion.similarity is not None else {}),
     }
 

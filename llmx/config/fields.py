@@ -90,6 +90,7 @@ def _cache_spec() -> Spec:
         "semantic": schema.boolean(),
         "threshold": schema.number(0.0, 1.0),
         "embedder": schema.choice(*EMBEDDERS),
+        "embedding_model": schema.text(),
         "ttl": schema.frozen({kind: schema.duration() for kind in TTL_KINDS}),
     })
 

@@ -75,6 +75,7 @@ class CacheSettings:
     semantic: bool = True
     threshold: float = 0.92
     embedder: str = "lexical"
+    embedding_model: str | None = None  # for embedder = "provider"; None: the provider's default
     ttl: Mapping[str, float] = field(default_factory=_default_ttl)
 
     def ttl_for(self, kind: str) -> float:
@@ -318,6 +319,9 @@ def _check_combination(path: str, profile: Profile) -> None:
     if profile.http.max_keepalive > profile.http.max_connections:
         fail(schema.join(schema.join(path, "http"), "max_keepalive"),
              f"must be at most http.max_connections ({profile.http.max_connections})")
+    if profile.cache.embedder == "provider" and profile.provider == "anthropic":
+        fail(schema.join(schema.join(path, "cache"), "embedder"),
+             "provider anthropic has no embeddings API; use \"lexical\"")
 
 
 def _unknown_profile_text(name: str, known: Any) -> str:

@@ -122,6 +122,14 @@ class HttpEngine:
 
     async def request(self, ep: Endpoint, call: HttpCall, codec: Codec) -> Chunk:
         """Send a non-streamed call and return the whole reply as one Chunk."""
+        body = await self.request_body(ep, call, codec)
+        try:
+            return _parse_or_fail(codec, body)
+        except _Failure as failure:
+            raise failure.error from None
+
+    async def request_body(self, ep: Endpoint, call: HttpCall, codec: Codec) -> bytes:
+        """Send a call and return its 2xx body (errors go through ``codec.parse_error``)."""
         deadline = self.clock() + ep.timeout
         attempt = 0
         while True:
@@ -162,7 +170,7 @@ class HttpEngine:
         await self.sleep(delay)
         return attempt + 1
 
-    async def _request_once(self, ep: Endpoint, call: HttpCall, codec: Codec) -> Chunk:
+    async def _request_once(self, ep: Endpoint, call: HttpCall, codec: Codec) -> bytes:
         self.stats.requests += 1
         try:
             response = await self.client(ep).request(
@@ -171,7 +179,7 @@ class HttpEngine:
             raise _transport_failure(exc, ep) from None
         if response.status_code >= 300:
             raise _status_failure(codec, response.status_code, response.headers, response.content)
-        return _parse_or_fail(codec, response.content)
+        return response.content
 
     async def _stream_once(
         self, ep: Endpoint, call: HttpCall, codec: Codec, deadline: float

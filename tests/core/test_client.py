@@ -6,13 +6,14 @@ import asyncio
 
 from llmx import Client, Completion
 from llmx.config.profile import builtin_config, resolve_profile, with_overrides
+from llmx.engine import Call
 
 
 async def session() -> tuple[Completion, Completion, list[str], dict[str, int]]:
     profile = resolve_profile(builtin_config(), "sim")
     async with Client(profile) as client:
-        whole = await client.generate("hello there", max_tokens=12)
-        answer = client.stream("hello there", max_tokens=12)
+        whole = await client.generate("hello there", Call(max_tokens=12, no_cache=True))
+        answer = client.stream("hello there", Call(max_tokens=12, no_cache=True))
         pieces = [chunk.text async for chunk in answer if chunk.text]
         return whole, answer.completion(), pieces, client.stats()
 
@@ -33,6 +34,6 @@ def test_call_options_override_the_profile() -> None:
     async def go() -> Completion:
         profile = with_overrides(resolve_profile(builtin_config(), "sim"), max_tokens=5)
         async with Client(profile) as client:
-            return await client.generate("count", max_tokens=3)
+            return await client.generate("count", Call(max_tokens=3))
 
     assert asyncio.run(go()).usage.output_tokens == 3

@@ -1,0 +1,133 @@
+"""Cache keys: a sha256 of the canonical request. Pure (standard library only).
+
+``exact_key`` hashes, as compact sorted-key JSON:
+
+* a key version (bump ``KEY_VERSION`` when the layout changes: old entries simply stop matching),
+* the provider name and the endpoint as ``host:port`` only (see ``host_of``: never the URL path,
+  query or userinfo, and never an API key: no function here is ever given one),
+* the model, the system prompt and every message as ``[role, content]``,
+* every generation parameter that changes the answer: each field of ``Request`` other than
+  ``model``, ``messages``, ``system`` and ``stream`` (streamed and whole answers share entries),
+  plus any ``params`` the caller adds; ``None`` values are left out, so adding a new optional
+  field to ``Request`` does not invalidate existing keys,
+* the compressor version (``None`` when compression is off).
+
+``scope_key`` hashes the same inputs with the content of the last user message blanked out:
+two requests share a scope when only that question differs, so a semantic match may stand in
+for the other's answer. The two hashes are domain-separated and never collide.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import fields
+from types import MappingProxyType
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from llmx.types import Request
+
+KEY_VERSION: Final = 1
+_NOT_PARAMS: Final = frozenset({"model", "messages", "system", "stream"})
+_DEFAULT_PORTS: Final = MappingProxyType({"http": 80, "https": 443})
+
+
+def exact_key(
+    request: Request,
+    *,
+    provider: str,
+    host: str,
+    compressor: str | None,
+    params: Mapping[str, Any] | None = None,
+) -> str:
+    """sha256 hex of everything that decides the answer to ``request``."""
+    document = _document("exact", request, provider, host, compressor, params)
+    document["messages"] = [[m.role, m.content] for m in request.messages]
+    return _digest(document)
+
+
+def scope_key(
+    request: Request,
+    *,
+    provider: str,
+    host: str,
+    compressor: str | None,
+    params: Mapping[str, Any] | None = None,
+) -> str:
+    """Like ``exact_key`` but blind to the content of the last user message."""
+    document = _document("scope", request, provider, host, compressor, params)
+    last_user = _last_user_index(request)
+    document["messages"] = [
+        [m.role, None if i == last_user else m.content] for i, m in enumerate(request.messages)
+    ]
+    return _digest(document)
+
+
+def host_of(base_url: str) -> str:
+    """``host:port`` of a base URL, lower-cased; the scheme's default port when none is given.
+
+    Path, query, fragment and ``user:password@`` are dropped. A URL without a scheme is read as
+    ``http://``. IPv6 hosts keep their brackets (``[::1]:8080``).
+    """
+    text = base_url.strip()
+    parts = urlsplit(text if "://" in text else f"http://{text}")
+    hostname = (parts.hostname or "").lower()
+    if ":" in hostname:
+        hostname = f"[{hostname}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is None:
+        port = _DEFAULT_PORTS.get(parts.scheme.lower())
+    return hostname if port is None else f"{hostname}:{port}"
+
+
+def generation_params(request: Request, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The output-changing parameters of ``request`` (plus ``extra``), ``None`` values dropped,
+    integral floats written as ints (``temperature=1`` and ``1.0`` are the same request)."""
+    found = {
+        f.name: getattr(request, f.name) for f in fields(request) if f.name not in _NOT_PARAMS
+    }
+    found.update(extra or {})
+    return {name: _canonical_number(value) for name, value in found.items() if value is not None}
+
+
+def _document(
+    domain: str,
+    request: Request,
+    provider: str,
+    host: str,
+    compressor: str | None,
+    params: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    return {
+        "v": KEY_VERSION,
+        "domain": domain,
+        "provider": provider,
+        "host": host,
+        "model": request.model,
+        "system": request.system,
+        "params": generation_params(request, params),
+        "compressor": compressor,
+    }
+
+
+def _last_user_index(request: Request) -> int | None:
+    for index in range(len(request.messages) - 1, -1, -1):
+        if request.messages[index].role == "user":
+            return index
+    return None
+
+
+def _canonical_number(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _digest(document: Mapping[str, Any]) -> str:
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()

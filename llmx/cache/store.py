@@ -1,0 +1,522 @@
+"""The cache on disk: two diskcache (SQLite) databases. The only diskcache user.
+
+    <directory>/responses/cache.db   key -> {"x": expires-at | null, "e": Entry JSON}
+    <directory>/vectors/cache.db     the vector log, its per-embedder counters, aux values
+    <directory>/snapshots/           free for the vector index's snapshot files
+
+Values are JSON text, raw integers or raw bytes kept inside SQLite (``_InlineDisk``): never
+pickle, never side files. Directories are 0700 and the database files are created 0600 before
+SQLite opens them, so its ``-wal`` / ``-shm`` files inherit that mode.
+
+Behaviour a caller can rely on:
+
+* Reads never create anything: ``get`` on a cache that does not exist is a plain miss.
+* ``get`` never raises. An entry that fails to decode or validate is deleted and missed; an
+  entry whose expiry time (by the injected ``clock``) has passed is never served. A database
+  that cannot be read (locked for longer than ``LOCK_TIMEOUT``, damaged) is a miss too.
+* Writes that fail (lock held too long, disk full, damaged file) raise ``CacheUnavailable``.
+* LRU: every ``get`` hit updates the entry's access time; after each ``set`` the store drops
+  the least recently used entries beyond ``max_entries`` and culls by LRU while the database is
+  larger than ``max_bytes``.
+* Many processes may use one store at once: SQLite in WAL mode with a 60 s busy timeout, every
+  write one short transaction; a process killed mid-write loses at most that write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final
+
+import diskcache  # type: ignore[import-untyped]
+
+from llmx.cache.types import Entry
+from llmx.errors import LlmxError
+from llmx.paths import ensure_private_dir
+
+LOCK_TIMEOUT: Final = 60.0  # seconds SQLite waits for another process's write lock
+UNLIMITED: Final = 2**62  # max_entries / max_bytes for maintenance commands
+_DB_NAME: Final = "cache.db"  # diskcache's file name (diskcache.core.DBNAME)
+RESPONSES: Final = "responses"
+VECTORS: Final = "vectors"
+_SEQ_WIDTH: Final = 12
+_PAGE: Final = 500
+
+
+class CacheUnavailable(LlmxError):
+    """The cache database could not be written (or, for maintenance, read)."""
+
+    default_hint = ("check free disk space and permissions; `llmx cache clear --yes` "
+                    "starts afresh")
+
+
+class _InlineDisk(diskcache.Disk):  # type: ignore[misc]
+    """diskcache serialisation without pickle or files.
+
+    Keys must be ``str``. Values: ``int`` -> INTEGER (so ``incr`` works), ``bytes`` -> BLOB,
+    anything else -> JSON TEXT (``TypeError`` if it is not JSON-serialisable). Everything stays
+    inside the database; reading anything else raises ``ValueError``.
+    """
+
+    def put(self, key: object) -> tuple[str, bool]:
+        if not isinstance(key, str):
+            raise TypeError("cache keys are str")
+        return key, True
+
+    def get(self, key: object, raw: bool) -> str:
+        if not raw or not isinstance(key, str):
+            raise ValueError("foreign key in cache database")
+        return key
+
+    def store(self, value: Any, read: bool, key: object = None) -> tuple[int, int, None, Any]:
+        if read:
+            raise TypeError("file values are not supported")
+        if isinstance(value, bytes):
+            return 0, diskcache.core.MODE_RAW, None, sqlite3.Binary(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return 0, diskcache.core.MODE_RAW, None, value
+        return 0, diskcache.core.MODE_RAW, None, _json_text(value)
+
+    def fetch(self, mode: int, filename: str | None, value: Any, read: bool) -> Any:
+        if mode != diskcache.core.MODE_RAW or filename is not None or read:
+            raise ValueError("value not stored inline")
+        if isinstance(value, str):
+            return json.loads(value)
+        if isinstance(value, bytes | int) and not isinstance(value, bool):
+            return value
+        raise ValueError("unexpected value type in cache database")
+
+
+def _json_text(value: Any) -> str:
+    """Compact JSON, UTF-8 as is; fully escaped if the text holds lone surrogates (which
+    SQLite could not store)."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+    return text
+
+
+def _open_cache(directory: Path, *, create: bool, lru: bool, size_limit: int) -> Any | None:
+    """Open one diskcache database, or ``None`` when it does not exist and ``create`` is off."""
+    db = directory / _DB_NAME
+    if not create and not db.is_file():
+        return None
+    if create:
+        ensure_private_dir(directory)
+        _private_file(db)
+    return diskcache.Cache(
+        str(directory),
+        timeout=LOCK_TIMEOUT,
+        disk=_InlineDisk,
+        eviction_policy="least-recently-used" if lru else "none",
+        size_limit=size_limit,
+        cull_limit=10,
+        statistics=0,
+        tag_index=0,
+        disk_min_file_size=UNLIMITED,
+    )
+
+
+def _private_file(path: Path) -> None:
+    """Create ``path`` 0600 if missing; tighten it and its SQLite side files if open to others."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            side = path.with_name(path.name + suffix)
+            if side.stat().st_mode & 0o077:
+                side.chmod(0o600)
+
+
+# --- diskcache 5.x internals --------------------------------------------------------------
+# diskcache has no public call for "the N least recently used rows", for reading a row without
+# touching its access time, or for a key-range scan. These statements use its 5.x schema
+# (table Cache: rowid, key, raw, store_time, expire_time, access_time, mode, filename, value).
+# Pinned: diskcache >= 5.6, < 6. ``tests/cache/test_cache_store.py`` checks each of them.
+
+_EVICT_LRU: Final = (
+    "DELETE FROM Cache WHERE rowid IN (SELECT rowid FROM Cache ORDER BY access_time LIMIT ?)"
+)
+_LIVE_COUNT: Final = "SELECT COUNT(*) FROM Cache WHERE expire_time IS NULL OR expire_time > ?"
+_NEWEST_PAGE: Final = (
+    "SELECT rowid, store_time, key, mode, filename, value FROM Cache"
+    " WHERE raw = 1 AND (store_time < ? OR (store_time = ? AND rowid < ?))"
+    " ORDER BY store_time DESC, rowid DESC LIMIT ?"
+)
+_KEY_RANGE: Final = (
+    "SELECT key, mode, filename, value FROM Cache"
+    " WHERE raw = 1 AND key > ? AND key <= ? ORDER BY key LIMIT ?"
+)
+_CHECKPOINT: Final = "PRAGMA wal_checkpoint(TRUNCATE)"
+
+
+def _raw_sql(cache: Any, statement: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Run one statement on diskcache's own connection (``Cache._sql``, diskcache 5.x)."""
+    rows: list[tuple[Any, ...]] = cache._sql(statement, args).fetchall()
+    return rows
+
+
+# ------------------------------------------------------------------------------------------
+
+
+class CacheStore:
+    """Responses by exact key, plus the vector log and aux values of the semantic tier."""
+
+    def __init__(self, directory: Path, *, max_entries: int, max_bytes: int,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._directory = Path(directory)
+        self._max_entries = max_entries
+        self._max_bytes = max_bytes
+        self._clock = clock
+        self._dbs: dict[str, Any] = {}  # "responses" / "vectors" -> open diskcache.Cache
+
+    # -- responses -------------------------------------------------------------------------
+
+    def get(self, key: str) -> Entry | None:
+        """The live entry under ``key`` (an LRU access), else ``None``. Never raises."""
+        value = self._quiet_get(RESPONSES, key)
+        if value is None:
+            return None
+        entry = self._decode(value)
+        if entry is None:
+            self._quiet_delete(RESPONSES, key)
+        return entry
+
+    def set(self, key: str, entry: Entry, expire: float | None) -> None:
+        """Store ``entry`` for ``expire`` seconds (``None``: no expiry; ``<= 0``: not stored),
+        then evict least recently used entries beyond the limits."""
+        if expire is not None and expire <= 0:
+            return
+        expires = None if expire is None else self._clock() + expire
+        with _writing():
+            cache = self._db(RESPONSES, create=True)
+            assert cache is not None
+            cache.set(key, {"x": expires, "e": entry.to_json()}, expire=expire)
+            self._enforce_limits(cache)
+
+    def delete(self, key: str) -> bool:
+        with _writing():
+            cache = self._db(RESPONSES, create=False)
+            return cache is not None and bool(cache.delete(key))
+
+    def __len__(self) -> int:
+        """Entries not yet expired (by diskcache's own clock)."""
+        with _writing():
+            cache = self._db(RESPONSES, create=False)
+            if cache is None:
+                return 0
+            return int(_raw_sql(cache, _LIVE_COUNT, (time.time(),))[0][0])
+
+    def volume(self) -> int:
+        """Bytes on disk of everything under the cache directory."""
+        total = 0
+        for root, _dirs, files in os.walk(self._directory):
+            for name in files:
+                with contextlib.suppress(OSError):
+                    total += os.lstat(os.path.join(root, name)).st_size
+        return total
+
+    def iter_entries(self) -> Iterator[tuple[str, Entry]]:
+        """Live, valid entries, newest first, without touching their LRU position."""
+        with _writing():
+            cache = self._db(RESPONSES, create=False)
+        if cache is None:
+            return
+        cursor: tuple[float, float, int] = (float("inf"), float("inf"), 2**63 - 1)
+        while True:
+            with _writing():
+                rows = _raw_sql(cache, _NEWEST_PAGE, (*cursor, _PAGE))
+            for rowid, store_time, key, mode, filename, value in rows:
+                entry = self._decode_row(cache, mode, filename, value)
+                if entry is not None:
+                    yield key, entry
+                cursor = (store_time, store_time, rowid)
+            if len(rows) < _PAGE:
+                return
+
+    def clear(self) -> int:
+        """Remove every entry, vector, aux value and snapshot; returns the entries removed.
+        The vector counters survive, so sequence numbers stay monotonic. A damaged database
+        is deleted outright (its entries are not counted)."""
+        removed = 0
+        with _writing():
+            try:
+                cache = self._db(RESPONSES, create=False)
+                removed = 0 if cache is None else int(cache.clear())
+                vectors = self._db(VECTORS, create=False)
+                if vectors is not None:
+                    _clear_keeping_counters(vectors)
+            except sqlite3.OperationalError:
+                raise
+            except sqlite3.DatabaseError:
+                self.close()
+                for name in (RESPONSES, VECTORS):
+                    _remove_database(self._directory / name)
+        _remove_files(self.snapshot_dir)
+        return removed
+
+    def prune(self) -> int:
+        """Drop expired, undecodable and over-limit entries and orphaned vectors; shrink the
+        write-ahead logs. Returns the number of entries removed."""
+        with _writing():
+            cache = self._db(RESPONSES, create=False)
+            if cache is None:
+                return 0
+            removed = int(cache.expire())
+            removed += sum(bool(cache.delete(key)) for key in self._undecodable_or_expired(cache))
+            removed += self._enforce_limits(cache)
+            self._prune_vectors(cache)
+            _raw_sql(cache, _CHECKPOINT)
+        return removed
+
+    def close(self) -> None:
+        for cache in self._dbs.values():
+            cache.close()
+        self._dbs.clear()
+
+    def __enter__(self) -> CacheStore:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.close()
+
+    # -- vector log and aux values -----------------------------------------------------------
+
+    def append_vector(self, key: str, scope: str, embedder: str, vector: bytes) -> int:
+        """Append one row to ``embedder``'s log; returns its sequence number (1, 2, ...)."""
+        payload = _pack_vector(key, scope, vector)
+        with _writing():
+            cache = self._db(VECTORS, create=True)
+            assert cache is not None
+            with cache.transact():
+                seq = int(cache.incr(_counter_key(embedder), 1, default=0))
+                cache.set(_vector_key(embedder, seq), payload)
+        return seq
+
+    def vectors_since(self, embedder: str, seq: int) -> Iterator[tuple[int, str, str, bytes]]:
+        """``(seq, key, scope, vector)`` of ``embedder``'s rows after ``seq``, in order."""
+        with _writing():
+            cache = self._db(VECTORS, create=False)
+        if cache is None:
+            return
+        low, high = _vector_key(embedder, max(seq, 0)), _vector_key(embedder, 10**_SEQ_WIDTH - 1)
+        while True:
+            with _writing():
+                rows = _raw_sql(cache, _KEY_RANGE, (low, high, _PAGE))
+            for row_key, mode, filename, value in rows:
+                row = _decode_vector_row(cache, embedder, row_key, mode, filename, value)
+                if row is not None:
+                    yield row
+                low = row_key
+            if len(rows) < _PAGE:
+                return
+
+    def vector_seq(self, embedder: str) -> int:
+        """The last sequence number handed out for ``embedder`` (0: none yet)."""
+        with _writing():
+            cache = self._db(VECTORS, create=False)
+            if cache is None:
+                return 0
+            value = cache.get(_counter_key(embedder), default=0)
+        return value if isinstance(value, int) else 0
+
+    def get_aux(self, namespace: str, key: str) -> Any | None:
+        """A value stored with ``set_aux`` (JSON, int or bytes), else ``None``. Never raises."""
+        return self._quiet_get(VECTORS, _aux_key(namespace, key))
+
+    def set_aux(self, namespace: str, key: str, value: Any, expire: float | None = None) -> None:
+        with _writing():
+            cache = self._db(VECTORS, create=True)
+            assert cache is not None
+            cache.set(_aux_key(namespace, key), value, expire=expire)
+
+    @property
+    def snapshot_dir(self) -> Path:
+        """Where the vector index keeps its snapshot files. Not created here (reads create
+        nothing): create it with ``llmx.paths.ensure_private_dir`` before writing."""
+        return self._directory / "snapshots"
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _db(self, name: str, *, create: bool) -> Any | None:
+        """The open database ``name``; ``None`` if it does not exist and ``create`` is off."""
+        if name not in self._dbs:
+            if create:
+                ensure_private_dir(self._directory)
+            cache = _open_cache(self._directory / name, create=create, lru=name == RESPONSES,
+                                size_limit=self._max_bytes)
+            if cache is None:
+                return None
+            self._dbs[name] = cache
+        return self._dbs[name]
+
+    def _quiet_get(self, name: str, key: str) -> Any | None:
+        """A decoded value, or ``None``: missing, unreadable, or undecodable (then deleted)."""
+        try:
+            cache = self._db(name, create=False)
+            return None if cache is None else cache.get(key, default=None)
+        except (ValueError, RecursionError):
+            self._quiet_delete(name, key)
+        except (sqlite3.Error, diskcache.Timeout, OSError):
+            pass
+        return None
+
+    def _quiet_delete(self, name: str, key: str) -> None:
+        with contextlib.suppress(sqlite3.Error, diskcache.Timeout, OSError):
+            cache = self._db(name, create=False)
+            if cache is not None:
+                cache.delete(key)
+
+    def _decode(self, value: Any) -> Entry | None:
+        """The entry inside a stored envelope, or ``None`` if malformed or expired."""
+        if not isinstance(value, dict):
+            return None
+        expires = value.get("x")
+        if expires is not None and (not isinstance(expires, int | float) or
+                                    isinstance(expires, bool) or expires <= self._clock()):
+            return None
+        try:
+            return Entry.from_json(value.get("e"))  # type: ignore[arg-type]
+        except (ValueError, TypeError, AttributeError):
+            return None
+
+    def _decode_row(self, cache: Any, mode: int, filename: Any, value: Any) -> Entry | None:
+        try:
+            return self._decode(cache.disk.fetch(mode, filename, value, False))
+        except (ValueError, RecursionError):
+            return None
+
+    def _undecodable_or_expired(self, cache: Any) -> list[str]:
+        rows = _raw_sql(cache, "SELECT key, mode, filename, value FROM Cache WHERE raw = 1")
+        return [key for key, mode, filename, value in rows
+                if self._decode_row(cache, mode, filename, value) is None]
+
+    def _enforce_limits(self, cache: Any) -> int:
+        """Evict beyond ``max_entries`` (LRU), then cull while over ``max_bytes``; returns the
+        number of entries removed."""
+        removed = 0
+        if len(cache) > self._max_entries:
+            removed += int(cache.expire())
+            with cache.transact():
+                excess = len(cache) - self._max_entries
+                if excess > 0:
+                    _raw_sql(cache, _EVICT_LRU, (excess,))
+                    removed += excess
+        if cache.volume() > self._max_bytes:
+            removed += int(cache.cull())
+        return removed
+
+    def _prune_vectors(self, responses: Any) -> None:
+        """Delete vector rows whose response is gone, a page at a time."""
+        vectors = self._db(VECTORS, create=False)
+        if vectors is None:
+            return
+        vectors.expire()
+        low = "v:"
+        while True:
+            rows = _raw_sql(vectors, _KEY_RANGE, (low, "v;", _PAGE))  # every "v:..." key
+            for row_key, mode, filename, value in rows:
+                try:
+                    unpacked = _unpack_vector(vectors.disk.fetch(mode, filename, value, False))
+                except ValueError:
+                    unpacked = None
+                if unpacked is None or unpacked[0] not in responses:  # `in`: no LRU touch
+                    vectors.delete(row_key)
+                low = row_key
+            if len(rows) < _PAGE:
+                return
+
+
+@contextlib.contextmanager
+def _writing() -> Iterator[None]:
+    """Turn database failures into ``CacheUnavailable`` (never with a secret: none is here)."""
+    try:
+        yield
+    except diskcache.Timeout:
+        raise CacheUnavailable("the cache database stayed locked for too long") from None
+    except sqlite3.Error as exc:
+        raise CacheUnavailable(f"the cache database failed: {exc}") from None
+    except OSError as exc:
+        raise CacheUnavailable(f"the cache directory failed: {exc.strerror}") from None
+
+
+def _clear_keeping_counters(vectors: Any) -> None:
+    with vectors.transact():
+        counters = [(key, vectors.get(key)) for key in
+                    (row[0] for row in _raw_sql(
+                        vectors, "SELECT key FROM Cache WHERE raw = 1 AND key LIKE 'seq:%'"))]
+        vectors.clear()
+        for key, value in counters:
+            if isinstance(value, int):
+                vectors.set(key, value)
+
+
+def _remove_database(directory: Path) -> None:
+    for name in (_DB_NAME, _DB_NAME + "-wal", _DB_NAME + "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            (directory / name).unlink()
+
+
+def _remove_files(directory: Path) -> None:
+    if directory.is_dir():
+        for child in directory.iterdir():
+            with contextlib.suppress(OSError):
+                child.unlink()
+
+
+def _counter_key(embedder: str) -> str:
+    return f"seq:{embedder}"
+
+
+def _vector_key(embedder: str, seq: int) -> str:
+    return f"v:{embedder}:{seq:0{_SEQ_WIDTH}d}"
+
+
+def _aux_key(namespace: str, key: str) -> str:
+    return "aux:" + json.dumps([namespace, key])
+
+
+def _pack_vector(key: str, scope: str, vector: bytes) -> bytes:
+    """``[key, scope]`` as JSON, a NUL (JSON text never holds a raw one), the vector bytes."""
+    return json.dumps([key, scope]).encode() + b"\0" + bytes(vector)
+
+
+def _unpack_vector(payload: Any) -> tuple[str, str, bytes] | None:
+    if not isinstance(payload, bytes) or b"\0" not in payload:
+        return None
+    head, vector = payload.split(b"\0", 1)
+    try:
+        names = json.loads(head)
+    except ValueError:
+        return None
+    if not (isinstance(names, list) and len(names) == 2 and all(isinstance(x, str)
+                                                               for x in names)):
+        return None
+    return names[0], names[1], vector
+
+
+def _decode_vector_row(cache: Any, embedder: str, row_key: str, mode: int, filename: Any,
+                       value: Any) -> tuple[int, str, str, bytes] | None:
+    prefix = f"v:{embedder}:"
+    digits = row_key[len(prefix):]
+    if not row_key.startswith(prefix) or len(digits) != _SEQ_WIDTH or not digits.isdigit():
+        return None
+    try:
+        unpacked = _unpack_vector(cache.disk.fetch(mode, filename, value, False))
+    except ValueError:
+        return None
+    return None if unpacked is None else (int(digits), *unpacked)

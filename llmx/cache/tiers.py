@@ -1,0 +1,204 @@
+"""The two cache tiers behind one object: exact keys first, then semantic matches.
+
+``TieredCache`` composes the store (diskcache), the content-kind classifier, the embedder,
+the vector index and the veto. It does no HTTP: a provider embedder is handed in already
+wired to the HTTP engine. Nothing here is imported unless the profile's cache is on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from llmx.cache.keys import exact_key, scope_key
+from llmx.cache.kinds import classify
+from llmx.cache.types import Entry
+from llmx.types import Completion, Request, Usage
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from llmx.cache.embed import Embedder
+    from llmx.cache.store import CacheStore
+    from llmx.cache.vectors import VectorIndex
+    from llmx.config.profile import CacheSettings
+
+Tier = Literal["exact", "semantic"]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    entry: Entry
+    tier: Tier
+    similarity: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """What one call may do with the cache (profile mode narrowed by per-call flags)."""
+
+    read: bool
+    write: bool
+
+    @classmethod
+    def of(cls, mode: str, *, no_cache: bool = False, refresh: bool = False) -> Policy:
+        if no_cache or mode == "off":
+            return cls(False, False)
+        return cls(read=mode in ("read-write", "read") and not refresh,
+                   write=mode in ("read-write", "write"))
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    exact: str
+    scope: str
+    prompt: str
+
+
+class TieredCache:
+    def __init__(
+        self,
+        settings: CacheSettings,
+        directory: Path,
+        *,
+        provider: str,
+        host: str,
+        embedder: Callable[[], Embedder] | None,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self._directory = directory
+        self._provider = provider
+        self._host = host
+        self._embedder_factory = embedder if settings.semantic else None
+        self._wall = wall
+        self._store: CacheStore | None = None
+        self._embedder: Embedder | None = None
+        self._index: VectorIndex | None = None
+        self.write_failures = 0
+
+    def keys(self, request: Request) -> Keys:
+        prompt = _last_user_text(request)
+        return Keys(
+            exact=exact_key(request, provider=self._provider, host=self._host, compressor=None),
+            scope=scope_key(request, provider=self._provider, host=self._host, compressor=None),
+            prompt=prompt,
+        )
+
+    @property
+    def store(self) -> CacheStore:
+        if self._store is None:
+            from llmx.cache.store import CacheStore
+
+            self._store = CacheStore(self._directory, max_entries=self.settings.max_entries,
+                                     max_bytes=self.settings.max_bytes, clock=self._wall)
+        return self._store
+
+    def exact(self, keys: Keys) -> Hit | None:
+        entry = self.store.get(keys.exact)
+        return None if entry is None else Hit(entry, "exact", None)
+
+    @property
+    def semantic_on(self) -> bool:
+        return self._embedder_factory is not None
+
+    @property
+    def embeds_async(self) -> bool:
+        """A provider embedder: query vectors need ``aquery_vector`` (an HTTP call)."""
+        if not self.semantic_on:
+            return False
+        from llmx.cache.embed import ProviderEmbedder
+
+        return isinstance(self._embed(), ProviderEmbedder)
+
+    def query_vector(self, keys: Keys) -> np.ndarray | None:
+        """The prompt's vector from a local embedder; None when off or embedding is remote."""
+        if not self.semantic_on or not keys.prompt or self.embeds_async:
+            return None
+        row: np.ndarray = self._embed().embed([keys.prompt])[0]
+        return row
+
+    async def aquery_vector(self, keys: Keys) -> np.ndarray | None:
+        """The prompt's vector from any embedder (a remote one is awaited)."""
+        from llmx.cache.embed import ProviderEmbedder
+
+        if not self.semantic_on or not keys.prompt:
+            return None
+        embedder = self._embed()
+        if not isinstance(embedder, ProviderEmbedder):
+            return self.query_vector(keys)
+        row: np.ndarray = (await embedder.aembed([keys.prompt]))[0]
+        return row
+
+    def semantic(self, keys: Keys, vector: np.ndarray | None) -> Hit | None:
+        """Best non-vetoed entry in the same scope at or above the threshold."""
+        if vector is None:
+            return None
+        from llmx.cache.veto import vetoed
+
+        for key, similarity in self._vectors(len(vector)).search(
+                keys.scope, vector, self.settings.threshold):
+            entry = self.store.get(key)
+            if entry is not None and entry.scope == keys.scope and not vetoed(keys.prompt,
+                                                                               entry.prompt):
+                return Hit(entry, "semantic", similarity)
+        return None
+
+    def save(self, keys: Keys, request: Request, completion: Completion,
+             chunks: tuple[int, ...], kind: str | None = None,
+             vector: np.ndarray | None = None) -> None:
+        """Store an answer (and its prompt's vector, when semantic matching is on)."""
+        from llmx.cache.store import CacheUnavailable
+
+        content_kind = kind or classify(keys.prompt, request.system)
+        entry = Entry(
+            text=completion.text, chunks=chunks, model=completion.model,
+            provider=completion.provider, input_tokens=completion.usage.input_tokens,
+            output_tokens=completion.usage.output_tokens, finish_reason=completion.finish_reason,
+            prompt=keys.prompt, scope=keys.scope, kind=content_kind, created=self._wall(),
+        )
+        try:
+            self.store.set(keys.exact, entry, expire=self.settings.ttl_for(content_kind))
+            vector = self.query_vector(keys) if vector is None else vector
+            if vector is not None:
+                self._vectors(len(vector)).add(keys.exact, keys.scope, vector)
+        except CacheUnavailable:
+            # The answer was already delivered; a full disk or a locked cache must not fail it.
+            self.write_failures += 1
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+    def _embed(self) -> Embedder:
+        if self._embedder is None:
+            assert self._embedder_factory is not None
+            self._embedder = self._embedder_factory()
+        return self._embedder
+
+    def _vectors(self, dims: int) -> VectorIndex:
+        if self._index is None:
+            from llmx.cache.vectors import VectorIndex
+
+            self._index = VectorIndex(self.store, self._embed().name, dims)
+        return self._index
+
+
+def completion_from(hit: Hit, latency_ms: float) -> Completion:
+    entry = hit.entry
+    return Completion(
+        text=entry.text, model=entry.model, provider=entry.provider,
+        usage=Usage(entry.input_tokens, entry.output_tokens), latency_ms=latency_ms,
+        ttft_ms=latency_ms, finish_reason=entry.finish_reason, cached=hit.tier,
+        similarity=hit.similarity,
+    )
+
+
+def _last_user_text(request: Request) -> str:
+    for message in reversed(request.messages):
+        if message.role == "user":
+            return message.content
+    return ""

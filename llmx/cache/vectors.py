@@ -1,0 +1,464 @@
+"""The semantic index: one float32 matrix per scope, searched by brute-force cosine.
+
+Truth lives in the store's vector log (``VectorLog``: SQLite, safe for many
+processes); this module only keeps a fast in-memory copy of it and, as a
+speed-up, a snapshot file beside the cache:
+
+* Nothing is read until the first ``search`` (``add`` appends to the log and
+  reads nothing while the index is not loaded).
+* Loading reads the snapshot ``<snapshot_dir>/vectors-<embedder>.npz`` and then
+  the log rows after the snapshot's ``seq``. The snapshot is trusted only when
+  it is a complete file (zip CRCs), names this embedder and dimension, is not
+  ahead of the log, and the log still holds the snapshot's last row (same seq,
+  same key); otherwise the index is rebuilt from the whole log.
+* Every ``search`` first asks the log for its head seq and applies the rows
+  other processes appended since (one cheap query when nothing changed); a
+  head behind our seq means the log was cleared: rebuild.
+* A new snapshot is written after loading when the unsnapshotted tail is
+  large (``max(256, rows / 8)``), by ``rebuild()`` and by ``save()``: into a
+  temporary file, fsynced, then ``os.replace``d, under an ``fcntl`` lock (a
+  writer that finds the lock taken, or a newer snapshot, skips). Failing to
+  write a snapshot is never an error.
+
+Search is exact brute-force cosine over the scope's rows. A scope of 8,192 rows or
+more is first narrowed by a sign-bit prefilter: every row also keeps 256 bits, the
+signs of its projections on fixed random hyperplanes (SimHash); only rows whose bits
+differ from the query's in at most ``hamming_radius(threshold)`` places are scored.
+The radius is chosen so that a row at or above the threshold is missed with odds far
+below one in a billion (a miss would only cost a cache miss); when it would keep more
+than a quarter of the rows, or for thresholds under about 0.62, every row is scored. At
+100k rows this reads 3 MB of bits instead of 100 MB of floats per query.
+
+Rows are keyed: adding a key again overwrites its row. Entries deleted from
+the response store leave stale rows; callers skip keys that miss, and
+``rebuild()`` (e.g. after a prune) re-reads what the log still holds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import math
+import os
+import re
+import tempfile
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Final, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from llmx.errors import LlmxError
+from llmx.paths import ensure_private_dir
+
+Matrix = npt.NDArray[np.float32]
+Signs = npt.NDArray[np.uint64]
+Rows = npt.NDArray[np.intp]
+
+SNAPSHOT_FORMAT: Final = 1
+SNAPSHOT_MIN_TAIL: Final = 256
+SNAPSHOT_TAIL_FRACTION: Final = 8
+_WIRE_DTYPE: Final = np.dtype("<f4")
+PREFILTER_MIN_ROWS: Final = 8192
+_PLANES: Final = 256
+_PREFILTER_MAX_SHARE: Final = 4  # more candidates than rows / 4: plain brute force is faster
+_RADIUS_SIGMAS: Final = 7.0
+
+
+class VectorLog(Protocol):
+    """The part of ``CacheStore`` the index needs.
+
+    ``append_vector`` returns a seq that grows with every append; a row must
+    become visible together with its seq (allocate both in one transaction),
+    so that once ``vector_seq`` reports ``s`` every row up to ``s`` can be read.
+    ``vectors_since(embedder, seq)`` yields ``(seq, key, scope, vector bytes)``
+    with a larger seq, in increasing seq order. Vector bytes are little-endian
+    float32.
+    """
+
+    def append_vector(self, key: str, scope: str, embedder: str, vector: bytes) -> int: ...
+
+    def vectors_since(self, embedder: str, seq: int) -> Iterable[tuple[int, str, str, bytes]]: ...
+
+    def vector_seq(self, embedder: str) -> int: ...
+
+    @property
+    def snapshot_dir(self) -> Path: ...
+
+
+@dataclass(slots=True)
+class _Block:
+    """The rows of one scope: a matrix with spare capacity and a key per row."""
+
+    dims: int
+    matrix: Matrix = field(init=False)
+    keys: list[str] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+    signs: Signs = field(init=False)  # prefilter signatures of rows [0, signed)
+    signed: int = 0
+
+    def __post_init__(self) -> None:
+        self.matrix = np.zeros((0, self.dims), dtype=np.float32)
+        self.signs = np.zeros((0, _PLANES // 64), dtype=np.uint64)
+
+    def put(self, key: str, vector: Matrix) -> None:
+        row = self.rows.get(key)
+        if row is None:
+            row = len(self.keys)
+            if row == self.matrix.shape[0]:
+                self._grow(max(16, row * 2))
+            self.keys.append(key)
+            self.rows[key] = row
+        self.matrix[row] = vector
+        self.signed = min(self.signed, row)
+
+    def adopt(self, keys: list[str], matrix: Matrix) -> None:
+        self.keys = keys
+        self.rows = {key: i for i, key in enumerate(keys)}
+        self.matrix = matrix
+        self.signed = 0
+
+    def signatures(self, planes: Matrix) -> Signs:
+        """Sign bits of every row projected on ``planes``, brought up to date."""
+        count = len(self.keys)
+        if self.signs.shape[0] < count:
+            bigger = np.zeros((self.matrix.shape[0], _PLANES // 64), dtype=np.uint64)
+            bigger[: self.signed] = self.signs[: self.signed]
+            self.signs = bigger
+        if self.signed < count:
+            self.signs[self.signed : count] = _sign_bits(self.matrix[self.signed : count], planes)
+            self.signed = count
+        return self.signs[:count]
+
+    def view(self) -> Matrix:
+        return self.matrix[: len(self.keys)]
+
+    def _grow(self, capacity: int) -> None:
+        bigger = np.zeros((capacity, self.dims), dtype=np.float32)
+        bigger[: len(self.keys)] = self.view()
+        self.matrix = bigger
+
+
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    seq: int
+    last_key: str
+    scopes: list[tuple[str, list[str], Matrix]]
+
+
+class VectorIndex:
+    """Cosine search over the vectors of one embedder, per scope. See the module docstring."""
+
+    def __init__(self, store: VectorLog, embedder_name: str, dims: int, *,
+                 prefilter_rows: int = PREFILTER_MIN_ROWS) -> None:
+        if dims <= 0:
+            raise ValueError(f"dims must be positive, got {dims}")
+        self._prefilter_rows = prefilter_rows
+        self._planes: Matrix | None = None
+        self._log = store
+        self.embedder_name = embedder_name
+        self.dims = dims
+        self._blocks: dict[str, _Block] = {}
+        self._seq = 0
+        self._last_key = ""
+        self._tail = 0  # rows applied from the log since the last snapshot
+        self._loaded = False
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded
+
+    @property
+    def seq(self) -> int:
+        """The log position the in-memory index reflects."""
+        return self._seq
+
+    def __len__(self) -> int:
+        self._ensure_current()
+        return sum(len(block.keys) for block in self._blocks.values())
+
+    def add(self, key: str, scope: str, vector: npt.ArrayLike) -> None:
+        """Append to the log; an index already loaded also takes in the new row
+        (and any rows other processes appended before it)."""
+        row = self._row(vector)
+        self._log.append_vector(key, scope, self.embedder_name, row.astype(_WIRE_DTYPE).tobytes())
+        if self._loaded:
+            self._catch_up()
+
+    def search(
+        self, scope: str, vector: npt.ArrayLike, threshold: float, k: int = 5
+    ) -> list[tuple[str, float]]:
+        """Up to ``k`` ``(key, cosine)`` of ``scope`` with cosine >= threshold, best first."""
+        query = self._row(vector)
+        self._ensure_current()
+        block = self._blocks.get(scope)
+        if block is None or not block.keys or k <= 0:
+            return []
+        rows = self._prefilter(block, query, threshold)
+        if rows is None:
+            scores = block.view() @ query
+            hits = np.flatnonzero(scores >= threshold)
+            hit_scores = scores[hits]
+        else:
+            scores = block.matrix[rows] @ query
+            keep = scores >= threshold
+            hits, hit_scores = rows[keep], scores[keep]
+        if hits.size > k:
+            top = np.argpartition(hit_scores, hits.size - k)[-k:]
+            hits, hit_scores = hits[top], hit_scores[top]
+        order = np.argsort(-hit_scores, kind="stable")
+        return [(block.keys[hits[i]], float(hit_scores[i])) for i in order]
+
+    def _prefilter(self, block: _Block, query: Matrix, threshold: float) -> Rows | None:
+        """Rows whose sign signature is close enough to possibly reach ``threshold``;
+        None: search every row (small block, low threshold, or too many candidates)."""
+        radius = hamming_radius(threshold)
+        count = len(block.keys)
+        if count < self._prefilter_rows or radius is None or not hasattr(np, "bitwise_count"):
+            return None
+        if self._planes is None:
+            self._planes = _hyperplanes(self.dims)
+        signs = block.signatures(self._planes)
+        target = _sign_bits(query[np.newaxis, :], self._planes)
+        distance = np.bitwise_count(signs ^ target).sum(axis=1, dtype=np.uint16)
+        rows = np.flatnonzero(distance <= radius)
+        return None if rows.size > count // _PREFILTER_MAX_SHARE else rows
+
+    def rebuild(self) -> int:
+        """Forget the snapshot, re-read the whole log, write a fresh snapshot; rows kept."""
+        self._reset()
+        self._apply(self._log.vectors_since(self.embedder_name, 0))
+        self._loaded = True
+        self.save()
+        return sum(len(block.keys) for block in self._blocks.values())
+
+    def save(self) -> bool:
+        """Write a snapshot of the loaded index now; False when skipped or it failed."""
+        if not self._loaded:
+            return False
+        try:
+            written = self._write_snapshot()
+        except (OSError, LlmxError):  # the snapshot is only a speed-up
+            return False
+        if written:
+            self._tail = 0
+        return written
+
+    @property
+    def snapshot_path(self) -> Path:
+        return self._log.snapshot_dir / f"{self._base_name()}.npz"
+
+    # -- loading and catching up -------------------------------------------------------
+
+    def _ensure_current(self) -> None:
+        if not self._loaded:
+            self._load()
+        else:
+            self._catch_up()
+
+    def _load(self) -> None:
+        head = self._log.vector_seq(self.embedder_name)
+        snapshot = self._read_snapshot() if head > 0 else None
+        if snapshot is None or snapshot.seq > head or not self._adopt(snapshot):
+            self._reset()
+            self._apply(self._log.vectors_since(self.embedder_name, 0))
+        self._loaded = True
+        if self._tail >= max(SNAPSHOT_MIN_TAIL, self._size() // SNAPSHOT_TAIL_FRACTION):
+            self.save()
+
+    def _adopt(self, snapshot: _Snapshot) -> bool:
+        """Take the snapshot and the log rows after it; False if the log disagrees."""
+        self._reset()
+        if snapshot.seq == 0:
+            self._apply(self._log.vectors_since(self.embedder_name, 0))
+            return True
+        rows = iter(self._log.vectors_since(self.embedder_name, snapshot.seq - 1))
+        first = next(rows, None)
+        if first is None or first[0] != snapshot.seq or first[1] != snapshot.last_key:
+            return False
+        for scope, keys, matrix in snapshot.scopes:
+            self._blocks.setdefault(scope, _Block(self.dims)).adopt(keys, matrix)
+        self._seq, self._last_key = snapshot.seq, snapshot.last_key
+        self._apply(rows)
+        return True
+
+    def _catch_up(self) -> None:
+        head = self._log.vector_seq(self.embedder_name)
+        if head == self._seq:
+            return
+        if head < self._seq:  # the log was cleared or replaced
+            self._reset()
+            self._apply(self._log.vectors_since(self.embedder_name, 0))
+            return
+        self._apply(self._log.vectors_since(self.embedder_name, self._seq))
+
+    def _apply(self, rows: Iterable[tuple[int, str, str, bytes]]) -> None:
+        for seq, key, scope, blob in rows:
+            if seq <= self._seq:
+                continue
+            self._seq, self._last_key = seq, key
+            self._tail += 1
+            if len(blob) != self.dims * _WIRE_DTYPE.itemsize:
+                continue  # a row of another size cannot be searched; skip it
+            vector = np.frombuffer(blob, dtype=_WIRE_DTYPE)
+            self._blocks.setdefault(scope, _Block(self.dims)).put(key, vector)
+
+    def _reset(self) -> None:
+        self._blocks = {}
+        self._seq = 0
+        self._last_key = ""
+        self._tail = 0
+
+    def _size(self) -> int:
+        return sum(len(block.keys) for block in self._blocks.values())
+
+    def _row(self, vector: npt.ArrayLike) -> Matrix:
+        row = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if row.shape != (self.dims,):
+            raise ValueError(f"expected a vector of {self.dims} values, got shape {row.shape}")
+        norm = float(np.linalg.norm(row))
+        if not np.isfinite(norm):
+            raise ValueError("vector holds non-finite values")
+        return row / norm if norm > 0 else row
+
+    # -- snapshot files ----------------------------------------------------------------
+
+    def _base_name(self) -> str:
+        readable = re.sub(r"[^A-Za-z0-9.-]+", "_", self.embedder_name)[:48]
+        digest = hashlib.sha256(self.embedder_name.encode()).hexdigest()[:8]
+        return f"vectors-{readable}-{digest}"
+
+    def _read_snapshot(self) -> _Snapshot | None:
+        try:
+            with np.load(self.snapshot_path, allow_pickle=False) as data:
+                return self._parse_snapshot(data)
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
+            return None
+
+    def _parse_snapshot(self, data: Any) -> _Snapshot | None:
+        meta = json.loads(bytes(data["meta"]).decode("utf-8"))
+        if not isinstance(meta, dict) or meta.get("format") != SNAPSHOT_FORMAT:
+            return None
+        if meta.get("embedder") != self.embedder_name or meta.get("dims") != self.dims:
+            return None
+        seq, last_key = meta.get("seq"), meta.get("last_key")
+        if not isinstance(seq, int) or seq < 0 or not isinstance(last_key, str):
+            return None
+        vectors, keys = data["vectors"], data["keys"]
+        scopes, counts = data["scopes"], data["scope_rows"]
+        total = len(keys)
+        valid = (
+            vectors.dtype == np.float32 and vectors.shape == (total, self.dims)
+            and counts.ndim == 1 and len(counts) == len(scopes)
+            and bool((counts >= 0).all()) and int(counts.sum()) == total
+        )
+        if not valid:
+            return None
+        key_list = [str(k) for k in keys]
+        parts: list[tuple[str, list[str], Matrix]] = []
+        start = 0
+        for scope, count in zip(scopes, counts, strict=True):
+            end = start + int(count)
+            parts.append((str(scope), key_list[start:end], vectors[start:end]))
+            start = end
+        return _Snapshot(seq, last_key, parts)
+
+    def _snapshot_seq_on_disk(self) -> int:
+        try:
+            with np.load(self.snapshot_path, allow_pickle=False) as data:
+                meta = json.loads(bytes(data["meta"]).decode("utf-8"))
+            seq = meta.get("seq") if isinstance(meta, dict) else None
+            return seq if isinstance(seq, int) and meta.get("dims") == self.dims else -1
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
+            return -1
+
+    def _write_snapshot(self) -> bool:
+        directory = ensure_private_dir(self._log.snapshot_dir)
+        lock_fd = os.open(directory / f"{self._base_name()}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False  # another process is writing one right now
+            if self._snapshot_seq_on_disk() >= self._seq:
+                return False
+            self._replace_snapshot(directory)
+            return True
+        finally:
+            os.close(lock_fd)
+
+    def _replace_snapshot(self, directory: Path) -> None:
+        fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=self._base_name(), suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                self._write_arrays(out)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp_name, self.snapshot_path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+            raise
+        _fsync_dir(directory)
+
+    def _write_arrays(self, out: IO[bytes]) -> None:
+        """One uncompressed .npz: meta (JSON bytes), vectors grouped by scope, keys,
+        scopes and the row count of each scope."""
+        blocks = [(scope, block) for scope, block in self._blocks.items() if block.keys]
+        meta = {"format": SNAPSHOT_FORMAT, "embedder": self.embedder_name, "dims": self.dims,
+                "seq": self._seq, "last_key": self._last_key}
+        keys = [key for _, block in blocks for key in block.keys]
+        vectors = (np.concatenate([block.view() for _, block in blocks])
+                   if blocks else np.zeros((0, self.dims), dtype=np.float32))
+        np.savez(
+            out,
+            meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8),
+            vectors=vectors,
+            keys=_text_array(keys),
+            scopes=_text_array([scope for scope, _ in blocks]),
+            scope_rows=np.array([len(block.keys) for _, block in blocks], dtype=np.int64),
+        )
+
+
+def _text_array(texts: list[str]) -> npt.NDArray[np.str_]:
+    return np.array(texts, dtype=str) if texts else np.zeros(0, dtype="<U1")
+
+
+def _fsync_dir(directory: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def hamming_radius(threshold: float) -> int | None:
+    """How many of ``_PLANES`` sign bits may differ between a query and a row whose
+    cosine is at least ``threshold``: a random hyperplane separates two vectors at
+    angle t with probability t / pi; the radius is that mean plus seven standard
+    deviations, so a qualifying row is skipped with odds far below one in a billion.
+    None when the radius prunes nothing useful."""
+    if not 0.0 < threshold <= 1.0:
+        return None
+    p = math.acos(threshold) / math.pi
+    radius = _PLANES * p + _RADIUS_SIGMAS * math.sqrt(_PLANES * p * (1 - p)) + 2
+    return int(radius) if radius < _PLANES / 2 else None
+
+
+def _hyperplanes(dims: int) -> Matrix:
+    """``_PLANES`` fixed random +-1 hyperplanes, identical in every process and numpy
+    version (drawn from SHAKE-128, not from numpy's generators)."""
+    raw = hashlib.shake_128(b"llmx vector prefilter").digest(dims * _PLANES // 8)
+    bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8)).reshape(dims, _PLANES)
+    return bits.astype(np.float32) * 2.0 - 1.0
+
+
+def _sign_bits(vectors: Matrix, planes: Matrix) -> Signs:
+    packed = np.packbits((vectors @ planes) > 0, axis=1)
+    return np.ascontiguousarray(packed).view(np.uint64)

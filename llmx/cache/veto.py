@@ -1,0 +1,411 @@
+"""The semantic veto: refuse a cache hit when two prompts ask for different things
+that a similarity score cannot see. Pure (standard library only); ~30 µs per short pair.
+
+``vetoed(query, candidate)`` is True when ``veto_reason`` finds one of:
+
+* ``number``   — the sets of numbers differ: "top 5" / "top 10", "python 2" /
+  "python 3", "50k" / "50,000" are equal. Number words (two ... twenty, tens,
+  hundred, dozen) count as numbers; "one" does not (it is mostly a pronoun).
+  Digits glued to letters are split ("gpt4" -> "gpt 4", "2fa" -> "2 fa").
+* ``negation`` — one prompt is negated and the other is not: not, never, no +
+  word, none, nothing, nobody, neither, nor, nowhere, without, and every "n't"
+  ("No, ..." as an answer word does not count).
+* ``opposite`` — one prompt holds a word whose opposite is in the other and
+  not itself: enable/disable (also "turn on"/"turn off"), add/remove,
+  start/stop, open/close, allow/deny, increase/decrease, min/max, before/after,
+  more/less, fastest/slowest, upload/download, ... (see ``_OPPOSITES``;
+  inflections such as "enabled", "removing" are recognised), or a word and
+  the same word with a negating prefix ("install"/"uninstall",
+  "valid"/"invalid", "encrypt"/"decrypt").
+* ``unit``     — the units or currencies named differ: km/miles, °C/°F,
+  GB/MB, $/€, %, seconds/minutes, ...
+* ``direction`` — the words after "to", "into", "from" or "than" swap roles:
+  "convert Celsius to Fahrenheit" / "convert Fahrenheit to Celsius",
+  "is Python faster than Java" / "is Java faster than Python".
+* ``entity``   — each prompt names something (a capitalised word that does not
+  just open a sentence: "Ubuntu", "GitHub", "Rust") that the other does not
+  mention in any case or inflection: "install Docker on Ubuntu" / "... on
+  Windows". Adding a name on one side only is not a veto.
+
+A veto only blocks a hit; a missed veto is what the similarity threshold is for.
+Common-noun swaps ("reverse a list" / "sort a list") are not caught here.
+Plain paraphrases keep the same numbers, negations, units and poles, so they
+pass (measured in ``benchmarks/cache_paraphrase.py``).
+
+``normalise`` and ``words`` (lower case, contractions expanded) are shared with
+the lexical embedder.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Final
+
+_APOSTROPHES: Final = re.compile("[\u2018\u2019\u02bc\u0060\u00b4]")
+_IS_CONTRACTION: Final = re.compile(
+    r"\b(what|where|who|how|when|why|it|that|there|here|he|she|this|which)'s\b"
+)
+_REWRITES: Final = (
+    (re.compile(r"\bwon't\b"), "will not"),
+    (re.compile(r"\bcan't\b|\bcannot\b"), "can not"),
+    (re.compile(r"\bshan't\b"), "shall not"),
+    (re.compile(r"\blet's\b"), "let us"),
+    (re.compile(r"n't\b"), " not"),
+    (re.compile(r"'re\b"), " are"),
+    (re.compile(r"'ve\b"), " have"),
+    (re.compile(r"'ll\b"), " will"),
+    (re.compile(r"'m\b"), " am"),
+    (re.compile(r"'d\b"), " would"),
+    (re.compile(r"'s\b"), ""),  # possessive: the "is" forms were expanded first
+)
+_WORD: Final = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+")
+_SYMBOLS: Final = re.compile(r"[$€£¥%°]")
+_NEGATION: Final = re.compile(
+    r"\b(?:not|never|without|none|nobody|nothing|neither|nor|nowhere)\b"
+    r"|\bno\b(?!\s*(?:[,.!?;:]|$))"
+)
+
+_NUMBER_WORDS: Final = MappingProxyType({
+    "zero": 0, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "dozen": 12,
+    "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
+    "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40,
+    "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
+    "hundred": 100,
+})
+_SCALES: Final = MappingProxyType({
+    "k": 1_000, "thousand": 1_000, "million": 1_000_000, "mn": 1_000_000,
+    "billion": 1_000_000_000, "bn": 1_000_000_000,
+})
+
+# Opposite pairs by base form; a word may be in several pairs.
+_OPPOSITES: Final = (
+    ("enable", "disable"), ("activate", "deactivate"), ("allow", "deny"),
+    ("allow", "block"), ("permit", "forbid"), ("accept", "reject"), ("approve", "reject"),
+    ("accept", "decline"), ("add", "remove"), ("add", "delete"), ("add", "subtract"),
+    ("create", "delete"), ("create", "destroy"), ("insert", "delete"), ("install", "remove"),
+    ("start", "stop"), ("start", "end"), ("start", "finish"), ("begin", "end"),
+    ("open", "close"), ("lock", "unlock"), ("show", "hide"), ("include", "exclude"),
+    ("increase", "decrease"), ("increase", "reduce"), ("raise", "lower"),
+    ("maximum", "minimum"), ("max", "min"), ("maximize", "minimize"),
+    ("more", "less"), ("more", "fewer"), ("most", "least"), ("before", "after"),
+    ("above", "below"), ("over", "under"), ("high", "low"), ("higher", "lower"),
+    ("highest", "lowest"), ("upper", "lower"), ("uppercase", "lowercase"),
+    ("fast", "slow"), ("faster", "slower"), ("fastest", "slowest"), ("quick", "slow"),
+    ("good", "bad"), ("better", "worse"), ("best", "worst"), ("big", "small"),
+    ("bigger", "smaller"), ("biggest", "smallest"), ("large", "small"),
+    ("larger", "smaller"), ("largest", "smallest"), ("long", "short"),
+    ("longer", "shorter"), ("longest", "shortest"), ("old", "new"), ("older", "newer"),
+    ("oldest", "newest"), ("earliest", "latest"), ("first", "last"), ("cheap", "expensive"),
+    ("cheaper", "pricier"), ("cheapest", "priciest"), ("true", "false"),
+    ("positive", "negative"), ("success", "failure"), ("succeed", "fail"), ("pass", "fail"),
+    ("win", "lose"), ("buy", "sell"), ("import", "export"), ("upload", "download"),
+    ("upgrade", "downgrade"), ("push", "pull"), ("send", "receive"), ("read", "write"),
+    ("encrypt", "decrypt"), ("encode", "decode"), ("compress", "decompress"),
+    ("serialize", "deserialize"), ("connect", "disconnect"), ("mount", "unmount"),
+    ("input", "output"), ("inbound", "outbound"), ("incoming", "outgoing"),
+    ("ascending", "descending"), ("asc", "desc"), ("left", "right"),
+    ("north", "south"), ("east", "west"), ("inside", "outside"), ("internal", "external"),
+    ("inner", "outer"), ("public", "private"), ("local", "remote"), ("client", "server"),
+    ("synchronous", "asynchronous"), ("sync", "async"), ("horizontal", "vertical"),
+    ("row", "column"), ("width", "height"), ("top", "bottom"), ("head", "tail"),
+    ("prefix", "suffix"), ("forward", "backward"), ("odd", "even"), ("hot", "cold"),
+    ("light", "dark"), ("day", "night"), ("male", "female"), ("men", "women"),
+    ("advantage", "disadvantage"), ("pro", "con"), ("strength", "weakness"),
+    ("always", "never"), ("all", "none"), ("min", "maximum"), ("max", "minimum"),
+)
+# "turn on" = enable, "switch off" = disable
+_PHRASAL: Final = frozenset({"turn", "turns", "turned", "turning",
+                             "switch", "switches", "switched", "switching"})
+_PREFIXES: Final = ("un", "dis", "de", "in", "im", "il", "ir", "non", "anti")
+_DIRECTION_WORDS: Final = frozenset({"to", "into", "from", "than"})
+_THAN_WINDOW: Final = 6
+_LOOKBEHIND: Final = 16
+_SENTENCE_OPENERS: Final = frozenset(".!?:;\"'`([{-*#>")
+_SHARED_PREFIX: Final = 5
+_SKIP_AFTER: Final = frozenset({"the", "a", "an", "my", "your", "our", "their", "its", "this"})
+
+_UNITS: Final = MappingProxyType({
+    **dict.fromkeys(("km", "kilometer", "kilometre", "kilometers", "kilometres"), "km"),
+    **dict.fromkeys(("mile", "miles"), "mile"),
+    **dict.fromkeys(("meter", "metre", "meters", "metres"), "m"),
+    **dict.fromkeys(("cm", "centimeter", "centimeters", "centimetre", "centimetres"), "cm"),
+    **dict.fromkeys(("mm", "millimeter", "millimeters", "millimetre", "millimetres"), "mm"),
+    **dict.fromkeys(("inch", "inches"), "inch"),
+    **dict.fromkeys(("ft", "foot", "feet"), "ft"),
+    **dict.fromkeys(("yard", "yards"), "yard"),
+    **dict.fromkeys(("kg", "kilogram", "kilograms", "kilo", "kilos"), "kg"),
+    **dict.fromkeys(("gram", "grams"), "g"),
+    **dict.fromkeys(("lb", "lbs", "pound", "pounds"), "lb"),
+    **dict.fromkeys(("oz", "ounce", "ounces"), "oz"),
+    **dict.fromkeys(("liter", "litre", "liters", "litres"), "l"),
+    **dict.fromkeys(("milliliter", "milliliters", "millilitre", "millilitres"), "ml"),
+    **dict.fromkeys(("gallon", "gallons"), "gallon"),
+    **dict.fromkeys(("celsius", "centigrade"), "celsius"),
+    "fahrenheit": "fahrenheit", "kelvin": "kelvin",
+    **dict.fromkeys(("millisecond", "milliseconds"), "ms"),
+    **dict.fromkeys(("sec", "secs", "second", "seconds"), "s"),
+    **dict.fromkeys(("minute", "minutes", "mins"), "minute"),
+    **dict.fromkeys(("hour", "hours"), "hour"),
+    **dict.fromkeys(("week", "weeks"), "week"),
+    **dict.fromkeys(("month", "months"), "month"),
+    **dict.fromkeys(("year", "years", "yr", "yrs"), "year"),
+    **dict.fromkeys(("byte", "bytes"), "byte"),
+    **dict.fromkeys(("bit", "bits"), "bit"),
+    "kb": "kb", "mb": "mb", "gb": "gb", "tb": "tb", "kib": "kb", "mib": "mb",
+    "gib": "gb", "tib": "tb", "kbps": "kbps", "mbps": "mbps", "gbps": "gbps",
+    **dict.fromkeys(("usd", "dollar", "dollars", "$"), "usd"),
+    **dict.fromkeys(("eur", "euro", "euros", "€"), "eur"),
+    **dict.fromkeys(("gbp", "£", "sterling"), "gbp"),
+    **dict.fromkeys(("yen", "jpy", "¥"), "jpy"),
+    **dict.fromkeys(("inr", "rupee", "rupees"), "inr"),
+    **dict.fromkeys(("btc", "bitcoin", "bitcoins"), "btc"),
+    **dict.fromkeys(("percent", "percentage", "%"), "percent"),
+    **dict.fromkeys(("watt", "watts", "kw", "kwh", "kilowatt", "kilowatts"), "power"),
+    **dict.fromkeys(("volt", "volts"), "volt"),
+    **dict.fromkeys(("hz", "khz", "mhz", "ghz", "hertz"), "hz"),
+    **dict.fromkeys(("px", "pixel", "pixels"), "px"),
+    **dict.fromkeys(("calorie", "calories", "kcal"), "kcal"),
+    **dict.fromkeys(("degree", "degrees", "°"), "degree"),
+})
+
+
+def _pole_table(pairs: Iterable[tuple[str, str]]) -> Mapping[str, frozenset[tuple[int, int]]]:
+    table: dict[str, set[tuple[int, int]]] = {}
+    for group, (low, high) in enumerate(pairs):
+        table.setdefault(low, set()).add((group, 0))
+        table.setdefault(high, set()).add((group, 1))
+    return MappingProxyType({word: frozenset(poles) for word, poles in table.items()})
+
+
+_POLES: Final = _pole_table(_OPPOSITES)
+_ENABLE_POLES: Final = _POLES["enable"]
+_DISABLE_POLES: Final = _POLES["disable"]
+
+
+def normalise(text: str) -> str:
+    """NFKC, lower case, straight apostrophes, English contractions expanded
+    ("what's" -> "what is", "don't" -> "do not", possessive "'s" dropped)."""
+    out = unicodedata.normalize("NFKC", text).lower()
+    out = _APOSTROPHES.sub("'", out)
+    out = _IS_CONTRACTION.sub(r"\1 is", out)
+    for pattern, replacement in _REWRITES:
+        out = pattern.sub(replacement, out)
+    return out
+
+
+def words(text: str) -> list[str]:
+    """Words and numbers of ``normalise(text)``; digits are split from letters
+    ("python3" -> "python", "3") and numbers keep inner dots/commas ("3.11")."""
+    return _WORD.findall(normalise(text))
+
+
+@dataclass(frozen=True, slots=True)
+class Direction:
+    """``target`` is the first content word after ``connector`` (to/into/from/than);
+    ``before`` the word(s) ahead of the connector (see ``_directions``)."""
+
+    connector: str
+    target: str
+    before: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """What a prompt pins down beyond its topic."""
+
+    words: frozenset[str]
+    numbers: frozenset[str]
+    negated: bool
+    poles: frozenset[tuple[int, int]]  # (opposite-pair index, 0 or 1)
+    units: frozenset[str]
+    directions: frozenset[Direction]
+    names: frozenset[str]  # capitalised words not opening a sentence, lower-cased
+
+
+def signature(text: str) -> Signature:
+    normal = normalise(text)
+    tokens = _WORD.findall(normal)
+    units = {_UNITS[t] for t in tokens if t in _UNITS}
+    units.update(_UNITS[s] for s in _SYMBOLS.findall(normal) if s in _UNITS)
+    return Signature(
+        words=frozenset(tokens),
+        numbers=frozenset(_numbers(tokens)),
+        negated=_NEGATION.search(normal) is not None,
+        poles=frozenset(_poles(tokens)),
+        units=frozenset(units),
+        directions=frozenset(_directions(tokens)),
+        names=frozenset(_names(text)),
+    )
+
+
+def vetoed(query: str, candidate: str) -> bool:
+    """True when ``candidate``'s answer must not be served for ``query``."""
+    return veto_reason(query, candidate) is not None
+
+
+def veto_reason(query: str, candidate: str) -> str | None:
+    """The first rule that tells the two prompts apart (see the module docstring), or None."""
+    return compare(signature(query), signature(candidate))
+
+
+def compare(a: Signature, b: Signature) -> str | None:
+    if a.numbers != b.numbers:
+        return "number"
+    if a.negated != b.negated:
+        return "negation"
+    if _opposed(a.poles, b.poles) or _prefix_opposed(a, b):
+        return "opposite"
+    if a.units != b.units:
+        return "unit"
+    if _swapped(a, b):
+        return "direction"
+    if _names_swapped(a, b):
+        return "entity"
+    return None
+
+
+def _numbers(tokens: Sequence[str]) -> list[str]:
+    found: list[str] = []
+    for i, token in enumerate(tokens):
+        value = _number_value(token)
+        if value is None:
+            continue
+        scale = _SCALES.get(tokens[i + 1]) if i + 1 < len(tokens) else None
+        if scale is not None and value.isdigit():
+            value = str(int(value) * scale)
+        found.append(value)
+    return found
+
+
+def _number_value(token: str) -> str | None:
+    if token[0].isdigit():
+        plain = token.replace(",", "") if re.fullmatch(r"\d{1,3}(?:,\d{3})+", token) else token
+        return str(int(plain)) if plain.isdigit() else plain
+    value = _NUMBER_WORDS.get(token)
+    return None if value is None else str(value)
+
+
+def _poles(tokens: Sequence[str]) -> set[tuple[int, int]]:
+    found: set[tuple[int, int]] = set()
+    for i, token in enumerate(tokens):
+        poles = _POLES.get(token)
+        if poles is None:
+            poles = next((_POLES[f] for f in _base_forms(token) if f in _POLES), None)
+        if poles is not None:
+            found |= poles
+        if token in _PHRASAL and i + 1 < len(tokens):
+            if tokens[i + 1] == "on":
+                found |= _ENABLE_POLES
+            elif tokens[i + 1] == "off":
+                found |= _DISABLE_POLES
+    return found
+
+
+def _base_forms(token: str) -> list[str]:
+    """``token`` and the bases it may inflect (enabled -> enable, stopping -> stop),
+    in a fixed order."""
+    forms = [token]
+    if len(token) <= 3:
+        return forms
+    for suffix in ("s", "es", "ed", "d", "ing"):
+        if token.endswith(suffix):
+            stem = token[: -len(suffix)]
+            forms.append(stem)
+            if suffix == "ing":
+                forms.append(stem + "e")
+            if suffix in ("ed", "ing") and len(stem) > 2 and stem[-1] == stem[-2]:
+                forms.append(stem[:-1])  # stopped -> stop
+    if token.endswith(("ies", "ied")):
+        forms.append(token[:-3] + "y")
+    return forms
+
+
+def _opposed(mine: frozenset[tuple[int, int]], theirs: frozenset[tuple[int, int]]) -> bool:
+    """I hold only one pole of a pair and they hold only the other one."""
+    return any((g, 1 - p) not in mine and (g, 1 - p) in theirs and (g, p) not in theirs
+               for g, p in mine)
+
+
+def _prefix_opposed(a: Signature, b: Signature) -> bool:
+    only_a, only_b = _stems(a.words - b.words), _stems(b.words - a.words)
+    for mine, theirs in ((only_a, only_b), (only_b, only_a)):
+        for word in mine:
+            for prefix in _PREFIXES:
+                base = word[len(prefix):]
+                if word.startswith(prefix) and len(base) >= 4 and base in theirs:
+                    return True
+    return False
+
+
+def _stems(tokens: Iterable[str]) -> set[str]:
+    return {form for token in tokens for form in _base_forms(token)}
+
+
+def _directions(tokens: Sequence[str]) -> list[Direction]:
+    """For to/into/from: the content word just before; for "than" (the compared
+    thing usually leads the sentence) the few words before."""
+    found: list[Direction] = []
+    for i, token in enumerate(tokens):
+        if token not in _DIRECTION_WORDS:
+            continue
+        rest = [t for t in tokens[i + 1 : i + 3] if t not in _SKIP_AFTER]
+        if not rest:
+            continue
+        if token == "than":
+            before = frozenset(tokens[max(0, i - _THAN_WINDOW) : i])
+        else:
+            ahead = [t for t in tokens[max(0, i - 2) : i] if t not in _SKIP_AFTER]
+            before = frozenset(ahead[-1:])
+        found.append(Direction(token, rest[0], before))
+    return found
+
+
+def _swapped(a: Signature, b: Signature) -> bool:
+    """Same connector, different targets, and each target stands before the
+    connector in the other prompt: "A to B" against "B to A"."""
+    only_a, only_b = a.directions - b.directions, b.directions - a.directions
+    return any(
+        x.connector == y.connector and x.target != y.target
+        and y.target in x.before and x.target in y.before
+        for x in only_a for y in only_b
+    )
+
+
+def _names(text: str) -> set[str]:
+    """Words written with a capital that does not just open a sentence ("GitHub",
+    "Java", "Ubuntu" mid-sentence), lower-cased; "I" is not a name."""
+    plain = unicodedata.normalize("NFKC", text)
+    found: set[str] = set()
+    for match in _WORD.finditer(plain):
+        word = match.group(0)
+        if word.islower() or not word[0].isalpha() or word == "I":
+            continue
+        inner_capital = word[1:] != word[1:].lower()
+        if inner_capital or (word[0].isupper() and not _opens_sentence(plain, match.start())):
+            found.add(word.lower())
+    return found
+
+
+def _opens_sentence(text: str, start: int) -> bool:
+    before = text[max(0, start - _LOOKBEHIND) : start].rstrip()
+    return not before or before[-1] in _SENTENCE_OPENERS
+
+
+def _names_swapped(a: Signature, b: Signature) -> bool:
+    """Each prompt names something the other does not mention at all (not even as
+    a word sharing its first letters): "... in Rust?" against "... in Go?"."""
+    return bool(_foreign(a.names, b.words)) and bool(_foreign(b.names, a.words))
+
+
+def _foreign(names: Iterable[str], other_words: frozenset[str]) -> list[str]:
+    return [
+        name for name in names
+        if name not in other_words
+        and not any(len(w) >= _SHARED_PREFIX and w[:_SHARED_PREFIX] == name[:_SHARED_PREFIX]
+                    for w in other_words)
+    ]

@@ -1,0 +1,305 @@
+"""One record per request: the source of ``llmx stats``. Standard library only.
+
+Records live in ``llmx.paths.records_dir(env)``, one file per UTC month of the record's
+time, ``records-YYYY-MM.jsonl``, one JSON object per line. The keys of a line are the
+field names of ``Record`` plus ``"v"`` (the line format version, now 1):
+
+    ts            unix time the request started (seconds, float)
+    profile       profile name
+    provider      provider name ("openai", "anthropic", "ollama", ...)
+    model         model name
+    tier          "exact" | "semantic" | "miss" (cache consulted) | "off" (cache not consulted)
+    similarity    cosine similarity of a semantic hit, else null
+    lookup_ms     time spent looking in the cache (0 when the tier is "off")
+    latency_ms    time from request to the end of the answer
+    ttft_ms       time to the first token, null when unknown (e.g. an error before it)
+    input_tokens  prompt tokens; for a hit, those of the cached answer's request
+    output_tokens answer tokens; for a hit, those of the cached answer
+    tokens_saved  prompt tokens removed by compression
+    cost          estimated money spent on this call (0 for a hit), null when no price is known
+    cost_saved    estimated money a hit saved, null when no price is known
+    status        "ok" | "error"
+    error         the error's class name (never its message: secrets hide in messages), or null
+
+Writers append one whole line with a single ``write()`` on a file opened ``O_APPEND``,
+so any number of processes may append at once without losing or interleaving lines.
+Readers skip lines that do not parse (a line cut by a crash, a line from a newer llmx
+with an unknown tier), so a damaged file never stops ``llmx stats``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+RECORD_VERSION = 1
+TIERS = ("exact", "semantic", "miss", "off")
+STATUSES = ("ok", "error")
+FILE_PREFIX = "records-"
+FILE_SUFFIX = ".jsonl"
+_OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+_MAX_ERROR_NAME = 120
+_MAX_TS = 253402300800.0  # 10000-01-01 UTC: file names hold a four-digit year
+_LINE_START = b'{"v":'  # every line starts so (json.dumps keeps the key order of to_json)
+_TS_START = b'{"v":1,"ts":'
+
+
+def error_name(exc: BaseException) -> str:
+    """What a record may say about an error: its class name, nothing from its message."""
+    return type(exc).__name__
+
+
+def _is_class_name(text: str) -> bool:
+    """A (possibly dotted) Python identifier: what ``Record.error`` may hold."""
+    parts = text.split(".")
+    return 0 < len(text) <= _MAX_ERROR_NAME and all(part.isidentifier() for part in parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """What happened to one request (see the module docstring for each field)."""
+
+    ts: float
+    profile: str
+    provider: str
+    model: str
+    tier: str
+    similarity: float | None
+    lookup_ms: float
+    latency_ms: float
+    ttft_ms: float | None
+    input_tokens: int
+    output_tokens: int
+    tokens_saved: int
+    cost: float | None
+    cost_saved: float | None
+    status: str
+    error: str | None
+
+    def __post_init__(self) -> None:
+        if self.error is not None and not _is_class_name(self.error):
+            raise ValueError("Record.error must be an error class name, never a message")
+        if self.tier not in TIERS:
+            raise ValueError(f"Record.tier must be one of {', '.join(TIERS)}")
+        if self.status not in STATUSES:
+            raise ValueError(f"Record.status must be one of {', '.join(STATUSES)}")
+        if not 0.0 <= self.ts < _MAX_TS:
+            raise ValueError("Record.ts must be a unix time between 1970 and 9999")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "v": RECORD_VERSION,
+            "ts": self.ts,
+            "profile": self.profile,
+            "provider": self.provider,
+            "model": self.model,
+            "tier": self.tier,
+            "similarity": self.similarity,
+            "lookup_ms": self.lookup_ms,
+            "latency_ms": self.latency_ms,
+            "ttft_ms": self.ttft_ms,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "tokens_saved": self.tokens_saved,
+            "cost": self.cost,
+            "cost_saved": self.cost_saved,
+            "status": self.status,
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Record:
+        """Rebuild a record; ``ValueError`` on anything malformed. Unknown keys are ignored."""
+        if not isinstance(data, Mapping) or data.get("v") != RECORD_VERSION:
+            raise ValueError("not a request record of this version")
+        try:
+            return cls(
+                ts=_number(data["ts"]),
+                profile=_text(data["profile"]),
+                provider=_text(data["provider"]),
+                model=_text(data["model"]),
+                tier=_text(data["tier"]),
+                similarity=_optional_number(data["similarity"]),
+                lookup_ms=_number(data["lookup_ms"]),
+                latency_ms=_number(data["latency_ms"]),
+                ttft_ms=_optional_number(data["ttft_ms"]),
+                input_tokens=_count(data["input_tokens"]),
+                output_tokens=_count(data["output_tokens"]),
+                tokens_saved=_count(data["tokens_saved"]),
+                cost=_optional_number(data["cost"]),
+                cost_saved=_optional_number(data["cost_saved"]),
+                status=_text(data["status"]),
+                error=None if data["error"] is None else _text(data["error"]),
+            )
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"malformed request record: {exc}") from None
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError("expected a string")
+    return value
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError("expected a number")
+    number = float(value)
+    if not math.isfinite(number):
+        raise TypeError("expected a finite number")
+    return number
+
+
+def _optional_number(value: Any) -> float | None:
+    return None if value is None else _number(value)
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise TypeError("expected a non-negative integer")
+    return value
+
+
+def _month(ts: float) -> tuple[int, int]:
+    moment = time.gmtime(ts)
+    return moment.tm_year, moment.tm_mon
+
+
+def _file_name(year: int, month: int) -> str:
+    return f"{FILE_PREFIX}{year:04d}-{month:02d}{FILE_SUFFIX}"
+
+
+def _file_month(name: str) -> tuple[int, int] | None:
+    """``(year, month)`` of a records file name, or None for any other name."""
+    if not (name.startswith(FILE_PREFIX) and name.endswith(FILE_SUFFIX)):
+        return None
+    stem = name[len(FILE_PREFIX):-len(FILE_SUFFIX)]
+    year, dash, month = stem.partition("-")
+    if not (dash and len(year) == 4 and len(month) == 2 and year.isdigit() and month.isdigit()):
+        return None
+    return int(year), int(month)
+
+
+class RecordLog:
+    """The monthly JSONL files of one records directory.
+
+    The directory is created (0700, via ``llmx.paths.ensure_private_dir``) on the first
+    ``append``, never by ``read``; files are created 0600.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._ready = False
+        self._checked: set[str] = set()  # files whose mode this instance has made 0600
+
+    def path_for(self, ts: float) -> Path:
+        """The file a record with time ``ts`` goes to (UTC month)."""
+        return self.directory / _file_name(*_month(ts))
+
+    def append(self, record: Record) -> None:
+        """Add one line. Raises ``OSError`` (or ``ConfigError`` for an unusable directory)."""
+        data = (json.dumps(record.to_json(), separators=(",", ":")) + "\n").encode("utf-8")
+        path = self.path_for(record.ts)
+        fd = self._open(path)
+        try:
+            if path.name not in self._checked:
+                if os.fstat(fd).st_mode & 0o077:
+                    os.fchmod(fd, 0o600)
+                self._checked.add(path.name)
+            _write_all(fd, data)
+        finally:
+            os.close(fd)
+
+    def _open(self, path: Path) -> int:
+        """Open for appending; (re)create the directory when it is missing."""
+        if self._ready:
+            try:
+                return os.open(path, _OPEN_FLAGS, 0o600)
+            except FileNotFoundError:
+                pass  # removed since (e.g. the user cleaned the state dir): create it again
+        from llmx.paths import ensure_private_dir
+
+        ensure_private_dir(self.directory)
+        self._ready = True
+        return os.open(path, _OPEN_FLAGS, 0o600)
+
+    def files(self, since: float | None = None) -> list[Path]:
+        """Records files that can hold records at or after ``since``, oldest month first."""
+        try:
+            names = os.listdir(self.directory)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        if since is not None and since >= _MAX_TS:
+            return []
+        first = _month(since) if since is not None and since > 0 else (0, 0)
+        dated = [(month, name) for name in names
+                 if (month := _file_month(name)) is not None and month >= first]
+        return [self.directory / name for _, name in sorted(dated)]
+
+    def read(self, since: float | None = None) -> Iterator[Record]:
+        """Records with ``ts >= since`` (all when None), in file order; bad lines skipped."""
+        for path in self.files(since):
+            for record in _read_file(path, since):
+                if since is None or record.ts >= since:
+                    yield record
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """One ``write()``; a short write (disk full) is finished so no partial line stays."""
+    written = os.write(fd, data)
+    while written < len(data):
+        written += os.write(fd, data[written:])
+
+
+def _read_file(path: Path, since: float | None) -> Iterator[Record]:
+    try:
+        with open(path, "rb") as handle:
+            for line in handle:
+                if since is not None and _older(line, since):
+                    continue
+                record = parse_line(line)
+                if record is not None:
+                    yield record
+    except (FileNotFoundError, IsADirectoryError):
+        return
+
+
+def _older(line: bytes, since: float) -> bool:
+    """True when the line is plainly a record from before ``since``: its time is read
+    from the line's fixed start, sparing the JSON parse of most lines ``--since`` skips."""
+    if not line.startswith(_TS_START) or line.find(_LINE_START, 1) != -1:
+        return False  # not our format, or a glued line that may hold a later record
+    end = line.find(b",", len(_TS_START))
+    try:
+        return float(line[len(_TS_START):end]) < since
+    except ValueError:
+        return False
+
+
+def parse_line(line: bytes) -> Record | None:
+    """The record on one line, or None when the line is not a complete, valid record.
+
+    A line cut short by a crash gets the next appended line glued to it; that next record
+    is recovered from the glued line.
+    """
+    if not line.endswith(b"\n"):
+        return None  # a line still being written, or cut by a crash
+    record = _parse(line)
+    if record is None:
+        glued = line.rfind(_LINE_START, 1)
+        if glued > 0:
+            record = _parse(line[glued:])
+    return record
+
+
+def _parse(line: bytes) -> Record | None:
+    try:
+        return Record.from_json(json.loads(line))
+    except (ValueError, TypeError, RecursionError):
+        return None

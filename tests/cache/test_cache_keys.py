@@ -1,0 +1,155 @@
+"""Exact and scope keys: what must change them, and what must not."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from typing import Any
+
+import pytest
+
+from llmx.cache.keys import exact_key, generation_params, host_of, scope_key
+from llmx.types import Message, Request
+
+BASE = Request(
+    model="gpt-4o-mini",
+    messages=(Message("user", "hi"), Message("assistant", "hello!"),
+              Message("user", "What is the capital of France?")),
+    system="Be brief.",
+    temperature=0.2,
+    max_tokens=100,
+)
+WHERE: dict[str, Any] = {"provider": "openai", "host": "api.openai.com:443", "compressor": None}
+
+
+def key(request: Request = BASE, **overrides: Any) -> str:
+    return exact_key(request, **{**WHERE, **overrides})
+
+
+def scope(request: Request = BASE, **overrides: Any) -> str:
+    return scope_key(request, **{**WHERE, **overrides})
+
+
+def with_message(index: int, content: str) -> Request:
+    messages = list(BASE.messages)
+    messages[index] = dataclasses.replace(messages[index], content=content)
+    return dataclasses.replace(BASE, messages=tuple(messages))
+
+
+def test_key_is_a_stable_sha256_hex() -> None:
+    first = key()
+    assert len(first) == 64 and int(first, 16) >= 0
+    assert key(dataclasses.replace(BASE)) == first
+
+
+@pytest.mark.parametrize("change", [
+    {"model": "gpt-4o"},
+    {"system": "Be verbose."},
+    {"system": None},
+    {"temperature": 0.3},
+    {"temperature": None},
+    {"max_tokens": 101},
+])
+def test_every_request_field_that_changes_output_changes_the_key(change: dict[str, Any]) -> None:
+    assert key(dataclasses.replace(BASE, **change)) != key()
+
+
+@pytest.mark.parametrize("index", [0, 1, 2])
+def test_each_message_changes_the_key(index: int) -> None:
+    assert key(with_message(index, "something else")) != key()
+
+
+def test_roles_and_message_boundaries_matter() -> None:
+    swapped = dataclasses.replace(BASE, messages=(Message("assistant", "hi"), *BASE.messages[1:]))
+    assert key(swapped) != key()
+    joined = Request(model="m", messages=(Message("user", "ab"),))
+    split = Request(model="m", messages=(Message("user", "a"), Message("user", "b")))
+    assert key(joined) != key(split)
+
+
+@pytest.mark.parametrize("where", [
+    {"provider": "anthropic"},
+    {"host": "127.0.0.1:8080"},
+    {"compressor": "rules-v1"},
+])
+def test_provider_host_and_compressor_change_the_key(where: dict[str, Any]) -> None:
+    assert key(**where) != key()
+    assert scope(**where) != scope()
+
+
+def test_compressor_versions_are_distinct() -> None:
+    assert key(compressor="rules-v1") != key(compressor="rules-v2")
+
+
+def test_streaming_does_not_change_the_key() -> None:
+    assert key(dataclasses.replace(BASE, stream=False)) == key(dataclasses.replace(BASE,
+                                                                                    stream=True))
+
+
+def test_integral_float_and_int_params_are_the_same_request() -> None:
+    assert key(dataclasses.replace(BASE, temperature=1.0)) == key(dataclasses.replace(
+        BASE, temperature=1))
+
+
+def test_extra_params_count_and_their_order_does_not() -> None:
+    one = key(params={"top_p": 0.9, "seed": 7})
+    assert one == key(params={"seed": 7, "top_p": 0.9})
+    assert one != key(params={"seed": 8, "top_p": 0.9})
+    assert one != key()
+    assert key(params={"top_p": None}) == key()
+
+
+def test_the_api_key_cannot_reach_the_key_function() -> None:
+    names = set(inspect.signature(exact_key).parameters) | set(
+        inspect.signature(scope_key).parameters)
+    assert not any("key" in name or "secret" in name or "token" in name for name in names)
+    with pytest.raises(TypeError):
+        exact_key(BASE, **WHERE, api_key="sk-secret")  # type: ignore[call-arg]
+
+
+def test_generation_params_come_from_the_request_fields() -> None:
+    params = generation_params(BASE)
+    assert params == {"temperature": 0.2, "max_tokens": 100}
+    assert "stream" not in generation_params(dataclasses.replace(BASE, stream=False))
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("https://api.openai.com/v1", "api.openai.com:443"),
+    ("http://127.0.0.1:8080/v1", "127.0.0.1:8080"),
+    ("http://user:s3cret@Example.COM:8080/a/b?key=sk-123#frag", "example.com:8080"),
+    ("http://localhost:11434", "localhost:11434"),
+    ("localhost:11434/api", "localhost:11434"),
+    ("http://[::1]:9000/v1", "[::1]:9000"),
+    ("http://example.com", "example.com:80"),
+])
+def test_host_of_keeps_host_and_port_only(url: str, expected: str) -> None:
+    assert host_of(url) == expected
+
+
+def test_url_path_query_and_userinfo_do_not_reach_the_key() -> None:
+    plain = key(host=host_of("https://api.example.com/v1"))
+    assert plain == key(host=host_of("https://bob:pw@api.example.com/other/path?api_key=x"))
+    assert plain != key(host=host_of("https://api.example.com:8443/v1"))
+
+
+def test_scope_ignores_only_the_last_user_message() -> None:
+    assert scope(with_message(2, "what's the capital of France")) == scope()
+    assert key(with_message(2, "what's the capital of France")) != key()
+    assert scope(with_message(0, "hello")) != scope()
+    assert scope(with_message(1, "hey")) != scope()
+    for change in ({"model": "x"}, {"system": "other"}, {"temperature": 0.9},
+                   {"max_tokens": 5}):
+        assert scope(dataclasses.replace(BASE, **change)) != scope()
+
+
+def test_scope_last_user_message_is_found_before_a_trailing_assistant_turn() -> None:
+    prefilled = dataclasses.replace(BASE, messages=(*BASE.messages, Message("assistant", "{")))
+    other = dataclasses.replace(prefilled, messages=(
+        *BASE.messages[:2], Message("user", "another question"), Message("assistant", "{")))
+    assert scope(prefilled) == scope(other)
+    assert scope(prefilled) != scope()
+
+
+def test_scope_and_exact_keys_never_coincide() -> None:
+    alone = Request(model="m", messages=())
+    assert scope(alone) != key(alone)

@@ -1,0 +1,114 @@
+"""The response cache end to end: real `llmx` processes, a real `llmx sim`, one $LLMX_HOME."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.integration.conftest import LLMX, Cli, Sim, profile_toml
+
+
+def served(sim: Sim) -> int:
+    return int(httpx.get(f"{sim.url}/sim/stats", timeout=10).json()["requests"])
+
+
+def ask_json(cli: Cli, *argv: str) -> dict[str, Any]:
+    result = cli.run("ask", "--json", *argv)
+    assert result.returncode == 0, result.stderr
+    obj: dict[str, Any] = json.loads(result.stdout)
+    return obj
+
+
+def records(cli: Cli) -> list[dict[str, Any]]:
+    folder = Path(cli.env["LLMX_HOME"]) / "records"
+    lines = [line for f in sorted(folder.glob("*.jsonl")) for line in f.read_text().splitlines()]
+    return [json.loads(line) for line in lines]
+
+
+def test_second_identical_ask_is_an_exact_hit_without_a_request(cli: Cli, sim: Sim) -> None:
+    cli.write_config(profile_toml(sim.url))
+    first = ask_json(cli, "what is a monad")
+    before = served(sim)
+    second = ask_json(cli, "what is a monad")
+    assert served(sim) == before
+    assert first["cached"] is False and second["cached"] == "exact"
+    assert second["text"] == first["text"] and second["usage"] == first["usage"]
+    piped = cli.run("ask", "what is a monad")  # streamed into a pipe, also from the cache
+    assert piped.stdout.decode().rstrip("\n") == first["text"]
+    assert served(sim) == before
+
+
+def test_stats_json_agrees_with_the_records(cli: Cli, sim: Sim) -> None:
+    cli.write_config(profile_toml(sim.url))
+    for prompt in ("alpha question", "alpha question", "beta question", "alpha question"):
+        ask_json(cli, prompt)
+    rows = records(cli)
+    assert [r["tier"] for r in rows] == ["miss", "exact", "miss", "exact"]
+    result = cli.run("stats", "--json")
+    assert result.returncode == 0, result.stderr
+    stats = json.loads(result.stdout)
+    text = json.dumps(stats)
+    assert stats["total"]["requests"] == len(rows) == 4, text
+    assert stats["total"]["tiers"]["exact"] == 2 and stats["total"]["tiers"]["miss"] == 2, text
+    assert stats["entries"] == 2
+
+
+def test_paraphrase_hits_semantically_and_negation_does_not(cli: Cli, sim: Sim) -> None:
+    cli.write_config(profile_toml(sim.url))
+    ask_json(cli, "What is the capital of France?")
+    para = ask_json(cli, "what's the capital of France")
+    assert para["cached"] == "semantic" and para["similarity"] >= 0.92
+    ask_json(cli, "How do I enable 2FA on GitHub?")
+    flipped = ask_json(cli, "How do I disable 2FA on GitHub?")
+    assert flipped["cached"] is False
+
+
+def test_no_cache_and_refresh(cli: Cli, sim: Sim) -> None:
+    cli.write_config(profile_toml(sim.url))
+    ask_json(cli, "gamma")
+    before = served(sim)
+    assert ask_json(cli, "--no-cache", "gamma")["cached"] is False
+    assert ask_json(cli, "--refresh", "gamma")["cached"] is False
+    assert served(sim) == before + 2
+    assert ask_json(cli, "gamma")["cached"] == "exact"
+
+
+def test_cache_off_writes_nothing(cli: Cli, sim: Sim) -> None:
+    cli.write_config(profile_toml(sim.url) + '[profiles.local.cache]\nmode = "off"\n')
+    ask_json(cli, "delta")
+    assert ask_json(cli, "delta")["cached"] is False
+    assert not (Path(cli.env["LLMX_HOME"]) / "cache").exists()
+
+
+def test_eight_processes_at_once_share_one_cache(cli: Cli, sim: Sim) -> None:
+    cli.write_config(profile_toml(sim.url))
+    prompts = [f"parallel question {i % 4}" for i in range(8)]
+    procs = [subprocess.Popen([*LLMX, "ask", "--json", p], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, env=cli.env, cwd=cli.home,
+                              stdin=subprocess.DEVNULL) for p in prompts]
+    outputs = [proc.communicate(timeout=60) for proc in procs]
+    for proc, (out, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, err
+        assert b"locked" not in err
+        json.loads(out)
+    assert len(records(cli)) == 8
+    for i in range(4):  # every answer is now cached
+        assert ask_json(cli, f"parallel question {i}")["cached"] == "exact"
+
+
+def test_provider_embedder_uses_the_embeddings_endpoint(cli: Cli, sim: Sim) -> None:
+    toml = profile_toml(sim.url) + '[profiles.local.cache]\nembedder = "provider"\n'
+    cli.write_config(toml)
+    httpx.post(f"{sim.url}/sim/reset", timeout=10)
+    ask_json(cli, "What is the capital city of France?")
+    para = ask_json(cli, "what is the capital city of france")
+    stats = httpx.get(f"{sim.url}/sim/stats", timeout=10).json()
+    embed_calls = sum(n for path, n in stats["by_endpoint"].items() if "embeddings" in path)
+    assert para["cached"] == "semantic", para
+    assert embed_calls >= 2  # one per new prompt (vectors of known texts are cached)
+    ask_json(cli, "How do I enable 2FA on GitHub?")
+    assert ask_json(cli, "How do I disable 2FA on GitHub?")["cached"] is False
