@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from llmx.cache.setup import open_cache
 from llmx.cache.tiers import Hit, Keys, Policy, completion_from
+from llmx.errors import LlmxError
 from llmx.paths import records_dir
 from llmx.records import Record, RecordLog, error_name
 from llmx.types import Chunk, Completion, Message, Request, Usage
@@ -88,6 +89,7 @@ class _Probe:
     vector: np.ndarray | None
     remote_semantic: bool  # a provider embedder still has to be asked
     lookup_ms: float
+    read: bool = True  # the policy it was made under
 
 
 class Answer:
@@ -235,9 +237,9 @@ class Client:
             return _Probe(None, None, None, False, 0.0)
         keys = self._cache.keys(request)
         last = self._last_probe
-        if last is not None and last.keys == keys:
-            return last
         policy = self._policy(call)
+        if last is not None and last.keys == keys and last.read == policy.read:
+            return last
         started = self._clock()
         hit, vector = None, None
         if policy.read:
@@ -246,7 +248,7 @@ class Client:
                 vector = self._cache.query_vector(keys)
                 hit = self._cache.semantic(keys, vector)
         probe = _Probe(keys, hit, vector, policy.read and hit is None and self._cache.embeds_async,
-                       (self._clock() - started) * 1000)
+                       (self._clock() - started) * 1000, policy.read)
         self._last_probe = probe if hit is None else None
         return probe
 
@@ -280,7 +282,10 @@ class Client:
         if hit is None and probe.remote_semantic and self._cache is not None:
             assert probe.keys is not None
             started = self._clock()
-            probe.vector = await self._cache.aquery_vector(probe.keys)
+            try:
+                probe.vector = await self._cache.aquery_vector(probe.keys)
+            except LlmxError:
+                probe.vector = None  # no embeddings today: answer without the semantic tier
             hit = self._cache.semantic(probe.keys, probe.vector)
             probe.lookup_ms += (self._clock() - started) * 1000
         if hit is not None:

@@ -4,9 +4,9 @@
     <directory>/vectors/cache.db     the vector log, its per-embedder counters, aux values
     <directory>/snapshots/           free for the vector index's snapshot files
 
-Values are JSON text, raw integers or raw bytes kept inside SQLite (``_InlineDisk``): never
-pickle, never side files. Directories are 0700 and the database files are created 0600 before
-SQLite opens them, so its ``-wal`` / ``-shm`` files inherit that mode.
+Values stay inside SQLite (``_InlineDisk``; layout in ``llmx.cache.rows``): never pickle, never
+side files. Directories are 0700 and the database files are created 0600 before SQLite opens
+them, so its ``-wal`` / ``-shm`` files inherit that mode.
 
 Behaviour a caller can rely on:
 
@@ -25,8 +25,6 @@ Behaviour a caller can rely on:
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -36,33 +34,28 @@ from typing import Any, Final
 
 import diskcache  # type: ignore[import-untyped]
 
+from llmx.cache import rows
 from llmx.cache.types import Entry
 from llmx.errors import LlmxError
 from llmx.paths import ensure_private_dir
 
 LOCK_TIMEOUT: Final = 60.0  # seconds SQLite waits for another process's write lock
 UNLIMITED: Final = 2**62  # max_entries / max_bytes for maintenance commands
-_DB_NAME: Final = "cache.db"  # diskcache's file name (diskcache.core.DBNAME)
 RESPONSES: Final = "responses"
 VECTORS: Final = "vectors"
-_SEQ_WIDTH: Final = 12
 _PAGE: Final = 500
 
 
 class CacheUnavailable(LlmxError):
     """The cache database could not be written (or, for maintenance, read)."""
 
-    default_hint = ("check free disk space and permissions; `llmx cache clear --yes` "
-                    "starts afresh")
+    default_hint = "check free disk space and permissions; `llmx cache clear --yes` starts afresh"
 
 
 class _InlineDisk(diskcache.Disk):  # type: ignore[misc]
-    """diskcache serialisation without pickle or files.
-
-    Keys must be ``str``. Values: ``int`` -> INTEGER (so ``incr`` works), ``bytes`` -> BLOB,
-    anything else -> JSON TEXT (``TypeError`` if it is not JSON-serialisable). Everything stays
-    inside the database; reading anything else raises ``ValueError``.
-    """
+    """diskcache serialisation without pickle or files: ``str`` keys, values shaped by
+    ``rows.to_column`` (ints stay INTEGER, so ``incr`` works), all inside the database;
+    reading anything else raises ``ValueError``."""
 
     def put(self, key: object) -> tuple[str, bool]:
         if not isinstance(key, str):
@@ -77,68 +70,26 @@ class _InlineDisk(diskcache.Disk):  # type: ignore[misc]
     def store(self, value: Any, read: bool, key: object = None) -> tuple[int, int, None, Any]:
         if read:
             raise TypeError("file values are not supported")
-        if isinstance(value, bytes):
-            return 0, diskcache.core.MODE_RAW, None, sqlite3.Binary(value)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return 0, diskcache.core.MODE_RAW, None, value
-        return 0, diskcache.core.MODE_RAW, None, _json_text(value)
+        return 0, diskcache.core.MODE_RAW, None, rows.to_column(value)
 
     def fetch(self, mode: int, filename: str | None, value: Any, read: bool) -> Any:
         if mode != diskcache.core.MODE_RAW or filename is not None or read:
             raise ValueError("value not stored inline")
-        if isinstance(value, str):
-            return json.loads(value)
-        if isinstance(value, bytes | int) and not isinstance(value, bool):
-            return value
-        raise ValueError("unexpected value type in cache database")
-
-
-def _json_text(value: Any) -> str:
-    """Compact JSON, UTF-8 as is; fully escaped if the text holds lone surrogates (which
-    SQLite could not store)."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            text = json.dumps(value, separators=(",", ":"), allow_nan=False)
-    return text
+        return rows.from_column(value)
 
 
 def _open_cache(directory: Path, *, create: bool, lru: bool, size_limit: int) -> Any | None:
     """Open one diskcache database, or ``None`` when it does not exist and ``create`` is off."""
-    db = directory / _DB_NAME
+    db = directory / rows.DB_NAME
     if not create and not db.is_file():
         return None
     if create:
         ensure_private_dir(directory)
-        _private_file(db)
-    return diskcache.Cache(
-        str(directory),
-        timeout=LOCK_TIMEOUT,
-        disk=_InlineDisk,
-        eviction_policy="least-recently-used" if lru else "none",
-        size_limit=size_limit,
-        cull_limit=10,
-        statistics=0,
-        tag_index=0,
-        disk_min_file_size=UNLIMITED,
-    )
-
-
-def _private_file(path: Path) -> None:
-    """Create ``path`` 0600 if missing; tighten it and its SQLite side files if open to others."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    try:
-        if os.fstat(fd).st_mode & 0o077:
-            os.fchmod(fd, 0o600)
-    finally:
-        os.close(fd)
-    for suffix in ("-wal", "-shm"):
-        with contextlib.suppress(FileNotFoundError):
-            side = path.with_name(path.name + suffix)
-            if side.stat().st_mode & 0o077:
-                side.chmod(0o600)
+        rows.private_file(db)
+    return diskcache.Cache(str(directory), timeout=LOCK_TIMEOUT, disk=_InlineDisk,
+                           eviction_policy="least-recently-used" if lru else "none",
+                           size_limit=size_limit, cull_limit=10, statistics=0, tag_index=0,
+                           disk_min_file_size=UNLIMITED)
 
 
 # --- diskcache 5.x internals --------------------------------------------------------------
@@ -161,15 +112,31 @@ _KEY_RANGE: Final = (
     " WHERE raw = 1 AND key > ? AND key <= ? ORDER BY key LIMIT ?"
 )
 _CHECKPOINT: Final = "PRAGMA wal_checkpoint(TRUNCATE)"
+_COUNTER_KEYS: Final = "SELECT key FROM Cache WHERE raw = 1 AND key LIKE ?"
 
 
 def _raw_sql(cache: Any, statement: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Run one statement on diskcache's own connection (``Cache._sql``, diskcache 5.x)."""
-    rows: list[tuple[Any, ...]] = cache._sql(statement, args).fetchall()
-    return rows
+    result: list[tuple[Any, ...]] = cache._sql(statement, args).fetchall()
+    return result
 
 
-# ------------------------------------------------------------------------------------------
+def _paged(cache: Any, statement: str, cursor: tuple[Any, ...],
+           advance: Callable[[tuple[Any, ...]], tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``statement`` (its last parameter: the page size) from ``cursor`` on, a page
+    at a time; ``advance`` turns a page's last row into the next page's cursor."""
+    while True:
+        with _writing():
+            page = _raw_sql(cache, statement, (*cursor, _PAGE))
+        yield from page
+        if len(page) < _PAGE:
+            return
+        cursor = advance(page[-1])
+
+
+def _key_range(cache: Any, low: str, high: str) -> Iterator[tuple[Any, ...]]:
+    """``(key, mode, filename, value)`` of the rows with ``low < key <= high``, in key order."""
+    return _paged(cache, _KEY_RANGE, (low, high), lambda row: (row[0], high))
 
 
 class CacheStore:
@@ -190,7 +157,7 @@ class CacheStore:
         value = self._quiet_get(RESPONSES, key)
         if value is None:
             return None
-        entry = self._decode(value)
+        entry = rows.open_envelope(value, self._clock)
         if entry is None:
             self._quiet_delete(RESPONSES, key)
         return entry
@@ -204,7 +171,7 @@ class CacheStore:
         with _writing():
             cache = self._db(RESPONSES, create=True)
             assert cache is not None
-            cache.set(key, {"x": expires, "e": entry.to_json()}, expire=expire)
+            cache.set(key, rows.envelope(entry, expires), expire=expire)
             self._enforce_limits(cache)
 
     def delete(self, key: str) -> bool:
@@ -216,18 +183,11 @@ class CacheStore:
         """Entries not yet expired (by diskcache's own clock)."""
         with _writing():
             cache = self._db(RESPONSES, create=False)
-            if cache is None:
-                return 0
-            return int(_raw_sql(cache, _LIVE_COUNT, (time.time(),))[0][0])
+            return 0 if cache is None else int(_raw_sql(cache, _LIVE_COUNT, (time.time(),))[0][0])
 
     def volume(self) -> int:
         """Bytes on disk of everything under the cache directory."""
-        total = 0
-        for root, _dirs, files in os.walk(self._directory):
-            for name in files:
-                with contextlib.suppress(OSError):
-                    total += os.lstat(os.path.join(root, name)).st_size
-        return total
+        return rows.tree_size(self._directory)
 
     def iter_entries(self) -> Iterator[tuple[str, Entry]]:
         """Live, valid entries, newest first, without touching their LRU position."""
@@ -235,17 +195,12 @@ class CacheStore:
             cache = self._db(RESPONSES, create=False)
         if cache is None:
             return
-        cursor: tuple[float, float, int] = (float("inf"), float("inf"), 2**63 - 1)
-        while True:
-            with _writing():
-                rows = _raw_sql(cache, _NEWEST_PAGE, (*cursor, _PAGE))
-            for rowid, store_time, key, mode, filename, value in rows:
-                entry = self._decode_row(cache, mode, filename, value)
-                if entry is not None:
-                    yield key, entry
-                cursor = (store_time, store_time, rowid)
-            if len(rows) < _PAGE:
-                return
+        newest = (float("inf"), float("inf"), 2**63 - 1)
+        for _rowid, _time, key, mode, filename, value in _paged(
+                cache, _NEWEST_PAGE, newest, lambda row: (row[1], row[1], row[0])):
+            entry = self._decode_row(cache, mode, filename, value)
+            if entry is not None:
+                yield key, entry
 
     def clear(self) -> int:
         """Remove every entry, vector, aux value and snapshot; returns the entries removed.
@@ -263,9 +218,8 @@ class CacheStore:
                 raise
             except sqlite3.DatabaseError:
                 self.close()
-                for name in (RESPONSES, VECTORS):
-                    _remove_database(self._directory / name)
-        _remove_files(self.snapshot_dir)
+                rows.remove_databases(self._directory / RESPONSES, self._directory / VECTORS)
+        rows.remove_files(self.snapshot_dir)
         return removed
 
     def prune(self) -> int:
@@ -298,13 +252,13 @@ class CacheStore:
 
     def append_vector(self, key: str, scope: str, embedder: str, vector: bytes) -> int:
         """Append one row to ``embedder``'s log; returns its sequence number (1, 2, ...)."""
-        payload = _pack_vector(key, scope, vector)
+        payload = rows.pack_vector(key, scope, vector)
         with _writing():
             cache = self._db(VECTORS, create=True)
             assert cache is not None
             with cache.transact():
-                seq = int(cache.incr(_counter_key(embedder), 1, default=0))
-                cache.set(_vector_key(embedder, seq), payload)
+                seq = int(cache.incr(rows.counter_key(embedder), 1, default=0))
+                cache.set(rows.vector_key(embedder, seq), payload)
         return seq
 
     def vectors_since(self, embedder: str, seq: int) -> Iterator[tuple[int, str, str, bytes]]:
@@ -313,36 +267,28 @@ class CacheStore:
             cache = self._db(VECTORS, create=False)
         if cache is None:
             return
-        low, high = _vector_key(embedder, max(seq, 0)), _vector_key(embedder, 10**_SEQ_WIDTH - 1)
-        while True:
-            with _writing():
-                rows = _raw_sql(cache, _KEY_RANGE, (low, high, _PAGE))
-            for row_key, mode, filename, value in rows:
-                row = _decode_vector_row(cache, embedder, row_key, mode, filename, value)
-                if row is not None:
-                    yield row
-                low = row_key
-            if len(rows) < _PAGE:
-                return
+        for row_key, mode, filename, value in _key_range(cache, *rows.vector_range(embedder, seq)):
+            number = rows.vector_seq_of(embedder, row_key)  # checked before reading the row
+            unpacked = None if number is None else _fetch_vector(cache, mode, filename, value)
+            if number is not None and unpacked is not None:
+                yield (number, *unpacked)
 
     def vector_seq(self, embedder: str) -> int:
         """The last sequence number handed out for ``embedder`` (0: none yet)."""
         with _writing():
             cache = self._db(VECTORS, create=False)
-            if cache is None:
-                return 0
-            value = cache.get(_counter_key(embedder), default=0)
+            value = 0 if cache is None else cache.get(rows.counter_key(embedder), default=0)
         return value if isinstance(value, int) else 0
 
     def get_aux(self, namespace: str, key: str) -> Any | None:
         """A value stored with ``set_aux`` (JSON, int or bytes), else ``None``. Never raises."""
-        return self._quiet_get(VECTORS, _aux_key(namespace, key))
+        return self._quiet_get(VECTORS, rows.aux_key(namespace, key))
 
     def set_aux(self, namespace: str, key: str, value: Any, expire: float | None = None) -> None:
         with _writing():
             cache = self._db(VECTORS, create=True)
             assert cache is not None
-            cache.set(_aux_key(namespace, key), value, expire=expire)
+            cache.set(rows.aux_key(namespace, key), value, expire=expire)
 
     @property
     def snapshot_dir(self) -> Path:
@@ -381,28 +327,15 @@ class CacheStore:
             if cache is not None:
                 cache.delete(key)
 
-    def _decode(self, value: Any) -> Entry | None:
-        """The entry inside a stored envelope, or ``None`` if malformed or expired."""
-        if not isinstance(value, dict):
-            return None
-        expires = value.get("x")
-        if expires is not None and (not isinstance(expires, int | float) or
-                                    isinstance(expires, bool) or expires <= self._clock()):
-            return None
-        try:
-            return Entry.from_json(value.get("e"))  # type: ignore[arg-type]
-        except (ValueError, TypeError, AttributeError):
-            return None
-
     def _decode_row(self, cache: Any, mode: int, filename: Any, value: Any) -> Entry | None:
         try:
-            return self._decode(cache.disk.fetch(mode, filename, value, False))
+            return rows.open_envelope(cache.disk.fetch(mode, filename, value, False), self._clock)
         except (ValueError, RecursionError):
             return None
 
     def _undecodable_or_expired(self, cache: Any) -> list[str]:
-        rows = _raw_sql(cache, "SELECT key, mode, filename, value FROM Cache WHERE raw = 1")
-        return [key for key, mode, filename, value in rows
+        table = _raw_sql(cache, "SELECT key, mode, filename, value FROM Cache WHERE raw = 1")
+        return [key for key, mode, filename, value in table
                 if self._decode_row(cache, mode, filename, value) is None]
 
     def _enforce_limits(self, cache: Any) -> int:
@@ -426,19 +359,10 @@ class CacheStore:
         if vectors is None:
             return
         vectors.expire()
-        low = "v:"
-        while True:
-            rows = _raw_sql(vectors, _KEY_RANGE, (low, "v;", _PAGE))  # every "v:..." key
-            for row_key, mode, filename, value in rows:
-                try:
-                    unpacked = _unpack_vector(vectors.disk.fetch(mode, filename, value, False))
-                except ValueError:
-                    unpacked = None
-                if unpacked is None or unpacked[0] not in responses:  # `in`: no LRU touch
-                    vectors.delete(row_key)
-                low = row_key
-            if len(rows) < _PAGE:
-                return
+        for row_key, mode, filename, value in _key_range(vectors, *rows.ALL_VECTORS):
+            unpacked = _fetch_vector(vectors, mode, filename, value)
+            if unpacked is None or unpacked[0] not in responses:  # `in`: no LRU touch
+                vectors.delete(row_key)
 
 
 @contextlib.contextmanager
@@ -456,67 +380,17 @@ def _writing() -> Iterator[None]:
 
 def _clear_keeping_counters(vectors: Any) -> None:
     with vectors.transact():
-        counters = [(key, vectors.get(key)) for key in
-                    (row[0] for row in _raw_sql(
-                        vectors, "SELECT key FROM Cache WHERE raw = 1 AND key LIKE 'seq:%'"))]
+        found = _raw_sql(vectors, _COUNTER_KEYS, (rows.COUNTER_PATTERN,))
+        counters = [(key, vectors.get(key)) for key, in found]
         vectors.clear()
         for key, value in counters:
             if isinstance(value, int):
                 vectors.set(key, value)
 
 
-def _remove_database(directory: Path) -> None:
-    for name in (_DB_NAME, _DB_NAME + "-wal", _DB_NAME + "-shm"):
-        with contextlib.suppress(FileNotFoundError):
-            (directory / name).unlink()
-
-
-def _remove_files(directory: Path) -> None:
-    if directory.is_dir():
-        for child in directory.iterdir():
-            with contextlib.suppress(OSError):
-                child.unlink()
-
-
-def _counter_key(embedder: str) -> str:
-    return f"seq:{embedder}"
-
-
-def _vector_key(embedder: str, seq: int) -> str:
-    return f"v:{embedder}:{seq:0{_SEQ_WIDTH}d}"
-
-
-def _aux_key(namespace: str, key: str) -> str:
-    return "aux:" + json.dumps([namespace, key])
-
-
-def _pack_vector(key: str, scope: str, vector: bytes) -> bytes:
-    """``[key, scope]`` as JSON, a NUL (JSON text never holds a raw one), the vector bytes."""
-    return json.dumps([key, scope]).encode() + b"\0" + bytes(vector)
-
-
-def _unpack_vector(payload: Any) -> tuple[str, str, bytes] | None:
-    if not isinstance(payload, bytes) or b"\0" not in payload:
-        return None
-    head, vector = payload.split(b"\0", 1)
+def _fetch_vector(cache: Any, mode: int, file: Any, value: Any) -> tuple[str, str, bytes] | None:
+    """A vector row's ``(key, scope, vector bytes)``; ``None`` when it cannot be read."""
     try:
-        names = json.loads(head)
+        return rows.unpack_vector(cache.disk.fetch(mode, file, value, False))
     except ValueError:
         return None
-    if not (isinstance(names, list) and len(names) == 2 and all(isinstance(x, str)
-                                                               for x in names)):
-        return None
-    return names[0], names[1], vector
-
-
-def _decode_vector_row(cache: Any, embedder: str, row_key: str, mode: int, filename: Any,
-                       value: Any) -> tuple[int, str, str, bytes] | None:
-    prefix = f"v:{embedder}:"
-    digits = row_key[len(prefix):]
-    if not row_key.startswith(prefix) or len(digits) != _SEQ_WIDTH or not digits.isdigit():
-        return None
-    try:
-        unpacked = _unpack_vector(cache.disk.fetch(mode, filename, value, False))
-    except ValueError:
-        return None
-    return None if unpacked is None else (int(digits), *unpacked)

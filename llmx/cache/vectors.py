@@ -18,7 +18,7 @@ speed-up, a snapshot file beside the cache:
   large (``max(256, rows / 8)``), by ``rebuild()`` and by ``save()``: into a
   temporary file, fsynced, then ``os.replace``d, under an ``fcntl`` lock (a
   writer that finds the lock taken, or a newer snapshot, skips). Failing to
-  write a snapshot is never an error.
+  write a snapshot is never an error. The file format: ``llmx.cache.snapshot``.
 
 Search is exact brute-force cosine over the scope's rows. A scope of 8,192 rows or
 more is first narrowed by a sign-bit prefilter: every row also keeps 256 bits, the
@@ -36,31 +36,22 @@ the response store leave stale rows; callers skip keys that miss, and
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
-import json
 import math
-import os
-import re
-import tempfile
-import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Final, Protocol
+from typing import Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from llmx.cache.snapshot import Matrix, Snapshot, read_snapshot, snapshot_file, write_snapshot
 from llmx.errors import LlmxError
-from llmx.paths import ensure_private_dir
 
-Matrix = npt.NDArray[np.float32]
 Signs = npt.NDArray[np.uint64]
 Rows = npt.NDArray[np.intp]
 
-SNAPSHOT_FORMAT: Final = 1
 SNAPSHOT_MIN_TAIL: Final = 256
 SNAPSHOT_TAIL_FRACTION: Final = 8
 _WIRE_DTYPE: Final = np.dtype("<f4")
@@ -142,13 +133,6 @@ class _Block:
         bigger = np.zeros((capacity, self.dims), dtype=np.float32)
         bigger[: len(self.keys)] = self.view()
         self.matrix = bigger
-
-
-@dataclass(frozen=True, slots=True)
-class _Snapshot:
-    seq: int
-    last_key: str
-    scopes: list[tuple[str, list[str], Matrix]]
 
 
 class VectorIndex:
@@ -251,7 +235,7 @@ class VectorIndex:
 
     @property
     def snapshot_path(self) -> Path:
-        return self._log.snapshot_dir / f"{self._base_name()}.npz"
+        return snapshot_file(self._log.snapshot_dir, self.embedder_name)
 
     # -- loading and catching up -------------------------------------------------------
 
@@ -263,7 +247,8 @@ class VectorIndex:
 
     def _load(self) -> None:
         head = self._log.vector_seq(self.embedder_name)
-        snapshot = self._read_snapshot() if head > 0 else None
+        snapshot = (read_snapshot(self._log.snapshot_dir, self.embedder_name, self.dims)
+                    if head > 0 else None)
         if snapshot is None or snapshot.seq > head or not self._adopt(snapshot):
             self._reset()
             self._apply(self._log.vectors_since(self.embedder_name, 0))
@@ -271,7 +256,7 @@ class VectorIndex:
         if self._tail >= max(SNAPSHOT_MIN_TAIL, self._size() // SNAPSHOT_TAIL_FRACTION):
             self.save()
 
-    def _adopt(self, snapshot: _Snapshot) -> bool:
+    def _adopt(self, snapshot: Snapshot) -> bool:
         """Take the snapshot and the log rows after it; False if the log disagrees."""
         self._reset()
         if snapshot.seq == 0:
@@ -326,116 +311,12 @@ class VectorIndex:
             raise ValueError("vector holds non-finite values")
         return row / norm if norm > 0 else row
 
-    # -- snapshot files ----------------------------------------------------------------
-
-    def _base_name(self) -> str:
-        readable = re.sub(r"[^A-Za-z0-9.-]+", "_", self.embedder_name)[:48]
-        digest = hashlib.sha256(self.embedder_name.encode()).hexdigest()[:8]
-        return f"vectors-{readable}-{digest}"
-
-    def _read_snapshot(self) -> _Snapshot | None:
-        try:
-            with np.load(self.snapshot_path, allow_pickle=False) as data:
-                return self._parse_snapshot(data)
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
-            return None
-
-    def _parse_snapshot(self, data: Any) -> _Snapshot | None:
-        meta = json.loads(bytes(data["meta"]).decode("utf-8"))
-        if not isinstance(meta, dict) or meta.get("format") != SNAPSHOT_FORMAT:
-            return None
-        if meta.get("embedder") != self.embedder_name or meta.get("dims") != self.dims:
-            return None
-        seq, last_key = meta.get("seq"), meta.get("last_key")
-        if not isinstance(seq, int) or seq < 0 or not isinstance(last_key, str):
-            return None
-        vectors, keys = data["vectors"], data["keys"]
-        scopes, counts = data["scopes"], data["scope_rows"]
-        total = len(keys)
-        valid = (
-            vectors.dtype == np.float32 and vectors.shape == (total, self.dims)
-            and counts.ndim == 1 and len(counts) == len(scopes)
-            and bool((counts >= 0).all()) and int(counts.sum()) == total
-        )
-        if not valid:
-            return None
-        key_list = [str(k) for k in keys]
-        parts: list[tuple[str, list[str], Matrix]] = []
-        start = 0
-        for scope, count in zip(scopes, counts, strict=True):
-            end = start + int(count)
-            parts.append((str(scope), key_list[start:end], vectors[start:end]))
-            start = end
-        return _Snapshot(seq, last_key, parts)
-
-    def _snapshot_seq_on_disk(self) -> int:
-        try:
-            with np.load(self.snapshot_path, allow_pickle=False) as data:
-                meta = json.loads(bytes(data["meta"]).decode("utf-8"))
-            seq = meta.get("seq") if isinstance(meta, dict) else None
-            return seq if isinstance(seq, int) and meta.get("dims") == self.dims else -1
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
-            return -1
-
     def _write_snapshot(self) -> bool:
-        directory = ensure_private_dir(self._log.snapshot_dir)
-        lock_fd = os.open(directory / f"{self._base_name()}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            try:
-                fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return False  # another process is writing one right now
-            if self._snapshot_seq_on_disk() >= self._seq:
-                return False
-            self._replace_snapshot(directory)
-            return True
-        finally:
-            os.close(lock_fd)
-
-    def _replace_snapshot(self, directory: Path) -> None:
-        fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=self._base_name(), suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                self._write_arrays(out)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp_name, self.snapshot_path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
-            raise
-        _fsync_dir(directory)
-
-    def _write_arrays(self, out: IO[bytes]) -> None:
-        """One uncompressed .npz: meta (JSON bytes), vectors grouped by scope, keys,
-        scopes and the row count of each scope."""
-        blocks = [(scope, block) for scope, block in self._blocks.items() if block.keys]
-        meta = {"format": SNAPSHOT_FORMAT, "embedder": self.embedder_name, "dims": self.dims,
-                "seq": self._seq, "last_key": self._last_key}
-        keys = [key for _, block in blocks for key in block.keys]
-        vectors = (np.concatenate([block.view() for _, block in blocks])
-                   if blocks else np.zeros((0, self.dims), dtype=np.float32))
-        np.savez(
-            out,
-            meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8),
-            vectors=vectors,
-            keys=_text_array(keys),
-            scopes=_text_array([scope for scope, _ in blocks]),
-            scope_rows=np.array([len(block.keys) for _, block in blocks], dtype=np.int64),
-        )
-
-
-def _text_array(texts: list[str]) -> npt.NDArray[np.str_]:
-    return np.array(texts, dtype=str) if texts else np.zeros(0, dtype="<U1")
-
-
-def _fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        """Snapshot the loaded index (skipped when another writer is at it or is ahead)."""
+        scopes = [(scope, block.keys, block.view())
+                  for scope, block in self._blocks.items() if block.keys]
+        return write_snapshot(self._log.snapshot_dir, self.embedder_name, self.dims,
+                              Snapshot(self._seq, self._last_key, scopes))
 
 
 def hamming_radius(threshold: float) -> int | None:

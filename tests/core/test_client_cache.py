@@ -59,3 +59,41 @@ def test_state_false_touches_no_disk(tmp_path: object) -> None:
 
     assert asyncio.run(go()).cached is False
     assert list(os.scandir(str(tmp_path))) == []
+
+
+def test_a_failing_embeddings_endpoint_only_costs_the_semantic_tier(tmp_path: object) -> None:
+    import httpx
+
+    from llmx.config.profile import load_config
+    from llmx.providers.http import HttpEngine
+
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        if request.url.path.endswith("/embeddings"):
+            return httpx.Response(500, json={"error": {"message": "embeddings down"}})
+        return httpx.Response(200, json={
+            "id": "x", "object": "chat.completion", "model": "m",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "fine"},
+                         "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1}})
+
+    config = load_config({"profiles": {"p": {
+        "provider": "openai", "model": "m", "base_url": "http://model.test/v1", "retries": 0,
+        "cache": {"embedder": "provider"}}}})
+    transport = httpx.MockTransport(handler)
+
+    async def go() -> tuple[Completion, Completion]:
+        engine = HttpEngine(transport_factory=lambda ep: transport)
+        async with Client(resolve_profile(config, "p"), engine=engine,
+                          env={"LLMX_HOME": str(tmp_path)}) as client:
+            first = await client.generate("a question")
+            second = await client.generate("a question")
+        await engine.aclose()
+        return first, second
+
+    first, second = asyncio.run(go())
+    assert first.text == "fine" and first.cached is False
+    assert second.cached == "exact"  # the answer was still stored
+    assert seen.count("/v1/chat/completions") == 1 and "/v1/embeddings" in seen
