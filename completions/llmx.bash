@@ -22,8 +22,8 @@ _llmx__profiles() {
 # for the command path $1 ('' for llmx itself, 'config show' for `llmx config show`).
 _llmx__spec() {
     case $1 in
-        '') subs='ask cache completions config profiles sim stats' opts='--config --help --version -V -h' valued='--config' ;;
-        'ask') subs='' opts='--config --help --json --kind --max-tokens --model --no-cache --no-stdin --no-stream --profile --refresh --stdin --stream --system --temperature -h -m -p -s' valued='--config --kind --max-tokens --model --profile --system --temperature -m -p -s' ;;
+        '') subs='ask cache completions compress config profiles sim stats' opts='--config --help --version -V -h' valued='--config' ;;
+        'ask') subs='' opts='--compress --config --dry-run --help --json --kind --max-tokens --model --no-cache --no-compress --no-stdin --no-stream --profile --refresh --stdin --stream --system --temperature -h -m -p -s' valued='--compress --config --kind --max-tokens --model --profile --system --temperature -m -p -s' ;;
         'cache') subs='clear ls path prune show' opts='--help -h' valued='' ;;
         'cache clear') subs='' opts='--help --yes -h -y' valued='' ;;
         'cache ls') subs='' opts='--help --json --limit -h -n' valued='--limit -n' ;;
@@ -31,6 +31,7 @@ _llmx__spec() {
         'cache prune') subs='' opts='--help -h' valued='' ;;
         'cache show') subs='' opts='--help --json -h' valued='' ;;
         'completions') subs='' opts='--help -h' valued='' ;;
+        'compress') subs='' opts='--help --json --mode --model -h -m' valued='--mode --model -m' ;;
         'config') subs='init path show' opts='--help -h' valued='' ;;
         'config init') subs='' opts='--force --help -h' valued='' ;;
         'config path') subs='' opts='--config --help -h' valued='--config' ;;

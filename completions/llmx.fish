@@ -4,7 +4,7 @@
 
 # The (sub)command being completed, as words joined by spaces ('' for llmx itself).
 function __llmx_command
-    set -l known 'ask' 'cache' 'cache clear' 'cache ls' 'cache path' 'cache prune' 'cache show' 'completions' 'config' 'config init' 'config path' 'config show' 'profiles' 'sim' 'stats'
+    set -l known 'ask' 'cache' 'cache clear' 'cache ls' 'cache path' 'cache prune' 'cache show' 'completions' 'compress' 'config' 'config init' 'config path' 'config show' 'profiles' 'sim' 'stats'
     set -l path ''
     for word in (commandline -opc)[2..-1]
         set -l candidate (string trim -- "$path $word")
@@ -51,6 +51,7 @@ complete -c llmx -f
 complete -c llmx -n '__llmx_at' -a 'ask' -d 'Ask one question; the answer streams to stdout.'
 complete -c llmx -n '__llmx_at' -a 'cache' -d 'Inspect and manage the response cache.'
 complete -c llmx -n '__llmx_at' -a 'completions' -d 'Print a static completion script for SHELL (the files in completions/ are these).'
+complete -c llmx -n '__llmx_at' -a 'compress' -d 'Compress text the way `llmx ask --compress` would; counts go to stderr.'
 complete -c llmx -n '__llmx_at' -a 'config' -d 'Find, create and inspect the config file.'
 complete -c llmx -n '__llmx_at' -a 'profiles' -d 'List profiles (the default one is marked with *).'
 complete -c llmx -n '__llmx_at' -a 'sim' -d 'Run the embedded simulated provider (OpenAI, Anthropic and Ollama APIs) on 127.0.0.1.'
@@ -58,13 +59,16 @@ complete -c llmx -n '__llmx_at' -a 'stats' -d 'What the cache and compression sa
 complete -c llmx -n '__llmx_at' -l 'config' -r -F -d 'Config file (default: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).'
 complete -c llmx -n '__llmx_at' -s 'h' -l 'help' -d 'Show this message and exit.'
 complete -c llmx -n '__llmx_at' -s 'V' -l 'version' -d 'Print the version and exit.'
+complete -c llmx -n '__llmx_at ask' -l 'compress' -x -d 'Compress the prompt: conservative or aggressive (default: the profile\'s compression.mode).'
 complete -c llmx -n '__llmx_at ask' -l 'config' -r -F -d 'Config file (default: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).'
+complete -c llmx -n '__llmx_at ask' -l 'dry-run' -d 'Show the prompt that would be sent and its token counts; send nothing.'
 complete -c llmx -n '__llmx_at ask' -s 'h' -l 'help' -d 'Show this message and exit.'
 complete -c llmx -n '__llmx_at ask' -l 'json' -d 'Print one JSON object: text, model, provider, usage, latency_ms, ttft_ms, cached.'
 complete -c llmx -n '__llmx_at ask' -l 'kind' -x -d 'Content kind for the cache TTL: code, json, chat (default: detected).'
 complete -c llmx -n '__llmx_at ask' -l 'max-tokens' -x -d 'Cap on answer tokens.'
 complete -c llmx -n '__llmx_at ask' -s 'm' -l 'model' -x -d 'Override the model.'
 complete -c llmx -n '__llmx_at ask' -l 'no-cache' -d 'Neither read nor write the cache for this call.'
+complete -c llmx -n '__llmx_at ask' -l 'no-compress' -d 'Send the prompt as it is.'
 complete -c llmx -n '__llmx_at ask' -l 'stdin' -l 'no-stdin' -d 'Always wait for / never read piped stdin (default: read it if data comes within 1s).'
 complete -c llmx -n '__llmx_at ask' -l 'stream' -l 'no-stream' -d 'Stream the answer as it arrives.'
 complete -c llmx -n '__llmx_at ask' -s 'p' -l 'profile' -x -a '(__llmx_profiles)' -d 'Profile to use (default: default_profile).'
@@ -88,6 +92,10 @@ complete -c llmx -n '__llmx_at cache show' -s 'h' -l 'help' -d 'Show this messag
 complete -c llmx -n '__llmx_at cache show' -l 'json' -d 'Print JSON.'
 complete -c llmx -n '__llmx_at completions' -s 'h' -l 'help' -d 'Show this message and exit.'
 complete -c llmx -n '__llmx_at completions' -a 'bash fish zsh'
+complete -c llmx -n '__llmx_at compress' -s 'h' -l 'help' -d 'Show this message and exit.'
+complete -c llmx -n '__llmx_at compress' -l 'json' -d 'One JSON object: text and counts.'
+complete -c llmx -n '__llmx_at compress' -l 'mode' -x -d 'conservative or aggressive.'
+complete -c llmx -n '__llmx_at compress' -s 'm' -l 'model' -x -d 'Count tokens as this model does.'
 complete -c llmx -n '__llmx_at config' -a 'init' -d 'Write a starter config file (never overwrites without --force).'
 complete -c llmx -n '__llmx_at config' -a 'path' -d 'Show where llmx looks for its config and which file it uses.'
 complete -c llmx -n '__llmx_at config' -a 'show' -d 'Show a resolved profile as TOML (secrets masked).'

@@ -37,6 +37,7 @@ _llmx() {
         (ask) _llmx_ask && ret=0 ;;
         (cache) _llmx_cache && ret=0 ;;
         (completions) _llmx_completions && ret=0 ;;
+        (compress) _llmx_compress && ret=0 ;;
         (config) _llmx_config && ret=0 ;;
         (profiles) _llmx_profiles && ret=0 ;;
         (sim) _llmx_sim && ret=0 ;;
@@ -52,6 +53,7 @@ _llmx__commands() {
         'ask:Ask one question; the answer streams to stdout.'
         'cache:Inspect and manage the response cache.'
         'completions:Print a static completion script for SHELL (the files in completions/ are these).'
+        'compress:Compress text the way `llmx ask --compress` would; counts go to stderr.'
         'config:Find, create and inspect the config file.'
         'profiles:List profiles (the default one is marked with *).'
         'sim:Run the embedded simulated provider (OpenAI, Anthropic and Ollama APIs) on 127.0.0.1.'
@@ -63,7 +65,9 @@ _llmx__commands() {
 _llmx_ask() {
     typeset -A opt_args
     _arguments \
+        '(--compress)--compress=[Compress the prompt\: conservative or aggressive (default\: the profile'\''s compression.mode).]:mode: ' \
         '(--config)--config=[Config file (default\: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).]:path:_files' \
+        '(--dry-run)--dry-run[Show the prompt that would be sent and its token counts; send nothing.]' \
         '(-h --help)-h[Show this message and exit.]' \
         '(-h --help)--help[Show this message and exit.]' \
         '(--json)--json[Print one JSON object\: text, model, provider, usage, latency_ms, ttft_ms, cached.]' \
@@ -72,6 +76,7 @@ _llmx_ask() {
         '(-m --model)-m+[Override the model.]:model: ' \
         '(-m --model)--model=[Override the model.]:model: ' \
         '(--no-cache)--no-cache[Neither read nor write the cache for this call.]' \
+        '(--no-compress)--no-compress[Send the prompt as it is.]' \
         '(--stdin --no-stdin)--stdin[Always wait for / never read piped stdin (default\: read it if data comes within 1s).]' \
         '(--stdin --no-stdin)--no-stdin[Always wait for / never read piped stdin (default\: read it if data comes within 1s).]' \
         '(--stream --no-stream)--stream[Stream the answer as it arrives.]' \
@@ -166,6 +171,18 @@ _llmx_completions() {
         '(-h --help)-h[Show this message and exit.]' \
         '(-h --help)--help[Show this message and exit.]' \
         ':shell:(bash fish zsh)'
+}
+
+_llmx_compress() {
+    typeset -A opt_args
+    _arguments \
+        '(-h --help)-h[Show this message and exit.]' \
+        '(-h --help)--help[Show this message and exit.]' \
+        '(--json)--json[One JSON object\: text and counts.]' \
+        '(--mode)--mode=[conservative or aggressive.]:mode: ' \
+        '(-m --model)-m+[Count tokens as this model does.]:model: ' \
+        '(-m --model)--model=[Count tokens as this model does.]:model: ' \
+        ':source: '
 }
 
 _llmx_config() {

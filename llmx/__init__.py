@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 __all__ = [
+    "Call",
     "Chunk",
     "Client",
     "Completion",
@@ -22,6 +23,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "Call": "llmx.prepare",
     "Chunk": "llmx.types",
     "Client": "llmx.engine",
     "Completion": "llmx.types",
@@ -34,6 +36,7 @@ _LAZY = {
 if TYPE_CHECKING:
     from llmx.engine import Client
     from llmx.errors import LlmxError
+    from llmx.prepare import Call
     from llmx.types import Chunk, Completion, Message, Request, Usage
 
 

@@ -21,16 +21,18 @@ import os
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from llmx.answer import Answer, replay
 from llmx.cache.setup import open_cache
 from llmx.cache.tiers import Hit, Keys, Policy, completion_from
 from llmx.errors import LlmxError
-from llmx.paths import records_dir
+from llmx.paths import records_dir, state_dir
+from llmx.prepare import Call, Prepared, prepare
 from llmx.records import Record, RecordLog, error_name
-from llmx.types import Chunk, Completion, Message, Request, Usage
+from llmx.types import Chunk, Completion, Request, Usage
 
 if TYPE_CHECKING:
     import numpy as np
@@ -40,32 +42,6 @@ if TYPE_CHECKING:
     from llmx.providers.http import Endpoint, HttpEngine
 
 EMBEDDED = "embedded"
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    """One call's options; None means "the profile's value"."""
-
-    system: str | None = None
-    model: str | None = None
-    temperature: float | None = None
-    max_tokens: int | None = None
-    no_cache: bool = False
-    refresh: bool = False
-    kind: str | None = None
-    history: tuple[Message, ...] = field(default=())
-
-
-def build_request(profile: Profile, prompt: str, call: Call, *, stream: bool) -> Request:
-    """A Request from a prompt; call values win over the profile's."""
-    return Request(
-        model=call.model or profile.model,
-        messages=(*call.history, Message("user", prompt)),
-        system=call.system,
-        temperature=profile.temperature if call.temperature is None else call.temperature,
-        max_tokens=profile.max_tokens if call.max_tokens is None else call.max_tokens,
-        stream=stream,
-    )
 
 
 def endpoint_for(profile: Profile, base_url: str | None = None) -> Endpoint:
@@ -90,70 +66,6 @@ class _Probe:
     remote_semantic: bool  # a provider embedder still has to be asked
     lookup_ms: float
     read: bool = True  # the policy it was made under
-
-
-class Answer:
-    """A streamed answer: iterate it for Chunks, then ask for the Completion."""
-
-    def __init__(self, provider: str, model: str, clock: Callable[[], float],
-                 on_done: Callable[[Answer, BaseException | None], None] | None = None,
-                 started: float | None = None) -> None:
-        self.source: AsyncIterator[Chunk] | None = None  # set by the Client
-        self.hit: Hit | None = None  # set when the answer comes from the cache
-        self._provider = provider
-        self._model = model
-        self._clock = clock
-        self._on_done = on_done
-        self._started = clock() if started is None else started
-        self.pieces: list[str] = []
-        self._ttft: float | None = None
-        self._usage = Usage()
-        self._finish_reason: str | None = None
-        self._done: float | None = None
-
-    def __aiter__(self) -> AsyncIterator[Chunk]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[Chunk]:
-        if self.source is None:
-            raise RuntimeError("an Answer is made by Client.stream()")
-        try:
-            async for chunk in self.source:
-                self._absorb(chunk)
-                yield chunk
-        except BaseException as exc:
-            self._end(exc)
-            raise
-        self._end(None)
-
-    def _end(self, error: BaseException | None) -> None:
-        self._done = self._clock()
-        if self._on_done is not None:
-            self._on_done(self, error)
-
-    def _absorb(self, chunk: Chunk) -> None:
-        if chunk.text:
-            if self._ttft is None:
-                self._ttft = self._clock()
-            self.pieces.append(chunk.text)
-        if chunk.usage is not None:
-            self._usage = chunk.usage
-        if chunk.model:
-            self._model = chunk.model
-        if chunk.finish_reason:
-            self._finish_reason = chunk.finish_reason
-
-    def completion(self) -> Completion:
-        end = self._done if self._done is not None else self._clock()
-        ttft = None if self._ttft is None else (self._ttft - self._started) * 1000
-        hit = self.hit
-        return Completion(
-            text="".join(self.pieces), model=self._model,
-            provider=hit.entry.provider if hit else self._provider,
-            usage=self._usage, latency_ms=(end - self._started) * 1000, ttft_ms=ttft,
-            finish_reason=self._finish_reason, cached=hit.tier if hit else False,
-            similarity=hit.similarity if hit else None,
-        )
 
 
 class Client:
@@ -186,6 +98,7 @@ class Client:
         self._cache = open_cache(profile, self._env, self._fetch_embeddings, wall) if on else None
         self._records = RecordLog(records_dir(self._env)) if state else None
         self._last_probe: _Probe | None = None  # a miss, kept so stream() need not look again
+        self._tokenizers = state_dir(self._env) / "tokenizers" if state else None
 
     def __repr__(self) -> str:
         return f"Client(profile={self.profile.name!r}, provider={self.profile.provider!r})"
@@ -224,18 +137,25 @@ class Client:
         Synchronous: needs no event loop and never imports the HTTP stack. Records a hit.
         """
         call = call or Call()
-        probe = self._probe(build_request(self.profile, prompt, call, stream=False), call)
+        prepared = self.prepare(prompt, call)
+        probe = self._probe(prepared, call)
         if probe.hit is None:
             return None
         completion = completion_from(probe.hit, probe.lookup_ms)
-        self._record(completion, probe.hit, probe.lookup_ms)
+        self._record(completion, probe.hit, probe.lookup_ms, prepared)
         return completion
 
-    def _probe(self, request: Request, call: Call) -> _Probe:
+    def prepare(self, prompt: str, call: Call | None = None, *, stream: bool = False
+                ) -> Prepared:
+        """The Request this call would send: compressed and fitted, with its token counts."""
+        return prepare(self.profile, prompt, call or Call(), stream=stream,
+                       tokenizers=self._tokenizers)
+
+    def _probe(self, prepared: Prepared, call: Call) -> _Probe:
         """Exact lookup, then semantic with a local embedder; remembered for the next call."""
         if self._cache is None:
             return _Probe(None, None, None, False, 0.0)
-        keys = self._cache.keys(request)
+        keys = self._cache.keys(prepared.request, prepared.compressor)
         last = self._last_probe
         policy = self._policy(call)
         if last is not None and last.keys == keys and last.read == policy.read:
@@ -259,21 +179,26 @@ class Client:
 
     async def generate(self, prompt: str, call: Call | None = None) -> Completion:
         """One answer, whole: from the cache, or from the provider (then cached)."""
-        answer = self.stream(prompt, call, _stream=False)
+        answer = self.stream(prompt, call, wire_stream=False)
         async for _ in answer:
             pass
         return answer.completion()
 
-    def stream(self, prompt: str, call: Call | None = None, *, _stream: bool = True) -> Answer:
-        """Start an answer; iterate the returned Answer for Chunks (hits replay as chunks)."""
+    def stream(self, prompt: str, call: Call | None = None, *, wire_stream: bool = True
+               ) -> Answer:
+        """Start an answer; iterate the returned Answer for Chunks (hits replay as chunks).
+
+        ``wire_stream=False`` asks the provider for one JSON body instead of a stream.
+        """
         call = call or Call()
-        request = build_request(self.profile, prompt, call, stream=_stream)
-        started = self._clock()  # latency includes the cache lookup
-        probe = self._probe(request, call)
-        answer = Answer(self.profile.provider, request.model, self._clock,
-                        on_done=lambda a, e: self._finish(a, e, request, call, probe),
+        started = self._clock()  # latency includes preparing and the cache lookup
+        prepared = self.prepare(prompt, call, stream=wire_stream)
+        probe = self._probe(prepared, call)
+        answer = Answer(self.profile.provider, prepared.request.model, self._clock,
+                        on_done=lambda a, e: self._finish(a, e, prepared, call, probe),
                         started=started)
-        answer.source = self._answer(request, probe, answer)
+        answer.prepared = prepared
+        answer.source = self._answer(prepared.request, probe, answer)
         return answer
 
     async def _answer(self, request: Request, probe: _Probe, answer: Answer
@@ -290,7 +215,7 @@ class Client:
             probe.lookup_ms += (self._clock() - started) * 1000
         if hit is not None:
             answer.hit = hit
-            async for chunk in _replay(hit):
+            async for chunk in replay(hit):
                 yield chunk
             return
         async for chunk in self._send(request):
@@ -305,19 +230,20 @@ class Client:
         else:
             yield await engine.request(endpoint, http_call, codec)
 
-    def _finish(self, answer: Answer, error: BaseException | None, request: Request, call: Call,
-                probe: _Probe) -> None:
+    def _finish(self, answer: Answer, error: BaseException | None, prepared: Prepared,
+                call: Call, probe: _Probe) -> None:
         completion = answer.completion()
         cache = self._cache
         if answer.hit is None and error is None and cache is not None and probe.keys is not None:
             if self._policy(call).write:
                 chunks = tuple(len(p) for p in answer.pieces) if len(answer.pieces) > 1 else ()
-                cache.save(probe.keys, request, completion, chunks, call.kind, probe.vector)
+                cache.save(probe.keys, prepared.request, completion, chunks, call.kind,
+                           probe.vector)
             self._last_probe = None
-        self._record(completion, answer.hit, probe.lookup_ms, error)
+        self._record(completion, answer.hit, probe.lookup_ms, prepared, error)
 
     def _record(self, completion: Completion, hit: Hit | None, lookup_ms: float,
-                error: BaseException | None = None) -> None:
+                prepared: Prepared, error: BaseException | None = None) -> None:
         if self._records is None:
             return
         tier = hit.tier if hit else ("miss" if self._cache is not None else "off")
@@ -329,7 +255,8 @@ class Client:
             ts=self._wall(), profile=self.profile.name, provider=completion.provider,
             model=completion.model, tier=tier, similarity=hit.similarity if hit else None,
             lookup_ms=lookup_ms, latency_ms=completion.latency_ms, ttft_ms=completion.ttft_ms,
-            input_tokens=usage.input_tokens, output_tokens=usage.output_tokens, tokens_saved=0,
+            input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
+            tokens_saved=prepared.tokens_saved,
             cost=spent, cost_saved=saved, status="ok" if error is None else "error",
             error=None if error is None else error_name(error)))
 
@@ -368,18 +295,6 @@ class Client:
 
     def stats(self) -> dict[str, int]:
         return {} if self._engine is None else self._engine.stats.as_dict()
-
-
-async def _replay(hit: Hit) -> AsyncIterator[Chunk]:
-    entry = hit.entry
-    pieces = entry.pieces()
-    usage = Usage(entry.input_tokens, entry.output_tokens)
-    for i, piece in enumerate(pieces):
-        last = i == len(pieces) - 1
-        yield Chunk(text=piece, usage=usage if last else None, model=entry.model,
-                    finish_reason=entry.finish_reason if last else None)
-    if not pieces:
-        yield Chunk(usage=usage, model=entry.model, finish_reason=entry.finish_reason)
 
 
 def _embedded_path(provider: str) -> str:

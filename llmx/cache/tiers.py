@@ -80,12 +80,13 @@ class TieredCache:
         self._index: VectorIndex | None = None
         self.write_failures = 0
 
-    def keys(self, request: Request) -> Keys:
-        prompt = _last_user_text(request)
+    def keys(self, request: Request, compressor: str | None = None) -> Keys:
+        """Keys of the request as it will be sent (after compression, by ``compressor``)."""
+        provider, host = self._provider, self._host
         return Keys(
-            exact=exact_key(request, provider=self._provider, host=self._host, compressor=None),
-            scope=scope_key(request, provider=self._provider, host=self._host, compressor=None),
-            prompt=prompt,
+            exact=exact_key(request, provider=provider, host=host, compressor=compressor),
+            scope=scope_key(request, provider=provider, host=host, compressor=compressor),
+            prompt=_last_user_text(request),
         )
 
     @property

@@ -121,11 +121,19 @@ def ask(
                                           "store the new answer.")] = False,
     kind: Annotated[str | None, typer.Option(help="Content kind for the cache TTL: code, json, "
                                              "chat (default: detected).")] = None,
+    compress: Annotated[str | None, typer.Option(
+        "--compress", metavar="MODE", help="Compress the prompt: conservative or aggressive "
+        "(default: the profile's compression.mode).")] = None,
+    no_compress: Annotated[bool, typer.Option("--no-compress",
+                                              help="Send the prompt as it is.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the prompt that would be "
+                                          "sent and its token counts; send nothing.")] = False,
 ) -> None:
     from llmx.cli.ask import AskArgs, run_ask
 
     args = AskArgs(tuple(prompt or ()), profile, model, system, temperature, max_tokens,
-                   stream, json_out, _config(ctx, config), stdin, no_cache, refresh, kind)
+                   stream, json_out, _config(ctx, config), stdin, no_cache, refresh, kind,
+                   "off" if no_compress else compress, dry_run)
     _exit(guarded(lambda: run_ask(args, Io.system())))
 
 
@@ -222,6 +230,34 @@ def stats(
                          disk_bytes=disk_bytes)
 
     _exit(guarded(run))
+
+
+COMPRESS_HELP = """Compress text the way `llmx ask --compress` would; counts go to stderr.
+
+Conservative mode changes no word (whitespace, duplicate lines, JSON, tables).
+Aggressive mode also drops filler words and folds log lines that differ only in
+numbers, ids and timestamps into one template with a count and sample values.
+Code, URLs, paths, quoted strings and numbers are never touched.
+
+Examples:
+
+* `cat app.log | llmx compress --mode aggressive`
+* `llmx compress prompt.md --json | jq .saved_pct`
+"""
+
+
+@app.command(help=COMPRESS_HELP)
+def compress(
+    source: Annotated[str, typer.Argument(help="A file, or - for stdin.")] = "-",
+    mode: Annotated[str, typer.Option(help="conservative or aggressive.")] = "conservative",
+    model: Annotated[str, typer.Option("-m", "--model", help="Count tokens as this model "
+                                       "does.")] = "gpt-4",
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON object: text and "
+                                           "counts.")] = False,
+) -> None:
+    from llmx.cli.compress_cmd import run_compress
+
+    _exit(guarded(lambda: run_compress(source, mode, model, json_out, Io.system())))
 
 
 @cache_app.command("path")

@@ -19,8 +19,10 @@ from llmx.cli._stdin import GRACE_SECONDS, context_ready, read_all
 from llmx.errors import UsageError
 
 if TYPE_CHECKING:
+    from llmx.answer import Answer
     from llmx.config.profile import Profile
-    from llmx.engine import Answer, Call, Client
+    from llmx.engine import Client
+    from llmx.prepare import Call
     from llmx.types import Completion
 
 
@@ -39,6 +41,8 @@ class AskArgs:
     no_cache: bool = False
     refresh: bool = False
     kind: str | None = None
+    compress: str | None = None
+    dry_run: bool = False
 
 
 # option -> (field, value type or None for a flag, the flag's value)
@@ -60,6 +64,9 @@ OPTIONS: dict[str, tuple[str, type | None, Any]] = {
     "--no-cache": ("no_cache", None, True),
     "--refresh": ("refresh", None, True),
     "--kind": ("kind", str, None),
+    "--compress": ("compress", str, None),
+    "--no-compress": ("compress", None, "off"),
+    "--dry-run": ("dry_run", None, True),
 }
 
 
@@ -126,14 +133,21 @@ def _with_context(prompt: str, args: AskArgs, io: Io) -> str:
 def run_ask(args: AskArgs, io: Io) -> int:
     from llmx.config.files import load
     from llmx.config.profile import resolve_profile
-    from llmx.engine import Call, Client
+    from llmx.engine import Client
+    from llmx.prepare import Call
 
     prompt = gather_prompt(args, io)
     profile = resolve_profile(load(args.config, io.env, Path.cwd()), args.profile)
+    if args.compress is not None:
+        from llmx.cli.compress_cmd import check_mode
+
+        check_mode(args.compress, allow_off=True)
     call = Call(system=args.system, model=args.model, temperature=args.temperature,
                 max_tokens=args.max_tokens, no_cache=args.no_cache, refresh=args.refresh,
-                kind=args.kind)
+                kind=args.kind, compress=args.compress)
     client = Client(profile, env=io.env)
+    if args.dry_run:
+        return _dry_run(client, prompt, call, args, io)
     hit = client.cached(prompt, call)  # a hit needs no event loop and no HTTP stack
     if hit is not None:
         client.close()
@@ -144,14 +158,46 @@ def run_ask(args: AskArgs, io: Io) -> int:
     return asyncio.run(_ask(client, prompt, call, args, io))
 
 
+def _dry_run(client: Client, prompt: str, call: Call, args: AskArgs, io: Io) -> int:
+    """What would be sent, and its token counts; nothing is sent or cached."""
+    from llmx.cli.compress_cmd import summary_line
+    from llmx.compress.tokens import tokenizer_for
+    from llmx.paths import state_dir
+
+    prepared = client.prepare(prompt, call, stream=args.stream)
+    request = prepared.request
+    tokenizer = tokenizer_for(request.model, cache_dir=state_dir(io.env) / "tokenizers")
+    before = prepared.tokens_before
+    after = prepared.tokens_after
+    if before is None or after is None:
+        before = after = tokenizer.count(request.messages[-1].content)
+    if args.json:
+        obj = {"model": request.model, "system": request.system,
+               "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+               "tokens_before": before, "tokens_after": after, "compressor": prepared.compressor,
+               "omitted_tokens": prepared.omitted_tokens, "encoding": tokenizer.encoding,
+               "approximate": tokenizer.approximate}
+        io.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        return 0
+    io.stdout.write(request.messages[-1].content.rstrip("\n") + "\n")
+    line = summary_line(before, after, tokenizer.encoding, tokenizer.approximate)
+    if prepared.omitted_tokens:
+        line += f"; {prepared.omitted_tokens} tokens omitted to fit the context window"
+    io.stderr.write(line + "\n")
+    return 0
+
+
 async def _ask(client: Client, prompt: str, call: Call, args: AskArgs, io: Io) -> int:
     async with client:
+        answer = client.stream(prompt, call, wire_stream=args.stream)
+        prepared = answer.prepared
+        if prepared is not None and prepared.omitted_tokens:
+            io.stderr.write(f"note: {prepared.omitted_tokens} prompt tokens were left out to fit "
+                            "the model's context window\n")
         if args.json or not args.stream:
-            answer = client.stream(prompt, call) if args.stream else None
-            completion = await (_collect(answer) if answer else client.generate(prompt, call))
-            _emit_whole(completion, client.profile, args, io)
+            _emit_whole(await _collect(answer), client.profile, args, io)
         else:
-            await _stream_to(client.stream(prompt, call), io)
+            await _stream_to(answer, io)
     return 0
 
 

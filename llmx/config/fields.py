@@ -16,6 +16,8 @@ CACHE_MODES = ("read-write", "read", "write", "off")
 EMBEDDERS = ("lexical", "provider")
 COMPRESSION_MODES = ("off", "conservative", "aggressive")
 TTL_KINDS = ("default", "chat", "code", "json")
+MIN_CONTEXT_WINDOW = 256
+MAX_CONTEXT_WINDOW = 100_000_000
 EMBEDDED = "embedded"
 """``base_url`` marker: the CLI starts the embedded simulator for the command's duration."""
 
@@ -117,6 +119,7 @@ def profile_spec() -> Spec:
         "api_key_cmd": command(),
         "temperature": schema.number(0.0, 2.0),
         "max_tokens": schema.integer(1),
+        "context_window": schema.integer(MIN_CONTEXT_WINDOW, MAX_CONTEXT_WINDOW),
         "timeout": schema.duration(),
         "retries": schema.integer(0, 100),
         "http": _http_spec(),

@@ -119,6 +119,7 @@ class Profile:
     api_key_cmd: str | None = field(default=None, repr=False)
     temperature: float | None = None
     max_tokens: int | None = None
+    context_window: int | None = None  # tokens; None: the model's default (compress/windows.py)
     timeout: float = 60.0
     retries: int = 2
     description: str | None = None
@@ -266,6 +267,7 @@ def _build(name: str, table: Mapping[str, Any], *, builtin: bool) -> Profile:
         name=name, provider=provider, model=table["model"], base_url=base_url,
         api_key_env=key_env, api_key_cmd=key_cmd,
         temperature=table.get("temperature"), max_tokens=table.get("max_tokens"),
+        context_window=table.get("context_window"),
         timeout=table.get("timeout", 60.0), retries=table.get("retries", 2),
         description=table.get("description"),
         http=_http(table.get("http", {})),

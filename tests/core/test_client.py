@@ -6,7 +6,7 @@ import asyncio
 
 from llmx import Client, Completion
 from llmx.config.profile import builtin_config, resolve_profile, with_overrides
-from llmx.engine import Call
+from llmx.prepare import Call
 
 
 async def session() -> tuple[Completion, Completion, list[str], dict[str, int]]:

@@ -6,7 +6,8 @@ import asyncio
 import os
 
 from llmx.config.profile import builtin_config, resolve_profile
-from llmx.engine import Call, Client
+from llmx.engine import Client
+from llmx.prepare import Call
 from llmx.types import Chunk, Completion
 
 

@@ -1,0 +1,42 @@
+"""Token optimizer: offline counting, rule-based compression, context-window fitting.
+
+``tokens.py`` is the only tiktoken user; ``rules.py`` and ``context.py`` are pure. ``shrink``
+is what the engine calls: it compresses and measures, and it never returns more tokens than
+it was given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from llmx.compress.tokens import Tokenizer
+
+MODES = ("off", "conservative", "aggressive")
+
+
+@dataclass(frozen=True, slots=True)
+class Shrunk:
+    text: str
+    before: int  # tokens in the original
+    after: int  # tokens in ``text``
+    approximate: bool  # counted with a stand-in encoding
+
+    @property
+    def saved(self) -> int:
+        return self.before - self.after
+
+
+def shrink(text: str, mode: str, tokenizer: Tokenizer) -> Shrunk:
+    """``text`` compressed in ``mode``; the original when that would not save tokens."""
+    before = tokenizer.count(text)
+    if mode == "off":
+        return Shrunk(text, before, before, tokenizer.approximate)
+    from llmx.compress.rules import compress
+
+    out = compress(text, mode)  # type: ignore[arg-type]
+    after = before if out == text else tokenizer.count(out)
+    if after >= before:
+        return Shrunk(text, before, before, tokenizer.approximate)
+    return Shrunk(out, before, after, tokenizer.approximate)

@@ -1,0 +1,116 @@
+"""Turning a prompt into a Request: call options, compression, the context window.
+
+``prepare`` is synchronous and cheap for ordinary prompts: the tokenizer loads only when
+compression is on or the prompt might not fit the model's context window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from llmx.types import Message, Request
+
+if TYPE_CHECKING:
+    from llmx.compress.tokens import Tokenizer
+    from llmx.config.profile import Profile
+
+DEFAULT_RESERVE = 1024  # response tokens kept free when the call sets no max_tokens
+APPROXIMATE_MARGIN = 0.9  # share of the window used when counting with a stand-in encoding
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One call's options; None means "the profile's value"."""
+
+    system: str | None = None
+    model: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    no_cache: bool = False
+    refresh: bool = False
+    kind: str | None = None
+    compress: str | None = None  # "off" | "conservative" | "aggressive"
+    history: tuple[Message, ...] = field(default=())
+
+
+def build_request(profile: Profile, prompt: str, call: Call, *, stream: bool) -> Request:
+    """A Request from a prompt; call values win over the profile's."""
+    return Request(
+        model=call.model or profile.model,
+        messages=(*call.history, Message("user", prompt)),
+        system=call.system,
+        temperature=profile.temperature if call.temperature is None else call.temperature,
+        max_tokens=profile.max_tokens if call.max_tokens is None else call.max_tokens,
+        stream=stream,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A request ready to look up and send, and what preparing it did."""
+
+    request: Request
+    tokens_before: int | None = None  # prompt tokens before compression (None: not counted)
+    tokens_after: int | None = None
+    compressor: str | None = None  # "<mode>:<version>" when compressed; part of the cache key
+    omitted_tokens: int = 0  # dropped to fit the context window
+    approximate: bool = False  # counted with a stand-in encoding
+
+    @property
+    def tokens_saved(self) -> int:
+        if self.tokens_before is None or self.tokens_after is None:
+            return 0
+        return self.tokens_before - self.tokens_after
+
+
+def prepare(profile: Profile, prompt: str, call: Call, *, stream: bool,
+            tokenizers: Path | None) -> Prepared:
+    """Compress the prompt (if asked), build the Request, fit it into the context window."""
+    model = call.model or profile.model
+    mode = call.compress or profile.compression.mode
+    prepared = Prepared(build_request(profile, prompt, call, stream=stream))
+    tokenizer: Tokenizer | None = None
+    if mode != "off":
+        from llmx.compress import shrink
+        from llmx.compress.rules import COMPRESSOR_VERSION
+
+        tokenizer = _tokenizer(model, tokenizers)
+        shrunk = shrink(prompt, mode, tokenizer)
+        prepared = Prepared(build_request(profile, shrunk.text, call, stream=stream),
+                            shrunk.before, shrunk.after, f"{mode}:{COMPRESSOR_VERSION}",
+                            approximate=shrunk.approximate)
+    return _fit(profile, prepared, tokenizer, tokenizers)
+
+
+def _fit(profile: Profile, prepared: Prepared, tokenizer: Tokenizer | None,
+         tokenizers: Path | None) -> Prepared:
+    from llmx.compress.context import framing
+    from llmx.compress.windows import context_window
+
+    request = prepared.request
+    window = context_window(request.model, profile.context_window)
+    reserve = request.max_tokens or DEFAULT_RESERVE
+    size = sum(len(m.content.encode()) for m in request.messages)
+    size += len((request.system or "").encode())
+    size += framing(len(request.messages), system=bool(request.system))
+    if size <= window - reserve:  # a token is at least one byte: it fits without counting
+        return prepared
+    from llmx.compress.context import fit
+
+    tokenizer = tokenizer or _tokenizer(request.model, tokenizers)
+    if tokenizer.approximate:  # counted with a stand-in encoding: leave a margin
+        window = int(window * APPROXIMATE_MARGIN)
+    fitted = fit(request.system, request.messages, window=window, reserve=reserve,
+                 count=tokenizer.count)
+    if not fitted.truncated and not fitted.dropped_messages:
+        return prepared
+    return replace(prepared, request=replace(request, messages=tuple(fitted.messages)),
+                   omitted_tokens=fitted.omitted_tokens, approximate=tokenizer.approximate)
+
+
+def _tokenizer(model: str, directory: Path | None) -> Tokenizer:
+    from llmx.compress.tokens import tokenizer_for
+
+    return tokenizer_for(model, cache_dir=directory)
