@@ -22,8 +22,9 @@ _llmx__profiles() {
 # for the command path $1 ('' for llmx itself, 'config show' for `llmx config show`).
 _llmx__spec() {
     case $1 in
-        '') subs='ask cache completions compress config profiles sim stats' opts='--config --help --version -V -h' valued='--config' ;;
+        '') subs='ask batch cache completions compress config profiles sim stats' opts='--config --help --version -V -h' valued='--config' ;;
         'ask') subs='' opts='--compress --config --dry-run --help --json --kind --max-tokens --model --no-cache --no-compress --no-stdin --no-stream --profile --refresh --stdin --stream --system --temperature -h -m -p -s' valued='--compress --config --kind --max-tokens --model --profile --system --temperature -m -p -s' ;;
+        'batch') subs='' opts='--concurrency --config --help --line-retries --output --profile --provider-batch --resume --rpm --summary-json --tpm --unordered -h -j -o -p' valued='--concurrency --config --line-retries --output --profile --rpm --summary-json --tpm -j -o -p' ;;
         'cache') subs='clear ls path prune show' opts='--help -h' valued='' ;;
         'cache clear') subs='' opts='--help --yes -h -y' valued='' ;;
         'cache ls') subs='' opts='--help --json --limit -h -n' valued='--limit -n' ;;
@@ -37,7 +38,7 @@ _llmx__spec() {
         'config path') subs='' opts='--config --help -h' valued='--config' ;;
         'config show') subs='' opts='--config --help --profile -h -p' valued='--config --profile -p' ;;
         'profiles') subs='' opts='--config --help -h' valued='--config' ;;
-        'sim') subs='' opts='--cut-rate --fail-rate --help --jitter --latency-ms --midstream-stall-rate --per-input-token-ms --port --rate-limit-rate --seed --stall-rate --tokens-per-s --ttft-ms -h' valued='--cut-rate --fail-rate --jitter --latency-ms --midstream-stall-rate --per-input-token-ms --port --rate-limit-rate --seed --stall-rate --tokens-per-s --ttft-ms' ;;
+        'sim') subs='' opts='--batch-delay-s --cut-rate --fail-rate --help --jitter --latency-ms --midstream-stall-rate --per-input-token-ms --port --rate-limit-rate --seed --stall-rate --tokens-per-s --ttft-ms -h' valued='--batch-delay-s --cut-rate --fail-rate --jitter --latency-ms --midstream-stall-rate --per-input-token-ms --port --rate-limit-rate --seed --stall-rate --tokens-per-s --ttft-ms' ;;
         'stats') subs='' opts='--by --help --json --since -h' valued='--by --since' ;;
         *) subs='' opts='' valued='' ;;
     esac
@@ -52,6 +53,9 @@ _llmx__values() {
         'ask:--config') kind=files ;;
         'ask:--profile') kind=profiles ;;
         'ask:-p') kind=profiles ;;
+        'batch:--config') kind=files ;;
+        'batch:--profile') kind=profiles ;;
+        'batch:-p') kind=profiles ;;
         'completions:') kind=words words='bash fish zsh' ;;
         'config init:') kind=files ;;
         'config path:--config') kind=files ;;

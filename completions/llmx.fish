@@ -4,7 +4,7 @@
 
 # The (sub)command being completed, as words joined by spaces ('' for llmx itself).
 function __llmx_command
-    set -l known 'ask' 'cache' 'cache clear' 'cache ls' 'cache path' 'cache prune' 'cache show' 'completions' 'compress' 'config' 'config init' 'config path' 'config show' 'profiles' 'sim' 'stats'
+    set -l known 'ask' 'batch' 'cache' 'cache clear' 'cache ls' 'cache path' 'cache prune' 'cache show' 'completions' 'compress' 'config' 'config init' 'config path' 'config show' 'profiles' 'sim' 'stats'
     set -l path ''
     for word in (commandline -opc)[2..-1]
         set -l candidate (string trim -- "$path $word")
@@ -49,6 +49,7 @@ end
 
 complete -c llmx -f
 complete -c llmx -n '__llmx_at' -a 'ask' -d 'Ask one question; the answer streams to stdout.'
+complete -c llmx -n '__llmx_at' -a 'batch' -d 'Answer a JSONL file of prompts concurrently: one output line per input line.'
 complete -c llmx -n '__llmx_at' -a 'cache' -d 'Inspect and manage the response cache.'
 complete -c llmx -n '__llmx_at' -a 'completions' -d 'Print a static completion script for SHELL (the files in completions/ are these).'
 complete -c llmx -n '__llmx_at' -a 'compress' -d 'Compress text the way `llmx ask --compress` would; counts go to stderr.'
@@ -75,6 +76,18 @@ complete -c llmx -n '__llmx_at ask' -s 'p' -l 'profile' -x -a '(__llmx_profiles)
 complete -c llmx -n '__llmx_at ask' -l 'refresh' -d 'Ask the provider even if cached; store the new answer.'
 complete -c llmx -n '__llmx_at ask' -s 's' -l 'system' -x -d 'System prompt.'
 complete -c llmx -n '__llmx_at ask' -l 'temperature' -x -d 'Sampling temperature.'
+complete -c llmx -n '__llmx_at batch' -s 'j' -l 'concurrency' -x -d 'Requests in flight (default: the profile\'s batch.concurrency).'
+complete -c llmx -n '__llmx_at batch' -l 'config' -r -F -d 'Config file (default: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).'
+complete -c llmx -n '__llmx_at batch' -s 'h' -l 'help' -d 'Show this message and exit.'
+complete -c llmx -n '__llmx_at batch' -l 'line-retries' -x -d 'Extra attempts per line after transient errors.'
+complete -c llmx -n '__llmx_at batch' -s 'o' -l 'output' -x -d 'Output file (default: stdout).'
+complete -c llmx -n '__llmx_at batch' -s 'p' -l 'profile' -x -a '(__llmx_profiles)' -d 'Profile to use (default: default_profile).'
+complete -c llmx -n '__llmx_at batch' -l 'provider-batch' -d 'Use the provider\'s Batch API (OpenAI, Anthropic).'
+complete -c llmx -n '__llmx_at batch' -l 'resume' -d 'Skip ids already answered in the output file.'
+complete -c llmx -n '__llmx_at batch' -l 'rpm' -x -d 'Requests per minute at most.'
+complete -c llmx -n '__llmx_at batch' -l 'summary-json' -x -d 'Write the summary as JSON to this file (- for stderr).'
+complete -c llmx -n '__llmx_at batch' -l 'tpm' -x -d 'Tokens per minute at most.'
+complete -c llmx -n '__llmx_at batch' -l 'unordered' -d 'Write lines as they finish, not in input order.'
 complete -c llmx -n '__llmx_at cache' -a 'clear' -d 'Delete every cached answer (and the semantic index).'
 complete -c llmx -n '__llmx_at cache' -a 'ls' -d 'List cached answers, newest first.'
 complete -c llmx -n '__llmx_at cache' -a 'path' -d 'Print the cache directory.'
@@ -110,6 +123,7 @@ complete -c llmx -n '__llmx_at config show' -s 'h' -l 'help' -d 'Show this messa
 complete -c llmx -n '__llmx_at config show' -s 'p' -l 'profile' -x -a '(__llmx_profiles)' -d 'Profile to use (default: default_profile).'
 complete -c llmx -n '__llmx_at profiles' -l 'config' -r -F -d 'Config file (default: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).'
 complete -c llmx -n '__llmx_at profiles' -s 'h' -l 'help' -d 'Show this message and exit.'
+complete -c llmx -n '__llmx_at sim' -l 'batch-delay-s' -x -d 'How long a provider batch takes.'
 complete -c llmx -n '__llmx_at sim' -l 'cut-rate' -x -d 'Share of connections cut mid-answer.'
 complete -c llmx -n '__llmx_at sim' -l 'fail-rate' -x -d 'Share of 500/503 answers.'
 complete -c llmx -n '__llmx_at sim' -s 'h' -l 'help' -d 'Show this message and exit.'

@@ -35,6 +35,7 @@ _llmx() {
         curcontext=${curcontext%:*:*}:llmx-$words[1]:
         case $words[1] in
         (ask) _llmx_ask && ret=0 ;;
+        (batch) _llmx_batch && ret=0 ;;
         (cache) _llmx_cache && ret=0 ;;
         (completions) _llmx_completions && ret=0 ;;
         (compress) _llmx_compress && ret=0 ;;
@@ -51,6 +52,7 @@ _llmx__commands() {
     local -a commands
     commands=(
         'ask:Ask one question; the answer streams to stdout.'
+        'batch:Answer a JSONL file of prompts concurrently\: one output line per input line.'
         'cache:Inspect and manage the response cache.'
         'completions:Print a static completion script for SHELL (the files in completions/ are these).'
         'compress:Compress text the way `llmx ask --compress` would; counts go to stderr.'
@@ -88,6 +90,28 @@ _llmx_ask() {
         '(-s --system)--system=[System prompt.]:system: ' \
         '(--temperature)--temperature=[Sampling temperature.]:temperature: ' \
         '*:prompt: '
+}
+
+_llmx_batch() {
+    typeset -A opt_args
+    _arguments \
+        '(-j --concurrency)-j+[Requests in flight (default\: the profile'\''s batch.concurrency).]:concurrency: ' \
+        '(-j --concurrency)--concurrency=[Requests in flight (default\: the profile'\''s batch.concurrency).]:concurrency: ' \
+        '(--config)--config=[Config file (default\: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).]:path:_files' \
+        '(-h --help)-h[Show this message and exit.]' \
+        '(-h --help)--help[Show this message and exit.]' \
+        '(--line-retries)--line-retries=[Extra attempts per line after transient errors.]:line_retries: ' \
+        '(-o --output)-o+[Output file (default\: stdout).]:output: ' \
+        '(-o --output)--output=[Output file (default\: stdout).]:output: ' \
+        '(-p --profile)-p+[Profile to use (default\: default_profile).]:profile:_llmx__profiles' \
+        '(-p --profile)--profile=[Profile to use (default\: default_profile).]:profile:_llmx__profiles' \
+        '(--provider-batch)--provider-batch[Use the provider'\''s Batch API (OpenAI, Anthropic).]' \
+        '(--resume)--resume[Skip ids already answered in the output file.]' \
+        '(--rpm)--rpm=[Requests per minute at most.]:rpm: ' \
+        '(--summary-json)--summary-json=[Write the summary as JSON to this file (- for stderr).]:summary_json: ' \
+        '(--tpm)--tpm=[Tokens per minute at most.]:tpm: ' \
+        '(--unordered)--unordered[Write lines as they finish, not in input order.]' \
+        ':source: '
 }
 
 _llmx_cache() {
@@ -252,6 +276,7 @@ _llmx_profiles() {
 _llmx_sim() {
     typeset -A opt_args
     _arguments \
+        '(--batch-delay-s)--batch-delay-s=[How long a provider batch takes.]:batch_delay_s: ' \
         '(--cut-rate)--cut-rate=[Share of connections cut mid-answer.]:cut_rate: ' \
         '(--fail-rate)--fail-rate=[Share of 500/503 answers.]:fail_rate: ' \
         '(-h --help)-h[Show this message and exit.]' \

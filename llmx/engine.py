@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from llmx.answer import Answer, replay
 from llmx.cache.setup import open_cache
@@ -37,6 +37,8 @@ from llmx.types import Chunk, Completion, Request, Usage
 if TYPE_CHECKING:
     import numpy as np
 
+    from llmx.batch.jobs import Job
+    from llmx.batch.output import Result
     from llmx.config.profile import Profile
     from llmx.providers.base import Codec
     from llmx.providers.http import Endpoint, HttpEngine
@@ -151,6 +153,14 @@ class Client:
         return prepare(self.profile, prompt, call or Call(), stream=stream,
                        tokenizers=self._tokenizers)
 
+    def cache_key(self, prompt: str, call: Call | None = None) -> str | None:
+        """The exact cache key this call would use (None when the cache is off): two calls
+        with the same key get the same answer, so a batch can send them once."""
+        if self._cache is None:
+            return None
+        prepared = self.prepare(prompt, call)
+        return self._cache.keys(prepared.request, prepared.compressor).exact
+
     def _probe(self, prepared: Prepared, call: Call) -> _Probe:
         """Exact lookup, then semantic with a local embedder; remembered for the next call."""
         if self._cache is None:
@@ -259,6 +269,19 @@ class Client:
             tokens_saved=prepared.tokens_saved,
             cost=spent, cost_saved=saved, status="ok" if error is None else "error",
             error=None if error is None else error_name(error)))
+
+    async def provider_batch(self, jobs: Sequence[Job],
+                             on_status: Callable[[str, Mapping[str, Any]], None] | None = None
+                             ) -> list[Result]:
+        """Answer ``jobs`` through the provider's Batch API (OpenAI, Anthropic): cheaper, slower."""
+        from llmx.batch.jobs import call_for
+        from llmx.batch.provider import run_provider_batch
+
+        engine, endpoint, _ = self._transport()
+        return await run_provider_batch(
+            jobs, provider=self.profile.provider, engine=engine, endpoint=endpoint,
+            api_key=self._key(), model=self.profile.model, on_status=on_status,
+            to_request=lambda job: self.prepare(job.prompt or "", call_for(job)).request)
 
     async def _fetch_embeddings(self, model: str, texts: Sequence[str]) -> list[list[float]]:
         """Vectors from the profile's embeddings API (OpenAI /embeddings, Ollama /api/embed)."""

@@ -151,6 +151,7 @@ def sim(
     stall_rate: Annotated[float, typer.Option(help="Share of requests never answered.")] = 0.0,
     midstream_stall_rate: Annotated[float, typer.Option(
         help="Share of answers that go silent part-way.")] = 0.0,
+    batch_delay_s: Annotated[float, typer.Option(help="How long a provider batch takes.")] = 0.2,
     seed: Annotated[int, typer.Option(help="Seed for answers and faults.")] = 0,
 ) -> None:
     """Run the embedded simulated provider (OpenAI, Anthropic and Ollama APIs) on 127.0.0.1.
@@ -162,7 +163,8 @@ def sim(
     options = dict(port=port, latency_ms=latency_ms, ttft_ms=ttft_ms, tokens_per_s=tokens_per_s,
                    per_input_token_ms=per_input_token_ms, jitter=jitter, fail_rate=fail_rate,
                    rate_limit_rate=rate_limit_rate, cut_rate=cut_rate, stall_rate=stall_rate,
-                   midstream_stall_rate=midstream_stall_rate, seed=seed)
+                   midstream_stall_rate=midstream_stall_rate, batch_delay_s=batch_delay_s,
+                   seed=seed)
     _exit(guarded(lambda: run_sim(options, Io.system())))
 
 
@@ -230,6 +232,54 @@ def stats(
                          disk_bytes=disk_bytes)
 
     _exit(guarded(run))
+
+
+BATCH_HELP = """Answer a JSONL file of prompts concurrently: one output line per input line.
+
+An input line is `{"id", "prompt" | "messages", "system", "model", "profile", "priority",
+"params"}` or an OpenAI Batch request line (`custom_id`, `method`, `url`, `body`). Output
+lines carry `id`, `text`, `usage`, `cached`, `latency_ms`, `attempts`, or `error`.
+Identical prompts in flight are sent once; the cache answers repeats; a 429 pauses every
+worker and lowers the concurrency. Ctrl-C stops sending, finishes what is in flight,
+writes it, and exits 130: run again with `--resume` to do the rest.
+
+Examples:
+
+* `llmx batch prompts.jsonl -o answers.jsonl -j 100`
+* `llmx batch prompts.jsonl -o answers.jsonl --resume`
+* `llmx batch prompts.jsonl --provider-batch -o answers.jsonl`   (50 % cheaper, slower)
+"""
+
+
+@app.command(help=BATCH_HELP)
+def batch(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help="JSONL input file, or - for stdin.")] = "-",
+    output: Annotated[str | None, typer.Option("-o", "--output", help="Output file "
+                                               "(default: stdout).")] = None,
+    concurrency: Annotated[int | None, typer.Option("-j", "--concurrency", help="Requests in "
+                                                    "flight (default: the profile's "
+                                                    "batch.concurrency).")] = None,
+    unordered: Annotated[bool, typer.Option("--unordered", help="Write lines as they finish, "
+                                            "not in input order.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Skip ids already answered in the "
+                                         "output file.")] = False,
+    rpm: Annotated[int | None, typer.Option(help="Requests per minute at most.")] = None,
+    tpm: Annotated[int | None, typer.Option(help="Tokens per minute at most.")] = None,
+    provider_batch: Annotated[bool, typer.Option("--provider-batch", help="Use the provider's "
+                                                 "Batch API (OpenAI, Anthropic).")] = False,
+    summary_json: Annotated[str | None, typer.Option(help="Write the summary as JSON to this "
+                                                     "file (- for stderr).")] = None,
+    line_retries: Annotated[int, typer.Option(help="Extra attempts per line after transient "
+                                              "errors.")] = 2,
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    from llmx.cli.batch_cmd import BatchArgs, run_batch_command
+
+    args = BatchArgs(source, output, concurrency, unordered, resume, rpm, tpm, provider_batch,
+                     summary_json, profile, _config(ctx, config), line_retries)
+    _exit(guarded(lambda: run_batch_command(args, Io.system())))
 
 
 COMPRESS_HELP = """Compress text the way `llmx ask --compress` would; counts go to stderr.

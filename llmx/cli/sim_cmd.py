@@ -16,7 +16,7 @@ def run_sim(options: dict[str, Any], io: Io) -> int:
     for name in rates:
         if not 0.0 <= options[name] <= 1.0:
             raise UsageError(f"--{name.replace('_', '-')} must be between 0 and 1")
-    for name in ("latency_ms", "ttft_ms", "tokens_per_s", "per_input_token_ms"):
+    for name in ("latency_ms", "ttft_ms", "tokens_per_s", "per_input_token_ms", "batch_delay_s"):
         if options[name] < 0:
             raise UsageError(f"--{name.replace('_', '-')} must not be negative")
     run_forever(SimOptions(**options), io.stdout)

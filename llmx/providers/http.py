@@ -12,6 +12,7 @@ caller nothing is retried (the text may already be on the user's screen).
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import socket
 import time
@@ -115,6 +116,11 @@ class HttpEngine:
         if self.transport_factory is not None:
             return httpx.AsyncClient(base_url=base, timeout=timeout,
                                      transport=self.transport_factory(ep))
+        if base.startswith("http://") and not ep.http2 and not _env_proxy():
+            # httpcore's pool is CPU-bound at high concurrency; H11Transport is not.
+            from llmx.providers.transport import H11Transport
+            return httpx.AsyncClient(base_url=base, timeout=timeout,
+                                     transport=H11Transport(limits))
         # Plain http never does TLS: skip loading the CA bundle (~50 ms per process).
         verify: bool = not base.startswith("http://")
         return httpx.AsyncClient(base_url=base, limits=limits, timeout=timeout,
@@ -300,3 +306,9 @@ def _reason(exc: BaseException) -> str:
         seen = seen.__cause__ or seen.__context__
     text = str(exc).lower()
     return "connection refused" if "refused" in text else "connection failed"
+
+
+def _env_proxy() -> bool:
+    """Whether a proxy is configured in the environment (httpx's own transport honours it)."""
+    names = ("http_proxy", "all_proxy")
+    return any(os.environ.get(n) or os.environ.get(n.upper()) for n in names)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from llmx.sim import dialect_anthropic, dialect_ollama, dialect_openai
+from llmx.sim import batches, dialect_anthropic, dialect_ollama, dialect_openai
 from llmx.sim.common import (
     Answer,
     ChatCall,
@@ -139,6 +139,7 @@ class SimApp:
         self.dice = Dice(opts)
         self._ids = itertools.count(1)
         self._dialects = _dialects()
+        self.batches = batches.SimBatches(opts, self.stats, self.dice)
         self._routes: dict[tuple[bytes, str], Callable[[Dialect, dict[str, Any]], Outcome]] = {
             (b"POST", "/v1/chat/completions"): self._chat,
             (b"POST", "/v1/messages"): self._chat,
@@ -158,7 +159,9 @@ class SimApp:
         dialect = self._dialects[_dialect_for(path)]
         route = self._routes.get((method, path))
         try:
-            if route is None:
+            if route is None and batches.owns(path):
+                outcome = self._batch_api(dialect, method, path, headers, body)
+            elif route is None:
                 outcome = self._not_routed(method, path)
             else:
                 stats.by_endpoint[path] += 1
@@ -192,6 +195,22 @@ class SimApp:
         if any(p == path for _, p in self._routes):
             raise SimError(405, "invalid_request", f"Method {verb} not allowed for {path}")
         raise SimError(404, "not_found", f"Invalid URL ({verb} {path})")
+
+    def _batch_api(
+        self,
+        dialect: Dialect,
+        method: bytes,
+        path: str,
+        headers: Iterable[tuple[bytes, bytes]],
+        body: bytes,
+    ) -> Outcome:
+        label, action = self.batches.route(method, path)
+        self.stats.by_endpoint[label] += 1
+        fields = dict(headers)
+        if _has_invalid_key(fields.items()):
+            raise SimError(401, "auth", dialect.auth_message)
+        out = action(fields, body)
+        return Reply(out.status, ((b"content-type", out.content_type),), out.body)
 
     def _fault_reply(self, dialect: Dialect, fault: Fault) -> Reply | None:
         if fault not in _ERROR_FAULTS:

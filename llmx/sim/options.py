@@ -13,7 +13,14 @@ _RATES = (
     "stall_rate",
     "midstream_stall_rate",
 )
-_NON_NEGATIVE = ("latency_ms", "ttft_ms", "tokens_per_s", "per_input_token_ms", "retry_after_s")
+_NON_NEGATIVE = (
+    "latency_ms",
+    "ttft_ms",
+    "tokens_per_s",
+    "per_input_token_ms",
+    "retry_after_s",
+    "batch_delay_s",
+)
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,9 @@ class SimOptions:
     ``stall_rate`` never sends the status line; ``midstream_stall_rate`` sends
     part of the body (as a cut does) and then goes silent. A stalled request
     holds its connection until the client gives up or the server stops.
+
+    ``batch_delay_s`` (seconds) is how long after its creation a provider
+    batch (OpenAI Batch API, Anthropic Message Batches) completes.
     """
 
     host: str = "127.0.0.1"
@@ -49,6 +59,7 @@ class SimOptions:
     retry_after_s: float = 0.05
     embedding_dims: int = 256
     max_tracked_prompts: int = 10_000
+    batch_delay_s: float = 0.2  # how long a provider batch (OpenAI, Anthropic) takes
 
     def __post_init__(self) -> None:
         for f in fields(self):

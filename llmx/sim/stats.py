@@ -38,6 +38,7 @@ class SimStats:
         self.input_tokens = 0
         self.output_tokens = 0
         self.internal_errors = 0
+        self.batch_requests = 0  # requests answered inside provider batches
         self.by_endpoint: Counter[str] = Counter()
         self.by_status: Counter[int] = Counter()
         self.faults: Counter[str] = Counter()
@@ -70,6 +71,7 @@ class SimStats:
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "internal_errors": self.internal_errors,
+            "batch_requests": self.batch_requests,
             "prompts": dict(self.prompts),
             "prompts_untracked": self.prompts_untracked,
             "recent_prompts": list(self.recent_prompts),

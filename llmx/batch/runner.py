@@ -1,0 +1,448 @@
+"""run_batch: many Jobs through one ``send``, concurrently, in bounded memory.
+
+    summary = await run_batch(read_jobs(stream), send=send, writer=OrderedWriter(out),
+                              concurrency=100, key=cache_key, stop=stop_event)
+    sys.exit(summary.exit_code())
+
+How a line travels: it is read while fewer than ``window`` lines are held (waiting, in
+flight, or finished but waiting in the reorder buffer for an earlier line; when the window
+is full, reading stops: backpressure) -> a heap ordered by (priority, input order) -> the
+gate (adaptive concurrency, the shared 429 pause) and the --rpm/--tpm buckets -> one task
+while in flight -> ``SingleFlight`` (an identical key in flight: no second send) -> a
+Result, or back to the heap after a transient error while the line's retry budget lasts ->
+the writer.
+
+Ids: an id in ``skip`` (``--resume``) is not run and gets no line; an id seen earlier in the
+same input gets an error line (``DuplicateId``) instead of running again, so resuming by id
+stays sound. The set of ids seen is the only state that grows with the input (~100 bytes
+per id).
+
+Stopping: when ``stop`` is set nothing new is sent; lines in flight get ``grace`` seconds to
+finish, then are cancelled and get NO line (resume runs them again); finished lines are
+written (out of order if a line before them never finished) and ``interrupted`` is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Container, Iterable
+from functools import partial
+from typing import Any
+
+from llmx.batch.coalesce import FlightCancelled, SingleFlight
+from llmx.batch.jobs import BadLine, Job, estimate_tokens
+from llmx.batch.limits import AdaptiveGate, Sleep, TokenBucket
+from llmx.batch.output import OrderedWriter, Result
+from llmx.batch.summary import NullProgress, ProgressSink, RunStats, Summary
+from llmx.errors import ProviderError, RateLimitError, TransportError
+from llmx.types import Completion
+
+__all__ = ["NullProgress", "ProgressSink", "RunStats", "Summary", "is_transient", "run_batch"]
+
+DEFAULT_GRACE = 5.0
+DEFAULT_LINE_RETRIES = 2
+WINDOW_PER_SLOT = 4  # default read-ahead window: 4 x concurrency
+PROGRESS_EVERY = 0.1  # seconds between progress updates
+YIELD_EVERY = 256  # lines read before the reader lets other tasks run
+
+Send = Callable[[Job], Awaitable[Completion]]
+Source = Iterable[Job | BadLine] | AsyncIterable[Job | BadLine]
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Worth sending again: 429, network/timeouts, 5xx or unknown provider status, 408."""
+    if isinstance(exc, RateLimitError | TransportError | FlightCancelled):
+        return True
+    if isinstance(exc, ProviderError):
+        return exc.status is None or exc.status >= 500 or exc.status in (408, 429)
+    return False
+
+
+async def run_batch(
+    jobs: Source, *, send: Send, writer: OrderedWriter, concurrency: int,
+    key: Callable[[Job], str | None] | None = None, gate: AdaptiveGate | None = None,
+    rpm: TokenBucket | None = None, tpm: TokenBucket | None = None,
+    estimate: Callable[[Job], int] = estimate_tokens, progress: ProgressSink | None = None,
+    stop: asyncio.Event | None = None, grace: float = DEFAULT_GRACE,
+    line_retries: int = DEFAULT_LINE_RETRIES, window: int | None = None,
+    skip: Container[str] = frozenset(), total: int | None = None,
+    clock: Callable[[], float] = time.perf_counter, sleep: Sleep = asyncio.sleep,
+) -> Summary:
+    """Run every job; write exactly one line per input line (unless stopped); summarise.
+
+    ``key(job)``: the coalescing key (``Client.cache_key``), None for no coalescing.
+    ``gate``: defaults to ``AdaptiveGate(concurrency)``. ``rpm``/``tpm``: buckets charged
+    1 and ``estimate(job)`` per send (refunded when the answer came from the cache).
+    ``window``: lines held at once, default ``4 * concurrency``. ``total``: the input's line
+    count when known beforehand, for the progress display only. Raises what the writer or
+    the input raised, after winding down.
+    """
+    run = _Run(jobs, send, writer, gate or AdaptiveGate(concurrency), stop or asyncio.Event())
+    run.key, run.rpm, run.tpm, run.estimate = key, rpm, tpm, estimate
+    run.progress = progress or NullProgress()
+    run.grace, run.line_retries, run.skip = grace, line_retries, skip
+    run.window = max(1, window if window is not None else WINDOW_PER_SLOT * concurrency)
+    run.clock, run.sleep, run.total = clock, sleep, total
+    return await run.run()
+
+
+class _Item:
+    """A line waiting or in flight."""
+
+    __slots__ = ("attempts", "follower", "job", "key", "seq", "tokens")
+
+    def __init__(self, seq: int, job: Job, key: str | None) -> None:
+        self.seq, self.job, self.key = seq, job, key
+        self.tokens = 0
+        self.attempts = 0
+        self.follower = False
+
+
+class _Counters:
+    __slots__ = ("coalesced", "errors", "exact", "ok", "read", "retries", "semantic", "sends",
+                 "skipped")
+
+    def __init__(self) -> None:
+        self.read = self.ok = self.errors = self.exact = self.semantic = 0
+        self.coalesced = self.retries = self.sends = self.skipped = 0
+
+
+class _Run:
+    key: Callable[[Job], str | None] | None
+    rpm: TokenBucket | None
+    tpm: TokenBucket | None
+    estimate: Callable[[Job], int]
+    progress: ProgressSink
+    grace: float
+    line_retries: int
+    skip: Container[str]
+    window: int
+    clock: Callable[[], float]
+    sleep: Sleep
+    total: int | None
+
+    def __init__(self, source: Source, send: Send, writer: OrderedWriter, gate: AdaptiveGate,
+                 stop: asyncio.Event) -> None:
+        self.source, self.send, self.writer, self.gate, self.stop = (
+            source, send, writer, gate, stop)
+        self.count = _Counters()
+        self.flight: SingleFlight[Completion] = SingleFlight()
+        self.pending: list[tuple[int, int, _Item]] = []  # heap of (priority, seq, item)
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.seen: set[str] = set()
+        self.in_flight = 0
+        self.next_seq = 0
+        self.held = 0  # lines read and not yet written
+        self.max_held = 0
+        self.feeding = True
+        self.stopping = False
+        self.interrupted = False
+        self.fatal: BaseException | None = None
+        self.ready = asyncio.Event()  # something for the dispatcher to look at
+        self.room = asyncio.Event()  # the window has room again
+        self.halted = asyncio.Event()
+        self.started = 0.0
+        self.next_progress = 0.0
+
+    # -- the whole run ----------------------------------------------------------------------
+
+    async def run(self) -> Summary:
+        self.started = self.clock()
+        self.progress.start(self.total)
+        watcher = asyncio.create_task(self._watch_stop())
+        feeder = asyncio.create_task(self._feed())
+        try:
+            await self._dispatch()
+            if self.stopping:
+                await self._wind_down()
+        finally:
+            watcher.cancel()
+            feeder.cancel()
+            await asyncio.sleep(0)  # let tasks created just now start, so each can be cancelled
+            await self._cancel(self.tasks)
+            await asyncio.gather(watcher, feeder, return_exceptions=True)
+        if self.fatal is not None:
+            with contextlib.suppress(Exception):  # keep what finished, unless writing failed
+                self.writer.drain()
+            raise self.fatal
+        if self.interrupted:
+            self.writer.drain()
+        summary = self._summary()
+        self.progress.update(self._stats())
+        self.progress.finish(summary)
+        return summary
+
+    async def _watch_stop(self) -> None:
+        await self.stop.wait()
+        self.interrupted = True
+        self._halt()
+
+    def _halt(self, error: BaseException | None = None) -> None:
+        if error is not None and self.fatal is None:
+            self.fatal = error
+        self.stopping = True
+        self.halted.set()
+        self.ready.set()
+        self.room.set()
+
+    async def _wind_down(self) -> None:
+        """Give lines in flight ``grace`` seconds, then cancel them (they get no line)."""
+        if self.tasks:
+            _, late = await asyncio.wait(set(self.tasks), timeout=self.grace)
+            await self._cancel(late)
+
+    @staticmethod
+    async def _cancel(tasks: Iterable[asyncio.Future[Any]]) -> None:
+        late = [task for task in tasks if not task.done()]
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    async def _feed(self) -> None:
+        source = self.source
+        try:
+            if isinstance(source, AsyncIterable):
+                await self._feed_async(aiter(source))
+            else:
+                await self._feed_sync(iter(source))
+        except Exception as exc:  # the input failed (e.g. a read error): wind down, re-raise
+            self._halt(exc)
+        finally:
+            self.feeding = False
+            self.ready.set()
+
+    async def _feed_sync(self, lines: Iterable[Job | BadLine]) -> None:
+        it = iter(lines)
+        count = 0
+        while await self._has_room():
+            entry = next(it, None)
+            if entry is None:
+                return
+            self._admit(entry)
+            count += 1
+            if count % YIELD_EVERY == 0:  # e.g. a long run of skipped ids
+                await asyncio.sleep(0)
+
+    async def _feed_async(self, lines: AsyncIterator[Job | BadLine]) -> None:
+        try:
+            while await self._has_room():
+                entry = await anext(lines, None)
+                if entry is None:
+                    return
+                self._admit(entry)
+        finally:
+            close = getattr(lines, "aclose", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    await close()
+
+    async def _has_room(self) -> bool:
+        """Wait while the window is full; False once stopping."""
+        while self.held >= self.window and not self.stopping:
+            self.room.clear()
+            await self.room.wait()
+        return not self.stopping
+
+    def _admit(self, entry: Job | BadLine) -> None:
+        if entry.id in self.skip:
+            self.count.skipped += 1
+            return
+        seq = self.next_seq
+        self.next_seq += 1
+        self.count.read += 1
+        self.held += 1
+        self.max_held = max(self.max_held, self.held)
+        if isinstance(entry, BadLine):
+            self._finish(seq, Result.failed(entry.index, entry.id, ("BadLine", entry.message), 0))
+        elif entry.id in self.seen:
+            message = f"line {entry.index + 1}: id {entry.id!r} was used by an earlier line"
+            self._finish(seq, Result.failed(entry.index, entry.id, ("DuplicateId", message), 0))
+        else:
+            self.seen.add(entry.id)
+            self._queue(seq, entry)
+
+    def _queue(self, seq: int, job: Job) -> None:
+        try:
+            item = _Item(seq, job, None if self.key is None else self.key(job))
+            if self.tpm is not None:
+                item.tokens = self.estimate(job)
+        except Exception as exc:  # e.g. the prompt cannot be prepared: this line fails alone
+            self._finish(seq, Result.failed(job.index, job.id, exc, 0))
+            return
+        heapq.heappush(self.pending, (job.priority, seq, item))
+        self.ready.set()
+
+    # -- sending ----------------------------------------------------------------------------
+
+    async def _dispatch(self) -> None:
+        """Send the best waiting line whenever the gate and the buckets allow."""
+        gate, pending = self.gate, self.pending
+        while not self.stopping:
+            if not pending:
+                if not self.feeding and not self.in_flight:
+                    return
+                await self._idle()
+                continue
+            paused = gate.paused_for()
+            if paused > 0:
+                await self._nap(paused)
+                continue
+            item = pending[0][2]
+            if item.key is not None and item.key in self.flight:
+                heapq.heappop(pending)  # the identical request in flight answers it
+                self._launch(item, None)
+                continue
+            if not gate.has_room():
+                await self._idle()
+                continue
+            heapq.heappop(pending)
+            if not await self._pace(item):
+                heapq.heappush(pending, (item.job.priority, item.seq, item))
+                continue
+            self._launch(item, gate.enter())
+
+    async def _idle(self) -> None:
+        self.ready.clear()
+        await self.ready.wait()
+
+    async def _pace(self, item: _Item) -> bool:
+        """Charge the rpm/tpm buckets; wait if they say so. False: do not send now."""
+        delay = 0.0
+        if self.rpm is not None:
+            delay = self.rpm.reserve(1)
+        if self.tpm is not None:
+            delay = max(delay, self.tpm.reserve(item.tokens))
+        if delay <= 0:
+            return True
+        await self._nap(delay)
+        if self.stopping or self.gate.paused_for() > 0:
+            self._refund(item)
+            return False
+        return True
+
+    def _refund(self, item: _Item) -> None:
+        if self.rpm is not None:
+            self.rpm.refund(1)
+        if self.tpm is not None:
+            self.tpm.refund(item.tokens)
+
+    async def _nap(self, delay: float) -> None:
+        """Sleep (injected clock), waking early when the run halts."""
+        sleeper = asyncio.ensure_future(self.sleep(delay))
+        waker = asyncio.ensure_future(self.halted.wait())
+        await asyncio.wait((sleeper, waker), return_when=asyncio.FIRST_COMPLETED)
+        await self._cancel((sleeper, waker))
+
+    def _launch(self, item: _Item, ticket: int | None) -> None:
+        """Start one send (or join the identical one in flight): one task per line."""
+        item.attempts += 1
+        call = None  # no key: the task calls send itself
+        if item.key is not None:
+            item.follower = item.key in self.flight
+            call = self.flight.run(item.key, partial(self.send, item.job))  # registers it now
+        if not item.follower:
+            self.count.sends += 1
+        self.in_flight += 1
+        task = asyncio.create_task(self._attempt(item, ticket, call))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _attempt(self, item: _Item, ticket: int | None,
+                       call: Awaitable[Completion] | None) -> None:
+        outcome: Completion | Exception
+        try:
+            outcome = await (self.send(item.job) if call is None else call)
+        except Exception as exc:
+            outcome = exc
+        except BaseException:  # cancelled after the grace period: no line
+            self.in_flight -= 1
+            if ticket is not None:
+                self.gate.leave(ticket, ok=False)
+            raise
+        self.in_flight -= 1
+        try:
+            self._settle(item, ticket, outcome)
+        except Exception as exc:  # the writer failed (disk full, closed pipe)
+            self._halt(exc)
+        self.ready.set()
+
+    # -- results ----------------------------------------------------------------------------
+
+    def _settle(self, item: _Item, ticket: int | None, outcome: Completion | Exception) -> None:
+        job = item.job
+        if not isinstance(outcome, Exception):
+            if ticket is not None:
+                self.gate.leave(ticket, ok=True)
+                if outcome.cached:
+                    self._refund(item)
+            self._count_answer(item, outcome)
+            self._finish(item.seq, Result.answered(job.index, job.id, outcome, item.attempts))
+            return
+        if ticket is not None:
+            if isinstance(outcome, RateLimitError):
+                self.gate.rate_limited(ticket, outcome.retry_after)
+            else:
+                self.gate.leave(ticket, ok=False)
+        if is_transient(outcome) and item.attempts <= self.line_retries:
+            if not self.stopping:  # when stopping, the line is left for --resume
+                self.count.retries += 1
+                heapq.heappush(self.pending, (job.priority, item.seq, item))
+            return
+        if self.stopping and isinstance(outcome, FlightCancelled):
+            return  # its shared request was cancelled at the end of the grace period
+        self._finish(item.seq, Result.failed(job.index, job.id, outcome, item.attempts))
+
+    def _count_answer(self, item: _Item, completion: Completion) -> None:
+        count = self.count
+        count.ok += 1
+        if item.follower:
+            count.coalesced += 1
+        if completion.cached == "exact":
+            count.exact += 1
+        elif completion.cached == "semantic":
+            count.semantic += 1
+
+    def _finish(self, seq: int, result: Result) -> None:
+        if result.error is not None:
+            self.count.errors += 1
+        written = self.writer.add(seq, result)
+        if written:
+            self.held -= written
+            self.room.set()
+        now = self.clock()
+        if now >= self.next_progress:
+            self.next_progress = now + PROGRESS_EVERY
+            self.progress.update(self._stats(now))
+
+    # -- reporting --------------------------------------------------------------------------
+
+    def _stats(self, now: float | None = None) -> RunStats:
+        count = self.count
+        elapsed = (self.clock() if now is None else now) - self.started
+        return RunStats(
+            total=self._total(), read=count.read, ok=count.ok, errors=count.errors,
+            skipped=count.skipped,
+            cached_exact=count.exact, cached_semantic=count.semantic, coalesced=count.coalesced,
+            retries=count.retries, sends=count.sends, rate_limited=self.gate.pauses,
+            in_flight=self.in_flight, waiting=len(self.pending), concurrency=self.gate.limit,
+            paused_s=self.gate.paused_for(), elapsed_s=elapsed)
+
+    def _total(self) -> int | None:
+        """Lines this run will write: exact once the input is read; until then the caller's
+        count (if any) less the ids skipped so far."""
+        if not self.feeding:
+            return self.count.read
+        if self.total is None:
+            return None
+        return max(self.count.read, self.total - self.count.skipped)
+
+    def _summary(self) -> Summary:
+        stats = self._stats()
+        return Summary.from_stats(stats, interrupted=self.interrupted,
+                                  max_reorder_buffer=self.writer.max_buffered,
+                                  max_read_ahead=self.max_held)

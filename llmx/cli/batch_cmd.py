@@ -1,0 +1,224 @@
+"""``llmx batch``: a JSONL file of prompts, answered concurrently, one output line per input line.
+
+The composition: per-profile ``Client``s (cache, records, retries) feed ``run_batch``; a
+signal sets the stop event; ``--provider-batch`` hands the whole file to the provider's
+Batch API instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from collections.abc import Iterator
+from contextlib import AsyncExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, BinaryIO
+
+from llmx.cli._io import Io
+from llmx.errors import UsageError
+
+if TYPE_CHECKING:
+    from llmx.batch.jobs import Job
+    from llmx.batch.summary import Summary
+    from llmx.config.profile import Config
+    from llmx.engine import Client
+    from llmx.types import Completion
+
+
+@dataclass(frozen=True)
+class BatchArgs:
+    source: str = "-"
+    output: str | None = None
+    concurrency: int | None = None
+    unordered: bool = False
+    resume: bool = False
+    rpm: int | None = None
+    tpm: int | None = None
+    provider_batch: bool = False
+    summary_json: str | None = None
+    profile: str | None = None
+    config: str | None = None
+    line_retries: int = 2
+    grace: float = 5.0
+
+
+class Clients:
+    """One Client per profile named in the input, opened on first use."""
+
+    def __init__(self, config: Config, default: str | None, io: Io, stack: AsyncExitStack) -> None:
+        self._config, self._default, self._io, self._stack = config, default, io, stack
+        self._clients: dict[str | None, Client] = {}
+
+    async def get(self, name: str | None) -> Client:
+        from llmx.config.profile import resolve_profile
+        from llmx.engine import Client
+
+        name = name or self._default
+        found = self._clients.get(name)
+        if found is None:
+            profile = resolve_profile(self._config, name)
+            found = await self._stack.enter_async_context(Client(profile, env=self._io.env))
+            self._clients[name] = found
+        return found
+
+    def opened(self, name: str | None) -> Client | None:
+        return self._clients.get(name or self._default)
+
+
+def run_batch_command(args: BatchArgs, io: Io) -> int:
+    from llmx.config.files import load
+
+    if args.concurrency is not None and args.concurrency < 1:
+        raise UsageError("-j/--concurrency must be at least 1")
+    if args.resume and not args.output:
+        raise UsageError("--resume needs -o FILE (the output of the earlier run)")
+    config = load(args.config, io.env, Path.cwd())
+    return asyncio.run(_main(args, config, io))
+
+
+async def _main(args: BatchArgs, config: Config, io: Io) -> int:
+    from llmx.config.profile import resolve_profile
+
+    profile = resolve_profile(config, args.profile)
+    stop = asyncio.Event()
+    with _signals(stop), _output(args) as out:
+        async with AsyncExitStack() as stack:
+            clients = Clients(config, args.profile, io, stack)
+            if args.provider_batch:
+                summary = await _provider_batch(args, clients, out, io)
+            else:
+                summary = await _direct(args, clients, profile.batch.concurrency, out, stop, io)
+    if args.summary_json:
+        _write_summary(args.summary_json, summary, io)
+    return int(summary.exit_code())
+
+
+async def _direct(args: BatchArgs, clients: Clients, default_concurrency: int, out: BinaryIO,
+                  stop: asyncio.Event, io: Io) -> Summary:
+    from llmx.batch.jobs import aread_jobs, call_for, read_jobs
+    from llmx.batch.limits import TokenBucket
+    from llmx.batch.output import OrderedWriter, prepare_resume
+    from llmx.batch.runner import run_batch
+    from llmx.ui.progress import make_progress
+
+    skip = prepare_resume(Path(args.output)) if args.resume and args.output else set()
+    first = await clients.get(None)  # the default profile opens before any line is read
+
+    async def send(job: Job) -> Completion:
+        client = await clients.get(job.profile)
+        return await client.generate(job.prompt or "", call_for(job))
+
+    def key(job: Job) -> str | None:
+        client = clients.opened(job.profile) or (first if job.profile is None else None)
+        if client is None:
+            return None
+        return client.cache_key(job.prompt or "", call_for(job))
+
+    concurrency = args.concurrency or default_concurrency
+    _pool_hint(first, concurrency, io)
+    with _jobs_source(args, io) as stream:
+        jobs = aread_jobs(stream) if args.source == "-" else read_jobs(stream)
+        return await run_batch(
+            jobs, send=send, key=key, writer=OrderedWriter(out, ordered=not args.unordered),
+            concurrency=concurrency, stop=stop, grace=args.grace, line_retries=args.line_retries,
+            rpm=TokenBucket(args.rpm) if args.rpm else None,
+            tpm=TokenBucket(args.tpm) if args.tpm else None, skip=skip,
+            progress=make_progress(io.stderr, is_tty=_stderr_tty(io), env=io.env))
+
+
+async def _provider_batch(args: BatchArgs, clients: Clients, out: BinaryIO, io: Io) -> Summary:
+    from llmx.batch.jobs import Job, read_jobs
+    from llmx.batch.output import OrderedWriter, Result
+    from llmx.batch.summary import Summary
+
+    client = await clients.get(None)
+    with _jobs_source(args, io) as stream:
+        items = list(read_jobs(stream))
+    jobs = [item for item in items if isinstance(item, Job)]
+
+    def status(state: str, info: object) -> None:
+        io.stderr.write(f"batch: provider status {state}\n")
+        io.stderr.flush()
+
+    results = await client.provider_batch(jobs, on_status=status)
+    by_index = {job.index: result for job, result in zip(jobs, results, strict=True)}
+    writer = OrderedWriter(out)
+    ok = errors = 0
+    for seq, item in enumerate(items):
+        result = by_index[item.index] if isinstance(item, Job) else Result.failed(
+            item.index, item.id, ("BadLine", item.message), attempts=0)
+        ok, errors = (ok, errors + 1) if result.error else (ok + 1, errors)
+        writer.add(seq, result)
+    writer.drain()
+    return Summary(total=len(items), ok=ok, errors=errors, sends=len(jobs))
+
+
+@contextmanager
+def _signals(stop: asyncio.Event) -> Iterator[None]:
+    """SIGINT/SIGTERM: stop sending, let in-flight lines finish, write, exit 130."""
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError):
+            pass
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+@contextmanager
+def _jobs_source(args: BatchArgs, io: Io) -> Iterator[BinaryIO]:
+    if args.source == "-":
+        yield io.stdin
+        return
+    try:
+        stream = open(args.source, "rb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.source}: {exc.strerror}") from None
+    with stream:
+        yield stream
+
+
+@contextmanager
+def _output(args: BatchArgs) -> Iterator[BinaryIO]:
+    import sys
+
+    if not args.output or args.output == "-":
+        yield sys.stdout.buffer
+        return
+    mode = "ab" if args.resume else "wb"
+    try:
+        stream: IO[bytes] = open(args.output, mode)  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.output}: {exc.strerror}") from None
+    with stream:
+        yield stream  # type: ignore[misc]
+
+
+def _pool_hint(client: Client, concurrency: int, io: Io) -> None:
+    pool = client.profile.http.max_connections
+    if pool < concurrency:
+        io.stderr.write(f"note: -j {concurrency} is above the profile's http.max_connections "
+                        f"({pool}); requests will queue for connections\n")
+
+
+def _stderr_tty(io: Io) -> bool:
+    try:
+        return io.stderr.isatty()
+    except (ValueError, OSError):
+        return False
+
+
+def _write_summary(target: str, summary: Summary, io: Io) -> None:
+    text = json.dumps(summary.as_dict()) + "\n"
+    if target == "-":
+        io.stderr.write(text)
+        return
+    Path(target).write_text(text)
