@@ -5,7 +5,8 @@
 Both runs send to one simulator process. The baseline is one stock httpx.AsyncClient
 (100 connections) posting every prompt, duplicates included, with no cache and no
 coalescing. `llmx batch` runs as users run it: a new process, a fresh $LLMX_HOME, the
-default profile pointing at the simulator. Checks: every id exactly once in the output,
+default profile pointing at the simulator, its cache sized for the workload (the default
+1,000 entries would evict answers before their repeats arrive). Checks: every id exactly once in the output,
 and the simulator served exactly one request per unique prompt.
 """
 
@@ -64,6 +65,9 @@ def main() -> None:
     parser.add_argument("--dups", type=float, default=0.2)
     parser.add_argument("-j", "--concurrency", type=int, default=100)
     parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--no-semantic", dest="cache_extra", action="store_const",
+                        const="semantic = false\n", default="",
+                        help="turn the semantic cache tier off for the llmx run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
@@ -82,7 +86,8 @@ def main() -> None:
             config = home / "llmx.toml"
             config.write_text(f'default_profile = "b"\n[profiles.b]\nprovider = "openai"\n'
                               f'model = "sim-1"\nbase_url = "{url}/v1"\n'
-                              f'[profiles.b.http]\nmax_connections = {args.concurrency}\n')
+                              f'[profiles.b.cache]\nmax_entries = {2 * args.lines}\n'
+                              f'{args.cache_extra}')
             env["LLMX_CONFIG"] = str(config)
             before = sim_requests(url)
             out = home / "out.jsonl"

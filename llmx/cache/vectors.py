@@ -169,9 +169,13 @@ class VectorIndex:
     def add(self, key: str, scope: str, vector: npt.ArrayLike) -> None:
         """Append to the log; an index already loaded also takes in the new row
         (and any rows other processes appended before it)."""
-        row = self._row(vector)
-        self._log.append_vector(key, scope, self.embedder_name, row.astype(_WIRE_DTYPE).tobytes())
-        if self._loaded:
+        blob = self._row(vector).astype(_WIRE_DTYPE).tobytes()
+        seq = self._log.append_vector(key, scope, self.embedder_name, blob)
+        if not self._loaded:
+            return
+        if seq == self._seq + 1:  # nobody wrote in between: take our own row as is
+            self._apply([(seq, key, scope, blob)])
+        else:
             self._catch_up()
 
     def search(

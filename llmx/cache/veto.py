@@ -3,8 +3,9 @@ that a similarity score cannot see. Pure (standard library only); ~30 µs per sh
 
 ``vetoed(query, candidate)`` is True when ``veto_reason`` finds one of:
 
-* ``number``   — the sets of numbers differ: "top 5" / "top 10", "python 2" /
-  "python 3", "50k" / "50,000" are equal. Number words (two ... twenty, tens,
+* ``number``   — the numbers differ, or appear in another order: "top 5" / "top 10",
+  "python 2" / "python 3", "question 25 about topic 975" / "question 975 about
+  topic 25"; "50k" / "50,000" are equal. Number words (two ... twenty, tens,
   hundred, dozen) count as numbers; "one" does not (it is mostly a pronoun).
   Digits glued to letters are split ("gpt4" -> "gpt 4", "2fa" -> "2 fa").
 * ``negation`` — one prompt is negated and the other is not: not, never, no +
@@ -219,7 +220,7 @@ class Signature:
     """What a prompt pins down beyond its topic."""
 
     words: frozenset[str]
-    numbers: frozenset[str]
+    numbers: tuple[str, ...]  # in order: the same numbers in other roles ask other things
     negated: bool
     poles: frozenset[tuple[int, int]]  # (opposite-pair index, 0 or 1)
     units: frozenset[str]
@@ -234,7 +235,7 @@ def signature(text: str) -> Signature:
     units.update(_UNITS[s] for s in _SYMBOLS.findall(normal) if s in _UNITS)
     return Signature(
         words=frozenset(tokens),
-        numbers=frozenset(_numbers(tokens)),
+        numbers=tuple(_numbers(tokens)),
         negated=_NEGATION.search(normal) is not None,
         poles=frozenset(_poles(tokens)),
         units=frozenset(units),

@@ -22,7 +22,7 @@ from llmx.errors import UsageError
 if TYPE_CHECKING:
     from llmx.batch.jobs import Job
     from llmx.batch.summary import Summary
-    from llmx.config.profile import Config
+    from llmx.config.profile import Config, Profile
     from llmx.engine import Client
     from llmx.types import Completion
 
@@ -47,8 +47,10 @@ class BatchArgs:
 class Clients:
     """One Client per profile named in the input, opened on first use."""
 
-    def __init__(self, config: Config, default: str | None, io: Io, stack: AsyncExitStack) -> None:
+    def __init__(self, config: Config, default: str | None, io: Io, stack: AsyncExitStack,
+                 concurrency: int = 1) -> None:
         self._config, self._default, self._io, self._stack = config, default, io, stack
+        self._concurrency = concurrency
         self._clients: dict[str | None, Client] = {}
 
     async def get(self, name: str | None) -> Client:
@@ -58,7 +60,7 @@ class Clients:
         name = name or self._default
         found = self._clients.get(name)
         if found is None:
-            profile = resolve_profile(self._config, name)
+            profile = _pool_for(resolve_profile(self._config, name), self._concurrency)
             found = await self._stack.enter_async_context(Client(profile, env=self._io.env))
             self._clients[name] = found
         return found
@@ -83,19 +85,20 @@ async def _main(args: BatchArgs, config: Config, io: Io) -> int:
 
     profile = resolve_profile(config, args.profile)
     stop = asyncio.Event()
+    concurrency = args.concurrency or profile.batch.concurrency
     with _signals(stop), _output(args) as out:
         async with AsyncExitStack() as stack:
-            clients = Clients(config, args.profile, io, stack)
+            clients = Clients(config, args.profile, io, stack, concurrency)
             if args.provider_batch:
                 summary = await _provider_batch(args, clients, out, io)
             else:
-                summary = await _direct(args, clients, profile.batch.concurrency, out, stop, io)
+                summary = await _direct(args, clients, concurrency, out, stop, io)
     if args.summary_json:
         _write_summary(args.summary_json, summary, io)
     return int(summary.exit_code())
 
 
-async def _direct(args: BatchArgs, clients: Clients, default_concurrency: int, out: BinaryIO,
+async def _direct(args: BatchArgs, clients: Clients, concurrency: int, out: BinaryIO,
                   stop: asyncio.Event, io: Io) -> Summary:
     from llmx.batch.jobs import aread_jobs, call_for, read_jobs
     from llmx.batch.limits import TokenBucket
@@ -116,8 +119,6 @@ async def _direct(args: BatchArgs, clients: Clients, default_concurrency: int, o
             return None
         return client.cache_key(job.prompt or "", call_for(job))
 
-    concurrency = args.concurrency or default_concurrency
-    _pool_hint(first, concurrency, io)
     with _jobs_source(args, io) as stream:
         jobs = aread_jobs(stream) if args.source == "-" else read_jobs(stream)
         return await run_batch(
@@ -202,11 +203,15 @@ def _output(args: BatchArgs) -> Iterator[BinaryIO]:
         yield stream  # type: ignore[misc]
 
 
-def _pool_hint(client: Client, concurrency: int, io: Io) -> None:
-    pool = client.profile.http.max_connections
-    if pool < concurrency:
-        io.stderr.write(f"note: -j {concurrency} is above the profile's http.max_connections "
-                        f"({pool}); requests will queue for connections\n")
+def _pool_for(profile: Profile, concurrency: int) -> Profile:
+    """A connection per request in flight: raise the pool to the batch's concurrency."""
+    from dataclasses import replace
+
+    http = profile.http
+    if http.max_connections >= concurrency:
+        return profile
+    return replace(profile, http=replace(http, max_connections=concurrency,
+                                         max_keepalive=concurrency))
 
 
 def _stderr_tty(io: Io) -> bool:

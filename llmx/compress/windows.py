@@ -25,6 +25,7 @@ today, so a long prompt is shortened visibly rather than rejected by the server.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -86,6 +87,7 @@ def context_window(model: str, override: int | None = None) -> int:
     return default_window(model)
 
 
+@functools.lru_cache(maxsize=256)
 def default_window(model: str) -> int:
     """The table's figure for ``model``: its longest matching prefix, else the fallback."""
     name = model.strip().lower().rpartition("/")[2]

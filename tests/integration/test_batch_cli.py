@@ -1,0 +1,110 @@
+"""`llmx batch` end to end: real processes, a real simulator, faults, Ctrl-C and --resume."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from llmx.errors import ExitCode
+from tests.integration.conftest import LLMX, Cli, Sim, profile_toml
+
+
+def write_jobs(path: Path, prompts: list[str]) -> None:
+    path.write_text("".join(json.dumps({"id": f"q{i}", "prompt": p}) + "\n"
+                            for i, p in enumerate(prompts)))
+
+
+def read_lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def sim_stats(sim: Sim) -> dict[str, Any]:
+    stats: dict[str, Any] = httpx.get(f"{sim.url}/sim/stats", timeout=10).json()
+    return stats
+
+
+def test_duplicates_are_sent_once_and_every_id_answered_in_order(cli: Cli, sim: Sim) -> None:
+    cli.write_config(profile_toml(sim.url))
+    prompts = [f"batch question {i % 30}" for i in range(90)]
+    source, out = cli.home / "in.jsonl", cli.home / "out.jsonl"
+    write_jobs(source, prompts)
+    before = sim_stats(sim)["requests"]
+    result = cli.run("batch", str(source), "-o", str(out), "-j", "16")
+    assert result.returncode == 0, result.stderr
+    lines = read_lines(out)
+    assert [line["id"] for line in lines] == [f"q{i}" for i in range(90)]
+    assert all(line["text"] and line["usage"]["output_tokens"] > 0 for line in lines)
+    assert sim_stats(sim)["requests"] - before == 30
+    assert b"90 lines" in result.stderr
+
+
+def test_a_bad_line_gets_an_error_line_and_exit_7(cli: Cli, sim: Sim) -> None:
+    cli.write_config(profile_toml(sim.url))
+    source, out = cli.home / "in.jsonl", cli.home / "out.jsonl"
+    source.write_text('{"id": "a", "prompt": "fine"}\n{not json\n{"id": "c", "prompt": "ok"}\n')
+    result = cli.run("batch", str(source), "-o", str(out))
+    assert result.returncode == ExitCode.PARTIAL
+    lines = read_lines(out)
+    assert [line.get("error", {}).get("type") for line in lines] == [None, "BadLine", None]
+    assert "line 2" in lines[1]["error"]["message"]
+
+
+def test_faults_lose_nothing_and_duplicate_nothing(
+        cli: Cli, sim_factory: Callable[..., Sim]) -> None:
+    faulty = sim_factory("--fail-rate", "0.1", "--rate-limit-rate", "0.1", "--cut-rate", "0.05")
+    cli.write_config(profile_toml(faulty.url, retries=1))
+    source, out = cli.home / "in.jsonl", cli.home / "out.jsonl"
+    write_jobs(source, [f"faulty question {i}" for i in range(200)])
+    result = cli.run("batch", str(source), "-o", str(out), "-j", "32")
+    lines = read_lines(out)
+    ids = [line["id"] for line in lines]
+    assert sorted(ids) == sorted(f"q{i}" for i in range(200)) and len(set(ids)) == 200
+    errors = [line for line in lines if "error" in line]
+    assert all(("text" in line) != ("error" in line) for line in lines)
+    assert result.returncode == (ExitCode.PARTIAL if errors else ExitCode.OK), result.stderr
+
+
+def test_ctrl_c_then_resume_finishes_without_resending(
+        cli: Cli, sim_factory: Callable[..., Sim]) -> None:
+    slow = sim_factory("--latency-ms", "50")
+    cli.write_config(profile_toml(slow.url) + '[profiles.local.cache]\nmode = "off"\n')
+    source, out = cli.home / "in.jsonl", cli.home / "out.jsonl"
+    write_jobs(source, [f"resumable question {i}" for i in range(2000)])
+    proc = subprocess.Popen([*LLMX, "batch", str(source), "-o", str(out), "-j", "20"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli.env,
+                            cwd=cli.home, stdin=subprocess.DEVNULL)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == ExitCode.INTERRUPTED, err
+    assert b"Traceback" not in err
+    partial = read_lines(out)
+    assert 0 < len(partial) < 2000
+    resumed = cli.run("batch", str(source), "-o", str(out), "-j", "50", "--resume", timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    ids = [line["id"] for line in read_lines(out)]
+    assert Counter(ids) == Counter(f"q{i}" for i in range(2000))
+    sent = sim_stats(slow)["prompts"]
+    assert len(sent) == 2000 and set(sent.values()) == {1}  # no prompt went out twice
+
+
+def test_provider_batch_gives_the_same_result_shape(cli: Cli, sim: Sim) -> None:
+    cli.write_config(profile_toml(sim.url))
+    source = cli.home / "in.jsonl"
+    write_jobs(source, [f"provider batch question {i}" for i in range(12)])
+    direct, batched = cli.home / "direct.jsonl", cli.home / "batched.jsonl"
+    assert cli.run("batch", str(source), "-o", str(direct)).returncode == 0
+    result = cli.run("batch", str(source), "-o", str(batched), "--provider-batch")
+    assert result.returncode == 0, result.stderr
+    a, b = read_lines(direct), read_lines(batched)
+    assert [set(line) for line in a] == [set(line) for line in b]
+    assert [(x["id"], x["text"], x["usage"]) for x in a] == [(y["id"], y["text"], y["usage"])
+                                                             for y in b]
