@@ -6,8 +6,8 @@ Both runs send to one simulator process. The baseline is one stock httpx.AsyncCl
 (100 connections) posting every prompt, duplicates included, with no cache and no
 coalescing. `llmx batch` runs as users run it: a new process, a fresh $LLMX_HOME, the
 default profile pointing at the simulator, its cache sized for the workload (the default
-1,000 entries would evict answers before their repeats arrive). Checks: every id exactly once in the output,
-and the simulator served exactly one request per unique prompt.
+1,000 entries would evict answers before their repeats arrive). Checks: every id exactly
+once in the output, and the simulator served exactly one request per unique prompt.
 """
 
 from __future__ import annotations
@@ -92,9 +92,9 @@ def main() -> None:
             before = sim_requests(url)
             out = home / "out.jsonl"
             start = time.perf_counter()
-            run = subprocess.run([sys.executable, "-m", "llmx", "batch", str(source), "-o", str(out),
-                                  "-j", str(args.concurrency)], env=env, capture_output=True,
-                                 text=True)
+            command = [sys.executable, "-m", "llmx", "batch", str(source), "-o", str(out),
+                       "-j", str(args.concurrency)]
+            run = subprocess.run(command, env=env, capture_output=True, text=True)
             llmx_s = time.perf_counter() - start
             sent = sim_requests(url) - before
         finally:
@@ -112,7 +112,8 @@ def report(args: argparse.Namespace, unique: int, base_s: float, llmx_s: float, 
     print(f"{args.lines} lines ({unique} unique prompts), -j {args.concurrency}, "
           f"sim latency {args.latency_ms:g} ms, ideal {ideal:.0f} req/s")
     print(f"{'run':44} {'seconds':>8} {'lines/s':>8} {'x base':>7}")
-    print(f"{'baseline: one httpx.AsyncClient, every line':44} {base_s:8.2f} {base_rps:8.0f} {1:7.2f}")
+    label = "baseline: one httpx.AsyncClient, every line"
+    print(f"{label:44} {base_s:8.2f} {base_rps:8.0f} {1:7.2f}")
     print(f"{'llmx batch (new process, cold cache)':44} {llmx_s:8.2f} {llmx_rps:8.0f} "
           f"{llmx_rps / base_rps:7.2f}")
     print(f"llmx batch exit code {run.returncode}; output lines {len(ids)}, distinct ids "
