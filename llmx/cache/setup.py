@@ -40,6 +40,7 @@ def make_embedder(profile: Profile, cache: TieredCache, fetch: FetchEmbeddings) 
         from llmx.cache.embed import LexicalEmbedder
 
         return LexicalEmbedder()
+    from llmx.batch.microbatch import MicroBatcher
     from llmx.cache.embed import ProviderEmbedder
 
     model = profile.cache.embedding_model or DEFAULT_EMBEDDING_MODELS[profile.provider]
@@ -48,8 +49,12 @@ def make_embedder(profile: Profile, cache: TieredCache, fetch: FetchEmbeddings) 
     async def fetch_model(texts: Sequence[str]) -> list[list[float]]:
         return await fetch(model, texts)
 
+    # Lookups that want a vector at the same moment (a batch run) share one request.
+    grouped: MicroBatcher[str, list[float]] = MicroBatcher(
+        fetch_model, max_batch_size=profile.batch.max_batch_size,
+        max_wait_ms=profile.batch.max_wait_ms)
     return ProviderEmbedder(
-        f"provider:{profile.provider}:{model}", fetch_model,
+        f"provider:{profile.provider}:{model}", grouped,
         cache_get=lambda key: store.get_aux(EMBEDDINGS_NAMESPACE, key),
         cache_set=lambda key, value: store.set_aux(EMBEDDINGS_NAMESPACE, key, value),
     )

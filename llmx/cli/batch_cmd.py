@@ -21,6 +21,7 @@ from llmx.errors import UsageError
 
 if TYPE_CHECKING:
     from llmx.batch.jobs import Job
+    from llmx.batch.output import Result
     from llmx.batch.summary import Summary
     from llmx.config.profile import Config, Profile
     from llmx.engine import Client
@@ -144,6 +145,7 @@ async def _provider_batch(args: BatchArgs, clients: Clients, out: BinaryIO, io: 
         io.stderr.flush()
 
     results = await client.provider_batch(jobs, on_status=status)
+    io.stderr.write(_cost_line(client.profile, results) + "\n")
     by_index = {job.index: result for job, result in zip(jobs, results, strict=True)}
     writer = OrderedWriter(out)
     ok = errors = 0
@@ -212,6 +214,22 @@ def _pool_for(profile: Profile, concurrency: int) -> Profile:
         return profile
     return replace(profile, http=replace(http, max_connections=concurrency,
                                          max_keepalive=concurrency))
+
+
+def _cost_line(profile: Profile, results: list[Result]) -> str:
+    """The Batch API's estimated cost next to what the normal API would have cost."""
+    from llmx.batch.provider import batch_discount
+
+    discount = batch_discount(profile.provider)
+    price = profile.price
+    if price is None:
+        return (f"batch: billed at {100 * (1 - discount):.0f}% of normal prices "
+                "(set [price] in the profile for a cost estimate)")
+    tokens_in = sum(r.usage.input_tokens for r in results if r.usage)
+    tokens_out = sum(r.usage.output_tokens for r in results if r.usage)
+    normal = (tokens_in * price.input + tokens_out * price.output) / 1e6
+    return (f"batch: estimated cost {normal * (1 - discount):.4f} with the Batch API vs "
+            f"{normal:.4f} at normal prices ({tokens_in} in / {tokens_out} out tokens)")
 
 
 def _stderr_tty(io: Io) -> bool:

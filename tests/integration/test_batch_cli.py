@@ -108,3 +108,30 @@ def test_provider_batch_gives_the_same_result_shape(cli: Cli, sim: Sim) -> None:
     assert [set(line) for line in a] == [set(line) for line in b]
     assert [(x["id"], x["text"], x["usage"]) for x in a] == [(y["id"], y["text"], y["usage"])
                                                              for y in b]
+
+
+def test_embeddings_for_the_semantic_cache_go_out_in_groups(
+        cli: Cli, sim_factory: Callable[..., Sim]) -> None:
+    server = sim_factory("--latency-ms", "20")
+    cli.write_config(profile_toml(server.url) + '[profiles.local.cache]\nembedder = "provider"\n'
+                     '[profiles.local.batch]\nmax_batch_size = 16\nmax_wait_ms = 20\n')
+    source, out = cli.home / "in.jsonl", cli.home / "out.jsonl"
+    write_jobs(source, [f"grouped embedding question {i}" for i in range(64)])
+    result = cli.run("batch", str(source), "-o", str(out), "-j", "32")
+    assert result.returncode == 0, result.stderr
+    calls = sum(n for path, n in sim_stats(server)["by_endpoint"].items() if "embeddings" in path)
+    assert 0 < calls < 64 / 2  # one request per group of texts, not one per prompt
+
+
+def test_provider_batch_reports_its_cost_against_the_normal_api(cli: Cli, sim: Sim) -> None:
+    cli.write_config(profile_toml(sim.url) + "[profiles.local.price]\ninput = 3.0\noutput = 6.0\n")
+    source, out = cli.home / "in.jsonl", cli.home / "out.jsonl"
+    write_jobs(source, [f"priced question {i}" for i in range(5)])
+    result = cli.run("batch", str(source), "-o", str(out), "--provider-batch")
+    assert result.returncode == 0, result.stderr
+    line = next(x for x in result.stderr.decode().splitlines() if "Batch API vs" in x)
+    words = line.split()
+    batch_cost, normal_cost = float(words[3]), float(words[9])
+    usage = [row["usage"] for row in read_lines(out)]
+    expected = sum(u["input_tokens"] * 3.0 + u["output_tokens"] * 6.0 for u in usage) / 1e6
+    assert normal_cost == round(expected, 4) and batch_cost == round(expected / 2, 4)
