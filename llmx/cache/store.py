@@ -25,7 +25,9 @@ Behaviour a caller can rely on:
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -92,33 +94,8 @@ def _open_cache(directory: Path, *, create: bool, lru: bool, size_limit: int) ->
                            disk_min_file_size=UNLIMITED)
 
 
-# --- diskcache 5.x internals --------------------------------------------------------------
-# diskcache has no public call for "the N least recently used rows", for reading a row without
-# touching its access time, or for a key-range scan. These statements use its 5.x schema
-# (table Cache: rowid, key, raw, store_time, expire_time, access_time, mode, filename, value).
-# Pinned: diskcache >= 5.6, < 6. ``tests/cache/test_cache_store.py`` checks each of them.
+# diskcache 5.x internals: statements on its schema and their runners live in ``rows``.
 
-_EVICT_LRU: Final = (
-    "DELETE FROM Cache WHERE rowid IN (SELECT rowid FROM Cache ORDER BY access_time LIMIT ?)"
-)
-_LIVE_COUNT: Final = "SELECT COUNT(*) FROM Cache WHERE expire_time IS NULL OR expire_time > ?"
-_NEWEST_PAGE: Final = (
-    "SELECT rowid, store_time, key, mode, filename, value FROM Cache"
-    " WHERE raw = 1 AND (store_time < ? OR (store_time = ? AND rowid < ?))"
-    " ORDER BY store_time DESC, rowid DESC LIMIT ?"
-)
-_KEY_RANGE: Final = (
-    "SELECT key, mode, filename, value FROM Cache"
-    " WHERE raw = 1 AND key > ? AND key <= ? ORDER BY key LIMIT ?"
-)
-_CHECKPOINT: Final = "PRAGMA wal_checkpoint(TRUNCATE)"
-_COUNTER_KEYS: Final = "SELECT key FROM Cache WHERE raw = 1 AND key LIKE ?"
-
-
-def _raw_sql(cache: Any, statement: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Run one statement on diskcache's own connection (``Cache._sql``, diskcache 5.x)."""
-    result: list[tuple[Any, ...]] = cache._sql(statement, args).fetchall()
-    return result
 
 
 def _paged(cache: Any, statement: str, cursor: tuple[Any, ...],
@@ -127,7 +104,7 @@ def _paged(cache: Any, statement: str, cursor: tuple[Any, ...],
     at a time; ``advance`` turns a page's last row into the next page's cursor."""
     while True:
         with _writing():
-            page = _raw_sql(cache, statement, (*cursor, _PAGE))
+            page = rows.raw_sql(cache, statement, (*cursor, _PAGE))
         yield from page
         if len(page) < _PAGE:
             return
@@ -136,7 +113,7 @@ def _paged(cache: Any, statement: str, cursor: tuple[Any, ...],
 
 def _key_range(cache: Any, low: str, high: str) -> Iterator[tuple[Any, ...]]:
     """``(key, mode, filename, value)`` of the rows with ``low < key <= high``, in key order."""
-    return _paged(cache, _KEY_RANGE, (low, high), lambda row: (row[0], high))
+    return _paged(cache, rows.KEY_RANGE, (low, high), lambda row: (row[0], high))
 
 
 class CacheStore:
@@ -149,6 +126,7 @@ class CacheStore:
         self._max_bytes = max_bytes
         self._clock = clock
         self._dbs: dict[str, Any] = {}  # "responses" / "vectors" -> open diskcache.Cache
+        self._heads: dict[str, tuple[object, int]] = {}  # embedder -> (version stamp, its seq)
 
     # -- responses -------------------------------------------------------------------------
 
@@ -171,8 +149,9 @@ class CacheStore:
         with _writing():
             cache = self._db(RESPONSES, create=True)
             assert cache is not None
-            cache.set(key, rows.envelope(entry, expires), expire=expire)
-            self._enforce_limits(cache)
+            count, volume = rows.put(cache, key, rows.envelope(entry, expires), expire, count=True)
+            if count > self._max_entries or volume >= self._max_bytes:
+                self._enforce_limits(cache)
 
     def delete(self, key: str) -> bool:
         with _writing():
@@ -183,7 +162,8 @@ class CacheStore:
         """Entries not yet expired (by diskcache's own clock)."""
         with _writing():
             cache = self._db(RESPONSES, create=False)
-            return 0 if cache is None else int(_raw_sql(cache, _LIVE_COUNT, (time.time(),))[0][0])
+            live = [(0,)] if cache is None else rows.raw_sql(cache, rows.LIVE_COUNT, (time.time(),))
+            return int(live[0][0])
 
     def volume(self) -> int:
         """Bytes on disk of everything under the cache directory."""
@@ -197,7 +177,7 @@ class CacheStore:
             return
         newest = (float("inf"), float("inf"), 2**63 - 1)
         for _rowid, _time, key, mode, filename, value in _paged(
-                cache, _NEWEST_PAGE, newest, lambda row: (row[1], row[1], row[0])):
+                cache, rows.NEWEST_PAGE, newest, lambda row: (row[1], row[1], row[0])):
             entry = self._decode_row(cache, mode, filename, value)
             if entry is not None:
                 yield key, entry
@@ -233,13 +213,14 @@ class CacheStore:
             removed += sum(bool(cache.delete(key)) for key in self._undecodable_or_expired(cache))
             removed += self._enforce_limits(cache)
             self._prune_vectors(cache)
-            _raw_sql(cache, _CHECKPOINT)
+            rows.raw_sql(cache, rows.CHECKPOINT)
         return removed
 
     def close(self) -> None:
         for cache in self._dbs.values():
             cache.close()
         self._dbs.clear()
+        self._heads.clear()
 
     def __enter__(self) -> CacheStore:
         return self
@@ -257,8 +238,16 @@ class CacheStore:
             cache = self._db(VECTORS, create=True)
             assert cache is not None
             with cache.transact():
-                seq = int(cache.incr(rows.counter_key(embedder), 1, default=0))
-                cache.set(rows.vector_key(embedder, seq), payload)
+                now = time.time()
+                bumped = rows.raw_sql(cache, rows.BUMP, (rows.counter_key(embedder), now, now,
+                                                     diskcache.core.MODE_RAW))
+                if not bumped or not isinstance(bumped[0][0], int):
+                    raise CacheUnavailable("the vector log's counter is damaged")
+                seq: int = bumped[0][0]
+                rows.put(cache, rows.vector_key(embedder, seq), payload, None, count=False)
+            known = self._heads.get(embedder)
+            if known is not None and known[1] == seq - 1:  # nobody else appended meanwhile
+                self._heads[embedder] = (known[0], seq)
         return seq
 
     def vectors_since(self, embedder: str, seq: int) -> Iterator[tuple[int, str, str, bytes]]:
@@ -277,8 +266,14 @@ class CacheStore:
         """The last sequence number handed out for ``embedder`` (0: none yet)."""
         with _writing():
             cache = self._db(VECTORS, create=False)
-            value = 0 if cache is None else cache.get(rows.counter_key(embedder), default=0)
-        return value if isinstance(value, int) else 0
+            if cache is None:
+                return 0
+            version = _stamp(cache)  # unchanged: the head this store last read or appended
+            known = self._heads.get(embedder)
+            if known is None or known[0] != version:
+                value = cache.get(rows.counter_key(embedder), default=0)
+                known = self._heads[embedder] = (version, value if isinstance(value, int) else 0)
+        return known[1]
 
     def get_aux(self, namespace: str, key: str) -> Any | None:
         """A value stored with ``set_aux`` (JSON, int or bytes), else ``None``. Never raises."""
@@ -314,7 +309,9 @@ class CacheStore:
         """A decoded value, or ``None``: missing, unreadable, or undecodable (then deleted)."""
         try:
             cache = self._db(name, create=False)
-            return None if cache is None else cache.get(key, default=None)
+            if cache is None:
+                return None
+            return rows.lru_get(cache, key) if name == RESPONSES else cache.get(key, default=None)
         except (ValueError, RecursionError):
             self._quiet_delete(name, key)
         except (sqlite3.Error, diskcache.Timeout, OSError):
@@ -334,7 +331,7 @@ class CacheStore:
             return None
 
     def _undecodable_or_expired(self, cache: Any) -> list[str]:
-        table = _raw_sql(cache, "SELECT key, mode, filename, value FROM Cache WHERE raw = 1")
+        table = rows.raw_sql(cache, "SELECT key, mode, filename, value FROM Cache WHERE raw = 1")
         return [key for key, mode, filename, value in table
                 if self._decode_row(cache, mode, filename, value) is None]
 
@@ -347,7 +344,7 @@ class CacheStore:
             with cache.transact():
                 excess = len(cache) - self._max_entries
                 if excess > 0:
-                    _raw_sql(cache, _EVICT_LRU, (excess,))
+                    rows.raw_sql(cache, rows.EVICT_LRU, (excess,))
                     removed += excess
         if cache.volume() > self._max_bytes:
             removed += int(cache.cull())
@@ -365,6 +362,12 @@ class CacheStore:
                 vectors.delete(row_key)
 
 
+def _stamp(cache: Any) -> tuple[int, int, int]:
+    """``PRAGMA data_version`` (it changes when another connection commits) of this thread's
+    connection, told apart from other threads' and processes' (each has its own connection)."""
+    return os.getpid(), threading.get_ident(), int(rows.raw_sql(cache, rows.DATA_VERSION)[0][0])
+
+
 @contextlib.contextmanager
 def _writing() -> Iterator[None]:
     """Turn database failures into ``CacheUnavailable`` (never with a secret: none is here)."""
@@ -380,7 +383,7 @@ def _writing() -> Iterator[None]:
 
 def _clear_keeping_counters(vectors: Any) -> None:
     with vectors.transact():
-        found = _raw_sql(vectors, _COUNTER_KEYS, (rows.COUNTER_PATTERN,))
+        found = rows.raw_sql(vectors, rows.COUNTER_KEYS, (rows.COUNTER_PATTERN,))
         counters = [(key, vectors.get(key)) for key, in found]
         vectors.clear()
         for key, value in counters:

@@ -508,3 +508,66 @@ def test_cache_size_counts_entries_and_bytes_without_creating_anything() -> None
     entries, size = cache_size(env)
     assert entries == 3 and size == sum(p.stat().st_size for p in home_cache().rglob("*")
                                          if p.is_file())
+
+
+# -- the store's own statements on diskcache's schema (rows.UPSERT, BUMP, ...) -----------------
+
+
+def test_the_fast_entry_json_matches_entry_to_json() -> None:
+    from llmx.cache import rows
+
+    for entry in (make_entry(3), make_entry(text="", prompt=""),
+                  Entry(text="x", chunks=(), model="m", provider="p", input_tokens=0,
+                        output_tokens=0, finish_reason=None, prompt="", scope="", kind="code",
+                        created=0)):
+        fast = rows.entry_json(entry)
+        assert fast == entry.to_json()
+        assert list(fast) == list(entry.to_json())  # same key order: same stored text
+
+
+def test_diskcache_keeps_its_count_and_size_settings_through_our_writes(folder: Path) -> None:
+    with CacheStore(folder, max_entries=1000, max_bytes=2**30) as store:
+        for i in range(5):
+            store.set(f"k{i}", make_entry(i), expire=None)
+        store.set("k0", make_entry(9), expire=60)  # an overwrite: still five rows
+        assert store.get("k3") == make_entry(3)
+        assert store.delete("k4")
+        assert len(store) == 4
+        cache = store._dbs["responses"]  # diskcache's own view of the same database
+        assert len(cache) == 4 and cache.reset("size") == 0
+        assert store.get("k0") == make_entry(9)
+
+
+def test_a_get_hit_moves_the_entry_to_the_back_of_the_lru_order(folder: Path) -> None:
+    with CacheStore(folder, max_entries=3, max_bytes=2**30) as store:
+        for i in range(3):
+            store.set(f"k{i}", make_entry(i), expire=None)
+        assert store.get("k0") is not None  # k1 is now the least recently used
+        store.set("k3", make_entry(3), expire=None)
+        assert store.get("k1") is None
+        assert all(store.get(f"k{i}") is not None for i in (0, 2, 3))
+
+
+def test_the_vector_head_follows_appends_from_another_store(folder: Path) -> None:
+    with CacheStore(folder, max_entries=10, max_bytes=2**30) as mine, \
+            CacheStore(folder, max_entries=10, max_bytes=2**30) as other:
+        assert mine.append_vector("a", "s", "lex", b"1") == 1
+        assert mine.vector_seq("lex") == 1
+        assert mine.append_vector("b", "s", "lex", b"2") == 2
+        assert mine.vector_seq("lex") == 2  # its own append, known without a re-read
+        assert other.append_vector("c", "s", "lex", b"3") == 3
+        assert mine.vector_seq("lex") == 3
+        assert mine.append_vector("d", "s", "lex", b"4") == 4
+        assert other.vector_seq("lex") == 4
+        assert [row[1] for row in mine.vectors_since("lex", 0)] == ["a", "b", "c", "d"]
+
+
+def test_a_damaged_vector_counter_fails_the_append_and_writes_nothing(folder: Path) -> None:
+    with CacheStore(folder, max_entries=10, max_bytes=2**30) as store:
+        store.append_vector("a", "s", "lex", b"1")
+        store.close()
+        with sqlite3.connect(folder / "vectors" / "cache.db", isolation_level=None) as con:
+            con.execute("UPDATE Cache SET value = '\"x\"' WHERE key = 'seq:lex'")
+        with pytest.raises(CacheUnavailable):
+            store.append_vector("b", "s", "lex", b"2")
+        assert [row[1] for row in store.vectors_since("lex", 0)] == ["a"]
