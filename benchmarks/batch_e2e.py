@@ -25,6 +25,11 @@ from pathlib import Path
 
 import httpx
 
+# Runs the command given as arguments and reports its peak RSS (KiB) as the last stderr line.
+PEAK_RSS = ("import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
+            "sys.exit(code)")
+
 
 def make_input(path: Path, lines: int, dups: float, seed: int = 7) -> int:
     rng = random.Random(seed)
@@ -65,6 +70,8 @@ def main() -> None:
     parser.add_argument("--dups", type=float, default=0.2)
     parser.add_argument("-j", "--concurrency", type=int, default=100)
     parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--skip-baseline", action="store_true",
+                        help="only run llmx (e.g. for --lines 100000 memory runs)")
     parser.add_argument("--no-semantic", dest="cache_extra", action="store_const",
                         const="semantic = false\n", default="",
                         help="turn the semantic cache tier off for the llmx run")
@@ -82,7 +89,8 @@ def main() -> None:
         url = sim.stdout.readline().strip()
         try:
             prompts = [json.loads(line)["prompt"] for line in source.read_text().splitlines()]
-            base_s = asyncio.run(baseline(url, prompts, args.concurrency))
+            base_s = (float("nan") if args.skip_baseline
+                      else asyncio.run(baseline(url, prompts, args.concurrency)))
             config = home / "llmx.toml"
             config.write_text(f'default_profile = "b"\n[profiles.b]\nprovider = "openai"\n'
                               f'model = "sim-1"\nbase_url = "{url}/v1"\n'
@@ -92,8 +100,8 @@ def main() -> None:
             before = sim_requests(url)
             out = home / "out.jsonl"
             start = time.perf_counter()
-            command = [sys.executable, "-m", "llmx", "batch", str(source), "-o", str(out),
-                       "-j", str(args.concurrency)]
+            command = [sys.executable, "-c", PEAK_RSS, sys.executable, "-m", "llmx", "batch",
+                       str(source), "-o", str(out), "-j", str(args.concurrency)]
             run = subprocess.run(command, env=env, capture_output=True, text=True)
             llmx_s = time.perf_counter() - start
             sent = sim_requests(url) - before
@@ -116,6 +124,8 @@ def report(args: argparse.Namespace, unique: int, base_s: float, llmx_s: float, 
     print(f"{label:44} {base_s:8.2f} {base_rps:8.0f} {1:7.2f}")
     print(f"{'llmx batch (new process, cold cache)':44} {llmx_s:8.2f} {llmx_rps:8.0f} "
           f"{llmx_rps / base_rps:7.2f}")
+    rss_mib = int(run.stderr.strip().splitlines()[-1]) / 1024
+    print(f"llmx batch peak RSS {rss_mib:.0f} MiB (target <= 200 MB)")
     print(f"llmx batch exit code {run.returncode}; output lines {len(ids)}, distinct ids "
           f"{len(set(ids))}; simulator requests {sent} (unique prompts {unique})")
     ok = (len(ids) == len(set(ids)) == args.lines and sent == unique and run.returncode == 0)

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from llmx.providers.http import Endpoint, HttpEngine
 
 EMBEDDED = "embedded"
+MEMO_LIMIT = 4096  # prepared calls kept between cache_key() and their send
 
 
 def endpoint_for(profile: Profile, base_url: str | None = None) -> Endpoint:
@@ -100,6 +101,7 @@ class Client:
         self._cache = open_cache(profile, self._env, self._fetch_embeddings, wall) if on else None
         self._records = RecordLog(records_dir(self._env)) if state else None
         self._last_probe: _Probe | None = None  # a miss, kept so stream() need not look again
+        self._memo: dict[tuple[str, Call, bool], tuple[Prepared, Keys | None]] = {}
         self._tokenizers = state_dir(self._env) / "tokenizers" if state else None
 
     def __repr__(self) -> str:
@@ -139,8 +141,8 @@ class Client:
         Synchronous: needs no event loop and never imports the HTTP stack. Records a hit.
         """
         call = call or Call()
-        prepared = self.prepare(prompt, call)
-        probe = self._probe(prepared, call)
+        prepared, keys = self._prepared(prompt, call, False)
+        probe = self._probe(prepared, keys, call)
         if probe.hit is None:
             return None
         completion = completion_from(probe.hit, probe.lookup_ms)
@@ -158,14 +160,29 @@ class Client:
         with the same key get the same answer, so a batch can send them once."""
         if self._cache is None:
             return None
-        prepared = self.prepare(prompt, call)
-        return self._cache.keys(prepared.request, prepared.compressor).exact
+        _, keys = self._prepared(prompt, call or Call(), False, keep=True)
+        return keys.exact if keys else None
 
-    def _probe(self, prepared: Prepared, call: Call) -> _Probe:
+    def _prepared(self, prompt: str, call: Call, stream: bool, *, keep: bool = False
+                  ) -> tuple[Prepared, Keys | None]:
+        """Prepare once per call: ``cache_key`` keeps its work for the send that follows."""
+        memo = (prompt, call, stream)
+        found = self._memo.get(memo) if keep else self._memo.pop(memo, None)
+        if found is not None:
+            return found
+        prepared = self.prepare(prompt, call, stream=stream)
+        keys = None if self._cache is None else self._cache.keys(prepared.request,
+                                                                  prepared.compressor)
+        if keep:
+            if len(self._memo) >= MEMO_LIMIT:
+                self._memo.clear()
+            self._memo[memo] = (prepared, keys)
+        return prepared, keys
+
+    def _probe(self, prepared: Prepared, keys: Keys | None, call: Call) -> _Probe:
         """Exact lookup, then semantic with a local embedder; remembered for the next call."""
-        if self._cache is None:
+        if self._cache is None or keys is None:
             return _Probe(None, None, None, False, 0.0)
-        keys = self._cache.keys(prepared.request, prepared.compressor)
         last = self._last_probe
         policy = self._policy(call)
         if last is not None and last.keys == keys and last.read == policy.read:
@@ -202,8 +219,8 @@ class Client:
         """
         call = call or Call()
         started = self._clock()  # latency includes preparing and the cache lookup
-        prepared = self.prepare(prompt, call, stream=wire_stream)
-        probe = self._probe(prepared, call)
+        prepared, keys = self._prepared(prompt, call, wire_stream)
+        probe = self._probe(prepared, keys, call)
         answer = Answer(self.profile.provider, prepared.request.model, self._clock,
                         on_done=lambda a, e: self._finish(a, e, prepared, call, probe),
                         started=started)

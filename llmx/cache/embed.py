@@ -53,6 +53,7 @@ Vectors = npt.NDArray[np.float32]
 
 LEXICAL_VERSION: Final = 1
 DEFAULT_LEXICAL_DIMS: Final = 256
+DEFAULT_WORD_CACHE: Final = 50_000
 
 _UNIGRAM_WEIGHT: Final = 1.0
 _STOPWORD_WEIGHT: Final = 0.25
@@ -69,6 +70,10 @@ _STOPWORDS: Final = frozenset({
     "can", "could", "would", "should", "will", "shall", "may", "might",
     "please", "thanks", "thank", "hey", "hi", "hello", "kindly",
 })
+
+# Per distinct word: buckets and signs of its unigram then its n-grams, sqrt(n), function word?
+_WordFeatures = tuple[tuple[int, ...], tuple[float, ...], float, bool]
+
 
 @runtime_checkable
 class Embedder(Protocol):
@@ -120,13 +125,23 @@ def _gram_hashes(marked: bytes) -> list[int]:
 
 
 class LexicalEmbedder:
-    """Word + character n-gram feature hashing. See the module docstring."""
+    """Word + character n-gram feature hashing. See the module docstring.
 
-    def __init__(self, dims: int = DEFAULT_LEXICAL_DIMS) -> None:
+    The buckets and signs of each distinct word's unigram + n-grams, and of each
+    bigram, are remembered (up to ``word_cache`` entries each; a full cache is
+    cleared), so a word seen before costs a dict lookup. The vectors are exactly
+    those ``text_features`` describes.
+    """
+
+    def __init__(self, dims: int = DEFAULT_LEXICAL_DIMS, *,
+                 word_cache: int = DEFAULT_WORD_CACHE) -> None:
         if dims < 8:
             raise ValueError(f"dims must be at least 8, got {dims}")
         self.dims = dims
         self.name = f"lexical-v{LEXICAL_VERSION}-{dims}"
+        self._cache_size = word_cache
+        self._words: dict[str, _WordFeatures] = {}
+        self._bigrams: dict[tuple[str, str], tuple[int, float]] = {}
 
     def __repr__(self) -> str:
         return f"LexicalEmbedder(dims={self.dims})"
@@ -138,20 +153,68 @@ class LexicalEmbedder:
         """
         if isinstance(texts, str):
             raise TypeError("embed() takes a sequence of texts, not one string")
-        hashes: list[int] = []
+        buckets: list[int] = []
+        signs: list[float] = []
         weights: list[float] = []
-        counts: list[int] = []
-        for text in texts:
-            text_hashes, text_weights = text_features(text)
-            hashes.extend(text_hashes)
-            weights.extend(text_weights)
-            counts.append(len(text_hashes))
-        crc = np.asarray(hashes, dtype=np.uint32).astype(np.int64)
-        rows = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
-        signed = np.where(crc & 0x8000_0000, 1.0, -1.0) * np.asarray(weights, dtype=np.float64)
-        flat = np.bincount(rows * self.dims + crc % self.dims, weights=signed,
-                           minlength=len(counts) * self.dims)
+        counts = [self._features(text, buckets, signs, weights) for text in texts]
+        index = np.asarray(buckets, dtype=np.int64)
+        if len(counts) > 1:
+            index += np.repeat(np.arange(len(counts), dtype=np.int64) * self.dims, counts)
+        signed = np.asarray(signs, dtype=np.float64) * np.asarray(weights, dtype=np.float64)
+        flat = np.bincount(index, weights=signed, minlength=len(counts) * self.dims)
         return normalise_rows(flat.reshape(len(counts), self.dims))
+
+    def _features(self, text: str, buckets: list[int], signs: list[float],
+                  weights: list[float]) -> int:
+        """Append the bucket, sign and weight of every feature of ``text`` (in
+        ``text_features`` order); return how many were appended."""
+        tokens = words(text)
+        start = len(buckets)
+        known = self._words
+        for word, count in Counter(tokens).items():
+            entry = known.get(word)
+            if entry is None:
+                entry = self._word_entry(word)
+            word_buckets, word_signs, root, stop = entry
+            tf = 1.0 + math.log(count)
+            if stop:
+                tf *= _STOPWORD_WEIGHT
+            buckets.extend(word_buckets)
+            signs.extend(word_signs)
+            weights.append(tf * _UNIGRAM_WEIGHT)
+            weights.extend([tf * _CHARGRAM_WEIGHT / root] * (len(word_buckets) - 1))
+        content = [t for t in tokens if t not in _STOPWORDS]
+        if len(content) > 1:
+            pairs = self._bigrams
+            for pair, count in Counter(pairwise(content)).items():
+                bucket, sign = pairs.get(pair) or self._bigram_entry(pair)
+                buckets.append(bucket)
+                signs.append(sign)
+                weights.append(_BIGRAM_WEIGHT * (1.0 + math.log(count)))
+        return len(buckets) - start
+
+    def _word_entry(self, word: str) -> _WordFeatures:
+        data = word.encode("utf-8", "surrogatepass")
+        grams = _gram_hashes(b"<" + data + b">")
+        crcs = [zlib.crc32(b"\x01" + data), *grams]
+        entry = (tuple(crc % self.dims for crc in crcs), tuple(_sign(crc) for crc in crcs),
+                 math.sqrt(len(grams)), word in _STOPWORDS)
+        if len(self._words) >= self._cache_size:
+            self._words.clear()
+        self._words[word] = entry
+        return entry
+
+    def _bigram_entry(self, pair: tuple[str, str]) -> tuple[int, float]:
+        crc = zlib.crc32(f"{pair[0]} {pair[1]}".encode("utf-8", "surrogatepass"))
+        entry = (crc % self.dims, _sign(crc))
+        if len(self._bigrams) >= self._cache_size:
+            self._bigrams.clear()
+        self._bigrams[pair] = entry
+        return entry
+
+
+def _sign(crc: int) -> float:
+    return 1.0 if crc & 0x8000_0000 else -1.0
 
 
 def normalise_rows(matrix: npt.NDArray[Any]) -> Vectors:

@@ -79,6 +79,7 @@ class TieredCache:
         self._embedder: Embedder | None = None
         self._index: VectorIndex | None = None
         self.write_failures = 0
+        self._remote: bool | None = None  # is the embedder remote (asked once)
 
     def keys(self, request: Request, compressor: str | None = None) -> Keys:
         """Keys of the request as it will be sent (after compression, by ``compressor``)."""
@@ -109,11 +110,13 @@ class TieredCache:
     @property
     def embeds_async(self) -> bool:
         """A provider embedder: query vectors need ``aquery_vector`` (an HTTP call)."""
-        if not self.semantic_on:
-            return False
-        from llmx.cache.embed import ProviderEmbedder
+        if self._remote is None:
+            self._remote = False
+            if self.semantic_on:
+                from llmx.cache.embed import ProviderEmbedder
 
-        return isinstance(self._embed(), ProviderEmbedder)
+                self._remote = isinstance(self._embed(), ProviderEmbedder)
+        return self._remote
 
     def query_vector(self, keys: Keys) -> np.ndarray | None:
         """The prompt's vector from a local embedder; None when off or embedding is remote."""

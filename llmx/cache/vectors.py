@@ -59,6 +59,7 @@ PREFILTER_MIN_ROWS: Final = 8192
 _PLANES: Final = 256
 _PREFILTER_MAX_SHARE: Final = 4  # more candidates than rows / 4: plain brute force is faster
 _RADIUS_SIGMAS: Final = 7.0
+_UNIT_TOLERANCE: Final = 1e-6  # a row this close to unit length is not divided again
 
 
 class VectorLog(Protocol):
@@ -311,9 +312,11 @@ class VectorIndex:
         if row.shape != (self.dims,):
             raise ValueError(f"expected a vector of {self.dims} values, got shape {row.shape}")
         norm = float(np.linalg.norm(row))
-        if not np.isfinite(norm):
+        if not math.isfinite(norm):
             raise ValueError("vector holds non-finite values")
-        return row / norm if norm > 0 else row
+        if norm == 0.0 or abs(norm - 1.0) <= _UNIT_TOLERANCE:  # zero, or already unit length
+            return row
+        return row / norm
 
     def _write_snapshot(self) -> bool:
         """Snapshot the loaded index (skipped when another writer is at it or is ahead)."""

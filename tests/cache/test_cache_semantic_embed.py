@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import json
 import os
 import subprocess
@@ -14,7 +15,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from llmx.cache.embed import Embedder, LexicalEmbedder, ProviderEmbedder, text_features
+from llmx.cache.embed import (
+    Embedder,
+    LexicalEmbedder,
+    ProviderEmbedder,
+    normalise_rows,
+    text_features,
+)
 from llmx.errors import ProviderError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -190,3 +197,65 @@ def test_provider_is_async_only_and_knows_dims_after_first_use() -> None:
     with pytest.raises(RuntimeError):
         _ = embedder.dims
     assert asyncio.run(embedder.aembed([])).shape == (0, 0)
+
+
+# -- the per-word feature cache gives exactly the uncached vectors ------------------
+
+
+def reference_embed(texts: Sequence[str], dims: int) -> np.ndarray:
+    """Vectors straight from ``text_features`` (no cache): bucket = CRC mod dims, sign = top bit."""
+    sums = np.zeros((len(texts), dims), dtype=np.float64)
+    for row, text in enumerate(texts):
+        hashes, weights = text_features(text)
+        crc = np.asarray(hashes, dtype=np.int64)
+        signed = np.where(crc & 0x8000_0000, 1.0, -1.0) * np.asarray(weights, dtype=np.float64)
+        sums[row] = np.bincount(crc % dims, weights=signed, minlength=dims)
+    return normalise_rows(sums)
+
+
+HAND_WRITTEN = [
+    *TEXTS,
+    "the the the cat sat on the mat, the cat sat on the mat again",
+    "Please, could you kindly explain what's wrong with my code? Thanks!",
+    "python3 vs Python 3.11: what changed in 3.11 and 3.12?",
+    "reverse reverse list list reverse list",
+    "x",
+    "  \n\t ",
+]
+
+
+def awesome_prompts(shared_data: Path) -> list[str]:
+    path = shared_data / "prompts" / "awesome_chatgpt_prompts.csv"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    with path.open(newline="", encoding="utf-8") as handle:
+        return [row["prompt"] for row in csv.DictReader(handle)]
+
+
+@pytest.mark.parametrize("dims", [256, 64])
+def test_cached_features_are_bit_identical_on_hand_written_texts(dims: int) -> None:
+    expected = reference_embed(HAND_WRITTEN, dims)
+    embedder = LexicalEmbedder(dims)
+    cold = np.stack([embedder.embed([text])[0] for text in HAND_WRITTEN])
+    warm = embedder.embed(HAND_WRITTEN)  # every word now cached
+    assert cold.tobytes() == expected.tobytes()
+    assert warm.tobytes() == expected.tobytes()
+
+
+def test_a_tiny_word_cache_that_keeps_clearing_changes_nothing() -> None:
+    expected = reference_embed(HAND_WRITTEN, 256)
+    embedder = LexicalEmbedder(word_cache=2)
+    for _ in range(2):
+        assert embedder.embed(HAND_WRITTEN).tobytes() == expected.tobytes()
+    assert len(embedder._words) <= 2 and len(embedder._bigrams) <= 2
+
+
+def test_cached_features_are_bit_identical_on_real_prompts(shared_data: Path) -> None:
+    prompts = awesome_prompts(shared_data)
+    assert len(prompts) >= 200
+    expected = reference_embed(prompts, 256)
+    embedder = LexicalEmbedder()
+    batch = embedder.embed(prompts)
+    single = np.stack([embedder.embed([text])[0] for text in prompts])
+    assert batch.tobytes() == expected.tobytes()
+    assert single.tobytes() == expected.tobytes()

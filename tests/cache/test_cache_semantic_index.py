@@ -439,3 +439,22 @@ def test_two_processes_append_and_both_see_every_row(tmp_path: Path) -> None:
     assert seqs == sorted(set(seqs)) and len(seqs) == 2 * count
     fresh = VectorIndex(SqliteLog(db, snapshots), NAME, DIMS)
     assert len(fresh) == 2 * count
+
+
+def test_unit_and_nearly_unit_vectors_score_as_if_renormalised(log: MemoryLog) -> None:
+    index = VectorIndex(log, NAME, DIMS)
+    embedded = LexicalEmbedder(DIMS).embed(["reverse a list in python", "sort a dict by value"])
+    slightly_long = vec("b") * np.float32(1.0 + 5e-7)  # within the tolerance: kept as is
+    index.add("e0", "s", embedded[0])
+    index.add("e1", "s", embedded[1])
+    index.add("b", "s", slightly_long)
+    stored = {key: np.frombuffer(blob, dtype="<f4") for _, key, _, _, blob in log.rows}
+    for key, original in [("e0", embedded[0]), ("e1", embedded[1]), ("b", slightly_long)]:
+        np.testing.assert_allclose(stored[key], original / np.linalg.norm(original),
+                                   rtol=0, atol=2e-6)
+    for query, key in [(embedded[0], "e0"), (embedded[1], "e1"), (vec("b"), "b")]:
+        ((found, score),) = index.search("s", query, 0.999)
+        assert found == key and score == pytest.approx(1.0, abs=2e-6)
+    index.add("far", "s", vec("c") * np.float32(1.001))  # clearly not unit: divided
+    assert np.linalg.norm(np.frombuffer(log.rows[-1][4], dtype="<f4")) == pytest.approx(1.0,
+                                                                                       abs=1e-6)
