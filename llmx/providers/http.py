@@ -81,6 +81,37 @@ class EngineStats:
 TransportFactory = Callable[[Endpoint], httpx.AsyncBaseTransport]
 
 
+@dataclass(slots=True)
+class _Route:
+    """How one endpoint's calls go out.
+
+    With ``direct`` (llmx's own H11Transport) a call skips AsyncClient's auth, redirect
+    and cookie layers, none of which llmx uses: about 0.5 ms of CPU per request.
+    """
+
+    client: httpx.AsyncClient
+    base: str
+    timeout: dict[str, float | None]
+    direct: httpx.AsyncBaseTransport | None = None
+
+    async def send(self, call: HttpCall, *, stream: bool) -> httpx.Response:
+        if self.direct is None:
+            request = self.client.build_request(call.method, call.path, content=call.body,
+                                                headers=_headers(call))
+            return await self.client.send(request, stream=stream)
+        headers = {"accept": "*/*", "accept-encoding": "gzip, deflate", **_headers(call)}
+        request = httpx.Request(call.method, self.base + call.path, headers=headers,
+                                content=call.body, extensions={"timeout": self.timeout})
+        response = await self.direct.handle_async_request(request)
+        response.request = request
+        if not stream:
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
+        return response
+
+
 @dataclass
 class HttpEngine:
     """Sends codec-built calls with pooled clients (one per endpoint) and retries."""
@@ -90,22 +121,29 @@ class HttpEngine:
     clock: Callable[[], float] = time.monotonic
     rand: Callable[[], float] = random.random
     stats: EngineStats = field(default_factory=EngineStats)
-    _clients: dict[tuple[Any, ...], httpx.AsyncClient] = field(default_factory=dict)
+    _routes: dict[tuple[Any, ...], _Route] = field(default_factory=dict)
 
     async def aclose(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            await client.aclose()
+        routes, self._routes = list(self._routes.values()), {}
+        for route in routes:
+            await route.client.aclose()
 
     def client(self, ep: Endpoint) -> httpx.AsyncClient:
+        return self._route(ep).client
+
+    def _route(self, ep: Endpoint) -> _Route:
         key = ep.pool_key()
-        found = self._clients.get(key)
+        found = self._routes.get(key)
         if found is None:
-            found = self._clients[key] = self._new_client(ep)
+            client, direct = self._new_client(ep)
+            found = self._routes[key] = _Route(client, str(client.base_url),
+                                               client.timeout.as_dict(), direct)
             self.stats.clients += 1
         return found
 
-    def _new_client(self, ep: Endpoint) -> httpx.AsyncClient:
+    def _new_client(self, ep: Endpoint
+                    ) -> tuple[httpx.AsyncClient, httpx.AsyncBaseTransport | None]:
+        """The endpoint's pooled client, and llmx's own transport when it is the one used."""
         limits = httpx.Limits(
             max_connections=ep.max_connections,
             max_keepalive_connections=ep.max_keepalive,
@@ -114,17 +152,19 @@ class HttpEngine:
         timeout = httpx.Timeout(ep.read_timeout, connect=ep.connect_timeout, pool=ep.timeout)
         base = ep.base_url.rstrip("/") + "/"
         if self.transport_factory is not None:
-            return httpx.AsyncClient(base_url=base, timeout=timeout,
-                                     transport=self.transport_factory(ep))
+            client = httpx.AsyncClient(base_url=base, timeout=timeout,
+                                       transport=self.transport_factory(ep))
+            return client, None
         if base.startswith("http://") and not ep.http2 and not _env_proxy():
             # httpcore's pool is CPU-bound at high concurrency; H11Transport is not.
             from llmx.providers.transport import H11Transport
-            return httpx.AsyncClient(base_url=base, timeout=timeout,
-                                     transport=H11Transport(limits))
+
+            lean = H11Transport(limits)
+            return httpx.AsyncClient(base_url=base, timeout=timeout, transport=lean), lean
         # Plain http never does TLS: skip loading the CA bundle (~50 ms per process).
         verify: bool = not base.startswith("http://")
         return httpx.AsyncClient(base_url=base, limits=limits, timeout=timeout,
-                                 http2=ep.http2, verify=verify)
+                                 http2=ep.http2, verify=verify), None
 
     async def request(self, ep: Endpoint, call: HttpCall, codec: Codec) -> Chunk:
         """Send a non-streamed call and return the whole reply as one Chunk."""
@@ -179,8 +219,7 @@ class HttpEngine:
     async def _request_once(self, ep: Endpoint, call: HttpCall, codec: Codec) -> bytes:
         self.stats.requests += 1
         try:
-            response = await self.client(ep).request(
-                call.method, call.path, content=call.body, headers=_headers(call))
+            response = await self._route(ep).send(call, stream=False)
         except httpx.HTTPError as exc:
             raise _transport_failure(exc, ep) from None
         if response.status_code >= 300:
@@ -192,13 +231,11 @@ class HttpEngine:
     ) -> AsyncGenerator[Chunk, None]:
         """One attempt. The total budget covers the wait for the first chunk only."""
         self.stats.requests += 1
-        client = self.client(ep)
-        request = client.build_request(call.method, call.path, content=call.body,
-                                       headers=_headers(call))
+        route = self._route(ep)
         response: httpx.Response | None = None
         try:
             async with asyncio.timeout(max(0.0, deadline - self.clock())):
-                response = await client.send(request, stream=True)
+                response = await route.send(call, stream=True)
                 chunks = _decode_stream(response, codec)
                 first = await anext(chunks, None)
             if first is None:
