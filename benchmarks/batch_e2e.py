@@ -101,7 +101,8 @@ def main() -> None:
             out = home / "out.jsonl"
             start = time.perf_counter()
             command = [sys.executable, "-c", PEAK_RSS, sys.executable, "-m", "llmx", "batch",
-                       str(source), "-o", str(out), "-j", str(args.concurrency)]
+                       str(source), "-o", str(out), "-j", str(args.concurrency),
+                       "--summary-json", str(home / "summary.json")]
             run = subprocess.run(command, env=env, capture_output=True, text=True)
             llmx_s = time.perf_counter() - start
             sent = sim_requests(url) - before
@@ -109,7 +110,9 @@ def main() -> None:
             sim.terminate()
             sim.wait(timeout=10)
         ids = [json.loads(line)["id"] for line in out.read_text().splitlines()]
+        inside = json.loads((home / "summary.json").read_text())["req_per_s"]
         report(args, unique, base_s, llmx_s, sent, ids, run)
+        print(f"inside the run (after start-up and config): {inside:.0f} lines/s")
 
 
 def report(args: argparse.Namespace, unique: int, base_s: float, llmx_s: float, sent: int,
