@@ -24,7 +24,7 @@ _llmx__spec() {
     case $1 in
         '') subs='ask batch cache completions compress config profiles sim stats' opts='--config --help --version -V -h' valued='--config' ;;
         'ask') subs='' opts='--compress --config --dry-run --help --json --kind --max-tokens --model --no-cache --no-compress --no-stdin --no-stream --profile --refresh --stdin --stream --system --temperature -h -m -p -s' valued='--compress --config --kind --max-tokens --model --profile --system --temperature -m -p -s' ;;
-        'batch') subs='' opts='--concurrency --config --help --line-retries --output --profile --provider-batch --resume --rpm --summary-json --tpm --unordered -h -j -o -p' valued='--concurrency --config --line-retries --output --profile --rpm --summary-json --tpm -j -o -p' ;;
+        'batch') subs='' opts='--concurrency --config --help --line-retries --output --profile --provider-batch --resume --rpm --semantic --summary-json --tpm --unordered -h -j -o -p' valued='--concurrency --config --line-retries --output --profile --rpm --summary-json --tpm -j -o -p' ;;
         'cache') subs='clear ls path prune show' opts='--help -h' valued='' ;;
         'cache clear') subs='' opts='--help --yes -h -y' valued='' ;;
         'cache ls') subs='' opts='--help --json --limit -h -n' valued='--limit -n' ;;

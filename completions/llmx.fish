@@ -85,6 +85,7 @@ complete -c llmx -n '__llmx_at batch' -s 'p' -l 'profile' -x -a '(__llmx_profile
 complete -c llmx -n '__llmx_at batch' -l 'provider-batch' -d 'Use the provider\'s Batch API (OpenAI, Anthropic).'
 complete -c llmx -n '__llmx_at batch' -l 'resume' -d 'Skip ids already answered in the output file.'
 complete -c llmx -n '__llmx_at batch' -l 'rpm' -x -d 'Requests per minute at most.'
+complete -c llmx -n '__llmx_at batch' -l 'semantic' -d 'Also answer lines from semantic (paraphrase) cache matches; off in batches by default.'
 complete -c llmx -n '__llmx_at batch' -l 'summary-json' -x -d 'Write the summary as JSON to this file (- for stderr).'
 complete -c llmx -n '__llmx_at batch' -l 'tpm' -x -d 'Tokens per minute at most.'
 complete -c llmx -n '__llmx_at batch' -l 'unordered' -d 'Write lines as they finish, not in input order.'

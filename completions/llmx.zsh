@@ -108,6 +108,7 @@ _llmx_batch() {
         '(--provider-batch)--provider-batch[Use the provider'\''s Batch API (OpenAI, Anthropic).]' \
         '(--resume)--resume[Skip ids already answered in the output file.]' \
         '(--rpm)--rpm=[Requests per minute at most.]:rpm: ' \
+        '(--semantic)--semantic[Also answer lines from semantic (paraphrase) cache matches; off in batches by default.]' \
         '(--summary-json)--summary-json=[Write the summary as JSON to this file (- for stderr).]:summary_json: ' \
         '(--tpm)--tpm=[Tokens per minute at most.]:tpm: ' \
         '(--unordered)--unordered[Write lines as they finish, not in input order.]' \

@@ -272,13 +272,16 @@ def batch(
                                                      "file (- for stderr).")] = None,
     line_retries: Annotated[int, typer.Option(help="Extra attempts per line after transient "
                                               "errors.")] = 2,
+    semantic: Annotated[bool, typer.Option("--semantic", help="Also answer lines from "
+                                           "semantic (paraphrase) cache matches; off in "
+                                           "batches by default.")] = False,
     profile: ProfileOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     from llmx.cli.batch_cmd import BatchArgs, run_batch_command
 
     args = BatchArgs(source, output, concurrency, unordered, resume, rpm, tpm, provider_batch,
-                     summary_json, profile, _config(ctx, config), line_retries)
+                     summary_json, profile, _config(ctx, config), line_retries, semantic=semantic)
     _exit(guarded(lambda: run_batch_command(args, Io.system())))
 
 

@@ -43,15 +43,16 @@ class BatchArgs:
     config: str | None = None
     line_retries: int = 2
     grace: float = 5.0
+    semantic: bool = False
 
 
 class Clients:
     """One Client per profile named in the input, opened on first use."""
 
     def __init__(self, config: Config, default: str | None, io: Io, stack: AsyncExitStack,
-                 concurrency: int = 1) -> None:
+                 concurrency: int = 1, semantic: bool = False) -> None:
         self._config, self._default, self._io, self._stack = config, default, io, stack
-        self._concurrency = concurrency
+        self._concurrency, self._semantic = concurrency, semantic
         self._clients: dict[str | None, Client] = {}
 
     async def get(self, name: str | None) -> Client:
@@ -61,7 +62,8 @@ class Clients:
         name = name or self._default
         found = self._clients.get(name)
         if found is None:
-            profile = _pool_for(resolve_profile(self._config, name), self._concurrency)
+            profile = _for_batch(resolve_profile(self._config, name), self._concurrency,
+                                 self._semantic)
             found = await self._stack.enter_async_context(Client(profile, env=self._io.env))
             self._clients[name] = found
         return found
@@ -89,7 +91,7 @@ async def _main(args: BatchArgs, config: Config, io: Io) -> int:
     concurrency = args.concurrency or profile.batch.concurrency
     with _signals(stop), _output(args) as out:
         async with AsyncExitStack() as stack:
-            clients = Clients(config, args.profile, io, stack, concurrency)
+            clients = Clients(config, args.profile, io, stack, concurrency, args.semantic)
             if args.provider_batch:
                 summary = await _provider_batch(args, clients, out, io)
             else:
@@ -205,15 +207,19 @@ def _output(args: BatchArgs) -> Iterator[BinaryIO]:
         yield stream  # type: ignore[misc]
 
 
-def _pool_for(profile: Profile, concurrency: int) -> Profile:
-    """A connection per request in flight: raise the pool to the batch's concurrency."""
+def _for_batch(profile: Profile, concurrency: int, semantic: bool) -> Profile:
+    """The profile as a batch uses it: a connection per request in flight, and the
+    semantic tier only when asked for (``--semantic``). Batch files are mostly templated
+    prompts that differ in one detail, the riskiest input for semantic matching, and its
+    index would hold a vector per line (100 MB per 100,000 lines). Exact repeats are still
+    answered by the cache and coalesced in flight."""
     from dataclasses import replace
 
     http = profile.http
-    if http.max_connections >= concurrency:
-        return profile
-    return replace(profile, http=replace(http, max_connections=concurrency,
-                                         max_keepalive=concurrency))
+    if http.max_connections < concurrency:
+        http = replace(http, max_connections=concurrency, max_keepalive=concurrency)
+    cache = profile.cache if semantic else replace(profile.cache, semantic=False)
+    return replace(profile, http=http, cache=cache)
 
 
 def _cost_line(profile: Profile, results: list[Result]) -> str:

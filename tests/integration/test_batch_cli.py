@@ -117,7 +117,7 @@ def test_embeddings_for_the_semantic_cache_go_out_in_groups(
                      '[profiles.local.batch]\nmax_batch_size = 16\nmax_wait_ms = 20\n')
     source, out = cli.home / "in.jsonl", cli.home / "out.jsonl"
     write_jobs(source, [f"grouped embedding question {i}" for i in range(64)])
-    result = cli.run("batch", str(source), "-o", str(out), "-j", "32")
+    result = cli.run("batch", str(source), "-o", str(out), "-j", "32", "--semantic")
     assert result.returncode == 0, result.stderr
     calls = sum(n for path, n in sim_stats(server)["by_endpoint"].items() if "embeddings" in path)
     assert 0 < calls < 64 / 2  # one request per group of texts, not one per prompt
@@ -135,3 +135,21 @@ def test_provider_batch_reports_its_cost_against_the_normal_api(cli: Cli, sim: S
     usage = [row["usage"] for row in read_lines(out)]
     expected = sum(u["input_tokens"] * 3.0 + u["output_tokens"] * 6.0 for u in usage) / 1e6
     assert normal_cost == round(expected, 4) and batch_cost == round(expected / 2, 4)
+
+
+def test_batches_use_exact_repeats_but_not_paraphrases_unless_asked(cli: Cli, sim: Sim) -> None:
+    cli.write_config(profile_toml(sim.url))
+    source, out = cli.home / "in.jsonl", cli.home / "out.jsonl"
+
+    def run(prompts: list[str], *flags: str) -> list[Any]:
+        write_jobs(source, prompts)
+        result = cli.run("batch", str(source), "-o", str(out), *flags)
+        assert result.returncode == 0, result.stderr
+        return [line["cached"] for line in read_lines(out)]
+
+    assert run(["What is the capital of France?"]) == [False]
+    assert run(["what's the capital of France", "What is the capital of France?"]) == [
+        False, "exact"]
+    # With --semantic a batch indexes its answers and serves paraphrases of them.
+    assert run(["How many moons does Mars have?"], "--semantic") == [False]
+    assert run(["how many moons does Mars have"], "--semantic") == ["semantic"]
