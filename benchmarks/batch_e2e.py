@@ -117,7 +117,7 @@ def main() -> None:
 
 def report(args: argparse.Namespace, unique: int, base_s: float, llmx_s: float, sent: int,
            ids: list[str], run: subprocess.CompletedProcess[str]) -> None:
-    ideal = args.concurrency / (args.latency_ms / 1000)
+    ideal = args.concurrency / (args.latency_ms / 1000) if args.latency_ms else float("inf")
     base_rps = args.lines / base_s
     llmx_rps = args.lines / llmx_s
     print(f"{args.lines} lines ({unique} unique prompts), -j {args.concurrency}, "
