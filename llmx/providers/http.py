@@ -100,7 +100,9 @@ class _Route:
                                                 headers=_headers(call))
             return await self.client.send(request, stream=stream)
         headers = {"accept": "*/*", "accept-encoding": "gzip, deflate", **_headers(call)}
-        request = httpx.Request(call.method, self.base + call.path, headers=headers,
+        absolute = call.path.startswith(("http://", "https://"))  # e.g. a results_url
+        url = call.path if absolute else self.base + call.path
+        request = httpx.Request(call.method, url, headers=headers,
                                 content=call.body, extensions={"timeout": self.timeout})
         response = await self.direct.handle_async_request(request)
         response.request = request
