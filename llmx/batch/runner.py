@@ -28,12 +28,13 @@ import asyncio
 import contextlib
 import heapq
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Container, Iterable
+from collections.abc import Awaitable, Callable, Container, Iterable
 from functools import partial
 from typing import Any
 
 from llmx.batch.coalesce import FlightCancelled, SingleFlight
-from llmx.batch.jobs import BadLine, Job, estimate_tokens
+from llmx.batch.feed import Counters, Feeder, Item, Source
+from llmx.batch.jobs import Job, estimate_tokens
 from llmx.batch.limits import AdaptiveGate, Sleep, TokenBucket
 from llmx.batch.output import OrderedWriter, Result
 from llmx.batch.summary import NullProgress, ProgressSink, RunStats, Summary
@@ -46,10 +47,8 @@ DEFAULT_GRACE = 5.0
 DEFAULT_LINE_RETRIES = 2
 WINDOW_PER_SLOT = 4  # default read-ahead window: 4 x concurrency
 PROGRESS_EVERY = 0.1  # seconds between progress updates
-YIELD_EVERY = 256  # lines read before the reader lets other tasks run
 
 Send = Callable[[Job], Awaitable[Completion]]
-Source = Iterable[Job | BadLine] | AsyncIterable[Job | BadLine]
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -89,37 +88,13 @@ async def run_batch(
     return await run.run()
 
 
-class _Item:
-    """A line waiting or in flight."""
+class _Run(Feeder):
+    """One run; reading the input is ``Feeder``'s half (llmx/batch/feed.py)."""
 
-    __slots__ = ("attempts", "follower", "job", "key", "seq", "tokens")
-
-    def __init__(self, seq: int, job: Job, key: str | None) -> None:
-        self.seq, self.job, self.key = seq, job, key
-        self.tokens = 0
-        self.attempts = 0
-        self.follower = False
-
-
-class _Counters:
-    __slots__ = ("coalesced", "errors", "exact", "ok", "read", "retries", "semantic", "sends",
-                 "skipped")
-
-    def __init__(self) -> None:
-        self.read = self.ok = self.errors = self.exact = self.semantic = 0
-        self.coalesced = self.retries = self.sends = self.skipped = 0
-
-
-class _Run:
-    key: Callable[[Job], str | None] | None
     rpm: TokenBucket | None
-    tpm: TokenBucket | None
-    estimate: Callable[[Job], int]
     progress: ProgressSink
     grace: float
     line_retries: int
-    skip: Container[str]
-    window: int
     clock: Callable[[], float]
     sleep: Sleep
     total: int | None
@@ -128,9 +103,9 @@ class _Run:
                  stop: asyncio.Event) -> None:
         self.source, self.send, self.writer, self.gate, self.stop = (
             source, send, writer, gate, stop)
-        self.count = _Counters()
+        self.count = Counters()
         self.flight: SingleFlight[Completion] = SingleFlight()
-        self.pending: list[tuple[int, int, _Item]] = []  # heap of (priority, seq, item)
+        self.pending: list[tuple[int, int, Item]] = []  # heap of (priority, seq, item)
         self.tasks: set[asyncio.Task[None]] = set()
         self.seen: set[str] = set()
         self.in_flight = 0
@@ -201,82 +176,6 @@ class _Run:
             task.cancel()
         await asyncio.gather(*late, return_exceptions=True)
 
-    # -- reading ----------------------------------------------------------------------------
-
-    async def _feed(self) -> None:
-        source = self.source
-        try:
-            if isinstance(source, AsyncIterable):
-                await self._feed_async(aiter(source))
-            else:
-                await self._feed_sync(iter(source))
-        except Exception as exc:  # the input failed (e.g. a read error): wind down, re-raise
-            self._halt(exc)
-        finally:
-            self.feeding = False
-            self.ready.set()
-
-    async def _feed_sync(self, lines: Iterable[Job | BadLine]) -> None:
-        it = iter(lines)
-        count = 0
-        while await self._has_room():
-            entry = next(it, None)
-            if entry is None:
-                return
-            self._admit(entry)
-            count += 1
-            if count % YIELD_EVERY == 0:  # e.g. a long run of skipped ids
-                await asyncio.sleep(0)
-
-    async def _feed_async(self, lines: AsyncIterator[Job | BadLine]) -> None:
-        try:
-            while await self._has_room():
-                entry = await anext(lines, None)
-                if entry is None:
-                    return
-                self._admit(entry)
-        finally:
-            close = getattr(lines, "aclose", None)
-            if close is not None:
-                with contextlib.suppress(Exception):
-                    await close()
-
-    async def _has_room(self) -> bool:
-        """Wait while the window is full; False once stopping."""
-        while self.held >= self.window and not self.stopping:
-            self.room.clear()
-            await self.room.wait()
-        return not self.stopping
-
-    def _admit(self, entry: Job | BadLine) -> None:
-        if entry.id in self.skip:
-            self.count.skipped += 1
-            return
-        seq = self.next_seq
-        self.next_seq += 1
-        self.count.read += 1
-        self.held += 1
-        self.max_held = max(self.max_held, self.held)
-        if isinstance(entry, BadLine):
-            self._finish(seq, Result.failed(entry.index, entry.id, ("BadLine", entry.message), 0))
-        elif entry.id in self.seen:
-            message = f"line {entry.index + 1}: id {entry.id!r} was used by an earlier line"
-            self._finish(seq, Result.failed(entry.index, entry.id, ("DuplicateId", message), 0))
-        else:
-            self.seen.add(entry.id)
-            self._queue(seq, entry)
-
-    def _queue(self, seq: int, job: Job) -> None:
-        try:
-            item = _Item(seq, job, None if self.key is None else self.key(job))
-            if self.tpm is not None:
-                item.tokens = self.estimate(job)
-        except Exception as exc:  # e.g. the prompt cannot be prepared: this line fails alone
-            self._finish(seq, Result.failed(job.index, job.id, exc, 0))
-            return
-        heapq.heappush(self.pending, (job.priority, seq, item))
-        self.ready.set()
-
     # -- sending ----------------------------------------------------------------------------
 
     async def _dispatch(self) -> None:
@@ -310,7 +209,7 @@ class _Run:
         self.ready.clear()
         await self.ready.wait()
 
-    async def _pace(self, item: _Item) -> bool:
+    async def _pace(self, item: Item) -> bool:
         """Charge the rpm/tpm buckets; wait if they say so. False: do not send now."""
         delay = 0.0
         if self.rpm is not None:
@@ -325,7 +224,7 @@ class _Run:
             return False
         return True
 
-    def _refund(self, item: _Item) -> None:
+    def _refund(self, item: Item) -> None:
         if self.rpm is not None:
             self.rpm.refund(1)
         if self.tpm is not None:
@@ -338,7 +237,7 @@ class _Run:
         await asyncio.wait((sleeper, waker), return_when=asyncio.FIRST_COMPLETED)
         await self._cancel((sleeper, waker))
 
-    def _launch(self, item: _Item, ticket: int | None) -> None:
+    def _launch(self, item: Item, ticket: int | None) -> None:
         """Start one send (or join the identical one in flight): one task per line."""
         item.attempts += 1
         call = None  # no key: the task calls send itself
@@ -352,7 +251,7 @@ class _Run:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def _attempt(self, item: _Item, ticket: int | None,
+    async def _attempt(self, item: Item, ticket: int | None,
                        call: Awaitable[Completion] | None) -> None:
         outcome: Completion | Exception
         try:
@@ -373,7 +272,7 @@ class _Run:
 
     # -- results ----------------------------------------------------------------------------
 
-    def _settle(self, item: _Item, ticket: int | None, outcome: Completion | Exception) -> None:
+    def _settle(self, item: Item, ticket: int | None, outcome: Completion | Exception) -> None:
         job = item.job
         if not isinstance(outcome, Exception):
             if ticket is not None:
@@ -397,7 +296,7 @@ class _Run:
             return  # its shared request was cancelled at the end of the grace period
         self._finish(item.seq, Result.failed(job.index, job.id, outcome, item.attempts))
 
-    def _count_answer(self, item: _Item, completion: Completion) -> None:
+    def _count_answer(self, item: Item, completion: Completion) -> None:
         count = self.count
         count.ok += 1
         if item.follower:

@@ -14,7 +14,7 @@ that a similarity score cannot see. Pure (standard library only); ~30 µs per sh
 * ``opposite`` — one prompt holds a word whose opposite is in the other and
   not itself: enable/disable (also "turn on"/"turn off"), add/remove,
   start/stop, open/close, allow/deny, increase/decrease, min/max, before/after,
-  more/less, fastest/slowest, upload/download, ... (see ``_OPPOSITES``;
+  more/less, fastest/slowest, upload/download, ... (see ``veto_words.OPPOSITES``;
   inflections such as "enabled", "removing" are recognised), or a word and
   the same word with a negating prefix ("install"/"uninstall",
   "valid"/"invalid", "encrypt"/"decrypt").
@@ -46,6 +46,17 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
+from llmx.cache.veto_words import (
+    DIRECTION_WORDS,
+    NEGATING_PREFIXES,
+    NUMBER_WORDS,
+    OPPOSITES,
+    PHRASAL,
+    SCALES,
+    SKIP_AFTER,
+    UNITS,
+)
+
 _APOSTROPHES: Final = re.compile("[\u2018\u2019\u02bc\u0060\u00b4]")
 _IS_CONTRACTION: Final = re.compile(
     r"\b(what|where|who|how|when|why|it|that|there|here|he|she|this|which)'s\b"
@@ -70,109 +81,10 @@ _NEGATION: Final = re.compile(
     r"|\bno\b(?!\s*(?:[,.!?;:]|$))"
 )
 
-_NUMBER_WORDS: Final = MappingProxyType({
-    "zero": 0, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "dozen": 12,
-    "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
-    "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40,
-    "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
-    "hundred": 100,
-})
-_SCALES: Final = MappingProxyType({
-    "k": 1_000, "thousand": 1_000, "million": 1_000_000, "mn": 1_000_000,
-    "billion": 1_000_000_000, "bn": 1_000_000_000,
-})
-
-# Opposite pairs by base form; a word may be in several pairs.
-_OPPOSITES: Final = (
-    ("enable", "disable"), ("activate", "deactivate"), ("allow", "deny"),
-    ("allow", "block"), ("permit", "forbid"), ("accept", "reject"), ("approve", "reject"),
-    ("accept", "decline"), ("add", "remove"), ("add", "delete"), ("add", "subtract"),
-    ("create", "delete"), ("create", "destroy"), ("insert", "delete"), ("install", "remove"),
-    ("start", "stop"), ("start", "end"), ("start", "finish"), ("begin", "end"),
-    ("open", "close"), ("lock", "unlock"), ("show", "hide"), ("include", "exclude"),
-    ("increase", "decrease"), ("increase", "reduce"), ("raise", "lower"),
-    ("maximum", "minimum"), ("max", "min"), ("maximize", "minimize"),
-    ("more", "less"), ("more", "fewer"), ("most", "least"), ("before", "after"),
-    ("above", "below"), ("over", "under"), ("high", "low"), ("higher", "lower"),
-    ("highest", "lowest"), ("upper", "lower"), ("uppercase", "lowercase"),
-    ("fast", "slow"), ("faster", "slower"), ("fastest", "slowest"), ("quick", "slow"),
-    ("good", "bad"), ("better", "worse"), ("best", "worst"), ("big", "small"),
-    ("bigger", "smaller"), ("biggest", "smallest"), ("large", "small"),
-    ("larger", "smaller"), ("largest", "smallest"), ("long", "short"),
-    ("longer", "shorter"), ("longest", "shortest"), ("old", "new"), ("older", "newer"),
-    ("oldest", "newest"), ("earliest", "latest"), ("first", "last"), ("cheap", "expensive"),
-    ("cheaper", "pricier"), ("cheapest", "priciest"), ("true", "false"),
-    ("positive", "negative"), ("success", "failure"), ("succeed", "fail"), ("pass", "fail"),
-    ("win", "lose"), ("buy", "sell"), ("import", "export"), ("upload", "download"),
-    ("upgrade", "downgrade"), ("push", "pull"), ("send", "receive"), ("read", "write"),
-    ("encrypt", "decrypt"), ("encode", "decode"), ("compress", "decompress"),
-    ("serialize", "deserialize"), ("connect", "disconnect"), ("mount", "unmount"),
-    ("input", "output"), ("inbound", "outbound"), ("incoming", "outgoing"),
-    ("ascending", "descending"), ("asc", "desc"), ("left", "right"),
-    ("north", "south"), ("east", "west"), ("inside", "outside"), ("internal", "external"),
-    ("inner", "outer"), ("public", "private"), ("local", "remote"), ("client", "server"),
-    ("synchronous", "asynchronous"), ("sync", "async"), ("horizontal", "vertical"),
-    ("row", "column"), ("width", "height"), ("top", "bottom"), ("head", "tail"),
-    ("prefix", "suffix"), ("forward", "backward"), ("odd", "even"), ("hot", "cold"),
-    ("light", "dark"), ("day", "night"), ("male", "female"), ("men", "women"),
-    ("advantage", "disadvantage"), ("pro", "con"), ("strength", "weakness"),
-    ("always", "never"), ("all", "none"), ("min", "maximum"), ("max", "minimum"),
-)
-# "turn on" = enable, "switch off" = disable
-_PHRASAL: Final = frozenset({"turn", "turns", "turned", "turning",
-                             "switch", "switches", "switched", "switching"})
-_PREFIXES: Final = ("un", "dis", "de", "in", "im", "il", "ir", "non", "anti")
-_DIRECTION_WORDS: Final = frozenset({"to", "into", "from", "than"})
 _THAN_WINDOW: Final = 6
 _LOOKBEHIND: Final = 16
 _SENTENCE_OPENERS: Final = frozenset(".!?:;\"'`([{-*#>")
 _SHARED_PREFIX: Final = 5
-_SKIP_AFTER: Final = frozenset({"the", "a", "an", "my", "your", "our", "their", "its", "this"})
-
-_UNITS: Final = MappingProxyType({
-    **dict.fromkeys(("km", "kilometer", "kilometre", "kilometers", "kilometres"), "km"),
-    **dict.fromkeys(("mile", "miles"), "mile"),
-    **dict.fromkeys(("meter", "metre", "meters", "metres"), "m"),
-    **dict.fromkeys(("cm", "centimeter", "centimeters", "centimetre", "centimetres"), "cm"),
-    **dict.fromkeys(("mm", "millimeter", "millimeters", "millimetre", "millimetres"), "mm"),
-    **dict.fromkeys(("inch", "inches"), "inch"),
-    **dict.fromkeys(("ft", "foot", "feet"), "ft"),
-    **dict.fromkeys(("yard", "yards"), "yard"),
-    **dict.fromkeys(("kg", "kilogram", "kilograms", "kilo", "kilos"), "kg"),
-    **dict.fromkeys(("gram", "grams"), "g"),
-    **dict.fromkeys(("lb", "lbs", "pound", "pounds"), "lb"),
-    **dict.fromkeys(("oz", "ounce", "ounces"), "oz"),
-    **dict.fromkeys(("liter", "litre", "liters", "litres"), "l"),
-    **dict.fromkeys(("milliliter", "milliliters", "millilitre", "millilitres"), "ml"),
-    **dict.fromkeys(("gallon", "gallons"), "gallon"),
-    **dict.fromkeys(("celsius", "centigrade"), "celsius"),
-    "fahrenheit": "fahrenheit", "kelvin": "kelvin",
-    **dict.fromkeys(("millisecond", "milliseconds"), "ms"),
-    **dict.fromkeys(("sec", "secs", "second", "seconds"), "s"),
-    **dict.fromkeys(("minute", "minutes", "mins"), "minute"),
-    **dict.fromkeys(("hour", "hours"), "hour"),
-    **dict.fromkeys(("week", "weeks"), "week"),
-    **dict.fromkeys(("month", "months"), "month"),
-    **dict.fromkeys(("year", "years", "yr", "yrs"), "year"),
-    **dict.fromkeys(("byte", "bytes"), "byte"),
-    **dict.fromkeys(("bit", "bits"), "bit"),
-    "kb": "kb", "mb": "mb", "gb": "gb", "tb": "tb", "kib": "kb", "mib": "mb",
-    "gib": "gb", "tib": "tb", "kbps": "kbps", "mbps": "mbps", "gbps": "gbps",
-    **dict.fromkeys(("usd", "dollar", "dollars", "$"), "usd"),
-    **dict.fromkeys(("eur", "euro", "euros", "€"), "eur"),
-    **dict.fromkeys(("gbp", "£", "sterling"), "gbp"),
-    **dict.fromkeys(("yen", "jpy", "¥"), "jpy"),
-    **dict.fromkeys(("inr", "rupee", "rupees"), "inr"),
-    **dict.fromkeys(("btc", "bitcoin", "bitcoins"), "btc"),
-    **dict.fromkeys(("percent", "percentage", "%"), "percent"),
-    **dict.fromkeys(("watt", "watts", "kw", "kwh", "kilowatt", "kilowatts"), "power"),
-    **dict.fromkeys(("volt", "volts"), "volt"),
-    **dict.fromkeys(("hz", "khz", "mhz", "ghz", "hertz"), "hz"),
-    **dict.fromkeys(("px", "pixel", "pixels"), "px"),
-    **dict.fromkeys(("calorie", "calories", "kcal"), "kcal"),
-    **dict.fromkeys(("degree", "degrees", "°"), "degree"),
-})
 
 
 def _pole_table(pairs: Iterable[tuple[str, str]]) -> Mapping[str, frozenset[tuple[int, int]]]:
@@ -183,7 +95,7 @@ def _pole_table(pairs: Iterable[tuple[str, str]]) -> Mapping[str, frozenset[tupl
     return MappingProxyType({word: frozenset(poles) for word, poles in table.items()})
 
 
-_POLES: Final = _pole_table(_OPPOSITES)
+_POLES: Final = _pole_table(OPPOSITES)
 _ENABLE_POLES: Final = _POLES["enable"]
 _DISABLE_POLES: Final = _POLES["disable"]
 
@@ -231,8 +143,8 @@ class Signature:
 def signature(text: str) -> Signature:
     normal = normalise(text)
     tokens = _WORD.findall(normal)
-    units = {_UNITS[t] for t in tokens if t in _UNITS}
-    units.update(_UNITS[s] for s in _SYMBOLS.findall(normal) if s in _UNITS)
+    units = {UNITS[t] for t in tokens if t in UNITS}
+    units.update(UNITS[s] for s in _SYMBOLS.findall(normal) if s in UNITS)
     return Signature(
         words=frozenset(tokens),
         numbers=tuple(_numbers(tokens)),
@@ -276,7 +188,7 @@ def _numbers(tokens: Sequence[str]) -> list[str]:
         value = _number_value(token)
         if value is None:
             continue
-        scale = _SCALES.get(tokens[i + 1]) if i + 1 < len(tokens) else None
+        scale = SCALES.get(tokens[i + 1]) if i + 1 < len(tokens) else None
         if scale is not None and value.isdigit():
             value = str(int(value) * scale)
         found.append(value)
@@ -287,7 +199,7 @@ def _number_value(token: str) -> str | None:
     if token[0].isdigit():
         plain = token.replace(",", "") if re.fullmatch(r"\d{1,3}(?:,\d{3})+", token) else token
         return str(int(plain)) if plain.isdigit() else plain
-    value = _NUMBER_WORDS.get(token)
+    value = NUMBER_WORDS.get(token)
     return None if value is None else str(value)
 
 
@@ -299,7 +211,7 @@ def _poles(tokens: Sequence[str]) -> set[tuple[int, int]]:
             poles = next((_POLES[f] for f in _base_forms(token) if f in _POLES), None)
         if poles is not None:
             found |= poles
-        if token in _PHRASAL and i + 1 < len(tokens):
+        if token in PHRASAL and i + 1 < len(tokens):
             if tokens[i + 1] == "on":
                 found |= _ENABLE_POLES
             elif tokens[i + 1] == "off":
@@ -336,7 +248,7 @@ def _prefix_opposed(a: Signature, b: Signature) -> bool:
     only_a, only_b = _stems(a.words - b.words), _stems(b.words - a.words)
     for mine, theirs in ((only_a, only_b), (only_b, only_a)):
         for word in mine:
-            for prefix in _PREFIXES:
+            for prefix in NEGATING_PREFIXES:
                 base = word[len(prefix):]
                 if word.startswith(prefix) and len(base) >= 4 and base in theirs:
                     return True
@@ -352,15 +264,15 @@ def _directions(tokens: Sequence[str]) -> list[Direction]:
     thing usually leads the sentence) the few words before."""
     found: list[Direction] = []
     for i, token in enumerate(tokens):
-        if token not in _DIRECTION_WORDS:
+        if token not in DIRECTION_WORDS:
             continue
-        rest = [t for t in tokens[i + 1 : i + 3] if t not in _SKIP_AFTER]
+        rest = [t for t in tokens[i + 1 : i + 3] if t not in SKIP_AFTER]
         if not rest:
             continue
         if token == "than":
             before = frozenset(tokens[max(0, i - _THAN_WINDOW) : i])
         else:
-            ahead = [t for t in tokens[max(0, i - 2) : i] if t not in _SKIP_AFTER]
+            ahead = [t for t in tokens[max(0, i - 2) : i] if t not in SKIP_AFTER]
             before = frozenset(ahead[-1:])
         found.append(Direction(token, rest[0], before))
     return found

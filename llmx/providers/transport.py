@@ -19,184 +19,16 @@ import contextlib
 import os
 from collections import deque
 from collections.abc import AsyncIterator
-from typing import Any
 
 import h11
 import httpx
 
-_READ_HIGH_WATER = 256 * 1024  # buffered bytes at which reading pauses
-_MAX_HEADER_BYTES = 64 * 1024
+from llmx.providers.connection import Connection, resolve, resolve_later
+
 _EXPIRED = object()  # what a pool waiter's future holds when its wait ran out
 _CLOSED = object()  # ... when the transport was closed meanwhile
 _CLOSE_GRACE_S = 1.0
 _HTTP11 = {"http_version": b"HTTP/1.1"}
-
-
-def _timer(fut: asyncio.Future[Any], timeout: float | None,
-           value: object) -> asyncio.TimerHandle | None:
-    """Resolve ``fut`` with ``value`` after ``timeout`` seconds unless it is done by then."""
-    if timeout is None:
-        return None
-    return fut.get_loop().call_later(max(0.0, timeout), _resolve, fut, value)
-
-
-def _resolve(fut: asyncio.Future[Any] | None, value: object) -> None:
-    if fut is not None and not fut.done():
-        fut.set_result(value)
-
-
-class _Connection(asyncio.Protocol):
-    """One HTTP/1.1 client connection: bytes in a buffer, events out of h11."""
-
-    def __init__(self) -> None:
-        self.h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=_MAX_HEADER_BYTES)
-        self.transport: asyncio.Transport | None = None
-        self.expires_at = 0.0
-        self._chunks: list[bytes] = []
-        self._size = 0
-        self._eof = False
-        self._lost: Exception | None = None
-        self._read_paused = False
-        self._write_paused = False
-        self._waiter: asyncio.Future[bool] | None = None  # result: True when timed out
-        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    # asyncio.Protocol -------------------------------------------------------
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        self._chunks.append(data)
-        self._size += len(data)
-        if self._size > _READ_HIGH_WATER and self.transport is not None:
-            self.transport.pause_reading()
-            self._read_paused = True
-        _resolve(self._waiter, False)
-
-    def eof_received(self) -> bool | None:
-        self._eof = True
-        _resolve(self._waiter, False)
-        return None  # close our side too
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._eof = True
-        self._lost = exc
-        self._write_paused = False
-        _resolve(self._waiter, False)
-        _resolve(self.closed, None)
-
-    def pause_writing(self) -> None:
-        self._write_paused = True
-
-    def resume_writing(self) -> None:
-        self._write_paused = False
-        _resolve(self._waiter, False)
-
-    # state ------------------------------------------------------------------
-
-    def usable(self) -> bool:
-        """Idle, open and quiet: safe to send the next request on."""
-        return (not self._eof and not self._chunks and self.transport is not None
-                and not self.transport.is_closing() and self.h11.our_state is h11.IDLE
-                and self.h11.their_state is h11.IDLE)
-
-    def finish_cycle(self) -> bool:
-        """After a complete response: prepare for the next request; False if not reusable."""
-        if self.h11.our_state is not h11.DONE or self.h11.their_state is not h11.DONE:
-            return False
-        self.h11.start_next_cycle()
-        return self.usable()
-
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
-
-    # IO ---------------------------------------------------------------------
-
-    async def _wait(self, timeout: float | None) -> bool:
-        """Wait for data, EOF or writability; True when ``timeout`` ran out first."""
-        fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._waiter = fut
-        handle = _timer(fut, timeout, True)
-        try:
-            return await fut
-        finally:
-            self._waiter = None
-            if handle is not None:
-                handle.cancel()
-
-    async def send_request(self, request: httpx.Request, timeout: float | None) -> None:
-        conn = self.h11
-        head = h11.Request(method=request.method, target=request.url.raw_path,
-                           headers=request.headers.raw)
-        try:
-            body = request.content
-        except httpx.RequestNotRead:
-            await self._write(conn.send(head), timeout, request)
-            stream = request.stream
-            assert isinstance(stream, httpx.AsyncByteStream)
-            async for part in stream:
-                await self._write(conn.send(h11.Data(data=part)), timeout, request)
-            await self._write(conn.send(h11.EndOfMessage()), timeout, request)
-            return
-        data = conn.send(head) or b""
-        if body:
-            data += conn.send(h11.Data(data=body)) or b""
-        await self._write(data + (conn.send(h11.EndOfMessage()) or b""), timeout, request)
-
-    async def _write(self, data: bytes | None, timeout: float | None,
-                     request: httpx.Request) -> None:
-        transport = self.transport
-        if self._eof or transport is None or transport.is_closing():
-            raise httpx.WriteError("the connection was closed before the request was sent",
-                                   request=request) from self._lost
-        if data:
-            transport.write(data)
-        while self._write_paused:
-            if await self._wait(timeout):
-                raise httpx.WriteTimeout("timed out sending the request", request=request)
-
-    async def next_event(self, timeout: float | None, request: httpx.Request) -> Any:
-        """The next h11 event of the response; httpx exceptions for every failure."""
-        conn = self.h11
-        while True:
-            state = conn.their_state
-            try:
-                event = conn.next_event()
-            except h11.RemoteProtocolError as exc:
-                message = _closed_message(state) if self._eof else f"bad response: {exc}"
-                raise httpx.RemoteProtocolError(message, request=request) from exc
-            if event is not h11.NEED_DATA:
-                if isinstance(event, h11.ConnectionClosed):
-                    raise httpx.RemoteProtocolError(_closed_message(state), request=request)
-                return event
-            await self._fill(timeout, request)
-
-    async def _fill(self, timeout: float | None, request: httpx.Request) -> None:
-        while not self._chunks and not self._eof:
-            if await self._wait(timeout):
-                raise httpx.ReadTimeout("timed out waiting for the response", request=request)
-        conn = self.h11
-        if self._chunks:
-            for chunk in self._chunks:
-                conn.receive_data(chunk)
-            self._chunks.clear()
-            self._size = 0
-            if self._read_paused and self.transport is not None:
-                self._read_paused = False
-                self.transport.resume_reading()
-            return
-        if self._lost is not None:
-            raise httpx.ReadError("the connection was reset", request=request) from self._lost
-        conn.receive_data(b"")
-
-
-def _closed_message(state: object) -> str:
-    if state is h11.SEND_RESPONSE:
-        return "the server closed the connection without sending a response"
-    return "the server closed the connection mid-response"
 
 
 def _os_reason(exc: OSError) -> str:
@@ -212,14 +44,14 @@ class _Pool:
         self._max_idle = (self._max if limits.max_keepalive_connections is None
                           else limits.max_keepalive_connections)
         self._expiry = limits.keepalive_expiry
-        self._idle: deque[_Connection] = deque()
+        self._idle: deque[Connection] = deque()
         self._waiters: deque[asyncio.Future[object]] = deque()
         self.count = 0  # connections counted against the limit (connecting, busy or idle)
-        self.all: set[_Connection] = set()
+        self.all: set[Connection] = set()
         self.closed = False
 
     async def acquire(self, timeouts: dict[str, float | None],
-                      request: httpx.Request) -> _Connection:
+                      request: httpx.Request) -> Connection:
         conn = self._take_idle()
         if conn is not None:
             return conn
@@ -227,7 +59,7 @@ class _Pool:
             self.count += 1
         else:
             handed = await self._wait_turn(timeouts.get("pool"), request)
-            if isinstance(handed, _Connection):
+            if isinstance(handed, Connection):
                 if handed.usable():
                     return handed
                 handed.close()  # dead while handed over: keep its slot, connect anew
@@ -238,7 +70,7 @@ class _Pool:
             self._free_slot()
             raise
 
-    def _take_idle(self) -> _Connection | None:
+    def _take_idle(self) -> Connection | None:
         idle = self._idle
         now = asyncio.get_running_loop().time()
         while idle and idle[0].expires_at <= now:
@@ -254,7 +86,7 @@ class _Pool:
         """Queue for a connection (or a free slot, handed over as None)."""
         fut: asyncio.Future[object] = asyncio.get_running_loop().create_future()
         self._waiters.append(fut)
-        handle = _timer(fut, timeout, _EXPIRED)
+        handle = resolve_later(fut, timeout, _EXPIRED)
         try:
             handed = await fut
         except BaseException:
@@ -276,7 +108,7 @@ class _Pool:
         handed = fut.result() if fut.done() and not fut.cancelled() else _EXPIRED
         if handed is _CLOSED:
             return
-        if isinstance(handed, _Connection):
+        if isinstance(handed, Connection):
             if handed.usable():
                 self._recycle(handed)
             else:
@@ -288,12 +120,12 @@ class _Pool:
             with contextlib.suppress(ValueError):
                 self._waiters.remove(fut)
 
-    async def _connect(self, timeout: float | None, request: httpx.Request) -> _Connection:
+    async def _connect(self, timeout: float | None, request: httpx.Request) -> Connection:
         loop = asyncio.get_running_loop()
         target = f"{self.host}:{self.port}"
         try:
             async with asyncio.timeout(timeout):
-                _, conn = await loop.create_connection(_Connection, self.host, self.port)
+                _, conn = await loop.create_connection(Connection, self.host, self.port)
         except TimeoutError as exc:
             raise httpx.ConnectTimeout(f"timed out connecting to {target}",
                                        request=request) from exc
@@ -306,14 +138,14 @@ class _Pool:
         self.all.add(conn)
         return conn
 
-    def release(self, conn: _Connection) -> None:
+    def release(self, conn: Connection) -> None:
         """A response was read to its end: reuse the connection, or close it."""
         if conn.finish_cycle():
             self._recycle(conn)
         else:
             self.drop(conn)
 
-    def _recycle(self, conn: _Connection) -> None:
+    def _recycle(self, conn: Connection) -> None:
         """Hand a reusable connection to the first waiter, or keep it idle."""
         while self._waiters:
             fut = self._waiters.popleft()
@@ -327,7 +159,7 @@ class _Pool:
         conn.expires_at = asyncio.get_running_loop().time() + expiry
         self._idle.append(conn)
 
-    def drop(self, conn: _Connection) -> None:
+    def drop(self, conn: Connection) -> None:
         """Close a connection; its slot goes to the next waiter."""
         conn.close()
         self.all.discard(conn)
@@ -344,7 +176,7 @@ class _Pool:
     def close_all(self) -> list[asyncio.Future[None]]:
         self.closed = True
         for fut in self._waiters:
-            _resolve(fut, _CLOSED)
+            resolve(fut, _CLOSED)
         self._waiters.clear()
         self._idle.clear()
         closing = list(self.all)
@@ -359,10 +191,10 @@ class _Pool:
 class _ResponseStream(httpx.AsyncByteStream):
     """The body as it arrives; the connection goes back to the pool at its end."""
 
-    def __init__(self, pool: _Pool, conn: _Connection, request: httpx.Request,
+    def __init__(self, pool: _Pool, conn: Connection, request: httpx.Request,
                  timeout: float | None) -> None:
         self._pool = pool
-        self._conn: _Connection | None = conn
+        self._conn: Connection | None = conn
         self._request = request
         self._timeout = timeout
 
