@@ -22,9 +22,10 @@ _llmx__profiles() {
 # for the command path $1 ('' for llmx itself, 'config show' for `llmx config show`).
 _llmx__spec() {
     case $1 in
-        '') subs='ask batch cache completions compress config profiles sim stats' opts='--config --help --version -V -h' valued='--config' ;;
+        '') subs='ask batch bench cache completions compress config profiles sim stats' opts='--config --help --version -V -h' valued='--config' ;;
         'ask') subs='' opts='--compress --config --dry-run --help --json --kind --max-tokens --model --no-cache --no-compress --no-stdin --no-stream --profile --refresh --stdin --stream --system --temperature -h -m -p -s' valued='--compress --config --kind --max-tokens --model --profile --system --temperature -m -p -s' ;;
         'batch') subs='' opts='--concurrency --config --help --line-retries --output --profile --provider-batch --resume --rpm --semantic --summary-json --tpm --unordered -h -j -o -p' valued='--concurrency --config --line-retries --output --profile --rpm --summary-json --tpm -j -o -p' ;;
+        'bench') subs='' opts='--help --json --profile --quick --targets --yes -h -p' valued='--profile --targets -p' ;;
         'cache') subs='clear ls path prune show' opts='--help -h' valued='' ;;
         'cache clear') subs='' opts='--help --yes -h -y' valued='' ;;
         'cache ls') subs='' opts='--help --json --limit -h -n' valued='--limit -n' ;;
@@ -56,6 +57,8 @@ _llmx__values() {
         'batch:--config') kind=files ;;
         'batch:--profile') kind=profiles ;;
         'batch:-p') kind=profiles ;;
+        'bench:--profile') kind=profiles ;;
+        'bench:-p') kind=profiles ;;
         'completions:') kind=words words='bash fish zsh' ;;
         'config init:') kind=files ;;
         'config path:--config') kind=files ;;

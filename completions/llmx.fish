@@ -4,7 +4,7 @@
 
 # The (sub)command being completed, as words joined by spaces ('' for llmx itself).
 function __llmx_command
-    set -l known 'ask' 'batch' 'cache' 'cache clear' 'cache ls' 'cache path' 'cache prune' 'cache show' 'completions' 'compress' 'config' 'config init' 'config path' 'config show' 'profiles' 'sim' 'stats'
+    set -l known 'ask' 'batch' 'bench' 'cache' 'cache clear' 'cache ls' 'cache path' 'cache prune' 'cache show' 'completions' 'compress' 'config' 'config init' 'config path' 'config show' 'profiles' 'sim' 'stats'
     set -l path ''
     for word in (commandline -opc)[2..-1]
         set -l candidate (string trim -- "$path $word")
@@ -50,6 +50,7 @@ end
 complete -c llmx -f
 complete -c llmx -n '__llmx_at' -a 'ask' -d 'Ask one question; the answer streams to stdout.'
 complete -c llmx -n '__llmx_at' -a 'batch' -d 'Answer a JSONL file of prompts concurrently: one output line per input line.'
+complete -c llmx -n '__llmx_at' -a 'bench' -d 'Reproduce the performance table by measurement: naive baseline vs llmx.'
 complete -c llmx -n '__llmx_at' -a 'cache' -d 'Inspect and manage the response cache.'
 complete -c llmx -n '__llmx_at' -a 'completions' -d 'Print a static completion script for SHELL (the files in completions/ are these).'
 complete -c llmx -n '__llmx_at' -a 'compress' -d 'Compress text the way `llmx ask --compress` would; counts go to stderr.'
@@ -89,6 +90,12 @@ complete -c llmx -n '__llmx_at batch' -l 'semantic' -d 'Also answer lines from s
 complete -c llmx -n '__llmx_at batch' -l 'summary-json' -x -d 'Write the summary as JSON to this file (- for stderr).'
 complete -c llmx -n '__llmx_at batch' -l 'tpm' -x -d 'Tokens per minute at most.'
 complete -c llmx -n '__llmx_at batch' -l 'unordered' -d 'Write lines as they finish, not in input order.'
+complete -c llmx -n '__llmx_at bench' -s 'h' -l 'help' -d 'Show this message and exit.'
+complete -c llmx -n '__llmx_at bench' -l 'json' -d 'One JSON object.'
+complete -c llmx -n '__llmx_at bench' -s 'p' -l 'profile' -x -a '(__llmx_profiles)' -d 'Profile to use (default: default_profile).'
+complete -c llmx -n '__llmx_at bench' -l 'quick' -d 'A shorter run (<= 30 s).'
+complete -c llmx -n '__llmx_at bench' -l 'targets' -x -d 'Targets to compare with: seed or pass3.'
+complete -c llmx -n '__llmx_at bench' -l 'yes' -d 'Don\'t ask before spending money on a real provider.'
 complete -c llmx -n '__llmx_at cache' -a 'clear' -d 'Delete every cached answer (and the semantic index).'
 complete -c llmx -n '__llmx_at cache' -a 'ls' -d 'List cached answers, newest first.'
 complete -c llmx -n '__llmx_at cache' -a 'path' -d 'Print the cache directory.'

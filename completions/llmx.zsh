@@ -36,6 +36,7 @@ _llmx() {
         case $words[1] in
         (ask) _llmx_ask && ret=0 ;;
         (batch) _llmx_batch && ret=0 ;;
+        (bench) _llmx_bench && ret=0 ;;
         (cache) _llmx_cache && ret=0 ;;
         (completions) _llmx_completions && ret=0 ;;
         (compress) _llmx_compress && ret=0 ;;
@@ -53,6 +54,7 @@ _llmx__commands() {
     commands=(
         'ask:Ask one question; the answer streams to stdout.'
         'batch:Answer a JSONL file of prompts concurrently\: one output line per input line.'
+        'bench:Reproduce the performance table by measurement\: naive baseline vs llmx.'
         'cache:Inspect and manage the response cache.'
         'completions:Print a static completion script for SHELL (the files in completions/ are these).'
         'compress:Compress text the way `llmx ask --compress` would; counts go to stderr.'
@@ -113,6 +115,19 @@ _llmx_batch() {
         '(--tpm)--tpm=[Tokens per minute at most.]:tpm: ' \
         '(--unordered)--unordered[Write lines as they finish, not in input order.]' \
         ':source: '
+}
+
+_llmx_bench() {
+    typeset -A opt_args
+    _arguments \
+        '(-h --help)-h[Show this message and exit.]' \
+        '(-h --help)--help[Show this message and exit.]' \
+        '(--json)--json[One JSON object.]' \
+        '(-p --profile)-p+[Profile to use (default\: default_profile).]:profile:_llmx__profiles' \
+        '(-p --profile)--profile=[Profile to use (default\: default_profile).]:profile:_llmx__profiles' \
+        '(--quick)--quick[A shorter run (<= 30 s).]' \
+        '(--targets)--targets=[Targets to compare with\: seed or pass3.]:targets: ' \
+        '(--yes)--yes[Don'\''t ask before spending money on a real provider.]'
 }
 
 _llmx_cache() {

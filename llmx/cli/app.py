@@ -285,6 +285,33 @@ def batch(
     _exit(guarded(lambda: run_batch_command(args, Io.system())))
 
 
+BENCH_HELP = """Reproduce the performance table by measurement: naive baseline vs llmx.
+
+By default against the embedded simulator in its own process, with a latency model like a
+hosted model's (printed with the results). Every figure comes from this run.
+
+Examples:
+
+* `llmx bench --quick`   (about 30 s)
+* `llmx bench --json > bench.json`
+"""
+
+
+@app.command(help=BENCH_HELP)
+def bench(
+    quick: Annotated[bool, typer.Option("--quick", help="A shorter run (<= 30 s).")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+    targets: Annotated[str, typer.Option(help="Targets to compare with: seed or pass3.")] = "seed",
+    yes: Annotated[bool, typer.Option("--yes", help="Don't ask before spending money on a "
+                                      "real provider.")] = False,
+    profile: ProfileOpt = None,
+) -> None:
+    from llmx.cli.bench_cmd import run_bench_command
+
+    _exit(guarded(lambda: run_bench_command(Io.system(), quick=quick, as_json=json_out,
+                                            profile=profile, yes=yes, targets=targets)))
+
+
 COMPRESS_HELP = """Compress text the way `llmx ask --compress` would; counts go to stderr.
 
 Conservative mode changes no word (whitespace, duplicate lines, JSON, tables).

@@ -1,0 +1,138 @@
+"""The bench's values: options, the latency model, rows, the result and its JSON schema.
+
+JSON schema 1 (``BenchResult.to_json``)::
+
+    {"schema": 1, "date": ISO-8601 UTC, "machine": {"platform", "cpus", "python"},
+     "target": {"kind": "embedded simulator" | "profile", "latency_model": {...}},
+     "workload": {...declared proportions and sizes...}, "targets": "seed" | "pass3",
+     "price": {"input", "output", "per": "1M tokens", "batch_discount"},
+     "duration_s": float,
+     "rows": [{"name", "target", "baseline", "optimised", "unit", "improvement",
+               "pass": bool | null, "note"}]}
+
+``baseline`` / ``optimised`` / ``improvement`` are numbers or null (not measured or not
+applicable); ``target`` is the seed's text or null when the seed names none.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SCHEMA = 1
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyModel:
+    """The simulator's knobs, resembling a hosted model."""
+
+    latency_ms: float = 0.0
+    ttft_ms: float = 150.0
+    tokens_per_s: float = 60.0
+    per_input_token_ms: float = 0.02
+    jitter: float = 0.1
+
+    def argv(self) -> list[str]:
+        return ["--latency-ms", str(self.latency_ms), "--ttft-ms", str(self.ttft_ms),
+                "--tokens-per-s", str(self.tokens_per_s),
+                "--per-input-token-ms", str(self.per_input_token_ms),
+                "--jitter", str(self.jitter)]
+
+
+@dataclass(frozen=True, slots=True)
+class PriceTable:
+    """Money per 1M tokens; ``batch_discount`` is the provider batch API's discount."""
+
+    input: float = 0.15
+    output: float = 0.60
+    batch_discount: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class BenchOptions:
+    quick: bool = False
+    targets: str = "seed"  # "seed" | "pass3"
+    model: LatencyModel = field(default_factory=LatencyModel)
+    price: PriceTable = field(default_factory=PriceTable)
+    seed: int = 7
+
+    @property
+    def max_tokens(self) -> int:
+        return 8 if self.quick else 32
+
+    @property
+    def samples(self) -> int:
+        return 8 if self.quick else 24
+
+    @property
+    def complex_samples(self) -> int:
+        return 3 if self.quick else 8
+
+    @property
+    def mix_size(self) -> int:
+        return 40 if self.quick else 120
+
+    @property
+    def log_lines(self) -> int:
+        return 260 if self.quick else 400
+
+    @property
+    def levels(self) -> tuple[int, ...]:
+        return (10, 50, 100, 200)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    name: str
+    target: str | None
+    baseline: float | None
+    optimised: float | None
+    unit: str
+    improvement: float | None
+    passed: bool | None
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "target": self.target, "baseline": _num(self.baseline),
+                "optimised": _num(self.optimised), "unit": self.unit,
+                "improvement": _num(self.improvement), "pass": self.passed, "note": self.note}
+
+
+@dataclass(frozen=True, slots=True)
+class BenchResult:
+    date: str
+    machine: dict[str, Any]
+    target: dict[str, Any]
+    workload: dict[str, Any]
+    targets: str
+    price: PriceTable
+    duration_s: float
+    rows: tuple[Row, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"schema": SCHEMA, "date": self.date, "machine": self.machine,
+                "target": self.target, "workload": self.workload, "targets": self.targets,
+                "price": {**asdict(self.price), "per": "1M tokens"},
+                "duration_s": round(self.duration_s, 2),
+                "rows": [row.as_dict() for row in self.rows]}
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dict(), indent=2)
+
+    def row(self, name: str) -> Row:
+        for row in self.rows:
+            if row.name == name:
+                return row
+        raise KeyError(name)
+
+
+def _num(value: float | None) -> float | None:
+    return None if value is None else float(f"{value:.6g}")
+
+
+def improvement_lower(baseline: float | None, optimised: float | None) -> float | None:
+    """Percent saved when lower is better (latency, tokens, cost)."""
+    if baseline is None or optimised is None or baseline <= 0:
+        return None
+    return (baseline - optimised) / baseline * 100.0

@@ -1,0 +1,134 @@
+"""``run_bench``: start the target, run every measurement, build the rows."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from llmx.bench import measure as m
+from llmx.bench import workload as w
+from llmx.bench.model import BenchOptions, BenchResult
+from llmx.bench.rows import build_rows
+from llmx.bench.target import baseline_profile, sim_profile, simulator
+from llmx.engine import Client
+from llmx.prepare import Call
+
+Progress = Callable[[str], None]
+STARTUP_RUNS = 5
+
+
+@dataclass(slots=True)
+class Raw:
+    """Every figure the rows are built from."""
+
+    simple_base: m.Timed
+    simple_opt: m.Timed
+    complex_base: m.Timed
+    complex_opt: m.Timed
+    mix: m.MixOutcome
+    levels_base: list[m.Level]
+    levels_opt: list[m.Level]
+    ttft_base: m.Timed
+    ttft_opt: m.Timed
+    ttft_cached: m.Timed
+    conservative: m.Reduction
+    aggressive: m.Reduction
+    lookup_ms: list[float]
+    startup_ms: float
+    python_ms: float
+
+
+def run_bench(options: BenchOptions, *, progress: Progress | None = None,
+              env: Mapping[str, str] | None = None) -> BenchResult:
+    """Measure everything against the simulator in its own process, in a temp LLMX_HOME."""
+    say = progress or (lambda _text: None)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="llmx-bench-") as home:
+        run_env = {**(os.environ if env is None else env), "LLMX_HOME": home}
+        say("starting the simulator")
+        with simulator(options.model, options.seed) as url:
+            raw = asyncio.run(_measure(options, url, run_env, say))
+        say("timing CLI start-up")
+        raw.startup_ms, raw.python_ms = startup(run_env)
+    rows = build_rows(raw, options)
+    return BenchResult(
+        date=datetime.now(UTC).isoformat(timespec="seconds"), machine=machine(),
+        target={"kind": "embedded simulator (own process)",
+                "latency_model": asdict(options.model)},
+        workload=w.declare(options.mix_size, options.complex_samples, options.log_lines,
+                           options.samples, options.max_tokens),
+        targets=options.targets, price=options.price,
+        duration_s=time.perf_counter() - started, rows=rows)
+
+
+async def _measure(o: BenchOptions, url: str, env: Mapping[str, str], say: Progress) -> Raw:
+    rng = random.Random(o.seed)
+    profile = sim_profile(url, o.max_tokens)
+    base = baseline_profile(profile)
+    plain, short = Call(), Call(max_tokens=2)
+    async with Client(profile, env=env) as client:
+        await client.generate("warm-up: open the pooled connection", Call(no_cache=True))
+        say("simple requests")
+        simple_b = await m.sequential(w.fresh_prompts(o.samples, rng, "sb"), plain,
+                                      client=None, baseline=base, env=env)
+        simple_prompts = w.fresh_prompts(o.samples, rng, "so")
+        simple_o = await m.sequential(simple_prompts, plain, client=client, baseline=base,
+                                      env=env)
+        say("complex requests")
+        complex_prompts = w.complex_prompts(o.complex_samples, o.log_lines, rng)
+        complex_b = await m.sequential(complex_prompts, plain, client=None, baseline=base,
+                                       env=env)
+        complex_o = await m.sequential(complex_prompts, Call(compress="aggressive", no_cache=True),
+                                       client=client, baseline=base, env=env)
+        say("cache mix")
+        mix = await m.run_mix(client, w.cache_mix(o.mix_size, rng), plain)
+        say("concurrency")
+        many = w.fresh_prompts(max(o.levels), rng, "cc")
+        nocache = Call(no_cache=True)
+        levels_b = await m.concurrency(many, o.levels, nocache, client=None, baseline=base,
+                                       env=env)
+        levels_o = await m.concurrency(many, o.levels, nocache, client=client, baseline=base,
+                                       env=env)
+        say("streaming TTFT")
+        ttft_prompts = w.fresh_prompts(o.samples, rng, "tt")
+        ttft_b = await m.sequential(ttft_prompts, short, client=None, baseline=base, env=env,
+                                    stream=True)
+        ttft_o = await m.sequential(ttft_prompts, short, client=client, baseline=base, env=env,
+                                    stream=True)
+        ttft_c = await m.sequential(ttft_prompts, short, client=client, baseline=base, env=env,
+                                    stream=True)
+        say("token reduction and cache lookups")
+        cons = m.reduction(client, complex_prompts, "conservative")
+        aggr = m.reduction(client, complex_prompts, "aggressive")
+        looked = m.lookups(client, simple_prompts, 200 // o.samples)
+    return Raw(simple_b, simple_o, complex_b, complex_o, mix, levels_b, levels_o, ttft_b,
+               ttft_o, ttft_c, cons, aggr, looked, 0.0, 0.0)
+
+
+def startup(env: Mapping[str, str]) -> tuple[float, float]:
+    """Median wall ms of ``python -m llmx --version`` and of ``python -c pass``."""
+    def median(argv: list[str]) -> float:
+        times = []
+        for _ in range(STARTUP_RUNS):
+            started = time.perf_counter()
+            subprocess.run(argv, env=dict(env), capture_output=True, check=True)
+            times.append((time.perf_counter() - started) * 1000.0)
+        return statistics.median(times)
+
+    return (median([sys.executable, "-m", "llmx", "--version"]),
+            median([sys.executable, "-c", "pass"]))
+
+
+def machine() -> dict[str, object]:
+    return {"platform": platform.platform(), "cpus": os.cpu_count(),
+            "python": platform.python_version()}

@@ -1,0 +1,113 @@
+"""The quick bench, run twice against simulators with different latency models: the latency
+and TTFT rows must move with the model (so they are measured, not printed)."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import sys
+
+import pytest
+
+from llmx.bench import BenchOptions, BenchResult, LatencyModel, run_bench
+from llmx.bench import targets as t
+from llmx.cli._io import Io
+from llmx.cli.bench_cmd import plain_table, run_bench_command
+from llmx.errors import UsageError
+
+FAST = LatencyModel(ttft_ms=20.0, tokens_per_s=200.0, per_input_token_ms=0.005, jitter=0.0)
+SLOW = LatencyModel(ttft_ms=120.0, tokens_per_s=200.0, per_input_token_ms=0.005, jitter=0.0)
+ALL_ROWS = {t.SIMPLE_P50, t.SIMPLE_P95, t.COMPLEX_P50, t.HIT_RATE, t.FALSE_HITS,
+            t.CONCURRENCY, t.THROUGHPUT, t.TTFT_P50, t.TTFT_P95, t.TTFT_CACHED,
+            t.TOKENS_CONS, t.TOKENS_AGGR, t.COST, t.LOOKUP_P50, t.LOOKUP_P99, t.STARTUP}
+
+
+@pytest.fixture(scope="module")
+def runs() -> tuple[BenchResult, BenchResult]:
+    fast = run_bench(BenchOptions(quick=True, model=FAST))
+    slow = run_bench(BenchOptions(quick=True, model=SLOW, targets="pass3"))
+    return fast, slow
+
+
+def _opt(result: BenchResult, name: str) -> float:
+    value = result.row(name).optimised
+    assert value is not None
+    return value
+
+
+def _base(result: BenchResult, name: str) -> float:
+    value = result.row(name).baseline
+    assert value is not None
+    return value
+
+
+def test_latency_rows_follow_the_simulator_model(runs: tuple[BenchResult, BenchResult]) -> None:
+    fast, slow = runs
+    gap = SLOW.ttft_ms - FAST.ttft_ms
+    for name in (t.SIMPLE_P50, t.TTFT_P50, t.COMPLEX_P50):
+        for side in (_opt, _base):
+            moved = side(slow, name) - side(fast, name)
+            assert moved > gap * 0.6, (name, side.__name__, moved)
+    # a TTFT is never below the simulator's configured first-token delay
+    assert _opt(fast, t.TTFT_P50) >= FAST.ttft_ms * 0.9
+    assert _opt(slow, t.TTFT_P50) >= SLOW.ttft_ms * 0.9
+
+
+def test_cached_ttft_does_not_follow_the_model(runs: tuple[BenchResult, BenchResult]) -> None:
+    fast, slow = runs
+    assert _opt(slow, t.TTFT_CACHED) < SLOW.ttft_ms / 2
+    assert _opt(fast, t.TTFT_CACHED) < FAST.ttft_ms
+
+
+def test_every_row_is_present_with_numbers(runs: tuple[BenchResult, BenchResult]) -> None:
+    for result in runs:
+        assert {row.name for row in result.rows} == ALL_ROWS
+        for row in result.rows:
+            assert row.optimised is not None and math.isfinite(row.optimised), row.name
+        assert 0.0 <= _opt(result, t.HIT_RATE) <= 100.0
+        assert _opt(result, t.CONCURRENCY) in (0.0, 10.0, 50.0, 100.0, 200.0)
+
+
+def test_json_schema_keys(runs: tuple[BenchResult, BenchResult]) -> None:
+    data = json.loads(runs[0].to_json())
+    assert data["schema"] == 1
+    assert {"date", "machine", "target", "workload", "rows", "price"} <= set(data)
+    assert set(data["machine"]) == {"platform", "cpus", "python"}
+    assert data["target"]["latency_model"]["ttft_ms"] == FAST.ttft_ms
+    assert data["workload"]["cache_mix"]["proportions"] == {
+        "repeat": 0.3, "paraphrase": 0.2, "new": 0.5}
+    for row in data["rows"]:
+        assert set(row) == {"name", "target", "baseline", "optimised", "unit",
+                            "improvement", "pass", "note"}
+        assert row["pass"] in (True, False, None)
+
+
+def test_pass3_targets_are_used(runs: tuple[BenchResult, BenchResult]) -> None:
+    seed, pass3 = runs
+    assert seed.row(t.CONCURRENCY).target == "100+"
+    assert pass3.row(t.CONCURRENCY).target == "500+"
+    assert pass3.row(t.CONCURRENCY).passed is False  # only levels up to 200 are tried
+    assert pass3.row(t.COMPLEX_P50).target is None
+    assert pass3.row(t.COMPLEX_P50).passed is None
+
+
+def test_plain_table_lists_every_row(runs: tuple[BenchResult, BenchResult]) -> None:
+    text = plain_table(runs[0])
+    for name in ALL_ROWS:
+        assert name in text
+    assert "latency model: ttft 20.0 ms" in text
+
+
+def _io() -> Io:
+    return Io(stdin=sys.stdin.buffer, stdout=io.StringIO(), stderr=io.StringIO(), env={},
+              stdin_is_tty=False, stdout_is_tty=False)
+
+
+def test_cli_rejects_unknown_targets_and_profile() -> None:
+    with pytest.raises(UsageError):
+        run_bench_command(_io(), quick=True, as_json=True, profile=None, yes=True,
+                          targets="pass9")
+    with pytest.raises(UsageError, match="not implemented"):
+        run_bench_command(_io(), quick=True, as_json=True, profile="openai", yes=True,
+                          targets="seed")
