@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 SCHEMA = 1
+
+if TYPE_CHECKING:
+    from llmx.config.profile import Profile
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,7 @@ class BenchOptions:
     model: LatencyModel = field(default_factory=LatencyModel)
     price: PriceTable = field(default_factory=PriceTable)
     seed: int = 7
+    profile: Profile | None = None  # a real provider instead of the embedded simulator
 
     @property
     def max_tokens(self) -> int:
@@ -79,7 +83,13 @@ class BenchOptions:
 
     @property
     def levels(self) -> tuple[int, ...]:
-        return (10, 50, 100, 200)
+        # A real provider's rate limits (and bill) make hundreds of parallel requests unwise.
+        return (10, 50, 100, 200) if self.profile is None else (2, 5, 10)
+
+    def requests(self) -> int:
+        """How many requests a run sends in all (for the cost estimate before a real run)."""
+        per_side = self.samples * 2 + self.complex_samples + sum(self.levels)
+        return 1 + self.mix_size + 2 * per_side
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,8 @@ from llmx.bench import measure as m
 from llmx.bench import workload as w
 from llmx.bench.model import BenchOptions, BenchResult
 from llmx.bench.rows import build_rows
-from llmx.bench.target import baseline_profile, sim_profile, simulator
+from llmx.bench.target import baseline_profile, real_profile, sim_profile, simulator
+from llmx.config.profile import Profile
 from llmx.engine import Client
 from llmx.prepare import Call
 
@@ -55,25 +56,36 @@ def run_bench(options: BenchOptions, *, progress: Progress | None = None,
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="llmx-bench-") as home:
         run_env = {**(os.environ if env is None else env), "LLMX_HOME": home}
-        say("starting the simulator")
-        with simulator(options.model, options.seed) as url:
-            raw = asyncio.run(_measure(options, url, run_env, say))
+        if options.profile is not None:
+            profile = real_profile(options.profile, options.max_tokens)
+            raw = asyncio.run(_measure(options, profile, run_env, say))
+        else:
+            say("starting the simulator")
+            with simulator(options.model, options.seed) as url:
+                profile = sim_profile(url, options.max_tokens)
+                raw = asyncio.run(_measure(options, profile, run_env, say))
         say("timing CLI start-up")
         raw.startup_ms, raw.python_ms = startup(run_env)
     rows = build_rows(raw, options)
     return BenchResult(
         date=datetime.now(UTC).isoformat(timespec="seconds"), machine=machine(),
-        target={"kind": "embedded simulator (own process)",
-                "latency_model": asdict(options.model)},
+        target=_target(options),
         workload=w.declare(options.mix_size, options.complex_samples, options.log_lines,
                            options.samples, options.max_tokens),
         targets=options.targets, price=options.price,
         duration_s=time.perf_counter() - started, rows=rows)
 
 
-async def _measure(o: BenchOptions, url: str, env: Mapping[str, str], say: Progress) -> Raw:
+def _target(options: BenchOptions) -> dict[str, object]:
+    if options.profile is not None:
+        p = options.profile
+        return {"kind": f"profile {p.name!r}", "provider": p.provider, "model": p.model}
+    return {"kind": "embedded simulator (own process)", "latency_model": asdict(options.model)}
+
+
+async def _measure(o: BenchOptions, profile: Profile, env: Mapping[str, str], say: Progress
+                   ) -> Raw:
     rng = random.Random(o.seed)
-    profile = sim_profile(url, o.max_tokens)
     base = baseline_profile(profile)
     plain, short = Call(), Call(max_tokens=2)
     async with Client(profile, env=env) as client:

@@ -47,6 +47,14 @@ def sim_profile(url: str, max_tokens: int) -> Profile:
         compression=CompressionSettings(mode="conservative"))
 
 
+def real_profile(profile: Profile, max_tokens: int) -> Profile:
+    """The user's profile as the optimised side: its endpoint, model and key, with the
+    bench's cache (in the temporary LLMX_HOME) and conservative compression."""
+    return replace(profile, max_tokens=max_tokens,
+                   cache=CacheSettings(mode="read-write", max_entries=10_000),
+                   compression=CompressionSettings(mode="conservative"))
+
+
 def baseline_profile(profile: Profile) -> Profile:
     """The naive profile: no cache, no compression (and the caller opens one client per
     request, so every request pays a new connection)."""

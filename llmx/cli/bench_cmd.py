@@ -15,9 +15,13 @@ from llmx.errors import UsageError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from llmx.bench.model import BenchResult
+    from llmx.bench.model import BenchOptions, BenchResult
+    from llmx.config.profile import Profile
 
 TARGETS = ("seed", "pass3")
+# An upper bound per request for the estimate: most prompts are a sentence, the few
+# complex ones carry a piped log that compression shrinks before it is sent.
+ASSUMED_INPUT_TOKENS = 1_500
 HEADERS = ("metric", "target", "baseline", "optimised", "unit", "improvement", "pass")
 
 
@@ -26,19 +30,19 @@ def run_bench_command(io: Io, *, quick: bool, as_json: bool, profile: str | None
     """Run the bench on the embedded simulator; print the table (or JSON). Exit 0."""
     if targets not in TARGETS:
         raise UsageError(f"unknown --targets {targets!r}", hint="use seed or pass3")
-    if profile is not None:
-        raise UsageError("--profile is not implemented yet",
-                         hint="run `llmx bench` without --profile (embedded simulator)")
-    del yes  # used only with --profile
     from llmx.bench import BenchOptions, run_bench
+
+    options = BenchOptions(quick=quick, targets=targets)
+    if profile is not None:
+        options = BenchOptions(quick=quick, targets=targets, profile=_real(profile, io))
+        _confirm(options, yes, io)
 
     def progress(text: str) -> None:
         if not as_json and io.stdout_is_tty:
             io.stderr.write(f"bench: {text}...\n")
             io.stderr.flush()
 
-    result = run_bench(BenchOptions(quick=quick, targets=targets), progress=progress,
-                       env=io.env)
+    result = run_bench(options, progress=progress, env=io.env)
     if as_json:
         io.stdout.write(json.dumps(result.as_dict()) + "\n")
     elif io.stdout_is_tty or console is not None:
@@ -47,6 +51,39 @@ def run_bench_command(io: Io, *, quick: bool, as_json: bool, profile: str | None
         io.stdout.write(plain_table(result))
     io.stdout.flush()
     return 0
+
+
+def _real(name: str, io: Io) -> Profile:
+    from pathlib import Path
+
+    from llmx.config.files import load
+    from llmx.config.profile import resolve_profile
+
+    return resolve_profile(load(None, io.env, Path.cwd()), name)
+
+
+def _confirm(options: BenchOptions, yes: bool, io: Io) -> None:
+    """Say what a run against a real provider costs; go on only when the user agrees."""
+    profile = options.profile
+    assert profile is not None
+    requests = options.requests()
+    tokens_in = requests * ASSUMED_INPUT_TOKENS
+    tokens_out = requests * options.max_tokens
+    price = profile.price
+    cost = ("unknown (no [price] in the profile)" if price is None else
+            f"at most about {(tokens_in * price.input + tokens_out * price.output) / 1e6:.4f}")
+    io.stderr.write(f"bench: {requests} requests to profile {profile.name!r} "
+                    f"({profile.provider} {profile.model}), assuming up to "
+                    f"{ASSUMED_INPUT_TOKENS} input tokens each; estimated cost {cost}\n")
+    if yes:
+        return
+    if not io.stdin_is_tty:
+        raise UsageError("not running against a real provider without confirmation",
+                         hint="pass --yes")
+    io.stderr.write("continue? [y/N] ")
+    io.stderr.flush()
+    if io.stdin.readline().strip().lower() not in (b"y", b"yes"):
+        raise UsageError("cancelled")
 
 
 def _cells(row: dict[str, object]) -> list[str]:

@@ -104,10 +104,16 @@ def _io() -> Io:
               stdin_is_tty=False, stdout_is_tty=False)
 
 
-def test_cli_rejects_unknown_targets_and_profile() -> None:
+def test_cli_rejects_unknown_targets() -> None:
     with pytest.raises(UsageError):
         run_bench_command(_io(), quick=True, as_json=True, profile=None, yes=True,
                           targets="pass9")
-    with pytest.raises(UsageError, match="not implemented"):
-        run_bench_command(_io(), quick=True, as_json=True, profile="openai", yes=True,
+
+
+def test_a_real_profile_needs_confirmation_and_shows_the_cost_first() -> None:
+    streams = _io()
+    with pytest.raises(UsageError, match="without confirmation"):
+        run_bench_command(streams, quick=True, as_json=True, profile="sim", yes=False,
                           targets="seed")
+    said = streams.stderr.getvalue()  # type: ignore[attr-defined]
+    assert "requests to profile 'sim'" in said and "estimated cost" in said

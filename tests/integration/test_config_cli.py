@@ -35,3 +35,24 @@ def test_config_init_writes_a_private_file_once(cli: Cli) -> None:
     assert again.returncode == 2 and b"--force" in again.stderr
     assert cli.run("config", "init", "--force", str(target)).returncode == 0
     assert cli.run("--config", str(target), "profiles").returncode == 0
+
+
+def test_bench_runs_against_a_profile_after_yes(cli: Cli) -> None:
+    import json
+
+    from tests.integration.conftest import start_sim, stop_sim
+
+    server = start_sim("--ttft-ms", "5")
+    try:
+        cli.write_config(profile_toml(server.url, name="remote") +
+                         "[profiles.remote.price]\ninput = 1.0\noutput = 2.0\n")
+        result = cli.run("bench", "--quick", "--json", "--profile", "remote", "--yes",
+                         timeout=120)
+        assert result.returncode == 0, result.stderr
+        data = json.loads(result.stdout)
+        assert data["target"]["kind"] == "profile 'remote'"
+        assert all(row["optimised"] is not None for row in data["rows"]
+                   if row["name"].startswith(("simple", "complex", "streaming")))
+        assert b"estimated cost at most about" in result.stderr
+    finally:
+        stop_sim(server)
