@@ -12,22 +12,7 @@ import typer
 from llmx import __version__
 from llmx.cli._boundary import guarded
 from llmx.cli._io import Io
-from llmx.errors import EXIT_CODE_HELP
-
-EXIT_CODES = "\n".join(f"    {int(code):>3}  {text}" for code, text in EXIT_CODE_HELP.items())
-
-APP_HELP = f"""Fast, cheap LLM calls from the shell.
-
-Examples:
-
-    llmx ask -p sim "hello"     # embedded simulator: no key, no network
-    git diff | llmx ask "write a commit message"
-    llmx ask --json "2+2?" | jq .usage
-
-Exit codes:
-
-{EXIT_CODES}
-"""
+from llmx.cli.help import APP_HELP, ASK_HELP, BATCH_HELP, BENCH_HELP, COMPRESS_HELP, STATS_HELP
 
 app = typer.Typer(
     name="llmx",
@@ -79,17 +64,6 @@ def _config(ctx: typer.Context, own: str | None) -> str | None:
     """A command's --config, else the one given before the command (`llmx --config F cmd`)."""
     root = ctx.find_root().params.get("config")
     return own if own is not None else (root if isinstance(root, str) else None)
-
-
-ASK_HELP = """Ask one question; the answer streams to stdout.
-
-Examples:
-
-* `llmx ask "why is the sky blue?"`
-* `cat app.log | llmx ask "why does it fail?"`   (piped stdin is context)
-* `llmx ask - < prompt.txt`   (stdin is the prompt)
-* `llmx ask --json -p sim "hi" | jq .usage`
-"""
 
 
 @app.command(help=ASK_HELP)
@@ -205,16 +179,6 @@ def config_init(
     _exit(guarded(lambda: run_init(path, force, Io.system())))
 
 
-STATS_HELP = """What the cache and compression saved, from the request records.
-
-Examples:
-
-* `llmx stats`   (everything recorded)
-* `llmx stats --since 24h --by model`
-* `llmx stats --json | jq .total`
-"""
-
-
 @app.command(help=STATS_HELP)
 def stats(
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -232,23 +196,6 @@ def stats(
                          disk_bytes=disk_bytes)
 
     _exit(guarded(run))
-
-
-BATCH_HELP = """Answer a JSONL file of prompts concurrently: one output line per input line.
-
-An input line is `{"id", "prompt" | "messages", "system", "model", "profile", "priority",
-"params"}` or an OpenAI Batch request line (`custom_id`, `method`, `url`, `body`). Output
-lines carry `id`, `text`, `usage`, `cached`, `latency_ms`, `attempts`, or `error`.
-Identical prompts in flight are sent once; the cache answers repeats; a 429 pauses every
-worker and lowers the concurrency. Ctrl-C stops sending, finishes what is in flight,
-writes it, and exits 130: run again with `--resume` to do the rest.
-
-Examples:
-
-* `llmx batch prompts.jsonl -o answers.jsonl -j 100`
-* `llmx batch prompts.jsonl -o answers.jsonl --resume`
-* `llmx batch prompts.jsonl --provider-batch -o answers.jsonl`   (50 % cheaper, slower)
-"""
 
 
 @app.command(help=BATCH_HELP)
@@ -285,18 +232,6 @@ def batch(
     _exit(guarded(lambda: run_batch_command(args, Io.system())))
 
 
-BENCH_HELP = """Reproduce the performance table by measurement: naive baseline vs llmx.
-
-By default against the embedded simulator in its own process, with a latency model like a
-hosted model's (printed with the results). Every figure comes from this run.
-
-Examples:
-
-* `llmx bench --quick`   (about 30 s)
-* `llmx bench --json > bench.json`
-"""
-
-
 @app.command(help=BENCH_HELP)
 def bench(
     quick: Annotated[bool, typer.Option("--quick", help="A shorter run (<= 30 s).")] = False,
@@ -310,20 +245,6 @@ def bench(
 
     _exit(guarded(lambda: run_bench_command(Io.system(), quick=quick, as_json=json_out,
                                             profile=profile, yes=yes, targets=targets)))
-
-
-COMPRESS_HELP = """Compress text the way `llmx ask --compress` would; counts go to stderr.
-
-Conservative mode changes no word (whitespace, duplicate lines, JSON, tables).
-Aggressive mode also drops filler words and folds log lines that differ only in
-numbers, ids and timestamps into one template with a count and sample values.
-Code, URLs, paths, quoted strings and numbers are never touched.
-
-Examples:
-
-* `cat app.log | llmx compress --mode aggressive`
-* `llmx compress prompt.md --json | jq .saved_pct`
-"""
 
 
 @app.command(help=COMPRESS_HELP)
