@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import httpx
+import simproc  # benchmarks/simproc.py (scripts run with benchmarks/ on sys.path)
 
 # Runs the command given as arguments and reports its peak RSS (KiB) as the last stderr line.
 PEAK_RSS = ("import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
@@ -82,11 +83,8 @@ def main() -> None:
         unique = make_input(source, args.lines, args.dups)
         env = dict(os.environ, LLMX_HOME=str(home / "state"), NO_COLOR="1")
         env.pop("PYTHONDONTWRITEBYTECODE", None)
-        sim = subprocess.Popen([sys.executable, "-m", "llmx", "sim", "--port", "0",
-                                "--latency-ms", str(args.latency_ms)],
-                               stdout=subprocess.PIPE, text=True, env=env)
-        assert sim.stdout is not None
-        url = sim.stdout.readline().strip()
+        sim, url = simproc.start(simproc.sim_command("--latency-ms", str(args.latency_ms)),
+                                 env=env)
         try:
             prompts = [json.loads(line)["prompt"] for line in source.read_text().splitlines()]
             base_s = (float("nan") if args.skip_baseline
@@ -107,8 +105,7 @@ def main() -> None:
             llmx_s = time.perf_counter() - start
             sent = sim_requests(url) - before
         finally:
-            sim.terminate()
-            sim.wait(timeout=10)
+            simproc.stop(sim)
         ids = [json.loads(line)["id"] for line in out.read_text().splitlines()]
         inside = json.loads((home / "summary.json").read_text())["req_per_s"]
         report(args, unique, base_s, llmx_s, sent, ids, run)

@@ -26,13 +26,12 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
+import simproc  # benchmarks/simproc.py (scripts run with benchmarks/ on sys.path)
 
 from llmx.providers.http import Endpoint, HttpEngine
 from llmx.providers.openai import OpenAICodec
@@ -57,28 +56,6 @@ class Result:
     @property
     def cpu_ms_per_request(self) -> float:
         return self.cpu_s / self.requests * 1000
-
-
-def start_sim(latency_ms: float, cpu: int | None) -> tuple[subprocess.Popen[str], str]:
-    cmd = [sys.executable, "-m", "llmx", "sim", "--port", "0", "--latency-ms", f"{latency_ms:g}"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    if cpu is not None:
-        os.sched_setaffinity(proc.pid, {cpu})
-    assert proc.stdout is not None
-    url = proc.stdout.readline().strip()
-    if not url.startswith("http://"):
-        proc.kill()
-        raise SystemExit(f"the simulator did not start (first line: {url!r})")
-    return proc, url
-
-
-def stop_sim(proc: subprocess.Popen[str]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def body(i: int) -> bytes:
@@ -219,11 +196,12 @@ def main() -> None:
     if client_cpu is not None:
         os.sched_setaffinity(0, {client_cpu})
     print(f"simulator on CPU {sim_cpu}, client on CPU {client_cpu}")
-    proc, url = start_sim(args.latency_ms, sim_cpu)
+    proc, url = simproc.start(simproc.sim_command("--latency-ms", f"{args.latency_ms:g}"),
+                              cpu=sim_cpu)
     try:
         rows = asyncio.run(run_all(url, args))
     finally:
-        stop_sim(proc)
+        simproc.stop(proc)
     report(rows, args)
 
 

@@ -31,6 +31,7 @@ import time
 from typing import Any
 
 import h11
+import simproc  # benchmarks/simproc.py (scripts run with benchmarks/ on sys.path)
 
 SIM_CODE = (
     "import json, sys\n"
@@ -134,25 +135,7 @@ async def connect(host: str, port: int) -> Client:
 
 
 def start_sim(opts: dict[str, Any], cpu: int | None) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", SIM_CODE, json.dumps(opts)], stdout=subprocess.PIPE, text=True
-    )
-    if cpu is not None:
-        os.sched_setaffinity(proc.pid, {cpu})
-    assert proc.stdout is not None
-    url = proc.stdout.readline().strip()
-    if not url.startswith("http://"):
-        proc.kill()
-        raise SystemExit(f"the simulator did not start (first line: {url!r})")
-    return proc, url
-
-
-def stop_sim(proc: subprocess.Popen[str]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    return simproc.start([sys.executable, "-c", SIM_CODE, json.dumps(opts)], cpu=cpu)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -327,7 +310,7 @@ async def run(args: argparse.Namespace) -> None:
             f"{stats['connections']} connections, internal errors {stats['internal_errors']}"
         )
     finally:
-        stop_sim(proc)
+        simproc.stop(proc)
 
     proc, url = start_sim({"tokens_per_s": 2.0}, sim_cpu)
     host, port = url.removeprefix("http://").rsplit(":", 1)
@@ -349,7 +332,7 @@ async def run(args: argparse.Namespace) -> None:
             f"{s['sim_cpu_share'] * 100:.0f}% of one core"
         )
     finally:
-        stop_sim(proc)
+        simproc.stop(proc)
 
 
 def main() -> None:

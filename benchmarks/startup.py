@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import simproc  # benchmarks/simproc.py (scripts run with benchmarks/ on sys.path)
+
 BUDGETS = {"llmx --version": (150, 60), "llmx ask --no-stream": (250, 150),
            "llmx ask (exact cache hit)": (150, 80)}
 
@@ -36,13 +38,6 @@ def time_command(cmd: list[str], runs: int, env: dict[str, str]) -> list[float]:
         subprocess.run(cmd, env=env, capture_output=True, check=True)
         samples.append((time.perf_counter() - start) * 1000)
     return samples
-
-
-def start_sim(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen([sys.executable, "-m", "llmx", "sim", "--port", "0"],
-                            stdout=subprocess.PIPE, text=True, env=env)
-    assert proc.stdout is not None
-    return proc, proc.stdout.readline().strip()
 
 
 def write_profile(home: Path, base_url: str) -> Path:
@@ -66,7 +61,7 @@ def main() -> None:
         env = dict(os.environ, LLMX_HOME=tmp, NO_COLOR="1")
         # Measure what users get: bytecode cached after the warm-up run.
         env.pop("PYTHONDONTWRITEBYTECODE", None)
-        sim, base_url = start_sim(env)
+        sim, base_url = simproc.start(simproc.sim_command(), env=env)
         try:
             env["LLMX_CONFIG"] = str(write_profile(Path(tmp), base_url))
             rows = {
@@ -79,8 +74,7 @@ def main() -> None:
             }
             results = {name: time_command(cmd, runs, env) for name, cmd in rows.items()}
         finally:
-            sim.terminate()
-            sim.wait(timeout=10)
+            simproc.stop(sim)
     report(results, runs)
 
 
