@@ -131,3 +131,16 @@ def profile_spec() -> Spec:
 
 
 TOP_LEVEL_KEYS = ("default_profile", "profiles")
+
+
+def rule(dotted: str) -> Checker:
+    """The checker of one profile key, e.g. ``rule("batch.concurrency")``: flags that set the
+    same thing use it through ``schema.check_flag``, so a flag and the config agree."""
+    found: Checker | Spec = profile_spec()
+    for part in dotted.split("."):
+        if callable(found):
+            raise KeyError(dotted)
+        found = found[part]
+    if not callable(found):
+        raise KeyError(dotted)
+    return found

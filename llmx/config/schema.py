@@ -231,3 +231,14 @@ def _parse_float(raw: str) -> float | None:
 
 def frozen(spec: dict[str, Checker | Spec]) -> Spec:
     return MappingProxyType(spec)
+
+
+def check_flag(flag: str, checker: Checker, value: Any) -> Any:
+    """A command-line value checked by the config's own rule: the same limits, and a usage
+    error that names the flag (``--temperature: must be between 0 and 2, got 9.0``)."""
+    from llmx.errors import UsageError
+
+    try:
+        return checker(flag, value)
+    except ConfigError as exc:
+        raise UsageError(exc.message) from None
