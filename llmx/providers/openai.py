@@ -95,11 +95,11 @@ def chunk_from_completion(body: bytes | str) -> Chunk:
     refusal = as_str(message.get("refusal")) or ""
     text = as_str(message.get("content")) or refusal
     tools = bool(message.get("tool_calls") or message.get("function_call"))
-    finish = finish_reason(as_str(choice.get("finish_reason")), tools, bool(refusal))
+    finish = _finish(as_str(choice.get("finish_reason")), tools, bool(refusal))
     return Chunk(text=text, usage=usage, model=model, finish_reason=finish)
 
 
-def finish_reason(wire: str | None, tools: bool, refusal: bool) -> str | None:
+def _finish(wire: str | None, tools: bool, refusal: bool) -> str | None:
     """What a reply's end means: a refusal or a tool call wins over the wire's reason
     (some servers say ``stop`` after a tool call), except a content filter's."""
     if wire == CONTENT_FILTER:
@@ -186,7 +186,7 @@ class OpenAIStreamDecoder:
         usage = usage_from(obj.get("usage"), "prompt_tokens", "completion_tokens")
         if finish:
             self._finished = True
-            finish = finish_reason(finish, self._tools, self._refusal)
+            finish = _finish(finish, self._tools, self._refusal)
         if not (text or finish or usage):
             return None
         return Chunk(text=text, usage=usage, model=as_str(obj.get("model")), finish_reason=finish)
