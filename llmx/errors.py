@@ -29,7 +29,11 @@ MIN_SECRET_LENGTH = 8
 """Shorter values are not registered: masking them would garble ordinary words."""
 
 _SECRETS: set[str] = set()
-_KEY_SHAPES = re.compile(r"(?i:bearer)\s+[A-Za-z0-9._~+/=-]{8,}|\bsk-[A-Za-z0-9_-]{16,}")
+# ``Bearer <token>`` (a token holds a digit, so "bearer authentication" stays) and
+# ``sk-`` keys (OpenAI ``sk-proj-``, Anthropic ``sk-ant-``, OpenRouter ``sk-or-``).
+_KEY_SHAPES = re.compile(
+    r"(?i:bearer)\s+(?=[A-Za-z._~+/=-]*\d)[A-Za-z0-9._~+/=-]{8,}|\bsk-[A-Za-z0-9_-]{16,}"
+)
 
 
 def register_secret(value: str) -> None:

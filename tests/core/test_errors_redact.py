@@ -54,7 +54,8 @@ def test_clear_key_shapes_are_masked_without_registration(text: str) -> None:
 
 
 def test_ordinary_text_is_left_alone() -> None:
-    text = "openai 404: The model `gpt-x` does not exist (model_not_found); ask-later"
+    text = ("openai 404: The model `gpt-x` does not exist (model_not_found); ask-later; "
+            "use bearer authentication")
     assert redact(text) == text
     register_secret("short")  # shorter than MIN_SECRET_LENGTH: not registered
     assert redact("a short answer") == "a short answer"
