@@ -12,12 +12,57 @@
     └── Interrupted (130)         Ctrl-C / SIGTERM
 
 ``ExitCode.PARTIAL`` (7) is not an exception: batch runs return it when some
-lines failed. Messages never contain secrets; they are one line each.
+lines failed. Messages are one line each and never contain secrets: every error's
+message and hint pass through ``redact`` when the error is made, so a key a provider
+echoes back ("Incorrect API key provided: sk-...") is masked before anything can
+print, write or record it. ``redact`` masks every value given to ``register_secret``
+(``config/secrets.py`` registers each API key it resolves) and two unmistakable
+credential shapes: ``Bearer <token>`` and ``sk-`` keys (OpenAI, Anthropic, OpenRouter).
 """
 
 from __future__ import annotations
 
+import re
 from enum import IntEnum
+
+MIN_SECRET_LENGTH = 8
+"""Shorter values are not registered: masking them would garble ordinary words."""
+
+_SECRETS: set[str] = set()
+# ``Bearer <token>`` (a token holds a digit, so "bearer authentication" stays) and
+# ``sk-`` keys (OpenAI ``sk-proj-``, Anthropic ``sk-ant-``, OpenRouter ``sk-or-``).
+_KEY_SHAPES = re.compile(
+    r"(?i:bearer)\s+(?=[A-Za-z._~+/=-]*\d)[A-Za-z0-9._~+/=-]{8,}|\bsk-[A-Za-z0-9_-]{16,}"
+)
+
+
+def register_secret(value: str) -> None:
+    """Remember a secret (an API key) so that ``redact`` masks it from now on."""
+    if len(value) >= MIN_SECRET_LENGTH:
+        _SECRETS.add(value)
+
+
+def mask(secret: str) -> str:
+    """A preview safe to show: ``sk-…abcd`` (first 3 and last 4 characters) for
+    secrets of 20 characters or more, ``***`` for anything shorter."""
+    if len(secret) < 20:
+        return "***"
+    return f"{secret[:3]}…{secret[-4:]}"
+
+
+def redact(text: str) -> str:
+    """``text`` with every registered secret and every clear key shape masked."""
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, mask(secret))
+    return _KEY_SHAPES.sub(_mask_shape, text)
+
+
+def _mask_shape(match: re.Match[str]) -> str:
+    found = match.group(0)
+    if found[:6].lower() == "bearer":
+        return found[:6] + " ***"
+    return mask(found)
 
 
 class ExitCode(IntEnum):
@@ -52,9 +97,11 @@ class LlmxError(Exception):
     default_hint: str | None = None
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
+        message = redact(message)
         super().__init__(message)
         self.message = message
-        self.hint = hint if hint is not None else self.default_hint
+        hint = hint if hint is not None else self.default_hint
+        self.hint = None if hint is None else redact(hint)
 
 
 class UsageError(LlmxError):

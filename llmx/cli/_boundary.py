@@ -67,7 +67,10 @@ def _say(err: TextIO, text: str) -> None:
 
 
 def _traceback(err: TextIO) -> None:
+    """The current traceback, secrets masked (``__cause__`` chains from httpx included)."""
     import traceback
 
-    _say(err, traceback.format_exc().rstrip())
+    from llmx.errors import redact
+
+    _say(err, redact(traceback.format_exc().rstrip()))
 

@@ -2,6 +2,8 @@
 
 Errors name where a key should come from (the variable's name, the command's
 first word and exit status) and never a key, a command's output or its arguments.
+Every key resolved here is registered with ``llmx.errors.register_secret``, so no
+error made afterwards can carry it, even when a provider echoes it back.
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from llmx.config.profile import Profile
-from llmx.errors import AuthError, ConfigError
+from llmx.errors import AuthError, ConfigError, mask, register_secret
+
+__all__ = ["DEFAULT_CMD_TIMEOUT", "mask", "resolve_api_key"]
 
 DEFAULT_CMD_TIMEOUT = 30.0
 """Seconds an ``api_key_cmd`` may take (a password manager may ask for a passphrase)."""
@@ -23,6 +27,13 @@ def resolve_api_key(
     From ``api_key_env`` (the variable must be set and non-blank) or from
     ``api_key_cmd`` (its first non-blank stdout line). Raises ``AuthError``.
     """
+    key = _find_key(profile, env, cmd_timeout)
+    if key is not None:
+        register_secret(key)
+    return key
+
+
+def _find_key(profile: Profile, env: Mapping[str, str], cmd_timeout: float) -> str | None:
     if profile.api_key_env is not None:
         value = env.get(profile.api_key_env, "").strip()
         if not value:
@@ -75,11 +86,3 @@ def _first_line(what: str, output: bytes) -> str:
         if line.strip():
             return line.strip()
     raise AuthError(f"{what}: printed nothing")
-
-
-def mask(secret: str) -> str:
-    """A preview safe to show: ``sk-…abcd`` (first 3 and last 4 characters) for
-    keys of 20 characters or more, ``***`` for anything shorter."""
-    if len(secret) < 20:
-        return "***"
-    return f"{secret[:3]}…{secret[-4:]}"

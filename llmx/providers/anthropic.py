@@ -12,6 +12,11 @@ Streams are SSE with typed events: ``message_start`` (model, input usage),
 ``input_json_delta`` are ignored), ``message_delta`` (stop_reason, output
 usage), ``message_stop`` (end), ``ping`` (ignored) and ``error``. Data JSON may
 be padded with spaces. Input tokens count cache reads and writes as well.
+
+``Chunk.finish_reason`` is the stop_reason as sent (``end_turn``, ``max_tokens``,
+``stop_sequence``, ``refusal``, ``pause_turn``...), except that a reply holding a
+``tool_use`` block always reports ``tool_use``. An ``error`` event (e.g.
+``overloaded_error``, which stands for HTTP 529) is mapped like its HTTP twin.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from llmx.errors import LlmxError, ProviderError, StreamError
+from llmx.errors import LlmxError, StreamError
 from llmx.providers.base import HttpCall
 from llmx.providers.sse import SseEvent, SseParser
 from llmx.providers.wire import (
@@ -28,13 +33,13 @@ from llmx.providers.wire import (
     as_int,
     as_list,
     as_str,
-    detail_of,
     encode_json,
+    inband_error,
+    is_error_object,
     json_headers,
     load_json,
     message_dict,
     status_error,
-    stream_error,
 )
 from llmx.types import Chunk, Request, Usage
 
@@ -42,6 +47,7 @@ PROVIDER = "anthropic"
 MESSAGES_PATH = "v1/messages"
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 1024
+TOOL_USE = "tool_use"
 _INPUT_KEYS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 
 
@@ -73,16 +79,17 @@ class AnthropicCodec:
 
     def parse_response(self, body: bytes) -> Chunk:
         data = as_dict(load_json(PROVIDER, body))
-        if data.get("type") == "error" or data.get("error"):
-            raise ProviderError(f"{PROVIDER}: {detail_of(data) or 'error in response'}")
+        if is_error_object(data):
+            raise inband_error(PROVIDER, data, stream=False)
         blocks = [as_dict(block) for block in as_list(data.get("content"))]
         text = "".join(as_str(b.get("text")) or "" for b in blocks if b.get("type") == "text")
+        tools = any(b.get("type") == TOOL_USE for b in blocks)
         usage = data.get("usage")
         return Chunk(
             text=text,
             usage=_usage(as_dict(usage)) if isinstance(usage, dict) else None,
             model=as_str(data.get("model")),
-            finish_reason=as_str(data.get("stop_reason")),
+            finish_reason=_finish(as_str(data.get("stop_reason")), tools),
         )
 
     def stream_decoder(self) -> AnthropicStreamDecoder:
@@ -90,6 +97,10 @@ class AnthropicCodec:
 
     def parse_error(self, status: int, headers: Mapping[str, str], body: bytes) -> LlmxError:
         return status_error(PROVIDER, status, body)
+
+
+def _finish(stop_reason: str | None, tools: bool) -> str | None:
+    return TOOL_USE if tools and stop_reason is not None else stop_reason
 
 
 def _input_tokens(usage: Mapping[str, Any]) -> int:
@@ -107,7 +118,7 @@ class _BadEventData(StreamError):
 class AnthropicStreamDecoder:
     """Turns a Messages SSE stream into Chunks; usage is reported with the stop reason."""
 
-    __slots__ = ("_input", "_model", "_output", "_sse", "_stopped")
+    __slots__ = ("_input", "_model", "_output", "_sse", "_stopped", "_tools")
 
     def __init__(self) -> None:
         self._sse = SseParser()
@@ -115,6 +126,7 @@ class AnthropicStreamDecoder:
         self._input = 0
         self._output = 0
         self._stopped = False  # message_stop or a stop_reason was seen
+        self._tools = False  # a tool_use block was started
 
     def feed(self, data: bytes) -> list[Chunk]:
         return self._take(self._sse.feed(data))
@@ -138,7 +150,7 @@ class AnthropicStreamDecoder:
 
     def _chunk(self, event: SseEvent) -> Chunk | None:
         if event.event == "error":
-            raise stream_error(PROVIDER, event.data)
+            raise inband_error(PROVIDER, event.data)
         if not event.data.strip():
             return None
         try:
@@ -152,12 +164,15 @@ class AnthropicStreamDecoder:
             return Chunk(text=text, model=self._model) if text else None
         if kind == "message_start":
             self._start(as_dict(obj.get("message")))
+        elif kind == "content_block_start":
+            block = as_dict(obj.get("content_block"))
+            self._tools = self._tools or block.get("type") == TOOL_USE
         elif kind == "message_delta":
             return self._delta(obj)
         elif kind == "message_stop":
             self._stopped = True
-        elif kind == "error":
-            raise stream_error(PROVIDER, event.data)
+        elif kind == "error" or is_error_object(obj):
+            raise inband_error(PROVIDER, obj)
         return None
 
     def _start(self, message: Mapping[str, Any]) -> None:
@@ -175,4 +190,5 @@ class AnthropicStreamDecoder:
         stop = as_str(as_dict(obj.get("delta")).get("stop_reason"))
         if stop:
             self._stopped = True
-        return Chunk(usage=Usage(self._input, self._output), model=self._model, finish_reason=stop)
+        return Chunk(usage=Usage(self._input, self._output), model=self._model,
+                     finish_reason=_finish(stop, self._tools))

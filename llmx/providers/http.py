@@ -6,7 +6,9 @@ are handed to the codec; this module never interprets a wire format itself.
 Timeouts: ``connect_timeout`` bounds connecting, ``read_timeout`` any single wait for
 bytes, and ``timeout`` is the total budget of a request, retries included; for a stream it
 covers everything up to the first chunk. After the first chunk has been handed to the
-caller nothing is retried (the text may already be on the user's screen).
+caller nothing is retried (the text may already be on the user's screen). An in-band error
+(an error event inside a 200 stream, e.g. Anthropic's ``overloaded_error``) that arrives
+before the first chunk retries like its HTTP equivalent (``retry.should_retry_error``).
 """
 
 from __future__ import annotations
@@ -32,7 +34,12 @@ from llmx.errors import (
     TransportError,
 )
 from llmx.providers.base import Codec, HttpCall
-from llmx.providers.retry import RetryPolicy, retry_after_seconds, should_retry_status
+from llmx.providers.retry import (
+    RetryPolicy,
+    retry_after_seconds,
+    should_retry_error,
+    should_retry_status,
+)
 from llmx.types import Chunk
 
 USER_AGENT = f"llmx/{__version__}"
@@ -272,17 +279,19 @@ async def _decode_stream(response: httpx.Response, codec: Codec) -> AsyncGenerat
 
 
 def _feed(step: Callable[[bytes], list[Chunk]], data: bytes) -> list[Chunk]:
+    """Decode; an in-band error is retryable like its HTTP twin (``stream`` retries only
+    while nothing has been yielded)."""
     try:
         return step(data)
     except LlmxError as exc:
-        raise _Failure(exc, retryable=False) from None
+        raise _Failure(exc, retryable=should_retry_error(exc)) from None
 
 
 def _parse_or_fail(codec: Codec, body: bytes) -> Chunk:
     try:
         return codec.parse_response(body)
     except LlmxError as exc:
-        raise _Failure(exc, retryable=False) from None
+        raise _Failure(exc, retryable=should_retry_error(exc)) from None
     except (ValueError, KeyError, TypeError, IndexError):
         error = ProviderError(f"{codec.name}: unreadable response body ({len(body)} bytes)")
         raise _Failure(error, retryable=False) from None

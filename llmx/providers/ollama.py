@@ -8,7 +8,13 @@ codec instead.)
 Streams are NDJSON: every line is a JSON object with ``message.content``; the
 final line has ``"done": true`` and carries ``prompt_eval_count`` /
 ``eval_count`` (usage) and ``done_reason``. Errors are ``{"error": "..."}``,
-as a whole body or as a line in the middle of a stream.
+as a whole body or as a line in the middle of a stream; one inside a 200 stream is a
+model-runner failure (Ollama's docs: "an error was encountered while running the
+model"), mapped like the HTTP 500 Ollama sends for it before a stream starts.
+
+``Chunk.finish_reason`` is ``"tool_calls"`` when a line carried ``message.tool_calls``
+(Ollama still says ``done_reason: "stop"`` then), otherwise ``done_reason`` as sent
+(``stop``, ``length``, ``load`` for a bare model load), ``"stop"`` when it is absent.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from llmx.errors import LlmxError, ProviderError, StreamError
+from llmx.errors import LlmxError, StreamError
 from llmx.providers.base import HttpCall
 from llmx.providers.ndjson import NdjsonSplitter
 from llmx.providers.wire import (
@@ -25,8 +31,8 @@ from llmx.providers.wire import (
     as_str,
     bearer,
     chat_messages,
-    detail_of,
     encode_json,
+    inband_error,
     json_headers,
     load_json,
     status_error,
@@ -37,8 +43,8 @@ from llmx.types import Chunk, Request
 PROVIDER = "ollama"
 CHAT_PATH = "api/chat"
 EMBED_PATH = "api/embed"
-
-
+TOOL_CALLS = "tool_calls"
+INBAND_STATUS = 500  # what an error line inside a 200 stream stands for
 
 class OllamaCodec:
     """Codec for ``POST {base_url}/api/chat`` (base_url is the bare server)."""
@@ -64,8 +70,8 @@ class OllamaCodec:
     def parse_response(self, body: bytes) -> Chunk:
         data = as_dict(load_json(PROVIDER, body))
         if data.get("error"):
-            raise ProviderError(f"{PROVIDER}: {detail_of(data) or 'error in response'}")
-        return _chunk(data)
+            raise inband_error(PROVIDER, data, INBAND_STATUS, stream=False)
+        return _chunk(data, _has_tool_calls(data))
 
     def stream_decoder(self) -> OllamaStreamDecoder:
         return OllamaStreamDecoder()
@@ -74,27 +80,34 @@ class OllamaCodec:
         return status_error(PROVIDER, status, body)
 
 
-def _chunk(data: Mapping[str, Any]) -> Chunk:
-    """One response object (a whole reply or one stream line) as a Chunk."""
+def _has_tool_calls(data: Mapping[str, Any]) -> bool:
+    return bool(as_dict(data.get("message")).get("tool_calls"))
+
+
+def _chunk(data: Mapping[str, Any], tools: bool) -> Chunk:
+    """One response object (a whole reply or one stream line) as a Chunk; ``tools``:
+    the reply called a tool (in this line or an earlier one)."""
     text = as_str(as_dict(data.get("message")).get("content")) or ""
     if data.get("done") is not True:
         return Chunk(text=text, model=as_str(data.get("model")))
+    reason = as_str(data.get("done_reason")) or "stop"
     return Chunk(
         text=text,
         usage=usage_from(data, "prompt_eval_count", "eval_count"),
         model=as_str(data.get("model")),
-        finish_reason=as_str(data.get("done_reason")) or "stop",
+        finish_reason=TOOL_CALLS if tools else reason,
     )
 
 
 class OllamaStreamDecoder:
     """Turns an NDJSON ``/api/chat`` stream into Chunks."""
 
-    __slots__ = ("_done", "_lines")
+    __slots__ = ("_done", "_lines", "_tools")
 
     def __init__(self) -> None:
         self._lines = NdjsonSplitter()
         self._done = False
+        self._tools = False
 
     def feed(self, data: bytes) -> list[Chunk]:
         return self._take(self._lines.feed(data))
@@ -116,11 +129,11 @@ class OllamaStreamDecoder:
         for item in objects:
             obj = as_dict(item)
             if obj.get("error"):
-                detail = detail_of(obj) or "unknown error"
-                raise StreamError(f"{PROVIDER} stream error: {detail}")
+                raise inband_error(PROVIDER, obj, INBAND_STATUS)
             if self._done:
                 continue
-            chunk = _chunk(obj)
+            self._tools = self._tools or _has_tool_calls(obj)
+            chunk = _chunk(obj, self._tools)
             self._done = obj.get("done") is True
             if chunk.text or self._done:
                 chunks.append(chunk)
@@ -137,5 +150,5 @@ def parse_embeddings(body: bytes) -> list[list[float]]:
     """The vectors of an ``/api/embed`` response (a list of lists, in input order)."""
     data = as_dict(load_json(PROVIDER, body))
     if data.get("error"):
-        raise ProviderError(f"{PROVIDER}: {detail_of(data) or 'error in response'}")
+        raise inband_error(PROVIDER, data, INBAND_STATUS, stream=False)
     return [[float(x) for x in as_list(vector)] for vector in as_list(data.get("embeddings"))]

@@ -9,6 +9,13 @@ Streams are SSE: each ``data:`` line holds a JSON chunk whose
 ``stream_options.include_usage`` the usage comes in a last chunk with
 ``choices: []`` (some compatible servers put it in a chunk that still has
 choices). Unknown fields are ignored; tool-call deltas yield no text.
+
+``Chunk.finish_reason`` says what happened, not only what the wire said: ``"tool_calls"``
+when the reply called a tool (whatever finish_reason came with it), ``"refusal"`` when it
+carried a ``refusal`` (whose text becomes the answer's text), the wire's own reason
+otherwise (``stop``, ``length``, ``content_filter``...), and None for a choice without a
+message. An error object anywhere in a stream (``{"error": ...}``, vLLM's
+``{"object": "error", ...}``, an ``event: error``) raises, even when ``[DONE]`` follows.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from llmx.errors import LlmxError, ProviderError, StreamError
+from llmx.errors import LlmxError, StreamError
 from llmx.providers.base import HttpCall
 from llmx.providers.sse import SseEvent, SseParser
 from llmx.providers.wire import (
@@ -26,12 +33,12 @@ from llmx.providers.wire import (
     as_str,
     bearer,
     chat_messages,
-    detail_of,
     encode_json,
+    inband_error,
+    is_error_object,
     json_headers,
     load_json,
     status_error,
-    stream_error,
     usage_from,
 )
 from llmx.types import Chunk, Request
@@ -40,8 +47,9 @@ PROVIDER = "openai"
 CHAT_PATH = "chat/completions"
 EMBEDDINGS_PATH = "embeddings"
 DONE_SENTINEL = "[DONE]"
-
-
+TOOL_CALLS = "tool_calls"
+REFUSAL = "refusal"
+CONTENT_FILTER = "content_filter"
 
 class OpenAICodec:
     """Codec for ``POST {base_url}/chat/completions`` (base_url ends in ``/v1``)."""
@@ -76,16 +84,31 @@ class OpenAICodec:
 def chunk_from_completion(body: bytes | str) -> Chunk:
     """A whole ``chat.completion`` JSON body as one Chunk."""
     data = as_dict(load_json(PROVIDER, body))
-    if data.get("error"):
-        raise ProviderError(f"{PROVIDER}: {detail_of(data) or 'error in response'}")
+    if is_error_object(data):
+        raise inband_error(PROVIDER, data, stream=False)
+    usage = usage_from(data.get("usage"), "prompt_tokens", "completion_tokens")
+    model = as_str(data.get("model"))
     choice = _first_choice(data)
-    message = as_dict(choice.get("message"))
-    return Chunk(
-        text=as_str(message.get("content")) or "",
-        usage=usage_from(data.get("usage"), "prompt_tokens", "completion_tokens"),
-        model=as_str(data.get("model")),
-        finish_reason=as_str(choice.get("finish_reason")),
-    )
+    message = choice.get("message")
+    if not isinstance(message, dict):
+        return Chunk(usage=usage, model=model)
+    refusal = as_str(message.get("refusal")) or ""
+    text = as_str(message.get("content")) or refusal
+    tools = bool(message.get("tool_calls") or message.get("function_call"))
+    finish = _finish(as_str(choice.get("finish_reason")), tools, bool(refusal))
+    return Chunk(text=text, usage=usage, model=model, finish_reason=finish)
+
+
+def _finish(wire: str | None, tools: bool, refusal: bool) -> str | None:
+    """What a reply's end means: a refusal or a tool call wins over the wire's reason
+    (some servers say ``stop`` after a tool call), except a content filter's."""
+    if wire == CONTENT_FILTER:
+        return wire
+    if refusal:
+        return REFUSAL
+    if tools:
+        return TOOL_CALLS
+    return wire
 
 
 def _first_choice(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -104,12 +127,14 @@ class _BadEventData(StreamError):
 class OpenAIStreamDecoder:
     """Turns an SSE chat-completion stream into Chunks (one per useful event)."""
 
-    __slots__ = ("_done", "_finished", "_sse")
+    __slots__ = ("_done", "_finished", "_refusal", "_sse", "_tools")
 
     def __init__(self) -> None:
         self._sse = SseParser()
         self._done = False
         self._finished = False
+        self._tools = False  # a tool-call delta was seen
+        self._refusal = False  # a refusal delta was seen
 
     def feed(self, data: bytes) -> list[Chunk]:
         return self._take(self._sse.feed(data))
@@ -135,7 +160,7 @@ class OpenAIStreamDecoder:
 
     def _chunk(self, event: SseEvent) -> Chunk | None:
         if event.event == "error":
-            raise stream_error(PROVIDER, event.data)
+            raise inband_error(PROVIDER, event.data)
         data = event.data.strip()
         if data == DONE_SENTINEL:
             self._done = True
@@ -146,17 +171,22 @@ class OpenAIStreamDecoder:
             obj = as_dict(json.loads(data))
         except ValueError:
             raise _BadEventData(f"{PROVIDER} stream: event data is not JSON") from None
-        if obj.get("error"):
-            raise stream_error(PROVIDER, data)
+        if is_error_object(obj):
+            raise inband_error(PROVIDER, obj)
         return self._chunk_from(obj)
 
     def _chunk_from(self, obj: Mapping[str, Any]) -> Chunk | None:
         choice = _first_choice(obj)
-        text = as_str(as_dict(choice.get("delta")).get("content")) or ""
+        delta = as_dict(choice.get("delta"))
+        refusal = as_str(delta.get("refusal")) or ""
+        text = (as_str(delta.get("content")) or "") + refusal
+        self._refusal = self._refusal or bool(refusal)
+        self._tools = self._tools or bool(delta.get("tool_calls") or delta.get("function_call"))
         finish = as_str(choice.get("finish_reason"))
         usage = usage_from(obj.get("usage"), "prompt_tokens", "completion_tokens")
         if finish:
             self._finished = True
+            finish = _finish(finish, self._tools, self._refusal)
         if not (text or finish or usage):
             return None
         return Chunk(text=text, usage=usage, model=as_str(obj.get("model")), finish_reason=finish)
@@ -171,8 +201,8 @@ def build_embeddings(model: str, inputs: Sequence[str], api_key: str | None) -> 
 def parse_embeddings(body: bytes) -> list[list[float]]:
     """The vectors of an embeddings response, in input order (sorted by ``index``)."""
     data = as_dict(load_json(PROVIDER, body))
-    if data.get("error"):
-        raise ProviderError(f"{PROVIDER}: {detail_of(data) or 'error in response'}")
+    if is_error_object(data):
+        raise inband_error(PROVIDER, data, stream=False)
     items = [as_dict(item) for item in as_list(data.get("data"))]
     items.sort(key=lambda item: item.get("index", 0))
     vectors = [as_list(item.get("embedding")) for item in items]

@@ -2,7 +2,9 @@
 
 Backoff is exponential with full jitter (a uniform draw in ``[0, min(cap, base * 2**n)]``);
 a server's ``retry-after-ms`` / ``retry-after`` wins over the computed delay. Every wait must
-fit in the remaining time budget, otherwise the last error is final.
+fit in the remaining time budget, otherwise the last error is final. In-band errors (an
+error event inside a 200 stream) retry like the HTTP status they stand for, but only
+while nothing has been handed to the caller (the HTTP engine decides that).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import email.utils
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+
+from llmx.errors import LlmxError, ProviderError, RateLimitError
 
 RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 
@@ -39,6 +43,14 @@ def should_retry_status(status: int, headers: Mapping[str, str]) -> bool:
     if hint == "false":
         return False
     return status in RETRYABLE_STATUS
+
+
+def should_retry_error(error: LlmxError) -> bool:
+    """Whether an error reported inside a 200 body (an in-band error) is worth another
+    attempt: a rate limit, or a provider error standing for a retryable HTTP status."""
+    if isinstance(error, RateLimitError):
+        return True
+    return isinstance(error, ProviderError) and error.status in RETRYABLE_STATUS
 
 
 def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:

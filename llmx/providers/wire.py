@@ -173,10 +173,74 @@ def status_error(provider: str, status: int, body: bytes) -> LlmxError:
     return ProviderError(message, status=status)
 
 
-def stream_error(provider: str, data: str) -> StreamError:
-    """An error reported inside a stream (error event or error object)."""
-    detail = error_detail(data) or "unknown error"
-    return StreamError(f"{provider} stream error: {detail}")
+# What an in-band error's type or code stands for, as the HTTP status the provider sends
+# for the same error outside a stream: Anthropic's error types (docs: "Errors"), OpenAI's
+# types and codes (``server_is_overloaded`` / ``slow_down`` are what the Codex client treats
+# as overload). vLLM and OpenRouter put the status itself in ``code`` (a number).
+INBAND_STATUS: Mapping[str, int] = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "invalid_api_key": 401,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "rate_limit_exceeded": 429,
+    "api_error": 500,
+    "server_error": 500,
+    "service_unavailable_error": 503,
+    "service_unavailable": 503,
+    "server_is_overloaded": 503,
+    "slow_down": 503,
+    "overloaded_error": 529,
+}
+
+
+def is_error_object(obj: Mapping[str, Any]) -> bool:
+    """Whether a JSON object in a 200 body or stream is an error, in any provider's shape:
+    ``{"error": ...}`` (OpenAI, Ollama), ``{"type": "error", ...}`` (Anthropic, OpenAI
+    Responses) or ``{"object": "error", ...}`` (vLLM)."""
+    return bool(obj.get("error")) or obj.get("type") == "error" or obj.get("object") == "error"
+
+
+def inband_status(data: Any) -> int | None:
+    """The HTTP status an in-band error object stands for, when its code or type says."""
+    obj = as_dict(data)
+    error = obj.get("error")
+    fields = error if isinstance(error, dict) else obj
+    code = fields.get("code")
+    if isinstance(code, int) and not isinstance(code, bool) and 400 <= code <= 599:
+        return code
+    for label in (code, fields.get("type")):
+        if isinstance(label, str) and label in INBAND_STATUS:
+            return INBAND_STATUS[label]
+    return None
+
+
+def inband_error(
+    provider: str, data: Any, default_status: int | None = None, *, stream: bool = True
+) -> LlmxError:
+    """An error reported inside a 200 body or stream, mapped like its HTTP equivalent:
+    429 -> ``RateLimitError``, 401/403 -> ``AuthError``, anything else a ``StreamError``
+    carrying the status (so 5xx overloads retry like their HTTP twins)."""
+    parsed = data
+    if isinstance(data, str):
+        try:
+            parsed = json.loads(data)
+        except ValueError:
+            parsed = None
+    detail = detail_of(parsed) if parsed is not None else None
+    if detail is None and isinstance(data, str):
+        detail = error_detail(data)
+    where = f"{provider} stream error" if stream else provider
+    message = f"{where}: {detail or 'unknown error'}"
+    status = inband_status(parsed)
+    status = default_status if status is None else status
+    if status == 429:
+        return RateLimitError(message)
+    if status in (401, 403):
+        return AuthError(message)
+    return (StreamError if stream else ProviderError)(message, status=status)
 
 
 def _reason(status: int) -> str:

@@ -1,6 +1,12 @@
 """The embedded simulated provider: a real HTTP/1.1 server (h11 over asyncio)
 speaking the OpenAI, Anthropic and Ollama wire formats on 127.0.0.1.
 
+Faults come from ``SimOptions`` (seeded rates) or from the request itself: a prompt
+holding ``[[sim:NAME]]`` (or ``[[sim:NAME*K]]``, the first K times only) gets one of the
+replies real providers send besides a plain answer (tool calls, refusals, in-band errors;
+see ``directives.py``); the key ``sim-invalid`` gets a 401 and any ``sim-echo-*`` key a
+401 whose message repeats it.
+
 Names are resolved lazily so that importing ``llmx.sim`` (e.g. for
 ``SimOptions``) does not import h11 or the server.
 """

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from llmx.sim import batches, dialect_anthropic, dialect_ollama, dialect_openai
+from llmx.sim import batches, dialect_anthropic, dialect_ollama, dialect_openai, directives
 from llmx.sim.common import (
     Answer,
     ChatCall,
@@ -31,10 +31,11 @@ from llmx.sim.common import (
 from llmx.sim.faults import Dice, Plan
 from llmx.sim.options import SimOptions
 from llmx.sim.stats import SimStats
-from llmx.sim.text import count_all, embed
+from llmx.sim.text import count_all, embed, prompt_key
 
 MODELS = ("sim-1", "sim-1-mini", "sim-embed-1")
 INVALID_KEY = b"sim-invalid"
+ECHO_KEY_PREFIX = b"sim-echo-"  # a key refused with a 401 that repeats it (see directives)
 JSON = b"application/json"
 _STREAM_HEADERS: Headers = ((b"cache-control", b"no-cache"),)
 _ERROR_FAULTS = frozenset({Fault.RATE_LIMIT, Fault.FAIL_500, Fault.FAIL_503})
@@ -121,6 +122,17 @@ def _dialect_for(path: str) -> str:
     return "openai"
 
 
+def _check_key(dialect: Dialect, headers: Iterable[tuple[bytes, bytes]]) -> None:
+    """Refuse the reserved keys: ``sim-invalid`` (401) and ``sim-echo-*`` (a 401 whose
+    message repeats the key, as several providers' messages do)."""
+    if _has_invalid_key(headers):
+        raise SimError(401, "auth", dialect.auth_message)
+    for name, value in headers:
+        key = value.rpartition(b" ")[2]
+        if name in (b"authorization", b"x-api-key") and key.startswith(ECHO_KEY_PREFIX):
+            raise directives.echo_key_error(dialect.name, key.decode("latin-1"))
+
+
 def _has_invalid_key(headers: Iterable[tuple[bytes, bytes]]) -> bool:
     for name, value in headers:
         if (name == b"authorization" or name == b"x-api-key") and (
@@ -165,8 +177,7 @@ class SimApp:
                 outcome = self._not_routed(method, path)
             else:
                 stats.by_endpoint[path] += 1
-                if _has_invalid_key(headers):
-                    raise SimError(401, "auth", dialect.auth_message)
+                _check_key(dialect, headers)
                 outcome = route(dialect, _json_object(body))
         except SimError as err:
             outcome = self.error(dialect, err)
@@ -207,8 +218,7 @@ class SimApp:
         label, action = self.batches.route(method, path)
         self.stats.by_endpoint[label] += 1
         fields = dict(headers)
-        if _has_invalid_key(fields.items()):
-            raise SimError(401, "auth", dialect.auth_message)
+        _check_key(dialect, fields.items())
         out = action(fields, body)
         return Reply(out.status, ((b"content-type", out.content_type),), out.body)
 
@@ -251,6 +261,11 @@ class SimApp:
         answer = make_answer(call, self.opts.max_tokens_default)
         stats = self.stats
         stats.record_prompt(call.last_user)
+        directive = directives.find(call.last_user)
+        if directive is not None:
+            seen = stats.prompts.get(prompt_key(call.last_user), 1)
+            if directive.applies(seen):
+                return self._directed(dialect, directive, call, answer)
         fault = self.dice.fault()
         failed = self._fault_reply(dialect, fault)
         if failed is not None:
@@ -276,6 +291,15 @@ class SimApp:
             plan.total(answer.output_tokens),
             fault,
         )
+
+    def _directed(
+        self, dialect: Dialect, directive: directives.Directive, call: ChatCall, answer: Answer
+    ) -> Reply:
+        meta = Meta(f"{dialect.id_prefix}{next(self._ids):08x}", time.time())
+        shaped = directives.render(dialect.name, directive, call, answer, meta)
+        self.stats.faults[f"directive_{directive.name}"] += 1
+        extra = dialect.error_headers if shaped.status >= 400 else ()
+        return Reply(shaped.status, ((b"content-type", shaped.content_type), *extra), shaped.body)
 
     def _embed(self, dialect: Dialect, call: EmbedCall) -> tuple[list[list[float]], int, Plan]:
         dims = min(call.dims or self.opts.embedding_dims, 8192)

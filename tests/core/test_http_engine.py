@@ -9,7 +9,16 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import httpx
 import pytest
 
-from llmx.errors import AuthError, ProviderError, RateLimitError, RequestTimeout, TransportError
+from llmx.errors import (
+    AuthError,
+    ProviderError,
+    RateLimitError,
+    RequestTimeout,
+    StreamError,
+    TransportError,
+)
+from llmx.providers.anthropic import AnthropicCodec
+from llmx.providers.base import Codec
 from llmx.providers.http import Endpoint, HttpEngine
 from llmx.providers.openai import OpenAICodec
 from llmx.types import Chunk, Message, Request
@@ -80,13 +89,14 @@ def run_request(script: Script, ep: Endpoint = EP) -> Chunk:
     return asyncio.run(go())
 
 
-def run_stream(script: Script, sink: list[str]) -> None:
+def run_stream(script: Script, sink: list[str], codec: Codec | None = None) -> None:
+    chosen: Codec = OpenAICodec() if codec is None else codec
+
     async def go() -> None:
         engine = script.engine()
         try:
-            codec = OpenAICodec()
-            call = codec.build(Request(model="m", messages=REQUEST.messages), None)
-            async for chunk in engine.stream(EP, call, codec):
+            call = chosen.build(Request(model="m", messages=REQUEST.messages), None)
+            async for chunk in engine.stream(EP, call, chosen):
                 sink.append(chunk.text)
         finally:
             await engine.aclose()
@@ -191,3 +201,72 @@ def test_one_pooled_client_per_endpoint() -> None:
         return len({id(a), id(b), id(c)})
 
     assert asyncio.run(go()) == 2
+
+
+OVERLOADED = {"error": {"message": "Our servers are currently overloaded.",
+                        "type": "service_unavailable_error", "param": None,
+                        "code": "server_is_overloaded"}}
+ROLE = {"id": "x", "object": "chat.completion.chunk", "model": "m",
+        "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}
+
+
+def streamed(body: bytes | AsyncIterator[bytes]) -> httpx.Response:
+    return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+
+
+def test_inband_overload_before_the_first_token_is_retried_then_succeeds() -> None:
+    script = Script(streamed(sse(ROLE, OVERLOADED, done=False)),
+                    streamed(sse(delta("Hel"), delta("lo", "stop"))))
+    texts: list[str] = []
+    run_stream(script, texts)
+    assert "".join(texts) == "Hello"
+    assert len(script.seen) == 2 and len(script.sleeps) == 1
+
+
+def test_anthropic_overloaded_error_event_before_the_first_token_is_retried() -> None:
+    def event(name: str, data: object) -> bytes:
+        return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+
+    start = event("message_start", {"type": "message_start", "message": {"model": "c"}})
+    overloaded = event("error", {"type": "error", "error": {"type": "overloaded_error",
+                                                            "message": "Overloaded"}})
+    text = event("content_block_delta", {"type": "content_block_delta",
+                                         "delta": {"type": "text_delta", "text": "Hi"}})
+    stop = event("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"}})
+    script = Script(streamed(start + overloaded),
+                    streamed(start + text + stop + event("message_stop", {})))
+    texts: list[str] = []
+    run_stream(script, texts, AnthropicCodec())
+    assert "".join(texts) == "Hi"
+    assert len(script.seen) == 2
+
+
+def test_inband_rate_limit_retried_then_exit_4_when_it_persists() -> None:
+    limited = {"error": {"message": "Rate limit reached", "type": "requests",
+                         "code": "rate_limit_exceeded"}}
+    script = Script(*(streamed(sse(limited, done=False)) for _ in range(3)))
+    with pytest.raises(RateLimitError, match="Rate limit reached") as info:
+        run_stream(script, [])
+    assert int(info.value.exit_code) == 4
+    assert len(script.seen) == 3
+
+
+def test_inband_overload_after_the_first_token_is_not_retried() -> None:
+    async def body() -> AsyncIterator[bytes]:
+        yield sse(delta("partial "), done=False)
+        yield sse(OVERLOADED, done=False)
+
+    script = Script(streamed(body()), reply("must not be requested"))
+    texts: list[str] = []
+    with pytest.raises(StreamError, match="overloaded"):
+        run_stream(script, texts)
+    assert texts == ["partial "]
+    assert len(script.seen) == 1
+
+
+def test_inband_client_error_is_not_retried() -> None:
+    bad = {"object": "error", "message": "bad grammar", "type": "BadRequestError", "code": 400}
+    script = Script(streamed(sse(bad)), reply("must not be requested"))
+    with pytest.raises(StreamError, match="bad grammar"):
+        run_stream(script, [])
+    assert len(script.seen) == 1

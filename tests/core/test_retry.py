@@ -4,7 +4,13 @@ import email.utils
 
 import pytest
 
-from llmx.providers.retry import RetryPolicy, retry_after_seconds, should_retry_status
+from llmx.errors import AuthError, LlmxError, ProviderError, RateLimitError, StreamError
+from llmx.providers.retry import (
+    RetryPolicy,
+    retry_after_seconds,
+    should_retry_error,
+    should_retry_status,
+)
 
 
 def test_full_jitter_stays_under_the_exponential_ceiling() -> None:
@@ -55,3 +61,17 @@ def test_retry_after_http_date() -> None:
 )
 def test_which_statuses_retry(status: int, headers: dict[str, str], expected: bool) -> None:
     assert should_retry_status(status, headers) is expected
+
+
+@pytest.mark.parametrize(("error", "expected"), [
+    (StreamError("overloaded", status=529), True),
+    (StreamError("overloaded", status=503), True),
+    (StreamError("server", status=500), True),
+    (RateLimitError("slow down"), True),
+    (StreamError("bad request", status=400), False),
+    (StreamError("stream ended early"), False),
+    (ProviderError("no status"), False),
+    (AuthError("bad key"), False),
+])
+def test_inband_errors_retry_like_their_http_status(error: LlmxError, expected: bool) -> None:
+    assert should_retry_error(error) is expected

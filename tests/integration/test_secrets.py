@@ -57,3 +57,46 @@ def test_api_key_cmd_output_never_leaks(cli: Cli, sim: Sim) -> None:
         assert result.returncode == 0, result.stderr
         outputs += [result.stdout, result.stderr]
     assert leaks(cli, outputs) == []
+
+
+ECHOED = "sim-echo-SENTINEL-3b9d0c7e41"  # the simulator answers 401 repeating this key
+
+
+def anthropic_toml(url: str) -> str:
+    return ('default_profile = "claude"\n[profiles.claude]\nprovider = "anthropic"\n'
+            f'model = "sim-1"\nbase_url = "{url}"\napi_key_env = "LLMX_TEST_KEY"\n'
+            "retries = 1\n")
+
+
+def echo_leaks(cli: Cli, outputs: list[bytes]) -> list[str]:
+    needle = ECHOED.encode()
+    found = [f"output #{i}" for i, data in enumerate(outputs) if needle in data]
+    found += [str(f) for f in cli.home.rglob("*") if f.is_file() and needle in f.read_bytes()]
+    return found
+
+
+@pytest.mark.parametrize("debug", ["0", "1"])
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_key_echoed_by_the_provider_is_found_nowhere(cli: Cli, sim: Sim, debug: str,
+                                                     provider: str) -> None:
+    """The provider's 401 repeats the key: stdout, stderr, the output file and every
+    file under $LLMX_HOME stay free of it, with and without LLMX_DEBUG."""
+    if provider == "openai":
+        cli.write_config(profile_toml(sim.url, api_key_env="LLMX_TEST_KEY", retries=1))
+    else:
+        cli.write_config(anthropic_toml(sim.url))
+    env = {"LLMX_TEST_KEY": ECHOED, "LLMX_DEBUG": debug}
+    source, out = cli.home / "jobs.jsonl", cli.home / "answers.jsonl"
+    source.write_text("".join(f'{{"id": "q{i}", "prompt": "question {i}"}}\n' for i in range(3)))
+    outputs: list[bytes] = []
+    for argv in (("ask", "hi"), ("ask", "--no-stream", "hi"), ("ask", "--json", "hi"),
+                 ("batch", str(source), "-o", str(out)), ("batch", str(source))):
+        result = cli.run(*argv, env=env)
+        assert result.returncode in (3, 7), (argv, result.returncode, result.stderr)
+        outputs += [result.stdout, result.stderr]
+        if argv[0] == "ask":
+            assert b"401" in result.stderr
+    if debug == "1":
+        assert any(b"Traceback" in data for data in outputs)
+    assert out.exists() and out.stat().st_size > 0
+    assert echo_leaks(cli, outputs) == []

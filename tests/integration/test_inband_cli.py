@@ -1,0 +1,52 @@
+"""In-band errors end to end: `llmx ask` against `llmx sim` reply shapes (real processes)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.integration.conftest import Cli, Sim, profile_toml
+
+
+def sim_requests(sim: Sim, fragment: str) -> int:
+    """Requests whose last user message held ``fragment`` (among the recent ones)."""
+    recent = httpx.get(sim.url + "/sim/stats").json()["recent_prompts"]
+    return sum(fragment in prompt for prompt in recent)
+
+
+@pytest.mark.parametrize("stream", ["--stream", "--no-stream"])
+def test_overload_once_before_the_first_token_is_retried_and_answers(cli: Cli, sim: Sim,
+                                                                    stream: str) -> None:
+    cli.write_config(profile_toml(sim.url, retries=2))
+    prompt = f"tell me a story {stream} [[sim:overloaded*1]]"
+    result = cli.run("ask", "--no-cache", stream, prompt)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip()
+    assert b"error" not in result.stderr
+    assert sim_requests(sim, f"tell me a story {stream}") == 2
+
+
+@pytest.mark.parametrize(("directive", "code", "words"), [
+    ("rate_limited", 4, b"Rate limit"),
+    ("overloaded", 6, b"overloaded"),
+    ("error_after_text", 6, b"server had an error"),
+    ("error_then_done", 6, b"ran out of memory"),
+])
+def test_inband_errors_exit_like_their_http_twins(cli: Cli, sim: Sim, directive: str,
+                                                  code: int, words: bytes) -> None:
+    cli.write_config(profile_toml(sim.url, retries=1))
+    result = cli.run("ask", "--no-cache", f"question for {directive} [[sim:{directive}]]")
+    assert result.returncode == code, result.stderr
+    lines = result.stderr.decode().splitlines()
+    errors = [line for line in lines if line.startswith("error:")]
+    assert len(errors) == 1 and words.decode() in errors[0]
+    assert b"Traceback" not in result.stderr
+
+
+def test_anthropic_overloaded_event_once_is_retried(cli: Cli, sim: Sim) -> None:
+    cli.write_config('default_profile = "c"\n[profiles.c]\nprovider = "anthropic"\n'
+                     f'model = "sim-1"\nbase_url = "{sim.url}"\nretries = 2\n')
+    result = cli.run("ask", "--no-cache", "anthropic story [[sim:overloaded*1]]")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip()
+    assert sim_requests(sim, "anthropic story") == 2
