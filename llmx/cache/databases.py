@@ -10,8 +10,9 @@ Failures, by kind:
 
 * locked for longer than ``LOCK_TIMEOUT``, a full disk, a read-only mount, an OS error:
   ``failing`` raises ``CacheUnavailable``; ``value`` (a read) is a miss. A database that
-  diskcache cannot open because opening writes (a read-only mount, a full disk) is read
-  through ``recovery.ReadOnlyRows`` instead, so hits are still served.
+  diskcache cannot open or read because that writes (a read-only mount, a full disk: opening
+  writes settings, a WAL reader needs its ``-shm``) is read through
+  ``recovery.ReadOnlyRows`` from then on, so hits are still served.
 * damaged (``recovery.is_damage``): whichever call meets it moves the file aside
   (``cache.db.corrupt-<UTC time>``), says so through ``warn`` (one line), and the next call
   starts a fresh database; ``failing`` raises ``Moved`` so that a write can be retried once.
@@ -28,7 +29,14 @@ from typing import Any, Final
 import diskcache  # type: ignore[import-untyped]
 
 from llmx.cache import rows
-from llmx.cache.recovery import ReadOnlyRows, file_id, is_damage, move_aside
+from llmx.cache.recovery import (
+    ReadOnlyRows,
+    explain,
+    file_id,
+    is_busy,
+    is_damage,
+    move_aside,
+)
 from llmx.errors import LlmxError
 from llmx.paths import ensure_private_dir
 from llmx.state import StateUnavailable, Warn
@@ -132,8 +140,8 @@ class Databases:
         except sqlite3.DatabaseError as exc:
             if is_damage(exc):
                 self.move_aside(name)
-            elif isinstance(exc, sqlite3.OperationalError) and name not in self._open:
-                return self._read_only(name, key)  # opening writes: read without diskcache
+            elif isinstance(exc, sqlite3.OperationalError) and not is_busy(exc):
+                return self._read_only(name, key)  # read-only or full: read without writing
         except QUIET:
             pass
         return None
@@ -161,7 +169,7 @@ class Databases:
     @contextlib.contextmanager
     def failing(self, name: str) -> Iterator[None]:
         """``writing``, and a damaged database ``name`` is moved aside (raising ``Moved``)."""
-        with writing():
+        with writing(self.directory):
             try:
                 yield
             except sqlite3.DatabaseError as exc:
@@ -203,13 +211,16 @@ class Databases:
 
 
 @contextlib.contextmanager
-def writing() -> Iterator[None]:
-    """Turn database failures into ``CacheUnavailable`` (never with a secret: none is here)."""
+def writing(directory: Path | None = None) -> Iterator[None]:
+    """Turn database failures into ``CacheUnavailable`` (never with a secret: none is here);
+    ``directory`` (the cache's) lets the message say "read-only" when that is the cause."""
     try:
         yield
     except diskcache.Timeout:
         raise CacheUnavailable("the cache database stayed locked for too long") from None
     except sqlite3.Error as exc:
-        raise CacheUnavailable(f"the cache database failed: {exc}") from None
+        message = f"the cache database failed: {exc}"
+        raise CacheUnavailable(message if directory is None else explain(exc, directory)
+                               ) from None
     except OSError as exc:
         raise CacheUnavailable(f"the cache directory failed: {exc.strerror}") from None

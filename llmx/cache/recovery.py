@@ -9,7 +9,11 @@
   (another process already moved it aside and started afresh) is left alone.
 * ``ReadOnlyRows``: reads rows of a database that diskcache cannot open because opening
   writes (a read-only mount, a full disk): a plain ``mode=ro`` SQLite connection running
-  the same live-row select. Nothing is touched (no LRU update), nothing is created.
+  the same live-row select. Nothing is touched (no LRU update), nothing is created. A WAL
+  database whose ``-shm`` file is missing or short cannot be read ``mode=ro`` on a
+  read-only mount or a full disk (SQLite would have to create or grow it); there the file
+  is opened ``immutable=1``, which is sound because nobody can commit to that file system
+  meanwhile (and a row read wrongly fails its checks: a miss).
 """
 
 from __future__ import annotations
@@ -24,9 +28,13 @@ from typing import Any, Final
 
 from llmx.cache import rows
 
+_SQLITE_READONLY: Final = 8
 _SQLITE_CORRUPT: Final = 11
+_SQLITE_FULL: Final = 13
 _SQLITE_NOTADB: Final = 26
 _SIDE_FILES: Final = ("", "-wal", "-shm")
+_BUSY: Final = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED: another process holds the database
+_FULL_BELOW: Final = 64 * 1024  # free bytes under which a disk counts as full
 
 
 def is_damage(error: BaseException) -> bool:
@@ -34,6 +42,22 @@ def is_damage(error: BaseException) -> bool:
     code = getattr(error, "sqlite_errorcode", None)
     return (isinstance(error, sqlite3.DatabaseError) and isinstance(code, int)
             and code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB))
+
+
+def is_busy(error: BaseException) -> bool:
+    """True for a SQLite error that only means another connection holds a lock."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF in _BUSY
+
+
+def explain(error: sqlite3.Error, directory: Path) -> str:
+    """What a SQLite failure means for the cache, in a few words (no secret is ever here)."""
+    code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+    if code == _SQLITE_FULL:
+        return "the disk is full"
+    if code == _SQLITE_READONLY or _read_only_mount(directory):
+        return f"{directory} is on a read-only file system"
+    return f"the cache database failed: {error}"
 
 
 def file_id(path: Path) -> tuple[int, int] | None:
@@ -87,9 +111,7 @@ class ReadOnlyRows:
         if self._connection is None:
             if not self._db.is_file():
                 return None
-            uri = f"file:{self._db}?mode=ro"
-            self._connection = sqlite3.connect(uri, uri=True, timeout=1.0,
-                                               check_same_thread=False)
+            self._connection = self._connect()
         found = self._connection.execute(rows.SELECT_LIVE, (key, 1, time.time())).fetchall()
         if not found:
             return None
@@ -98,8 +120,45 @@ class ReadOnlyRows:
             raise ValueError("value not stored inline")
         return rows.from_column(column)
 
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            return _opened(self._db, "mode=ro")
+        except sqlite3.OperationalError:
+            if not frozen(self._db):
+                raise
+            return _opened(self._db, "immutable=1")
+
     def close(self) -> None:
         if self._connection is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._connection.close()
             self._connection = None
+
+
+def _opened(db: Path, mode: str) -> sqlite3.Connection:
+    """A connection to ``db`` opened with the URI parameter ``mode``, checked to read it."""
+    connection = sqlite3.connect(f"file:{db}?{mode}", uri=True, timeout=1.0,
+                                 check_same_thread=False)
+    try:
+        connection.execute(rows.SCHEMA_PROBE).fetchall()
+    except sqlite3.Error:
+        connection.close()
+        raise
+    return connection
+
+
+def _read_only_mount(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def frozen(path: Path) -> bool:
+    """True when nothing can be committed to ``path``'s file system: mounted read-only, or
+    with less than ``_FULL_BELOW`` bytes free."""
+    try:
+        info = os.statvfs(path)
+    except OSError:
+        return False
+    return bool(info.f_flag & os.ST_RDONLY) or info.f_bavail * info.f_frsize < _FULL_BELOW

@@ -206,6 +206,7 @@ SELECT_LIVE: Final = (
     " WHERE key = ? AND raw = ? AND (expire_time IS NULL OR expire_time > ?)"
 )
 TOUCH: Final = "UPDATE Cache SET access_time = ? WHERE rowid = ?"
+SCHEMA_PROBE: Final = "SELECT 1 FROM Cache LIMIT 1"  # does the connection read the database
 DATA_VERSION: Final = "PRAGMA data_version"
 CULL_LIMIT: Final = 10  # expired rows dropped per write, as diskcache's own set does
 
