@@ -82,8 +82,8 @@ class Client:
     """Async client for one profile. Use as ``async with Client(profile) as client``.
 
     ``state=False`` keeps the client from touching disk (no cache, no records). ``warn`` gets
-    the client's warnings, one line each (default: ``warning: ...`` on stderr; see
-    ``llmx.state``).
+    the client's warnings, one line each (default: ``warning: ...`` on stderr); pass one
+    ``llmx.state.Once`` to several clients to say each kind of trouble once among them.
     """
 
     def __init__(
@@ -95,10 +95,10 @@ class Client:
         clock: Callable[[], float] = time.perf_counter,
         wall: Callable[[], float] = time.time,
         state: bool = True,
-        warn: Warn | None = None,
+        warn: Warn | Once | None = None,
     ) -> None:
         self.profile = profile
-        self._warnings = Once(warn or to_stderr)
+        self._warnings = warn if isinstance(warn, Once) else Once(warn or to_stderr)
         self._env = os.environ if env is None else env
         self._engine = engine
         self._owns_engine = engine is None

@@ -8,7 +8,8 @@ never turns an answer into an error.
 The engine does not print. It reports through a ``Warn``: a callable taking one line of
 text (no ``warning:`` prefix, no newline). ``Client(warn=...)`` takes one; the default,
 ``to_stderr``, writes ``warning: <line>`` to ``sys.stderr``; the CLI passes ``stderr_warn``
-bound to its own stderr stream. A Client wraps it in ``Once``, which says each topic once:
+bound to its own stderr stream. A Client wraps it in ``Once``, which says each topic once
+(several clients, e.g. one per profile in a batch, may share one ``Once`` instead):
 
 * ``STATE``: the first failure to read or write state; the rest of the run is silent
   (a read-only ``$LLMX_HOME`` fails the cache and the records alike: one line, not two).
