@@ -128,9 +128,9 @@ class Databases:
     def value(self, name: str, key: str) -> Any | None:
         """A decoded value (an LRU access in ``responses``), or ``None``: missing, unreadable,
         or undecodable (then deleted). Never raises."""
+        if name in self._readers:
+            return self._read_only(name, key)
         try:
-            if name in self._readers:
-                return self._readers[name].value(key)
             cache = self.get(name, create=False)
             if cache is None:
                 return None
@@ -203,7 +203,11 @@ class Databases:
         self._readers.clear()
 
     def _read_only(self, name: str, key: str) -> Any | None:
-        reader = self._readers[name] = ReadOnlyRows(self.directory / name / rows.DB_NAME)
+        """A value through the read-only connection: a failure is a miss, never damage (an
+        ``immutable`` read may see a page mid-checkpoint; the file is left alone)."""
+        reader = self._readers.get(name)
+        if reader is None:
+            reader = self._readers[name] = ReadOnlyRows(self.directory / name / rows.DB_NAME)
         try:
             return reader.value(key)
         except (ValueError, RecursionError, sqlite3.Error):

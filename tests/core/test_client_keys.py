@@ -107,3 +107,4 @@ def test_a_cache_key_memo_is_used_by_the_send_that_follows(tmp_path: Path) -> No
     key, done = asyncio.run(go())
     assert key and done.text == "from /v1/chat/completions" and done.cached is False
     assert json.dumps(sent) == '["/v1/chat/completions"]'
+
