@@ -25,7 +25,9 @@ def test_state_that_cannot_be_written_costs_one_warning_not_the_answer(tmp_path:
                           warn=warnings.append) as client:
             out = [await client.generate(f"question {i % 2}") for i in range(4)]
             answer = client.stream("a streamed one")
-            out.append(answer.completion() if [c async for c in answer] else answer.completion())
+            async for _chunk in answer:
+                pass
+            out.append(answer.completion())
         await engine.aclose()
         return out
 

@@ -19,8 +19,8 @@ sys.stdout = io.StringIO()
 code = _dispatch(["ask", "--no-stdin", "-p", "sim", "a question for the fast path"])
 answer, sys.stdout = sys.stdout.getvalue(), real
 print(json.dumps({"code": code, "answer": answer,
-                  "loaded": sorted(m for m in sys.modules if m.split(".")[0] in %r)}))
-""" % (HEAVY,)
+                  "loaded": sorted(m for m in sys.modules if m.split(".")[0] in sys.argv[1:])}))
+"""
 
 
 def run(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
@@ -34,7 +34,7 @@ def test_an_exact_hit_imports_no_event_loop_http_stack_or_numpy(tmp_path: Path) 
     first = run(["-m", "llmx", "ask", "--no-stdin", "-p", "sim", "a question for the fast path"],
                 tmp_path)
     assert first.returncode == 0, first.stderr
-    probe = run(["-c", PROBE], tmp_path)
+    probe = run(["-c", PROBE, *HEAVY], tmp_path)
     assert probe.returncode == 0, probe.stderr
     result = json.loads(probe.stdout.splitlines()[-1])
     assert result["code"] == 0 and result["answer"] == first.stdout  # it was a hit
