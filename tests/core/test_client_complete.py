@@ -150,6 +150,15 @@ WIRE = {
     "openai error event then [DONE]": ("openai", True, sse(
         {**DELTA, "choices": [{"index": 0, "delta": {"content": "half an"}}]},
         {"error": {"message": "the server had an error", "type": "server_error"}}, "[DONE]")),
+    "vLLM error object then [DONE]": ("openai", True, sse(
+        {**DELTA, "choices": [{"index": 0, "delta": {"content": "half an"}}]},
+        {"object": "error", "message": "the engine died", "type": "InternalServerError",
+         "code": 500}, "[DONE]")),
+    "a bare error string then [DONE]": ("openai", True, sse(
+        {**DELTA, "choices": [{"index": 0, "delta": {"content": "half an"}}]},
+        {"error": "overloaded"}, "[DONE]")),
+    "text deltas then [DONE], never a finish_reason": ("openai", True, sse(
+        {**DELTA, "choices": [{"index": 0, "delta": {"content": "half an"}}]}, "[DONE]")),
     "openai stream of tool-call deltas": ("openai", True, sse(
         {**DELTA, "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, **TOOL_CALL}]}}]},
         {**DELTA, "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]},
