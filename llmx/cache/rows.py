@@ -276,6 +276,14 @@ def remove_databases(*directories: Path) -> None:
                 (directory / name).unlink()
 
 
+def remove_moved_aside(*directories: Path) -> None:
+    """Delete the damaged databases once moved aside (``cache.db.corrupt-*``, side files too)."""
+    for directory in directories:
+        for path in directory.glob(f"{DB_NAME}.corrupt-*") if directory.is_dir() else ():
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
 def remove_files(directory: Path) -> None:
     """Delete the files directly inside ``directory`` (best effort)."""
     if directory.is_dir():

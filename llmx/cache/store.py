@@ -124,9 +124,10 @@ class CacheStore:
                 yield key, entry
 
     def clear(self) -> int:
-        """Remove every entry, vector, aux value and snapshot; returns the entries removed.
-        The vector counters survive, so sequence numbers stay monotonic. A damaged database
-        is deleted outright (its entries are not counted)."""
+        """Remove every entry, vector, aux value and snapshot, and the damaged databases once
+        moved aside; returns the entries removed. The vector counters survive, so sequence
+        numbers stay monotonic. A damaged database is deleted outright (its entries are not
+        counted)."""
         removed = 0
         with writing():
             try:
@@ -141,6 +142,7 @@ class CacheStore:
                 self.close()
                 rows.remove_databases(self._directory / RESPONSES, self._directory / VECTORS)
         rows.remove_files(self.snapshot_dir)
+        rows.remove_moved_aside(self._directory / RESPONSES, self._directory / VECTORS)
         return removed
 
     def prune(self) -> int:

@@ -79,6 +79,19 @@ def test_a_garbage_response_database_is_moved_aside_and_replaced(tmp_path: Path)
     assert len(warnings) == 1
 
 
+def test_clear_removes_the_databases_moved_aside(tmp_path: Path) -> None:
+    folder = tmp_path / "cache"
+    garbage(folder, "responses")
+    garbage(folder, "vectors")
+    with open_store(folder, []) as store:
+        store.get("k")
+        VectorIndex(store, EMBEDDER, DIMS).search("s", np.ones(DIMS), 0.5)
+        assert aside(folder, "responses") and aside(folder, "vectors")
+        store.set("k", entry(), expire=None)
+        assert store.clear() == 1
+    assert not list(folder.glob("*/cache.db.corrupt-*"))
+
+
 def test_a_write_that_meets_the_damage_is_kept_in_the_fresh_database(tmp_path: Path) -> None:
     folder = tmp_path / "cache"
     garbage(folder, "responses")
