@@ -128,6 +128,10 @@ def test_ask_on_a_full_disk_answers_misses_and_serves_hits(streamed: bool, cli: 
         assert len(warnings_of(miss)) == 1
         json_out = ask(cli, "full-disk json", "--json")
         assert json.loads(answered(json_out))["text"]
+        squeezed = ask(cli, "full-disk   compressed   prompt", "--compress", "aggressive")
+        answered(squeezed)  # the tokenizer cache cannot be written either: still answered
+        assert len(warnings_of(squeezed)) == 1
+        assert not [p for p in state(cli).rglob("*.tmp")]  # no temp file left behind
 
 
 # -- llmx batch ---------------------------------------------------------------------------------
