@@ -11,6 +11,10 @@ Every request goes: cache (exact, then semantic) -> HTTP engine -> cache write, 
 appends one record (see ``llmx.records``). ``Client.cached`` is the synchronous cache-only
 first half, so a caller can answer hits without starting an event loop or importing httpx.
 
+Only complete answers are cached (``llmx.cache.complete``). Answers before state: when the
+cache, the index or the records cannot be read or written, the answer is delivered anyway
+and ``warn`` (see ``llmx.state``) gets one line for the whole run.
+
 A profile whose ``base_url`` is ``"embedded"`` (the built-in ``sim`` profile) starts the
 embedded simulator on a free loopback port for the life of the client.
 """
@@ -26,12 +30,15 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from llmx.answer import Answer, replay
+from llmx.cache.complete import is_complete
+from llmx.cache.keys import endpoint_of, exact_key
 from llmx.cache.setup import open_cache
-from llmx.cache.tiers import Hit, Keys, Policy, completion_from
+from llmx.cache.tiers import Hit, Keys, Policy, TieredCache, completion_from
 from llmx.errors import LlmxError
 from llmx.paths import records_dir, state_dir
 from llmx.prepare import Call, Prepared, prepare
 from llmx.records import Record, RecordLog, error_name
+from llmx.state import Once, StateUnavailable, Warn, to_stderr
 from llmx.types import Chunk, Completion, Request, Usage
 
 if TYPE_CHECKING:
@@ -74,7 +81,9 @@ class _Probe:
 class Client:
     """Async client for one profile. Use as ``async with Client(profile) as client``.
 
-    ``state=False`` keeps the client from touching disk (no cache, no records).
+    ``state=False`` keeps the client from touching disk (no cache, no records). ``warn`` gets
+    the client's warnings, one line each (default: ``warning: ...`` on stderr); pass one
+    ``llmx.state.Once`` to several clients to say each kind of trouble once among them.
     """
 
     def __init__(
@@ -86,8 +95,10 @@ class Client:
         clock: Callable[[], float] = time.perf_counter,
         wall: Callable[[], float] = time.time,
         state: bool = True,
+        warn: Warn | Once | None = None,
     ) -> None:
         self.profile = profile
+        self._warnings = warn if isinstance(warn, Once) else Once(warn or to_stderr)
         self._env = os.environ if env is None else env
         self._engine = engine
         self._owns_engine = engine is None
@@ -98,7 +109,8 @@ class Client:
         self._key_resolved = False
         self._stack = AsyncExitStack()
         on = state and profile.cache.mode != "off"
-        self._cache = open_cache(profile, self._env, self._fetch_embeddings, wall) if on else None
+        self._cache = (open_cache(profile, self._env, self._fetch_embeddings, wall,
+                                  self._warnings.notice) if on else None)
         self._records = RecordLog(records_dir(self._env)) if state else None
         self._last_probe: _Probe | None = None  # a miss, kept so stream() need not look again
         self._memo: dict[tuple[str, Call, bool], tuple[Prepared, Keys | None]] = {}
@@ -155,13 +167,15 @@ class Client:
         return prepare(self.profile, prompt, call or Call(), stream=stream,
                        tokenizers=self._tokenizers)
 
-    def cache_key(self, prompt: str, call: Call | None = None) -> str | None:
-        """The exact cache key this call would use (None when the cache is off): two calls
-        with the same key get the same answer, so a batch can send them once."""
-        if self._cache is None:
-            return None
-        _, keys = self._prepared(prompt, call or Call(), False, keep=True)
-        return keys.exact if keys else None
+    def cache_key(self, prompt: str, call: Call | None = None) -> str:
+        """The exact cache key of this call, whether the cache is on or off: two calls with
+        the same key get the same answer, so a batch can send them once."""
+        prepared, keys = self._prepared(prompt, call or Call(), False, keep=True)
+        if keys is not None:
+            return keys.exact
+        return exact_key(prepared.request, provider=self.profile.provider,
+                         endpoint=endpoint_of(self.profile.base_url),
+                         compressor=prepared.compressor)
 
     def _prepared(self, prompt: str, call: Call, stream: bool, *, keep: bool = False
                   ) -> tuple[Prepared, Keys | None]:
@@ -193,11 +207,19 @@ class Client:
             hit = self._cache.exact(keys)
             if hit is None and not self._cache.embeds_async:
                 vector = self._cache.query_vector(keys)
-                hit = self._cache.semantic(keys, vector)
+                hit = self._semantic(self._cache, keys, vector)
         probe = _Probe(keys, hit, vector, policy.read and hit is None and self._cache.embeds_async,
                        (self._clock() - started) * 1000, policy.read)
         self._last_probe = probe if hit is None else None
         return probe
+
+    def _semantic(self, cache: TieredCache, keys: Keys, vector: np.ndarray | None
+                  ) -> Hit | None:
+        try:
+            return cache.semantic(keys, vector)
+        except StateUnavailable as exc:
+            self._warnings.state_failed("search the semantic cache", exc)
+            return None
 
     def _policy(self, call: Call) -> Policy:
         return Policy.of(self.profile.cache.mode, no_cache=call.no_cache, refresh=call.refresh)
@@ -238,7 +260,7 @@ class Client:
                 probe.vector = await self._cache.aquery_vector(probe.keys)
             except LlmxError:
                 probe.vector = None  # no embeddings today: answer without the semantic tier
-            hit = self._cache.semantic(probe.keys, probe.vector)
+            hit = self._semantic(self._cache, probe.keys, probe.vector)
             probe.lookup_ms += (self._clock() - started) * 1000
         if hit is not None:
             answer.hit = hit
@@ -259,13 +281,18 @@ class Client:
 
     def _finish(self, answer: Answer, error: BaseException | None, prepared: Prepared,
                 call: Call, probe: _Probe) -> None:
+        """After the last chunk (or an error): cache a complete answer, record the request."""
         completion = answer.completion()
         cache = self._cache
-        if answer.hit is None and error is None and cache is not None and probe.keys is not None:
-            if self._policy(call).write:
-                chunks = tuple(len(p) for p in answer.pieces) if len(answer.pieces) > 1 else ()
+        if (answer.hit is None and cache is not None and probe.keys is not None
+                and self._policy(call).write
+                and is_complete(completion.text, completion.finish_reason, error)):
+            chunks = tuple(len(p) for p in answer.pieces) if len(answer.pieces) > 1 else ()
+            try:
                 cache.save(probe.keys, prepared.request, completion, chunks, call.kind,
                            probe.vector)
+            except StateUnavailable as exc:
+                self._warnings.state_failed("save the answer to the cache", exc)
             self._last_probe = None
         self._record(completion, answer.hit, probe.lookup_ms, prepared, error)
 
@@ -278,14 +305,18 @@ class Client:
         cost = self._cost(usage)
         spent = None if cost is None else (0.0 if hit else cost)
         saved = cost if hit else None
-        self._records.append(Record(
+        record = Record(
             ts=self._wall(), profile=self.profile.name, provider=completion.provider,
             model=completion.model, tier=tier, similarity=hit.similarity if hit else None,
             lookup_ms=lookup_ms, latency_ms=completion.latency_ms, ttft_ms=completion.ttft_ms,
             input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
             tokens_saved=prepared.tokens_saved,
             cost=spent, cost_saved=saved, status="ok" if error is None else "error",
-            error=None if error is None else error_name(error)))
+            error=None if error is None else error_name(error))
+        try:
+            self._records.append(record)
+        except (OSError, LlmxError) as exc:  # a full or read-only disk, a file in the way
+            self._warnings.state_failed("write the request record", exc)
 
     async def provider_batch(self, jobs: Sequence[Job],
                              on_status: Callable[[str, Mapping[str, Any]], None] | None = None

@@ -24,7 +24,8 @@ field names of ``Record`` plus ``"v"`` (the line format version, now 1):
 Writers append one whole line with a single ``write()`` on a file opened ``O_APPEND``,
 so any number of processes may append at once without losing or interleaving lines.
 Readers skip lines that do not parse (a line cut by a crash, a line from a newer llmx
-with an unknown tier), so a damaged file never stops ``llmx stats``.
+with an unknown tier, garbage) and count them in a ``Skipped`` tally when given one, so a
+damaged file never stops ``llmx stats`` and ``llmx stats`` can say how many it skipped.
 """
 
 from __future__ import annotations
@@ -166,6 +167,13 @@ def _count(value: Any) -> int:
     return value
 
 
+@dataclass(slots=True)
+class Skipped:
+    """Lines a read could not use (not a complete, valid record), counted as it goes."""
+
+    lines: int = 0
+
+
 def _month(ts: float) -> tuple[int, int]:
     moment = time.gmtime(ts)
     return moment.tm_year, moment.tm_mon
@@ -242,10 +250,13 @@ class RecordLog:
                  if (month := _file_month(name)) is not None and month >= first]
         return [self.directory / name for _, name in sorted(dated)]
 
-    def read(self, since: float | None = None) -> Iterator[Record]:
-        """Records with ``ts >= since`` (all when None), in file order; bad lines skipped."""
+    def read(self, since: float | None = None, skipped: Skipped | None = None
+             ) -> Iterator[Record]:
+        """Records with ``ts >= since`` (all when None), in file order; bad lines are skipped
+        (and counted in ``skipped``; lines plainly older than ``since`` are not looked at)."""
+        tally = Skipped() if skipped is None else skipped
         for path in self.files(since):
-            for record in _read_file(path, since):
+            for record in _read_file(path, since, tally):
                 if since is None or record.ts >= since:
                     yield record
 
@@ -257,16 +268,17 @@ def _write_all(fd: int, data: bytes) -> None:
         written += os.write(fd, data[written:])
 
 
-def _read_file(path: Path, since: float | None) -> Iterator[Record]:
+def _read_file(path: Path, since: float | None, skipped: Skipped) -> Iterator[Record]:
     try:
         with open(path, "rb") as handle:
             for line in handle:
                 if since is not None and _older(line, since):
                     continue
-                record = parse_line(line)
+                record, lost = _parse_line(line)
+                skipped.lines += lost
                 if record is not None:
                     yield record
-    except (FileNotFoundError, IsADirectoryError):
+    except OSError:  # gone since listed, a directory, unreadable: no records from it
         return
 
 
@@ -288,14 +300,19 @@ def parse_line(line: bytes) -> Record | None:
     A line cut short by a crash gets the next appended line glued to it; that next record
     is recovered from the glued line.
     """
+    return _parse_line(line)[0]
+
+
+def _parse_line(line: bytes) -> tuple[Record | None, bool]:
+    """``parse_line``, and whether the line held something that is not a record (garbage,
+    a line cut short: lost, even when a record glued to it is recovered)."""
     if not line.endswith(b"\n"):
-        return None  # a line still being written, or cut by a crash
+        return None, True  # a line still being written, or cut by a crash
     record = _parse(line)
-    if record is None:
-        glued = line.rfind(_LINE_START, 1)
-        if glued > 0:
-            record = _parse(line[glued:])
-    return record
+    if record is not None:
+        return record, False
+    glued = line.rfind(_LINE_START, 1)
+    return (_parse(line[glued:]) if glued > 0 else None), True
 
 
 def _parse(line: bytes) -> Record | None:

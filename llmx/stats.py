@@ -31,6 +31,7 @@ is the window start: the ``--since`` cutoff, else the oldest record (null when n
 
     {"schema": 1, "now": float, "start": float | null, "by": null | "model" | "profile",
      "total": GROUP, "groups": [GROUP, ...],            # [] unless "by" is set
+     "skipped_lines": int,                              # records lines that could not be read
      "latency_histogram": [{"lo_ms": float, "hi_ms": float | null, "count": int}, ...],
      "hits_over_time": {"bucket_s": int,
                         "points": [{"start": float, "requests": int, "hits": int}, ...]}}
@@ -55,7 +56,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmx.errors import UsageError
-from llmx.records import Record
+from llmx.records import Record, Skipped
 
 SCHEMA_VERSION = 1
 GROUP_BY = ("model", "profile")
@@ -190,6 +191,7 @@ class Summary:
     histogram: tuple[Bucket, ...]
     bucket_s: int
     series: tuple[Point, ...]
+    skipped_lines: int = 0  # records lines the reader could not use (``records.Skipped``)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -199,6 +201,7 @@ class Summary:
             "by": self.by,
             "total": self.total.to_json(),
             "groups": [group.to_json() for group in self.groups],
+            "skipped_lines": self.skipped_lines,
             "latency_histogram": [{"lo_ms": b.lo_ms, "hi_ms": b.hi_ms, "count": b.count}
                                   for b in self.histogram],
             "hits_over_time": {
@@ -274,9 +277,10 @@ class _Tally:
 
 
 def summarize(records: Iterable[Record], *, now: float, by: str | None = None,
-              start: float | None = None) -> Summary:
+              start: float | None = None, skipped: Skipped | None = None) -> Summary:
     """Fold ``records`` into a ``Summary``; ``start`` is the window start for the time
-    series (default: the oldest record). Records are not filtered here."""
+    series (default: the oldest record). Records are not filtered here. ``skipped`` is the
+    tally the reader of ``records`` counts its bad lines in: read once they are all folded."""
     if by is not None and by not in GROUP_BY:
         raise UsageError(f"cannot group by {by!r}", hint="use --by model or --by profile")
     total = _Tally()
@@ -299,6 +303,7 @@ def summarize(records: Iterable[Record], *, now: float, by: str | None = None,
         total=total.freeze(TOTAL_NAME),
         groups=tuple(tally.freeze(name) for name, tally in ordered),
         histogram=latency_histogram(latencies), bucket_s=bucket_s, series=series,
+        skipped_lines=0 if skipped is None else skipped.lines,
     )
 
 

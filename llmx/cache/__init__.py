@@ -1,4 +1,6 @@
 """The response cache: exact keys, a semantic tier, and the store they share.
 
-keys, kinds, veto and the vector maths are pure; ``store.py`` is the only diskcache user.
+keys, kinds, veto, complete (which answers may be cached) and the vector maths are pure;
+``databases.py`` is the only diskcache user, ``store.py`` the cache built on it, ``recovery.py``
+what happens when a database is damaged, read-only or full.
 """

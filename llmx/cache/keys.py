@@ -2,9 +2,10 @@
 
 ``exact_key`` hashes, as compact sorted-key JSON:
 
-* a key version (bump ``KEY_VERSION`` when the layout changes: old entries simply stop matching),
-* the provider name and the endpoint as ``host:port`` only (see ``host_of``: never the URL path,
-  query or userinfo, and never an API key: no function here is ever given one),
+* a key version (bump ``KEY_VERSION`` when the layout changes: old entries simply stop matching;
+  version 2 added the base URL's scheme, path and API-selecting query to the endpoint),
+* the provider name and the endpoint as ``scheme://host:port/path`` (see ``endpoint_of``: never
+  the userinfo, and never an API key: no function here is ever given one),
 * the model, the system prompt and every message as ``[role, content]``,
 * every generation parameter that changes the answer: each field of ``Request`` other than
   ``model``, ``messages``, ``system`` and ``stream`` (streamed and whole answers share entries),
@@ -25,25 +26,26 @@ from collections.abc import Mapping
 from dataclasses import fields
 from types import MappingProxyType
 from typing import Any, Final
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from llmx.types import Request
 
-KEY_VERSION: Final = 1
+KEY_VERSION: Final = 2
 _NOT_PARAMS: Final = frozenset({"model", "messages", "system", "stream"})
 _DEFAULT_PORTS: Final = MappingProxyType({"http": 80, "https": 443})
+_API_QUERY: Final = frozenset({"api-version"})  # query parameters that select the API (Azure)
 
 
 def exact_key(
     request: Request,
     *,
     provider: str,
-    host: str,
+    endpoint: str,
     compressor: str | None,
     params: Mapping[str, Any] | None = None,
 ) -> str:
     """sha256 hex of everything that decides the answer to ``request``."""
-    document = _document("exact", request, provider, host, compressor, params)
+    document = _document("exact", request, provider, endpoint, compressor, params)
     document["messages"] = [[m.role, m.content] for m in request.messages]
     return _digest(document)
 
@@ -52,12 +54,12 @@ def scope_key(
     request: Request,
     *,
     provider: str,
-    host: str,
+    endpoint: str,
     compressor: str | None,
     params: Mapping[str, Any] | None = None,
 ) -> str:
     """Like ``exact_key`` but blind to the content of the last user message."""
-    document = _document("scope", request, provider, host, compressor, params)
+    document = _document("scope", request, provider, endpoint, compressor, params)
     last_user = _last_user_index(request)
     document["messages"] = [
         [m.role, None if i == last_user else m.content] for i, m in enumerate(request.messages)
@@ -65,14 +67,19 @@ def scope_key(
     return _digest(document)
 
 
-def host_of(base_url: str) -> str:
-    """``host:port`` of a base URL, lower-cased; the scheme's default port when none is given.
+def endpoint_of(base_url: str) -> str:
+    """The endpoint a base URL names, for the cache key: ``scheme://host:port/path``.
 
-    Path, query, fragment and ``user:password@`` are dropped. A URL without a scheme is read as
-    ``http://``. IPv6 hosts keep their brackets (``[::1]:8080``).
+    Scheme and host are lower-cased, the scheme's default port filled in, the path kept as
+    written less its trailing ``/`` (gateways route by path: ``/a/v1`` and ``/b/v1`` are two
+    endpoints). ``user:password@`` and the fragment are dropped; of the query only the
+    parameters that select the API are kept (``api-version``, sorted), so ``?api-version=1``
+    and ``?api-version=2`` differ. A URL without a scheme is read as ``http://``; IPv6 hosts
+    keep their brackets (``http://[::1]:8080``).
     """
     text = base_url.strip()
     parts = urlsplit(text if "://" in text else f"http://{text}")
+    scheme = parts.scheme.lower()
     hostname = (parts.hostname or "").lower()
     if ":" in hostname:
         hostname = f"[{hostname}]"
@@ -81,8 +88,11 @@ def host_of(base_url: str) -> str:
     except ValueError:
         port = None
     if port is None:
-        port = _DEFAULT_PORTS.get(parts.scheme.lower())
-    return hostname if port is None else f"{hostname}:{port}"
+        port = _DEFAULT_PORTS.get(scheme)
+    where = hostname if port is None else f"{hostname}:{port}"
+    query = "&".join(sorted(f"{name}={value}" for name, value in parse_qsl(parts.query)
+                            if name.lower() in _API_QUERY))
+    return f"{scheme}://{where}{parts.path.rstrip('/')}" + (f"?{query}" if query else "")
 
 
 def generation_params(request: Request, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -99,7 +109,7 @@ def _document(
     domain: str,
     request: Request,
     provider: str,
-    host: str,
+    endpoint: str,
     compressor: str | None,
     params: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
@@ -107,7 +117,7 @@ def _document(
         "v": KEY_VERSION,
         "domain": domain,
         "provider": provider,
-        "host": host,
+        "endpoint": endpoint,
         "model": request.model,
         "system": request.system,
         "params": generation_params(request, params),

@@ -26,6 +26,7 @@ from typing import Any, Final
 from llmx.cache.types import ENTRY_VERSION, Entry
 
 DB_NAME: Final = "cache.db"  # diskcache's file name (diskcache.core.DBNAME)
+MODE_RAW: Final = 1  # diskcache.core.MODE_RAW: the value is in the row, as stored
 SEQ_WIDTH: Final = 12
 ALL_VECTORS: Final = ("v:", "v;")  # key range (exclusive, inclusive) holding every vector row
 COUNTER_PATTERN: Final = "seq:%"  # SQL LIKE pattern of the counter keys
@@ -205,6 +206,7 @@ SELECT_LIVE: Final = (
     " WHERE key = ? AND raw = ? AND (expire_time IS NULL OR expire_time > ?)"
 )
 TOUCH: Final = "UPDATE Cache SET access_time = ? WHERE rowid = ?"
+SCHEMA_PROBE: Final = "SELECT 1 FROM Cache LIMIT 1"  # does the connection read the database
 DATA_VERSION: Final = "PRAGMA data_version"
 CULL_LIMIT: Final = 10  # expired rows dropped per write, as diskcache's own set does
 
@@ -234,14 +236,17 @@ def put(cache: Any, key: str, value: Any, expire: float | None, *,
 
 def lru_get(cache: Any, key: str) -> Any | None:
     """diskcache's LRU ``get`` without its write transaction: read the live row, decode it,
-    then touch its access time (one autocommitted UPDATE; a row deleted meanwhile is missed)."""
+    then touch its access time (one autocommitted UPDATE; a row deleted meanwhile is missed).
+    A touch that cannot be written (a full disk, a read-only mount) costs the LRU update only:
+    the value read is still returned."""
     db_key, raw = cache.disk.put(key)
     found = raw_sql(cache, SELECT_LIVE, (db_key, raw, time.time()))
     if not found:
         return None
     rowid, mode, filename, column = found[0]
     value = cache.disk.fetch(mode, filename, column, False)
-    raw_sql(cache, TOUCH, (time.time(), rowid))
+    with contextlib.suppress(sqlite3.OperationalError):
+        raw_sql(cache, TOUCH, (time.time(), rowid))
     return value
 
 
@@ -269,6 +274,14 @@ def remove_databases(*directories: Path) -> None:
         for name in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm"):
             with contextlib.suppress(FileNotFoundError):
                 (directory / name).unlink()
+
+
+def remove_moved_aside(*directories: Path) -> None:
+    """Delete the damaged databases once moved aside (``cache.db.corrupt-*``, side files too)."""
+    for directory in directories:
+        for path in directory.glob(f"{DB_NAME}.corrupt-*") if directory.is_dir() else ():
+            with contextlib.suppress(OSError):
+                path.unlink()
 
 
 def remove_files(directory: Path) -> None:

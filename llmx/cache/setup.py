@@ -6,9 +6,10 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from llmx.cache.keys import host_of
+from llmx.cache.keys import endpoint_of
 from llmx.cache.tiers import TieredCache
 from llmx.paths import cache_dir
+from llmx.state import Warn
 
 if TYPE_CHECKING:
     from llmx.cache.embed import Embedder
@@ -22,7 +23,7 @@ EMBEDDINGS_NAMESPACE = "embeddings"
 
 
 def open_cache(profile: Profile, env: Mapping[str, str], fetch: FetchEmbeddings,
-               wall: Callable[[], float] = time.time) -> TieredCache:
+               wall: Callable[[], float] = time.time, warn: Warn | None = None) -> TieredCache:
     cache: TieredCache | None = None
 
     def embedder() -> Embedder:
@@ -30,7 +31,8 @@ def open_cache(profile: Profile, env: Mapping[str, str], fetch: FetchEmbeddings,
         return make_embedder(profile, cache, fetch)
 
     cache = TieredCache(profile.cache, cache_dir(env), provider=profile.provider,
-                        host=host_of(profile.base_url), embedder=embedder, wall=wall)
+                        endpoint=endpoint_of(profile.base_url), embedder=embedder, wall=wall,
+                        warn=warn)
     return cache
 
 

@@ -4,11 +4,13 @@ A snapshot is one uncompressed ``.npz`` (never pickled) holding ``meta`` (JSON b
 format, embedder, dims, seq, last_key), ``vectors`` (float32, grouped by scope), ``keys``,
 ``scopes`` and ``scope_rows`` (the row count of each scope, in order).
 
-* ``read_snapshot`` trusts a file only when it is complete (zip CRCs), of this format, and
-  names this embedder and dimension; anything else reads as ``None``.
+* ``read_snapshot`` trusts a file only when it is complete (zip CRCs), of this format, names
+  this embedder and dimension, and its arrays have the shapes and types written; anything
+  else (a damaged, cut or foreign file) reads as ``None``, and the index is rebuilt from the
+  vector log.
 * ``write_snapshot`` writes into a temporary file, fsyncs it, ``os.replace``s it over the old
   one and fsyncs the directory, all under an ``fcntl`` lock; a writer that finds the lock
-  taken, or a snapshot on disk at least as new, skips (returns False).
+  taken, or a readable snapshot on disk at least as new, skips (returns False).
 
 Whether a snapshot still matches the vector log is the index's business (``vectors.py``).
 """
@@ -35,7 +37,10 @@ from llmx.paths import ensure_private_dir
 Matrix = npt.NDArray[np.float32]
 
 SNAPSHOT_FORMAT: Final = 1
-_UNREADABLE: Final = (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError)
+# what a damaged or foreign file can raise while it is read and checked (numpy's own ufunc
+# errors are TypeErrors): any of them means "no usable snapshot", never an error
+_UNREADABLE: Final = (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError,
+                      zipfile.BadZipFile, EOFError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +103,8 @@ def _parse(data: Any, embedder: str, dims: int) -> Snapshot | None:
         return None
     vectors, keys = data["vectors"], data["keys"]
     scopes, counts = data["scopes"], data["scope_rows"]
+    if keys.ndim != 1 or scopes.ndim != 1 or counts.ndim != 1 or counts.dtype.kind not in "iu":
+        return None
     total = len(keys)
     valid = (
         vectors.dtype == np.float32 and vectors.shape == (total, dims)
@@ -117,14 +124,10 @@ def _parse(data: Any, embedder: str, dims: int) -> Snapshot | None:
 
 
 def _seq_on_disk(directory: Path, embedder: str, dims: int) -> int:
-    """The seq of the snapshot file on disk; -1 if there is none readable of ``dims``."""
-    try:
-        with np.load(snapshot_file(directory, embedder), allow_pickle=False) as data:
-            meta = json.loads(bytes(data["meta"]).decode("utf-8"))
-        seq = meta.get("seq") if isinstance(meta, dict) else None
-        return seq if isinstance(seq, int) and meta.get("dims") == dims else -1
-    except _UNREADABLE:
-        return -1
+    """The seq of the snapshot file on disk; -1 if there is none readable of ``dims`` (a
+    damaged file never blocks its replacement)."""
+    snapshot = read_snapshot(directory, embedder, dims)
+    return -1 if snapshot is None else snapshot.seq
 
 
 def _replace(directory: Path, embedder: str, dims: int, snapshot: Snapshot) -> None:

@@ -2,7 +2,12 @@
 
 ``TieredCache`` composes the store (diskcache), the content-kind classifier, the embedder,
 the vector index and the veto. It does no HTTP: a provider embedder is handed in already
-wired to the HTTP engine. Nothing here is imported unless the profile's cache is on.
+wired to the HTTP engine. Nothing heavy is imported unless the profile's cache is on.
+
+State failures: ``exact`` never raises (a store that cannot be read is a miss); ``semantic``
+and ``save`` raise ``CacheUnavailable`` (an ``llmx.state.StateUnavailable``) when the index
+or the store cannot be read or written; the Client answers on without them. A damaged
+database is moved aside by the store, which says so through ``warn``.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import TYPE_CHECKING, Literal
 from llmx.cache.keys import exact_key, scope_key
 from llmx.cache.kinds import classify
 from llmx.cache.types import Entry
+from llmx.state import Warn
 from llmx.types import Completion, Request, Usage
 
 if TYPE_CHECKING:
@@ -65,28 +71,29 @@ class TieredCache:
         directory: Path,
         *,
         provider: str,
-        host: str,
+        endpoint: str,
         embedder: Callable[[], Embedder] | None,
         wall: Callable[[], float] = time.time,
+        warn: Warn | None = None,
     ) -> None:
         self.settings = settings
         self._directory = directory
         self._provider = provider
-        self._host = host
+        self._endpoint = endpoint
+        self._warn = warn
         self._embedder_factory = embedder if settings.semantic else None
         self._wall = wall
         self._store: CacheStore | None = None
         self._embedder: Embedder | None = None
         self._index: VectorIndex | None = None
-        self.write_failures = 0
         self._remote: bool | None = None  # is the embedder remote (asked once)
 
     def keys(self, request: Request, compressor: str | None = None) -> Keys:
         """Keys of the request as it will be sent (after compression, by ``compressor``)."""
-        provider, host = self._provider, self._host
+        provider, endpoint = self._provider, self._endpoint
         return Keys(
-            exact=exact_key(request, provider=provider, host=host, compressor=compressor),
-            scope=scope_key(request, provider=provider, host=host, compressor=compressor),
+            exact=exact_key(request, provider=provider, endpoint=endpoint, compressor=compressor),
+            scope=scope_key(request, provider=provider, endpoint=endpoint, compressor=compressor),
             prompt=_last_user_text(request),
         )
 
@@ -96,7 +103,8 @@ class TieredCache:
             from llmx.cache.store import CacheStore
 
             self._store = CacheStore(self._directory, max_entries=self.settings.max_entries,
-                                     max_bytes=self.settings.max_bytes, clock=self._wall)
+                                     max_bytes=self.settings.max_bytes, clock=self._wall,
+                                     warn=self._warn)
         return self._store
 
     def exact(self, keys: Keys) -> Hit | None:
@@ -154,9 +162,8 @@ class TieredCache:
     def save(self, keys: Keys, request: Request, completion: Completion,
              chunks: tuple[int, ...], kind: str | None = None,
              vector: np.ndarray | None = None) -> None:
-        """Store an answer (and its prompt's vector, when semantic matching is on)."""
-        from llmx.cache.store import CacheUnavailable
-
+        """Store an answer (and its prompt's vector, when semantic matching is on); raises
+        ``CacheUnavailable`` when the store cannot be written."""
         content_kind = kind or classify(keys.prompt, request.system)
         entry = Entry(
             text=completion.text, chunks=chunks, model=completion.model,
@@ -164,14 +171,10 @@ class TieredCache:
             output_tokens=completion.usage.output_tokens, finish_reason=completion.finish_reason,
             prompt=keys.prompt, scope=keys.scope, kind=content_kind, created=self._wall(),
         )
-        try:
-            self.store.set(keys.exact, entry, expire=self.settings.ttl_for(content_kind))
-            vector = self.query_vector(keys) if vector is None else vector
-            if vector is not None:
-                self._vectors(len(vector)).add(keys.exact, keys.scope, vector)
-        except CacheUnavailable:
-            # The answer was already delivered; a full disk or a locked cache must not fail it.
-            self.write_failures += 1
+        self.store.set(keys.exact, entry, expire=self.settings.ttl_for(content_kind))
+        vector = self.query_vector(keys) if vector is None else vector
+        if vector is not None:
+            self._vectors(len(vector)).add(keys.exact, keys.scope, vector)
 
     def close(self) -> None:
         if self._store is not None:

@@ -135,6 +135,7 @@ def run_ask(args: AskArgs, io: Io) -> int:
     from llmx.config.profile import resolve_profile
     from llmx.engine import Client
     from llmx.prepare import Call
+    from llmx.state import stderr_warn
 
     prompt = gather_prompt(args, io)
     profile = resolve_profile(load(args.config, io.env, Path.cwd()), args.profile)
@@ -145,7 +146,7 @@ def run_ask(args: AskArgs, io: Io) -> int:
     call = Call(system=args.system, model=args.model, temperature=args.temperature,
                 max_tokens=args.max_tokens, no_cache=args.no_cache, refresh=args.refresh,
                 kind=args.kind, compress=args.compress)
-    client = Client(profile, env=io.env)
+    client = Client(profile, env=io.env, warn=stderr_warn(io.stderr))
     if args.dry_run:
         return _dry_run(client, prompt, call, args, io)
     hit = client.cached(prompt, call)  # a hit needs no event loop and no HTTP stack

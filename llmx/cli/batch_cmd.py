@@ -18,6 +18,7 @@ from typing import IO, TYPE_CHECKING, BinaryIO
 
 from llmx.cli._io import Io
 from llmx.errors import UsageError
+from llmx.state import Once, stderr_warn
 
 if TYPE_CHECKING:
     from llmx.batch.jobs import Job
@@ -54,6 +55,7 @@ class Clients:
         self._config, self._default, self._io, self._stack = config, default, io, stack
         self._concurrency, self._semantic = concurrency, semantic
         self._clients: dict[str | None, Client] = {}
+        self._warnings = Once(stderr_warn(io.stderr))  # shared: one state warning per run
 
     async def get(self, name: str | None) -> Client:
         from llmx.config.profile import resolve_profile
@@ -64,7 +66,8 @@ class Clients:
         if found is None:
             profile = _for_batch(resolve_profile(self._config, name), self._concurrency,
                                  self._semantic)
-            found = await self._stack.enter_async_context(Client(profile, env=self._io.env))
+            client = Client(profile, env=self._io.env, warn=self._warnings)
+            found = await self._stack.enter_async_context(client)
             self._clients[name] = found
         return found
 

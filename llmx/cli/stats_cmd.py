@@ -8,7 +8,7 @@ import time
 from llmx.cli._io import Io
 from llmx.errors import UsageError
 from llmx.paths import records_dir
-from llmx.records import RecordLog
+from llmx.records import RecordLog, Skipped
 from llmx.stats import GROUP_BY, Summary, parse_since, summarize
 
 
@@ -24,7 +24,8 @@ def run_stats(io: Io, *, as_json: bool, since: str | None, by: str | None,
     now = time.time()
     start = now - parse_since(since) if since is not None else None
     log = RecordLog(records_dir(io.env))
-    summary = summarize(log.read(start), now=now, by=by, start=start)
+    skipped = Skipped()
+    summary = summarize(log.read(start, skipped), now=now, by=by, start=start, skipped=skipped)
     if as_json:
         data = {**summary.to_json(), "entries": entries, "disk_bytes": disk_bytes,
                 "since": since}
@@ -34,6 +35,9 @@ def run_stats(io: Io, *, as_json: bool, since: str | None, by: str | None,
     else:
         _print_table(io, summary, entries=entries, disk_bytes=disk_bytes, since=since)
     io.stdout.flush()
+    if summary.skipped_lines and not as_json:
+        io.stderr.write(f"note: {summary.skipped_lines:,} unreadable lines in the records "
+                        "were skipped\n")
     return 0
 
 

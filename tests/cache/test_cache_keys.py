@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from llmx.cache.keys import exact_key, generation_params, host_of, scope_key
+from llmx.cache.keys import endpoint_of, exact_key, generation_params, scope_key
 from llmx.types import Message, Request
 
 BASE = Request(
@@ -19,7 +19,8 @@ BASE = Request(
     temperature=0.2,
     max_tokens=100,
 )
-WHERE: dict[str, Any] = {"provider": "openai", "host": "api.openai.com:443", "compressor": None}
+WHERE: dict[str, Any] = {"provider": "openai", "endpoint": "https://api.openai.com:443/v1",
+                         "compressor": None}
 
 
 def key(request: Request = BASE, **overrides: Any) -> str:
@@ -69,10 +70,10 @@ def test_roles_and_message_boundaries_matter() -> None:
 
 @pytest.mark.parametrize("where", [
     {"provider": "anthropic"},
-    {"host": "127.0.0.1:8080"},
+    {"endpoint": "http://127.0.0.1:8080/v1"},
     {"compressor": "rules-v1"},
 ])
-def test_provider_host_and_compressor_change_the_key(where: dict[str, Any]) -> None:
+def test_provider_endpoint_and_compressor_change_the_key(where: dict[str, Any]) -> None:
     assert key(**where) != key()
     assert scope(**where) != scope()
 
@@ -114,22 +115,44 @@ def test_generation_params_come_from_the_request_fields() -> None:
 
 
 @pytest.mark.parametrize(("url", "expected"), [
-    ("https://api.openai.com/v1", "api.openai.com:443"),
-    ("http://127.0.0.1:8080/v1", "127.0.0.1:8080"),
-    ("http://user:s3cret@Example.COM:8080/a/b?key=sk-123#frag", "example.com:8080"),
-    ("http://localhost:11434", "localhost:11434"),
-    ("localhost:11434/api", "localhost:11434"),
-    ("http://[::1]:9000/v1", "[::1]:9000"),
-    ("http://example.com", "example.com:80"),
+    ("https://api.openai.com/v1", "https://api.openai.com:443/v1"),
+    ("https://api.openai.com/v1/", "https://api.openai.com:443/v1"),
+    ("http://127.0.0.1:8080/v1", "http://127.0.0.1:8080/v1"),
+    ("http://user:s3cret@Example.COM:8080/a/b?key=sk-123#frag", "http://example.com:8080/a/b"),
+    ("HTTP://localhost:11434", "http://localhost:11434"),
+    ("localhost:11434/api", "http://localhost:11434/api"),
+    ("http://[::1]:9000/v1", "http://[::1]:9000/v1"),
+    ("http://example.com", "http://example.com:80"),
+    ("http://example.com/", "http://example.com:80"),
+    ("https://r.openai.azure.com/openai/deployments/d?api-version=2024-10-21&x=1",
+     "https://r.openai.azure.com:443/openai/deployments/d?api-version=2024-10-21"),
 ])
-def test_host_of_keeps_host_and_port_only(url: str, expected: str) -> None:
-    assert host_of(url) == expected
+def test_endpoint_of_keeps_scheme_host_port_path_and_the_api_version(url: str, expected: str
+                                                                      ) -> None:
+    assert endpoint_of(url) == expected
 
 
-def test_url_path_query_and_userinfo_do_not_reach_the_key() -> None:
-    plain = key(host=host_of("https://api.example.com/v1"))
-    assert plain == key(host=host_of("https://bob:pw@api.example.com/other/path?api_key=x"))
-    assert plain != key(host=host_of("https://api.example.com:8443/v1"))
+def key_at(url: str) -> str:
+    return key(endpoint=endpoint_of(url))
+
+
+def test_two_base_urls_that_differ_only_in_path_never_share_a_key() -> None:
+    assert key_at("http://host/a/v1") != key_at("http://host/b/v1")
+    assert scope(endpoint=endpoint_of("http://host/a/v1")) != scope(
+        endpoint=endpoint_of("http://host/b/v1"))
+    assert key_at("http://host/a/v1") != key_at("http://host/a/v1/extra")
+
+
+def test_scheme_port_and_api_version_reach_the_key() -> None:
+    assert key_at("http://api.example.com/v1") != key_at("https://api.example.com/v1")
+    assert key_at("https://api.example.com/v1") != key_at("https://api.example.com:8443/v1")
+    assert key_at("https://x.test/d?api-version=1") != key_at("https://x.test/d?api-version=2")
+
+
+def test_userinfo_other_query_and_the_trailing_slash_do_not_reach_the_key() -> None:
+    plain = key_at("https://api.example.com/v1")
+    assert plain == key_at("https://bob:pw@api.example.com/v1?api_key=x#top")
+    assert plain == key_at("https://API.example.com:443/v1/")
 
 
 def test_scope_ignores_only_the_last_user_message() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from llmx.records import Record, RecordLog, error_name
+from llmx.records import Record, RecordLog, Skipped, error_name
 from tests.stats.factory import BASE_TS, record
 
 REPO = Path(__file__).resolve().parents[2]
@@ -139,6 +139,24 @@ def test_malformed_lines_are_skipped(tmp_path: Path) -> None:
     content = "\n".join(lines) + "\n" + line[1][:40] + line[3] + "\n" + line[0][:30]
     path.write_bytes(content.encode() + b"\xff\xfe\n")
     assert [r.input_tokens for r in log.read()] == [1, 3, 4]
+    skipped = Skipped()
+    assert [r.input_tokens for r in log.read(skipped=skipped)] == [1, 3, 4]
+    # ten bad lines, the empty one, the cut one with a record glued to it, the last partial
+    assert skipped.lines == 12
+
+
+def test_skipped_lines_are_counted_across_files_and_not_for_since(tmp_path: Path) -> None:
+    log = RecordLog(tmp_path)
+    old, new = record(ts=utc(2026, 1, 5)), record(ts=utc(2026, 2, 5))
+    log.append(old)
+    log.append(new)
+    for item in (old, new):
+        with open(log.path_for(item.ts), "ab") as handle:
+            handle.write(b"garbage\n")
+    everything = Skipped()
+    assert list(log.read(skipped=everything)) == [old, new] and everything.lines == 2
+    recent = Skipped()
+    assert list(log.read(utc(2026, 2, 1), skipped=recent)) == [new] and recent.lines == 1
 
 
 def test_unknown_keys_from_a_newer_writer_are_ignored(tmp_path: Path) -> None:

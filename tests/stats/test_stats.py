@@ -215,7 +215,8 @@ GROUP_KEYS = {"name", "requests", "errors", "tiers", "hit_rate", "lookup_ms", "l
 def test_json_schema() -> None:
     data = summarize(seven(), now=NOW, by="model").to_json()
     assert set(data) == {"schema", "now", "start", "by", "total", "groups",
-                         "latency_histogram", "hits_over_time"}
+                         "latency_histogram", "hits_over_time", "skipped_lines"}
+    assert data["skipped_lines"] == 0
     assert (data["schema"], data["by"], data["now"]) == (1, "model", NOW)
     for group in (data["total"], *data["groups"]):
         assert set(group) == GROUP_KEYS

@@ -95,6 +95,29 @@ def test_json_agrees_with_the_records(tmp_path: Path) -> None:
     assert sum(p["requests"] for p in data["hits_over_time"]["points"]) == len(written)
 
 
+def test_bad_records_lines_are_skipped_and_counted(tmp_path: Path) -> None:
+    written = recent(5)
+    write(tmp_path, written)
+    path = RecordLog(records_dir({"LLMX_HOME": str(tmp_path)})).path_for(written[0].ts)
+    with open(path, "ab") as handle:
+        handle.write(b"{not a record}\n\x00\x01 binary junk\n")
+    data = stats_json(make_io(tmp_path))
+    assert data["total"]["requests"] == 5 and data["skipped_lines"] == 2
+    streams = make_io(tmp_path)
+    assert run_stats(streams, as_json=False, since=None, by=None, entries=None,
+                     disk_bytes=None) == 0
+    note = streams.stderr.getvalue()  # type: ignore[attr-defined]
+    assert note.count("\n") == 1 and "2 unreadable lines" in note and "skipped" in note
+
+
+def test_no_skipped_lines_means_no_note(tmp_path: Path) -> None:
+    write(tmp_path, recent(3))
+    assert stats_json(make_io(tmp_path))["skipped_lines"] == 0
+    streams = make_io(tmp_path)
+    run_stats(streams, as_json=False, since=None, by=None, entries=None, disk_bytes=None)
+    assert streams.stderr.getvalue() == ""  # type: ignore[attr-defined]
+
+
 def test_since_leaves_older_records_out(tmp_path: Path) -> None:
     now = time.time()
     write(tmp_path, [record(ts=now - 7200, model="old"), record(ts=now - 60, model="new"),

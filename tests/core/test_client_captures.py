@@ -1,0 +1,77 @@
+"""Recorded wire captures replayed through the Client: what the cache keeps (issue 9, item 4).
+
+Each chat capture of ``../shared/data/wire`` is served twice by a mock transport to a Client
+of its provider; a tool-call reply must be sent both times, a normal reply once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from llmx.config.profile import load_config, resolve_profile
+from llmx.engine import Client
+from llmx.errors import LlmxError
+from llmx.prepare import Call
+from llmx.types import Completion
+from tests.providers.capture_kit import Capture, load_captures
+
+TOOL_CALLS = {"openai_chat_stream_toolcalls", "anthropic_messages_stream_tool_use"}
+CHAT = [c for c in load_captures() if c.kind in ("chat", "stream")]
+
+
+def replay_twice(capture: Capture, home: Path) -> tuple[list[Completion | LlmxError], int]:
+    from llmx.providers.http import HttpEngine
+
+    sent: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.url.path)
+        return httpx.Response(capture.status or 200, content=capture.body,
+                              headers={"content-type": capture.headers.get("content-type", "")})
+
+    base = {"openai": "http://capture.test/v1", "anthropic": "http://capture.test",
+            "ollama": "http://capture.test"}[capture.provider]
+    config = load_config({"profiles": {"p": {"provider": capture.provider, "model": "m",
+                                             "base_url": base, "retries": 0}}})
+    transport = httpx.MockTransport(handler)
+
+    async def go() -> list[Completion | LlmxError]:
+        engine = HttpEngine(transport_factory=lambda ep: transport)
+        out: list[Completion | LlmxError] = []
+        env = {"LLMX_HOME": str(home), "ANTHROPIC_API_KEY": "k", "OPENAI_API_KEY": "k"}
+        async with Client(resolve_profile(config, "p"), engine=engine, env=env) as client:
+            for _ in range(2):
+                answer = client.stream("the recorded question", Call(),
+                                       wire_stream=capture.kind == "stream")
+                try:
+                    async for _chunk in answer:
+                        pass
+                    out.append(answer.completion())
+                except LlmxError as exc:
+                    out.append(exc)
+        await engine.aclose()
+        return out
+
+    results = asyncio.run(go())
+    return results, len(sent)
+
+
+@pytest.mark.parametrize("capture", CHAT, ids=str)
+def test_a_recorded_reply_is_cached_only_when_complete(capture: Capture, tmp_path: Path,
+                                                       shared_data: Any) -> None:
+    results, sent = replay_twice(capture, tmp_path)
+    if capture.name in TOOL_CALLS:
+        assert sent == 2 and all(isinstance(r, LlmxError) or r.cached is False for r in results)
+    else:
+        first, second = results
+        assert isinstance(first, Completion) and first.text, first
+        assert sent == 1 and isinstance(second, Completion) and second.cached == "exact"
+
+
+def test_the_tool_call_captures_are_present(shared_data: Any) -> None:
+    assert {c.name for c in CHAT} >= TOOL_CALLS
