@@ -69,6 +69,10 @@ class Feeder:
     def _halt(self, error: BaseException | None = None) -> None:
         raise NotImplementedError
 
+    def _recall(self, item: Item) -> bool:
+        """Answer ``item`` from the run's memory of earlier answers, if it can."""
+        raise NotImplementedError
+
     async def _feed(self) -> None:
         source = self.source
         try:
@@ -139,6 +143,8 @@ class Feeder:
                 item.tokens = self.estimate(job)
         except Exception as exc:  # e.g. the prompt cannot be prepared: this line fails alone
             self._finish(seq, Result.failed(job.index, job.id, exc, 0))
+            return
+        if item.key is not None and self._recall(item):
             return
         heapq.heappush(self.pending, (job.priority, seq, item))
         self.ready.set()
