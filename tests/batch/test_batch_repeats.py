@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from llmx.batch.jobs import Job, OrderedWriter
-from llmx.batch.repeats import RepeatMemory
+from llmx.batch.repeats import FLUSH_BYTES, RepeatMemory
 from llmx.batch.runner import Summary, run_batch
 from llmx.errors import ProviderError
 from llmx.types import Completion, Usage
@@ -231,9 +231,16 @@ def test_a_memory_past_its_size_stops_remembering(tmp_path: Path) -> None:
 def test_a_memory_that_cannot_spill_turns_off_and_the_run_still_answers(
         tmp_path: Path) -> None:
     missing = tmp_path / "not-there"
+    big = "x" * (FLUSH_BYTES // 4)
     with RepeatMemory(dir=str(missing)) as memory:
-        memory.remember("a", done("x"))
-        assert memory.off and memory.recall("a") is None
+        for key in "abcd":  # enough for the first write (FLUSH_BYTES), which fails
+            assert not memory.off
+            memory.remember(key, done(big + key))
+        assert memory.off
+        memory.remember("e", done("too late"))
+        assert memory.recall("e") is None
+        assert [getattr(memory.recall(key), "text", None) for key in "abcd"] == [
+            big + key for key in "abcd"]  # what was remembered before stays answerable
 
 
 @pytest.fixture
