@@ -213,13 +213,13 @@ class _Run(Feeder):
                     return
                 await self._idle()
                 continue
+            item = pending[0][2]
+            if item.key is not None and self._recall(item):
+                heapq.heappop(pending)  # answered from the run's memory: no send
+                continue
             paused = gate.paused_for()
             if paused > 0:
                 await self._nap(paused)
-                continue
-            item = pending[0][2]
-            if item.key is not None and self._recall(item):
-                heapq.heappop(pending)
                 continue
             if item.key is not None and item.key in self.flight:
                 heapq.heappop(pending)  # the identical request in flight answers it
@@ -339,7 +339,10 @@ class _Run(Feeder):
         item.follower = True
         self._count_answer(item, completion)
         job = item.job
-        self._finish(item.seq, Result.answered(job.index, job.id, completion, item.attempts))
+        try:
+            self._finish(item.seq, Result.answered(job.index, job.id, completion, item.attempts))
+        except Exception as exc:  # the writer failed (disk full, closed pipe)
+            self._halt(exc)
         return True
 
     def _count_answer(self, item: Item, completion: Completion) -> None:

@@ -266,3 +266,37 @@ def test_a_full_disk_for_the_spill_file_means_repeats_are_sent_again(full_dir: P
     assert memory.off
     assert summary.ok == 80 and all("text" in line for line in lines)
     assert 40 < len(provider.calls) < 80  # the memory helped until the disk was full
+
+
+class FailingOut(io.BytesIO):
+    """An output that fails (disk full) from its ``after``-th write on."""
+
+    def __init__(self, after: int) -> None:
+        super().__init__()
+        self.after, self.writes = after, 0
+
+    def write(self, data: Any) -> int:
+        self.writes += 1
+        if self.writes > self.after:
+            raise OSError(28, "No space left on device")
+        return super().write(data)
+
+
+@pytest.mark.parametrize("window", [1, 64])  # answered when read / at the top of the queue
+def test_a_write_failure_while_answering_a_repeat_ends_the_run_with_that_error(
+        window: int) -> None:
+    provider = Provider(0)
+    rows = [{"id": "a", "prompt": "same"}, {"id": "b", "prompt": "other"}]
+    rows += [{"id": f"r{i}", "prompt": "same"} for i in range(5)]
+    out = FailingOut(after=2)
+
+    async def go() -> Summary:
+        return await run_batch(jobs_from(rows), send=provider.send, concurrency=1,
+                               writer=OrderedWriter(out, ordered=False), window=window,
+                               key=lambda job: job.prompt)
+
+    with pytest.raises(OSError, match="No space"):  # not a hang, not a lost error
+        asyncio.run(asyncio.wait_for(go(), timeout=10))
+    assert provider.calls == ["a", "b"][:len(provider.calls)]
+    written = [line["id"] for line in lines_of(out.getvalue())]
+    assert len(written) == 2 and written[0] == "a"
