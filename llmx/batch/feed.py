@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import heapq
+import os
+import stat
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Container, Iterable
 
 from llmx.batch.jobs import BadLine, Job
@@ -67,6 +69,10 @@ class Feeder:
         raise NotImplementedError
 
     def _halt(self, error: BaseException | None = None) -> None:
+        raise NotImplementedError
+
+    def _recall(self, item: Item) -> bool:
+        """Answer ``item`` from the run's memory of earlier answers, if it can."""
         raise NotImplementedError
 
     async def _feed(self) -> None:
@@ -140,5 +146,21 @@ class Feeder:
         except Exception as exc:  # e.g. the prompt cannot be prepared: this line fails alone
             self._finish(seq, Result.failed(job.index, job.id, exc, 0))
             return
+        if item.key is not None and self._recall(item):
+            return
         heapq.heappush(self.pending, (job.priority, seq, item))
         self.ready.set()
+
+
+def count_lines(path: str) -> int | None:
+    """The lines ``read_jobs`` will take from ``path`` (blank ones skipped), counted up
+    front for the progress display (~0.3 s per million lines); None unless ``path`` is a
+    regular file (counting would use up a pipe or a FIFO) or when it cannot be read (the
+    real read reports that)."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        with open(path, "rb") as stream:
+            return sum(1 for raw in stream if not raw.isspace())
+    except OSError:
+        return None

@@ -12,6 +12,16 @@ while in flight -> ``SingleFlight`` (an identical key in flight: no second send)
 Result, or back to the heap after a transient error while the line's retry budget lasts ->
 the writer.
 
+Repeats: a line whose key was already answered in this run is answered from the run's
+``RepeatMemory`` (llmx/batch/repeats.py) when it is read or reaches the top of the heap: no
+send, whatever the cache's size or mode. Its output line carries the earlier answer's text,
+usage and ``cached`` (false unless that answer came from the cache), ``latency_ms`` 0 and
+``attempts`` 0 (it never went out); the summary counts it in ``coalesced``. A failed answer
+is not remembered: a later identical line is sent again.
+
+Retries: ``retries`` counts every re-send, the runner's own (a line sent again after a
+transient error) and the engine's (``resends()``: HTTP retries inside one ``send``).
+
 Ids: an id in ``skip`` (``--resume``) is not run and gets no line; an id seen earlier in the
 same input gets an error line (``DuplicateId``) instead of running again, so resuming by id
 stays sound. The set of ids seen is the only state that grows with the input (~100 bytes
@@ -37,6 +47,7 @@ from llmx.batch.feed import Counters, Feeder, Item, Source
 from llmx.batch.jobs import Job, estimate_tokens
 from llmx.batch.limits import AdaptiveGate, Sleep, TokenBucket
 from llmx.batch.output import OrderedWriter, Result
+from llmx.batch.repeats import RepeatMemory
 from llmx.batch.summary import NullProgress, ProgressSink, RunStats, Summary
 from llmx.errors import ProviderError, RateLimitError, TransportError
 from llmx.types import Completion
@@ -68,11 +79,16 @@ async def run_batch(
     stop: asyncio.Event | None = None, grace: float = DEFAULT_GRACE,
     line_retries: int = DEFAULT_LINE_RETRIES, window: int | None = None,
     skip: Container[str] = frozenset(), total: int | None = None,
+    repeats: RepeatMemory | None = None, resends: Callable[[], int] | None = None,
     clock: Callable[[], float] = time.perf_counter, sleep: Sleep = asyncio.sleep,
 ) -> Summary:
     """Run every job; write exactly one line per input line (unless stopped); summarise.
 
-    ``key(job)``: the coalescing key (``Client.cache_key``), None for no coalescing.
+    ``key(job)``: the request's identity (``Client.cache_key``): lines with equal keys are
+    sent once (coalesced in flight, later ones answered from ``repeats``); None: no sharing.
+    ``repeats``: the run's memory of answers by key, default a fresh ``RepeatMemory()``;
+    closed at the end of the run. ``resends()``: re-sends made below ``send`` so far (the
+    HTTP engines' retries), counted into ``retries`` from the value at the start.
     ``gate``: defaults to ``AdaptiveGate(concurrency)``. ``rpm``/``tpm``: buckets charged
     1 and ``estimate(job)`` per send (refunded when the answer came from the cache).
     ``window``: lines held at once, default ``4 * concurrency``. ``total``: the input's line
@@ -85,7 +101,13 @@ async def run_batch(
     run.grace, run.line_retries, run.skip = grace, line_retries, skip
     run.window = max(1, window if window is not None else WINDOW_PER_SLOT * concurrency)
     run.clock, run.sleep, run.total = clock, sleep, total
-    return await run.run()
+    run.resends = resends or _none
+    with RepeatMemory() if repeats is None else repeats as run.repeats:
+        return await run.run()
+
+
+def _none() -> int:
+    return 0
 
 
 class _Run(Feeder):
@@ -98,6 +120,8 @@ class _Run(Feeder):
     clock: Callable[[], float]
     sleep: Sleep
     total: int | None
+    repeats: RepeatMemory
+    resends: Callable[[], int]
 
     def __init__(self, source: Source, send: Send, writer: OrderedWriter, gate: AdaptiveGate,
                  stop: asyncio.Event) -> None:
@@ -121,11 +145,13 @@ class _Run(Feeder):
         self.halted = asyncio.Event()
         self.started = 0.0
         self.next_progress = 0.0
+        self.resent_before = 0  # resends() at the start
 
     # -- the whole run ----------------------------------------------------------------------
 
     async def run(self) -> Summary:
         self.started = self.clock()
+        self.resent_before = self.resends()
         self.progress.start(self.total)
         watcher = asyncio.create_task(self._watch_stop())
         feeder = asyncio.create_task(self._feed())
@@ -187,11 +213,14 @@ class _Run(Feeder):
                     return
                 await self._idle()
                 continue
+            item = pending[0][2]
+            if item.key is not None and self._recall(item):
+                heapq.heappop(pending)  # answered from the run's memory: no send
+                continue
             paused = gate.paused_for()
             if paused > 0:
                 await self._nap(paused)
                 continue
-            item = pending[0][2]
             if item.key is not None and item.key in self.flight:
                 heapq.heappop(pending)  # the identical request in flight answers it
                 self._launch(item, None)
@@ -246,6 +275,8 @@ class _Run(Feeder):
             call = self.flight.run(item.key, partial(self.send, item.job))  # registers it now
         if not item.follower:
             self.count.sends += 1
+            if item.attempts > 1:
+                self.count.retries += 1
         self.in_flight += 1
         task = asyncio.create_task(self._attempt(item, ticket, call))
         self.tasks.add(task)
@@ -279,6 +310,8 @@ class _Run(Feeder):
                 self.gate.leave(ticket, ok=True)
                 if outcome.cached:
                     self._refund(item)
+            if item.key is not None:
+                self.repeats.remember(item.key, outcome)
             self._count_answer(item, outcome)
             self._finish(item.seq, Result.answered(job.index, job.id, outcome, item.attempts))
             return
@@ -289,12 +322,28 @@ class _Run(Feeder):
                 self.gate.leave(ticket, ok=False)
         if is_transient(outcome) and item.attempts <= self.line_retries:
             if not self.stopping:  # when stopping, the line is left for --resume
-                self.count.retries += 1
                 heapq.heappush(self.pending, (job.priority, item.seq, item))
             return
         if self.stopping and isinstance(outcome, FlightCancelled):
             return  # its shared request was cancelled at the end of the grace period
         self._finish(item.seq, Result.failed(job.index, job.id, outcome, item.attempts))
+
+    def _recall(self, item: Item) -> bool:
+        """Answer a line from the run's memory when its key was answered before."""
+        assert item.key is not None
+        if item.key not in self.repeats:
+            return False
+        completion = self.repeats.recall(item.key)
+        if completion is None:
+            return False
+        item.follower = True
+        self._count_answer(item, completion)
+        job = item.job
+        try:
+            self._finish(item.seq, Result.answered(job.index, job.id, completion, item.attempts))
+        except Exception as exc:  # the writer failed (disk full, closed pipe)
+            self._halt(exc)
+        return True
 
     def _count_answer(self, item: Item, completion: Completion) -> None:
         count = self.count
@@ -327,7 +376,8 @@ class _Run(Feeder):
             total=self._total(), read=count.read, ok=count.ok, errors=count.errors,
             skipped=count.skipped,
             cached_exact=count.exact, cached_semantic=count.semantic, coalesced=count.coalesced,
-            retries=count.retries, sends=count.sends, rate_limited=self.gate.pauses,
+            retries=count.retries + self.resends() - self.resent_before, sends=count.sends,
+            rate_limited=self.gate.pauses,
             in_flight=self.in_flight, waiting=len(self.pending), concurrency=self.gate.limit,
             paused_s=self.gate.paused_for(), elapsed_s=elapsed)
 

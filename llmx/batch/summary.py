@@ -23,8 +23,8 @@ class RunStats:
     skipped: int = 0  # ids already answered (--resume): no line
     cached_exact: int = 0
     cached_semantic: int = 0
-    coalesced: int = 0  # answered by an identical request in flight
-    retries: int = 0  # lines sent again after a transient error
+    coalesced: int = 0  # answered by an identical line's request: in flight, or earlier
+    retries: int = 0  # requests sent again: lines re-sent + the engine's HTTP retries
     sends: int = 0  # calls to send (cache answers included, coalesced lines not)
     rate_limited: int = 0  # 429s seen
     in_flight: int = 0

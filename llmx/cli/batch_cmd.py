@@ -74,6 +74,10 @@ class Clients:
     def opened(self, name: str | None) -> Client | None:
         return self._clients.get(name or self._default)
 
+    def resends(self) -> int:
+        """Requests the clients' HTTP engines sent again (retries inside one send)."""
+        return sum(client.stats().get("retries", 0) for client in self._clients.values())
+
 
 def run_batch_command(args: BatchArgs, io: Io) -> int:
     from llmx.config.files import load
@@ -106,6 +110,7 @@ async def _main(args: BatchArgs, config: Config, io: Io) -> int:
 
 async def _direct(args: BatchArgs, clients: Clients, concurrency: int, out: BinaryIO,
                   stop: asyncio.Event, io: Io) -> Summary:
+    from llmx.batch.feed import count_lines
     from llmx.batch.jobs import aread_jobs, call_for, read_jobs
     from llmx.batch.limits import TokenBucket
     from llmx.batch.output import OrderedWriter, prepare_resume
@@ -132,6 +137,8 @@ async def _direct(args: BatchArgs, clients: Clients, concurrency: int, out: Bina
             concurrency=concurrency, stop=stop, grace=args.grace, line_retries=args.line_retries,
             rpm=TokenBucket(args.rpm) if args.rpm else None,
             tpm=TokenBucket(args.tpm) if args.tpm else None, skip=skip,
+            total=None if args.source == "-" else count_lines(args.source),
+            resends=clients.resends,
             progress=make_progress(io.stderr, is_tty=_stderr_tty(io), env=io.env))
 
 

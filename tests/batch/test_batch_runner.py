@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from llmx.batch.jobs import BadLine, Job, OrderedWriter
+from llmx.batch.feed import count_lines
+from llmx.batch.jobs import BadLine, Job, OrderedWriter, read_jobs
 from llmx.batch.limits import TokenBucket
 from llmx.batch.runner import RunStats, Summary, run_batch
 from llmx.errors import ExitCode, UsageError
@@ -302,3 +305,19 @@ def test_a_failing_writer_stops_the_run_and_raises() -> None:
     with pytest.raises(OSError, match="No space"):
         asyncio.run(go())
     assert len(sent) < 100
+
+
+def test_count_lines_counts_what_read_jobs_reads(tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b'{"prompt": "a"}\n\n  \t\r\n{"prompt": "b"}\n {"prompt": "c"}')
+    with path.open("rb") as stream:
+        read = len(list(read_jobs(stream)))
+    assert count_lines(str(path)) == read == 3
+    assert count_lines(str(tmp_path / "missing.jsonl")) is None
+    assert count_lines(str(tmp_path)) is None
+
+
+def test_count_lines_leaves_a_fifo_alone(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    assert count_lines(str(fifo)) is None  # returns at once: opening it would block

@@ -274,3 +274,61 @@ def test_an_input_error_winds_down_keeps_finished_lines_and_raises() -> None:
     with pytest.raises(OSError, match="Input/output"):
         asyncio.run(go())
     assert [line["id"] for line in lines_of(out.getvalue())] == ["q1", "q2"]
+
+
+def test_the_summary_counts_the_engines_resends_as_retries() -> None:
+    """Issue 9: "11 retries" when 314 requests were re-sent: HTTP retries inside one send
+    (the engine's) were not counted. Here 10 lines are retried twice by the "engine", and
+    5 lines are sent again by the runner after a transient error."""
+    engine = {"retries": 7}  # re-sends before this run: not this run's
+    failed_once: set[str] = set()
+
+    async def send(job: Job) -> Completion:
+        index = int(job.id[1:])
+        await asyncio.sleep(0)
+        if index < 10:
+            engine["retries"] += 2  # two 503s, then the answer, all inside one send
+        elif index < 15 and job.id not in failed_once:
+            failed_once.add(job.id)
+            raise TransportError("connection reset")
+        return answer(job)
+
+    out = io.BytesIO()
+    seen: list[int] = []
+
+    class Watch:
+        def start(self, total: int | None) -> None: ...
+        def update(self, stats: Any) -> None:
+            seen.append(stats.retries)
+        def finish(self, summary: Summary) -> None: ...
+
+    async def go() -> Summary:
+        return await run_batch(jobs_from(prompts(40)), send=send, writer=OrderedWriter(out),
+                               concurrency=4, resends=lambda: engine["retries"],
+                               progress=Watch())
+
+    summary = asyncio.run(go())
+    assert summary.sends == 45 and summary.ok == 40
+    assert summary.retries == 20 + 5
+    assert seen[-1] == 25 and seen == sorted(seen)
+
+
+def test_a_retry_is_a_re_send_not_a_requeued_follower() -> None:
+    """Four identical lines share one request; it fails with a 503 and all four go back
+    to the queue; the next attempt is ONE request: one retry, not four."""
+    sends: list[str] = []
+
+    async def send(job: Job) -> Completion:
+        sends.append(job.id)
+        for _ in range(3):
+            await asyncio.sleep(0)
+        if len(sends) == 1:
+            raise ProviderError("overloaded", status=503)
+        return answer(job)
+
+    time = FakeTime()
+    rows = [{"id": f"s{i}", "prompt": "same"} for i in range(4)]
+    summary, lines = run_on_fake_time(time, rows, send, key=lambda job: job.prompt)
+    assert len(sends) == 2 and summary.sends == 2
+    assert summary.retries == 1
+    assert all(line["text"] == "answer to same" for line in lines)
