@@ -321,8 +321,13 @@ def _show(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def call_for(job: Job) -> Call:
-    """The per-call options of a line (its params are ``Call`` field names)."""
+def call_for(job: Job, *, no_cache: bool = False, refresh: bool = False) -> Call:
+    """The per-call options of a line (its params are ``Call`` field names); ``no_cache`` and
+    ``refresh`` (``llmx batch --no-cache / --refresh``) apply to every line, on top of a
+    line's own ``params``."""
     from llmx.prepare import Call
 
-    return Call(system=job.system, model=job.model, history=job.messages, **dict(job.params))
+    params = dict(job.params)
+    params["no_cache"] = no_cache or bool(params.get("no_cache", False))
+    params["refresh"] = refresh or bool(params.get("refresh", False))
+    return Call(system=job.system, model=job.model, history=job.messages, **params)

@@ -1,0 +1,255 @@
+"""`llmx batch` output as a transaction: a refused command touches nothing, a resumed run
+keeps every answer, a full disk or a killed process never leaves a half line or loses one.
+
+Real processes over loopback (`llmx sim` in its own process, `python -m llmx batch`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmx.errors import ExitCode
+from tests.integration.conftest import LLMX, Cli, Sim, profile_toml
+from tests.integration.test_batch_cli import read_lines, sim_stats, write_jobs
+
+OLD_ANSWERS = b'{"id":"old","text":"paid for","usage":null,"cached":false}\n'
+
+
+def error_lines(result: subprocess.CompletedProcess[bytes]) -> list[str]:
+    text = result.stderr.decode()
+    assert "Traceback" not in text
+    return [line for line in text.splitlines() if line.startswith("error:")]
+
+
+def assert_refused(result: subprocess.CompletedProcess[bytes], *words: str) -> None:
+    assert result.returncode == ExitCode.USAGE, result.stderr
+    [line] = error_lines(result)
+    assert all(word in line for word in words), line
+
+
+# -- resume after cleanup ---------------------------------------------------------------------
+
+
+def test_resume_after_cleanup_keeps_every_new_answer(cli: Cli, sim: Sim) -> None:
+    """The old file needs cleanup (an error line, a duplicate, garbage, a torn last line):
+    the new answers used to go to the deleted file (exit 0, lines lost)."""
+    cli.write_config(profile_toml(sim.url))
+    source, out = cli.home / "in.jsonl", cli.home / "out.jsonl"
+    write_jobs(source, [f"cleanup question {i}" for i in range(20)])
+    good = [json.dumps({"id": f"q{i}", "text": f"kept {i}", "usage": None, "cached": False})
+            for i in range(5)]
+    out.write_text("\n".join([good[0], '{"id":"q5","error":{"type":"X","message":"m"}}',
+                              good[1], good[0], "garbage", *good[2:], '{"id":"q9","te']))
+    result = cli.run("batch", str(source), "-o", str(out), "--resume")
+    assert result.returncode == 0, result.stderr
+    lines = read_lines(out)
+    assert Counter(line["id"] for line in lines) == Counter(f"q{i}" for i in range(20))
+    assert [line["text"] for line in lines[:5]] == [f"kept {i}" for i in range(5)]
+    assert all("error" not in line for line in lines)
+
+
+def test_exit_7_then_resume_loses_nothing(cli: Cli, sim: Sim) -> None:
+    """The documented workflow: some lines fail (exit 7), --resume runs them again."""
+    cli.write_config(profile_toml(sim.url))
+    source, out = cli.home / "in.jsonl", cli.home / "out.jsonl"
+    rows = [json.dumps({"id": f"q{i}", "prompt": f"workflow question {i}"}) for i in range(200)]
+    bad = {i: json.dumps({"id": f"q{i}", "prompt": "x", "params": {"bogus": 1}})
+           for i in range(0, 200, 4)}
+    source.write_text("\n".join(bad.get(i, row) for i, row in enumerate(rows)) + "\n")
+    assert cli.run("batch", str(source), "-o", str(out)).returncode == ExitCode.PARTIAL
+    write_jobs(source, [f"workflow question {i}" for i in range(200)])  # the lines are fixed
+    result = cli.run("batch", str(source), "-o", str(out), "--resume")
+    assert result.returncode == 0, result.stderr
+    lines = read_lines(out)
+    assert Counter(line["id"] for line in lines) == Counter(f"q{i}" for i in range(200))
+    assert all(isinstance(line.get("text"), str) for line in lines)
+
+
+# -- the output is never the input ------------------------------------------------------------
+
+
+def _same_file_ways(tmp: Path, source: Path) -> Iterator[str]:
+    yield str(source)
+    yield str(tmp / "." / source.name)
+    (tmp / "link.jsonl").symlink_to(source)
+    yield str(tmp / "link.jsonl")
+    os.link(source, tmp / "hard.jsonl")
+    yield str(tmp / "hard.jsonl")
+
+
+def test_output_equal_to_the_input_is_refused(cli: Cli, sim: Sim) -> None:
+    cli.write_config(profile_toml(sim.url))
+    source = cli.home / "in.jsonl"
+    write_jobs(source, [f"same file question {i}" for i in range(5)])
+    before = source.read_bytes()
+    for target in _same_file_ways(cli.home, source):
+        for extra in ((), ("--resume",)):
+            result = cli.run("batch", str(source), "-o", target, *extra)
+            assert_refused(result, "input")
+            assert source.read_bytes() == before
+    with source.open("rb") as stdin:  # `llmx batch - -o in.jsonl < in.jsonl`
+        proc = subprocess.run([*LLMX, "batch", "-", "-o", str(source)], stdin=stdin,
+                              capture_output=True, env=cli.env, cwd=cli.home, timeout=60)
+    assert_refused(proc, "input")
+    assert source.read_bytes() == before
+
+
+# -- a refused command touches nothing --------------------------------------------------------
+
+
+def _unreadable(home: Path) -> str:
+    """An input that exists but cannot be opened, even by root: a unix socket."""
+    path = home / "in.sock"
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(path))
+    sock.close()
+    return str(path)
+
+
+REFUSALS: list[tuple[str, Callable[[Path], list[str]], str]] = [
+    ("missing input", lambda h: [str(h / "typo.jsonl")], "typo.jsonl"),
+    ("directory input", lambda h: [str(h)], "directory"),
+    ("unreadable input", lambda h: [_unreadable(h)], "in.sock"),
+    ("negative rpm", lambda h: [str(h / "in.jsonl"), "--rpm", "-1"], "--rpm"),
+    ("negative tpm", lambda h: [str(h / "in.jsonl"), "--tpm", "-1"], "--tpm"),
+    ("zero concurrency", lambda h: [str(h / "in.jsonl"), "-j", "0"], "-j"),
+    ("huge concurrency", lambda h: [str(h / "in.jsonl"), "-j", "10001"], "-j"),
+    ("negative line retries", lambda h: [str(h / "in.jsonl"), "--line-retries", "-1"],
+     "--line-retries"),
+    ("huge line retries", lambda h: [str(h / "in.jsonl"), "--line-retries", "1000000"],
+     "--line-retries"),
+    ("nan grace", lambda h: [str(h / "in.jsonl"), "--grace", "nan"], "--grace"),
+    ("negative grace", lambda h: [str(h / "in.jsonl"), "--grace", "-1"], "--grace"),
+    ("summary into a missing dir", lambda h: [str(h / "in.jsonl"), "--summary-json",
+                                              str(h / "nowhere" / "s.json")], "nowhere"),
+    ("summary is the output", lambda h: [str(h / "in.jsonl"), "--summary-json",
+                                         str(h / "out.jsonl")], "out.jsonl"),
+    ("output into a missing dir", lambda h: [str(h / "in.jsonl"), "-o",
+                                             str(h / "nowhere" / "out.jsonl")], "nowhere"),
+    ("output is a directory", lambda h: [str(h / "in.jsonl"), "-o", str(h)], "directory"),
+    ("resume to stdout", lambda h: [str(h / "in.jsonl"), "--resume"], "--resume"),
+]
+
+
+@pytest.mark.parametrize(("case", "args", "word"), REFUSALS, ids=[r[0] for r in REFUSALS])
+def test_a_refused_command_touches_nothing_and_sends_nothing(
+        cli: Cli, sim_factory: Callable[..., Sim], case: str, args: Callable[[Path], list[str]],
+        word: str) -> None:
+    server = sim_factory()
+    cli.write_config(profile_toml(server.url))
+    write_jobs(cli.home / "in.jsonl", [f"refused question {i}" for i in range(5)])
+    out = cli.home / "out.jsonl"
+    out.write_bytes(OLD_ANSWERS)
+    argv = args(cli.home)
+    if "-o" not in argv and case != "resume to stdout":
+        argv += ["-o", str(out)]
+    result = cli.run("batch", *argv)
+    assert_refused(result, word)
+    assert out.read_bytes() == OLD_ANSWERS
+    assert sorted(p.name for p in cli.home.iterdir() if p.name.startswith(".")) == []
+    assert sim_stats(server)["requests"] == 0
+
+
+# -- full disk, read-only directory -----------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 256 KiB tmpfs (root only; skipped where mounting is not permitted)."""
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)],
+                          capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def assert_whole_lines(data: bytes) -> list[dict[str, Any]]:
+    assert data == b"" or data.endswith(b"\n")
+    return [json.loads(line) for line in data.splitlines()]
+
+
+def test_a_full_disk_keeps_every_whole_line_and_exits_7(
+        cli: Cli, sim: Sim, small_disk: Path) -> None:
+    cli.write_config(profile_toml(sim.url))
+    source, out = cli.home / "in.jsonl", small_disk / "out.jsonl"
+    write_jobs(source, [f"full disk question {i} " + "x" * 200 for i in range(3000)])
+    result = cli.run("batch", str(source), "-o", str(out), "-j", "32")
+    assert result.returncode == ExitCode.PARTIAL, result.stderr
+    [line] = error_lines(result)
+    assert "No space left" in line
+    lines = assert_whole_lines(out.read_bytes())
+    assert 0 < len(lines) < 3000
+    assert [x["id"] for x in lines] == [f"q{i}" for i in range(len(lines))]
+    assert [p.name for p in small_disk.iterdir()] == ["out.jsonl"]
+    first = read_lines(out)
+    # Free the space (another file took it): --resume keeps the lines and finishes the rest.
+    moved = cli.home / "out.jsonl"
+    moved.write_bytes(out.read_bytes())
+    resumed = cli.run("batch", str(source), "-o", str(moved), "--resume", "-j", "32")
+    assert resumed.returncode == 0, resumed.stderr
+    final = read_lines(moved)
+    assert final[:len(first)] == first
+    assert Counter(x["id"] for x in final) == Counter(f"q{i}" for i in range(3000))
+
+
+def test_resume_on_a_full_disk_keeps_the_old_file(cli: Cli, sim: Sim, small_disk: Path) -> None:
+    cli.write_config(profile_toml(sim.url))
+    source, out = cli.home / "in.jsonl", small_disk / "out.jsonl"
+    write_jobs(source, [f"resume full question {i} " + "y" * 200 for i in range(3000)])
+    assert cli.run("batch", str(source), "-o", str(out)).returncode == ExitCode.PARTIAL
+    before = out.read_bytes()
+    result = cli.run("batch", str(source), "-o", str(out), "--resume")
+    assert result.returncode not in (0, ExitCode.INTERNAL), result.stderr
+    assert len(error_lines(result)) == 1
+    data = out.read_bytes()
+    assert data.startswith(before)
+    assert_whole_lines(data)
+
+
+def test_a_read_only_output_directory_is_refused_before_sending(
+        cli: Cli, sim_factory: Callable[..., Sim], small_disk: Path) -> None:
+    server = sim_factory()
+    cli.write_config(profile_toml(server.url))
+    source, out = cli.home / "in.jsonl", small_disk / "out.jsonl"
+    write_jobs(source, [f"read-only question {i}" for i in range(10)])
+    out.write_bytes(OLD_ANSWERS)
+    done = subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot remount read-only: {done.stderr.decode().strip()}")
+    for extra in ((), ("--resume",)):
+        result = cli.run("batch", str(source), "-o", str(out), *extra)
+        assert_refused(result, "Read-only")
+        assert out.read_bytes() == OLD_ANSWERS
+    summary = cli.run("batch", str(source), "--summary-json", str(small_disk / "s.json"))
+    assert_refused(summary, "Read-only")
+    assert sim_stats(server)["requests"] == 0
+
+
+@pytest.mark.parametrize("how", ["-o", "stdout"])
+def test_a_full_device_is_a_clean_error(cli: Cli, sim: Sim, how: str) -> None:
+    cli.write_config(profile_toml(sim.url))
+    source = cli.home / "in.jsonl"
+    write_jobs(source, [f"dev full question {i}" for i in range(10)])
+    if how == "-o":
+        result = cli.run("batch", str(source), "-o", "/dev/full")
+    else:
+        with open("/dev/full", "wb") as full:
+            result = subprocess.run([*LLMX, "batch", str(source)], stdout=full,
+                                    stderr=subprocess.PIPE, env=cli.env, cwd=cli.home,
+                                    timeout=60)
+    assert result.returncode == ExitCode.PARTIAL, result.stderr
+    [line] = error_lines(result)
+    assert "No space left" in line
