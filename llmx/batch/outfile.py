@@ -259,7 +259,8 @@ def _fsync_dir(path: Path) -> None:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """``data`` as the whole new content of ``path`` (temp file, fsync, rename). OSError."""
+    """``data`` as the whole new content of ``path`` (temp file, fsync, rename); raises
+    OSError or ``OutputFailed``, leaving ``path`` as it was."""
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     mode = _mode_for(path)
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)

@@ -23,7 +23,7 @@ from llmx.errors import UsageError
 
 if TYPE_CHECKING:
     from llmx.batch.jobs import Job
-    from llmx.batch.output import Result
+    from llmx.batch.output import LineOut, Result
     from llmx.batch.summary import Summary
     from llmx.config.profile import Config, Profile
     from llmx.engine import Client
@@ -131,7 +131,7 @@ async def _main(args: BatchArgs, config: Config, io: Io) -> int:
     return int(summary.exit_code())
 
 
-async def _direct(args: BatchArgs, clients: Clients, concurrency: int, out: BinaryIO,
+async def _direct(args: BatchArgs, clients: Clients, concurrency: int, out: LineOut,
                   stream: BinaryIO, skip: set[str], stop: asyncio.Event, io: Io) -> Summary:
     from llmx.batch.jobs import aread_jobs, call_for, read_jobs
     from llmx.batch.limits import TokenBucket
@@ -161,7 +161,7 @@ async def _direct(args: BatchArgs, clients: Clients, concurrency: int, out: Bina
         progress=make_progress(io.stderr, is_tty=_stderr_tty(io), env=io.env))
 
 
-async def _provider_batch(args: BatchArgs, clients: Clients, out: BinaryIO, stream: BinaryIO,
+async def _provider_batch(args: BatchArgs, clients: Clients, out: LineOut, stream: BinaryIO,
                           skip: set[str], io: Io) -> Summary:
     from llmx.batch.jobs import Job, read_jobs
     from llmx.batch.output import OrderedWriter, Result
@@ -221,7 +221,7 @@ def _jobs_source(args: BatchArgs, io: Io) -> Iterator[BinaryIO]:
 
 
 @contextmanager
-def _output(args: BatchArgs) -> Iterator[tuple[BinaryIO, set[str]]]:
+def _output(args: BatchArgs) -> Iterator[tuple[LineOut, set[str]]]:
     """The output (and, for --resume, the ids it already answers) as one transaction: a
     regular file is written beside it and renamed over it at the end (llmx/batch/outfile.py);
     stdout, devices and FIFOs are streamed into, a line (or a ready run of lines) per write."""
@@ -237,7 +237,7 @@ def _output(args: BatchArgs) -> Iterator[tuple[BinaryIO, set[str]]]:
         return
     output, done = OutputFile.begin(target, resume=args.resume)
     try:
-        yield output.sink, done  # type: ignore[misc]
+        yield output.sink, done
     except BaseException:
         if output.sink.new_lines:  # answers were written: keep them (resume does the rest)
             output.commit()
@@ -247,7 +247,7 @@ def _output(args: BatchArgs) -> Iterator[tuple[BinaryIO, set[str]]]:
     output.commit()
 
 
-def _stdout_sink() -> BinaryIO:
+def _stdout_sink() -> LineOut:
     import io
     import sys
 
@@ -258,11 +258,11 @@ def _stdout_sink() -> BinaryIO:
         fd = sys.stdout.fileno()
     except (AttributeError, ValueError, io.UnsupportedOperation):
         return sys.stdout.buffer  # a captured stdout (tests)
-    return LineSink(fd, "stdout")  # type: ignore[return-value]
+    return LineSink(fd, "stdout")
 
 
 @contextmanager
-def _device(name: str) -> Iterator[BinaryIO]:
+def _device(name: str) -> Iterator[LineOut]:
     from llmx.batch.outfile import LineSink, OutputFailed
 
     try:
@@ -270,7 +270,7 @@ def _device(name: str) -> Iterator[BinaryIO]:
     except OSError as exc:
         raise OutputFailed(f"cannot write {name}: {exc.strerror}") from None
     try:
-        yield LineSink(fd, name)  # type: ignore[misc]
+        yield LineSink(fd, name)
     finally:
         os.close(fd)
 

@@ -5,10 +5,13 @@ Real processes over loopback (`llmx sim` in its own process, `python -m llmx bat
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import random
 import socket
 import subprocess
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -253,3 +256,130 @@ def test_a_full_device_is_a_clean_error(cli: Cli, sim: Sim, how: str) -> None:
     assert result.returncode == ExitCode.PARTIAL, result.stderr
     [line] = error_lines(result)
     assert "No space left" in line
+
+
+# -- SIGKILL at random moments, then --resume -------------------------------------------------
+
+KILL_LINES = 2000
+KILL_ROUNDS = 20
+KILL_J = 50
+
+
+def _lines_of(path: Path, *, torn_tail_ok: bool) -> list[bytes]:
+    """The whole lines of ``path`` (none if it is missing); each must be valid JSON, except
+    a last line without its newline where ``torn_tail_ok`` (a killed run's partial file)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    lines = data.split(b"\n")
+    tail = lines.pop()
+    assert torn_tail_ok or tail == b"", f"{path.name} ends in a half line: {tail[:60]!r}"
+    for line in lines:
+        json.loads(line)
+    return [line + b"\n" for line in lines]
+
+
+def _answered(lines: list[bytes]) -> dict[str, bytes]:
+    found: dict[str, bytes] = {}
+    for line in lines:
+        obj = json.loads(line)
+        if isinstance(obj.get("text"), str):
+            found.setdefault(obj["id"], line)
+    return found
+
+
+def _kill_at_a_random_moment(proc: subprocess.Popen[bytes], partial: Path,
+                             rng: random.Random) -> bool:
+    """SIGKILL after a random delay or a random number of new lines; False if it ended first."""
+    start = time.monotonic()
+    delay = rng.uniform(0.05, 1.2)
+    lines_before = partial.read_bytes().count(b"\n") if partial.exists() else 0
+    more = rng.randint(1, 150) if rng.random() < 0.5 else None
+    while proc.poll() is None:
+        if more is None and time.monotonic() - start >= delay:
+            break
+        if more is not None and partial.exists():
+            with contextlib.suppress(FileNotFoundError):
+                if partial.read_bytes().count(b"\n") >= lines_before + more:
+                    break
+        time.sleep(0.002)
+    if proc.poll() is not None:
+        return False
+    proc.kill()
+    proc.wait(timeout=30)
+    return True
+
+
+def test_sigkill_at_random_moments_then_resume_loses_nothing_and_resends_nothing(
+        cli: Cli, sim_factory: Callable[..., Sim]) -> None:
+    """20 SIGKILLs of a real `llmx batch` of 2,000 lines (cache on, -j 50, 5 ms latency), each
+    followed by a --resume run, then one --resume to completion.
+
+    After every kill: the target file holds whole JSONL lines only, and every answered line
+    ever seen on disk (target or partial) is still there byte for byte at the end (so no
+    answer was lost, and none was sent again and rewritten). At the end: every id exactly
+    once. Upstream, every prompt was sent at least once, and the re-sends are bounded by
+    the requests that can be in flight at a kill: at most -j (50) per kill. That bound is
+    strict for the design: an answer the provider completed is cached before its line is
+    written, so only a request still in flight (not yet answered and cached) is paid twice;
+    a resume that re-ran answered lines, or a lost partial file, would re-send hundreds."""
+    server = sim_factory("--latency-ms", "5")
+    cli.write_config(profile_toml(server.url))
+    source, out = cli.home / "in.jsonl", cli.home / "out.jsonl"
+    partial = cli.home / ".out.jsonl.llmx-partial"
+    write_jobs(source, [f"kill question {i}" for i in range(KILL_LINES)])
+    seed = int(os.environ.get("LLMX_KILL_SEED", time.time_ns() % 1_000_000))
+    rng = random.Random(seed)
+    seen: dict[str, bytes] = {}
+    kills = 0
+    for round_no in range(KILL_ROUNDS):
+        argv = [*LLMX, "batch", str(source), "-o", str(out), "-j", str(KILL_J)]
+        proc = subprocess.Popen(argv + (["--resume"] if round_no else []),
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env=cli.env, cwd=cli.home)
+        kills += _kill_at_a_random_moment(proc, partial, rng)
+        on_disk = {**_answered(_lines_of(partial, torn_tail_ok=True)),
+                   **_answered(_lines_of(out, torn_tail_ok=False))}
+        for line_id, line in on_disk.items():
+            assert seen.setdefault(line_id, line) == line, (seed, round_no, line_id)
+    final = cli.run("batch", str(source), "-o", str(out), "-j", str(KILL_J), "--resume",
+                    timeout=120)
+    assert final.returncode == 0, (seed, final.stderr)
+    lines = _lines_of(out, torn_tail_ok=False)
+    ids = Counter(json.loads(line)["id"] for line in lines)
+    assert ids == Counter(f"q{i}" for i in range(KILL_LINES)), seed
+    assert not partial.exists()
+    assert set(seen.values()) <= set(lines), seed  # every answer seen on disk survived as is
+    sent = sim_stats(server)["prompts"]
+    assert len(sent) == KILL_LINES, seed
+    resent = sum(sent.values()) - KILL_LINES
+    assert resent <= KILL_J * kills, (seed, resent, kills)
+    assert kills >= KILL_ROUNDS // 2, (seed, kills)  # most rounds were really killed
+    print(f"seed {seed}: {kills} kills, {len(seen)} lines seen before the end, "
+          f"{resent} requests paid twice")
+
+
+# -- --no-cache and --refresh -----------------------------------------------------------------
+
+
+def test_no_cache_neither_reads_nor_writes_and_refresh_asks_again_and_stores(
+        cli: Cli, sim_factory: Callable[..., Sim]) -> None:
+    server = sim_factory()
+    cli.write_config(profile_toml(server.url))
+    source, out = cli.home / "in.jsonl", cli.home / "out.jsonl"
+    write_jobs(source, [f"cache flag question {i}" for i in range(6)])
+
+    def run(*flags: str) -> tuple[int, list[Any]]:
+        before = sim_stats(server)["requests"]
+        result = cli.run("batch", str(source), "-o", str(out), *flags)
+        assert result.returncode == 0, result.stderr
+        return sim_stats(server)["requests"] - before, [x["cached"] for x in read_lines(out)]
+
+    assert run("--no-cache") == (6, [False] * 6)
+    assert run("--no-cache") == (6, [False] * 6)  # nothing was written to the cache
+    assert run("--refresh") == (6, [False] * 6)
+    assert run() == (0, ["exact"] * 6)  # --refresh stored its answers
+    assert run("--no-cache") == (6, [False] * 6)  # a warm cache is not read either
+    assert run("--refresh") == (6, [False] * 6)  # asked again although cached
+    assert run() == (0, ["exact"] * 6)
