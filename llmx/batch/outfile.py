@@ -150,8 +150,8 @@ def good_lines(paths: Iterable[Path], done: set[str]) -> Iterator[bytes]:
 class OutputFile:
     """``-o FILE`` (a regular file or a new one): the run's partial file and its commit."""
 
-    def __init__(self, target: Path, sink: LineSink) -> None:
-        self.target, self.sink = target, sink
+    def __init__(self, target: Path, sink: LineSink, *, leftover: bool = False) -> None:
+        self.target, self.sink, self.leftover = target, sink, leftover
         self.partial = partial_path(target)
 
     @classmethod
@@ -161,6 +161,7 @@ class OutputFile:
         untouched either way."""
         done: set[str] = set()
         partial = partial_path(target)
+        leftover = resume and partial.exists()  # a killed run's lines: never drop them
         mode = _mode_for(target)
         try:
             if resume:
@@ -175,7 +176,7 @@ class OutputFile:
             reason = exc.reason if isinstance(exc, _MergeFailed) else exc.strerror or str(exc)
             raise OutputFailed(f"cannot write {target}: {reason}; nothing was sent and "
                                "it is unchanged") from None
-        return cls(target, LineSink(fd, str(target), lines=lines)), done
+        return cls(target, LineSink(fd, str(target), lines=lines), leftover=leftover), done
 
     def commit(self) -> None:
         """Whole lines, on disk, under the target's name. Raises ``OutputFailed`` (the lines
@@ -195,10 +196,11 @@ class OutputFile:
                 hint=f"the answers are in {self.partial}; run again with --resume") from None
 
     def abandon(self) -> None:
-        """Nothing worth keeping was written: the target stays as it was."""
+        """The run wrote no answer: the target stays as it was, and so does a partial file
+        an earlier killed run left (its lines are only there)."""
         with contextlib.suppress(OSError):
             os.close(self.sink.fd)
-        if self.sink.lines == 0:
+        if not self.leftover:
             with contextlib.suppress(OSError):
                 os.unlink(self.partial)
 

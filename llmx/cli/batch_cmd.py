@@ -89,7 +89,7 @@ def run_batch_command(args: BatchArgs, io: Io) -> int:
     args = checked_flags(args)
     config = load(args.config, io.env, Path.cwd())
     check_paths(args.source, args.output, args.summary_json, resume=args.resume,
-                stdin=io.stdin)
+                stdin=io.stdin, stdout=io.stdout)
     return asyncio.run(_main(args, config, io))
 
 

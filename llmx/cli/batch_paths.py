@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TextIO
 
 from llmx.errors import UsageError
 
@@ -20,11 +20,14 @@ FileId = tuple[int, int]  # (st_dev, st_ino)
 
 
 def check_paths(source: str, output: str | None, summary: str | None, *, resume: bool,
-                stdin: BinaryIO) -> None:
+                stdin: BinaryIO, stdout: TextIO) -> None:
     read_from = _input_id(source, stdin)
     out = None if output in (None, "-") else output
     if out is not None:
         _check_target("-o", out, read_from, resume=resume)
+    elif read_from is not None and _stream_id(stdout) == read_from:
+        raise UsageError("stdout is the input file (`>> FILE`): it would read its own "
+                         "answers; write them with -o to another file")
     if summary not in (None, "-"):
         assert summary is not None
         _check_target("--summary-json", summary, read_from, resume=False)
@@ -33,14 +36,19 @@ def check_paths(source: str, output: str | None, summary: str | None, *, resume:
                              "give it a name of its own")
 
 
+def _stream_id(stream: BinaryIO | TextIO) -> FileId | None:
+    """A standard stream's file identity when it is a regular file."""
+    try:
+        info = os.fstat(stream.fileno())
+    except (AttributeError, ValueError, OSError):
+        return None
+    return (info.st_dev, info.st_ino) if stat.S_ISREG(info.st_mode) else None
+
+
 def _input_id(source: str, stdin: BinaryIO) -> FileId | None:
     """The input's file identity (None for a pipe or terminal); UsageError if unreadable."""
     if source == "-":
-        try:
-            info = os.fstat(stdin.fileno())
-        except (AttributeError, ValueError, OSError):
-            return None
-        return (info.st_dev, info.st_ino) if stat.S_ISREG(info.st_mode) else None
+        return _stream_id(stdin)
     try:
         info = os.stat(source)
     except OSError as exc:

@@ -154,3 +154,16 @@ def test_write_atomic_replaces_whole_and_keeps_the_mode(tmp_path: Path) -> None:
     write_atomic(path, b'{"ok": 1}\n')
     assert path.read_bytes() == b'{"ok": 1}\n' and path.stat().st_mode & 0o777 == 0o600
     assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
+
+
+def test_abandoning_a_resume_keeps_a_killed_runs_partial(tmp_path: Path) -> None:
+    target = tmp_path / "out.jsonl"
+    target.write_bytes(ok(0))
+    output, _ = OutputFile.begin(target, resume=True)
+    output.abandon()  # nothing of its own: the merge is dropped, the target stays
+    assert target.read_bytes() == ok(0) and not partial_path(target).exists()
+    partial_path(target).write_bytes(ok(1))
+    output, _ = OutputFile.begin(target, resume=True)
+    output.abandon()
+    assert target.read_bytes() == ok(0)
+    assert partial_path(target).read_bytes() == ok(0) + ok(1)  # id1 lives only here

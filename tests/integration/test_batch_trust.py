@@ -103,6 +103,11 @@ def test_output_equal_to_the_input_is_refused(cli: Cli, sim: Sim) -> None:
                               capture_output=True, env=cli.env, cwd=cli.home, timeout=60)
     assert_refused(proc, "input")
     assert source.read_bytes() == before
+    with source.open("ab") as stdout:  # `llmx batch in.jsonl >> in.jsonl`: would read itself
+        proc = subprocess.run([*LLMX, "batch", str(source)], stdout=stdout,
+                              stderr=subprocess.PIPE, env=cli.env, cwd=cli.home, timeout=60)
+    assert_refused(proc, "input")
+    assert source.read_bytes() == before
 
 
 # -- a refused command touches nothing --------------------------------------------------------
@@ -383,3 +388,22 @@ def test_no_cache_neither_reads_nor_writes_and_refresh_asks_again_and_stores(
     assert run("--no-cache") == (6, [False] * 6)  # a warm cache is not read either
     assert run("--refresh") == (6, [False] * 6)  # asked again although cached
     assert run() == (0, ["exact"] * 6)
+
+
+@pytest.mark.parametrize("how", ["file", "stdin", "resume"])
+def test_an_input_that_fails_to_read_is_a_usage_error_and_keeps_the_output(
+        cli: Cli, sim: Sim, how: str) -> None:
+    """/proc/self/mem opens but every read at offset 0 fails (EIO)."""
+    cli.write_config(profile_toml(sim.url))
+    out = cli.home / "out.jsonl"
+    out.write_bytes(OLD_ANSWERS)
+    with open("/proc/self/mem", "rb") as mem:
+        source = "/proc/self/mem" if how == "file" else "-"
+        result = subprocess.run([*LLMX, "batch", source, "-o", str(out),
+                                 *(["--resume"] if how == "resume" else [])], stdin=mem,
+                                capture_output=True, env=cli.env, cwd=cli.home, timeout=60)
+    assert result.returncode == ExitCode.USAGE, result.stderr
+    [line] = error_lines(result)
+    assert "cannot read the input" in line
+    assert out.read_bytes() == OLD_ANSWERS
+    assert [p.name for p in cli.home.iterdir() if p.name.startswith(".")] == []
