@@ -9,6 +9,7 @@ import contextlib
 import json
 import os
 import random
+import signal
 import socket
 import subprocess
 import time
@@ -21,7 +22,7 @@ import pytest
 
 from llmx.errors import ExitCode
 from tests.integration.conftest import LLMX, Cli, Sim, profile_toml
-from tests.integration.test_batch_cli import read_lines, sim_stats, write_jobs
+from tests.integration.test_batch_cli import read_lines, sim_stats, wait_for_lines, write_jobs
 
 OLD_ANSWERS = b'{"id":"old","text":"paid for","usage":null,"cached":false}\n'
 
@@ -184,6 +185,9 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
+FULL_LINES = 1200  # ~400 bytes an output line: twice what the 256 KiB disk holds
+
+
 def assert_whole_lines(data: bytes) -> list[dict[str, Any]]:
     assert data == b"" or data.endswith(b"\n")
     return [json.loads(line) for line in data.splitlines()]
@@ -193,13 +197,13 @@ def test_a_full_disk_keeps_every_whole_line_and_exits_7(
         cli: Cli, sim: Sim, small_disk: Path) -> None:
     cli.write_config(profile_toml(sim.url))
     source, out = cli.home / "in.jsonl", small_disk / "out.jsonl"
-    write_jobs(source, [f"full disk question {i} " + "x" * 200 for i in range(3000)])
+    write_jobs(source, [f"full disk question {i}" for i in range(FULL_LINES)])
     result = cli.run("batch", str(source), "-o", str(out), "-j", "32")
     assert result.returncode == ExitCode.PARTIAL, result.stderr
     [line] = error_lines(result)
     assert "No space left" in line
     lines = assert_whole_lines(out.read_bytes())
-    assert 0 < len(lines) < 3000
+    assert 0 < len(lines) < FULL_LINES
     assert [x["id"] for x in lines] == [f"q{i}" for i in range(len(lines))]
     assert [p.name for p in small_disk.iterdir()] == ["out.jsonl"]
     first = read_lines(out)
@@ -210,13 +214,13 @@ def test_a_full_disk_keeps_every_whole_line_and_exits_7(
     assert resumed.returncode == 0, resumed.stderr
     final = read_lines(moved)
     assert final[:len(first)] == first
-    assert Counter(x["id"] for x in final) == Counter(f"q{i}" for i in range(3000))
+    assert Counter(x["id"] for x in final) == Counter(f"q{i}" for i in range(FULL_LINES))
 
 
 def test_resume_on_a_full_disk_keeps_the_old_file(cli: Cli, sim: Sim, small_disk: Path) -> None:
     cli.write_config(profile_toml(sim.url))
     source, out = cli.home / "in.jsonl", small_disk / "out.jsonl"
-    write_jobs(source, [f"resume full question {i} " + "y" * 200 for i in range(3000)])
+    write_jobs(source, [f"resume full question {i}" for i in range(FULL_LINES)])
     assert cli.run("batch", str(source), "-o", str(out)).returncode == ExitCode.PARTIAL
     before = out.read_bytes()
     result = cli.run("batch", str(source), "-o", str(out), "--resume")
@@ -407,3 +411,23 @@ def test_an_input_that_fails_to_read_is_a_usage_error_and_keeps_the_output(
     assert "cannot read the input" in line
     assert out.read_bytes() == OLD_ANSWERS
     assert [p.name for p in cli.home.iterdir() if p.name.startswith(".")] == []
+
+
+def test_sigterm_saves_the_whole_lines_and_exits_130(
+        cli: Cli, sim_factory: Callable[..., Sim]) -> None:
+    server = sim_factory("--latency-ms", "20")
+    cli.write_config(profile_toml(server.url))
+    source, out = cli.home / "in.jsonl", cli.home / "out.jsonl"
+    write_jobs(source, [f"sigterm question {i}" for i in range(2000)])
+    out.write_bytes(OLD_ANSWERS)
+    proc = subprocess.Popen([*LLMX, "batch", str(source), "-o", str(out), "-j", "20"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env=cli.env, cwd=cli.home)
+    wait_for_lines(out, 10)
+    assert out.read_bytes() == OLD_ANSWERS  # the old output stays until the run ends
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == ExitCode.INTERRUPTED, err
+    lines = assert_whole_lines(out.read_bytes())
+    assert 10 <= len(lines) < 2000 and all(isinstance(x["text"], str) for x in lines)
+    assert not (cli.home / ".out.jsonl.llmx-partial").exists()
