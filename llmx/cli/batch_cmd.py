@@ -106,8 +106,7 @@ def checked_flags(args: BatchArgs) -> BatchArgs:
     check("--rpm", rule("batch.rpm"), args.rpm)
     check("--tpm", rule("batch.tpm"), args.tpm)
     check("--line-retries", LINE_RETRIES, args.line_retries)
-    grace = check("--grace", GRACE, args.grace)
-    return replace(args, grace=float(grace)) if isinstance(grace, float) else args
+    return replace(args, grace=schema.check_flag("--grace", GRACE, args.grace))
 
 
 async def _main(args: BatchArgs, config: Config, io: Io) -> int:
@@ -168,7 +167,8 @@ async def _provider_batch(args: BatchArgs, clients: Clients, out: LineOut, strea
     from llmx.batch.summary import Summary
 
     client = await clients.get(None)
-    items = [item for item in read_jobs(stream) if item.id not in skip]
+    read = list(read_jobs(stream))
+    items = [item for item in read if item.id not in skip]  # --resume: answered ids
     jobs = [item for item in items if isinstance(item, Job)]
 
     def status(state: str, info: object) -> None:
@@ -186,7 +186,8 @@ async def _provider_batch(args: BatchArgs, clients: Clients, out: LineOut, strea
         ok, errors = (ok, errors + 1) if result.error else (ok + 1, errors)
         writer.add(seq, result)
     writer.drain()
-    return Summary(total=len(items), ok=ok, errors=errors, sends=len(jobs), skipped=len(skip))
+    return Summary(total=len(items), ok=ok, errors=errors, sends=len(jobs),
+                   skipped=len(read) - len(items))
 
 
 @contextmanager

@@ -431,3 +431,18 @@ def test_sigterm_saves_the_whole_lines_and_exits_130(
     lines = assert_whole_lines(out.read_bytes())
     assert 10 <= len(lines) < 2000 and all(isinstance(x["text"], str) for x in lines)
     assert not (cli.home / ".out.jsonl.llmx-partial").exists()
+
+
+def test_provider_batch_resume_sends_only_what_is_missing(
+        cli: Cli, sim_factory: Callable[..., Sim]) -> None:
+    server = sim_factory()
+    cli.write_config(profile_toml(server.url))
+    source, out = cli.home / "in.jsonl", cli.home / "out.jsonl"
+    write_jobs(source, [f"provider resume question {i}" for i in range(6)])
+    out.write_text("".join(json.dumps({"id": f"q{i}", "text": "kept"}) + "\n" for i in range(3)))
+    result = cli.run("batch", str(source), "-o", str(out), "--provider-batch", "--resume")
+    assert result.returncode == 0, result.stderr
+    lines = read_lines(out)
+    assert [x["id"] for x in lines] == [f"q{i}" for i in range(6)]
+    assert [x["text"] for x in lines[:3]] == ["kept"] * 3
+    assert sim_stats(server)["batch_requests"] == 3
