@@ -100,14 +100,17 @@ _llmx_batch() {
         '(-j --concurrency)-j+[Requests in flight (default\: the profile'\''s batch.concurrency).]:concurrency: ' \
         '(-j --concurrency)--concurrency=[Requests in flight (default\: the profile'\''s batch.concurrency).]:concurrency: ' \
         '(--config)--config=[Config file (default\: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).]:path:_files' \
+        '(--grace)--grace=[Seconds lines in flight get to finish after Ctrl-C / SIGTERM.]:grace: ' \
         '(-h --help)-h[Show this message and exit.]' \
         '(-h --help)--help[Show this message and exit.]' \
-        '(--line-retries)--line-retries=[Extra attempts per line after transient errors.]:line_retries: ' \
+        '(--line-retries)--line-retries=[Extra attempts per line after transient errors (0-100).]:line_retries: ' \
+        '(--no-cache)--no-cache[Neither read nor write the cache for any line.]' \
         '(-o --output)-o+[Output file (default\: stdout).]:output: ' \
         '(-o --output)--output=[Output file (default\: stdout).]:output: ' \
         '(-p --profile)-p+[Profile to use (default\: default_profile).]:profile:_llmx__profiles' \
         '(-p --profile)--profile=[Profile to use (default\: default_profile).]:profile:_llmx__profiles' \
         '(--provider-batch)--provider-batch[Use the provider'\''s Batch API (OpenAI, Anthropic).]' \
+        '(--refresh)--refresh[Ask the provider even if cached; store the new answers.]' \
         '(--resume)--resume[Skip ids already answered in the output file.]' \
         '(--rpm)--rpm=[Requests per minute at most.]:rpm: ' \
         '(--semantic)--semantic[Also answer lines from semantic (paraphrase) cache matches; off in batches by default.]' \

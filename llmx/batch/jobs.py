@@ -35,6 +35,7 @@ from llmx.batch.output import OrderedWriter as OrderedWriter
 from llmx.batch.output import Result as Result
 from llmx.batch.output import done_ids as done_ids
 from llmx.batch.output import prepare_resume as prepare_resume
+from llmx.errors import UsageError
 from llmx.types import Message
 
 if TYPE_CHECKING:
@@ -95,10 +96,24 @@ def parse_line(raw: bytes, lineno: int) -> Job | BadLine:
 
 
 def read_jobs(stream: BinaryIO) -> Iterator[Job | BadLine]:
-    """Jobs from a binary stream, one line at a time (memory bounded by the longest line)."""
-    for lineno, raw in enumerate(stream, 1):
+    """Jobs from a binary stream, one line at a time (memory bounded by the longest line).
+    A failing read (EIO, EISDIR) is a ``UsageError``."""
+    lines = iter(stream)
+    lineno = 0
+    while True:
+        try:
+            raw = next(lines)
+        except StopIteration:
+            return
+        except OSError as exc:
+            raise unreadable(exc) from None
+        lineno += 1
         if raw.strip():
             yield parse_line(raw, lineno)
+
+
+def unreadable(exc: OSError) -> UsageError:
+    return UsageError(f"cannot read the input: {exc.strerror or type(exc).__name__}")
 
 
 async def aread_jobs(stream: BinaryIO) -> AsyncIterator[Job | BadLine]:
@@ -110,6 +125,8 @@ async def aread_jobs(stream: BinaryIO) -> AsyncIterator[Job | BadLine]:
                      name="llmx-batch-reader").start()
     lineno = 0
     while (lines := await queue.get()) is not None:
+        if isinstance(lines, OSError):
+            raise unreadable(lines) from None
         if isinstance(lines, BaseException):
             raise lines
         for raw in lines:
@@ -321,8 +338,13 @@ def _show(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def call_for(job: Job) -> Call:
-    """The per-call options of a line (its params are ``Call`` field names)."""
+def call_for(job: Job, *, no_cache: bool = False, refresh: bool = False) -> Call:
+    """The per-call options of a line (its params are ``Call`` field names); ``no_cache`` and
+    ``refresh`` (``llmx batch --no-cache / --refresh``) apply to every line, on top of a
+    line's own ``params``."""
     from llmx.prepare import Call
 
-    return Call(system=job.system, model=job.model, history=job.messages, **dict(job.params))
+    params = dict(job.params)
+    params["no_cache"] = no_cache or bool(params.get("no_cache", False))
+    params["refresh"] = refresh or bool(params.get("refresh", False))
+    return Call(system=job.system, model=job.model, history=job.messages, **params)

@@ -11,16 +11,12 @@ error messages (which never carry secrets); any other exception is named by its 
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import stat
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, Protocol
 
+from llmx.batch.outfile import good_lines, write_atomic
 from llmx.errors import LlmxError
 from llmx.types import CacheTier, Completion, Usage
 
@@ -80,6 +76,14 @@ def describe_error(exc: BaseException) -> tuple[str, str]:
     return type(exc).__name__, "unexpected error (a bug in llmx: please report it)"
 
 
+class LineOut(Protocol):
+    """Where output lines go: a binary file, stdout, or ``outfile.LineSink``."""
+
+    def write(self, data: bytes, /) -> int: ...
+
+    def flush(self) -> None: ...
+
+
 class OrderedWriter:
     """Writes Results as lines: in input order through a reorder buffer, or as they come.
 
@@ -89,7 +93,7 @@ class OrderedWriter:
     it is full); ``drain()`` writes what is held, skipping gaps, when a run is interrupted.
     """
 
-    def __init__(self, out: BinaryIO, *, ordered: bool = True) -> None:
+    def __init__(self, out: LineOut, *, ordered: bool = True) -> None:
         self._out = out
         self.ordered = ordered
         self._next = 0
@@ -141,63 +145,23 @@ def done_ids(path: Path) -> set[str]:
     Error lines, a torn last line and unreadable lines do not count: those lines run again.
     """
     done: set[str] = set()
-    if not path.exists():
-        return done
-    with path.open("rb") as lines:
-        for raw in lines:
-            line_id = _answered_id(raw)
-            if line_id is not None:
-                done.add(line_id)
+    for _ in good_lines((path,), done):
+        pass
     return done
 
 
 def prepare_resume(path: Path) -> set[str]:
-    """Make an existing output file ready for ``--resume``; returns the ids already answered.
+    """Clean an output file in place; returns the ids already answered.
 
-    Keeps the first successful line of each id and drops error lines (their ids run again
-    and get a fresh line), a torn last line and unreadable lines, so the finished file holds
-    each id once. The file ends with a newline afterwards: append to it. Rewritten atomically
-    (temporary file + rename, same permissions) only when something changes.
+    Keeps the first successful line of each id and drops error lines, a torn last line and
+    unreadable lines. Rewritten atomically (``write_atomic``: same permissions) only when
+    something changes. ``llmx batch --resume`` uses ``outfile.OutputFile.begin`` instead,
+    which also reads the partial file a killed run left behind.
     """
-    if not path.is_file():
-        return done_ids(path)
     done: set[str] = set()
-    changed = False
-    with path.open("rb") as lines, _sibling(path) as (temp, out):
-        for raw in lines:
-            line_id = _answered_id(raw)
-            if line_id is None or line_id in done:
-                changed = True
-                continue
-            done.add(line_id)
-            if not raw.endswith(b"\n"):
-                raw, changed = raw + b"\n", True
-            out.write(raw)
-        out.flush()
-        if changed:
-            os.chmod(temp, stat.S_IMODE(path.stat().st_mode))
-            os.replace(temp, path)
+    if not path.is_file():
+        return done
+    kept = b"".join(good_lines((path,), done))
+    if kept != path.read_bytes():
+        write_atomic(path, kept)
     return done
-
-
-@contextlib.contextmanager
-def _sibling(path: Path) -> Iterator[tuple[str, BinaryIO]]:
-    """A temporary file next to ``path``; removed on exit unless it was renamed."""
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            yield name, out
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(name)
-
-
-def _answered_id(raw: bytes) -> str | None:
-    try:
-        obj = json.loads(raw)
-    except ValueError:
-        return None
-    if not isinstance(obj, dict) or "error" in obj or not isinstance(obj.get("text"), str):
-        return None
-    line_id = obj.get("id")
-    return line_id if isinstance(line_id, str) else None

@@ -218,17 +218,24 @@ def batch(
     summary_json: Annotated[str | None, typer.Option(help="Write the summary as JSON to this "
                                                      "file (- for stderr).")] = None,
     line_retries: Annotated[int, typer.Option(help="Extra attempts per line after transient "
-                                              "errors.")] = 2,
+                                              "errors (0-100).")] = 2,
+    grace: Annotated[float, typer.Option(help="Seconds lines in flight get to finish after "
+                                         "Ctrl-C / SIGTERM.")] = 5.0,
     semantic: Annotated[bool, typer.Option("--semantic", help="Also answer lines from "
                                            "semantic (paraphrase) cache matches; off in "
                                            "batches by default.")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the "
+                                           "cache for any line.")] = False,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Ask the provider even if cached; "
+                                          "store the new answers.")] = False,
     profile: ProfileOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     from llmx.cli.batch_cmd import BatchArgs, run_batch_command
 
     args = BatchArgs(source, output, concurrency, unordered, resume, rpm, tpm, provider_batch,
-                     summary_json, profile, _config(ctx, config), line_retries, semantic=semantic)
+                     summary_json, profile, _config(ctx, config), line_retries, grace,
+                     semantic=semantic, no_cache=no_cache, refresh=refresh)
     _exit(guarded(lambda: run_batch_command(args, Io.system())))
 
 

@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from llmx.cli._io import Io
+from llmx.config import schema
 from llmx.errors import UsageError
 from llmx.state import Once, stderr_warn
 
 if TYPE_CHECKING:
     from llmx.batch.jobs import Job
-    from llmx.batch.output import Result
+    from llmx.batch.output import LineOut, Result
     from llmx.batch.summary import Summary
     from llmx.config.profile import Config, Profile
     from llmx.engine import Client
@@ -45,6 +47,12 @@ class BatchArgs:
     line_retries: int = 2
     grace: float = 5.0
     semantic: bool = False
+    no_cache: bool = False
+    refresh: bool = False
+
+
+LINE_RETRIES = schema.integer(0, 100)  # --line-retries: as many as a profile's `retries`
+GRACE = schema.number(0.0, 3600.0)  # --grace: seconds for lines in flight after Ctrl-C
 
 
 class Clients:
@@ -80,14 +88,32 @@ class Clients:
 
 
 def run_batch_command(args: BatchArgs, io: Io) -> int:
+    """Check everything (flags, config, paths), then open the input, the clients and the
+    output, in that order: a refused command has touched nothing and sent nothing."""
+    from llmx.cli.batch_paths import check_paths
     from llmx.config.files import load
 
-    if args.concurrency is not None and args.concurrency < 1:
-        raise UsageError("-j/--concurrency must be at least 1")
-    if args.resume and not args.output:
-        raise UsageError("--resume needs -o FILE (the output of the earlier run)")
+    args = checked_flags(args)
     config = load(args.config, io.env, Path.cwd())
+    check_paths(args.source, args.output, args.summary_json, resume=args.resume,
+                stdin=io.stdin, stdout=io.stdout)
     return asyncio.run(_main(args, config, io))
+
+
+def checked_flags(args: BatchArgs) -> BatchArgs:
+    """Every flag through the config's own rules (one ``error:`` line naming the flag)."""
+    from llmx.config.fields import rule
+
+    def check(flag: str, checker: schema.Checker, value: object) -> object:
+        return None if value is None else schema.check_flag(flag, checker, value)
+
+    if args.resume and (not args.output or args.output == "-"):
+        raise UsageError("--resume needs -o FILE (the output of the earlier run)")
+    check("-j/--concurrency", rule("batch.concurrency"), args.concurrency)
+    check("--rpm", rule("batch.rpm"), args.rpm)
+    check("--tpm", rule("batch.tpm"), args.tpm)
+    check("--line-retries", LINE_RETRIES, args.line_retries)
+    return replace(args, grace=schema.check_flag("--grace", GRACE, args.grace))
 
 
 async def _main(args: BatchArgs, config: Config, io: Io) -> int:
@@ -96,60 +122,63 @@ async def _main(args: BatchArgs, config: Config, io: Io) -> int:
     profile = resolve_profile(config, args.profile)
     stop = asyncio.Event()
     concurrency = args.concurrency or profile.batch.concurrency
-    with _signals(stop), _output(args) as out:
+    with _jobs_source(args, io) as stream, _signals(stop):
         async with AsyncExitStack() as stack:
             clients = Clients(config, args.profile, io, stack, concurrency, args.semantic)
-            if args.provider_batch:
-                summary = await _provider_batch(args, clients, out, io)
-            else:
-                summary = await _direct(args, clients, concurrency, out, stop, io)
+            await clients.get(None)  # the default profile opens before the output
+            with _output(args) as (out, skip):
+                if args.provider_batch:
+                    summary = await _provider_batch(args, clients, out, stream, skip, io)
+                else:
+                    summary = await _direct(args, clients, concurrency, out, stream, skip,
+                                            stop, io)
     if args.summary_json:
         _write_summary(args.summary_json, summary, io)
     return int(summary.exit_code())
 
 
-async def _direct(args: BatchArgs, clients: Clients, concurrency: int, out: BinaryIO,
-                  stop: asyncio.Event, io: Io) -> Summary:
+async def _direct(args: BatchArgs, clients: Clients, concurrency: int, out: LineOut,
+                  stream: BinaryIO, skip: set[str], stop: asyncio.Event, io: Io) -> Summary:
     from llmx.batch.feed import count_lines
     from llmx.batch.jobs import aread_jobs, call_for, read_jobs
     from llmx.batch.limits import TokenBucket
-    from llmx.batch.output import OrderedWriter, prepare_resume
+    from llmx.batch.output import OrderedWriter
     from llmx.batch.runner import run_batch
     from llmx.ui.progress import make_progress
 
-    skip = prepare_resume(Path(args.output)) if args.resume and args.output else set()
-    first = await clients.get(None)  # the default profile opens before any line is read
+    first = await clients.get(None)
+    flags = {"no_cache": args.no_cache, "refresh": args.refresh}
 
     async def send(job: Job) -> Completion:
         client = await clients.get(job.profile)
-        return await client.generate(job.prompt or "", call_for(job))
+        return await client.generate(job.prompt or "", call_for(job, **flags))
 
     def key(job: Job) -> str | None:
         client = clients.opened(job.profile) or (first if job.profile is None else None)
         if client is None:
             return None
-        return client.cache_key(job.prompt or "", call_for(job))
+        return client.cache_key(job.prompt or "", call_for(job, **flags))
 
-    with _jobs_source(args, io) as stream:
-        jobs = aread_jobs(stream) if args.source == "-" else read_jobs(stream)
-        return await run_batch(
-            jobs, send=send, key=key, writer=OrderedWriter(out, ordered=not args.unordered),
-            concurrency=concurrency, stop=stop, grace=args.grace, line_retries=args.line_retries,
-            rpm=TokenBucket(args.rpm) if args.rpm else None,
-            tpm=TokenBucket(args.tpm) if args.tpm else None, skip=skip,
-            total=None if args.source == "-" else count_lines(args.source),
-            resends=clients.resends,
-            progress=make_progress(io.stderr, is_tty=_stderr_tty(io), env=io.env))
+    jobs = aread_jobs(stream) if args.source == "-" else read_jobs(stream)
+    return await run_batch(
+        jobs, send=send, key=key, writer=OrderedWriter(out, ordered=not args.unordered),
+        concurrency=concurrency, stop=stop, grace=args.grace, line_retries=args.line_retries,
+        rpm=TokenBucket(args.rpm) if args.rpm else None,
+        tpm=TokenBucket(args.tpm) if args.tpm else None, skip=skip,
+        total=None if args.source == "-" else count_lines(args.source),
+        resends=clients.resends,
+        progress=make_progress(io.stderr, is_tty=_stderr_tty(io), env=io.env))
 
 
-async def _provider_batch(args: BatchArgs, clients: Clients, out: BinaryIO, io: Io) -> Summary:
+async def _provider_batch(args: BatchArgs, clients: Clients, out: LineOut, stream: BinaryIO,
+                          skip: set[str], io: Io) -> Summary:
     from llmx.batch.jobs import Job, read_jobs
     from llmx.batch.output import OrderedWriter, Result
     from llmx.batch.summary import Summary
 
     client = await clients.get(None)
-    with _jobs_source(args, io) as stream:
-        items = list(read_jobs(stream))
+    read = list(read_jobs(stream))
+    items = [item for item in read if item.id not in skip]  # --resume: answered ids
     jobs = [item for item in items if isinstance(item, Job)]
 
     def status(state: str, info: object) -> None:
@@ -167,7 +196,8 @@ async def _provider_batch(args: BatchArgs, clients: Clients, out: BinaryIO, io: 
         ok, errors = (ok, errors + 1) if result.error else (ok + 1, errors)
         writer.add(seq, result)
     writer.drain()
-    return Summary(total=len(items), ok=ok, errors=errors, sends=len(jobs))
+    return Summary(total=len(items), ok=ok, errors=errors, sends=len(jobs),
+                   skipped=len(read) - len(items))
 
 
 @contextmanager
@@ -202,19 +232,58 @@ def _jobs_source(args: BatchArgs, io: Io) -> Iterator[BinaryIO]:
 
 
 @contextmanager
-def _output(args: BatchArgs) -> Iterator[BinaryIO]:
-    import sys
+def _output(args: BatchArgs) -> Iterator[tuple[LineOut, set[str]]]:
+    """The output (and, for --resume, the ids it already answers) as one transaction: a
+    regular file is written beside it and renamed over it at the end (llmx/batch/outfile.py);
+    stdout, devices and FIFOs are streamed into, a line (or a ready run of lines) per write."""
+    from llmx.batch.outfile import OutputFile, real_target
 
     if not args.output or args.output == "-":
-        yield sys.stdout.buffer
+        yield _stdout_sink(), set()
         return
-    mode = "ab" if args.resume else "wb"
+    target = real_target(args.output)
+    if target.exists() and not target.is_file():
+        with _device(args.output) as sink:
+            yield sink, set()
+        return
+    output, done = OutputFile.begin(target, resume=args.resume)
     try:
-        stream: IO[bytes] = open(args.output, mode)  # noqa: SIM115 - closed below
+        yield output.sink, done
+    except BaseException:
+        if output.sink.new_lines:  # answers were written: keep them (resume does the rest)
+            output.commit()
+        else:
+            output.abandon()
+        raise
+    output.commit()
+
+
+def _stdout_sink() -> LineOut:
+    import io
+    import sys
+
+    from llmx.batch.outfile import LineSink
+
+    sys.stdout.flush()
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, io.UnsupportedOperation):
+        return sys.stdout.buffer  # a captured stdout (tests)
+    return LineSink(fd, "stdout")
+
+
+@contextmanager
+def _device(name: str) -> Iterator[LineOut]:
+    from llmx.batch.outfile import LineSink, OutputFailed
+
+    try:
+        fd = os.open(name, os.O_WRONLY)
     except OSError as exc:
-        raise UsageError(f"cannot write {args.output}: {exc.strerror}") from None
-    with stream:
-        yield stream  # type: ignore[misc]
+        raise OutputFailed(f"cannot write {name}: {exc.strerror}") from None
+    try:
+        yield LineSink(fd, name)
+    finally:
+        os.close(fd)
 
 
 def _for_batch(profile: Profile, concurrency: int, semantic: bool) -> Profile:
@@ -223,8 +292,6 @@ def _for_batch(profile: Profile, concurrency: int, semantic: bool) -> Profile:
     prompts that differ in one detail, the riskiest input for semantic matching, and its
     index would hold a vector per line (100 MB per 100,000 lines). Exact repeats are still
     answered by the cache and coalesced in flight."""
-    from dataclasses import replace
-
     http = profile.http
     if http.max_connections < concurrency:
         http = replace(http, max_connections=concurrency, max_keepalive=concurrency)
@@ -256,8 +323,16 @@ def _stderr_tty(io: Io) -> bool:
 
 
 def _write_summary(target: str, summary: Summary, io: Io) -> None:
+    """The summary JSON (written whole, after the output): a failure here is a warning,
+    since every answer is already saved."""
+    from llmx.batch.outfile import OutputFailed, real_target, write_atomic
+
     text = json.dumps(summary.as_dict()) + "\n"
     if target == "-":
         io.stderr.write(text)
         return
-    Path(target).write_text(text)
+    try:
+        write_atomic(real_target(target), text.encode())
+    except (OSError, OutputFailed) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else exc.message
+        io.stderr.write(f"warning: cannot write the summary to {target}: {reason}\n")

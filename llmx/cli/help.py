@@ -47,10 +47,18 @@ Identical prompts in flight are sent once; the cache answers repeats; a 429 paus
 worker and lowers the concurrency. Ctrl-C stops sending, finishes what is in flight,
 writes it, and exits 130: run again with `--resume` to do the rest.
 
+Nothing is written until every flag and file checks out. `-o FILE` is written beside it
+(`.FILE.llmx-partial`) and renamed over it when the run ends, so FILE only ever holds
+whole lines; a full disk keeps every whole line and exits 7. `--resume` keeps the good
+answers of FILE (and of a killed run's partial file), runs error lines again, and writes
+each id once.
+
 Examples:
 
 * `llmx batch prompts.jsonl -o answers.jsonl -j 100`
-* `llmx batch prompts.jsonl -o answers.jsonl --resume`
+* `llmx batch prompts.jsonl -o answers.jsonl --resume`   (after exit 7, 130 or a crash)
+* `llmx batch prompts.jsonl -o answers.jsonl --no-cache`   (neither read nor write the cache)
+* `llmx batch prompts.jsonl -o answers.jsonl --refresh`   (ask again, store the new answers)
 * `llmx batch prompts.jsonl --provider-batch -o answers.jsonl`   (50 % cheaper, slower)
 """
 

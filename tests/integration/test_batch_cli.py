@@ -26,6 +26,17 @@ def read_lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+def wait_for_lines(out: Path, count: int, timeout: float = 30.0) -> None:
+    """Until a run writing ``out`` has written ``count`` lines (into its partial file)."""
+    partial = out.with_name(f".{out.name}.llmx-partial")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if partial.exists() and partial.read_bytes().count(b"\n") >= count:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"no {count} lines in {partial} after {timeout} s")
+
+
 def sim_stats(sim: Sim) -> dict[str, Any]:
     stats: dict[str, Any] = httpx.get(f"{sim.url}/sim/stats", timeout=10).json()
     return stats
@@ -81,7 +92,7 @@ def test_ctrl_c_then_resume_finishes_without_resending(
     proc = subprocess.Popen([*LLMX, "batch", str(source), "-o", str(out), "-j", "20"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli.env,
                             cwd=cli.home, stdin=subprocess.DEVNULL)
-    time.sleep(1.0)
+    wait_for_lines(out, 20)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == ExitCode.INTERRUPTED, err
