@@ -44,6 +44,11 @@ DEFAULT_KEY_ENVS: Mapping[str, str] = MappingProxyType({
     "openai": "OPENAI_API_KEY",
     "anthropic": "ANTHROPIC_API_KEY",
 })
+MAX_TEMPERATURE: Mapping[str, float] = MappingProxyType({
+    "openai": 2.0,  # the Chat Completions range
+    "anthropic": 1.0,  # the Messages API range
+    "ollama": 2.0,  # no documented limit; the common range
+})
 
 
 def _default_ttl() -> Mapping[str, float]:
@@ -315,15 +320,30 @@ def _batch(table: Mapping[str, Any]) -> BatchSettings:
 
 def _check_combination(path: str, profile: Profile) -> None:
     """Rules that involve more than one key (checked after merging)."""
-    if profile.provider == "anthropic" and (profile.temperature or 0.0) > 1.0:
-        fail(schema.join(path, "temperature"), "must be between 0 and 1 for provider anthropic"
-             f"{schema.shown('temperature', profile.temperature)}")
+    if profile.temperature is not None:
+        temperature_rule(profile.provider)(schema.join(path, "temperature"), profile.temperature)
     if profile.http.max_keepalive > profile.http.max_connections:
         fail(schema.join(schema.join(path, "http"), "max_keepalive"),
              f"must be at most http.max_connections ({profile.http.max_connections})")
     if profile.cache.embedder == "provider" and profile.provider == "anthropic":
         fail(schema.join(schema.join(path, "cache"), "embedder"),
              "provider anthropic has no embeddings API; use \"lexical\"")
+
+
+def temperature_rule(provider: str) -> schema.Checker:
+    """The temperature check for ``provider``: the key's own rule (a finite number in
+    0..2), then the provider's range (``MAX_TEMPERATURE``). The config file and the
+    ``--temperature`` flag both use it."""
+    top = MAX_TEMPERATURE[provider]
+
+    def check(path: str, value: Any) -> float:
+        result = float(fields.rule("temperature")(path, value))
+        if result > top:
+            fail(path, f"must be between 0 and {top:g} for provider {provider}"
+                 f"{schema.shown(path, value)}")
+        return result
+
+    return check
 
 
 def _unknown_profile_text(name: str, known: Any) -> str:
