@@ -5,6 +5,7 @@ Each command body is a single call into its module, run through the error bounda
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -17,6 +18,7 @@ from llmx.cli._metavars import with_metavars
 from llmx.cli.help import APP_HELP, ASK_HELP, BATCH_HELP, BENCH_HELP, COMPRESS_HELP, STATS_HELP
 from llmx.errors import ExitCode
 from llmx.errors import UsageError as CliUsageError
+from llmx.ui.stream import discard_output
 
 app = typer.Typer(
     name="llmx",
@@ -360,6 +362,13 @@ def run_app(args: list[str]) -> int:
         return guarded(lambda: _usage_error(message, command))
     except Abort:
         return int(ExitCode.INTERRUPTED)
+    except SystemExit as exc:
+        # Commands end with typer.Exit (returned above); SystemExit(1) here is how Rich and
+        # click give up on a closed pipe while printing help (`llmx --help | head -1`).
+        if exc.code != 1:
+            raise
+        discard_output(sys.stdout)
+        return int(ExitCode.OK)
     return code if isinstance(code, int) else 0
 
 
