@@ -134,13 +134,18 @@ def _with_context(prompt: str, args: AskArgs, io: Io) -> str:
 
 def run_ask(args: AskArgs, io: Io) -> int:
     from llmx.config.files import load
-    from llmx.config.profile import resolve_profile
+    from llmx.config.profile import first_use_note, resolve_profile
     from llmx.engine import Client
     from llmx.prepare import Call
 
     prompt = gather_prompt(args, io)
-    profile = resolve_profile(load(args.config, io.env, Path.cwd()), args.profile)
+    config = load(args.config, io.env, Path.cwd())
+    profile = resolve_profile(config, args.profile)
     check_flags(args, profile)
+    note = first_use_note(config, args.profile)
+    if note is not None:
+        io.stderr.write(note + "\n")
+        io.stderr.flush()
     call = Call(system=args.system, model=args.model, temperature=args.temperature,
                 max_tokens=args.max_tokens, no_cache=args.no_cache, refresh=args.refresh,
                 kind=args.kind, compress=args.compress)

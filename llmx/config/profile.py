@@ -363,6 +363,19 @@ def resolve_profile(config: Config, name: str | None = None) -> Profile:
     return profile
 
 
+FIRST_USE_NOTE = ("note: no config file, so this answer comes from the built-in simulator "
+                  "(profile sim); `llmx config init` sets up a real provider")
+
+
+def first_use_note(config: Config, name: str | None) -> str | None:
+    """The one line to show when ``resolve_profile(config, name)`` falls back to the
+    built-in simulator because there is no config at all (not when ``-p sim`` asks for it,
+    nor when a config names it as its default)."""
+    if name is None and config.source is None and config.default_profile is None:
+        return FIRST_USE_NOTE
+    return None
+
+
 def with_overrides(profile: Profile, **values: Any) -> Profile:
     """``profile`` with command-line values applied (``None`` values are ignored).
 
