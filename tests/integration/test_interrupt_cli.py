@@ -98,3 +98,48 @@ def test_sim_ends_with_130_on_a_signal(sig: int) -> None:
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == ExitCode.INTERRUPTED, err
     assert "Traceback" not in err
+
+
+def test_ctrl_c_on_a_terminal_shows_each_line_once(cli: Cli, sim_factory: Callable[..., Sim],
+                                                    tmp_path: object) -> None:
+    """A real pty: the tty driver turns the keystroke into SIGINT and echoes ``^C``."""
+    import fcntl
+    import os
+    import pty
+    import select
+    import struct
+    import termios
+
+    from tests.ui.terminal import visible_text
+
+    slow = sim_factory("--tokens-per-s", "30")
+    cli.write_config(profile_toml(slow.url))
+    prompt = "tell me a long story"
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: llmx on a 60-column terminal
+        os.chdir(cli.home)
+        env = {**cli.env, "TERM": "xterm", "COLUMNS": "60", "LINES": "20"}
+        os.execve(LLMX[0], [*LLMX, "ask", "--max-tokens", "300", prompt], env)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 20, 60, 0, 0))
+    out, start, sent = b"", time.monotonic(), False
+    while time.monotonic() - start < 30:
+        if not sent and b"\n" in out and time.monotonic() - start > 2.5:
+            os.write(fd, b"\x03")
+            sent = True
+        if select.select([fd], [], [], 0.05)[0]:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:  # the child has gone: EIO on Linux
+                break
+            if not data:
+                break
+            out += data
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert sent and os.waitstatus_to_exitcode(status) == ExitCode.INTERRUPTED
+    lines = visible_text(out.decode(), width=60).splitlines()
+    assert lines[-1] == "error: interrupted", lines
+    shown = " ".join(" ".join(lines[:-1]).split())
+    full = " ".join(direct_answer(slow, prompt, 300).split())
+    assert shown and full.startswith(shown), lines  # a repeated line breaks the prefix
+    assert len(shown) < len(full)
