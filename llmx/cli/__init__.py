@@ -34,8 +34,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.stdout.flush()
     except OSError as exc:
         from llmx.cli._boundary import output_failed
+        from llmx.ui.stream import discard_output
 
-        code = output_failed(exc, sys.stderr) if code == 0 else code
+        if code == 0:
+            code = output_failed(exc, sys.stderr)
+        else:  # the command already failed and said so: only keep the exit quiet
+            discard_output(sys.stdout)
     try:
         sys.stderr.flush()
     except OSError:  # notes that cannot be written are dropped, not an exit status of 120

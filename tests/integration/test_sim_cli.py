@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import threading
 import tomllib
 
 import httpx
@@ -13,6 +14,8 @@ from tests.integration.conftest import LLMX, Cli
 def test_printed_profiles_work_when_pasted(cli: Cli) -> None:
     proc = subprocess.Popen([*LLMX, "sim", "--port", "0"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+    deadline = threading.Timer(60, proc.kill)  # a missing line must fail, not hang
+    deadline.start()
     try:
         assert proc.stdout is not None and proc.stderr is not None
         url = proc.stdout.readline().strip()
@@ -31,6 +34,7 @@ def test_printed_profiles_work_when_pasted(cli: Cli) -> None:
             assert result.returncode == 0, (name, result.stderr)
             assert result.stdout.strip(), name
     finally:
+        deadline.cancel()
         proc.terminate()
         proc.wait(timeout=10)
     assert proc.stdout.read() == ""  # stdout held the URL only
