@@ -16,6 +16,7 @@ Around every command, ``main`` also makes the process's edges ordinary:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -40,6 +41,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             code = output_failed(exc, sys.stderr)
         else:  # the command already failed and said so: only keep the exit quiet
             discard_output(sys.stdout)
+    except KeyboardInterrupt:  # before a command's own boundary (e.g. while Typer loads)
+        code = 130
+        with contextlib.suppress(OSError):
+            sys.stderr.write("error: interrupted\n")
     try:
         sys.stderr.flush()
     except OSError:  # notes that cannot be written are dropped, not an exit status of 120
