@@ -70,6 +70,7 @@ FULL_STDOUT = [
     ["cache", "path"],
     ["completions", "bash"],
     ["stats"],
+    ["sim", "--port", "0"],  # its base URL cannot be printed: it must not serve blind
 ]
 
 
