@@ -76,7 +76,7 @@ def _dispatch(args: list[str]) -> int:
         parsed = parse_fast(args[1:])
         if parsed is not None:
             return guarded(lambda: run_ask(parsed, Io.system()))
-    from llmx.cli.app import run_app
+    from llmx.cli._run import run_app
 
     return run_app(args)
 

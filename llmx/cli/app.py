@@ -5,20 +5,14 @@ Each command body is a single call into its module, run through the error bounda
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
 
 from llmx import __version__
 from llmx.cli._boundary import guarded
 from llmx.cli._io import Io
-from llmx.cli._metavars import with_metavars
 from llmx.cli.help import APP_HELP, ASK_HELP, BATCH_HELP, BENCH_HELP, COMPRESS_HELP, STATS_HELP
-from llmx.errors import ExitCode
-from llmx.errors import UsageError as CliUsageError
-from llmx.ui.stream import discard_output
 
 app = typer.Typer(
     name="llmx",
@@ -83,7 +77,7 @@ def ask(
     ] = None,
     profile: ProfileOpt = None,
     model: Annotated[str | None, typer.Option("-m", "--model", metavar="MODEL",
-                                                            help="Override the model.")] = None,
+                                              help="Override the model.")] = None,
     system: Annotated[str | None, typer.Option("-s", "--system", help="System prompt.")] = None,
     temperature: Annotated[float | None, typer.Option(help="Sampling temperature.")] = None,
     max_tokens: Annotated[int | None, typer.Option(help="Cap on answer tokens.")] = None,
@@ -333,59 +327,3 @@ def completions(
     from llmx.cli.completions import run_completions
 
     _exit(guarded(lambda: run_completions(shell, Io.system())))
-
-
-def click_app() -> TyperGroup:
-    """The app as a click command tree, with a value placeholder on every option."""
-    import typer.main
-
-    command = typer.main.get_command(app)
-    assert isinstance(command, TyperGroup)
-    with_metavars(command)
-    return command
-
-
-def run_app(args: list[str]) -> int:
-    """Run the Typer app; a usage error is one ``error:`` line and a hint (exit 2)."""
-    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
-    from typer.exceptions import Abort
-
-    root = click_app()
-    try:
-        code = root.main(args=args, prog_name="llmx", standalone_mode=False)
-    except NoArgsIsHelpError:
-        return int(ExitCode.USAGE)  # the help was printed (to stdout)
-    except ClickException as exc:
-        ctx = getattr(exc, "ctx", None) if isinstance(exc, UsageError) else None
-        command = ctx.command_path if ctx is not None else _command_path(root, args)
-        message = exc.format_message()
-        return guarded(lambda: _usage_error(message, command))
-    except Abort:
-        return int(ExitCode.INTERRUPTED)
-    except SystemExit as exc:
-        # Commands end with typer.Exit (returned above); SystemExit(1) here is how Rich and
-        # click give up on a closed pipe while printing help (`llmx --help | head -1`).
-        if exc.code != 1:
-            raise
-        discard_output(sys.stdout)
-        return int(ExitCode.OK)
-    return code if isinstance(code, int) else 0
-
-
-def _usage_error(message: str, command: str) -> int:
-    text = message[:1].lower() + message[1:]
-    raise CliUsageError(text.removesuffix("."), hint=f"see `{command} --help`")
-
-
-def _command_path(root: TyperGroup, args: list[str]) -> str:
-    """``llmx ask`` for ``["ask", "-p"]``: the deepest command the words name."""
-    path, node = ["llmx"], root
-    for word in args:
-        sub = getattr(node, "commands", {}).get(word)
-        if sub is None:
-            if not word.startswith("-"):
-                break
-            continue
-        path.append(word)
-        node = sub
-    return " ".join(path)

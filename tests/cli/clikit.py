@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from llmx.cli import _dispatch
-from llmx.cli.app import run_app
+from llmx.cli._run import run_app
 
 
 @dataclass(frozen=True)

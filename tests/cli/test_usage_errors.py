@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from llmx.cli.app import click_app, run_app
+from llmx.cli._run import click_app, run_app
 from llmx.errors import ExitCode
 from tests.cli.clikit import run
 

@@ -70,7 +70,7 @@ class Cmd:
 
 def command_tree() -> Cmd:
     """The llmx app's commands as plain values (with the placeholders help shows)."""
-    from llmx.cli.app import click_app
+    from llmx.cli._run import click_app
 
     return tree_of(click_app())
 
