@@ -76,7 +76,7 @@ _llmx_ask() {
         '(-h --help)--help[Show this message and exit.]' \
         '(--json)--json[Print one JSON object\: text, model, provider, usage, latency_ms, ttft_ms, cached.]' \
         '(--kind)--kind=[Content kind for the cache TTL\: code, json, chat (default\: detected).]:kind: ' \
-        '(--max-tokens)--max-tokens=[Cap on answer tokens.]:max_tokens: ' \
+        '(--max-tokens)--max-tokens=[Cap on answer tokens.]:n: ' \
         '(-m --model)-m+[Override the model.]:model: ' \
         '(-m --model)--model=[Override the model.]:model: ' \
         '(--no-cache)--no-cache[Neither read nor write the cache for this call.]' \
@@ -85,37 +85,37 @@ _llmx_ask() {
         '(--stdin --no-stdin)--no-stdin[Always wait for / never read piped stdin (default\: read it if data comes within 1s).]' \
         '(--stream --no-stream)--stream[Stream the answer as it arrives.]' \
         '(--stream --no-stream)--no-stream[Stream the answer as it arrives.]' \
-        '(-p --profile)-p+[Profile to use (default\: default_profile).]:profile:_llmx__profiles' \
-        '(-p --profile)--profile=[Profile to use (default\: default_profile).]:profile:_llmx__profiles' \
+        '(-p --profile)-p+[Profile to use (default\: default_profile).]:name:_llmx__profiles' \
+        '(-p --profile)--profile=[Profile to use (default\: default_profile).]:name:_llmx__profiles' \
         '(--refresh)--refresh[Ask the provider even if cached; store the new answer.]' \
-        '(-s --system)-s+[System prompt.]:system: ' \
-        '(-s --system)--system=[System prompt.]:system: ' \
-        '(--temperature)--temperature=[Sampling temperature.]:temperature: ' \
+        '(-s --system)-s+[System prompt.]:text: ' \
+        '(-s --system)--system=[System prompt.]:text: ' \
+        '(--temperature)--temperature=[Sampling temperature.]:number: ' \
         '*:prompt: '
 }
 
 _llmx_batch() {
     typeset -A opt_args
     _arguments \
-        '(-j --concurrency)-j+[Requests in flight (default\: the profile'\''s batch.concurrency).]:concurrency: ' \
-        '(-j --concurrency)--concurrency=[Requests in flight (default\: the profile'\''s batch.concurrency).]:concurrency: ' \
+        '(-j --concurrency)-j+[Requests in flight (default\: the profile'\''s batch.concurrency).]:n: ' \
+        '(-j --concurrency)--concurrency=[Requests in flight (default\: the profile'\''s batch.concurrency).]:n: ' \
         '(--config)--config=[Config file (default\: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).]:path:_files' \
-        '(--grace)--grace=[Seconds lines in flight get to finish after Ctrl-C / SIGTERM.]:grace: ' \
+        '(--grace)--grace=[Seconds lines in flight get to finish after Ctrl-C / SIGTERM.]:number: ' \
         '(-h --help)-h[Show this message and exit.]' \
         '(-h --help)--help[Show this message and exit.]' \
-        '(--line-retries)--line-retries=[Extra attempts per line after transient errors (0-100).]:line_retries: ' \
+        '(--line-retries)--line-retries=[Extra attempts per line after transient errors (0-100).]:n: ' \
         '(--no-cache)--no-cache[Neither read nor write the cache for any line.]' \
-        '(-o --output)-o+[Output file (default\: stdout).]:output: ' \
-        '(-o --output)--output=[Output file (default\: stdout).]:output: ' \
-        '(-p --profile)-p+[Profile to use (default\: default_profile).]:profile:_llmx__profiles' \
-        '(-p --profile)--profile=[Profile to use (default\: default_profile).]:profile:_llmx__profiles' \
+        '(-o --output)-o+[Output file (default\: stdout).]:text: ' \
+        '(-o --output)--output=[Output file (default\: stdout).]:text: ' \
+        '(-p --profile)-p+[Profile to use (default\: default_profile).]:name:_llmx__profiles' \
+        '(-p --profile)--profile=[Profile to use (default\: default_profile).]:name:_llmx__profiles' \
         '(--provider-batch)--provider-batch[Use the provider'\''s Batch API (OpenAI, Anthropic).]' \
         '(--refresh)--refresh[Ask the provider even if cached; store the new answers.]' \
         '(--resume)--resume[Skip ids already answered in the output file.]' \
-        '(--rpm)--rpm=[Requests per minute at most.]:rpm: ' \
+        '(--rpm)--rpm=[Requests per minute at most.]:n: ' \
         '(--semantic)--semantic[Also answer lines from semantic (paraphrase) cache matches; off in batches by default.]' \
-        '(--summary-json)--summary-json=[Write the summary as JSON to this file (- for stderr).]:summary_json: ' \
-        '(--tpm)--tpm=[Tokens per minute at most.]:tpm: ' \
+        '(--summary-json)--summary-json=[Write the summary as JSON to this file (- for stderr).]:text: ' \
+        '(--tpm)--tpm=[Tokens per minute at most.]:n: ' \
         '(--unordered)--unordered[Write lines as they finish, not in input order.]' \
         ':source: '
 }
@@ -126,10 +126,10 @@ _llmx_bench() {
         '(-h --help)-h[Show this message and exit.]' \
         '(-h --help)--help[Show this message and exit.]' \
         '(--json)--json[One JSON object.]' \
-        '(-p --profile)-p+[Profile to use (default\: default_profile).]:profile:_llmx__profiles' \
-        '(-p --profile)--profile=[Profile to use (default\: default_profile).]:profile:_llmx__profiles' \
+        '(-p --profile)-p+[Profile to use (default\: default_profile).]:name:_llmx__profiles' \
+        '(-p --profile)--profile=[Profile to use (default\: default_profile).]:name:_llmx__profiles' \
         '(--quick)--quick[A shorter run (<= 30 s).]' \
-        '(--targets)--targets=[Targets to compare with\: seed or pass3.]:targets: ' \
+        '(--targets)--targets=[Targets to compare with\: seed or pass3.]:name: ' \
         '(--yes)--yes[Don'\''t ask before spending money on a real provider.]'
 }
 
@@ -181,8 +181,8 @@ _llmx_cache_ls() {
         '(-h --help)-h[Show this message and exit.]' \
         '(-h --help)--help[Show this message and exit.]' \
         '(--json)--json[JSON lines.]' \
-        '(-n --limit)-n+[How many entries.]:limit: ' \
-        '(-n --limit)--limit=[How many entries.]:limit: '
+        '(-n --limit)-n+[How many entries.]:n: ' \
+        '(-n --limit)--limit=[How many entries.]:n: '
 }
 
 _llmx_cache_path() {
@@ -280,8 +280,8 @@ _llmx_config_show() {
         '(--config)--config=[Config file (default\: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).]:path:_files' \
         '(-h --help)-h[Show this message and exit.]' \
         '(-h --help)--help[Show this message and exit.]' \
-        '(-p --profile)-p+[Profile to use (default\: default_profile).]:profile:_llmx__profiles' \
-        '(-p --profile)--profile=[Profile to use (default\: default_profile).]:profile:_llmx__profiles'
+        '(-p --profile)-p+[Profile to use (default\: default_profile).]:name:_llmx__profiles' \
+        '(-p --profile)--profile=[Profile to use (default\: default_profile).]:name:_llmx__profiles'
 }
 
 _llmx_profiles() {
@@ -295,31 +295,31 @@ _llmx_profiles() {
 _llmx_sim() {
     typeset -A opt_args
     _arguments \
-        '(--batch-delay-s)--batch-delay-s=[How long a provider batch takes.]:batch_delay_s: ' \
-        '(--cut-rate)--cut-rate=[Share of connections cut mid-answer.]:cut_rate: ' \
-        '(--fail-rate)--fail-rate=[Share of 500/503 answers.]:fail_rate: ' \
+        '(--batch-delay-s)--batch-delay-s=[How long a provider batch takes.]:seconds: ' \
+        '(--cut-rate)--cut-rate=[Share of connections cut mid-answer.]:share: ' \
+        '(--fail-rate)--fail-rate=[Share of 500/503 answers.]:share: ' \
         '(-h --help)-h[Show this message and exit.]' \
         '(-h --help)--help[Show this message and exit.]' \
-        '(--jitter)--jitter=[Relative jitter on delays, 0..1.]:jitter: ' \
-        '(--latency-ms)--latency-ms=[Added latency before the answer.]:latency_ms: ' \
-        '(--midstream-stall-rate)--midstream-stall-rate=[Share of answers that go silent part-way.]:midstream_stall_rate: ' \
-        '(--per-input-token-ms)--per-input-token-ms=[Cost per input token.]:per_input_token_ms: ' \
+        '(--jitter)--jitter=[Relative jitter on delays, 0..1.]:share: ' \
+        '(--latency-ms)--latency-ms=[Added latency before the answer.]:ms: ' \
+        '(--midstream-stall-rate)--midstream-stall-rate=[Share of answers that go silent part-way.]:share: ' \
+        '(--per-input-token-ms)--per-input-token-ms=[Cost per input token.]:ms: ' \
         '(--port)--port=[Port (0 = a free one).]:port: ' \
-        '(--rate-limit-rate)--rate-limit-rate=[Share of 429 answers.]:rate_limit_rate: ' \
-        '(--seed)--seed=[Seed for answers and faults.]:seed: ' \
-        '(--stall-rate)--stall-rate=[Share of requests never answered.]:stall_rate: ' \
-        '(--tokens-per-s)--tokens-per-s=[Output pace (0 = instant).]:tokens_per_s: ' \
-        '(--ttft-ms)--ttft-ms=[Time to first token.]:ttft_ms: '
+        '(--rate-limit-rate)--rate-limit-rate=[Share of 429 answers.]:share: ' \
+        '(--seed)--seed=[Seed for answers and faults.]:n: ' \
+        '(--stall-rate)--stall-rate=[Share of requests never answered.]:share: ' \
+        '(--tokens-per-s)--tokens-per-s=[Output pace (0 = instant).]:rate: ' \
+        '(--ttft-ms)--ttft-ms=[Time to first token.]:ms: '
 }
 
 _llmx_stats() {
     typeset -A opt_args
     _arguments \
-        '(--by)--by=[Group by `model` or `profile`.]:by: ' \
+        '(--by)--by=[Group by `model` or `profile`.]:field: ' \
         '(-h --help)-h[Show this message and exit.]' \
         '(-h --help)--help[Show this message and exit.]' \
         '(--json)--json[Print one JSON object.]' \
-        '(--since)--since=[Only records newer than this, e.g. 30m, 24h, 7d.]:since: '
+        '(--since)--since=[Only records newer than this, e.g. 30m, 24h, 7d.]:age: '
 }
 
 if [[ ${zsh_eval_context[-1]-} == loadautofunc ]]; then

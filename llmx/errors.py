@@ -9,6 +9,7 @@
     │   └── RequestTimeout (5)    connect/read/total timeout
     ├── ProviderError (6)         any other provider error; carries its own message
     │   └── StreamError (6)       a stream that ended with an error or was cut
+    ├── OutputError (8)           stdout cannot be written (disk full, closed)
     └── Interrupted (130)         Ctrl-C / SIGTERM
 
 ``ExitCode.PARTIAL`` (7) is not an exception: batch runs return it when some
@@ -74,6 +75,7 @@ class ExitCode(IntEnum):
     NETWORK = 5
     PROVIDER = 6
     PARTIAL = 7
+    OUTPUT = 8
     INTERRUPTED = 130
 
 
@@ -86,6 +88,7 @@ EXIT_CODE_HELP = {
     ExitCode.NETWORK: "network error or timeout",
     ExitCode.PROVIDER: "the provider returned an error",
     ExitCode.PARTIAL: "partial failure: some batch lines failed",
+    ExitCode.OUTPUT: "the output could not be written (disk full, stdout closed)",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C / SIGTERM)",
 }
 
@@ -147,6 +150,16 @@ class ProviderError(LlmxError):
 
 class StreamError(ProviderError):
     """The stream ended early, was cut, or carried an error event."""
+
+
+class OutputError(LlmxError):
+    """Writing the answer failed locally (``ENOSPC``, ``EIO``, a closed descriptor).
+
+    Its own code: the request may have succeeded (and been paid for), so a script should
+    fix the output and rerun rather than treat it as a provider or usage problem. A reader
+    that went away (``| head``) is not this: that is a quiet, successful exit."""
+
+    exit_code = ExitCode.OUTPUT
 
 
 class Interrupted(LlmxError):

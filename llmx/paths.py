@@ -110,20 +110,40 @@ def records_dir(env: Mapping[str, str]) -> Path:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """``mkdir -p path`` with mode 0700; an existing directory open to others is
-    tightened to 0700. Shared sticky directories (like /tmp) are refused."""
+    """``mkdir -p path`` where every directory made (``$LLMX_HOME`` itself and any missing
+    parent too) is 0700, whatever the umask; an existing ``path`` open to others is
+    tightened to 0700, existing parents are left alone. Shared sticky directories (like
+    /tmp) are refused."""
     import stat
 
     try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _make_private(path)
         info = path.stat()
         if info.st_mode & stat.S_ISVTX and info.st_mode & 0o002:
             raise ConfigError(f"refusing to use the shared directory {path} for private state",
                               hint=f"point ${HOME_ENV} at a directory of your own")
         if stat.S_IMODE(info.st_mode) != 0o700:
             os.chmod(path, 0o700)
-    except FileExistsError:
+    except (FileExistsError, NotADirectoryError):
         raise ConfigError(f"cannot create directory {path}: a file is in the way") from None
     except OSError as exc:
         raise ConfigError(f"cannot create private directory {path}: {exc.strerror}") from None
     return path
+
+
+def _make_private(path: Path) -> None:
+    """Create ``path`` and its missing parents, each 0700 (``mkdir -p`` gives parents the
+    umask's mode, e.g. 0755)."""
+    missing: list[Path] = []
+    probe = path
+    while not probe.is_dir() and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=0o700)
+        except FileExistsError:
+            if not directory.is_dir():
+                raise
+            continue  # made meanwhile by another process: theirs to set
+        os.chmod(directory, 0o700)  # exactly 0700 under any umask

@@ -1,8 +1,10 @@
 """The one error boundary: every command runs through ``guarded``.
 
 An ``LlmxError`` becomes ``error: <message>`` (and ``hint: ...``) on stderr with its exit
-code. Ctrl-C exits 130. A closed stdout (``| head``) exits quietly. Anything else is a bug:
-one line naming the exception type, unless ``LLMX_DEBUG=1`` asks for the traceback.
+code. Ctrl-C (and SIGTERM) exit 130. A reader that went away (``| head``) is a quiet exit 0;
+a stdout that cannot be written (a full disk, a closed descriptor) is ``OutputError``
+(exit 8). Anything else is a bug: one line naming the exception type, unless
+``LLMX_DEBUG=1`` asks for the traceback.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import TextIO
 
-from llmx.errors import ExitCode, LlmxError
-from llmx.ui.stream import OutputClosed, discard_output
+from llmx.errors import ExitCode, LlmxError, OutputError, UsageError
+from llmx.ui.stream import OutputClosed, discard_output, output_error
 
 DEBUG_VAR = "LLMX_DEBUG"
 
@@ -28,6 +30,10 @@ def guarded(run: Callable[[], int], stderr: TextIO | None = None,
     debug = debug_enabled(os.environ if env is None else env)
     try:
         return run()
+    except OutputError as exc:
+        discard_output(sys.stdout)  # what is left in stdout's buffer cannot be written either
+        report(exc, err)
+        return int(exc.exit_code)
     except LlmxError as exc:
         if debug:
             _traceback(err)
@@ -45,6 +51,29 @@ def guarded(run: Callable[[], int], stderr: TextIO | None = None,
         name = type(exc).__name__
         _say(err, f"error: internal error ({name})\nhint: rerun with {DEBUG_VAR}=1 for details")
         return int(ExitCode.INTERNAL)
+
+
+def output_failed(exc: OSError, err: TextIO) -> int:
+    """stdout failed outside a command (``--help``, ``--version``, the final flush)."""
+    discard_output(sys.stdout)  # the interpreter's own last flush must not fail again
+    if isinstance(exc, BrokenPipeError):
+        return int(ExitCode.OK)
+    error = output_error(exc)
+    report(error, err)
+    return int(error.exit_code)
+
+
+def check_arguments(args: list[str]) -> int:
+    """Refuse an argument that is not valid UTF-8 (Python hands it over with surrogates)."""
+    for number, arg in enumerate(args, start=1):
+        data = arg.encode("utf-8", "surrogateescape")
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"argument {number} is not valid UTF-8 (byte 0x"
+                             f"{data[exc.start]:02x} at offset {exc.start})",
+                             hint="convert it first, e.g. `iconv -f latin1 -t utf-8`") from None
+    return int(ExitCode.OK)
 
 
 def report(exc: LlmxError, err: TextIO) -> None:

@@ -5,7 +5,7 @@ Each command body is a single call into its module, run through the error bounda
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -35,7 +35,8 @@ ConfigOpt = Annotated[
                  "$XDG_CONFIG_HOME/llmx/config.toml).", metavar="PATH"),
 ]
 ProfileOpt = Annotated[
-    str | None, typer.Option("-p", "--profile", help="Profile to use (default: default_profile).")
+    str | None, typer.Option("-p", "--profile", metavar="NAME",
+                              help="Profile to use (default: default_profile).")
 ]
 
 
@@ -75,7 +76,8 @@ def ask(
                        "otherwise piped stdin is appended as context.", show_default=False),
     ] = None,
     profile: ProfileOpt = None,
-    model: Annotated[str | None, typer.Option("-m", "--model", help="Override the model.")] = None,
+    model: Annotated[str | None, typer.Option("-m", "--model", metavar="MODEL",
+                                              help="Override the model.")] = None,
     system: Annotated[str | None, typer.Option("-s", "--system", help="System prompt.")] = None,
     temperature: Annotated[float | None, typer.Option(help="Sampling temperature.")] = None,
     max_tokens: Annotated[int | None, typer.Option(help="Cap on answer tokens.")] = None,
@@ -93,8 +95,8 @@ def ask(
                                            "cache for this call.")] = False,
     refresh: Annotated[bool, typer.Option("--refresh", help="Ask the provider even if cached; "
                                           "store the new answer.")] = False,
-    kind: Annotated[str | None, typer.Option(help="Content kind for the cache TTL: code, json, "
-                                             "chat (default: detected).")] = None,
+    kind: Annotated[str | None, typer.Option(metavar="KIND", help="Content kind for the cache "
+                                             "TTL: code, json, chat (default: detected).")] = None,
     compress: Annotated[str | None, typer.Option(
         "--compress", metavar="MODE", help="Compress the prompt: conservative or aggressive "
         "(default: the profile's compression.mode).")] = None,
@@ -111,22 +113,26 @@ def ask(
     _exit(guarded(lambda: run_ask(args, Io.system())))
 
 
+def _valued(metavar: str, help_text: str) -> Any:
+    return typer.Option(metavar=metavar, help=help_text)
+
+
 @app.command()
 def sim(
-    port: Annotated[int, typer.Option(help="Port (0 = a free one).")] = 0,
-    latency_ms: Annotated[float, typer.Option(help="Added latency before the answer.")] = 0.0,
-    ttft_ms: Annotated[float, typer.Option(help="Time to first token.")] = 0.0,
-    tokens_per_s: Annotated[float, typer.Option(help="Output pace (0 = instant).")] = 0.0,
-    per_input_token_ms: Annotated[float, typer.Option(help="Cost per input token.")] = 0.0,
-    jitter: Annotated[float, typer.Option(help="Relative jitter on delays, 0..1.")] = 0.0,
-    fail_rate: Annotated[float, typer.Option(help="Share of 500/503 answers.")] = 0.0,
-    rate_limit_rate: Annotated[float, typer.Option(help="Share of 429 answers.")] = 0.0,
-    cut_rate: Annotated[float, typer.Option(help="Share of connections cut mid-answer.")] = 0.0,
-    stall_rate: Annotated[float, typer.Option(help="Share of requests never answered.")] = 0.0,
-    midstream_stall_rate: Annotated[float, typer.Option(
-        help="Share of answers that go silent part-way.")] = 0.0,
-    batch_delay_s: Annotated[float, typer.Option(help="How long a provider batch takes.")] = 0.2,
-    seed: Annotated[int, typer.Option(help="Seed for answers and faults.")] = 0,
+    port: Annotated[int, typer.Option(metavar="PORT", help="Port (0 = a free one).")] = 0,
+    latency_ms: Annotated[float, _valued("MS", "Added latency before the answer.")] = 0.0,
+    ttft_ms: Annotated[float, _valued("MS", "Time to first token.")] = 0.0,
+    tokens_per_s: Annotated[float, _valued("RATE", "Output pace (0 = instant).")] = 0.0,
+    per_input_token_ms: Annotated[float, _valued("MS", "Cost per input token.")] = 0.0,
+    jitter: Annotated[float, _valued("SHARE", "Relative jitter on delays, 0..1.")] = 0.0,
+    fail_rate: Annotated[float, _valued("SHARE", "Share of 500/503 answers.")] = 0.0,
+    rate_limit_rate: Annotated[float, _valued("SHARE", "Share of 429 answers.")] = 0.0,
+    cut_rate: Annotated[float, _valued("SHARE", "Share of connections cut mid-answer.")] = 0.0,
+    stall_rate: Annotated[float, _valued("SHARE", "Share of requests never answered.")] = 0.0,
+    midstream_stall_rate: Annotated[float, _valued(
+        "SHARE", "Share of answers that go silent part-way.")] = 0.0,
+    batch_delay_s: Annotated[float, _valued("SECONDS", "How long a provider batch takes.")] = 0.2,
+    seed: Annotated[int, _valued("N", "Seed for answers and faults.")] = 0,
 ) -> None:
     """Run the embedded simulated provider (OpenAI, Anthropic and Ollama APIs) on 127.0.0.1.
 
@@ -182,9 +188,10 @@ def config_init(
 @app.command(help=STATS_HELP)
 def stats(
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    since: Annotated[str | None, typer.Option(help="Only records newer than this, e.g. 30m, "
-                                              "24h, 7d.")] = None,
-    by: Annotated[str | None, typer.Option(help="Group by `model` or `profile`.")] = None,
+    since: Annotated[str | None, typer.Option(metavar="AGE", help="Only records newer than this, "
+                                              "e.g. 30m, 24h, 7d.")] = None,
+    by: Annotated[str | None, typer.Option(metavar="FIELD",
+                                             help="Group by `model` or `profile`.")] = None,
 ) -> None:
     from llmx.cli.cache_cmd import cache_size
     from llmx.cli.stats_cmd import run_stats
@@ -243,7 +250,8 @@ def batch(
 def bench(
     quick: Annotated[bool, typer.Option("--quick", help="A shorter run (<= 30 s).")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
-    targets: Annotated[str, typer.Option(help="Targets to compare with: seed or pass3.")] = "seed",
+    targets: Annotated[str, typer.Option(metavar="NAME",
+                                    help="Targets to compare with: seed or pass3.")] = "seed",
     yes: Annotated[bool, typer.Option("--yes", help="Don't ask before spending money on a "
                                       "real provider.")] = False,
     profile: ProfileOpt = None,
@@ -257,9 +265,10 @@ def bench(
 @app.command(help=COMPRESS_HELP)
 def compress(
     source: Annotated[str, typer.Argument(help="A file, or - for stdin.")] = "-",
-    mode: Annotated[str, typer.Option(help="conservative or aggressive.")] = "conservative",
-    model: Annotated[str, typer.Option("-m", "--model", help="Count tokens as this model "
-                                       "does.")] = "gpt-4",
+    mode: Annotated[str, typer.Option(metavar="MODE",
+                                          help="conservative or aggressive.")] = "conservative",
+    model: Annotated[str, typer.Option("-m", "--model", metavar="MODEL",
+                                       help="Count tokens as this model does.")] = "gpt-4",
     json_out: Annotated[bool, typer.Option("--json", help="One JSON object: text and "
                                            "counts.")] = False,
 ) -> None:
@@ -325,12 +334,3 @@ def completions(
     from llmx.cli.completions import run_completions
 
     _exit(guarded(lambda: run_completions(shell, Io.system())))
-
-
-def run_app(args: list[str]) -> int:
-    try:
-        app(args=args, prog_name="llmx", standalone_mode=True)
-    except SystemExit as exc:
-        code = exc.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
-    return 0

@@ -45,6 +45,8 @@ class AskArgs:
     dry_run: bool = False
 
 
+ASK_KINDS = ("code", "json", "chat")  # the kinds a prompt can have (cache.ttl keys less "default")
+
 # option -> (field, value type or None for a flag, the flag's value)
 OPTIONS: dict[str, tuple[str, type | None, Any]] = {
     "-p": ("profile", str, None),
@@ -132,17 +134,19 @@ def _with_context(prompt: str, args: AskArgs, io: Io) -> str:
 
 def run_ask(args: AskArgs, io: Io) -> int:
     from llmx.config.files import load
-    from llmx.config.profile import resolve_profile
+    from llmx.config.profile import first_use_note, resolve_profile
     from llmx.engine import Client
     from llmx.prepare import Call
     from llmx.state import stderr_warn
 
     prompt = gather_prompt(args, io)
-    profile = resolve_profile(load(args.config, io.env, Path.cwd()), args.profile)
-    if args.compress is not None:
-        from llmx.cli.compress_cmd import check_mode
-
-        check_mode(args.compress, allow_off=True)
+    config = load(args.config, io.env, Path.cwd())
+    profile = resolve_profile(config, args.profile)
+    check_flags(args, profile)
+    note = first_use_note(config, args.profile)
+    if note is not None:
+        io.stderr.write(note + "\n")
+        io.stderr.flush()
     call = Call(system=args.system, model=args.model, temperature=args.temperature,
                 max_tokens=args.max_tokens, no_cache=args.no_cache, refresh=args.refresh,
                 kind=args.kind, compress=args.compress)
@@ -157,6 +161,25 @@ def run_ask(args: AskArgs, io: Io) -> int:
     import asyncio  # only now: a cache hit never starts an event loop
 
     return asyncio.run(_ask(client, prompt, call, args, io))
+
+
+def check_flags(args: AskArgs, profile: Profile) -> None:
+    """Each value flag by its config key's own rule (``UsageError`` naming the flag);
+    ``--temperature`` by the profile's provider's range."""
+    from llmx.config import fields
+    from llmx.config.profile import temperature_rule
+    from llmx.config.schema import Checker, check_flag, choice
+
+    checks: tuple[tuple[str, Checker, object], ...] = (
+        ("--model", fields.rule("model"), args.model),
+        ("--temperature", temperature_rule(profile.provider), args.temperature),
+        ("--max-tokens", fields.rule("max_tokens"), args.max_tokens),
+        ("--kind", choice(*ASK_KINDS), args.kind),
+        ("--compress", fields.rule("compression.mode"), args.compress),
+    )
+    for flag, checker, value in checks:
+        if value is not None:
+            check_flag(flag, checker, value)
 
 
 def _dry_run(client: Client, prompt: str, call: Call, args: AskArgs, io: Io) -> int:

@@ -12,11 +12,10 @@ from llmx.errors import UsageError
 MODES = ("conservative", "aggressive")
 
 
-def check_mode(mode: str, *, allow_off: bool = False) -> str:
-    valid = ("off", *MODES) if allow_off else MODES
-    if mode not in valid:
-        raise UsageError(f"unknown compression mode {mode!r}; expected one of: {', '.join(valid)}")
-    return mode
+def check_mode(mode: str) -> str:
+    from llmx.config.schema import check_flag, choice
+
+    return str(check_flag("--mode", choice(*MODES), mode))
 
 
 def read_input(source: str, io: Io) -> str:

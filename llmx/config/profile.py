@@ -44,6 +44,11 @@ DEFAULT_KEY_ENVS: Mapping[str, str] = MappingProxyType({
     "openai": "OPENAI_API_KEY",
     "anthropic": "ANTHROPIC_API_KEY",
 })
+MAX_TEMPERATURE: Mapping[str, float] = MappingProxyType({
+    "openai": 2.0,  # the Chat Completions range
+    "anthropic": 1.0,  # the Messages API range
+    "ollama": 2.0,  # no documented limit; the common range
+})
 
 
 def _default_ttl() -> Mapping[str, float]:
@@ -315,15 +320,30 @@ def _batch(table: Mapping[str, Any]) -> BatchSettings:
 
 def _check_combination(path: str, profile: Profile) -> None:
     """Rules that involve more than one key (checked after merging)."""
-    if profile.provider == "anthropic" and (profile.temperature or 0.0) > 1.0:
-        fail(schema.join(path, "temperature"), "must be between 0 and 1 for provider anthropic"
-             f"{schema.shown('temperature', profile.temperature)}")
+    if profile.temperature is not None:
+        temperature_rule(profile.provider)(schema.join(path, "temperature"), profile.temperature)
     if profile.http.max_keepalive > profile.http.max_connections:
         fail(schema.join(schema.join(path, "http"), "max_keepalive"),
              f"must be at most http.max_connections ({profile.http.max_connections})")
     if profile.cache.embedder == "provider" and profile.provider == "anthropic":
         fail(schema.join(schema.join(path, "cache"), "embedder"),
              "provider anthropic has no embeddings API; use \"lexical\"")
+
+
+def temperature_rule(provider: str) -> schema.Checker:
+    """The temperature check for ``provider``: the key's own rule (a finite number in
+    0..2), then the provider's range (``MAX_TEMPERATURE``). The config file and the
+    ``--temperature`` flag both use it."""
+    top = MAX_TEMPERATURE[provider]
+
+    def check(path: str, value: Any) -> float:
+        result = float(fields.rule("temperature")(path, value))
+        if result > top:
+            fail(path, f"must be between 0 and {top:g} for provider {provider}"
+                 f"{schema.shown(path, value)}")
+        return result
+
+    return check
 
 
 def _unknown_profile_text(name: str, known: Any) -> str:
@@ -341,6 +361,19 @@ def resolve_profile(config: Config, name: str | None = None) -> Profile:
         raise ConfigError(_unknown_profile_text(chosen, config.profiles),
                           hint="list them with `llmx profiles`")
     return profile
+
+
+FIRST_USE_NOTE = ("note: no config file, so this answer comes from the built-in simulator "
+                  "(profile sim); `llmx config init` sets up a real provider")
+
+
+def first_use_note(config: Config, name: str | None) -> str | None:
+    """The one line to show when ``resolve_profile(config, name)`` falls back to the
+    built-in simulator because there is no config at all (not when ``-p sim`` asks for it,
+    nor when a config names it as its default)."""
+    if name is None and config.source is None and config.default_profile is None:
+        return FIRST_USE_NOTE
+    return None
 
 
 def with_overrides(profile: Profile, **values: Any) -> Profile:

@@ -205,7 +205,9 @@ class SimApp:
         verb = method.decode("latin-1")
         if any(p == path for _, p in self._routes):
             raise SimError(405, "invalid_request", f"Method {verb} not allowed for {path}")
-        raise SimError(404, "not_found", f"Invalid URL ({verb} {path})")
+        guess = _route_like(path, {p for _, p in self._routes})
+        tip = f"; did you mean {guess}? (check the base_url)" if guess else ""
+        raise SimError(404, "not_found", f"Invalid URL ({verb} {path}){tip}")
 
     def _batch_api(
         self,
@@ -344,3 +346,16 @@ def _json_object(body: bytes) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise bad_request("the request body must be a JSON object")
     return obj
+
+
+def _route_like(path: str, routes: set[str]) -> str | None:
+    """The route a mistyped base_url probably meant: ``/chat/completions`` (no ``/v1``),
+    ``/v1/v1/messages`` (``/v1`` twice), or a near spelling."""
+    import difflib
+
+    for route in sorted(routes):
+        if route.endswith(path) or path.endswith(route):
+            return route
+    close = difflib.get_close_matches(path, sorted(routes), n=1, cutoff=0.8)
+    return close[0] if close else None
+

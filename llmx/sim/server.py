@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import signal
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TextIO
 
+from llmx.errors import UsageError
 from llmx.sim.app import SimApp
 from llmx.sim.options import SimOptions
 from llmx.sim.protocol import SimConnection
@@ -55,13 +57,16 @@ class SimServer:
             raise RuntimeError("the simulator is already running")
         loop = asyncio.get_running_loop()
         app, registry = self.app, self._connections
-        self._server = await loop.create_server(
-            lambda: SimConnection(app, registry),
-            host=self.opts.host,
-            port=self.opts.port,
-            backlog=_BACKLOG,
-            reuse_address=True,
-        )
+        try:
+            self._server = await loop.create_server(
+                lambda: SimConnection(app, registry),
+                host=self.opts.host,
+                port=self.opts.port,
+                backlog=_BACKLOG,
+                reuse_address=True,
+            )
+        except OSError as exc:
+            raise _bind_error(self.opts.host, self.opts.port, exc) from None
         sockname = self._server.sockets[0].getsockname()
         host = sockname[0]
         if ":" in host:
@@ -98,6 +103,16 @@ class SimServer:
         await self.close()
 
 
+def _bind_error(host: str, port: int, exc: OSError) -> UsageError:
+    """A port that cannot be had (in use, privileged, no such address) is the caller's
+    choice to change, not a bug: a one-line usage error."""
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.EADDRINUSE:
+        reason = "the port is in use"
+    return UsageError(f"cannot listen on {host}:{port}: {reason}",
+                      hint="choose another port, or 0 for a free one")
+
+
 async def serve(opts: SimOptions, *, ready: Callable[[str], None] | None = None) -> None:
     """Run the simulator until this coroutine is cancelled.
 
@@ -109,7 +124,8 @@ async def serve(opts: SimOptions, *, ready: Callable[[str], None] | None = None)
         await asyncio.get_running_loop().create_future()
 
 
-async def _serve_until_signalled(opts: SimOptions, out: TextIO) -> None:
+async def _serve_until_signalled(opts: SimOptions, out: TextIO,
+                                 started: Callable[[str], None] | None) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     signals = (signal.SIGINT, signal.SIGTERM)
@@ -119,14 +135,18 @@ async def _serve_until_signalled(opts: SimOptions, out: TextIO) -> None:
         async with SimServer(opts) as sim:
             out.write(sim.base_url + "\n")
             out.flush()
+            if started is not None:
+                started(sim.base_url)
             await stop.wait()
     finally:
         for sig in signals:
             loop.remove_signal_handler(sig)
 
 
-def run_forever(opts: SimOptions, out: TextIO) -> None:
-    """Serve until SIGINT/SIGTERM; the first line written to ``out`` is the base URL."""
+def run_forever(opts: SimOptions, out: TextIO,
+                started: Callable[[str], None] | None = None) -> None:
+    """Serve until SIGINT/SIGTERM; the first line written to ``out`` is the base URL,
+    then ``started(base_url)`` is called (``llmx sim`` prints profiles from it)."""
     # suppress: a SIGINT that arrives before the handlers are installed
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve_until_signalled(opts, out))
+        asyncio.run(_serve_until_signalled(opts, out, started))

@@ -41,16 +41,25 @@ from rich.syntax import Syntax
 from llmx.ui.stream import Block, BlockSplitter, OutputClosed, closed_output_guard
 
 _GAP_PREFIX = "x\n\n"  # a one-line paragraph: what follows it gets Rich's blank-line gap
+# The live tail is drawn this many columns narrower than the screen. Rich pads its lines to
+# the full width, which leaves the cursor in the last column, where the tty's echo of a
+# key (``^C``) would wrap to a new row the live display does not know to erase: its top
+# row would stay on screen and be printed again by the final render.
+_ECHO_ROOM = 2
 
 
 class _Lines:
-    """Render ``inner``, drop its first ``skip`` lines, keep at most the last ``keep``."""
+    """Render ``inner``, drop its first ``skip`` lines, keep at most the last ``keep``;
+    ``spare`` columns are left free on the right."""
 
-    def __init__(self, inner: RenderableType, *, skip: int = 0, keep: int | None = None) -> None:
-        self._inner, self._skip, self._keep = inner, skip, keep
+    def __init__(self, inner: RenderableType, *, skip: int = 0, keep: int | None = None,
+                 spare: int = 0) -> None:
+        self._inner, self._skip, self._keep, self._spare = inner, skip, keep, spare
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        lines = console.render_lines(self._inner, options.update(height=None), pad=False)
+        width = max(1, options.max_width - self._spare)
+        lines = console.render_lines(self._inner, options.update(width=width, height=None),
+                                     pad=False)
         lines = lines[self._skip:]
         if self._keep is not None:
             lines = lines[-self._keep:]
@@ -266,9 +275,10 @@ class MarkdownSink:
         chars_cut = len(text) > max_chars
         text = text[-max_chars:]
         if self._code is not None:
-            return _Lines(self._syntax(text, self._code.lexer, top=0, bottom=0), keep=keep)
+            code = self._syntax(text, self._code.lexer, top=0, bottom=0)
+            return _Lines(code, keep=keep, spare=_ECHO_ROOM)
         region = blocks.region
         if region is not None and (region[0] < start or chars_cut):
             text = region[1] + "\n" + text  # keep an open fence open in the cut view
         md, skip = self._markdown(text)
-        return _Lines(md, skip=skip, keep=keep)
+        return _Lines(md, skip=skip, keep=keep, spare=_ECHO_ROOM)

@@ -19,12 +19,16 @@ Use ``LLMX_RAW=1`` for the text exactly as the model wrote it.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
+
+if TYPE_CHECKING:
+    from llmx.errors import OutputError
 
 _FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
 _DUMB_TERMS = frozenset({"dumb", "unknown"})
@@ -52,11 +56,23 @@ class Sink(Protocol):
 
 @contextmanager
 def closed_output_guard() -> Iterator[None]:
-    """Turn a broken pipe into ``OutputClosed`` (no traceback for the user)."""
+    """Turn a broken pipe into ``OutputClosed`` (a quiet exit) and any other failure to
+    write (a full disk, a closed descriptor) into ``OutputError`` (one line, exit 8)."""
     try:
         yield
     except BrokenPipeError as exc:
         raise OutputClosed(str(exc)) from None
+    except OSError as exc:
+        raise output_error(exc) from None
+
+
+def output_error(exc: OSError) -> OutputError:
+    """The one-line error for stdout that cannot be written."""
+    from llmx.errors import OutputError
+
+    reason = "stdout is closed" if exc.errno == errno.EBADF else (exc.strerror or str(exc))
+    return OutputError(f"cannot write the output: {reason}",
+                       hint="fix the redirection or free some space, then run it again")
 
 
 def discard_output(stream: TextIO) -> None:

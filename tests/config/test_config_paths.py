@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
@@ -127,6 +128,40 @@ def test_ensure_private_dir_creates_0700(tmp_path: Path) -> None:
     assert ensure_private_dir(target) == target
     assert target.is_dir()
     assert _mode(target) == 0o700
+
+
+def test_every_directory_llmx_creates_is_0700(tmp_path: Path) -> None:
+    """$LLMX_HOME itself (and any missing parent) was left 0755 when a subdirectory was made."""
+    tmp_path.chmod(0o755)
+    home = tmp_path / "new" / "llmx-home"
+    target = home / "cache" / "responses"
+    old_umask = os.umask(0o022)
+    try:
+        ensure_private_dir(target)
+    finally:
+        os.umask(old_umask)
+    for made in (tmp_path / "new", home, home / "cache", target):
+        assert _mode(made) == 0o700, made
+    assert _mode(tmp_path) == 0o755  # a directory that existed is left as it was
+
+
+def test_state_dirs_made_by_an_ask_are_private(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from llmx.cli._io import Io
+    from llmx.cli.ask import AskArgs, run_ask
+
+    home = tmp_path / "state-home"
+    monkeypatch.chdir(tmp_path)
+    env = {"LLMX_HOME": str(home), "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    streams = Io(io.BytesIO(), io.StringIO(), io.StringIO(), env, True, False)
+    assert run_ask(AskArgs(prompt=("hi",), profile="sim"), streams) == 0
+    made = [home, *(p for p in home.rglob("*") if p.is_dir())]
+    assert len(made) > 1
+    assert {str(p): _mode(p) for p in made} == {str(p): 0o700 for p in made}
+    files = [p for p in home.rglob("*") if p.is_file()]
+    assert files and all(_mode(p) == 0o600 for p in files), [(p, _mode(p)) for p in files]
 
 
 def test_ensure_private_dir_tightens_an_open_dir(tmp_path: Path) -> None:

@@ -85,3 +85,21 @@ def test_version_and_help(cli: Cli) -> None:
     assert helptext.returncode == 0
     for code in (b"130", b"rate-limited", b"partial"):
         assert code in helptext.stdout
+
+
+def test_first_use_says_the_answer_came_from_the_simulator(cli: Cli) -> None:
+    """README's first example with no config: an answer, and one note saying where from."""
+    result = cli.run("ask", "why is the sky blue?")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() and b"simulator" not in result.stdout
+    notes = result.stderr.decode().strip().splitlines()
+    assert len(notes) == 1 and notes[0].startswith("note: ")
+    assert "built-in simulator" in notes[0] and "llmx config init" in notes[0]
+
+
+def test_no_first_use_note_when_the_simulator_was_chosen(cli: Cli, sim: Sim) -> None:
+    assert cli.run("ask", "-p", "sim", "hi").stderr == b""
+    cli.write_config('default_profile = "sim"\n')
+    assert cli.run("ask", "hi").stderr == b""
+    cli.write_config(profile_toml(sim.url))
+    assert cli.run("ask", "hi").stderr == b""

@@ -14,12 +14,19 @@ _OSC_LINK = re.compile(r"\x1b\]8;[^\x07\x1b]*(?:\x07|\x1b\\)")  # hyperlink star
 
 
 class Screen:
-    """An infinitely tall screen with scrollback: rows of characters and a cursor."""
+    """An infinitely tall screen with scrollback: rows of characters and a cursor.
 
-    def __init__(self) -> None:
+    With a ``width``, lines wrap as a VT100's do: a character written in the last column
+    leaves the cursor there with a wrap pending, and the next printable character (say
+    the tty's echo of ``^C``) starts a new row first. Without one, rows never wrap.
+    """
+
+    def __init__(self, width: int | None = None) -> None:
         self.rows: list[list[str]] = [[]]
         self.row = 0
         self.col = 0
+        self.width = width
+        self.pending_wrap = False
 
     def feed(self, data: str) -> None:
         pos = 0
@@ -48,20 +55,32 @@ class Screen:
 
     def _char(self, char: str) -> None:
         if char == "\n":
-            self.row += 1
-            self.col = 0
-            while len(self.rows) <= self.row:
-                self.rows.append([])
+            self._new_row()
         elif char == "\r":
             self.col = 0
+            self.pending_wrap = False
         else:
+            if self.pending_wrap:
+                self._new_row()
             row = self.rows[self.row]
             row.extend(" " * (self.col + 1 - len(row)))
             row[self.col] = char
-            self.col += 1
+            if self.width is not None and self.col == self.width - 1:
+                self.pending_wrap = True
+            else:
+                self.col += 1
+
+    def _new_row(self) -> None:
+        self.row += 1
+        self.col = 0
+        self.pending_wrap = False
+        while len(self.rows) <= self.row:
+            self.rows.append([])
 
     def _control(self, private: str, params: str, final: str) -> None:
         n = int(params) if params.isdigit() else None
+        if final in "ABG":
+            self.pending_wrap = False
         if private:
             if params == "25" and final in "hl":
                 return  # cursor show / hide
@@ -91,8 +110,8 @@ class Screen:
             row[: self.col] = [" "] * min(self.col, len(row))
 
 
-def visible_text(output: str) -> str:
+def visible_text(output: str, width: int | None = None) -> str:
     """The text left on screen after ``output`` was written to a fresh terminal."""
-    screen = Screen()
+    screen = Screen(width)
     screen.feed(output)
     return screen.text()

@@ -108,6 +108,31 @@ def test_the_terminal_double_applies_cursor_moves_and_erases() -> None:
         visible_text("\x1b[2J")
 
 
+def test_the_terminal_double_wraps_like_a_vt100() -> None:
+    assert visible_text("abcd", width=4) == "abcd"  # the cursor waits in the last column
+    assert visible_text("abcd^C", width=4) == "abcd\n^C"  # the next character wraps
+    assert visible_text("abcd\r\x1b[2Kx", width=4) == "x"  # a carriage return cancels it
+
+
+@pytest.mark.parametrize("cut", [40, 75, 140, 201])
+def test_ctrl_c_mid_paragraph_shows_nothing_twice(cut: int) -> None:
+    """The tty echoes ``^C`` where the cursor is: at the end of the live tail. Rich pads a
+    paragraph's lines to the full width, so the echo wrapped to a new row, the live region
+    grew by one and its first row was never erased: the paragraph showed up twice."""
+    doc = ("Intro paragraph, finished.\n\n" + "The streamed paragraph goes on and on, " * 8)
+    console = terminal()
+    sink = MarkdownSink(console, clock=Ticks(1.0))
+    for piece in tokens(doc[:cut]):
+        sink.write(piece)
+    assert isinstance(console.file, io.StringIO)
+    console.file.write("^C")  # what the terminal driver echoes on Ctrl-C
+    sink.close()  # the answer's `finally`
+    shown = visible_text(written(console), width=WIDTH)
+    console_whole = terminal()
+    console_whole.print(Markdown(doc[:cut]))
+    assert shown == visible_text(written(console_whole), width=WIDTH)
+
+
 @pytest.mark.parametrize("name", sorted(DOCS))
 def test_whole_answer_in_one_chunk_looks_like_rich(name: str) -> None:
     assert streamed([DOCS[name]]) == rich_whole(DOCS[name])

@@ -69,12 +69,10 @@ class Cmd:
 
 
 def command_tree() -> Cmd:
-    """The llmx app's commands as plain values."""
-    import typer.main
+    """The llmx app's commands as plain values (with the placeholders help shows)."""
+    from llmx.cli._run import click_app
 
-    from llmx.cli.app import app
-
-    return tree_of(typer.main.get_command(app))
+    return tree_of(click_app())
 
 
 def tree_of(root: ClickCommand) -> Cmd:

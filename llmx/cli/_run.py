@@ -1,0 +1,77 @@
+"""Running the Typer app (``llmx.cli.app``) for every command line the fast path leaves.
+
+Click's own ways of ending are mapped to llmx's: a usage error is one ``error:`` line and
+a ``hint: see `llmx CMD --help``` line (exit 2), never a box; help cut off by a closed
+pipe is a quiet exit 0; help that cannot be written at all raises ``OSError`` to
+``llmx.cli.main``, which reports it (exit 8).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from typer.core import TyperGroup
+
+from llmx.cli._boundary import guarded
+from llmx.cli._metavars import with_metavars
+from llmx.errors import ExitCode, UsageError
+from llmx.ui.stream import discard_output
+
+
+def click_app() -> TyperGroup:
+    """The app as a click command tree, with a value placeholder on every option."""
+    import typer.main
+
+    from llmx.cli.app import app
+
+    command = typer.main.get_command(app)
+    assert isinstance(command, TyperGroup)
+    with_metavars(command)
+    return command
+
+
+def run_app(args: list[str]) -> int:
+    """Run the Typer app; a usage error is one ``error:`` line and a hint (exit 2)."""
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+    from typer._click.exceptions import UsageError as ClickUsageError
+    from typer.exceptions import Abort
+
+    root = click_app()
+    try:
+        code = root.main(args=args, prog_name="llmx", standalone_mode=False)
+    except NoArgsIsHelpError:
+        return int(ExitCode.USAGE)  # the help was printed (to stdout)
+    except ClickException as exc:
+        ctx = getattr(exc, "ctx", None) if isinstance(exc, ClickUsageError) else None
+        command = ctx.command_path if ctx is not None else _command_path(root, args)
+        message = exc.format_message()
+        return guarded(lambda: _usage_error(message, command))
+    except Abort:
+        return int(ExitCode.INTERRUPTED)
+    except SystemExit as exc:
+        # Commands end with typer.Exit (returned above); SystemExit(1) here is how Rich and
+        # click give up on a closed pipe while printing help (`llmx --help | head -1`).
+        if exc.code != 1:
+            raise
+        discard_output(sys.stdout)
+        return int(ExitCode.OK)
+    return code if isinstance(code, int) else 0
+
+
+def _usage_error(message: str, command: str) -> int:
+    text = message[:1].lower() + message[1:]
+    raise UsageError(text.removesuffix("."), hint=f"see `{command} --help`")
+
+
+def _command_path(root: TyperGroup, args: list[str]) -> str:
+    """``llmx ask`` for ``["ask", "-p"]``: the deepest command the words name."""
+    path, node = ["llmx"], root
+    for word in args:
+        sub = getattr(node, "commands", {}).get(word)
+        if sub is None:
+            if not word.startswith("-"):
+                break
+            continue
+        path.append(word)
+        node = sub
+    return " ".join(path)
