@@ -85,7 +85,7 @@ EXIT_CODE_HELP = {
     ExitCode.USAGE: "usage or configuration error",
     ExitCode.AUTH: "authentication failed or API key missing",
     ExitCode.RATE_LIMITED: "rate-limited by the provider (after retries)",
-    ExitCode.NETWORK: "network error or timeout",
+    ExitCode.NETWORK: "network error, timeout, or the provider overloaded (502/503/529)",
     ExitCode.PROVIDER: "the provider returned an error",
     ExitCode.PARTIAL: "partial failure: some batch lines failed",
     ExitCode.OUTPUT: "the output could not be written (disk full, stdout closed)",
@@ -140,12 +140,19 @@ class RequestTimeout(TransportError):
     default_hint = "raise `timeout` in the profile or check the server"
 
 
+UNAVAILABLE_STATUS = frozenset({502, 503, 529})
+"""Overloaded or unavailable (in HTTP or in-band): like a network failure, the request may
+simply be tried again later, so it exits 5, not 6."""
+
+
 class ProviderError(LlmxError):
     exit_code = ExitCode.PROVIDER
 
     def __init__(self, message: str, *, status: int | None = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.status = status
+        if status in UNAVAILABLE_STATUS:
+            self.exit_code = ExitCode.NETWORK
 
 
 class StreamError(ProviderError):

@@ -6,6 +6,7 @@ compression is on or the prompt might not fit the model's context window.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +16,7 @@ from llmx.types import Message, Request
 if TYPE_CHECKING:
     from llmx.compress.tokens import Tokenizer
     from llmx.config.profile import Profile
+    from llmx.config.schema import Checker
 
 DEFAULT_RESERVE = 1024  # response tokens kept free when the call sets no max_tokens
 APPROXIMATE_MARGIN = 0.9  # share of the window used when counting with a stand-in encoding
@@ -33,6 +35,36 @@ class Call:
     kind: str | None = None
     compress: str | None = None  # "off" | "conservative" | "aggressive"
     history: tuple[Message, ...] = field(default=())
+
+
+KINDS = ("code", "json", "chat")  # what a prompt can be (the cache.ttl keys less "default")
+CHECKED = ("model", "temperature", "max_tokens", "kind", "compress")  # Call fields with a rule
+
+
+def call_rules(provider: str) -> dict[str, Checker]:
+    """The rule of each checked Call field: the config key's own checker, so a flag, a
+    batch line's params and the config file accept exactly the same values."""
+    from llmx.config import fields
+    from llmx.config.profile import temperature_rule
+    from llmx.config.schema import choice
+
+    return {"model": fields.rule("model"), "temperature": temperature_rule(provider),
+            "max_tokens": fields.rule("max_tokens"), "kind": choice(*KINDS),
+            "compress": fields.rule("compression.mode")}
+
+
+def check_call(profile: Profile, call: Call, names: Mapping[str, str] | None = None) -> None:
+    """Refuse (``UsageError``, nothing sent) a call whose options break their rules;
+    ``names`` says what to call each field in the message (e.g. ``--max-tokens``)."""
+    values = [(name, getattr(call, name)) for name in CHECKED]
+    if all(value is None for _, value in values):
+        return
+    from llmx.config.schema import check_flag
+
+    rules = call_rules(profile.provider)
+    for name, value in values:
+        if value is not None:
+            check_flag((names or {}).get(name, name), rules[name], value)
 
 
 def build_request(profile: Profile, prompt: str, call: Call, *, stream: bool) -> Request:
@@ -67,7 +99,9 @@ class Prepared:
 
 def prepare(profile: Profile, prompt: str, call: Call, *, stream: bool,
             tokenizers: Path | None) -> Prepared:
-    """Compress the prompt (if asked), build the Request, fit it into the context window."""
+    """Check the call, compress the prompt (if asked), build the Request, fit it into the
+    context window."""
+    check_call(profile, call)
     model = call.model or profile.model
     mode = call.compress or profile.compression.mode
     prepared = Prepared(build_request(profile, prompt, call, stream=stream))

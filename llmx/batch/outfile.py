@@ -30,17 +30,17 @@ import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from llmx.errors import ExitCode, LlmxError
+from llmx.errors import OutputError
 
 PARTIAL_SUFFIX = ".llmx-partial"
 READ_CHUNK = 1 << 20
 
 
-class OutputFailed(LlmxError):
-    """The output could not be written: disk full, I/O error, read-only file system. Every
-    whole line written so far is kept; ``--resume`` does the rest (exit 7: a partial batch)."""
+class OutputFailed(OutputError):
+    """The output file could not be written: disk full, I/O error, read-only file system.
+    Every whole line written so far is kept; ``--resume`` does the rest (exit 8, as for any
+    output that cannot be written)."""
 
-    exit_code = ExitCode.PARTIAL
     default_hint = "free some space (or fix the disk), then run again with --resume"
 
 

@@ -45,7 +45,6 @@ class AskArgs:
     dry_run: bool = False
 
 
-ASK_KINDS = ("code", "json", "chat")  # the kinds a prompt can have (cache.ttl keys less "default")
 
 # option -> (field, value type or None for a flag, the flag's value)
 OPTIONS: dict[str, tuple[str, type | None, Any]] = {
@@ -163,23 +162,18 @@ def run_ask(args: AskArgs, io: Io) -> int:
     return asyncio.run(_ask(client, prompt, call, args, io))
 
 
+FLAG_NAMES = {"model": "--model", "temperature": "--temperature", "max_tokens": "--max-tokens",
+              "kind": "--kind", "compress": "--compress"}
+
+
 def check_flags(args: AskArgs, profile: Profile) -> None:
     """Each value flag by its config key's own rule (``UsageError`` naming the flag);
     ``--temperature`` by the profile's provider's range."""
-    from llmx.config import fields
-    from llmx.config.profile import temperature_rule
-    from llmx.config.schema import Checker, check_flag, choice
+    from llmx.prepare import Call, check_call
 
-    checks: tuple[tuple[str, Checker, object], ...] = (
-        ("--model", fields.rule("model"), args.model),
-        ("--temperature", temperature_rule(profile.provider), args.temperature),
-        ("--max-tokens", fields.rule("max_tokens"), args.max_tokens),
-        ("--kind", choice(*ASK_KINDS), args.kind),
-        ("--compress", fields.rule("compression.mode"), args.compress),
-    )
-    for flag, checker, value in checks:
-        if value is not None:
-            check_flag(flag, checker, value)
+    check_call(profile, Call(model=args.model, temperature=args.temperature,
+                             max_tokens=args.max_tokens, kind=args.kind,
+                             compress=args.compress), FLAG_NAMES)
 
 
 def _dry_run(client: Client, prompt: str, call: Call, args: AskArgs, io: Io) -> int:

@@ -46,6 +46,9 @@ def cache_size(env: Mapping[str, str]) -> tuple[int, int]:
 def run_cache_ls(io: Io, *, limit: int, as_json: bool) -> int:
     """The newest ``limit`` entries (0: all): key, kind, age, model, tokens, prompt.
     With ``as_json``: one JSON object per line."""
+    from llmx.config.schema import check_flag, integer
+
+    check_flag("-n/--limit", integer(0), limit)
     now = time.time()
     with _open(io) as store:
         rows: list[tuple[str, Entry]] = []

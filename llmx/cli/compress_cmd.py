@@ -36,9 +36,10 @@ def run_compress(source: str, mode: str, model: str, as_json: bool, io: Io) -> i
     from llmx.compress.tokens import tokenizer_for
     from llmx.paths import state_dir
 
+    mode = check_mode(mode)  # before anything is read or the tokenizer cache is written
     text = read_input(source, io)
     tokenizer = tokenizer_for(model, cache_dir=state_dir(io.env) / "tokenizers")
-    shrunk = shrink(text, check_mode(mode), tokenizer)
+    shrunk = shrink(text, mode, tokenizer)
     counts = {"mode": mode, "tokens_before": shrunk.before, "tokens_after": shrunk.after,
               "saved_pct": round(100 * shrunk.saved / shrunk.before, 2) if shrunk.before else 0.0,
               "encoding": tokenizer.encoding, "approximate": shrunk.approximate}

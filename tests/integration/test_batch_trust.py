@@ -193,13 +193,13 @@ def assert_whole_lines(data: bytes) -> list[dict[str, Any]]:
     return [json.loads(line) for line in data.splitlines()]
 
 
-def test_a_full_disk_keeps_every_whole_line_and_exits_7(
+def test_a_full_disk_keeps_every_whole_line_and_exits_8(
         cli: Cli, sim: Sim, small_disk: Path) -> None:
     cli.write_config(profile_toml(sim.url))
     source, out = cli.home / "in.jsonl", small_disk / "out.jsonl"
     write_jobs(source, [f"full disk question {i}" for i in range(FULL_LINES)])
     result = cli.run("batch", str(source), "-o", str(out), "-j", "32")
-    assert result.returncode == ExitCode.PARTIAL, result.stderr
+    assert result.returncode == ExitCode.OUTPUT, result.stderr
     [line] = error_lines(result)
     assert "No space left" in line
     lines = assert_whole_lines(out.read_bytes())
@@ -221,7 +221,7 @@ def test_resume_on_a_full_disk_keeps_the_old_file(cli: Cli, sim: Sim, small_disk
     cli.write_config(profile_toml(sim.url))
     source, out = cli.home / "in.jsonl", small_disk / "out.jsonl"
     write_jobs(source, [f"resume full question {i}" for i in range(FULL_LINES)])
-    assert cli.run("batch", str(source), "-o", str(out)).returncode == ExitCode.PARTIAL
+    assert cli.run("batch", str(source), "-o", str(out)).returncode == ExitCode.OUTPUT
     before = out.read_bytes()
     result = cli.run("batch", str(source), "-o", str(out), "--resume")
     assert result.returncode not in (0, ExitCode.INTERNAL), result.stderr
@@ -262,7 +262,7 @@ def test_a_full_device_is_a_clean_error(cli: Cli, sim: Sim, how: str) -> None:
             result = subprocess.run([*LLMX, "batch", str(source)], stdout=full,
                                     stderr=subprocess.PIPE, env=cli.env, cwd=cli.home,
                                     timeout=60)
-    assert result.returncode == ExitCode.PARTIAL, result.stderr
+    assert result.returncode == ExitCode.OUTPUT, result.stderr
     [line] = error_lines(result)
     assert "No space left" in line
 
