@@ -15,42 +15,15 @@ import re
 import select
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from llmx.config.files import load
-from llmx.config.profile import resolve_profile
-from llmx.engine import Client
-from tests.integration.conftest import LLMX, Cli, Sim, profile_toml, start_sim, stop_sim
+from tests.integration.conftest import LLMX, Cli, Sim, profile_toml
 
-
-@pytest.fixture
-def cli(tmp_path: Path) -> Cli:
-    home = tmp_path / "home"
-    home.mkdir()
-    private = ("LLMX_", "OPENAI", "ANTHROPIC")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(private)}
-    env.update(LLMX_HOME=str(home / "state"), XDG_CONFIG_HOME=str(home / "xdg"),
-               XDG_STATE_HOME=str(home / "xdg-state"), NO_COLOR="1")
-    return Cli(home=home, env=env)
-
-
-@pytest.fixture
-def sims() -> Iterator[list[Sim]]:
-    started: list[Sim] = []
-    yield started
-    for server in started:
-        stop_sim(server)
-
-
-def sim(sims: list[Sim], *flags: str) -> Sim:
-    server = start_sim(*flags)
-    sims.append(server)
-    return server
+Sims = Callable[..., Sim]
 
 
 def requests(server: Sim) -> int:
@@ -81,8 +54,8 @@ def check_repeats(lines: list[dict[str, Any]], distinct: int, repeats: int) -> N
         assert repeat["text"] == first["text"] and repeat["attempts"] == 0
 
 
-def test_repeats_beyond_a_small_cache_are_sent_once(cli: Cli, sims: list[Sim]) -> None:
-    server = sim(sims)
+def test_repeats_beyond_a_small_cache_are_sent_once(cli: Cli, sim_factory: Sims) -> None:
+    server = sim_factory()
     cli.write_config(profile_toml(server.url) + "[profiles.local.cache]\nmax_entries = 20\n")
     source, out = cli.home / "in.jsonl", cli.home / "out.jsonl"
     write_jobs(source, distinct_then_repeats(120, 30))
@@ -93,18 +66,9 @@ def test_repeats_beyond_a_small_cache_are_sent_once(cli: Cli, sims: list[Sim]) -
     check_repeats(read_lines(out), 120, 30)
 
 
-def cache_off_has_keys(config: Path, env: dict[str, str]) -> bool:
-    """Does ``Client.cache_key`` give the request's key with the cache off? (The `cache`
-    branch of issue 9 makes it so; before it, it returns None and nothing is shared.)"""
-    profile = resolve_profile(load(str(config), env, config.parent), None)
-    return Client(profile, env=env).cache_key("probe") is not None
-
-
-def test_repeats_with_the_cache_off_are_sent_once(cli: Cli, sims: list[Sim]) -> None:
-    server = sim(sims, "--latency-ms", "20")
-    config = cli.write_config(profile_toml(server.url) + '[profiles.local.cache]\nmode = "off"\n')
-    if not cache_off_has_keys(config, cli.env):
-        pytest.xfail("needs Client.cache_key with the cache off (the cache branch, issue 9)")
+def test_repeats_with_the_cache_off_are_sent_once(cli: Cli, sim_factory: Sims) -> None:
+    server = sim_factory("--latency-ms", "20")
+    cli.write_config(profile_toml(server.url) + '[profiles.local.cache]\nmode = "off"\n')
     prompts = distinct_then_repeats(60, 20)
     prompts += [f"runner question {i}" for i in range(60, 70)] * 2  # twins in flight together
     source, out = cli.home / "in.jsonl", cli.home / "out.jsonl"
@@ -116,8 +80,8 @@ def test_repeats_with_the_cache_off_are_sent_once(cli: Cli, sims: list[Sim]) -> 
     check_repeats(read_lines(out)[:80], 60, 20)
 
 
-def test_the_summary_counts_every_request_sent_again(cli: Cli, sims: list[Sim]) -> None:
-    server = sim(sims, "--fail-rate", "0.25", "--rate-limit-rate", "0.1")
+def test_the_summary_counts_every_request_sent_again(cli: Cli, sim_factory: Sims) -> None:
+    server = sim_factory("--fail-rate", "0.25", "--rate-limit-rate", "0.1")
     cli.write_config(profile_toml(server.url, retries=3))
     source, out = cli.home / "in.jsonl", cli.home / "out.jsonl"
     summary_path = cli.home / "summary.json"
@@ -159,8 +123,8 @@ def run_on_a_terminal(cli: Cli, *args: str, timeout: float = 60) -> tuple[int, b
 
 
 def test_terminal_progress_shows_total_percentage_and_eta_for_a_file(
-        cli: Cli, sims: list[Sim]) -> None:
-    server = sim(sims, "--latency-ms", "60")
+        cli: Cli, sim_factory: Sims) -> None:
+    server = sim_factory("--latency-ms", "60")
     cli.write_config(profile_toml(server.url))
     source, out = cli.home / "in.jsonl", cli.home / "out.jsonl"
     write_jobs(source, [f"progress question {i}" for i in range(40)])
