@@ -100,7 +100,7 @@ def test_a_failed_write_keeps_whole_lines_and_fails_every_later_write(
     monkeypatch.setattr("llmx.batch.outfile.os.write", short_then_full)
     with pytest.raises(OutputFailed, match="No space left on device") as info:
         sink.write(ok(1) + ok(2))
-    assert info.value.exit_code == ExitCode.PARTIAL and "1 whole lines kept" in info.value.message
+    assert info.value.exit_code == ExitCode.OUTPUT and "1 whole lines kept" in info.value.message
     assert partial_path(target).read_bytes() == ok(0)  # the half line was cut off
     monkeypatch.setattr("llmx.batch.outfile.os.write", real_write)
     with pytest.raises(OutputFailed):
