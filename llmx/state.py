@@ -22,7 +22,7 @@ import sys
 from collections.abc import Callable
 from typing import Final, TextIO
 
-from llmx.errors import LlmxError
+from llmx.errors import ExitCode, LlmxError
 
 Warn = Callable[[str], None]
 
@@ -31,7 +31,11 @@ STATE: Final = "state"
 
 class StateUnavailable(LlmxError):
     """Local state (cache, records, index) could not be read or written. Callers on the
-    request path catch it: the answer goes on without that state."""
+    request path catch it: the answer goes on without that state. Where it does reach the
+    boundary (``llmx cache ls`` on a read-only or damaged cache) it is the environment's
+    problem, not llmx's: exit 2, like a configuration that cannot be used."""
+
+    exit_code = ExitCode.USAGE
 
     default_hint = "check free disk space and permissions; `llmx cache clear --yes` starts afresh"
 

@@ -100,11 +100,25 @@ class CacheStore:
             return cache is not None and bool(cache.delete(key))
 
     def __len__(self) -> int:
-        """Entries not yet expired (by diskcache's own clock)."""
-        with writing():
-            cache = self._dbs.get(RESPONSES, create=False)
-            live = [(0,)] if cache is None else rows.raw_sql(cache, rows.LIVE_COUNT, (time.time(),))
-            return int(live[0][0])
+        """Entries not yet expired (by diskcache's own clock); a damaged database is moved
+        aside (with a warning) and counts 0."""
+        cache = self._responses()
+        if cache is None:
+            return 0
+        try:
+            with self._dbs.failing(RESPONSES):
+                return int(rows.raw_sql(cache, rows.LIVE_COUNT, (time.time(),))[0][0])
+        except Moved:
+            return 0
+
+    def _responses(self) -> Any | None:
+        """The responses database for reading, or None when there is none yet, or when it
+        was damaged and has just been moved aside (a fresh one starts with the next write)."""
+        try:
+            with self._dbs.failing(RESPONSES):
+                return self._dbs.get(RESPONSES, create=False)
+        except Moved:
+            return None
 
     def volume(self) -> int:
         """Bytes on disk of everything under the cache directory."""
@@ -112,8 +126,7 @@ class CacheStore:
 
     def iter_entries(self) -> Iterator[tuple[str, Entry]]:
         """Live, valid entries, newest first, without touching their LRU position."""
-        with writing():
-            cache = self._dbs.get(RESPONSES, create=False)
+        cache = self._responses()
         if cache is None:
             return
         newest = (float("inf"), float("inf"), 2**63 - 1)
@@ -148,10 +161,10 @@ class CacheStore:
     def prune(self) -> int:
         """Drop expired, undecodable and over-limit entries and orphaned vectors; shrink the
         write-ahead logs. Returns the number of entries removed."""
+        cache = self._responses()
+        if cache is None:
+            return 0
         with writing():
-            cache = self._dbs.get(RESPONSES, create=False)
-            if cache is None:
-                return 0
             removed = int(cache.expire())
             removed += sum(bool(cache.delete(key)) for key in self._undecodable_or_expired(cache))
             removed += self._enforce_limits(cache)

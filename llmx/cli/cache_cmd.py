@@ -20,6 +20,7 @@ from llmx.paths import cache_dir
 if TYPE_CHECKING:
     from llmx.cache.store import CacheStore
     from llmx.cache.types import Entry
+    from llmx.state import Warn
 
 SHORT_KEY = 12
 PREVIEW = 60
@@ -116,15 +117,20 @@ def run_cache_prune(io: Io, *, max_entries: int | None = None,
 
 def _open(io: Io, *, max_entries: int | None = None,
           max_bytes: int | None = None) -> CacheStore:
-    return _open_at(io.env, max_entries=max_entries, max_bytes=max_bytes)
+    from llmx.state import stderr_warn
+
+    return _open_at(io.env, max_entries=max_entries, max_bytes=max_bytes,
+                    warn=stderr_warn(io.stderr))
 
 
 def _open_at(env: Mapping[str, str], *, max_entries: int | None = None,
-             max_bytes: int | None = None) -> CacheStore:
+             max_bytes: int | None = None, warn: Warn | None = None) -> CacheStore:
+    """The store, unlimited unless asked; a damaged database met here is moved aside and
+    ``warn`` says so, as on the request path."""
     from llmx.cache.store import UNLIMITED, CacheStore
 
     return CacheStore(cache_dir(env), max_entries=max_entries or UNLIMITED,
-                      max_bytes=max_bytes or UNLIMITED)
+                      max_bytes=max_bytes or UNLIMITED, warn=warn)
 
 
 def _summary(key: str, entry: Entry, now: float) -> dict[str, Any]:

@@ -275,9 +275,9 @@ def _home_is_file(root: Path) -> None:
 
 
 def _corrupt_cache(root: Path) -> None:
-    cache = root / "state" / "cache"
-    cache.mkdir(parents=True)
-    (cache / "cache.db").write_bytes(b"this is not a database\n" * 100)
+    responses = root / "state" / "cache" / "responses"
+    responses.mkdir(parents=True)
+    (responses / "cache.db").write_bytes(b"this is not a database\n" * 100)
 
 
 def _bad_records(root: Path) -> None:
@@ -329,13 +329,29 @@ def _all_answered(root: Path, outcome: Outcome) -> None:
     assert all(isinstance(line.get("text"), str) and line["text"] for line in lines), lines
 
 
+def _moved_aside(root: Path, outcome: Outcome) -> None:
+    """A damaged database is moved aside with one warning, and a fresh one is used."""
+    moved = list((root / "state" / "cache" / "responses").glob("cache.db.corrupt-*"))
+    assert len(moved) == 1, outcome.stderr
+    warnings = [line for line in outcome.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "damaged" in warnings[0], outcome.stderr
+
+
 STATE = [
     ask("state-home-is-a-file", "-p", "sim", "hi", code=0, frozen=False,
         one_error_line=False, expect_out="", setup=_home_is_file),  # type: ignore[arg-type]
     ask("state-corrupt-cache-db", "-p", "sim", "hi", code=0, frozen=False,
-        one_error_line=False, expect_out="", setup=_corrupt_cache),  # type: ignore[arg-type]
+        one_error_line=False, expect_out="", setup=_corrupt_cache,  # type: ignore[arg-type]
+        check=_moved_aside),
     Case("state-bad-records-line", ("stats",), 0, frozen=False, one_error_line=False,
          setup=_bad_records),
+    Case("state-corrupt-cache-ls", ("cache", "ls"), 0, setup=_corrupt_cache, frozen=False,
+         one_error_line=False, check=_moved_aside),
+    Case("state-corrupt-cache-prune", ("cache", "prune"), 0, setup=_corrupt_cache,
+         frozen=False, one_error_line=False,
+         check=_moved_aside),
+    Case("state-readonly-cache-prune", ("cache", "prune"), USAGE, "read-only",
+         setup=_mounted_state("4m", readonly=True, warm=True), mount=True),  # type: ignore[arg-type]
     state_case("state-readonly-ask-miss", ("ask", "-p", "sim", "hi"),
                _mounted_state("1m", readonly=True), expect_out=""),
     state_case("state-readonly-ask-hit", ("ask", "-p", "sim", "hi"),
