@@ -24,7 +24,7 @@ from llmx.errors import LlmxError
 from llmx.providers.anthropic import AnthropicCodec
 from llmx.providers.base import Codec
 from llmx.providers.openai import OpenAICodec
-from llmx.providers.wire import as_dict, encode_json
+from llmx.providers.wire import INBAND_STATUS, as_dict, encode_json
 from llmx.types import Chunk, Message, Request
 
 CHAT_ENDPOINT = "/v1/chat/completions"
@@ -36,16 +36,7 @@ LIMITS: Mapping[str, tuple[int, int]] = {
     "anthropic": (100_000, 250_000_000),
 }
 _CUSTOM_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what Anthropic accepts; used for both
-_ANTHROPIC_STATUS: Mapping[str, int] = {  # errored result's error type -> its HTTP status
-    "invalid_request_error": 400,
-    "authentication_error": 401,
-    "permission_error": 403,
-    "not_found_error": 404,
-    "request_too_large": 413,
-    "rate_limit_error": 429,
-    "api_error": 500,
-    "overloaded_error": 529,
-}
+
 
 Outcome = Chunk | tuple[str, str]  # an answer, or (error type, message)
 
@@ -196,7 +187,7 @@ def anthropic_outcome(line: Mapping[str, Any]) -> Outcome:
         return _parsed(AnthropicCodec(), result.get("message"))
     if kind == "errored":
         body = as_dict(result.get("error"))
-        status = _ANTHROPIC_STATUS.get(str(as_dict(body.get("error")).get("type")), 500)
+        status = INBAND_STATUS.get(str(as_dict(body.get("error")).get("type")), 500)
         return describe_error(AnthropicCodec().parse_error(status, {}, encode_json(body)))
     if kind in ("canceled", "expired"):
         return ("ProviderError", f"anthropic batch: the request was {kind}")
