@@ -7,9 +7,13 @@
     ├── RateLimitError (4)        429 after retries
     ├── TransportError (5)        connection refused/reset, DNS
     │   └── RequestTimeout (5)    connect/read/total timeout
-    ├── ProviderError (6)         any other provider error; carries its own message
+    ├── ProviderError (6)         any other provider error; carries its own message and
+    │   │                         status (5 for an overloaded 502/503/529, also in-band)
     │   └── StreamError (6)       a stream that ended with an error or was cut
-    ├── OutputError (8)           stdout cannot be written (disk full, closed)
+    ├── OutputError (8)           stdout or a batch -o file cannot be written (disk full,
+    │                             closed); batch's OutputFailed is one
+    ├── StateUnavailable (2)      (llmx.state) the cache or records cannot be used: a
+    │                             warning on the request path, exit 2 elsewhere
     └── Interrupted (130)         Ctrl-C / SIGTERM
 
 ``ExitCode.PARTIAL`` (7) is not an exception: batch runs return it when some
