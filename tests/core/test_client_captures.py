@@ -16,8 +16,8 @@ import pytest
 from llmx.config.profile import load_config, resolve_profile
 from llmx.engine import Client
 from llmx.errors import LlmxError
-from llmx.prepare import Call
 from llmx.types import Completion
+from tests.core.answers import ask_repeatedly
 from tests.providers.capture_kit import Capture, load_captures
 
 TOOL_CALLS = {"openai_chat_stream_toolcalls", "anthropic_messages_stream_tool_use"}
@@ -42,18 +42,10 @@ def replay_twice(capture: Capture, home: Path) -> tuple[list[Completion | LlmxEr
 
     async def go() -> list[Completion | LlmxError]:
         engine = HttpEngine(transport_factory=lambda ep: transport)
-        out: list[Completion | LlmxError] = []
         env = {"LLMX_HOME": str(home), "ANTHROPIC_API_KEY": "k", "OPENAI_API_KEY": "k"}
         async with Client(resolve_profile(config, "p"), engine=engine, env=env) as client:
-            for _ in range(2):
-                answer = client.stream("the recorded question", Call(),
-                                       wire_stream=capture.kind == "stream")
-                try:
-                    async for _chunk in answer:
-                        pass
-                    out.append(answer.completion())
-                except LlmxError as exc:
-                    out.append(exc)
+            out = await ask_repeatedly(client, "the recorded question",
+                                       stream=capture.kind == "stream")
         await engine.aclose()
         return out
 

@@ -23,6 +23,7 @@ from llmx.errors import LlmxError, StreamError
 from llmx.prepare import Call
 from llmx.sim import SimOptions, SimServer
 from llmx.types import Chunk, Completion, Usage
+from tests.core.answers import ask_repeatedly
 
 USAGE = Usage(3, 4)
 
@@ -64,19 +65,10 @@ def profile_for(provider: str = "openai", base_url: str = "http://model.test/v1"
 def ask_twice(engine: Any, home: Path, *, stream: bool, provider: str = "openai"
               ) -> list[Completion | LlmxError]:
     async def go() -> list[Completion | LlmxError]:
-        out: list[Completion | LlmxError] = []
         async with Client(profile_for(provider), engine=engine,
                           env={"LLMX_HOME": str(home), "ANTHROPIC_API_KEY": "k"}) as client:
-            for _ in range(2):
-                answer = client.stream("what is the capital of France?", Call(),
-                                       wire_stream=stream)
-                try:
-                    async for _chunk in answer:
-                        pass
-                    out.append(answer.completion())
-                except LlmxError as exc:
-                    out.append(exc)
-        return out
+            return await ask_repeatedly(client, "what is the capital of France?",
+                                        stream=stream)
 
     return asyncio.run(go())
 
@@ -215,20 +207,11 @@ def test_a_complete_wire_reply_is_cached(tmp_path: Path) -> None:
 # -- the embedded simulator's own faults ---------------------------------------------------------
 
 def test_a_stream_cut_by_the_simulator_is_not_cached(tmp_path: Path) -> None:
-    async def go() -> list[Any]:
-        results: list[Any] = []
+    async def go() -> list[Completion | LlmxError]:
         async with SimServer(SimOptions(cut_rate=1.0)) as sim:
             profile = profile_for("openai", sim.base_url + "/v1")
             async with Client(profile, env={"LLMX_HOME": str(tmp_path)}) as client:
-                for _ in range(2):
-                    answer = client.stream("tell me a story", Call(max_tokens=30))
-                    try:
-                        async for _chunk in answer:
-                            pass
-                        results.append(answer.completion())
-                    except LlmxError as exc:
-                        results.append(exc)
-        return results
+                return await ask_repeatedly(client, "tell me a story", Call(max_tokens=30))
 
     first, second = asyncio.run(go())
     assert isinstance(first, LlmxError) and isinstance(second, LlmxError)  # not a hit
