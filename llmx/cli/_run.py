@@ -26,9 +26,12 @@ def click_app() -> TyperGroup:
     import typer.main
 
     from llmx.cli.app import app
+    from llmx.cli.spec import ASK
+    from llmx.cli.spec_typer import wire_consts
 
     command = typer.main.get_command(app)
     assert isinstance(command, TyperGroup)
+    wire_consts(command.commands["ask"], ASK)
     with_metavars(command)
     return command
 

@@ -13,7 +13,10 @@ import typer
 from llmx import __version__
 from llmx.cli._boundary import guarded
 from llmx.cli._io import Io
+from llmx.cli.ask import ASK_DEFAULTS
 from llmx.cli.help import APP_HELP, ASK_HELP, BATCH_HELP, BENCH_HELP, COMPRESS_HELP, STATS_HELP
+from llmx.cli.spec import ASK, ASK_WORDS, CONFIG, PROFILE
+from llmx.cli.spec_typer import command_function, option
 
 app = typer.Typer(
     name="llmx",
@@ -30,15 +33,8 @@ app.add_typer(config_app, name="config")
 cache_app = typer.Typer(help="Inspect and manage the response cache.", no_args_is_help=True)
 app.add_typer(cache_app, name="cache")
 
-ConfigOpt = Annotated[
-    str | None,
-    typer.Option("--config", help="Config file (default: $LLMX_CONFIG, ./llmx.toml, "
-                 "$XDG_CONFIG_HOME/llmx/config.toml).", metavar="PATH"),
-]
-ProfileOpt = Annotated[
-    str | None, typer.Option("-p", "--profile", metavar="NAME",
-                              help="Profile to use (default: default_profile).")
-]
+ConfigOpt = Annotated[str | None, option(CONFIG)]
+ProfileOpt = Annotated[str | None, option(PROFILE)]
 
 
 def _exit(ctx: typer.Context, command: Callable[[Io], int]) -> None:
@@ -70,50 +66,14 @@ def _config(ctx: typer.Context, own: str | None) -> str | None:
     return own if own is not None else (root if isinstance(root, str) else None)
 
 
-@app.command(help=ASK_HELP)
-def ask(
-    ctx: typer.Context,
-    prompt: Annotated[
-        list[str] | None,
-        typer.Argument(help="The prompt (words are joined). `-` reads the prompt from stdin; "
-                       "otherwise piped stdin is appended as context.", show_default=False),
-    ] = None,
-    profile: ProfileOpt = None,
-    model: Annotated[str | None, typer.Option("-m", "--model", metavar="MODEL",
-                                              help="Override the model.")] = None,
-    system: Annotated[str | None, typer.Option("-s", "--system", help="System prompt.")] = None,
-    temperature: Annotated[float | None, typer.Option(help="Sampling temperature.")] = None,
-    max_tokens: Annotated[int | None, typer.Option(help="Cap on answer tokens.")] = None,
-    stream: Annotated[bool, typer.Option("--stream/--no-stream",
-                                         help="Stream the answer as it arrives.")] = True,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object: text, "
-                                           "model, provider, usage, latency_ms, ttft_ms, "
-                                           "cached.")] = False,
-    config: ConfigOpt = None,
-    stdin: Annotated[bool | None, typer.Option("--stdin/--no-stdin", show_default=False,
-                                               help="Always wait for / never read piped "
-                                               "stdin (default: read it if data comes "
-                                               "within 1s).")] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the "
-                                           "cache for this call.")] = False,
-    refresh: Annotated[bool, typer.Option("--refresh", help="Ask the provider even if cached; "
-                                          "store the new answer.")] = False,
-    kind: Annotated[str | None, typer.Option(metavar="KIND", help="Content kind for the cache "
-                                             "TTL: code, json, chat (default: detected).")] = None,
-    compress: Annotated[str | None, typer.Option(
-        "--compress", metavar="MODE", help="Compress the prompt: conservative or aggressive "
-        "(default: the profile's compression.mode).")] = None,
-    no_compress: Annotated[bool, typer.Option("--no-compress",
-                                              help="Send the prompt as it is.")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the prompt that would be "
-                                          "sent and its token counts; send nothing.")] = False,
-) -> None:
-    from llmx.cli.ask import AskArgs, run_ask
+def _ask(ctx: typer.Context, words: tuple[str, ...], values: dict[str, Any]) -> None:
+    from llmx.cli.ask import ask_args, run_ask
 
-    args = AskArgs(tuple(prompt or ()), profile, model, system, temperature, max_tokens,
-                   stream, json_out, _config(ctx, config), stdin, no_cache, refresh, kind,
-                   "off" if no_compress else compress, dry_run)
+    args = ask_args(words, {**values, "config": _config(ctx, values["config"])})
     _exit(ctx, lambda io: run_ask(args, io))
+
+
+app.command("ask", help=ASK_HELP)(command_function(ASK, ASK_WORDS, ASK_DEFAULTS, _ask))
 
 
 def _valued(metavar: str, help_text: str) -> Any:

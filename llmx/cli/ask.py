@@ -1,21 +1,23 @@
 """``llmx ask``: one prompt, answered on stdout.
 
 This module is on the fast path: it imports neither typer nor rich. ``parse_fast`` reads
-the common shapes of an ``ask`` command line; anything else (``--help``, a typo, a bad
-number) falls back to the Typer app, which gives the full usage message. A test keeps
-``OPTIONS`` and the Typer command's options identical.
+an ``ask`` command line by the option table ``llmx.cli.spec.ASK``, from which the Typer
+command is built too; anything it does not parse cleanly (``--help``, a typo, a bad
+number) falls back to the Typer app, which gives the full usage message. A test runs
+both parsers over the same command lines and compares the ``AskArgs``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llmx.cli._io import Io
 from llmx.cli._stdin import GRACE_SECONDS, context_ready, read_all
+from llmx.cli.spec import ASK, parse
 from llmx.errors import UsageError
 
 if TYPE_CHECKING:
@@ -45,62 +47,23 @@ class AskArgs:
     dry_run: bool = False
 
 
-
-# option -> (field, value type or None for a flag, the flag's value)
-OPTIONS: dict[str, tuple[str, type | None, Any]] = {
-    "-p": ("profile", str, None),
-    "--profile": ("profile", str, None),
-    "-m": ("model", str, None),
-    "--model": ("model", str, None),
-    "-s": ("system", str, None),
-    "--system": ("system", str, None),
-    "--temperature": ("temperature", float, None),
-    "--max-tokens": ("max_tokens", int, None),
-    "--config": ("config", str, None),
-    "--stream": ("stream", None, True),
-    "--no-stream": ("stream", None, False),
-    "--json": ("json", None, True),
-    "--stdin": ("stdin", None, True),
-    "--no-stdin": ("stdin", None, False),
-    "--no-cache": ("no_cache", None, True),
-    "--refresh": ("refresh", None, True),
-    "--kind": ("kind", str, None),
-    "--compress": ("compress", str, None),
-    "--no-compress": ("compress", None, "off"),
-    "--dry-run": ("dry_run", None, True),
-}
-
-
 def parse_fast(argv: Sequence[str]) -> AskArgs | None:
-    """Parse ``ask`` arguments (after the word ``ask``); None means "let Typer do it"."""
-    values: dict[str, Any] = {}
-    words: list[str] = []
-    items = iter(argv)
-    for item in items:
-        if item == "--":
-            words.extend(items)
-            break
-        if item == "-" or not item.startswith("-"):
-            words.append(item)
-            continue
-        name, eq, inline = item.partition("=")
-        spec = OPTIONS.get(name)
-        if spec is None:
-            return None
-        field, kind, flag_value = spec
-        if kind is None:
-            if eq:
-                return None
-            values[field] = flag_value
-            continue
-        raw = inline if eq else next(items, None)
-        if raw is None:
-            return None
-        try:
-            values[field] = kind(raw)
-        except ValueError:
-            return None
-    return AskArgs(prompt=tuple(words), **values)
+    """Parse ``ask`` arguments (after the word ``ask``) by ``llmx.cli.spec.ASK``; None means
+    "let Typer do it" (help, errors, anything unusual)."""
+    parsed = parse(ASK, argv)
+    return None if parsed is None else ask_args(*parsed)
+
+
+def ask_args(words: Sequence[str], values: Mapping[str, Any]) -> AskArgs:
+    """``AskArgs`` from the prompt words and option values by field name (names that are
+    not fields, such as Typer's ``no_compress`` parameter, are ignored): both parsers
+    end here."""
+    given = {name: value for name, value in values.items() if name in ASK_FIELDS}
+    return AskArgs(prompt=tuple(words), **given)
+
+
+ASK_FIELDS = frozenset(f.name for f in fields(AskArgs)) - {"prompt"}
+ASK_DEFAULTS = {f.name: f.default for f in fields(AskArgs)}
 
 
 def gather_prompt(args: AskArgs, io: Io) -> str:

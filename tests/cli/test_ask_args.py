@@ -1,48 +1,109 @@
-"""The fast `ask` parser and the Typer command must accept the same options."""
+"""Both ways into ``llmx ask`` read a command line the same: the fast parser and the Typer
+app, each run over the same argument lists, give the same ``AskArgs`` (or both refuse)."""
 
 from __future__ import annotations
 
 import dataclasses
 
 import pytest
-import typer.main
 
-from llmx.cli.app import app
-from llmx.cli.ask import OPTIONS, AskArgs, parse_fast
-
-
-def typer_ask_options() -> set[str]:
-    group = typer.main.get_command(app)
-    command = group.commands["ask"]  # type: ignore[attr-defined]
-    names: set[str] = set()
-    for param in command.params:
-        names.update(getattr(param, "opts", []))
-        names.update(getattr(param, "secondary_opts", []))
-    return {n for n in names if n.startswith("-")} - {"-h", "--help"}
+import llmx.cli.ask
+from llmx.cli._io import Io
+from llmx.cli._run import run_app
+from llmx.cli.ask import AskArgs, parse_fast
+from llmx.cli.spec import ASK, parse
+from llmx.errors import ExitCode
+from tests.cli.harness import invoke
 
 
-def test_fast_parser_knows_exactly_the_typer_options() -> None:
-    assert set(OPTIONS) == typer_ask_options()
+def typer_parse(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> AskArgs | int:
+    """The ``AskArgs`` the Typer command hands to ``run_ask``, or its exit code."""
+    seen: list[AskArgs] = []
+
+    def record(args: AskArgs, io: Io) -> int:
+        seen.append(args)
+        return 0
+
+    monkeypatch.setattr(llmx.cli.ask, "run_ask", record)
+    result = invoke(["ask", *argv], entry=run_app)
+    if result.returncode != 0 or not seen:
+        return result.returncode
+    return seen[0]
 
 
-def test_fast_parser_fields_exist_on_askargs() -> None:
-    fields = {f.name for f in dataclasses.fields(AskArgs)}
-    assert {field for field, _, _ in OPTIONS.values()} <= fields
+ACCEPTED: list[tuple[list[str], AskArgs]] = [
+    (["-m=gpt", "hi"], AskArgs(prompt=("hi",), model="=gpt")),  # click: `-m` + value `=gpt`
+    (["-mgpt", "hi"], AskArgs(prompt=("hi",), model="gpt")),
+    (["--model=gpt", "hi"], AskArgs(prompt=("hi",), model="gpt")),
+    (["--model=", "hi"], AskArgs(prompt=("hi",), model="")),
+    (["--no-compress", "--compress", "aggressive", "x"], AskArgs(prompt=("x",),
+                                                                 compress="aggressive")),
+    (["--compress", "aggressive", "--no-compress", "x"], AskArgs(prompt=("x",), compress="off")),
+    (["--compress", "aggressive", "--no-compress", "--compress", "conservative", "x"],
+     AskArgs(prompt=("x",), compress="conservative")),
+    (["--", "--json", "-m", "x"], AskArgs(prompt=("--json", "-m", "x"))),
+    (["--json", "--", "--"], AskArgs(prompt=("--",), json=True)),
+    (["-"], AskArgs(prompt=("-",))),
+    (["--json", "-"], AskArgs(prompt=("-",), json=True)),
+    ([], AskArgs()),
+    (["-p", "a", "-p", "b", "--profile=c", "x"], AskArgs(prompt=("x",), profile="c")),
+    (["-psim", "x"], AskArgs(prompt=("x",), profile="sim")),
+    (["-p", "--json", "x"], AskArgs(prompt=("x",), profile="--json")),
+    (["-s", "-", "x"], AskArgs(prompt=("x",), system="-")),
+    (["--temperature=0.5", "x"], AskArgs(prompt=("x",), temperature=0.5)),
+    (["--temperature", "-0.5", "x"], AskArgs(prompt=("x",), temperature=-0.5)),
+    (["--temperature", "1e-1", "x"], AskArgs(prompt=("x",), temperature=0.1)),
+    (["--max-tokens", "5", "--max-tokens=7", "x"], AskArgs(prompt=("x",), max_tokens=7)),
+    (["--max-tokens", "+5", "x"], AskArgs(prompt=("x",), max_tokens=5)),
+    (["--stream", "--no-stream", "x"], AskArgs(prompt=("x",), stream=False)),
+    (["--no-stream", "--stream", "x"], AskArgs(prompt=("x",), stream=True)),
+    (["--no-stdin", "x"], AskArgs(prompt=("x",), stdin=False)),
+    (["--no-stdin", "--stdin", "x"], AskArgs(prompt=("x",), stdin=True)),
+    (["what", "--json", "is", "--no-cache", "x"], AskArgs(prompt=("what", "is", "x"),
+                                                         json=True, no_cache=True)),
+    (["--dry-run", "--refresh", "--kind", "code", "--system", "be brief", "--config",
+      "f.toml", "q"], AskArgs(prompt=("q",), dry_run=True, refresh=True, kind="code",
+                              system="be brief", config="f.toml")),
+    (["--temperature", "nan", "café", ""], AskArgs(prompt=("café", ""),
+                                                  temperature=float("nan"))),
+]
 
 
-def test_parses_common_shapes() -> None:
-    args = parse_fast(["-p", "sim", "--max-tokens=5", "what", "is", "--json", "x", "--no-stream"])
-    assert args == AskArgs(prompt=("what", "is", "x"), profile="sim", max_tokens=5,
-                           json=True, stream=False)
-    assert parse_fast(["-"]) == AskArgs(prompt=("-",))
-    assert parse_fast(["--", "--json"]) == AskArgs(prompt=("--json",))
-    assert parse_fast(["--temperature", "0.5", "hi"]) == AskArgs(prompt=("hi",), temperature=0.5)
+@pytest.mark.parametrize(("argv", "expected"), ACCEPTED, ids=[" ".join(a) for a, _ in ACCEPTED])
+def test_both_parsers_give_the_same_args(monkeypatch: pytest.MonkeyPatch, argv: list[str],
+                                         expected: AskArgs) -> None:
+    fast = parse_fast(argv)
+    typer = typer_parse(monkeypatch, argv)
+    assert repr(fast) == repr(typer) == repr(expected)  # repr: nan equals itself
 
 
-@pytest.mark.parametrize(
-    "argv",
-    [["--help"], ["-h"], ["--bogus", "x"], ["--max-tokens", "lots"], ["-p"], ["--json=1"],
-     ["-psim", "x"]],
-)
-def test_anything_unusual_falls_back_to_typer(argv: list[str]) -> None:
+REFUSED = [["--help"], ["-h"], ["x", "-h"], ["--bogus", "x"], ["-x"], ["--max-tokens", "lots"],
+           ["--max-tokens", "0x10"], ["--max-tokens", "1.5"], ["--temperature", "warm"],
+           ["-p"], ["--model"], ["--json=1"], ["--stream=yes"], ["--no-compress=1"],
+           ["--jsonx"], ["-jp", "x"]]
+
+
+@pytest.mark.parametrize("argv", REFUSED, ids=" ".join)
+def test_what_the_fast_parser_leaves_typer_refuses_or_helps(
+        monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> None:
     assert parse_fast(argv) is None
+    outcome = typer_parse(monkeypatch, argv)
+    expected = ExitCode.OK if "-h" in argv or "--help" in argv else ExitCode.USAGE
+    assert outcome == expected
+
+
+def test_every_option_sets_a_field_of_askargs() -> None:
+    fields = {f.name: f for f in dataclasses.fields(AskArgs)}
+    for opt in ASK:
+        assert opt.field in fields, opt
+        if opt.kind == "value":
+            assert opt.type.__name__ in str(fields[opt.field].type), opt
+
+
+def test_each_option_word_is_declared_once() -> None:
+    names = [name for opt in ASK for name in (*opt.names, *opt.off)]
+    assert len(names) == len(set(names))
+
+
+def test_the_generic_parser_keeps_words_apart_from_values() -> None:
+    assert parse(ASK, ["a", "-m", "b", "c"]) == (("a", "c"), {"model": "b"})

@@ -1,0 +1,150 @@
+"""Every option of ``llmx ask`` (and the shared ``--config``/``--profile``), declared once.
+
+The table ``ASK`` is the single source: the fast parser below reads it, and
+``llmx.cli.spec_typer`` builds the Typer command (names, types, help, placeholders) from
+it, so both accept the same words and give the same ``AskArgs``. Defaults are
+``AskArgs``'s own. Standard library only (this module is on the fast path).
+
+The grammar is click's, which users of click tools know (and POSIX getopt agrees):
+
+* ``--name VALUE`` or ``--name=VALUE``; ``-n VALUE`` or ``-nVALUE`` (so ``-m=gpt`` is the
+  value ``=gpt``); a value is the next word whatever it looks like (``-p --json``);
+* a flag takes no ``=value``; ``--stream``/``--no-stream`` set one field True/False;
+* a *constant* flag stores a value into another option's field (``--no-compress`` is
+  ``--compress off``); for one field the last word wins, as for a repeated option;
+* ``-`` is a word (the prompt from stdin); everything after ``--`` is a word.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal, NamedTuple
+
+Kind = Literal["value", "flag", "const"]
+ValueType = type[str] | type[int] | type[float]
+
+# The declarations are NamedTuples, not dataclasses: this module is imported by every
+# `llmx ask`, and a dataclass costs ~1.5 ms to create (a NamedTuple, a fraction of that).
+
+
+class Opt(NamedTuple):
+    """One option: the words that name it, the ``AskArgs`` field it sets, how.
+
+    ``kind``: ``value`` takes a word converted by ``type``; ``flag`` sets ``field`` to True
+    (its ``off`` names set False); ``const`` sets ``field`` to ``const``."""
+
+    field: str
+    names: tuple[str, ...]
+    help: str
+    kind: Kind = "value"
+    type: ValueType = str
+    metavar: str | None = None
+    off: tuple[str, ...] = ()
+    const: Any = None
+    show_default: bool = True
+
+    @property
+    def param(self) -> str:
+        """The Python parameter name: the field, or the long name for a ``const``."""
+        if self.kind == "const":
+            return self.names[-1].lstrip("-").replace("-", "_")
+        return self.field
+
+
+class Words:
+    """The positional words (``nargs=-1``): the field they fill and their help."""
+
+    __slots__ = ("field", "help")
+
+    def __init__(self, field: str, help: str) -> None:
+        self.field, self.help = field, help
+
+
+CONFIG = Opt("config", ("--config",), "Config file (default: $LLMX_CONFIG, ./llmx.toml, "
+             "$XDG_CONFIG_HOME/llmx/config.toml).", metavar="PATH")
+PROFILE = Opt("profile", ("-p", "--profile"), "Profile to use (default: default_profile).",
+              metavar="NAME")
+
+ASK_WORDS = Words("prompt", "The prompt (words are joined). `-` reads the prompt from stdin; "
+                  "otherwise piped stdin is appended as context.")
+ASK: tuple[Opt, ...] = (
+    PROFILE,
+    Opt("model", ("-m", "--model"), "Override the model.", metavar="MODEL"),
+    Opt("system", ("-s", "--system"), "System prompt."),
+    Opt("temperature", ("--temperature",), "Sampling temperature.", type=float),
+    Opt("max_tokens", ("--max-tokens",), "Cap on answer tokens.", type=int),
+    Opt("stream", ("--stream",), "Stream the answer as it arrives.", kind="flag",
+        off=("--no-stream",)),
+    Opt("json", ("--json",), "Print one JSON object: text, model, provider, usage, "
+        "latency_ms, ttft_ms, cached.", kind="flag"),
+    CONFIG,
+    Opt("stdin", ("--stdin",), "Always wait for / never read piped stdin (default: read it "
+        "if data comes within 1s).", kind="flag", off=("--no-stdin",), show_default=False),
+    Opt("no_cache", ("--no-cache",), "Neither read nor write the cache for this call.",
+        kind="flag"),
+    Opt("refresh", ("--refresh",), "Ask the provider even if cached; store the new answer.",
+        kind="flag"),
+    Opt("kind", ("--kind",), "Content kind for the cache TTL: code, json, chat (default: "
+        "detected).", metavar="KIND"),
+    Opt("compress", ("--compress",), "Compress the prompt: conservative or aggressive "
+        "(default: the profile's compression.mode).", metavar="MODE"),
+    Opt("compress", ("--no-compress",), "Send the prompt as it is.", kind="const",
+        const="off"),
+    Opt("dry_run", ("--dry-run",), "Show the prompt that would be sent and its token "
+        "counts; send nothing.", kind="flag"),
+)
+
+
+Parsed = tuple[tuple[str, ...], dict[str, Any]]  # the words, the values by field
+
+
+def parse(table: Sequence[Opt], argv: Sequence[str]) -> Parsed | None:
+    """``argv`` read by the grammar above: its words and its option values by field (only
+    those given; the last word wins). None for anything that is not a clean parse
+    (help, an unknown option, a missing or malformed value), which the caller leaves to
+    the Typer app and its full error messages."""
+    by_name = {name: (opt, True) for opt in table for name in opt.names}
+    by_name.update({name: (opt, False) for opt in table for name in opt.off})
+    values: dict[str, Any] = {}
+    words: list[str] = []
+    rest = list(argv)
+    while rest:
+        item = rest.pop(0)
+        if item == "--":
+            words.extend(rest)
+            break
+        if item == "-" or not item.startswith("-"):
+            words.append(item)
+        elif not _take(item, rest, by_name, values):
+            return None
+    return tuple(words), values
+
+
+def _take(item: str, rest: list[str], by_name: dict[str, tuple[Opt, bool]],
+          values: dict[str, Any]) -> bool:
+    """Apply one option word (consuming its value from ``rest``); False: not clean."""
+    name, eq, inline = item.partition("=")
+    if name.startswith("--") and name in by_name:
+        found = by_name[name]
+        attached: str | None = inline if eq else None
+    elif not item.startswith("--") and item[:2] in by_name:
+        found = by_name[item[:2]]
+        attached = item[2:] or None  # `-mgpt`, `-m=gpt` (the value `=gpt`), or `-m`
+        if attached is not None and found[0].kind != "value":
+            return False  # a cluster of short flags: none exists, leave it to click
+    else:
+        return False
+    opt, on = found
+    if opt.kind != "value":
+        if attached is not None:
+            return False  # `--json=1`
+        values[opt.field] = opt.const if opt.kind == "const" else on
+        return True
+    raw = attached if attached is not None else (rest.pop(0) if rest else None)
+    if raw is None:
+        return False
+    try:
+        values[opt.field] = opt.type(raw)
+    except ValueError:
+        return False
+    return True
