@@ -13,7 +13,9 @@ What stays a subprocess test: signals, closed or full descriptors, a real termin
 ``sys.exit`` and the interpreter's own behaviour (see the module docstrings that say so).
 
 ``InProcessCli`` is a drop-in for the integration ``Cli`` fixture (``home``, ``env``,
-``write_config``, ``run``), running in-process.
+``write_config``, ``run``), running in-process; ``run_process`` runs the same command as a
+real process. A test module takes it as its ``cli`` fixture with
+``from tests.cli.harness import in_process_cli  # noqa: F401``.
 """
 
 from __future__ import annotations
@@ -22,11 +24,14 @@ import contextlib
 import io
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
+
+import pytest
 
 from llmx.cli import run as run_cli
 from llmx.cli._io import Io
@@ -62,17 +67,82 @@ class Result:
         return lines[0]
 
 
-class _Capture:
-    """A binary buffer with a text face over it (UTF-8, nothing held between the two)."""
+class Fault(io.BytesIO):
+    """A destination that takes ``room`` bytes, then fails each write with ``error``'s
+    errno: a full disk (``ENOSPC``), a closed descriptor (``EBADF``), a reader that went
+    away (``EPIPE``, raised as ``BrokenPipeError``). ``settle()`` (after the run) makes it
+    drop writes quietly, as the null device does for a real process."""
 
-    def __init__(self) -> None:
-        self.binary = io.BytesIO()
+    def __init__(self, errno: int, room: int = 0) -> None:
+        super().__init__()
+        self.errno, self.room, self.settled = errno, room, False
+
+    def write(self, data: Any) -> int:
+        chunk = bytes(data)
+        if self.settled:
+            return len(chunk)
+        space = self.room - self.tell()
+        if len(chunk) > space:
+            super().write(chunk[:max(space, 0)])
+            raise _oserror(self.errno)
+        return super().write(chunk)
+
+    def settle(self) -> None:
+        self.settled = True
+
+
+def _oserror(number: int) -> OSError:
+    return OSError(number, os.strerror(number))  # OSError(EPIPE, ...) is a BrokenPipeError
+
+
+class _Capture:
+    """A binary destination with a text face over it (UTF-8). ``buffered``: text reaches
+    the destination at a flush, as with a file; else at each write, as ``-u`` does."""
+
+    def __init__(self, binary: io.BytesIO | None, buffered: bool) -> None:
+        self.binary = io.BytesIO() if binary is None else binary
         self.text = io.TextIOWrapper(self.binary, encoding="utf-8", errors="surrogateescape",
-                                     write_through=True)
+                                     write_through=not buffered)
 
     def value(self) -> bytes:
+        if isinstance(self.binary, Fault):
+            self.binary.settle()
         self.text.flush()
         return self.binary.getvalue()
+
+
+@dataclass(frozen=True)
+class Streams:
+    """An ``Io`` over in-memory streams, and what was written to them."""
+
+    io: Io
+    _out: _Capture
+    _err: _Capture
+
+    def stdout(self) -> bytes:
+        return self._out.value()
+
+    def stderr(self) -> bytes:
+        return self._err.value()
+
+    def out(self) -> str:
+        return self.stdout().decode()
+
+    def err(self) -> str:
+        return self.stderr().decode()
+
+
+def memory_io(*, stdin: bytes = b"", env: Mapping[str, str] | None = None,
+              stdin_is_tty: bool = False, stdout_is_tty: bool = False,
+              stderr_is_tty: bool = False, stdout: io.BytesIO | None = None,
+              stderr: io.BytesIO | None = None, buffered: bool = False) -> Streams:
+    """An ``Io`` as ``Io.system()`` builds it, over memory: ``stdin`` bytes, ``env`` (nothing
+    of ``os.environ``), these terminal flags; ``stdout``/``stderr`` may be a ``Fault``."""
+    out, err = _Capture(stdout, buffered), _Capture(stderr, buffered)
+    streams = Io.over(stdin=io.BytesIO(stdin), stdout=out.text, stdout_bytes=out.binary,
+                      stderr=err.text, env=dict(env or {}), stdin_is_tty=stdin_is_tty,
+                      stdout_is_tty=stdout_is_tty, stderr_is_tty=stderr_is_tty)
+    return Streams(streams, out, err)
 
 
 Entry = Callable[[list[str], Io], int]
@@ -80,18 +150,18 @@ Entry = Callable[[list[str], Io], int]
 
 def invoke(argv: Sequence[str], *, stdin: bytes = b"", env: Mapping[str, str] | None = None,
            cwd: Path | None = None, stdin_is_tty: bool = False, stdout_is_tty: bool = False,
-           stderr_is_tty: bool = False, entry: Entry = run_cli) -> Result:
+           stderr_is_tty: bool = False, entry: Entry = run_cli,
+           stdout: io.BytesIO | None = None, stderr: io.BytesIO | None = None,
+           buffered: bool = False) -> Result:
     """Run ``llmx ARGV`` in this process (see the module docstring); ``entry`` may be a
-    narrower way in (e.g. the Typer app alone)."""
-    out, err = _Capture(), _Capture()
-    source = io.BytesIO(stdin)
-    streams = Io.over(stdin=source, stdout=out.text, stdout_bytes=out.binary, stderr=err.text,
-                      env=dict(env or {}), stdin_is_tty=stdin_is_tty,
-                      stdout_is_tty=stdout_is_tty, stderr_is_tty=stderr_is_tty)
-    text_in = io.TextIOWrapper(source, encoding="utf-8")
-    with _swapped_process_state(text_in, out.text, err.text, cwd):
-        code = entry(list(argv), streams)
-    return Result(code, out.value(), err.value())
+    narrower way in (e.g. the Typer app alone); ``stdout``/``stderr`` may be a ``Fault``."""
+    streams = memory_io(stdin=stdin, env=env, stdin_is_tty=stdin_is_tty,
+                        stdout_is_tty=stdout_is_tty, stderr_is_tty=stderr_is_tty,
+                        stdout=stdout, stderr=stderr, buffered=buffered)
+    text_in = io.TextIOWrapper(streams.io.stdin, encoding="utf-8")
+    with _swapped_process_state(text_in, streams._out.text, streams._err.text, cwd):
+        code = entry(list(argv), streams.io)
+    return Result(code, streams.stdout(), streams.stderr())
 
 
 @contextlib.contextmanager
@@ -134,8 +204,22 @@ class InProcessCli:
         return invoke(args, stdin=stdin, env={**self.env, **(env or {})}, cwd=self.home,
                       stdout_is_tty=stdout_is_tty)
 
+    def run_process(self, *args: str, stdin: bytes = b"", timeout: float = 60,
+                    env: Mapping[str, str] | None = None) -> Result:
+        """The same command as a real ``python -m llmx`` process (for smoke tests)."""
+        done = subprocess.run([sys.executable, "-m", "llmx", *args], input=stdin,
+                              capture_output=True, env={**self.env, **(env or {})},
+                              cwd=self.home, timeout=timeout, check=False)
+        return Result(done.returncode, done.stdout, done.stderr)
+
 
 PRIVATE_PREFIXES = ("LLMX_", "OPENAI", "ANTHROPIC")
+
+
+@pytest.fixture(name="cli")
+def in_process_cli(tmp_path: Path) -> InProcessCli:
+    """``cli`` in-process: import it into a test module to replace the subprocess one."""
+    return private_cli(tmp_path)
 
 
 def private_cli(tmp_path: Path) -> InProcessCli:

@@ -7,7 +7,6 @@ bash is always exercised; zsh and fish only when installed.
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import shlex
@@ -24,9 +23,9 @@ import typer
 import typer.main
 
 from llmx.cli import completions
-from llmx.cli._io import Io
 from llmx.cli.app import app
 from llmx.errors import UsageError
+from tests.cli.harness import memory_io
 
 if TYPE_CHECKING:
     from typer._click import Command, Context
@@ -151,11 +150,10 @@ def test_module_main_writes_all_three_scripts(tmp_path: Path) -> None:
 
 
 def test_run_completions_prints_the_script() -> None:
-    out = io.StringIO()
-    streams = Io(io.BytesIO(), out, io.StringIO(), {}, True, False)
-    assert completions.run_completions("zsh", streams) == 0
-    assert out.getvalue() == completions.generate("zsh")
-    assert out.getvalue().startswith("#compdef llmx")
+    streams = memory_io(stdin_is_tty=True)
+    assert completions.run_completions("zsh", streams.io) == 0
+    assert streams.out() == completions.generate("zsh")
+    assert streams.out().startswith("#compdef llmx")
 
 
 def test_unknown_shell_is_a_usage_error_naming_the_valid_ones() -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 
@@ -9,11 +10,11 @@ from llmx.cli._io import Io
 from llmx.cli._stdin import context_ready
 from llmx.cli.ask import AskArgs, gather_prompt
 from llmx.errors import UsageError
+from tests.cli.harness import memory_io
 
 
 def make_io(data: bytes, tty: bool = False) -> Io:
-    return Io(stdin=io.BytesIO(data), stdout=io.StringIO(), stderr=io.StringIO(), env={},
-              stdin_is_tty=tty, stdout_is_tty=False)
+    return memory_io(stdin=data, stdin_is_tty=tty).io
 
 
 def test_piped_stdin_is_appended_as_context() -> None:
@@ -50,16 +51,16 @@ def test_a_pipe_that_never_closes_does_not_hang_and_says_so() -> None:
     read_end, write_end = os.pipe()
     try:
         with os.fdopen(read_end, "rb", buffering=0) as stream:
-            assert not context_ready(stream, wait=None, grace=0.05)  # type: ignore[arg-type]
+            assert not context_ready(stream, wait=None, grace=0.05)
     finally:
         os.close(write_end)
 
 
 def test_a_silent_pipe_is_ignored_with_a_note(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("llmx.cli.ask.context_ready", lambda stream, wait: False)
-    streams = make_io(b"")
-    assert gather_prompt(AskArgs(prompt=("q",)), streams) == "q"
-    assert "ignoring it" in streams.stderr.getvalue()  # type: ignore[attr-defined]
+    streams = memory_io()
+    assert gather_prompt(AskArgs(prompt=("q",)), streams.io) == "q"
+    assert "ignoring it" in streams.err()
 
 
 def test_a_pipe_with_data_is_ready_and_read_to_eof() -> None:
@@ -68,8 +69,7 @@ def test_a_pipe_with_data_is_ready_and_read_to_eof() -> None:
     os.write(write_end, b"second\n")
     os.close(write_end)
     with os.fdopen(read_end, "rb", buffering=0) as stream:
-        assert context_ready(stream, wait=None, grace=1.0)  # type: ignore[arg-type]
-        text = gather_prompt(AskArgs(prompt=("q",), stdin=True),
-                             Io(stdin=stream, stdout=io.StringIO(), stderr=io.StringIO(),  # type: ignore[arg-type]
-                                env={}, stdin_is_tty=False, stdout_is_tty=False))
+        assert context_ready(stream, wait=None, grace=1.0)
+        streams = dataclasses.replace(memory_io().io, stdin=stream)
+        text = gather_prompt(AskArgs(prompt=("q",), stdin=True), streams)
     assert text == "q\n\nfirst\nsecond\n"

@@ -1,4 +1,5 @@
-"""The response cache end to end: real `llmx` processes, a real `llmx sim`, one $LLMX_HOME."""
+"""The response cache end to end: `llmx` in-process (and, for the shared-cache test, eight
+real processes), a real `llmx sim`, one $LLMX_HOME."""
 
 from __future__ import annotations
 
@@ -9,27 +10,29 @@ from typing import Any
 
 import httpx
 
-from tests.integration.conftest import LLMX, Cli, Sim, profile_toml
+from tests.cli.harness import InProcessCli, in_process_cli  # noqa: F401
+from tests.integration.conftest import LLMX, Sim, profile_toml
 
 
 def served(sim: Sim) -> int:
     return int(httpx.get(f"{sim.url}/sim/stats", timeout=10).json()["requests"])
 
 
-def ask_json(cli: Cli, *argv: str) -> dict[str, Any]:
+def ask_json(cli: InProcessCli, *argv: str) -> dict[str, Any]:
     result = cli.run("ask", "--json", *argv)
     assert result.returncode == 0, result.stderr
     obj: dict[str, Any] = json.loads(result.stdout)
     return obj
 
 
-def records(cli: Cli) -> list[dict[str, Any]]:
+def records(cli: InProcessCli) -> list[dict[str, Any]]:
     folder = Path(cli.env["LLMX_HOME"]) / "records"
     lines = [line for f in sorted(folder.glob("*.jsonl")) for line in f.read_text().splitlines()]
     return [json.loads(line) for line in lines]
 
 
-def test_second_identical_ask_is_an_exact_hit_without_a_request(cli: Cli, sim: Sim) -> None:
+def test_second_identical_ask_is_an_exact_hit_without_a_request(cli: InProcessCli,
+                                                                 sim: Sim) -> None:
     cli.write_config(profile_toml(sim.url))
     first = ask_json(cli, "what is a monad")
     before = served(sim)
@@ -42,7 +45,7 @@ def test_second_identical_ask_is_an_exact_hit_without_a_request(cli: Cli, sim: S
     assert served(sim) == before
 
 
-def test_stats_json_agrees_with_the_records(cli: Cli, sim: Sim) -> None:
+def test_stats_json_agrees_with_the_records(cli: InProcessCli, sim: Sim) -> None:
     cli.write_config(profile_toml(sim.url))
     for prompt in ("alpha question", "alpha question", "beta question", "alpha question"):
         ask_json(cli, prompt)
@@ -57,7 +60,7 @@ def test_stats_json_agrees_with_the_records(cli: Cli, sim: Sim) -> None:
     assert stats["entries"] == 2
 
 
-def test_paraphrase_hits_semantically_and_negation_does_not(cli: Cli, sim: Sim) -> None:
+def test_paraphrase_hits_semantically_and_negation_does_not(cli: InProcessCli, sim: Sim) -> None:
     cli.write_config(profile_toml(sim.url))
     ask_json(cli, "What is the capital of France?")
     para = ask_json(cli, "what's the capital of France")
@@ -67,7 +70,7 @@ def test_paraphrase_hits_semantically_and_negation_does_not(cli: Cli, sim: Sim) 
     assert flipped["cached"] is False
 
 
-def test_no_cache_and_refresh(cli: Cli, sim: Sim) -> None:
+def test_no_cache_and_refresh(cli: InProcessCli, sim: Sim) -> None:
     cli.write_config(profile_toml(sim.url))
     ask_json(cli, "gamma")
     before = served(sim)
@@ -77,14 +80,14 @@ def test_no_cache_and_refresh(cli: Cli, sim: Sim) -> None:
     assert ask_json(cli, "gamma")["cached"] == "exact"
 
 
-def test_cache_off_writes_nothing(cli: Cli, sim: Sim) -> None:
+def test_cache_off_writes_nothing(cli: InProcessCli, sim: Sim) -> None:
     cli.write_config(profile_toml(sim.url) + '[profiles.local.cache]\nmode = "off"\n')
     ask_json(cli, "delta")
     assert ask_json(cli, "delta")["cached"] is False
     assert not (Path(cli.env["LLMX_HOME"]) / "cache").exists()
 
 
-def test_eight_processes_at_once_share_one_cache(cli: Cli, sim: Sim) -> None:
+def test_eight_processes_at_once_share_one_cache(cli: InProcessCli, sim: Sim) -> None:
     cli.write_config(profile_toml(sim.url))
     prompts = [f"parallel question {i % 4}" for i in range(8)]
     procs = [subprocess.Popen([*LLMX, "ask", "--json", p], stdout=subprocess.PIPE,
@@ -100,7 +103,7 @@ def test_eight_processes_at_once_share_one_cache(cli: Cli, sim: Sim) -> None:
         assert ask_json(cli, f"parallel question {i}")["cached"] == "exact"
 
 
-def test_provider_embedder_uses_the_embeddings_endpoint(cli: Cli, sim: Sim) -> None:
+def test_provider_embedder_uses_the_embeddings_endpoint(cli: InProcessCli, sim: Sim) -> None:
     toml = profile_toml(sim.url) + '[profiles.local.cache]\nembedder = "provider"\n'
     cli.write_config(toml)
     httpx.post(f"{sim.url}/sim/reset", timeout=10)

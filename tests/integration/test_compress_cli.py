@@ -8,7 +8,8 @@ from typing import Any
 
 import httpx
 
-from tests.integration.conftest import Cli, Sim, profile_toml
+from tests.cli.harness import InProcessCli, in_process_cli  # noqa: F401
+from tests.integration.conftest import Sim, profile_toml
 
 
 def log_text(lines: int = 400) -> str:
@@ -21,13 +22,13 @@ def served(sim: Sim) -> int:
     return int(httpx.get(f"{sim.url}/sim/stats", timeout=10).json()["requests"])
 
 
-def records(cli: Cli) -> list[dict[str, Any]]:
+def records(cli: InProcessCli) -> list[dict[str, Any]]:
     folder = Path(cli.env["LLMX_HOME"]) / "records"
     return [json.loads(line) for f in sorted(folder.glob("*.jsonl"))
             for line in f.read_text().splitlines()]
 
 
-def test_compress_prints_text_on_stdout_and_counts_on_stderr(cli: Cli) -> None:
+def test_compress_prints_text_on_stdout_and_counts_on_stderr(cli: InProcessCli) -> None:
     text = log_text()
     result = cli.run("compress", "--mode", "aggressive", stdin=text.encode())
     assert result.returncode == 0, result.stderr
@@ -40,13 +41,13 @@ def test_compress_prints_text_on_stdout_and_counts_on_stderr(cli: Cli) -> None:
     assert as_json["encoding"] == "cl100k_base" and as_json["approximate"] is False
 
 
-def test_compress_rejects_a_bad_mode_and_bad_utf8(cli: Cli) -> None:
+def test_compress_rejects_a_bad_mode_and_bad_utf8(cli: InProcessCli) -> None:
     assert cli.run("compress", "--mode", "extreme", stdin=b"x").returncode == 2
     bad = cli.run("compress", stdin=b"caf\xe9")
     assert bad.returncode == 2 and b"UTF-8" in bad.stderr and b"Traceback" not in bad.stderr
 
 
-def test_dry_run_sends_nothing_and_shows_the_compressed_prompt(cli: Cli, sim: Sim) -> None:
+def test_dry_run_sends_nothing_and_shows_the_compressed_prompt(cli: InProcessCli, sim: Sim) -> None:
     cli.write_config(profile_toml(sim.url))
     before = served(sim)
     result = cli.run("ask", "--dry-run", "--json", "--compress", "aggressive", "why does it fail?",
@@ -61,7 +62,7 @@ def test_dry_run_sends_nothing_and_shows_the_compressed_prompt(cli: Cli, sim: Si
 
 
 def test_compressed_asks_record_the_savings_and_key_the_cache_on_the_mode(
-        cli: Cli, sim: Sim) -> None:
+        cli: InProcessCli, sim: Sim) -> None:
     cli.write_config(profile_toml(sim.url))
     log = log_text().encode()
     first = cli.run("ask", "--json", "--compress", "aggressive", "summarize", stdin=log)
@@ -74,7 +75,7 @@ def test_compressed_asks_record_the_savings_and_key_the_cache_on_the_mode(
     assert saved[0] > 0 and saved[1] == 0 and saved[2] == saved[0]
 
 
-def test_a_prompt_too_long_for_the_window_is_cut_with_a_note(cli: Cli, sim: Sim) -> None:
+def test_a_prompt_too_long_for_the_window_is_cut_with_a_note(cli: InProcessCli, sim: Sim) -> None:
     cli.write_config(profile_toml(sim.url, context_window=2048, max_tokens=256))
     result = cli.run("ask", "--json", "--no-compress", "what happened?",
                      stdin=log_text(2000).encode())

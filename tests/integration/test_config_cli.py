@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import stat
 
-from tests.integration.conftest import Cli, profile_toml
+from tests.cli.harness import InProcessCli, in_process_cli  # noqa: F401
+from tests.integration.conftest import profile_toml
 
 
-def test_global_and_command_config_options(cli: Cli) -> None:
+def test_global_and_command_config_options(cli: InProcessCli) -> None:
     path = cli.home / "other.toml"
     path.write_text(profile_toml("http://127.0.0.1:9", name="remote"))
     for argv in (("--config", str(path), "profiles"), ("profiles", "--config", str(path))):
@@ -18,7 +19,7 @@ def test_global_and_command_config_options(cli: Cli) -> None:
         assert any(line.split()[0] == "sim" for line in lines)
 
 
-def test_config_show_masks_the_key(cli: Cli) -> None:
+def test_config_show_masks_the_key(cli: InProcessCli) -> None:
     cli.write_config(profile_toml("http://127.0.0.1:9", api_key_env="LLMX_TEST_KEY"))
     result = cli.run("config", "show", env={"LLMX_TEST_KEY": "sk-abcdefghijklmnop1234"})
     out = result.stdout.decode()
@@ -26,7 +27,7 @@ def test_config_show_masks_the_key(cli: Cli) -> None:
     assert "LLMX_TEST_KEY" in out and "sk-abcdefghijklmnop1234" not in out
 
 
-def test_config_init_writes_a_private_file_once(cli: Cli) -> None:
+def test_config_init_writes_a_private_file_once(cli: InProcessCli) -> None:
     target = cli.home / "new" / "config.toml"
     first = cli.run("config", "init", str(target))
     assert first.returncode == 0, first.stderr
@@ -37,7 +38,7 @@ def test_config_init_writes_a_private_file_once(cli: Cli) -> None:
     assert cli.run("--config", str(target), "profiles").returncode == 0
 
 
-def test_bench_runs_against_a_profile_after_yes(cli: Cli) -> None:
+def test_bench_runs_against_a_profile_after_yes(cli: InProcessCli) -> None:
     import json
 
     from tests.integration.conftest import start_sim, stop_sim

@@ -1,11 +1,12 @@
-"""In-band errors end to end: `llmx ask` against `llmx sim` reply shapes (real processes)."""
+"""In-band errors end to end: `llmx ask` (in-process) against `llmx sim` reply shapes."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
 
-from tests.integration.conftest import Cli, Sim, profile_toml
+from tests.cli.harness import InProcessCli, in_process_cli  # noqa: F401
+from tests.integration.conftest import Sim, profile_toml
 
 
 def sim_requests(sim: Sim, fragment: str) -> int:
@@ -15,7 +16,7 @@ def sim_requests(sim: Sim, fragment: str) -> int:
 
 
 @pytest.mark.parametrize("stream", ["--stream", "--no-stream"])
-def test_overload_once_before_the_first_token_is_retried_and_answers(cli: Cli, sim: Sim,
+def test_overload_once_before_the_first_token_is_retried_and_answers(cli: InProcessCli, sim: Sim,
                                                                     stream: str) -> None:
     cli.write_config(profile_toml(sim.url, retries=2))
     prompt = f"tell me a story {stream} [[sim:overloaded*1]]"
@@ -32,7 +33,7 @@ def test_overload_once_before_the_first_token_is_retried_and_answers(cli: Cli, s
     ("error_after_text", 6, b"server had an error"),
     ("error_then_done", 6, b"ran out of memory"),
 ])
-def test_inband_errors_exit_like_their_http_twins(cli: Cli, sim: Sim, directive: str,
+def test_inband_errors_exit_like_their_http_twins(cli: InProcessCli, sim: Sim, directive: str,
                                                   code: int, words: bytes) -> None:
     cli.write_config(profile_toml(sim.url, retries=1))
     result = cli.run("ask", "--no-cache", f"question for {directive} [[sim:{directive}]]")
@@ -43,7 +44,7 @@ def test_inband_errors_exit_like_their_http_twins(cli: Cli, sim: Sim, directive:
     assert b"Traceback" not in result.stderr
 
 
-def test_anthropic_overloaded_event_once_is_retried(cli: Cli, sim: Sim) -> None:
+def test_anthropic_overloaded_event_once_is_retried(cli: InProcessCli, sim: Sim) -> None:
     cli.write_config('default_profile = "c"\n[profiles.c]\nprovider = "anthropic"\n'
                      f'model = "sim-1"\nbase_url = "{sim.url}"\nretries = 2\n')
     result = cli.run("ask", "--no-cache", "anthropic story [[sim:overloaded*1]]")

@@ -1,12 +1,16 @@
 """Closed, full and vanishing streams: documented exit codes, one line, no traceback.
 
-Real processes, since only they have file descriptors to close. Each case runs with
-``PYTHONUNBUFFERED`` set and unset: a buffered stdout fails at the final flush, an
-unbuffered one at the first write, and both must end the same way.
+Each rule runs over every command in-process, with stdout (or stderr) failing the way a
+full disk (``ENOSPC``), a closed descriptor (``EBADF``) or a reader that went away
+(``EPIPE``) makes it fail, both buffered (the failure comes at a flush) and unbuffered
+(at the first write). The ``real`` tests check the same rules on real processes, since
+only they have descriptors to close and a final flush at exit: each case with
+``PYTHONUNBUFFERED`` set and unset where stdout's buffering matters.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import subprocess
@@ -15,14 +19,17 @@ from collections.abc import Callable
 import pytest
 
 from llmx.errors import ExitCode
-from tests.integration.conftest import LLMX, Cli
+from tests.cli.harness import Fault, InProcessCli, Result, in_process_cli  # noqa: F401
+from tests.cli.harness import invoke as invoke_cli
+from tests.integration.conftest import LLMX
 
 BUFFERING = pytest.mark.parametrize("unbuffered", ["1", ""], ids=["unbuffered", "buffered"])
 
 
-def run(cli: Cli, args: list[str], *, unbuffered: str, stdout: object = subprocess.PIPE,
+def run(cli: InProcessCli, args: list[str], *, unbuffered: str, stdout: object = subprocess.PIPE,
         stdin: object = subprocess.DEVNULL, stderr: object = subprocess.PIPE,
         close: tuple[int, ...] = ()) -> subprocess.CompletedProcess[bytes]:
+    """A real ``llmx`` process with ``close``d descriptors or redirected streams."""
     env = {**cli.env, "PYTHONUNBUFFERED": unbuffered}
 
     def closing() -> None:
@@ -31,6 +38,13 @@ def run(cli: Cli, args: list[str], *, unbuffered: str, stdout: object = subproce
 
     return subprocess.run([*LLMX, *args], stdin=stdin, stdout=stdout, stderr=stderr, env=env,
                           cwd=cli.home, timeout=60, preexec_fn=closing if close else None)
+
+
+def invoke(cli: InProcessCli, args: list[str], *, unbuffered: str, stdout: Fault | None = None,
+           stderr: Fault | None = None) -> Result:
+    """The command in-process, its stdout/stderr failing as ``stdout``/``stderr`` say."""
+    return invoke_cli(args, env=cli.env, cwd=cli.home, stdout=stdout, stderr=stderr,
+                      buffered=not unbuffered)
 
 
 def one_error(stderr: bytes, *needles: str) -> str:
@@ -44,16 +58,12 @@ def one_error(stderr: bytes, *needles: str) -> str:
     return lines[0]
 
 
-@BUFFERING
-def test_closed_stdin_reads_as_empty(cli: Cli, unbuffered: str) -> None:
-    result = run(cli, ["ask", "-p", "sim", "hi"], unbuffered=unbuffered, stdin=None, close=(0,))
+def test_real_closed_stdin_reads_as_empty(cli: InProcessCli) -> None:
+    """stdin has no buffering to vary: one run with a prompt, one without."""
+    result = run(cli, ["ask", "-p", "sim", "hi"], unbuffered="", stdin=None, close=(0,))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip()
-
-
-@BUFFERING
-def test_closed_stdin_without_a_prompt_is_a_usage_error(cli: Cli, unbuffered: str) -> None:
-    result = run(cli, ["ask", "-p", "sim"], unbuffered=unbuffered, stdin=None, close=(0,))
+    result = run(cli, ["ask", "-p", "sim"], unbuffered="", stdin=None, close=(0,))
     assert result.returncode == ExitCode.USAGE
     one_error(result.stderr, "empty")
 
@@ -70,13 +80,24 @@ FULL_STDOUT = [
     ["cache", "path"],
     ["completions", "bash"],
     ["stats"],
-    ["sim", "--port", "0"],  # its base URL cannot be printed: it must not serve blind
 ]
 
 
 @BUFFERING
 @pytest.mark.parametrize("args", FULL_STDOUT, ids=" ".join)
-def test_full_stdout_is_one_line_and_exit_8(cli: Cli, args: list[str], unbuffered: str) -> None:
+def test_full_stdout_is_one_line_and_exit_8(cli: InProcessCli, args: list[str],
+                                            unbuffered: str) -> None:
+    result = invoke(cli, args, unbuffered=unbuffered, stdout=Fault(errno.ENOSPC))
+    assert result.returncode == ExitCode.OUTPUT, result.stderr
+    one_error(result.stderr, "cannot write the output", "No space left")
+
+
+@BUFFERING
+@pytest.mark.parametrize("args", [["ask", "-p", "sim", "hi"],
+                                  ["sim", "--port", "0"]],  # it must not serve blind
+                         ids=" ".join)
+def test_real_full_stdout_is_one_line_and_exit_8(cli: InProcessCli, args: list[str],
+                                                 unbuffered: str) -> None:
     with open("/dev/full", "wb") as full:
         result = run(cli, args, unbuffered=unbuffered, stdout=full)
     assert result.returncode == ExitCode.OUTPUT, result.stderr
@@ -86,33 +107,63 @@ def test_full_stdout_is_one_line_and_exit_8(cli: Cli, args: list[str], unbuffere
 @BUFFERING
 @pytest.mark.parametrize("args", [["ask", "-p", "sim", "hi"], ["--version"], ["profiles"]],
                          ids=" ".join)
-def test_closed_stdout_is_one_line_and_exit_8(cli: Cli, args: list[str], unbuffered: str) -> None:
-    result = run(cli, args, unbuffered=unbuffered, stdout=None, close=(1,))
+def test_closed_stdout_is_one_line_and_exit_8(cli: InProcessCli, args: list[str],
+                                              unbuffered: str) -> None:
+    result = invoke(cli, args, unbuffered=unbuffered, stdout=Fault(errno.EBADF))
     assert result.returncode == ExitCode.OUTPUT, result.stderr
     one_error(result.stderr, "stdout is closed")
 
 
+def test_real_closed_stdout_is_one_line_and_exit_8(cli: InProcessCli) -> None:
+    result = run(cli, ["ask", "-p", "sim", "hi"], unbuffered="", stdout=None, close=(1,))
+    assert result.returncode == ExitCode.OUTPUT, result.stderr
+    one_error(result.stderr, "stdout is closed")
+
+
+STDERR_CASES = [(["ask", "-p", "sim", "hi"], ExitCode.OK),
+                (["ask", "--max-tokens", "0", "hi"], ExitCode.USAGE), (["compress"], ExitCode.OK)]
+
+
 @BUFFERING
-@pytest.mark.parametrize(("args", "code"), [(["ask", "-p", "sim", "hi"], ExitCode.OK),
-                                            (["ask", "--max-tokens", "0", "hi"], ExitCode.USAGE),
-                                            (["compress"], ExitCode.OK)], ids=str)
-def test_closed_or_full_stderr_keeps_the_exit_code(cli: Cli, args: list[str], code: int,
+@pytest.mark.parametrize(("args", "code"), STDERR_CASES, ids=str)
+def test_closed_or_full_stderr_keeps_the_exit_code(cli: InProcessCli, args: list[str], code: int,
                                                    unbuffered: str) -> None:
-    closed = run(cli, args, unbuffered=unbuffered, stderr=None, close=(2,))
-    with open("/dev/full", "wb") as full:
-        filled = run(cli, args, unbuffered=unbuffered, stderr=full)
+    closed = invoke(cli, args, unbuffered=unbuffered, stderr=Fault(errno.EBADF))
+    filled = invoke(cli, args, unbuffered=unbuffered, stderr=Fault(errno.ENOSPC))
     assert (closed.returncode, filled.returncode) == (code, code)
     if code == ExitCode.OK and args[0] == "ask":
         assert closed.stdout.strip() and filled.stdout == closed.stdout
 
 
+def test_real_closed_or_full_stderr_keeps_the_exit_code(cli: InProcessCli) -> None:
+    args = ["ask", "-p", "sim", "hi"]
+    closed = run(cli, args, unbuffered="", stderr=None, close=(2,))
+    with open("/dev/full", "wb") as full:
+        filled = run(cli, args, unbuffered="", stderr=full)
+    assert (closed.returncode, filled.returncode) == (ExitCode.OK, ExitCode.OK)
+    assert closed.stdout.strip() and filled.stdout == closed.stdout
+
+
+ASK_LONG = ["ask", "-p", "sim", "--max-tokens", "400", "hi"]
+
+
 @BUFFERING
-@pytest.mark.parametrize("args", [["ask", "-p", "sim", "--max-tokens", "400", "hi"],
-                                  ["--help"], ["completions", "zsh"]], ids=" ".join)
-def test_reader_going_away_is_a_quiet_exit(cli: Cli, args: list[str], unbuffered: str) -> None:
-    env = {**cli.env, "PYTHONUNBUFFERED": unbuffered}
-    proc = subprocess.Popen([*LLMX, *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env, cwd=cli.home)
+@pytest.mark.parametrize("args", [ASK_LONG, ["completions", "zsh"]], ids=" ".join)
+def test_reader_going_away_is_a_quiet_exit(cli: InProcessCli, args: list[str],
+                                           unbuffered: str) -> None:
+    result = invoke(cli, args, unbuffered=unbuffered, stdout=Fault(errno.EPIPE, room=1))
+    assert len(result.stdout) == 1  # `| head -c1`: one byte was read, then the pipe closed
+    assert result.returncode == ExitCode.OK
+    assert result.stderr == b""
+
+
+@pytest.mark.parametrize("args", [ASK_LONG, ["--help"]], ids=" ".join)
+def test_real_reader_going_away_is_a_quiet_exit(cli: InProcessCli, args: list[str]) -> None:
+    """``--help`` only here: Rich handles a broken pipe by pointing the real descriptor of
+    ``sys.stdout`` at the null device, which an in-memory stream does not have."""
+    proc = subprocess.Popen([*LLMX, *args], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli.env,
+                            cwd=cli.home)
     assert proc.stdout is not None and proc.stderr is not None
     assert proc.stdout.read(1)
     proc.stdout.close()  # `| head -c1`
@@ -121,7 +172,7 @@ def test_reader_going_away_is_a_quiet_exit(cli: Cli, args: list[str], unbuffered
     assert err == b""
 
 
-def test_non_utf8_argument_is_a_usage_error(cli: Cli) -> None:
+def test_real_non_utf8_argument_is_a_usage_error(cli: InProcessCli) -> None:
     result = subprocess.run([os.fsencode(LLMX[0]), b"-m", b"llmx", b"ask", b"-p", b"sim",
                              b"caf\xe9"], capture_output=True, env=cli.env, cwd=cli.home,
                             timeout=60, stdin=subprocess.DEVNULL)
@@ -130,13 +181,13 @@ def test_non_utf8_argument_is_a_usage_error(cli: Cli) -> None:
     one_error(result.stderr, "argument 4", "UTF-8", "0xe9")
 
 
-def test_sim_on_a_port_in_use_is_a_usage_error(cli: Cli,
-                                               sim_factory: Callable[..., object]) -> None:
+def test_real_sim_on_a_port_in_use_is_a_usage_error(cli: InProcessCli,
+                                                    sim_factory: Callable[..., object]) -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        result = cli.run("sim", "--port", str(port), timeout=30)
+        result = cli.run_process("sim", "--port", str(port), timeout=30)
     assert result.returncode == ExitCode.USAGE, result.stderr
     assert result.stdout == b""
     one_error(result.stderr, f"127.0.0.1:{port}", "in use")

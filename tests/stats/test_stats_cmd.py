@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from collections import Counter
@@ -11,29 +10,26 @@ from typing import Any
 
 import pytest
 
-from llmx.cli._io import Io
 from llmx.cli.stats_cmd import run_stats
 from llmx.errors import UsageError
 from llmx.paths import records_dir
 from llmx.records import Record, RecordLog
+from tests.cli.harness import Streams, invoke, memory_io
 from tests.stats.factory import record
 
 
-def make_io(home: Path, *, tty: bool = False, **env: str) -> Io:
-    return Io(stdin=io.BytesIO(), stdout=io.StringIO(), stderr=io.StringIO(),
-              env={"LLMX_HOME": str(home), **env}, stdin_is_tty=False, stdout_is_tty=tty)
+def make_io(home: Path, *, tty: bool = False, **env: str) -> Streams:
+    return memory_io(env={"LLMX_HOME": str(home), **env}, stdout_is_tty=tty)
 
 
-def out(streams: Io) -> str:
-    value = streams.stdout.getvalue()  # type: ignore[attr-defined]
-    assert isinstance(value, str)
-    return value
+def out(streams: Streams) -> str:
+    return streams.out()
 
 
-def stats_json(streams: Io, **options: Any) -> dict[str, Any]:
+def stats_json(streams: Streams, **options: Any) -> dict[str, Any]:
     args: dict[str, Any] = {"since": None, "by": None, "entries": None, "disk_bytes": None}
     args.update(options)
-    assert run_stats(streams, as_json=True, **args) == 0
+    assert run_stats(streams.io, as_json=True, **args) == 0
     text = out(streams)
     assert text.count("\n") == 1  # one JSON object on one line
     data = json.loads(text)
@@ -67,7 +63,7 @@ def test_no_records_json_has_zero_counts(tmp_path: Path) -> None:
 
 def test_no_records_text_is_one_friendly_line(tmp_path: Path) -> None:
     streams = make_io(tmp_path)
-    assert run_stats(streams, as_json=False, since="24h", by=None, entries=None,
+    assert run_stats(streams.io, as_json=False, since="24h", by=None, entries=None,
                      disk_bytes=None) == 0
     text = out(streams)
     assert text.count("\n") == 1 and "No requests recorded in the last 24h" in text
@@ -104,9 +100,9 @@ def test_bad_records_lines_are_skipped_and_counted(tmp_path: Path) -> None:
     data = stats_json(make_io(tmp_path))
     assert data["total"]["requests"] == 5 and data["skipped_lines"] == 2
     streams = make_io(tmp_path)
-    assert run_stats(streams, as_json=False, since=None, by=None, entries=None,
+    assert run_stats(streams.io, as_json=False, since=None, by=None, entries=None,
                      disk_bytes=None) == 0
-    note = streams.stderr.getvalue()  # type: ignore[attr-defined]
+    note = streams.err()
     assert note.count("\n") == 1 and "2 unreadable lines" in note and "skipped" in note
 
 
@@ -114,8 +110,8 @@ def test_no_skipped_lines_means_no_note(tmp_path: Path) -> None:
     write(tmp_path, recent(3))
     assert stats_json(make_io(tmp_path))["skipped_lines"] == 0
     streams = make_io(tmp_path)
-    run_stats(streams, as_json=False, since=None, by=None, entries=None, disk_bytes=None)
-    assert streams.stderr.getvalue() == ""  # type: ignore[attr-defined]
+    run_stats(streams.io, as_json=False, since=None, by=None, entries=None, disk_bytes=None)
+    assert streams.err() == ""
 
 
 def test_since_leaves_older_records_out(tmp_path: Path) -> None:
@@ -133,7 +129,7 @@ def test_since_leaves_older_records_out(tmp_path: Path) -> None:
 def test_table_on_a_pipe_has_no_ansi(tmp_path: Path) -> None:
     write(tmp_path, recent(10))
     streams = make_io(tmp_path, COLUMNS="80")
-    assert run_stats(streams, as_json=False, since=None, by="profile", entries=3,
+    assert run_stats(streams.io, as_json=False, since=None, by="profile", entries=3,
                      disk_bytes=2048) == 0
     text = out(streams)
     assert "\x1b" not in text
@@ -144,9 +140,9 @@ def test_table_on_a_pipe_has_no_ansi(tmp_path: Path) -> None:
 def test_terminal_gets_colour_unless_no_color(tmp_path: Path) -> None:
     write(tmp_path, recent(10))
     coloured = make_io(tmp_path, tty=True, TERM="xterm-256color")
-    run_stats(coloured, as_json=False, since=None, by=None, entries=None, disk_bytes=None)
+    run_stats(coloured.io, as_json=False, since=None, by=None, entries=None, disk_bytes=None)
     plain = make_io(tmp_path, tty=True, TERM="xterm-256color", NO_COLOR="1")
-    run_stats(plain, as_json=False, since=None, by=None, entries=None, disk_bytes=None)
+    run_stats(plain.io, as_json=False, since=None, by=None, entries=None, disk_bytes=None)
     cyan = "\x1b[36m"
     assert cyan in out(coloured)
     assert cyan not in out(plain) and "requests" in out(plain)
@@ -154,8 +150,19 @@ def test_terminal_gets_colour_unless_no_color(tmp_path: Path) -> None:
 
 def test_bad_options_are_usage_errors(tmp_path: Path) -> None:
     with pytest.raises(UsageError):
-        run_stats(make_io(tmp_path), as_json=True, since="yesterday", by=None, entries=None,
+        run_stats(make_io(tmp_path).io, as_json=True, since="yesterday", by=None, entries=None,
                   disk_bytes=None)
     with pytest.raises(UsageError):
-        run_stats(make_io(tmp_path), as_json=True, since=None, by="provider", entries=None,
+        run_stats(make_io(tmp_path).io, as_json=True, since=None, by="provider", entries=None,
                   disk_bytes=None)
+
+
+def test_the_command_reads_records_and_the_cache_of_its_environment(tmp_path: Path) -> None:
+    write(tmp_path, recent(6))
+    result = invoke(["stats", "--json", "--by", "model"], env={"LLMX_HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["total"]["requests"] == 6 and data["entries"] == 0
+    assert {g["name"] for g in data["groups"]} == {"m0", "m1", "m2"}
+    bad = invoke(["stats", "--since", "yesterday"], env={"LLMX_HOME": str(tmp_path)})
+    bad.assert_one_error(2, "yesterday")
