@@ -109,8 +109,9 @@ def test_no_first_use_note_when_the_simulator_was_chosen(cli: InProcessCli, sim:
 
 def test_smoke_a_real_process_answers_as_the_in_process_run_does(cli: InProcessCli,
                                                                  sim: Sim) -> None:
-    """One real `python -m llmx` ask, a miss then a hit, and --version: the entry point,
-    sys.exit and the interpreter's exit, which no in-process run has."""
+    """One real `python -m llmx` ask (cache off: both runs ask the simulator) and
+    --version: the entry point, sys.exit and the interpreter's exit, which no in-process
+    run has."""
     cli.write_config(profile_toml(sim.url) + '[profiles.local.cache]\nmode = "off"\n')
     real = cli.run_process("ask", "smoke test question")
     assert real.returncode == 0, real.stderr
