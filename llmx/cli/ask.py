@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class AskArgs:
+    """One ``llmx ask`` command line, parsed. Each field is set by the options of
+    ``llmx.cli.spec.ASK`` naming it; these defaults are the options' defaults."""
+
     prompt: tuple[str, ...] = ()
     profile: str | None = None
     model: str | None = None
@@ -125,8 +128,7 @@ def run_ask(args: AskArgs, io: Io) -> int:
     return asyncio.run(_ask(client, prompt, call, args, io))
 
 
-FLAG_NAMES = {"model": "--model", "temperature": "--temperature", "max_tokens": "--max-tokens",
-              "kind": "--kind", "compress": "--compress"}
+FLAG_NAMES = {opt.field: opt.names[-1] for opt in ASK if opt.kind == "value"}  # --max-tokens
 
 
 def check_flags(args: AskArgs, profile: Profile) -> None:
