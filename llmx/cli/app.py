@@ -1,6 +1,9 @@
 """The Typer app: every command's flags and help. The one composition root of the CLI.
 
-Each command body is a single call into its module, run through the error boundary.
+``ask`` and the shared ``--config``/``--profile`` are built from the option table in
+``llmx.cli.spec`` (which the fast path reads too). Each command body is a single call into
+its module with the ``Io`` the app was run with (click's ``ctx.obj``; the process's own
+when none was given), through the error boundary.
 """
 
 from __future__ import annotations
