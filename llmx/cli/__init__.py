@@ -50,9 +50,13 @@ def run(argv: Sequence[str], io: Io | None = None) -> int:
     environment) and return its exit code; stdout is flushed. Touches no signal handler
     and never exits the interpreter, so tests run it in-process."""
     args = list(argv)
-    from llmx.cli._io import Io
+    try:
+        from llmx.cli._io import Io
 
-    streams = Io.system() if io is None else io
+        streams = Io.system() if io is None else io
+    except KeyboardInterrupt:  # SIGTERM / Ctrl-C while the streams are being set up
+        (sys.stderr if io is None else io.stderr).write("error: interrupted\n")
+        return 130
     return _settled(args, streams)
 
 
