@@ -56,6 +56,8 @@ from llmx.state import StateUnavailable, Warn
 LOCK_TIMEOUT: Final = 60.0  # seconds SQLite waits for another process's write lock
 UNLIMITED: Final = 2**62  # max_entries / max_bytes for maintenance commands
 RESPONSES: Final = "responses"
+RECENCY: Final = "recency"
+VECTORS: Final = "vectors"
 QUIET: Final = (sqlite3.Error, diskcache.Timeout, OSError)  # what a quiet read swallows
 _SYNC_OFF: Final = 0
 _SYNC_NORMAL: Final = 1

@@ -40,19 +40,20 @@ Behaviour a caller can rely on:
 
 from __future__ import annotations
 
-import math
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
-from llmx.cache import recency, rows
+from llmx.cache import recency, rows, writes
 from llmx.cache.databases import (
     LOCK_TIMEOUT,
+    RECENCY,
     RESPONSES,
     UNLIMITED,
+    VECTORS,
     CacheUnavailable,
     Databases,
     Moved,
@@ -65,9 +66,6 @@ from llmx.state import Warn
 __all__ = ["LOCK_TIMEOUT", "RECENCY", "RESPONSES", "UNLIMITED", "VECTORS", "CacheStore",
            "CacheUnavailable", "Grouping"]
 
-VECTORS: Final = "vectors"
-RECENCY: Final = "recency"
-_BYTE_PASSES: Final = 8  # culls by size per write, each one transaction
 _T = TypeVar("_T")
 
 
@@ -78,8 +76,7 @@ class CacheStore:
                  clock: Callable[[], float] = time.time, warn: Warn | None = None,
                  grouping: Grouping | None = None) -> None:
         self._directory = Path(directory)
-        self._max_entries = max_entries
-        self._max_bytes = max_bytes
+        self._limits = writes.Limits(max_entries, max_bytes)
         self._clock = clock
         self._warn = warn
         self._dbs = Databases(self._directory, warn=warn)
@@ -126,9 +123,9 @@ class CacheStore:
         entries, vectors = self._queue.take()
         if entries:
             touched = self._touches.take()
-            _afresh(lambda: self._write_entries(entries, touched))
+            _afresh(lambda: writes.write_entries(self._dbs, entries, touched, self._limits))
         if vectors:
-            self._heads = _afresh(lambda: self._write_vectors(vectors))
+            self._heads = _afresh(lambda: writes.write_vectors(self._dbs, vectors))
         self._wrote = True
 
     def __len__(self) -> int:
@@ -198,7 +195,7 @@ class CacheStore:
             removed = int(cache.expire())
             bad = [key for key in list(cache.iterkeys()) if self._decoded(cache, key) is None]
             removed += sum(bool(cache.delete(key)) for key in bad)
-            removed += self._enforce_limits(cache)
+            removed += writes.enforce_limits(self._dbs, cache, self._limits)
             self._prune_vectors(cache)
             self._prune_recency(cache)
         self._dbs.close()  # the last connection checkpoints and removes each WAL
@@ -290,72 +287,6 @@ class CacheStore:
     def _flush_queued(self) -> None:
         if len(self._queue):
             self.flush()
-
-    def _write_entries(self, entries: dict[str, Queued], touched: dict[str, int]) -> None:
-        """The LRU order first (a crash before the entries commit leaves order rows for
-        entries that are not there: harmless), then the entries, then the limits."""
-        stamp = recency.next_stamp()
-        with self._dbs.failing(RESPONSES):
-            responses = self._dbs.writer(RESPONSES)
-        with self._dbs.failing(RECENCY):
-            order = self._dbs.writer(RECENCY)
-            with order.transact():
-                recency.record(order, {**touched, **dict.fromkeys(entries, stamp)},
-                               lambda key: key in entries or key in responses)
-        with self._dbs.failing(RESPONSES):
-            with responses.transact():
-                for key, queued in entries.items():
-                    responses.set(key, queued.value, expire=queued.expire)
-                responses.expire()
-            if len(responses) > self._max_entries or responses.volume() > self._max_bytes:
-                self._enforce_limits(responses)
-
-    def _write_vectors(self, vectors: dict[str, list[bytes]]) -> dict[str, int]:
-        """Rows numbered from each embedder's counter, in one transaction; returns the last
-        number written per embedder."""
-        tops: dict[str, int] = {}
-        with self._dbs.failing(VECTORS):
-            cache = self._dbs.writer(VECTORS)
-            with cache.transact():
-                for embedder, payloads in vectors.items():
-                    try:
-                        top = int(cache.incr(rows.counter_key(embedder), len(payloads)))
-                    except (TypeError, ValueError):
-                        raise CacheUnavailable("the vector log's counter is damaged") from None
-                    for offset, payload in enumerate(payloads, top - len(payloads) + 1):
-                        cache.set(rows.vector_key(embedder, offset), payload)
-                    tops[embedder] = top
-        return tops
-
-    def _enforce_limits(self, responses: Any) -> int:
-        """Evict beyond ``max_entries`` (LRU), then cull while over ``max_bytes``; returns the
-        number of entries removed."""
-        removed = self._drop(responses, len(responses) - self._max_entries)
-        for _ in range(_BYTE_PASSES):
-            volume, count = responses.volume(), len(responses)
-            if volume <= self._max_bytes or count == 0:
-                break
-            removed += self._drop(responses, max(1, math.ceil(
-                count * (volume - self._max_bytes) / volume)))
-        return removed
-
-    def _drop(self, responses: Any, count: int) -> int:
-        """Delete the ``count`` least recently used entries (one transaction per database)."""
-        if count <= 0:
-            return 0
-        with self._dbs.failing(RECENCY):
-            order = self._dbs.writer(RECENCY)
-            victims, dead = recency.oldest(order, lambda key: key in responses, count)
-            if len(victims) < count:
-                victims += recency.unknown(responses.iterkeys(), order, count - len(victims),
-                                           set(victims))
-        with responses.transact():
-            for key in victims:
-                responses.delete(key)
-        with self._dbs.failing(RECENCY), order.transact():
-            for row in dead:
-                order.delete(row)
-        return len(victims)
 
     # -- maintenance helpers ----------------------------------------------------------------
 

@@ -52,7 +52,7 @@ WRITE = ENTRY + '''
 import sys
 from pathlib import Path
 from llmx.cache.store import CacheStore, Grouping
-folder, first, count, limit = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+folder, (first, count, limit) = Path(sys.argv[1]), map(int, sys.argv[2:5])
 store = CacheStore(folder, max_entries=limit, max_bytes=2**31,
                    grouping=Grouping(entries=int(sys.argv[5]), max_age=3600))
 for i in range(first, first + count):
