@@ -9,7 +9,7 @@ depends on diskcache's table layout (``diskcache>=5.6,<6`` in pyproject only bec
 does not exist yet to test against).
 
 ``Databases`` holds the open databases under one directory by name (``responses``,
-``recency``, ``vectors``). Values stay inside SQLite (``_ValueDisk``): never pickle, never
+``vectors``). Values stay inside SQLite (``_ValueDisk``): never pickle, never
 side files. Directories are 0700 and the database files are created 0600 before SQLite opens
 them, so its ``-wal`` / ``-shm`` files inherit that mode.
 
@@ -56,13 +56,12 @@ from llmx.state import StateUnavailable, Warn
 LOCK_TIMEOUT: Final = 60.0  # seconds SQLite waits for another process's write lock
 UNLIMITED: Final = 2**62  # max_entries / max_bytes for maintenance commands
 RESPONSES: Final = "responses"
-RECENCY: Final = "recency"
 VECTORS: Final = "vectors"
 QUIET: Final = (sqlite3.Error, diskcache.Timeout, OSError)  # what a quiet read swallows
 _SYNC_OFF: Final = 0
 _SYNC_NORMAL: Final = 1
 SETTINGS: Final = {
-    "eviction_policy": "none",  # no access-time write on a read; llmx.cache.recency orders
+    "eviction_policy": "none",  # no access-time write on a read: see llmx.cache.recency
     "statistics": 0, "tag_index": 0,
     "cull_limit": 0,  # expired rows: one ``expire()`` per write transaction instead
     "size_limit": UNLIMITED, "disk_min_file_size": UNLIMITED,  # values stay in the row

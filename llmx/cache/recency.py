@@ -1,27 +1,31 @@
 """Approximate LRU order of the response entries, kept above diskcache's public API.
 
 diskcache's own LRU (``eviction_policy="least-recently-used"``) writes an access time on
-every ``get``, so every hit would be a write (and, on close, a synced checkpoint). Instead:
+every ``get``, so every hit would be a write (and, on close, a synced checkpoint). Instead
+the LRU order is diskcache's iteration order, which is insertion order (documented with
+``Cache.peekitem``; ``diskcache.Index`` is an ordered mapping built on it): the front of
+``iter(cache)`` is the least recently used entry, and an entry moves to the back when it
+is deleted and set again. So:
 
 * a hit only notes ``(stamp, key)`` in memory (``Touches.note``); a process that ends
-  without having written appends its notes to the touch file ``recency/touches`` (one
+  without having written appends its notes to the touch file ``<cache>/touches`` (one
   ``write``, no fsync; the file is capped at ``TOUCH_FILE_CAP`` bytes, touches beyond it are
   dropped);
-* the next write transaction, in any process, folds the touch files and its own notes into
-  the ``recency`` database (``record``): ``"@" + key`` holds the key's stamp and
-  ``"!<stamp>:" + key`` puts it in diskcache's key order, so ``iterkeys()`` walks entries
-  from the least recently used;
-* eviction (``oldest``) walks that order from the front, a few rows per evicted entry.
+* the next write transaction, in any process, takes the touch files and its own notes and
+  moves those entries to the back, oldest touch first, before its own writes
+  (``llmx.cache.writes``);
+* eviction deletes from the front of the iteration order, after dropping expired rows.
 
 Trade-offs, all of which cost at most a cache entry kept or dropped too early:
 
-* the order is approximate: touches noted by a process that was killed, a touch file that
-  hit its cap, or an append racing the writer that takes the file are lost; a key then looks
-  as old as its last recorded use;
-* stamps are wall-clock nanoseconds (monotonic within a process), so a clock step between
-  processes reorders recent uses;
-* entries the recency database does not know (written before it existed, or whose rows were
-  lost in a crash between the two transactions) count as the least recently used.
+* the order is approximate: uses noted by a process that was killed, beyond the touch
+  file's cap, or appended while a writer takes the file are lost; an entry then looks as
+  old as its last recorded use (or its write);
+* within one write, folded uses are ordered by their stamps (wall-clock nanoseconds,
+  monotonic within a process; a clock step between processes reorders them), and all of
+  them count as older than the write's own entries;
+* moving an entry rewrites it (its value is read and written back in the writer's
+  transaction): a write pays for the hits since the last one.
 """
 
 from __future__ import annotations
@@ -30,9 +34,8 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from llmx.cache import rows
 
@@ -56,15 +59,16 @@ class Touches:
     __slots__ = ("_directory", "_notes")
 
     def __init__(self, directory: Path) -> None:
-        self._directory = directory  # the recency database's directory
+        self._directory = directory  # the cache directory (the touch files live here)
         self._notes: dict[str, int] = {}
 
     def note(self, key: str) -> None:
         self._notes[key] = next_stamp()
 
-    def take(self) -> dict[str, int]:
-        """Every touch noted so far (this process's and the touch files'), forgotten here and
-        on disk (the files are renamed before they are read: later appends start anew)."""
+    def take(self) -> list[str]:
+        """Every key used since the last take (this process's and the touch files'), oldest
+        use first; forgotten here and on disk (the files are renamed before they are read:
+        later appends start a new file)."""
         found, self._notes = self._notes, {}
         mine = self._directory / f"{TOUCH_FILE}.{os.getpid()}-{next_stamp()}"
         with contextlib.suppress(OSError):
@@ -77,11 +81,11 @@ class Touches:
                 continue
             for key, stamp in rows.parse_touches(text).items():
                 found[key] = max(stamp, found.get(key, 0))
-        return found
+        return sorted(found, key=found.__getitem__)
 
     def spill(self) -> None:
         """Append the notes to the touch file (best effort, no fsync), then forget them. The
-        file is only created inside an existing recency directory."""
+        file is only created inside an existing cache directory."""
         notes, self._notes = self._notes, {}
         lines = [rows.touch_line(stamp, key) for key, stamp in notes.items()]
         data = "".join(line for line in lines if line).encode()
@@ -108,56 +112,3 @@ class Touches:
         if not self._directory.is_dir():
             return []
         return sorted(self._directory.glob(f"{TOUCH_FILE}*"))
-
-
-def record(recency: Any, stamps: dict[str, int], known: Callable[[str], bool]) -> None:
-    """Move each key of ``stamps`` to its stamp in the LRU order (inside the caller's
-    transaction). A key the order does not hold yet is added only if ``known(key)``; an
-    older stamp never replaces a newer one."""
-    for key, stamp in stamps.items():
-        old = recency.get(rows.stamp_key(key))
-        if isinstance(old, int):
-            if old >= stamp:
-                continue
-            recency.delete(rows.recent_key(old, key))
-        elif not known(key):
-            continue
-        recency.set(rows.recent_key(stamp, key), 0)
-        recency.set(rows.stamp_key(key), stamp)
-
-
-def order_rows(recency: Any) -> Iterator[tuple[str, str]]:
-    """``(row, entry key)`` of the LRU order, least recently used first."""
-    for row in recency.iterkeys():
-        key = rows.recent_entry(row)
-        if key is None:
-            return  # past the order rows ("!" sorts first)
-        yield row, key
-
-
-def oldest(recency: Any, present: Callable[[str], bool],
-           count: int) -> tuple[list[str], list[str]]:
-    """Up to ``count`` present entry keys from the least recently used on, and the recency
-    rows to delete with them (theirs, and those of entries already gone)."""
-    victims: list[str] = []
-    dead: list[str] = []
-    if count <= 0:
-        return victims, dead
-    for row, key in order_rows(recency):
-        dead.extend((row, rows.stamp_key(key)))
-        if present(key):
-            victims.append(key)
-            if len(victims) >= count:
-                break
-    return victims, dead
-
-
-def unknown(keys: Iterable[str], recency: Any, count: int, skip: set[str]) -> list[str]:
-    """Up to ``count`` of ``keys`` that the recency order does not hold (nor ``skip``)."""
-    found: list[str] = []
-    for key in keys:
-        if len(found) >= count:
-            break
-        if key not in skip and rows.stamp_key(key) not in recency:
-            found.append(key)
-    return found

@@ -4,9 +4,7 @@ No diskcache import and no SQL here: these functions shape values and keys, and 
 files the store keeps private. ``llmx.cache.databases`` turns values into diskcache columns.
 
     responses:  key -> {"x": expires-at | null, "e": Entry JSON}   (``envelope``)
-    recency:    "@" + key                       -> its recency stamp (int, nanoseconds)
-                "!" + <stamp, 20 digits> + ":" + key -> 0 (the LRU order: ``iterkeys``)
-                (file) ``touches``              -> "<stamp> <key>" lines noted by hits
+    (file)      ``touches``  -> "<stamp> <key>" lines: hits not yet folded into the LRU order
     vectors:    "seq:<embedder>"           -> last sequence number handed out (int)
                 "v:<embedder>:<seq, 12 digits>" -> JSON [key, scope], NUL, float32 bytes
                 "aux:" + JSON [namespace, key]  -> any value
@@ -27,11 +25,8 @@ from llmx.cache.types import ENTRY_VERSION, Entry
 
 DB_NAME: Final = "cache.db"  # diskcache's file name in each database directory
 SEQ_WIDTH: Final = 12
-STAMP_WIDTH: Final = 20
 VECTOR_PREFIX: Final = "v:"
 COUNTER_PREFIX: Final = "seq:"
-RECENT_PREFIX: Final = "!"  # sorts before STAMP_PREFIX and every hex key
-STAMP_PREFIX: Final = "@"
 
 
 # -- column values ---------------------------------------------------------------------------
@@ -129,26 +124,7 @@ def key_is_vector(key: str) -> bool:
     return key.startswith(VECTOR_PREFIX)
 
 
-# -- recency rows ------------------------------------------------------------------------------
-
-
-def stamp_key(key: str) -> str:
-    """Where an entry's recency stamp is kept."""
-    return STAMP_PREFIX + key
-
-
-def recent_key(stamp: int, key: str) -> str:
-    """The row that puts ``key`` at ``stamp`` in the LRU order (keys sort by stamp)."""
-    return f"{RECENT_PREFIX}{stamp:0{STAMP_WIDTH}d}:{key}"
-
-
-def recent_entry(row_key: str) -> str | None:
-    """The entry key of a ``recent_key`` row; ``None`` for any other key."""
-    head, sep, key = row_key.partition(":")
-    if (not sep or len(head) != STAMP_WIDTH + 1 or not head.startswith(RECENT_PREFIX)
-            or not head[1:].isdigit()):
-        return None
-    return key
+# -- the touch file ----------------------------------------------------------------------------
 
 
 def touch_line(stamp: int, key: str) -> str | None:

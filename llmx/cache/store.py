@@ -1,16 +1,17 @@
 """The cache on disk: three diskcache (SQLite) databases, opened by ``llmx.cache.databases``.
 
-    <directory>/responses/cache.db   key -> {"x": expires-at | null, "e": Entry JSON}
-    <directory>/recency/cache.db     the approximate LRU order (``llmx.cache.recency``)
-    <directory>/recency/touches      hits noted by processes that did not write
+    <directory>/responses/cache.db   key -> {"x": expires-at | null, "e": Entry JSON}, in
+                                     approximate LRU order (``llmx.cache.recency``)
+    <directory>/touches              hits noted by processes that did not write
     <directory>/vectors/cache.db     the vector log, its per-embedder counters, aux values
     <directory>/snapshots/           free for the vector index's snapshot files
 
 Format: the response and vector rows are stored exactly as llmx 0.x stored them under the
 same names (JSON text, raw integers and bytes, in the row), so an existing cache is migrated
-in place: its entries are read as they are and, unknown to the new ``recency`` database,
-count as the least recently used until they are hit or rewritten. Rows of any other shape
-(a pickle, a value in a side file) are never decoded: they read as misses.
+in place: its entries are read as they are, in the order they were first written (the LRU
+order llmx 0.x kept in diskcache's access-time column is not read: it is not public). Rows
+of any other shape (a pickle, a value in a side file) are never decoded: they read as
+misses.
 
 Behaviour a caller can rely on:
 
@@ -50,7 +51,6 @@ from typing import Any, TypeVar
 from llmx.cache import recency, rows, writes
 from llmx.cache.databases import (
     LOCK_TIMEOUT,
-    RECENCY,
     RESPONSES,
     UNLIMITED,
     VECTORS,
@@ -63,7 +63,7 @@ from llmx.cache.queue import Grouping, Queued, WriteQueue
 from llmx.cache.types import Entry
 from llmx.state import Warn
 
-__all__ = ["LOCK_TIMEOUT", "RECENCY", "RESPONSES", "UNLIMITED", "VECTORS", "CacheStore",
+__all__ = ["LOCK_TIMEOUT", "RESPONSES", "UNLIMITED", "VECTORS", "CacheStore",
            "CacheUnavailable", "Grouping"]
 
 _T = TypeVar("_T")
@@ -80,7 +80,7 @@ class CacheStore:
         self._clock = clock
         self._warn = warn
         self._dbs = Databases(self._directory, warn=warn)
-        self._touches = recency.Touches(self._directory / RECENCY)
+        self._touches = recency.Touches(self._directory)
         self._queue = WriteQueue(grouping or Grouping(entries=1, max_age=0.0))
         self._wrote = grouping is None  # True: no write is held back for the first one
         self._heads: dict[str, int] = {}  # embedder -> the last seq this store's flush wrote
@@ -122,8 +122,8 @@ class CacheStore:
         """Write what is queued now; raises ``CacheUnavailable`` (the queue is dropped)."""
         entries, vectors = self._queue.take()
         if entries:
-            touched = self._touches.take()
-            _afresh(lambda: writes.write_entries(self._dbs, entries, touched, self._limits))
+            used = self._touches.take()
+            _afresh(lambda: writes.write_entries(self._dbs, entries, used, self._limits))
         if vectors:
             self._heads = _afresh(lambda: writes.write_vectors(self._dbs, vectors))
         self._wrote = True
@@ -146,8 +146,8 @@ class CacheStore:
         return rows.tree_size(self._directory)
 
     def iter_entries(self) -> Iterator[tuple[str, Entry]]:
-        """Live, valid entries, newest first (by first write: an overwrite keeps its place),
-        without touching their LRU position."""
+        """Live, valid entries, most recently written or used first (the LRU order from its
+        back), without touching their LRU position."""
         self._flush_queued()
         cache = self._responses()
         if cache is None:
@@ -166,13 +166,11 @@ class CacheStore:
         self._queue.take()
         self._touches.forget()
         removed = 0
-        names = (RESPONSES, RECENCY, VECTORS)
+        names = (RESPONSES, VECTORS)
         with writing():
             try:
                 cache = self._dbs.get(RESPONSES, create=False)
                 removed = 0 if cache is None else int(self._dbs.writer(RESPONSES).clear())
-                if self._dbs.get(RECENCY, create=False) is not None:
-                    self._dbs.writer(RECENCY).clear()
                 if self._dbs.get(VECTORS, create=False) is not None:
                     _clear_keeping_counters(self._dbs.writer(VECTORS))
             except sqlite3.OperationalError:
@@ -185,8 +183,8 @@ class CacheStore:
         return removed
 
     def prune(self) -> int:
-        """Drop expired, undecodable and over-limit entries, orphaned vectors and recency
-        rows; shrink the write-ahead logs. Returns the number of entries removed."""
+        """Drop expired, undecodable and over-limit entries and orphaned vectors; shrink the
+        write-ahead logs. Returns the number of entries removed."""
         self._flush_queued()
         if self._responses() is None:
             return 0
@@ -197,7 +195,6 @@ class CacheStore:
             removed += sum(bool(cache.delete(key)) for key in bad)
             removed += writes.enforce_limits(self._dbs, cache, self._limits)
             self._prune_vectors(cache)
-            self._prune_recency(cache)
         self._dbs.close()  # the last connection checkpoints and removes each WAL
         return removed
 
@@ -316,17 +313,6 @@ class CacheStore:
             unpacked = rows.unpack_vector(self._dbs.value(VECTORS, key))
             if unpacked is None or unpacked[0] not in responses:  # `in`: no LRU note
                 vectors.delete(key)
-
-    def _prune_recency(self, responses: Any) -> None:
-        """Delete the LRU order's rows of entries that are gone."""
-        if self._dbs.get(RECENCY, create=False) is None:
-            return
-        order = self._dbs.writer(RECENCY)
-        gone = [(row, key) for row, key in recency.order_rows(order) if key not in responses]
-        with order.transact():
-            for row, key in gone:
-                order.delete(row)
-                order.delete(rows.stamp_key(key))
 
 
 def _afresh(run: Callable[[], _T]) -> _T:

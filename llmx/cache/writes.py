@@ -1,21 +1,22 @@
 """Writing queued cache writes, and keeping the store within its limits.
 
-Each step is one transaction per database (diskcache's ``transact()``); the order of the
-steps is what keeps a crash harmless: the LRU order is written before the entries it ranks,
-and entries are deleted before their order rows (either way a crash leaves order rows
-without entries, which the next walk drops, or entries unknown to the order, which count as
-the least recently used). Database failures surface as ``CacheUnavailable`` (``Moved``
-when a damaged database was moved aside: ``CacheStore`` then retries once).
+Each step is one transaction (diskcache's ``transact()``): a process killed meanwhile
+leaves the database as it was before the step (SQLite rolls the step back). The LRU order
+is diskcache's insertion order (``llmx.cache.recency``). Database failures surface as
+``CacheUnavailable`` (``Moved`` when a damaged database was moved aside: ``CacheStore``
+then retries once).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+import time
 from dataclasses import dataclass
 from typing import Any, Final
 
-from llmx.cache import recency, rows
-from llmx.cache.databases import RECENCY, RESPONSES, VECTORS, CacheUnavailable, Databases
+from llmx.cache import rows
+from llmx.cache.databases import RESPONSES, VECTORS, CacheUnavailable, Databases
 from llmx.cache.queue import Queued
 
 _BYTE_PASSES: Final = 8  # culls by size per write, each one transaction
@@ -29,25 +30,35 @@ class Limits:
     max_bytes: int
 
 
-def write_entries(dbs: Databases, entries: dict[str, Queued], touched: dict[str, int],
+def write_entries(dbs: Databases, entries: dict[str, Queued], used: list[str],
                   limits: Limits) -> None:
-    """The LRU order first (a crash before the entries commit leaves order rows for
-    entries that are not there: harmless), then the entries, then the limits."""
-    stamp = recency.next_stamp()
+    """One transaction: drop expired rows, move the ``used`` entries (oldest use first) to
+    the back of the LRU order, then write ``entries`` behind them; then keep the limits."""
     with dbs.failing(RESPONSES):
         responses = dbs.writer(RESPONSES)
-    with dbs.failing(RECENCY):
-        order = dbs.writer(RECENCY)
-        with order.transact():
-            recency.record(order, {**touched, **dict.fromkeys(entries, stamp)},
-                           lambda key: key in entries or key in responses)
-    with dbs.failing(RESPONSES):
         with responses.transact():
+            now = time.time()
+            responses.expire(now)
+            for key in used:
+                if key not in entries:
+                    _move_to_back(responses, key, now)
             for key, queued in entries.items():
+                if key in responses:
+                    responses.delete(key)  # a rewrite is a use: to the back
                 responses.set(key, queued.value, expire=queued.expire)
-            responses.expire()
         if len(responses) > limits.max_entries or responses.volume() > limits.max_bytes:
             enforce_limits(dbs, responses, limits)
+
+
+def _move_to_back(responses: Any, key: str, now: float) -> None:
+    try:
+        value, expire_time = responses.get(key, expire_time=True)
+    except (ValueError, RecursionError):
+        return  # undecodable: left where it is (``get`` and ``prune`` delete it)
+    if value is None:
+        return
+    responses.delete(key)
+    responses.set(key, value, expire=None if expire_time is None else expire_time - now)
 
 
 def write_vectors(dbs: Databases, vectors: dict[str, list[bytes]]) -> dict[str, int]:
@@ -82,20 +93,11 @@ def enforce_limits(dbs: Databases, responses: Any, limits: Limits) -> int:
 
 
 def _drop(dbs: Databases, responses: Any, count: int) -> int:
-    """Delete the ``count`` least recently used entries (one transaction per database)."""
+    """Delete the ``count`` least recently used entries, in one transaction."""
     if count <= 0:
         return 0
-    with dbs.failing(RECENCY):
-        order = dbs.writer(RECENCY)
-        victims, dead = recency.oldest(order, lambda key: key in responses, count)
-        if len(victims) < count:
-            victims += recency.unknown(responses.iterkeys(), order, count - len(victims),
-                                       set(victims))
-    with responses.transact():
+    with dbs.failing(RESPONSES), responses.transact():
+        victims = list(itertools.islice(iter(responses), count))
         for key in victims:
             responses.delete(key)
-    with dbs.failing(RECENCY), order.transact():
-        for row in dead:
-            order.delete(row)
     return len(victims)
-

@@ -98,13 +98,13 @@ def test_a_hit_in_a_fresh_process_changes_no_row_and_syncs_nothing(tmp_path: Pat
     wrote = tmp_path / "write.trace"
     run(WRITE, str(folder), "0", "40", "1000", "16", "no-flush", strace=wrote)
     assert syncs(wrote) > 0  # a writer does sync: its connection was switched to NORMAL
-    databases = [folder / name / "cache.db" for name in ("responses", "recency", "vectors")]
+    databases = [folder / name / "cache.db" for name in ("responses", "vectors")]
     before = [dump(db) for db in databases]
     trace = tmp_path / "hit.trace"
     run(HIT, str(folder), "k7", "7", strace=trace)
     assert syncs(trace) == 0, trace.read_text()
-    assert [dump(db) for db in databases] == before  # entries, stamps, access columns alike
-    touches = (folder / "recency" / "touches").read_text().split()
+    assert [dump(db) for db in databases] == before  # rows, their order and times alike
+    touches = (folder / "touches").read_text().split()
     assert touches[1::2] == ["k7"]  # the use is noted for the next writer, nothing more
     again = tmp_path / "again.trace"
     run(HIT, str(folder), "k8", "8", strace=again)  # the reader left no NORMAL pragma behind
@@ -174,7 +174,7 @@ def test_a_recently_hit_entry_survives_a_cull_in_another_process(tmp_path: Path)
 
     assert cull(tmp_path / "untouched", hit=False) == {"k1", "k2", "k3"}
     assert cull(tmp_path / "touched", hit=True) == {"k0", "k2", "k3"}
-    left = tmp_path / "touched" / "recency" / "touches"  # the last writer's own later hit
+    left = tmp_path / "touched" / "touches"  # the last writer's own later hit
     assert left.read_text().split()[1::2] == ["k3"]  # k0's was folded in
 
 
@@ -184,7 +184,7 @@ def test_the_touch_file_is_private_and_capped(tmp_path: Path) -> None:
     folder = tmp_path / "cache"
     with CacheStore(folder, max_entries=10, max_bytes=2**31) as store:
         store.set("k", entry(1), expire=None)
-    touches = folder / "recency" / recency.TOUCH_FILE
+    touches = folder / recency.TOUCH_FILE
     touches.write_bytes(b"1 x\n" * (recency.TOUCH_FILE_CAP // 4))
     touches.chmod(0o600)
     with CacheStore(folder, max_entries=10, max_bytes=2**31) as store:
