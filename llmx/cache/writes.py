@@ -43,10 +43,11 @@ def write_entries(dbs: Databases, entries: dict[str, Queued], used: list[str],
                 if key not in entries:
                     _move_to_back(responses, key, now)
             for key, queued in entries.items():
-                if key in responses:
+                if not responses.add(key, queued.value, expire=queued.expire):
                     responses.delete(key)  # a rewrite is a use: to the back
-                responses.set(key, queued.value, expire=queued.expire)
-        if len(responses) > limits.max_entries or responses.volume() > limits.max_bytes:
+                    responses.set(key, queued.value, expire=queued.expire)
+            _evict(responses, len(responses) - limits.max_entries)
+        if responses.volume() > limits.max_bytes:  # the file shrinks when a delete commits
             enforce_limits(dbs, responses, limits)
 
 
@@ -97,7 +98,13 @@ def _drop(dbs: Databases, responses: Any, count: int) -> int:
     if count <= 0:
         return 0
     with dbs.failing(RESPONSES), responses.transact():
-        victims = list(itertools.islice(iter(responses), count))
-        for key in victims:
-            responses.delete(key)
+        return _evict(responses, count)
+
+
+def _evict(responses: Any, count: int) -> int:
+    """Delete up to ``count`` entries from the front of the LRU order (inside the caller's
+    transaction); returns how many."""
+    victims = list(itertools.islice(iter(responses), max(count, 0)))
+    for key in victims:
+        responses.delete(key)
     return len(victims)

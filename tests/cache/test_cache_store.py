@@ -178,6 +178,16 @@ def test_max_entries_evicts_the_least_recently_used(folder: Path) -> None:
         assert all(store.get(k) is not None for k in "acd")
 
 
+def test_a_rewrite_counts_as_a_use(folder: Path) -> None:
+    with CacheStore(folder, max_entries=3, max_bytes=2**30) as store:
+        for name in "abc":
+            store.set(name, make_entry(ord(name)), expire=None)
+        store.set("a", make_entry(1), expire=None)  # a is now the most recent
+        store.set("d", make_entry(4), expire=None)
+        assert store.get("b") is None
+        assert store.get("a") == make_entry(1) and len(store) == 3
+
+
 def test_listing_does_not_refresh_lru_order(folder: Path) -> None:
     with CacheStore(folder, max_entries=3, max_bytes=2**30) as store:
         for name in "abc":
