@@ -5,8 +5,9 @@ Only diskcache's public API is used: ``Cache(directory, timeout, disk, **setting
 get / set / delete / incr / transact / iterkeys / reversed / ``in`` / expire / volume /
 clear / reset / close / len, and a ``diskcache.Disk`` subclass, the documented way to choose
 how values are serialised. No private attribute, no SQL on diskcache's tables; nothing here
-depends on diskcache's table layout (``diskcache>=5.6,<6`` in pyproject only because 6.x
-does not exist yet to test against).
+depends on diskcache's table layout. pyproject pins ``diskcache>=5.6,<6`` because a new
+major version may change this API (diskcache's own docs advise pinning the major version),
+not for its internals.
 
 ``Databases`` holds the open databases under one directory by name (``responses``,
 ``vectors``). Values stay inside SQLite (``_ValueDisk``): never pickle, never

@@ -198,3 +198,39 @@ def test_the_touch_file_is_private_and_capped(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert touches.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_writer_thread_syncs_and_nothing_is_persisted_for_readers(tmp_path: Path) -> None:
+    """A new thread's connection starts from the stored pragmas (synchronous OFF) and is
+    switched to NORMAL before it writes; the stored setting stays OFF for readers. (The test
+    reads the connection's pragma through diskcache's private ``_sql``: the store never does.)
+    """
+    import threading
+
+    from llmx.cache.databases import RESPONSES
+
+    folder = tmp_path / "cache"
+    with CacheStore(folder, max_entries=10, max_bytes=2**31) as store:
+        store.set("k0", entry(0), expire=None)
+        seen: dict[str, int] = {}
+
+        def pragma(name: str) -> None:
+            cache = store._dbs.get(RESPONSES, create=False)
+            seen[name] = cache._sql("PRAGMA synchronous").fetchall()[0][0]
+
+        def reader() -> None:
+            assert store.get("k0") == entry(0)
+            pragma("reader thread")
+
+        def writer() -> None:
+            store.set("k1", entry(1), expire=None)
+            pragma("writer thread")
+
+        for target in (reader, writer):
+            thread = threading.Thread(target=target)
+            thread.start()
+            thread.join()
+        cache = store._dbs.get(RESPONSES, create=False)
+        assert seen == {"reader thread": 0, "writer thread": 1}
+        assert cache.reset("sqlite_synchronous") == 0  # what new connections will read
+        assert store.get("k1") == entry(1)
