@@ -1,4 +1,4 @@
-"""The cache on disk: three diskcache (SQLite) databases, opened by ``llmx.cache.databases``.
+"""The cache on disk: two diskcache (SQLite) databases, opened by ``llmx.cache.databases``.
 
     <directory>/responses/cache.db   key -> {"x": expires-at | null, "e": Entry JSON}, in
                                      approximate LRU order (``llmx.cache.recency``)
@@ -115,8 +115,9 @@ class CacheStore:
         queued = self._queue.entries.get(key) is not None
         self._queue.discard(key)
         with writing():
-            cache = self._dbs.get(RESPONSES, create=False)
-            return (cache is not None and bool(cache.delete(key))) or queued
+            if self._dbs.get(RESPONSES, create=False) is None:
+                return queued
+            return bool(self._dbs.writer(RESPONSES).delete(key)) or queued
 
     def flush(self) -> None:
         """Write what is queued now; raises ``CacheUnavailable`` (the queue is dropped)."""
