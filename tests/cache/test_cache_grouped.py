@@ -234,3 +234,35 @@ def test_a_writer_thread_syncs_and_nothing_is_persisted_for_readers(tmp_path: Pa
         assert seen == {"reader thread": 0, "writer thread": 1}
         assert cache.reset("sqlite_synchronous") == 0  # what new connections will read
         assert store.get("k1") == entry(1)
+
+
+@pytest.mark.parametrize("loaded_first", [True, False], ids=["loaded", "not-loaded"])
+def test_the_index_finds_its_own_queued_vectors_before_the_flush(loaded_first: bool,
+                                                                 tmp_path: Path) -> None:
+    import numpy as np
+
+    from llmx.cache.vectors import VectorIndex
+
+    def unit(i: int) -> np.ndarray:
+        vector = np.zeros(8, dtype=np.float32)
+        vector[i] = 1.0
+        return vector
+
+    folder = tmp_path / "cache"
+    with CacheStore(folder, max_entries=100, max_bytes=2**31,
+                    grouping=Grouping(entries=50, max_age=3600)) as store:
+        store.set("k0", entry(0), expire=None)  # the first write: at once
+        index = VectorIndex(store, "lex", 8)
+        if loaded_first:
+            assert index.search("s", unit(0), 0.9) == []
+        for i in range(3):
+            index.add(f"k{i}", "s", unit(i))
+        assert store.vector_seq("lex") == 0  # nothing written yet
+        assert [key for key, _ in index.search("s", unit(2), 0.9)] == ["k2"]
+        store.flush()
+        assert store.vector_seq("lex") == 3
+        assert [key for key, _ in index.search("s", unit(1), 0.9)] == ["k1"]
+        assert len(index) == 3
+    with CacheStore(folder, max_entries=100, max_bytes=2**31) as other:
+        fresh = VectorIndex(other, "lex", 8)
+        assert [key for key, _ in fresh.search("s", unit(0), 0.9)] == ["k0"]
