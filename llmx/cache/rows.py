@@ -120,10 +120,6 @@ def aux_key(namespace: str, key: str) -> str:
     return "aux:" + json.dumps([namespace, key])
 
 
-def key_is_vector(key: str) -> bool:
-    return key.startswith(VECTOR_PREFIX)
-
-
 # -- the touch file ----------------------------------------------------------------------------
 
 
