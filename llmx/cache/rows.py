@@ -120,24 +120,6 @@ def aux_key(namespace: str, key: str) -> str:
     return "aux:" + json.dumps([namespace, key])
 
 
-# -- the touch file ----------------------------------------------------------------------------
-
-
-def touch_line(stamp: int, key: str) -> str | None:
-    """One line of the touch file; ``None`` for a key a line cannot hold."""
-    return None if "\n" in key or "\r" in key else f"{stamp} {key}\n"
-
-
-def parse_touches(text: str) -> dict[str, int]:
-    """The newest stamp of each key in the touch file's ``text`` (bad lines skipped)."""
-    found: dict[str, int] = {}
-    for line in text.splitlines():
-        stamp, sep, key = line.partition(" ")
-        if sep and key and stamp.isdigit():
-            found[key] = max(int(stamp), found.get(key, 0))
-    return found
-
-
 def pack_vector(key: str, scope: str, vector: bytes) -> bytes:
     """``[key, scope]`` as JSON, a NUL (JSON text never holds a raw one), the vector bytes."""
     return json.dumps([key, scope]).encode() + b"\0" + bytes(vector)
@@ -156,6 +138,24 @@ def unpack_vector(payload: Any) -> tuple[str, str, bytes] | None:
                                                                for x in names)):
         return None
     return names[0], names[1], vector
+
+
+# -- the touch file ----------------------------------------------------------------------------
+
+
+def touch_line(stamp: int, key: str) -> str | None:
+    """One line of the touch file; ``None`` for a key a line cannot hold."""
+    return None if "\n" in key or "\r" in key else f"{stamp} {key}\n"
+
+
+def parse_touches(text: str) -> dict[str, int]:
+    """The newest stamp of each key in the touch file's ``text`` (bad lines skipped)."""
+    found: dict[str, int] = {}
+    for line in text.split("\n"):
+        stamp, sep, key = line.partition(" ")
+        if sep and key and stamp.isdigit():
+            found[key] = max(int(stamp), found.get(key, 0))
+    return found
 
 
 # -- files -------------------------------------------------------------------------------------
