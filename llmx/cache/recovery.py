@@ -7,13 +7,8 @@
   ``<name>.corrupt-<UTC time>`` (kept for a post-mortem, never read again) so a fresh
   database can start in their place. A file that is no longer the one this process opened
   (another process already moved it aside and started afresh) is left alone.
-* ``ReadOnlyRows``: reads rows of a database that diskcache cannot open because opening
-  writes (a read-only mount, a full disk): a plain ``mode=ro`` SQLite connection running
-  the same live-row select. Nothing is touched (no LRU update), nothing is created. A WAL
-  database whose ``-shm`` file is missing or short cannot be read ``mode=ro`` on a
-  read-only mount or a full disk (SQLite would have to create or grow it); there the file
-  is opened ``immutable=1``, which is sound because nobody can commit to that file system
-  meanwhile (and a row read wrongly fails its checks: a miss).
+* ``explain`` / ``frozen``: what a failure means (a full disk, a read-only mount), for the
+  one warning line.
 """
 
 from __future__ import annotations
@@ -24,9 +19,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Final
-
-from llmx.cache import rows
+from typing import Final
 
 _SQLITE_READONLY: Final = 8
 _SQLITE_CORRUPT: Final = 11
@@ -57,6 +50,8 @@ def explain(error: sqlite3.Error, directory: Path) -> str:
         return "the disk is full"
     if code == _SQLITE_READONLY or _read_only_mount(directory):
         return f"{directory} is on a read-only file system"
+    if frozen(directory):
+        return "the disk is full"
     return f"the cache database failed: {error}"
 
 
@@ -94,57 +89,6 @@ def move_aside(db: Path, opened: tuple[int, int] | None) -> Path | None:
         with contextlib.suppress(OSError):
             os.rename(db.with_name(db.name + suffix), target.with_name(target.name + suffix))
     return target
-
-
-class ReadOnlyRows:
-    """Live rows of one diskcache database, read without writing anything."""
-
-    __slots__ = ("_connection", "_db")
-
-    def __init__(self, db: Path) -> None:
-        self._db = db
-        self._connection: sqlite3.Connection | None = None
-
-    def value(self, key: str) -> Any | None:
-        """The stored value under ``key`` (decoded as ``rows.from_column``), else None.
-        Raises ``sqlite3.Error`` / ``ValueError`` like the normal path does."""
-        if self._connection is None:
-            if not self._db.is_file():
-                return None
-            self._connection = self._connect()
-        found = self._connection.execute(rows.SELECT_LIVE, (key, 1, time.time())).fetchall()
-        if not found:
-            return None
-        _rowid, mode, filename, column = found[0]
-        if mode != rows.MODE_RAW or filename is not None:
-            raise ValueError("value not stored inline")
-        return rows.from_column(column)
-
-    def _connect(self) -> sqlite3.Connection:
-        try:
-            return _opened(self._db, "mode=ro")
-        except sqlite3.OperationalError:
-            if not frozen(self._db):
-                raise
-            return _opened(self._db, "immutable=1")
-
-    def close(self) -> None:
-        if self._connection is not None:
-            with contextlib.suppress(sqlite3.Error):
-                self._connection.close()
-            self._connection = None
-
-
-def _opened(db: Path, mode: str) -> sqlite3.Connection:
-    """A connection to ``db`` opened with the URI parameter ``mode``, checked to read it."""
-    connection = sqlite3.connect(f"file:{db}?{mode}", uri=True, timeout=1.0,
-                                 check_same_thread=False)
-    try:
-        connection.execute(rows.SCHEMA_PROBE).fetchall()
-    except sqlite3.Error:
-        connection.close()
-        raise
-    return connection
 
 
 def _read_only_mount(path: Path) -> bool:

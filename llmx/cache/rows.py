@@ -1,15 +1,15 @@
 """What the cache store writes into its databases and directory, as pure helpers.
 
-No diskcache import here (``store.py`` stays its only user): these functions shape values
-and keys, hold the statements on diskcache's schema and run them on the handle ``store.py``
-passes in (``raw_sql``, ``put``, ``lru_get``), and handle the files the store keeps private.
+No diskcache import and no SQL here: these functions shape values and keys, and handle the
+files the store keeps private. ``llmx.cache.databases`` turns values into diskcache columns.
 
     responses:  key -> {"x": expires-at | null, "e": Entry JSON}   (``envelope``)
+    (file)      ``touches``  -> "<stamp> <key>" lines: hits not yet folded into the LRU order
     vectors:    "seq:<embedder>"           -> last sequence number handed out (int)
                 "v:<embedder>:<seq, 12 digits>" -> JSON [key, scope], NUL, float32 bytes
                 "aux:" + JSON [namespace, key]  -> any value
 
-Column values are JSON text, raw integers or raw bytes (``to_column`` / ``from_column``).
+Stored values are JSON text, raw integers or raw bytes (``to_column`` / ``from_column``).
 """
 
 from __future__ import annotations
@@ -17,29 +17,26 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sqlite3
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
 from llmx.cache.types import ENTRY_VERSION, Entry
 
-DB_NAME: Final = "cache.db"  # diskcache's file name (diskcache.core.DBNAME)
-MODE_RAW: Final = 1  # diskcache.core.MODE_RAW: the value is in the row, as stored
+DB_NAME: Final = "cache.db"  # diskcache's file name in each database directory
 SEQ_WIDTH: Final = 12
-ALL_VECTORS: Final = ("v:", "v;")  # key range (exclusive, inclusive) holding every vector row
-COUNTER_PATTERN: Final = "seq:%"  # SQL LIKE pattern of the counter keys
+VECTOR_PREFIX: Final = "v:"
+COUNTER_PREFIX: Final = "seq:"
 
 
 # -- column values ---------------------------------------------------------------------------
 
 
 def to_column(value: Any) -> Any:
-    """``bytes`` -> BLOB, ``int`` -> INTEGER, anything else -> JSON TEXT (``TypeError`` if it
+    """``bytes`` and ``int`` as they are, anything else as JSON text (``TypeError`` if it
     is not JSON-serialisable)."""
     if isinstance(value, bytes):
-        return sqlite3.Binary(value)
+        return value
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     return json_text(value)
@@ -102,16 +99,11 @@ def open_envelope(value: Any, clock: Callable[[], float]) -> Entry | None:
 
 
 def counter_key(embedder: str) -> str:
-    return f"seq:{embedder}"
+    return f"{COUNTER_PREFIX}{embedder}"
 
 
 def vector_key(embedder: str, seq: int) -> str:
-    return f"v:{embedder}:{seq:0{SEQ_WIDTH}d}"
-
-
-def vector_range(embedder: str, after: int) -> tuple[str, str]:
-    """Key range (exclusive, inclusive) of ``embedder``'s rows after sequence ``after``."""
-    return vector_key(embedder, max(after, 0)), vector_key(embedder, 10**SEQ_WIDTH - 1)
+    return f"{VECTOR_PREFIX}{embedder}:{seq:0{SEQ_WIDTH}d}"
 
 
 def vector_seq_of(embedder: str, row_key: str) -> int | None:
@@ -148,106 +140,22 @@ def unpack_vector(payload: Any) -> tuple[str, str, bytes] | None:
     return names[0], names[1], vector
 
 
-# -- statements on diskcache's 5.x schema ------------------------------------------------------
-# (table Cache: rowid, key, raw, store_time, expire_time, access_time, access_count, tag, size,
-# mode, filename, value; unique index on (key, raw); triggers keep Settings "count" and "size".)
-# diskcache has no public call for "the N least recently used rows", for reading a row without
-# touching its access time, or for a key-range scan; and its own get/set/incr spend up to a dozen
-# statements per call. Pinned: diskcache >= 5.6, < 6. ``tests/cache/test_cache_store.py`` checks
-# each statement against the real schema.
-
-EVICT_LRU: Final = (
-    "DELETE FROM Cache WHERE rowid IN (SELECT rowid FROM Cache ORDER BY access_time LIMIT ?)"
-)
-LIVE_COUNT: Final = "SELECT COUNT(*) FROM Cache WHERE expire_time IS NULL OR expire_time > ?"
-NEWEST_PAGE: Final = (
-    "SELECT rowid, store_time, key, mode, filename, value FROM Cache"
-    " WHERE raw = 1 AND (store_time < ? OR (store_time = ? AND rowid < ?))"
-    " ORDER BY store_time DESC, rowid DESC LIMIT ?"
-)
-KEY_RANGE: Final = (
-    "SELECT key, mode, filename, value FROM Cache"
-    " WHERE raw = 1 AND key > ? AND key <= ? ORDER BY key LIMIT ?"
-)
-CHECKPOINT: Final = "PRAGMA wal_checkpoint(TRUNCATE)"
-COUNTER_KEYS: Final = "SELECT key FROM Cache WHERE raw = 1 AND key LIKE ?"
-# diskcache's set (SELECT, then UPDATE or INSERT) as one upsert; the UPDATE or INSERT triggers
-# fire just as they do for diskcache's own statements.
-UPSERT: Final = (
-    "INSERT INTO Cache(key, raw, store_time, expire_time, access_time, access_count, tag, size,"
-    " mode, filename, value) VALUES (?, ?, ?, ?, ?, 0, NULL, ?, ?, ?, ?)"
-    " ON CONFLICT(key, raw) DO UPDATE SET store_time = excluded.store_time,"
-    " expire_time = excluded.expire_time, access_time = excluded.access_time, access_count = 0,"
-    " tag = NULL, size = excluded.size, mode = excluded.mode, filename = excluded.filename,"
-    " value = excluded.value"
-)
-# diskcache's incr (SELECT, then UPDATE or INSERT) as one statement; a counter that is not an
-# integer is left alone and returns no row.
-BUMP: Final = (
-    "INSERT INTO Cache(key, raw, store_time, expire_time, access_time, access_count, tag, size,"
-    " mode, filename, value) VALUES (?, 1, ?, NULL, ?, 0, NULL, 0, ?, NULL, 1)"
-    " ON CONFLICT(key, raw) DO UPDATE SET store_time = excluded.store_time, value = value + 1"
-    " WHERE typeof(value) = 'integer' RETURNING value"
-)
-# The first half of diskcache's cull on every set, as one statement.
-CULL_EXPIRED: Final = (
-    "DELETE FROM Cache WHERE rowid IN (SELECT rowid FROM Cache WHERE expire_time IS NOT NULL"
-    " AND expire_time < ? ORDER BY expire_time LIMIT ?)"
-)
-# len(cache) and cache.volume() in one statement.
-COUNT_AND_VOLUME: Final = (
-    "SELECT (SELECT value FROM Settings WHERE key = 'count'),"
-    " (SELECT value FROM Settings WHERE key = 'size')"
-    " + (SELECT page_count FROM pragma_page_count()) * (SELECT page_size FROM pragma_page_size())"
-)
-# diskcache's LRU get without its transaction: read the live row, then touch its access time.
-SELECT_LIVE: Final = (
-    "SELECT rowid, mode, filename, value FROM Cache"
-    " WHERE key = ? AND raw = ? AND (expire_time IS NULL OR expire_time > ?)"
-)
-TOUCH: Final = "UPDATE Cache SET access_time = ? WHERE rowid = ?"
-SCHEMA_PROBE: Final = "SELECT 1 FROM Cache LIMIT 1"  # does the connection read the database
-DATA_VERSION: Final = "PRAGMA data_version"
-CULL_LIMIT: Final = 10  # expired rows dropped per write, as diskcache's own set does
+# -- the touch file ----------------------------------------------------------------------------
 
 
-def raw_sql(cache: Any, statement: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Run one statement on diskcache's own connection (``Cache._sql``, diskcache 5.x)."""
-    result: list[tuple[Any, ...]] = cache._sql(statement, args).fetchall()
-    return result
+def touch_line(stamp: int, key: str) -> str | None:
+    """One line of the touch file; ``None`` for a key a line cannot hold."""
+    return None if "\n" in key or "\r" in key else f"{stamp} {key}\n"
 
 
-def put(cache: Any, key: str, value: Any, expire: float | None, *,
-        count: bool) -> tuple[int, int]:
-    """diskcache's ``set`` in one transaction (upsert, then drop up to ten expired rows), and
-    with ``count`` the entries (expired ones included) and volume after it; else ``(0, 0)``."""
-    db_key, raw = cache.disk.put(key)
-    size, mode, filename, column = cache.disk.store(value, False, key=key)
-    now = time.time()
-    expire_time = None if expire is None else now + expire
-    with cache.transact():
-        raw_sql(cache, UPSERT, (db_key, raw, now, expire_time, now, size, mode, filename, column))
-        raw_sql(cache, CULL_EXPIRED, (now, CULL_LIMIT))
-        if not count:
-            return 0, 0
-        entries, volume = raw_sql(cache, COUNT_AND_VOLUME)[0]
-    return int(entries), int(volume)
-
-
-def lru_get(cache: Any, key: str) -> Any | None:
-    """diskcache's LRU ``get`` without its write transaction: read the live row, decode it,
-    then touch its access time (one autocommitted UPDATE; a row deleted meanwhile is missed).
-    A touch that cannot be written (a full disk, a read-only mount) costs the LRU update only:
-    the value read is still returned."""
-    db_key, raw = cache.disk.put(key)
-    found = raw_sql(cache, SELECT_LIVE, (db_key, raw, time.time()))
-    if not found:
-        return None
-    rowid, mode, filename, column = found[0]
-    value = cache.disk.fetch(mode, filename, column, False)
-    with contextlib.suppress(sqlite3.OperationalError):
-        raw_sql(cache, TOUCH, (time.time(), rowid))
-    return value
+def parse_touches(text: str) -> dict[str, int]:
+    """The newest stamp of each key in the touch file's ``text`` (bad lines skipped)."""
+    found: dict[str, int] = {}
+    for line in text.split("\n"):
+        stamp, sep, key = line.partition(" ")
+        if sep and key and stamp.isdigit():
+            found[key] = max(int(stamp), found.get(key, 0))
+    return found
 
 
 # -- files -------------------------------------------------------------------------------------

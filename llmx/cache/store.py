@@ -1,55 +1,71 @@
 """The cache on disk: two diskcache (SQLite) databases, opened by ``llmx.cache.databases``.
 
-    <directory>/responses/cache.db   key -> {"x": expires-at | null, "e": Entry JSON}
+    <directory>/responses/cache.db   key -> {"x": expires-at | null, "e": Entry JSON}, in
+                                     approximate LRU order (``llmx.cache.recency``)
+    <directory>/touches              hits noted by processes that did not write
     <directory>/vectors/cache.db     the vector log, its per-embedder counters, aux values
     <directory>/snapshots/           free for the vector index's snapshot files
+
+Format: the response and vector rows are stored exactly as llmx 0.x stored them under the
+same names (JSON text, raw integers and bytes, in the row), so an existing cache is migrated
+in place: its entries are read as they are, in the order they were first written (the LRU
+order llmx 0.x kept in diskcache's access-time column is not read: it is not public). Rows
+of any other shape (a pickle, a value in a side file) are never decoded: they read as
+misses.
 
 Behaviour a caller can rely on:
 
 * Reads never create anything: ``get`` on a cache that does not exist is a plain miss.
-* ``get`` never raises. An entry that fails to decode or validate is deleted and missed; an
-  entry whose expiry time (by the injected ``clock``) has passed is never served. A database
-  locked for longer than ``LOCK_TIMEOUT`` is a miss. A database that cannot be opened for
-  writing (a read-only mount, a full disk) is still read: hits are served, without their LRU
-  touch.
+* ``get`` never raises and never writes a database row. An entry that fails to decode or
+  validate is deleted and missed; an entry whose expiry time (by the injected ``clock``) has
+  passed is never served. A database locked for longer than ``LOCK_TIMEOUT`` is a miss. A
+  database that cannot be opened (a read-only mount, a full disk: diskcache's open writes)
+  is a miss: on such a disk no hit is served, the answer comes from the provider.
+* A hit is noted in memory; the next write folds it into the LRU order, or, if this store
+  never writes, ``close`` appends it to the touch file (no fsync: ``llmx.cache.recency``).
 * Writes that fail (lock held too long, disk full, read-only) raise ``CacheUnavailable``.
+* Grouped writes (``grouping``): ``set`` and ``append_vector`` queue, and the queue is
+  written in one transaction per database when it is due (``llmx.cache.queue``), on
+  ``flush()`` and on ``close()``. This store's own reads see queued entries at once; other
+  processes see them after the flush. A process killed between flushes loses the queued
+  entries only (never half an entry). The first write of a store is never queued, so a
+  cache that cannot be written fails the call that tried (one warning, on the request path).
 * A damaged database (not a database, a malformed image), met by any call, is moved aside to
   ``cache.db.corrupt-<UTC time>``, ``warn`` says so in one line, and a fresh database starts
-  in its place (a response write that met the damage is retried on it once).
-* LRU: every ``get`` hit updates the entry's access time; after each ``set`` the store drops
-  the least recently used entries beyond ``max_entries`` and culls by LRU while the database is
-  larger than ``max_bytes``.
-* Many processes may use one store at once: SQLite in WAL mode with a 60 s busy timeout, every
-  write one short transaction; a process killed mid-write loses at most that write.
+  in its place (a write that met the damage is retried on it once).
+* Limits: after each write the store drops the least recently used entries beyond
+  ``max_entries`` and culls by LRU while the responses database is larger than ``max_bytes``.
+* Many processes may use one store at once: SQLite in WAL mode with a 60 s busy timeout,
+  every write one short transaction.
 """
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
-from llmx.cache import rows
+from llmx.cache import recency, rows, writes
 from llmx.cache.databases import (
     LOCK_TIMEOUT,
     RESPONSES,
     UNLIMITED,
+    VECTORS,
     CacheUnavailable,
     Databases,
     Moved,
     writing,
 )
+from llmx.cache.queue import Grouping, Queued, WriteQueue
 from llmx.cache.types import Entry
 from llmx.state import Warn
 
-__all__ = ["LOCK_TIMEOUT", "RESPONSES", "UNLIMITED", "VECTORS", "CacheStore", "CacheUnavailable"]
+__all__ = ["LOCK_TIMEOUT", "RESPONSES", "UNLIMITED", "VECTORS", "CacheStore",
+           "CacheUnavailable", "Grouping"]
 
-VECTORS: Final = "vectors"
 _T = TypeVar("_T")
 
 
@@ -57,124 +73,143 @@ class CacheStore:
     """Responses by exact key, plus the vector log and aux values of the semantic tier."""
 
     def __init__(self, directory: Path, *, max_entries: int, max_bytes: int,
-                 clock: Callable[[], float] = time.time, warn: Warn | None = None) -> None:
+                 clock: Callable[[], float] = time.time, warn: Warn | None = None,
+                 grouping: Grouping | None = None) -> None:
         self._directory = Path(directory)
-        self._max_entries = max_entries
-        self._max_bytes = max_bytes
+        self._limits = writes.Limits(max_entries, max_bytes)
         self._clock = clock
-        self._dbs = Databases(self._directory, size_limit=max_bytes, warn=warn)
-        self._heads: dict[str, tuple[object, int]] = {}  # embedder -> (version stamp, its seq)
+        self._warn = warn
+        self._dbs = Databases(self._directory, warn=warn)
+        self._touches = recency.Touches(self._directory)
+        self._queue = WriteQueue(grouping or Grouping(entries=1, max_age=0.0))
+        self._wrote = grouping is None  # True: no write is held back for the first one
+        self._heads: dict[str, int] = {}  # embedder -> the last seq this store's flush wrote
 
     # -- responses -------------------------------------------------------------------------
 
     def get(self, key: str) -> Entry | None:
-        """The live entry under ``key`` (an LRU access), else ``None``. Never raises."""
+        """The live entry under ``key`` (its use noted for the LRU order), else ``None``."""
+        queued = self._queue.entries.get(key)
+        if queued is not None:
+            return rows.open_envelope(queued.value, self._clock)
         value = self._dbs.value(RESPONSES, key)
         if value is None:
             return None
         entry = rows.open_envelope(value, self._clock)
         if entry is None:
             self._dbs.delete_quietly(RESPONSES, key)
+        else:
+            self._touches.note(key)
         return entry
 
     def set(self, key: str, entry: Entry, expire: float | None) -> None:
-        """Store ``entry`` for ``expire`` seconds (``None``: no expiry; ``<= 0``: not stored),
-        then evict least recently used entries beyond the limits."""
+        """Store ``entry`` for ``expire`` seconds (``None``: no expiry; ``<= 0``: not stored):
+        queued, or written now when the queue is due (see the module docstring)."""
         if expire is not None and expire <= 0:
             return
         expires = None if expire is None else self._clock() + expire
-        value = rows.envelope(entry, expires)
-        _afresh(lambda: self._put_response(key, value, expire))
-
-    def _put_response(self, key: str, value: Any, expire: float | None) -> None:
-        with self._dbs.failing(RESPONSES):
-            cache = self._dbs.get(RESPONSES, create=True)
-            assert cache is not None
-            count, volume = rows.put(cache, key, value, expire, count=True)
-            if count > self._max_entries or volume >= self._max_bytes:
-                self._enforce_limits(cache)
+        self._queue.put(key, Queued(entry, rows.envelope(entry, expires), expire))
+        self._flush_if_due()
 
     def delete(self, key: str) -> bool:
+        queued = self._queue.entries.get(key) is not None
+        self._queue.discard(key)
         with writing():
-            cache = self._dbs.get(RESPONSES, create=False)
-            return cache is not None and bool(cache.delete(key))
+            if self._dbs.get(RESPONSES, create=False) is None:
+                return queued
+            return bool(self._dbs.writer(RESPONSES).delete(key)) or queued
+
+    def flush(self) -> None:
+        """Write what is queued now; raises ``CacheUnavailable`` (the queue is dropped)."""
+        entries, vectors = self._queue.take()
+        if entries:
+            used = self._touches.take()
+            _afresh(lambda: writes.write_entries(self._dbs, entries, used, self._limits))
+        if vectors:
+            self._heads = _afresh(lambda: writes.write_vectors(self._dbs, vectors))
+        self._wrote = True
 
     def __len__(self) -> int:
-        """Entries not yet expired (by diskcache's own clock); a damaged database is moved
-        aside (with a warning) and counts 0."""
+        """Entries stored (an expired one counts until the next write removes it); a damaged
+        database is moved aside (with a warning) and counts 0."""
+        self._flush_queued()
         cache = self._responses()
         if cache is None:
             return 0
         try:
             with self._dbs.failing(RESPONSES):
-                return int(rows.raw_sql(cache, rows.LIVE_COUNT, (time.time(),))[0][0])
+                return len(cache)
         except Moved:
             return 0
-
-    def _responses(self) -> Any | None:
-        """The responses database for reading, or None when there is none yet, or when it
-        was damaged and has just been moved aside (a fresh one starts with the next write)."""
-        try:
-            with self._dbs.failing(RESPONSES):
-                return self._dbs.get(RESPONSES, create=False)
-        except Moved:
-            return None
 
     def volume(self) -> int:
         """Bytes on disk of everything under the cache directory."""
         return rows.tree_size(self._directory)
 
     def iter_entries(self) -> Iterator[tuple[str, Entry]]:
-        """Live, valid entries, newest first, without touching their LRU position."""
+        """Live, valid entries, most recently written or used first (the LRU order from its
+        back), without touching their LRU position."""
+        self._flush_queued()
         cache = self._responses()
         if cache is None:
             return
-        newest = (float("inf"), float("inf"), 2**63 - 1)
-        for _rowid, _time, key, mode, filename, value in self._dbs.paged(
-                RESPONSES, cache, rows.NEWEST_PAGE, newest, lambda row: (row[1], row[1], row[0])):
-            entry = self._decode_row(cache, mode, filename, value)
-            if entry is not None:
-                yield key, entry
+        with self._dbs.failing(RESPONSES):
+            for key in reversed(cache):
+                entry = self._decoded(cache, key)
+                if entry is not None:
+                    yield key, entry
 
     def clear(self) -> int:
         """Remove every entry, vector, aux value and snapshot, and the damaged databases once
         moved aside; returns the entries removed. The vector counters survive, so sequence
         numbers stay monotonic. A damaged database is deleted outright (its entries are not
         counted)."""
+        self._queue.take()
+        self._touches.forget()
         removed = 0
+        names = (RESPONSES, VECTORS)
         with writing():
             try:
                 cache = self._dbs.get(RESPONSES, create=False)
-                removed = 0 if cache is None else int(cache.clear())
-                vectors = self._dbs.get(VECTORS, create=False)
-                if vectors is not None:
-                    _clear_keeping_counters(vectors)
+                removed = 0 if cache is None else int(self._dbs.writer(RESPONSES).clear())
+                if self._dbs.get(VECTORS, create=False) is not None:
+                    _clear_keeping_counters(self._dbs.writer(VECTORS))
             except sqlite3.OperationalError:
                 raise
             except sqlite3.DatabaseError:
                 self.close()
-                rows.remove_databases(self._directory / RESPONSES, self._directory / VECTORS)
+                rows.remove_databases(*(self._directory / name for name in names))
         rows.remove_files(self.snapshot_dir)
-        rows.remove_moved_aside(self._directory / RESPONSES, self._directory / VECTORS)
+        rows.remove_moved_aside(*(self._directory / name for name in names))
         return removed
 
     def prune(self) -> int:
         """Drop expired, undecodable and over-limit entries and orphaned vectors; shrink the
         write-ahead logs. Returns the number of entries removed."""
-        cache = self._responses()
-        if cache is None:
+        self._flush_queued()
+        if self._responses() is None:
             return 0
-        with writing():
+        with writing(self._directory):
+            cache = self._dbs.writer(RESPONSES)
             removed = int(cache.expire())
-            removed += sum(bool(cache.delete(key)) for key in self._undecodable_or_expired(cache))
-            removed += self._enforce_limits(cache)
+            bad = [key for key in list(cache.iterkeys()) if self._decoded(cache, key) is None]
+            removed += sum(bool(cache.delete(key)) for key in bad)
+            removed += writes.enforce_limits(self._dbs, cache, self._limits)
             self._prune_vectors(cache)
-            rows.raw_sql(cache, rows.CHECKPOINT)
+        self._dbs.close()  # the last connection checkpoints and removes each WAL
         return removed
 
     def close(self) -> None:
+        """Write what is queued (a failure costs one ``warn`` line, never an exception),
+        append unwritten hits to the touch file, and release the databases."""
+        try:
+            self._flush_queued()
+        except CacheUnavailable as exc:
+            if self._warn is not None:
+                self._warn(f"could not save answers to the cache: {exc.message} "
+                           "(answers are still delivered)")
+        self._touches.spill()
         self._dbs.close()
-        self._heads.clear()
 
     def __enter__(self) -> CacheStore:
         return self
@@ -185,59 +220,41 @@ class CacheStore:
 
     # -- vector log and aux values -----------------------------------------------------------
 
-    def append_vector(self, key: str, scope: str, embedder: str, vector: bytes) -> int:
-        """Append one row to ``embedder``'s log; returns its sequence number (1, 2, ...)."""
-        payload = rows.pack_vector(key, scope, vector)
-        return _afresh(lambda: self._append(embedder, payload))
-
-    def _append(self, embedder: str, payload: bytes) -> int:
-        with self._dbs.failing(VECTORS):
-            cache = self._dbs.get(VECTORS, create=True)
-            assert cache is not None
-            with cache.transact():
-                now = time.time()
-                bumped = rows.raw_sql(cache, rows.BUMP, (rows.counter_key(embedder), now, now,
-                                                     rows.MODE_RAW))
-                if not bumped or not isinstance(bumped[0][0], int):
-                    raise CacheUnavailable("the vector log's counter is damaged")
-                seq: int = bumped[0][0]
-                rows.put(cache, rows.vector_key(embedder, seq), payload, None, count=False)
-            known = self._heads.get(embedder)
-            if known is not None and known[1] == seq - 1:  # nobody else appended meanwhile
-                self._heads[embedder] = (known[0], seq)
-        return seq
+    def append_vector(self, key: str, scope: str, embedder: str, vector: bytes) -> int | None:
+        """Append one row to ``embedder``'s log; returns its sequence number (1, 2, ...), or
+        ``None`` when the row was queued (its number is given when the queue is written)."""
+        self._queue.append_vector(embedder, rows.pack_vector(key, scope, vector))
+        if not self._flush_if_due():
+            return None
+        return self._heads.get(embedder)
 
     def vectors_since(self, embedder: str, seq: int) -> Iterator[tuple[int, str, str, bytes]]:
         """``(seq, key, scope, vector)`` of ``embedder``'s rows after ``seq``, in order."""
-        try:
-            with self._dbs.failing(VECTORS):
-                cache = self._dbs.get(VECTORS, create=False)
-        except Moved:
-            return  # damaged and moved aside: the fresh log is empty
-        if cache is None:
+        counter = self._dbs.value(VECTORS, rows.counter_key(embedder))
+        if counter is not None and not isinstance(counter, int):  # damaged: the rows there are
+            yield from self._scan_vectors(embedder, seq)
             return
-        for row_key, mode, filename, value in self._dbs.key_range(
-                VECTORS, cache, *rows.vector_range(embedder, seq)):
-            number = rows.vector_seq_of(embedder, row_key)  # checked before reading the row
-            unpacked = None if number is None else _fetch_vector(cache, mode, filename, value)
-            if number is not None and unpacked is not None:
+        for number in range(max(seq, 0) + 1, (counter or 0) + 1):
+            unpacked = rows.unpack_vector(self._dbs.value(VECTORS,
+                                                          rows.vector_key(embedder, number)))
+            if unpacked is not None:
+                yield (number, *unpacked)
+
+    def _scan_vectors(self, embedder: str, seq: int) -> Iterator[tuple[int, str, str, bytes]]:
+        """``vectors_since`` by walking every key (when the counter cannot be trusted)."""
+        cache = self._dbs.get(VECTORS, create=False)
+        found = [] if cache is None else [
+            (number, key) for key in cache.iterkeys()
+            if (number := rows.vector_seq_of(embedder, key)) is not None and number > seq]
+        for number, key in found:
+            unpacked = rows.unpack_vector(self._dbs.value(VECTORS, key))
+            if unpacked is not None:
                 yield (number, *unpacked)
 
     def vector_seq(self, embedder: str) -> int:
         """The last sequence number handed out for ``embedder`` (0: none yet)."""
-        return _afresh(lambda: self._vector_seq(embedder))
-
-    def _vector_seq(self, embedder: str) -> int:
-        with self._dbs.failing(VECTORS):
-            cache = self._dbs.get(VECTORS, create=False)
-            if cache is None:
-                return 0
-            version = (self._dbs.generation, _stamp(cache))  # unchanged: the head last seen
-            known = self._heads.get(embedder)
-            if known is None or known[0] != version:
-                value = cache.get(rows.counter_key(embedder), default=0)
-                known = self._heads[embedder] = (version, value if isinstance(value, int) else 0)
-        return known[1]
+        value = self._dbs.value(VECTORS, rows.counter_key(embedder))
+        return value if isinstance(value, int) else 0
 
     def get_aux(self, namespace: str, key: str) -> Any | None:
         """A value stored with ``set_aux`` (JSON, int or bytes), else ``None``. Never raises."""
@@ -248,9 +265,7 @@ class CacheStore:
 
     def _set_aux(self, key: str, value: Any, expire: float | None) -> None:
         with self._dbs.failing(VECTORS):
-            cache = self._dbs.get(VECTORS, create=True)
-            assert cache is not None
-            cache.set(key, value, expire=expire)
+            self._dbs.writer(VECTORS).set(key, value, expire=expire)
 
     @property
     def snapshot_dir(self) -> Path:
@@ -258,45 +273,47 @@ class CacheStore:
         nothing): create it with ``llmx.paths.ensure_private_dir`` before writing."""
         return self._directory / "snapshots"
 
-    # -- helpers ------------------------------------------------------------------------------
+    # -- writing ------------------------------------------------------------------------------
 
-    def _decode_row(self, cache: Any, mode: int, filename: Any, value: Any) -> Entry | None:
+    def _flush_if_due(self) -> bool:
+        """Flush when the queue is due (or nothing was written yet); True if it flushed."""
+        if self._wrote and not self._queue.due():
+            return False
+        self.flush()
+        return True
+
+    def _flush_queued(self) -> None:
+        if len(self._queue):
+            self.flush()
+
+    # -- maintenance helpers ----------------------------------------------------------------
+
+    def _responses(self) -> Any | None:
+        """The responses database for reading, or None when there is none yet, or when it
+        was damaged and has just been moved aside (a fresh one starts with the next write)."""
         try:
-            return rows.open_envelope(cache.disk.fetch(mode, filename, value, False), self._clock)
+            with self._dbs.failing(RESPONSES):
+                return self._dbs.get(RESPONSES, create=False)
+        except Moved:
+            return None
+
+    def _decoded(self, cache: Any, key: str) -> Entry | None:
+        try:
+            return rows.open_envelope(cache.get(key), self._clock)
         except (ValueError, RecursionError):
             return None
 
-    def _undecodable_or_expired(self, cache: Any) -> list[str]:
-        table = rows.raw_sql(cache, "SELECT key, mode, filename, value FROM Cache WHERE raw = 1")
-        return [key for key, mode, filename, value in table
-                if self._decode_row(cache, mode, filename, value) is None]
-
-    def _enforce_limits(self, cache: Any) -> int:
-        """Evict beyond ``max_entries`` (LRU), then cull while over ``max_bytes``; returns the
-        number of entries removed."""
-        removed = 0
-        if len(cache) > self._max_entries:
-            removed += int(cache.expire())
-            with cache.transact():
-                excess = len(cache) - self._max_entries
-                if excess > 0:
-                    rows.raw_sql(cache, rows.EVICT_LRU, (excess,))
-                    removed += excess
-        if cache.volume() > self._max_bytes:
-            removed += int(cache.cull())
-        return removed
-
     def _prune_vectors(self, responses: Any) -> None:
-        """Delete vector rows whose response is gone, a page at a time."""
+        """Delete vector rows whose response is gone."""
         vectors = self._dbs.get(VECTORS, create=False)
         if vectors is None:
             return
+        vectors = self._dbs.writer(VECTORS)
         vectors.expire()
-        for row_key, mode, filename, value in self._dbs.key_range(VECTORS, vectors,
-                                                              *rows.ALL_VECTORS):
-            unpacked = _fetch_vector(vectors, mode, filename, value)
-            if unpacked is None or unpacked[0] not in responses:  # `in`: no LRU touch
-                vectors.delete(row_key)
+        for key in [key for key in vectors.iterkeys() if key.startswith(rows.VECTOR_PREFIX)]:
+            unpacked = rows.unpack_vector(self._dbs.value(VECTORS, key))
+            if unpacked is None or unpacked[0] not in responses:  # `in`: no LRU note
+                vectors.delete(key)
 
 
 def _afresh(run: Callable[[], _T]) -> _T:
@@ -307,25 +324,11 @@ def _afresh(run: Callable[[], _T]) -> _T:
         return run()
 
 
-def _stamp(cache: Any) -> tuple[int, int, int]:
-    """``PRAGMA data_version`` (it changes when another connection commits) of this thread's
-    connection, told apart from other threads' and processes' (each has its own connection)."""
-    return os.getpid(), threading.get_ident(), int(rows.raw_sql(cache, rows.DATA_VERSION)[0][0])
-
-
 def _clear_keeping_counters(vectors: Any) -> None:
     with vectors.transact():
-        found = rows.raw_sql(vectors, rows.COUNTER_KEYS, (rows.COUNTER_PATTERN,))
-        counters = [(key, vectors.get(key)) for key, in found]
+        counters = [(key, vectors.get(key)) for key in vectors.iterkeys()
+                    if key.startswith(rows.COUNTER_PREFIX)]
         vectors.clear()
         for key, value in counters:
             if isinstance(value, int):
                 vectors.set(key, value)
-
-
-def _fetch_vector(cache: Any, mode: int, file: Any, value: Any) -> tuple[str, str, bytes] | None:
-    """A vector row's ``(key, scope, vector bytes)``; ``None`` when it cannot be read."""
-    try:
-        return rows.unpack_vector(cache.disk.fetch(mode, file, value, False))
-    except ValueError:
-        return None

@@ -4,10 +4,15 @@
 the vector index and the veto. It does no HTTP: a provider embedder is handed in already
 wired to the HTTP engine. Nothing heavy is imported unless the profile's cache is on.
 
-State failures: ``exact`` never raises (a store that cannot be read is a miss); ``semantic``
-and ``save`` raise ``CacheUnavailable`` (an ``llmx.state.StateUnavailable``) when the index
-or the store cannot be read or written; the Client answers on without them. A damaged
-database is moved aside by the store, which says so through ``warn``.
+Writes are grouped: ``save`` may queue (``llmx.cache.queue``); ``flush`` writes the queue
+now, ``close`` always does. An exact hit performs no database write and no fsync (its use is
+noted for the LRU order: ``llmx.cache.recency``).
+
+State failures: ``exact`` never raises (a store that cannot be read is a miss);
+``semantic``, ``save`` and ``flush`` raise ``CacheUnavailable`` (an
+``llmx.state.StateUnavailable``) when the index or the store cannot be read or written; the
+Client answers on without them. A damaged database is moved aside by the store, which says
+so through ``warn``.
 """
 
 from __future__ import annotations
@@ -100,11 +105,11 @@ class TieredCache:
     @property
     def store(self) -> CacheStore:
         if self._store is None:
-            from llmx.cache.store import CacheStore
+            from llmx.cache.store import CacheStore, Grouping
 
             self._store = CacheStore(self._directory, max_entries=self.settings.max_entries,
                                      max_bytes=self.settings.max_bytes, clock=self._wall,
-                                     warn=self._warn)
+                                     warn=self._warn, grouping=Grouping())
         return self._store
 
     def exact(self, keys: Keys) -> Hit | None:
@@ -176,7 +181,13 @@ class TieredCache:
         if vector is not None:
             self._vectors(len(vector)).add(keys.exact, keys.scope, vector)
 
+    def flush(self) -> None:
+        """Write the queued cache writes now; raises ``CacheUnavailable`` (they are lost)."""
+        if self._store is not None:
+            self._store.flush()
+
     def close(self) -> None:
+        """Write what is queued (a failure costs one ``warn`` line) and release the files."""
         if self._store is not None:
             self._store.close()
 

@@ -65,15 +65,18 @@ _UNIT_TOLERANCE: Final = 1e-6  # a row this close to unit length is not divided 
 class VectorLog(Protocol):
     """The part of ``CacheStore`` the index needs.
 
-    ``append_vector`` returns a seq that grows with every append; a row must
-    become visible together with its seq (allocate both in one transaction),
-    so that once ``vector_seq`` reports ``s`` every row up to ``s`` can be read.
+    ``append_vector`` returns a seq that grows with every append, or ``None``
+    when the row was queued (it gets its seq when the store writes its queue);
+    a row must become visible together with its seq (allocate both in one
+    transaction), so that once ``vector_seq`` reports ``s`` every row up to
+    ``s`` can be read.
     ``vectors_since(embedder, seq)`` yields ``(seq, key, scope, vector bytes)``
     with a larger seq, in increasing seq order. Vector bytes are little-endian
     float32.
     """
 
-    def append_vector(self, key: str, scope: str, embedder: str, vector: bytes) -> int: ...
+    def append_vector(self, key: str, scope: str, embedder: str,
+                      vector: bytes) -> int | None: ...
 
     def vectors_since(self, embedder: str, seq: int) -> Iterable[tuple[int, str, str, bytes]]: ...
 
@@ -153,6 +156,7 @@ class VectorIndex:
         self._last_key = ""
         self._tail = 0  # rows applied from the log since the last snapshot
         self._loaded = False
+        self._queued: dict[str, tuple[str, bytes]] = {}  # key -> (scope, row) not in the log yet
 
     @property
     def loaded(self) -> bool:
@@ -172,6 +176,11 @@ class VectorIndex:
         (and any rows other processes appended before it)."""
         blob = self._row(vector).astype(_WIRE_DTYPE).tobytes()
         seq = self._log.append_vector(key, scope, self.embedder_name, blob)
+        if seq is None:  # queued by the store: searchable here now, by others once written
+            self._queued[key] = (scope, blob)
+            if self._loaded:
+                self._put(key, scope, blob)
+            return
         if not self._loaded:
             return
         if seq == self._seq + 1:  # nobody wrote in between: take our own row as is
@@ -223,6 +232,7 @@ class VectorIndex:
         self._reset()
         self._apply(self._log.vectors_since(self.embedder_name, 0))
         self._loaded = True
+        self._apply_queued()
         self.save()
         return sum(len(block.keys) for block in self._blocks.values())
 
@@ -258,6 +268,7 @@ class VectorIndex:
             self._reset()
             self._apply(self._log.vectors_since(self.embedder_name, 0))
         self._loaded = True
+        self._apply_queued()
         if self._tail >= max(SNAPSHOT_MIN_TAIL, self._size() // SNAPSHOT_TAIL_FRACTION):
             self.save()
 
@@ -284,6 +295,7 @@ class VectorIndex:
         if head < self._seq:  # the log was cleared or replaced
             self._reset()
             self._apply(self._log.vectors_since(self.embedder_name, 0))
+            self._apply_queued()
             return
         self._apply(self._log.vectors_since(self.embedder_name, self._seq))
 
@@ -293,10 +305,19 @@ class VectorIndex:
                 continue
             self._seq, self._last_key = seq, key
             self._tail += 1
-            if len(blob) != self.dims * _WIRE_DTYPE.itemsize:
-                continue  # a row of another size cannot be searched; skip it
-            vector = np.frombuffer(blob, dtype=_WIRE_DTYPE)
-            self._blocks.setdefault(scope, _Block(self.dims)).put(key, vector)
+            self._queued.pop(key, None)  # written: the log's row is the one to keep
+            self._put(key, scope, blob)
+
+    def _put(self, key: str, scope: str, blob: bytes) -> None:
+        if len(blob) != self.dims * _WIRE_DTYPE.itemsize:
+            return  # a row of another size cannot be searched; skip it
+        vector = np.frombuffer(blob, dtype=_WIRE_DTYPE)
+        self._blocks.setdefault(scope, _Block(self.dims)).put(key, vector)
+
+    def _apply_queued(self) -> None:
+        """Rows this process queued that the log does not show yet."""
+        for key, (scope, blob) in self._queued.items():
+            self._put(key, scope, blob)
 
     def _reset(self) -> None:
         self._blocks = {}

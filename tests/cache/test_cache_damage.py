@@ -12,7 +12,6 @@ import os
 import zipfile
 from pathlib import Path
 
-import diskcache  # type: ignore[import-untyped]
 import numpy as np
 import pytest
 
@@ -57,10 +56,6 @@ def malform(folder: Path, name: str) -> None:
     db.write_bytes(bytes(data))
     for side in ("-wal", "-shm"):
         (folder / name / (rows.DB_NAME + side)).unlink(missing_ok=True)
-
-
-def test_the_mode_constant_is_diskcaches() -> None:
-    assert rows.MODE_RAW == diskcache.core.MODE_RAW
 
 
 def test_a_garbage_response_database_is_moved_aside_and_replaced(tmp_path: Path) -> None:
