@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from llmx.config.profile import CacheSettings
 
 Tier = Literal["exact", "semantic"]
+VECTORS_DIR = "vectors"  # llmx.cache.store.VECTORS: the vectors database's directory
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,11 @@ class TieredCache:
     @property
     def semantic_on(self) -> bool:
         return self._embedder_factory is not None
+
+    def may_match(self) -> bool:
+        """False when no vector was ever stored here (no vectors database): a semantic
+        look-up would find nothing, so the embedder and the index (numpy) need not load."""
+        return self._index is not None or (self._directory / VECTORS_DIR).exists()
 
     @property
     def embeds_async(self) -> bool:
