@@ -9,6 +9,7 @@ into that Completion (text, usage, model, finish reason, latency and time to fir
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import aclosing
 from typing import TYPE_CHECKING
 
 from llmx.types import Chunk, Completion, Usage
@@ -25,7 +26,7 @@ class Answer:
 
     __slots__ = ("_completion", "_source", "plan")
 
-    def __init__(self, plan: Plan, source: AsyncIterator[Chunk | Completion]) -> None:
+    def __init__(self, plan: Plan, source: AsyncGenerator[Chunk | Completion, None]) -> None:
         self.plan = plan
         self._source = source
         self._completion: Completion | None = None
@@ -39,11 +40,12 @@ class Answer:
         return self._chunks()
 
     async def _chunks(self) -> AsyncIterator[Chunk]:
-        async for item in self._source:
-            if isinstance(item, Completion):
-                self._completion = item
-            else:
-                yield item
+        async with aclosing(self._source) as items:  # closing the Answer closes its source
+            async for item in items:
+                if isinstance(item, Completion):
+                    self._completion = item
+                else:
+                    yield item
 
     def completion(self) -> Completion:
         """The whole answer; raises ``RuntimeError`` before the iteration has ended."""
