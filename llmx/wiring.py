@@ -3,7 +3,8 @@
 ``open_parts`` builds what a Client needs before any event loop exists (the cache, the
 records log, the warnings, the clocks); ``connect`` builds what needs one (the HTTP engine,
 the endpoint, the provider codec, and the embedded simulator when the profile's base URL is
-``"embedded"``). The request path (``llmx.steps``) takes these as values and never builds
+``"embedded"``), and opens the cache's store and semantic index ahead of the first
+request (``TieredCache.warm``). The request path (``llmx.steps``) takes these as values and never builds
 a part itself. Nothing heavy is imported here at module level: httpx when connecting, the
 cache's store on its first use, the simulator only for an ``"embedded"`` profile.
 """
@@ -84,6 +85,8 @@ async def connect(parts: Parts, stack: AsyncExitStack, engine: HttpEngine | None
     from llmx.providers.registry import codec_for
 
     profile = parts.profile
+    if parts.cache is not None:
+        parts.cache.warm()  # the first request pays for no database open or index load
     base_url = None
     if profile.base_url == EMBEDDED:
         from llmx.sim import SimOptions, SimServer
