@@ -3,10 +3,11 @@
 ``open_parts`` builds what a Client needs before any event loop exists (the cache, the
 records log, the warnings, the clocks); ``connect`` builds what needs one (the HTTP engine,
 the endpoint, the provider codec, and the embedded simulator when the profile's base URL is
-``"embedded"``), and opens the cache's store and semantic index ahead of the first
-request (``TieredCache.warm``). The request path (``llmx.steps``) takes these as values and never builds
-a part itself. Nothing heavy is imported here at module level: httpx when connecting, the
-cache's store on its first use, the simulator only for an ``"embedded"`` profile.
+``"embedded"``), and opens the cache's store and semantic index ahead of the first request
+(``TieredCache.warm``). The request path (``llmx.steps``) takes these as values and never
+builds a part itself. Nothing heavy is imported here at module level: httpx when
+connecting, the cache's store on first use, the simulator only for an ``"embedded"``
+profile.
 """
 
 from __future__ import annotations
