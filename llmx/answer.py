@@ -1,9 +1,10 @@
 """A streamed answer: iterate it for Chunks, then ask it for the Completion.
 
-``Answer`` is what ``Client.stream`` returns. It is made whole, once: the plan it answers
-and the request path's generator (``llmx.steps``), which yields the answer's Chunks and, after
-the last one, the call's Completion. ``Tally`` is how a generator turns the Chunks it saw
-into that Completion (text, usage, model, finish reason, latency and time to first token).
+``Answer`` is what ``Client.stream`` returns. It is made whole, once: what the call sends
+(its ``Prepared`` request) and the request path's generator (``llmx.steps``), which yields
+the answer's Chunks and, after the last one, the call's Completion. ``Tally`` is how a
+generator turns the Chunks it saw into that Completion (text, usage, model, finish reason,
+latency and time to first token).
 """
 
 from __future__ import annotations
@@ -17,24 +18,19 @@ from llmx.types import Chunk, Completion, Usage
 if TYPE_CHECKING:
     from llmx.cache.tiers import Hit
     from llmx.prepare import Prepared
-    from llmx.steps import Plan
 
 
 class Answer:
     """One call's answer. ``async for chunk in answer`` gives its Chunks (a cache hit replays
     the original ones); ``completion()`` is valid once the iteration has ended."""
 
-    __slots__ = ("_completion", "_source", "plan")
+    __slots__ = ("_completion", "_source", "prepared")
 
-    def __init__(self, plan: Plan, source: AsyncGenerator[Chunk | Completion, None]) -> None:
-        self.plan = plan
+    def __init__(self, prepared: Prepared, source: AsyncGenerator[Chunk | Completion, None]
+                 ) -> None:
+        self.prepared = prepared  # what is sent: compressed and fitted, with token counts
         self._source = source
         self._completion: Completion | None = None
-
-    @property
-    def prepared(self) -> Prepared:
-        """What was (or will be) sent: compressed and fitted, with its token counts."""
-        return self.plan.prepared
 
     def __aiter__(self) -> AsyncIterator[Chunk]:
         return self._chunks()

@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING, Any
 
 from llmx import steps
 from llmx.answer import Answer
-from llmx.cache.tiers import completion_from
 from llmx.flight import Flights
 from llmx.prepare import Call, Prepared
 from llmx.state import Once, Warn
@@ -111,12 +110,7 @@ class Client:
         """The answer from the cache (exact, then a local semantic match), or None.
 
         Synchronous: needs no event loop and never imports the HTTP stack. Records a hit."""
-        looked = steps.look_up(self._parts, plan)
-        if looked.hit is None:
-            return None
-        completion = completion_from(looked.hit, looked.lookup_ms)
-        steps.record(self._parts, plan, completion, looked.hit, looked.lookup_ms)
-        return completion
+        return steps.from_cache(self._parts, plan)
 
     def cached(self, prompt: str, call: Call | None = None) -> Completion | None:
         """``lookup(plan(prompt, call))``."""
@@ -137,14 +131,13 @@ class Client:
         started = self._parts.clock()  # latency includes preparing and the cache lookup
         plan = (prompt if isinstance(prompt, Plan)
                 else self.plan(prompt, call, stream=wire_stream)).sent_as(wire_stream)
-        flight = self._flights.find(plan.flight_key)
-        looked = None
+        parts, flight, looked = self._parts, self._flights.find(plan.flight_key), None
         if flight is None:
-            looked = steps.look_up(self._parts, plan)
+            looked = steps.look_up(parts, plan)
             if looked.hit is not None:
-                return Answer(plan, steps.replay_hit(self._parts, plan, looked, started))
+                return Answer(plan.prepared, steps.replay_hit(parts, plan, looked, started))
             flight = self._flights.board(plan.flight_key)
-        return Answer(plan, steps.fly(self._parts, self._link, plan, looked, flight, started))
+        return Answer(plan.prepared, steps.fly(parts, self._link, plan, looked, flight, started))
 
     def generate(self, prompt: str | Plan, call: Call | None = None
                  ) -> Coroutine[Any, Any, Completion]:

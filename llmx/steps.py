@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from llmx.answer import Tally, replay
 from llmx.cache.complete import is_complete
 from llmx.cache.keys import endpoint_of, exact_key
-from llmx.cache.tiers import Hit, Keys, Policy
+from llmx.cache.tiers import Hit, Keys, Policy, completion_from
 from llmx.errors import LlmxError
 from llmx.prepare import Call, Prepared, prepare
 from llmx.records import Record, error_name
@@ -122,6 +122,16 @@ def look_up(parts: Parts, plan: Plan) -> Looked:
             vector = cache.query_vector(keys)
             hit = _semantic(parts, keys, vector)
     return Looked(hit, vector, remote, (parts.clock() - started) * 1000)
+
+
+def from_cache(parts: Parts, plan: Plan) -> Completion | None:
+    """Step 3 alone (``Client.lookup``): the cached answer as a whole Completion, recorded."""
+    looked = look_up(parts, plan)
+    if looked.hit is None:
+        return None
+    completion = completion_from(looked.hit, looked.lookup_ms)
+    record(parts, plan, completion, looked.hit, looked.lookup_ms)
+    return completion
 
 
 async def look_further(parts: Parts, plan: Plan, looked: Looked) -> Looked:
