@@ -1,23 +1,17 @@
 """run_batch: many Jobs through one ``send``, concurrently, in bounded memory.
 
     summary = await run_batch(read_jobs(stream), send=send, writer=OrderedWriter(out),
-                              concurrency=100, plan=plan, shared=shared,
-                              stop=stop_event)
-    sys.exit(summary.exit_code())
+                              concurrency=100, plan=plan, shared=shared, stop=stop_event)
 
-How a line travels: it is read (and planned once: ``plan(job)``, prepared with its key)
-while fewer than ``window`` lines are held (waiting, in flight, or finished but waiting in
-the reorder buffer for an earlier line; when the window is full, reading stops:
-backpressure) -> a heap ordered by (priority, input order) -> the gate (adaptive
-concurrency, the shared 429 pause) and the --rpm/--tpm buckets -> ``send(job, plan)``, one
-task while in flight -> a Result, or back to the heap after a transient error while the
-line's retry budget lasts -> the writer.
-
-Identical lines in flight together are sent once by the Client itself (its single flight,
-``llmx.flight``): a line that ``shared(job, plan)`` says would join a request in flight is
-launched without a gate ticket or a bucket charge, and counted in ``coalesced``, not in
-``sends``. ``send`` is called when the line is launched (the Client opens or joins its
-flight right then) and awaited in the line's task.
+How a line travels: read (and planned once, ``plan(job)``) while fewer than ``window`` lines
+are held (waiting, in flight, or done but waiting for an earlier line; a full window stops
+reading: backpressure) -> a heap by (priority, input order) -> the gate (adaptive
+concurrency, the shared 429 pause) and the --rpm/--tpm buckets -> ``send(job, plan)``, called
+at launch and awaited in the line's task -> a Result, or back to the heap after a transient
+error while the line's retry budget lasts -> the writer. Identical lines in flight together
+are sent once by the Client's own single flight (``llmx.flight``): a line that
+``shared(job, plan)`` says would join one goes without a gate ticket or a bucket charge and
+counts in ``coalesced``, not ``sends``.
 
 Repeats: a line whose key was already answered in this run is answered from the run's
 ``RepeatMemory`` (llmx/batch/repeats.py) when it is read or reaches the top of the heap: no
@@ -92,13 +86,12 @@ async def run_batch(
 ) -> Summary:
     """Run every job; write exactly one line per input line (unless stopped); summarise.
 
-    ``plan(job)``: the line prepared once (``Client.plan``), handed to ``send``; its ``key``
-    is the request's identity: a line whose key was answered before in this run is answered
-    from ``repeats``; None (or no ``plan``): no sharing. ``shared(job, plan)``: would a send
-    of this plan join an identical request in flight (``Client.in_flight``)?
-    ``repeats``: the run's memory of answers by key, default a fresh ``RepeatMemory()``;
-    closed at the end of the run. ``resends()``: re-sends made below ``send`` so far (the
-    HTTP engines' retries), counted into ``retries`` from the value at the start.
+    ``plan(job)``: the line prepared once (``Client.plan``); its ``key`` is the request's
+    identity (None: no sharing). ``shared(job, plan)``: would it join a request in flight
+    (``Client.in_flight``)? ``repeats``: the run's answers by key, to answer a line whose key
+    was answered before (default a fresh ``RepeatMemory()``, closed at the end).
+    ``resends()``: re-sends made below ``send`` so far (the HTTP engines' retries), counted
+    into ``retries`` from the value at the start.
     ``gate``: defaults to ``AdaptiveGate(concurrency)``. ``rpm``/``tpm``: buckets charged
     1 and ``estimate(job)`` per send (refunded when the answer came from the cache).
     ``window``: lines held at once, default ``4 * concurrency``. ``total``: the input's line
@@ -107,7 +100,7 @@ async def run_batch(
     """
     run = _Run(jobs, send, writer, gate or AdaptiveGate(concurrency), stop or asyncio.Event())
     run.planner, run.rpm, run.tpm, run.estimate = plan, rpm, tpm, estimate
-    run.shared = shared or _never
+    run.shared = shared or (lambda job, plan: False)
     run.progress = progress or NullProgress()
     run.grace, run.line_retries, run.skip = grace, line_retries, skip
     run.window = max(1, window if window is not None else WINDOW_PER_SLOT * concurrency)
@@ -119,10 +112,6 @@ async def run_batch(
 
 def _none() -> int:
     return 0
-
-
-def _never(job: Job, plan: Planned) -> bool:
-    return False
 
 
 async def _raising(error: Exception) -> Completion:
@@ -286,8 +275,8 @@ class _Run(Feeder):
         await self._cancel((sleeper, waker))
 
     def _launch(self, item: Item, ticket: int | None) -> None:
-        """Start one send (or join the identical one in flight): one task per line. Without
-        a ticket the line joins a request in flight (see ``_dispatch``)."""
+        """Start one send (without a ticket: join the identical one in flight), one task
+        per line."""
         item.attempts += 1
         item.follower = ticket is None
         try:
