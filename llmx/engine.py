@@ -34,12 +34,11 @@ from contextlib import AsyncExitStack
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from llmx import steps
 from llmx.answer import Answer
 from llmx.flight import Flights
 from llmx.prepare import Call, Prepared
 from llmx.state import Once, Warn
-from llmx.steps import Plan
+from llmx.steps import Plan, fly, from_cache, look_up, make_plan, replay_hit
 from llmx.types import Completion
 from llmx.wiring import Link, connect, fetch_embeddings, open_parts
 
@@ -99,7 +98,7 @@ class Client:
     def plan(self, prompt: str, call: Call | None = None, *, stream: bool = True) -> Plan:
         """Prepare ``prompt`` once (compression, fit, token counts) and compute its keys;
         ``plan.key`` is the exact cache key, whether the cache is on or off."""
-        return steps.make_plan(self._parts, prompt, call or Call(), stream=stream)
+        return make_plan(self._parts, prompt, call or Call(), stream=stream)
 
     def prepare(self, prompt: str, call: Call | None = None, *, stream: bool = False
                 ) -> Prepared:
@@ -110,7 +109,7 @@ class Client:
         """The answer from the cache (exact, then a local semantic match), or None.
 
         Synchronous: needs no event loop and never imports the HTTP stack. Records a hit."""
-        return steps.from_cache(self._parts, plan)
+        return from_cache(self._parts, plan)
 
     def cached(self, prompt: str, call: Call | None = None) -> Completion | None:
         """``lookup(plan(prompt, call))``."""
@@ -133,11 +132,11 @@ class Client:
                 else self.plan(prompt, call, stream=wire_stream)).sent_as(wire_stream)
         parts, flight, looked = self._parts, self._flights.find(plan.flight_key), None
         if flight is None:
-            looked = steps.look_up(parts, plan)
+            looked = look_up(parts, plan)
             if looked.hit is not None:
-                return Answer(plan.prepared, steps.replay_hit(parts, plan, looked, started))
+                return Answer(plan.prepared, replay_hit(parts, plan, looked, started))
             flight = self._flights.board(plan.flight_key)
-        return Answer(plan.prepared, steps.fly(parts, self._link, plan, looked, flight, started))
+        return Answer(plan.prepared, fly(parts, self._link, plan, looked, flight, started))
 
     def generate(self, prompt: str | Plan, call: Call | None = None
                  ) -> Coroutine[Any, Any, Completion]:
