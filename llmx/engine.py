@@ -55,6 +55,8 @@ class Client:
     ``state=False`` keeps the client from touching disk (no cache, no records). ``warn`` gets
     the client's warnings, one line each (default: ``warning: ...`` on stderr); pass one
     ``llmx.state.Once`` to several clients to say each kind of trouble once among them.
+    ``warm``: entering opens the cache's store and semantic index, so that the first request
+    pays for neither; a one-shot caller that has already looked up (the CLI) passes False.
     """
 
     def __init__(
@@ -67,11 +69,13 @@ class Client:
         wall: Callable[[], float] = time.time,
         state: bool = True,
         warn: Warn | Once | None = None,
+        warm: bool = True,
     ) -> None:
         self.profile = profile
         self._parts = open_parts(profile, env=env, state=state, warn=warn, clock=clock,
                                  wall=wall, fetch=self._fetch_embeddings)
         self._engine = engine
+        self._warm = warm
         self._stack = AsyncExitStack()
         self._link: Link | None = None  # set when entered
         self._flights = Flights()
@@ -80,7 +84,7 @@ class Client:
         return f"Client(profile={self.profile.name!r}, provider={self.profile.provider!r})"
 
     async def __aenter__(self) -> Client:
-        self._link = await connect(self._parts, self._stack, self._engine)
+        self._link = await connect(self._parts, self._stack, self._engine, warm=self._warm)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,

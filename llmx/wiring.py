@@ -78,15 +78,16 @@ def open_parts(profile: Profile, *, env: Mapping[str, str] | None, state: bool,
         clock=clock, wall=wall, tokenizers=state_dir(environ) / "tokenizers" if state else None)
 
 
-async def connect(parts: Parts, stack: AsyncExitStack, engine: HttpEngine | None) -> Link:
+async def connect(parts: Parts, stack: AsyncExitStack, engine: HttpEngine | None, *,
+                  warm: bool = True) -> Link:
     """The HTTP side (a new ``HttpEngine`` unless one is given; closed by ``stack`` only when
     made here), and the embedded simulator for an ``"embedded"`` profile (stopped by
-    ``stack``)."""
+    ``stack``). ``warm``: open the cache's store and index now, not on the first request."""
     from llmx.providers.http import HttpEngine
     from llmx.providers.registry import codec_for
 
     profile = parts.profile
-    if parts.cache is not None:
+    if warm and parts.cache is not None:
         parts.cache.warm()  # the first request pays for no database open or index load
     base_url = None
     if profile.base_url == EMBEDDED:

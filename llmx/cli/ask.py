@@ -148,7 +148,7 @@ def run_ask(args: AskArgs, io: Io) -> int:
     call = Call(system=args.system, model=args.model, temperature=args.temperature,
                 max_tokens=args.max_tokens, no_cache=args.no_cache, refresh=args.refresh,
                 kind=args.kind, compress=args.compress)
-    client = Client(profile, env=io.env, warn=stderr_warn(io.stderr))
+    client = Client(profile, env=io.env, warn=stderr_warn(io.stderr), warm=False)
     plan = client.plan(prompt, call, stream=args.stream)  # prepared once, for all below
     if args.dry_run:
         client.close()

@@ -56,3 +56,26 @@ def test_a_first_miss_in_a_filled_cache_opens_nothing_the_entry_did_not(tmp_path
     result = first_request(tmp_path, "a different question about penguins")
     assert result["new"] == [] and result["cached"] is False
     assert result["numpy"] is True  # the semantic tier was ready: loaded when entering
+
+
+NO_CACHE_ASK = """
+import io, json, sys
+from llmx.cli import _dispatch
+real, sys.stdout = sys.stdout, io.StringIO()
+code = _dispatch(["ask", "--no-stdin", "--no-cache", "-p", "sim", "a question, cache bypassed"])
+answer, sys.stdout = sys.stdout.getvalue(), real
+print(json.dumps({"code": code, "answer": answer,
+                  "loaded": sorted(m for m in sys.modules if m.split(".")[0] in sys.argv[1:])}))
+"""
+
+
+def test_a_no_cache_ask_opens_no_cache_even_when_one_is_filled(tmp_path: Path) -> None:
+    first_request(tmp_path, "fill the cache with an answer and its vector")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LLMX_")}
+    env.update(LLMX_HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "xdg"), NO_COLOR="1")
+    done = subprocess.run([sys.executable, "-c", NO_CACHE_ASK, *HEAVY], capture_output=True,
+                          text=True, env=env, timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert result["code"] == 0 and result["answer"].strip()
+    assert result["loaded"] == []
