@@ -8,11 +8,11 @@
         async for chunk in flight.replay(): ...
 
 A ``Flight`` is opened by the first call for its key and found by every identical call made
-while it is open, whichever of them iterates first. Opening is synchronous, so two calls made
-one after the other in the same event-loop step always share. The driver hands each chunk to
-the flight as it arrives; the others replay the flight's chunks from the first and then wait
-for more, so a follower streams too. The flight is closed (no longer found) when it lands or
-fails; a follower that joined it still reads all of it.
+while it is open; whichever of them iterates first drives it. Opening is synchronous, so two
+calls made one after the other in the same event-loop step always share. The driver hands
+each chunk to the flight as it arrives; the others replay the flight's chunks from the first
+and then wait for more, so a follower streams too, at its driver's pace. The flight is
+closed (no longer found) when it lands or fails; a follower that joined it reads all of it.
 
 What a follower gets when the driver does not finish: the driver's own error (a provider
 error, a timeout: the same exception object), or ``FlightCancelled`` when the driver's caller
