@@ -15,7 +15,8 @@ Rows, measured in the same run, interleaved:
 
 Each row prints the median and p90 of the TTFT, its ratio to the baseline's median, and the
 median time ``async with Client(...)`` took to enter (what the Client prepares up front).
-Budget (issue 10): the cache-on TTFT <= 20 ms.
+Budget (issue 10): the cache-on TTFT <= 20 ms, set when ``state=False`` took 15 ms: on a
+busier machine, read it as <= 1.33x the baseline measured here.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from pathlib import Path
 import simproc  # benchmarks/simproc.py (scripts run with benchmarks/ on sys.path)
 
 BUDGET_MS = 20.0
+ISSUE_BASE_MS = 15.0  # state=False on a quiet machine when the budget was set (issue 10)
 WORDS = ("amber", "basalt", "cobalt", "delta", "ember", "fjord", "garnet", "harbor", "indigo",
          "juniper", "kelp", "lagoon", "marble", "nectar", "onyx", "prairie", "quartz", "rowan",
          "saffron", "tundra", "umber", "violet", "willow", "xenon", "yarrow", "zephyr")
@@ -122,8 +124,10 @@ def report(rows: dict[str, list[dict[str, float]]], runs: int) -> None:
         ttft = sorted(s["ttft_ms"] for s in samples)
         med, p90 = statistics.median(ttft), ttft[int(0.9 * (len(ttft) - 1))]
         enter = statistics.median(s["enter_ms"] for s in samples)
+        ratio_budget = BUDGET_MS / ISSUE_BASE_MS
         verdict = "" if name == "state=False" else (
-            f"{'ok' if med <= BUDGET_MS else 'OVER'} (<= {BUDGET_MS:g} ms)")
+            f"{'ok' if med <= BUDGET_MS else 'OVER'} (<= {BUDGET_MS:g} ms); "
+            f"{'ok' if med / base <= ratio_budget else 'OVER'} (<= {ratio_budget:.2f}x base)")
         print(f"{name:22} {med:8.1f}  {p90:6.1f}  {med / base:6.2f}x {enter:9.1f}   {verdict}")
     print(f"fresh processes per row: {runs}; ms; python {sys.version.split()[0]}")
 
