@@ -7,7 +7,7 @@ Writes a JSONL input of ``--lines`` prompts to a temporary file: a ``--dup-rate`
 the lines repeat a prompt from anywhere earlier in the input (most long answered, so the
 run's repeat memory answers them: llmx/batch/repeats.py). Streams it through ``run_batch``
 with a fake send that answers ``--answer-bytes`` of text after ``--yields`` event-loop turns
-(no network, no sleeping), keyed like ``Client.cache_key`` (a SHA-256 hex digest), and
+(no network, no sleeping), keyed like ``Client.plan(...).key`` (a SHA-256 hex digest), and
 writes the output to /dev/null. Each measurement runs in its own process, peak RSS from
 ``resource.getrusage(RUSAGE_SELF).ru_maxrss``, against two baselines measured in the same
 run: a bare interpreter that imported the runner, and the same run without repeats.
@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,15 +58,22 @@ def write_input(path: Path, lines: int, dup_rate: float) -> None:
             out.write(json.dumps(row) + "\n")
 
 
-def key(job: Job) -> str:
-    return hashlib.sha256((job.prompt or "").encode()).hexdigest()
+@dataclass(frozen=True)
+class Keyed:
+    """A stand-in for ``Client.plan``: the runner reads only its ``key``."""
+
+    key: str
+
+
+def plan(job: Job) -> Keyed:
+    return Keyed(hashlib.sha256((job.prompt or "").encode()).hexdigest())
 
 
 async def run(path: Path, concurrency: int, yields: int, ordered: bool,
               answer_bytes: int) -> tuple[Summary, int]:
     calls = 0
 
-    async def send(job: Job) -> Completion:
+    async def send(job: Job, planned: object) -> Completion:
         nonlocal calls
         calls += 1
         for _ in range(yields):
@@ -77,7 +85,7 @@ async def run(path: Path, concurrency: int, yields: int, ordered: bool,
 
     with path.open("rb") as lines, open("/dev/null", "wb") as sink:
         summary = await run_batch(read_jobs(lines), send=send, writer=OrderedWriter(
-            sink, ordered=ordered), concurrency=concurrency, key=key)
+            sink, ordered=ordered), concurrency=concurrency, plan=plan)
     return summary, calls
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "Completion",
     "LlmxError",
     "Message",
+    "Plan",
     "Request",
     "Usage",
     "__version__",
@@ -29,6 +30,7 @@ _LAZY = {
     "Completion": "llmx.types",
     "LlmxError": "llmx.errors",
     "Message": "llmx.types",
+    "Plan": "llmx.steps",
     "Request": "llmx.types",
     "Usage": "llmx.types",
 }
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     from llmx.engine import Client
     from llmx.errors import LlmxError
     from llmx.prepare import Call
+    from llmx.steps import Plan
     from llmx.types import Chunk, Completion, Message, Request, Usage
 
 

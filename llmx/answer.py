@@ -1,8 +1,16 @@
-"""A streamed answer: iterate it for Chunks, then ask it for the Completion."""
+"""A streamed answer: iterate it for Chunks, then ask it for the Completion.
+
+``Answer`` is what ``Client.stream`` returns. It is made whole, once: what the call sends
+(its ``Prepared`` request) and the request path's generator (``llmx.steps``), which yields
+the answer's Chunks and, after the last one, the call's Completion. ``Tally`` is how a
+generator turns the Chunks it saw into that Completion (text, usage, model, finish reason,
+latency and time to first token).
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import aclosing
 from typing import TYPE_CHECKING
 
 from llmx.types import Chunk, Completion, Usage
@@ -13,46 +21,56 @@ if TYPE_CHECKING:
 
 
 class Answer:
-    """A streamed answer: iterate it for Chunks, then ask for the Completion."""
+    """One call's answer. ``async for chunk in answer`` gives its Chunks (a cache hit replays
+    the original ones); ``completion()`` is valid once the iteration has ended."""
+
+    __slots__ = ("_completion", "_source", "prepared")
+
+    def __init__(self, prepared: Prepared, source: AsyncGenerator[Chunk | Completion, None]
+                 ) -> None:
+        self.prepared = prepared  # what is sent: compressed and fitted, with token counts
+        self._source = source
+        self._completion: Completion | None = None
+
+    def __aiter__(self) -> AsyncIterator[Chunk]:
+        return self._chunks()
+
+    async def _chunks(self) -> AsyncIterator[Chunk]:
+        async with aclosing(self._source) as items:  # closing the Answer closes its source
+            async for item in items:
+                if isinstance(item, Completion):
+                    self._completion = item
+                else:
+                    yield item
+
+    def completion(self) -> Completion:
+        """The whole answer; raises ``RuntimeError`` before the iteration has ended."""
+        if self._completion is None:
+            raise RuntimeError("iterate the Answer to its end before asking for its Completion")
+        return self._completion
+
+    async def collect(self) -> Completion:
+        """Iterate to the end; the Completion."""
+        async for _ in self:
+            pass
+        return self.completion()
+
+
+class Tally:
+    """The Completion of the Chunks ``add``-ed so far, timed from ``started``."""
+
+    __slots__ = ("_clock", "_finish_reason", "_model", "_provider", "_started", "_ttft",
+                 "_usage", "pieces")
 
     def __init__(self, provider: str, model: str, clock: Callable[[], float],
-                 on_done: Callable[[Answer, BaseException | None], None] | None = None,
-                 started: float | None = None) -> None:
-        self.source: AsyncIterator[Chunk] | None = None  # set by the Client
-        self.hit: Hit | None = None  # set when the answer comes from the cache
-        self.prepared: Prepared | None = None  # what was sent (compressed, fitted)
-        self._provider = provider
-        self._model = model
-        self._clock = clock
-        self._on_done = on_done
-        self._started = clock() if started is None else started
+                 started: float) -> None:
+        self._provider, self._model, self._clock, self._started = provider, model, clock, started
         self.pieces: list[str] = []
         self._ttft: float | None = None
         self._usage = Usage()
         self._finish_reason: str | None = None
-        self._done: float | None = None
 
-    def __aiter__(self) -> AsyncIterator[Chunk]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[Chunk]:
-        if self.source is None:
-            raise RuntimeError("an Answer is made by Client.stream()")
-        try:
-            async for chunk in self.source:
-                self._absorb(chunk)
-                yield chunk
-        except BaseException as exc:
-            self._end(exc)
-            raise
-        self._end(None)
-
-    def _end(self, error: BaseException | None) -> None:
-        self._done = self._clock()
-        if self._on_done is not None:
-            self._on_done(self, error)
-
-    def _absorb(self, chunk: Chunk) -> None:
+    def add(self, chunk: Chunk) -> None:
         if chunk.text:
             if self._ttft is None:
                 self._ttft = self._clock()
@@ -64,20 +82,20 @@ class Answer:
         if chunk.finish_reason:
             self._finish_reason = chunk.finish_reason
 
-    def completion(self) -> Completion:
-        end = self._done if self._done is not None else self._clock()
+    def completion(self, hit: Hit | None) -> Completion:
+        """The answer as it stands now (``hit``: the cache entry it was replayed from)."""
         ttft = None if self._ttft is None else (self._ttft - self._started) * 1000
-        hit = self.hit
         return Completion(
             text="".join(self.pieces), model=self._model,
-            provider=hit.entry.provider if hit else self._provider,
-            usage=self._usage, latency_ms=(end - self._started) * 1000, ttft_ms=ttft,
+            provider=hit.entry.provider if hit else self._provider, usage=self._usage,
+            latency_ms=(self._clock() - self._started) * 1000, ttft_ms=ttft,
             finish_reason=self._finish_reason, cached=hit.tier if hit else False,
             similarity=hit.similarity if hit else None,
         )
 
 
-async def replay(hit: Hit) -> AsyncIterator[Chunk]:
+async def replay(hit: Hit) -> AsyncGenerator[Chunk, None]:
+    """A cache entry as the Chunks it was first streamed in (usage and ending on the last)."""
     entry = hit.entry
     pieces = entry.pieces()
     usage = Usage(entry.input_tokens, entry.output_tokens)

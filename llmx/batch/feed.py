@@ -12,6 +12,7 @@ import heapq
 import os
 import stat
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Container, Iterable
+from typing import Protocol
 
 from llmx.batch.jobs import BadLine, Job
 from llmx.batch.limits import TokenBucket
@@ -22,13 +23,21 @@ YIELD_EVERY = 256  # lines read before the reader lets other tasks run
 Source = Iterable[Job | BadLine] | AsyncIterable[Job | BadLine]
 
 
+class Planned(Protocol):
+    """A line prepared once (``llmx.steps.Plan``): the runner reads only its key."""
+
+    @property
+    def key(self) -> str: ...
+
+
 class Item:
     """A line waiting or in flight."""
 
-    __slots__ = ("attempts", "follower", "job", "key", "seq", "tokens")
+    __slots__ = ("attempts", "follower", "job", "key", "plan", "seq", "tokens")
 
-    def __init__(self, seq: int, job: Job, key: str | None) -> None:
-        self.seq, self.job, self.key = seq, job, key
+    def __init__(self, seq: int, job: Job, plan: Planned | None) -> None:
+        self.seq, self.job, self.plan = seq, job, plan
+        self.key = None if plan is None else plan.key
         self.tokens = 0
         self.attempts = 0
         self.follower = False
@@ -51,7 +60,7 @@ class Feeder:
     source: Source
     skip: Container[str]
     window: int
-    key: Callable[[Job], str | None] | None
+    planner: Callable[[Job], Planned | None] | None
     tpm: TokenBucket | None
     estimate: Callable[[Job], int]
     count: Counters
@@ -140,7 +149,7 @@ class Feeder:
 
     def _queue(self, seq: int, job: Job) -> None:
         try:
-            item = Item(seq, job, None if self.key is None else self.key(job))
+            item = Item(seq, job, None if self.planner is None else self.planner(job))
             if self.tpm is not None:
                 item.tokens = self.estimate(job)
         except Exception as exc:  # e.g. the prompt cannot be prepared: this line fails alone

@@ -1,16 +1,17 @@
 """run_batch: many Jobs through one ``send``, concurrently, in bounded memory.
 
     summary = await run_batch(read_jobs(stream), send=send, writer=OrderedWriter(out),
-                              concurrency=100, key=cache_key, stop=stop_event)
-    sys.exit(summary.exit_code())
+                              concurrency=100, plan=plan, shared=shared, stop=stop_event)
 
-How a line travels: it is read while fewer than ``window`` lines are held (waiting, in
-flight, or finished but waiting in the reorder buffer for an earlier line; when the window
-is full, reading stops: backpressure) -> a heap ordered by (priority, input order) -> the
-gate (adaptive concurrency, the shared 429 pause) and the --rpm/--tpm buckets -> one task
-while in flight -> ``SingleFlight`` (an identical key in flight: no second send) -> a
-Result, or back to the heap after a transient error while the line's retry budget lasts ->
-the writer.
+How a line travels: read (and planned once, ``plan(job)``) while fewer than ``window`` lines
+are held (waiting, in flight, or done but waiting for an earlier line; a full window stops
+reading: backpressure) -> a heap by (priority, input order) -> the gate (adaptive
+concurrency, the shared 429 pause) and the --rpm/--tpm buckets -> ``send(job, plan)``, called
+at launch and awaited in the line's task -> a Result, or back to the heap after a transient
+error while the line's retry budget lasts -> the writer. Identical lines in flight together
+are sent once by the Client's own single flight (``llmx.flight``): a line that
+``shared(job, plan)`` says would join one goes without a gate ticket or a bucket charge and
+counts in ``coalesced``, not ``sends``.
 
 Repeats: a line whose key was already answered in this run is answered from the run's
 ``RepeatMemory`` (llmx/batch/repeats.py) when it is read or reaches the top of the heap: no
@@ -39,17 +40,16 @@ import contextlib
 import heapq
 import time
 from collections.abc import Awaitable, Callable, Container, Iterable
-from functools import partial
 from typing import Any
 
-from llmx.batch.coalesce import FlightCancelled, SingleFlight
-from llmx.batch.feed import Counters, Feeder, Item, Source
+from llmx.batch.feed import Counters, Feeder, Item, Planned, Source
 from llmx.batch.jobs import Job, estimate_tokens
 from llmx.batch.limits import AdaptiveGate, Sleep, TokenBucket
 from llmx.batch.output import OrderedWriter, Result
 from llmx.batch.repeats import RepeatMemory
 from llmx.batch.summary import NullProgress, ProgressSink, RunStats, Summary
 from llmx.errors import ProviderError, RateLimitError, TransportError
+from llmx.flight import FlightCancelled
 from llmx.types import Completion
 
 __all__ = ["NullProgress", "ProgressSink", "RunStats", "Summary", "is_transient", "run_batch"]
@@ -59,12 +59,13 @@ DEFAULT_LINE_RETRIES = 2
 WINDOW_PER_SLOT = 4  # default read-ahead window: 4 x concurrency
 PROGRESS_EVERY = 0.1  # seconds between progress updates
 
-Send = Callable[[Job], Awaitable[Completion]]
+Send = Callable[[Job, Planned | None], Awaitable[Completion]]
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Worth sending again: 429, network/timeouts, 5xx or unknown provider status, 408."""
-    if isinstance(exc, RateLimitError | TransportError | FlightCancelled):
+    """Worth sending again: 429, network/timeouts (a shared request that was abandoned,
+    ``FlightCancelled``, is one), 5xx or unknown provider status, 408."""
+    if isinstance(exc, RateLimitError | TransportError):
         return True
     if isinstance(exc, ProviderError):
         return exc.status is None or exc.status >= 500 or exc.status in (408, 429)
@@ -73,7 +74,8 @@ def is_transient(exc: BaseException) -> bool:
 
 async def run_batch(
     jobs: Source, *, send: Send, writer: OrderedWriter, concurrency: int,
-    key: Callable[[Job], str | None] | None = None, gate: AdaptiveGate | None = None,
+    plan: Callable[[Job], Planned | None] | None = None,
+    shared: Callable[[Job, Planned], bool] | None = None, gate: AdaptiveGate | None = None,
     rpm: TokenBucket | None = None, tpm: TokenBucket | None = None,
     estimate: Callable[[Job], int] = estimate_tokens, progress: ProgressSink | None = None,
     stop: asyncio.Event | None = None, grace: float = DEFAULT_GRACE,
@@ -84,11 +86,12 @@ async def run_batch(
 ) -> Summary:
     """Run every job; write exactly one line per input line (unless stopped); summarise.
 
-    ``key(job)``: the request's identity (``Client.cache_key``): lines with equal keys are
-    sent once (coalesced in flight, later ones answered from ``repeats``); None: no sharing.
-    ``repeats``: the run's memory of answers by key, default a fresh ``RepeatMemory()``;
-    closed at the end of the run. ``resends()``: re-sends made below ``send`` so far (the
-    HTTP engines' retries), counted into ``retries`` from the value at the start.
+    ``plan(job)``: the line prepared once (``Client.plan``); its ``key`` is the request's
+    identity (None: no sharing). ``shared(job, plan)``: would it join a request in flight
+    (``Client.in_flight``)? ``repeats``: the run's answers by key, to answer a line whose key
+    was answered before (default a fresh ``RepeatMemory()``, closed at the end).
+    ``resends()``: re-sends made below ``send`` so far (the HTTP engines' retries), counted
+    into ``retries`` from the value at the start.
     ``gate``: defaults to ``AdaptiveGate(concurrency)``. ``rpm``/``tpm``: buckets charged
     1 and ``estimate(job)`` per send (refunded when the answer came from the cache).
     ``window``: lines held at once, default ``4 * concurrency``. ``total``: the input's line
@@ -96,7 +99,8 @@ async def run_batch(
     the input raised, after winding down.
     """
     run = _Run(jobs, send, writer, gate or AdaptiveGate(concurrency), stop or asyncio.Event())
-    run.key, run.rpm, run.tpm, run.estimate = key, rpm, tpm, estimate
+    run.planner, run.rpm, run.tpm, run.estimate = plan, rpm, tpm, estimate
+    run.shared = shared or (lambda job, plan: False)
     run.progress = progress or NullProgress()
     run.grace, run.line_retries, run.skip = grace, line_retries, skip
     run.window = max(1, window if window is not None else WINDOW_PER_SLOT * concurrency)
@@ -108,6 +112,10 @@ async def run_batch(
 
 def _none() -> int:
     return 0
+
+
+async def _raising(error: Exception) -> Completion:
+    raise error
 
 
 class _Run(Feeder):
@@ -122,13 +130,13 @@ class _Run(Feeder):
     total: int | None
     repeats: RepeatMemory
     resends: Callable[[], int]
+    shared: Callable[[Job, Planned], bool]
 
     def __init__(self, source: Source, send: Send, writer: OrderedWriter, gate: AdaptiveGate,
                  stop: asyncio.Event) -> None:
         self.source, self.send, self.writer, self.gate, self.stop = (
             source, send, writer, gate, stop)
         self.count = Counters()
-        self.flight: SingleFlight[Completion] = SingleFlight()
         self.pending: list[tuple[int, int, Item]] = []  # heap of (priority, seq, item)
         self.tasks: set[asyncio.Task[None]] = set()
         self.seen: set[str] = set()
@@ -221,7 +229,7 @@ class _Run(Feeder):
             if paused > 0:
                 await self._nap(paused)
                 continue
-            if item.key is not None and item.key in self.flight:
+            if item.plan is not None and self.shared(item.job, item.plan):
                 heapq.heappop(pending)  # the identical request in flight answers it
                 self._launch(item, None)
                 continue
@@ -267,12 +275,14 @@ class _Run(Feeder):
         await self._cancel((sleeper, waker))
 
     def _launch(self, item: Item, ticket: int | None) -> None:
-        """Start one send (or join the identical one in flight): one task per line."""
+        """Start one send (without a ticket: join the identical one in flight), one task
+        per line."""
         item.attempts += 1
-        call = None  # no key: the task calls send itself
-        if item.key is not None:
-            item.follower = item.key in self.flight
-            call = self.flight.run(item.key, partial(self.send, item.job))  # registers it now
+        item.follower = ticket is None
+        try:
+            call = self.send(item.job, item.plan)  # the Client opens or joins its flight now
+        except Exception as exc:
+            call = _raising(exc)
         if not item.follower:
             self.count.sends += 1
             if item.attempts > 1:
@@ -282,11 +292,11 @@ class _Run(Feeder):
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def _attempt(self, item: Item, ticket: int | None,
-                       call: Awaitable[Completion] | None) -> None:
+    async def _attempt(self, item: Item, ticket: int | None, call: Awaitable[Completion]
+                       ) -> None:
         outcome: Completion | Exception
         try:
-            outcome = await (self.send(item.job) if call is None else call)
+            outcome = await call
         except Exception as exc:
             outcome = exc
         except BaseException:  # cancelled after the grace period: no line

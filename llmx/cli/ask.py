@@ -23,8 +23,7 @@ from llmx.errors import UsageError
 if TYPE_CHECKING:
     from llmx.answer import Answer
     from llmx.config.profile import Profile
-    from llmx.engine import Client
-    from llmx.prepare import Call
+    from llmx.engine import Client, Plan
     from llmx.types import Completion
 
 
@@ -115,17 +114,19 @@ def run_ask(args: AskArgs, io: Io) -> int:
     call = Call(system=args.system, model=args.model, temperature=args.temperature,
                 max_tokens=args.max_tokens, no_cache=args.no_cache, refresh=args.refresh,
                 kind=args.kind, compress=args.compress)
-    client = Client(profile, env=io.env, warn=stderr_warn(io.stderr))
+    client = Client(profile, env=io.env, warn=stderr_warn(io.stderr), warm=False)
+    plan = client.plan(prompt, call, stream=args.stream)  # prepared once, for all below
     if args.dry_run:
-        return _dry_run(client, prompt, call, args, io)
-    hit = client.cached(prompt, call)  # a hit needs no event loop and no HTTP stack
+        client.close()
+        return _dry_run(plan, args, io)
+    hit = client.lookup(plan)  # a hit needs no event loop and no HTTP stack
     if hit is not None:
         client.close()
         _emit_whole(hit, profile, args, io)
         return 0
     import asyncio  # only now: a cache hit never starts an event loop
 
-    return asyncio.run(_ask(client, prompt, call, args, io))
+    return asyncio.run(_ask(client, plan, args, io))
 
 
 FLAG_NAMES = {opt.field: opt.names[-1] for opt in ASK if opt.kind == "value"}  # --max-tokens
@@ -141,13 +142,13 @@ def check_flags(args: AskArgs, profile: Profile) -> None:
                              compress=args.compress), FLAG_NAMES)
 
 
-def _dry_run(client: Client, prompt: str, call: Call, args: AskArgs, io: Io) -> int:
+def _dry_run(plan: Plan, args: AskArgs, io: Io) -> int:
     """What would be sent, and its token counts; nothing is sent or cached."""
     from llmx.cli.compress_cmd import summary_line
     from llmx.compress.tokens import tokenizer_for
     from llmx.paths import state_dir
 
-    prepared = client.prepare(prompt, call, stream=args.stream)
+    prepared = plan.prepared
     request = prepared.request
     tokenizer = tokenizer_for(request.model, cache_dir=state_dir(io.env) / "tokenizers")
     before = prepared.tokens_before
@@ -170,24 +171,18 @@ def _dry_run(client: Client, prompt: str, call: Call, args: AskArgs, io: Io) -> 
     return 0
 
 
-async def _ask(client: Client, prompt: str, call: Call, args: AskArgs, io: Io) -> int:
+async def _ask(client: Client, plan: Plan, args: AskArgs, io: Io) -> int:
     async with client:
-        answer = client.stream(prompt, call, wire_stream=args.stream)
-        prepared = answer.prepared
-        if prepared is not None and prepared.omitted_tokens:
-            io.stderr.write(f"note: {prepared.omitted_tokens} prompt tokens were left out to fit "
+        answer = client.stream(plan, wire_stream=args.stream)
+        omitted = plan.prepared.omitted_tokens
+        if omitted:
+            io.stderr.write(f"note: {omitted} prompt tokens were left out to fit "
                             "the model's context window\n")
         if args.json or not args.stream:
-            _emit_whole(await _collect(answer), client.profile, args, io)
+            _emit_whole(await answer.collect(), client.profile, args, io)
         else:
             await _stream_to(answer, io)
     return 0
-
-
-async def _collect(answer: Answer) -> Completion:
-    async for _ in answer:
-        pass
-    return answer.completion()
 
 
 async def _stream_to(answer: Answer, io: Io) -> None:

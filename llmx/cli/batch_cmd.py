@@ -23,6 +23,9 @@ from llmx.errors import UsageError
 from llmx.state import Once, stderr_warn
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
+    from llmx.batch.feed import Planned
     from llmx.batch.jobs import Job
     from llmx.batch.output import LineOut, Result
     from llmx.batch.summary import Summary
@@ -144,24 +147,34 @@ async def _direct(args: BatchArgs, clients: Clients, concurrency: int, out: Line
     from llmx.batch.limits import TokenBucket
     from llmx.batch.output import OrderedWriter
     from llmx.batch.runner import run_batch
+    from llmx.engine import Plan
     from llmx.ui.progress import make_progress
 
-    first = await clients.get(None)
     flags = {"no_cache": args.no_cache, "refresh": args.refresh}
 
-    async def send(job: Job) -> Completion:
+    def plan(job: Job) -> Plan | None:  # by its profile's Client, once that is open
+        client = clients.opened(job.profile)
+        return None if client is None else client.plan(job.prompt or "",
+                                                       call_for(job, **flags), stream=False)
+
+    def send(job: Job, planned: Planned | None) -> Awaitable[Completion]:
+        client = clients.opened(job.profile)
+        if client is not None and isinstance(planned, Plan):
+            return client.generate(planned)  # the plan made when the line was read
+        return opened_then_send(job)
+
+    async def opened_then_send(job: Job) -> Completion:
         client = await clients.get(job.profile)
         return await client.generate(job.prompt or "", call_for(job, **flags))
 
-    def key(job: Job) -> str | None:
-        client = clients.opened(job.profile) or (first if job.profile is None else None)
-        if client is None:
-            return None
-        return client.cache_key(job.prompt or "", call_for(job, **flags))
+    def shared(job: Job, planned: Planned) -> bool:
+        client = clients.opened(job.profile)
+        return client is not None and isinstance(planned, Plan) and client.in_flight(planned)
 
     jobs = aread_jobs(stream) if args.source == "-" else read_jobs(stream)
     return await run_batch(
-        jobs, send=send, key=key, writer=OrderedWriter(out, ordered=not args.unordered),
+        jobs, send=send, plan=plan, shared=shared,
+        writer=OrderedWriter(out, ordered=not args.unordered),
         concurrency=concurrency, stop=stop, grace=args.grace, line_retries=args.line_retries,
         rpm=TokenBucket(args.rpm) if args.rpm else None,
         tpm=TokenBucket(args.tpm) if args.tpm else None, skip=skip,
@@ -172,8 +185,9 @@ async def _direct(args: BatchArgs, clients: Clients, concurrency: int, out: Line
 
 async def _provider_batch(args: BatchArgs, clients: Clients, out: LineOut, stream: BinaryIO,
                           skip: set[str], io: Io) -> Summary:
-    from llmx.batch.jobs import Job, read_jobs
+    from llmx.batch.jobs import Job, call_for, read_jobs
     from llmx.batch.output import OrderedWriter, Result
+    from llmx.batch.provider import run_provider_batch
     from llmx.batch.summary import Summary
 
     client = await clients.get(None)
@@ -185,7 +199,11 @@ async def _provider_batch(args: BatchArgs, clients: Clients, out: LineOut, strea
         io.stderr.write(f"batch: provider status {state}\n")
         io.stderr.flush()
 
-    results = await client.provider_batch(jobs, on_status=status)
+    link = client.link()
+    results = await run_provider_batch(
+        jobs, provider=client.profile.provider, engine=link.engine, endpoint=link.endpoint,
+        api_key=link.api_key(), model=client.profile.model, on_status=status,
+        to_request=lambda job: client.prepare(job.prompt or "", call_for(job)).request)
     io.stderr.write(_cost_line(client.profile, results) + "\n")
     by_index = {job.index: result for job, result in zip(jobs, results, strict=True)}
     writer = OrderedWriter(out)

@@ -2,7 +2,7 @@
 
 The fake ``send`` stands for ``Client.generate``: ``cache_size`` gives it an exact cache of
 that many entries (oldest evicted first, like a cache smaller than the batch), 0 none at
-all (``cache.mode = "off"``). ``key`` stands for ``Client.cache_key``.
+all (``cache.mode = "off"``). ``key`` stands for ``Client.plan(...).key``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import os
 import stat
 import subprocess
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from llmx.batch.runner import Summary, run_batch
 from llmx.errors import ProviderError
 from llmx.types import Completion, Usage
 
-from .fakes import answer, jobs_from, lines_of
+from .fakes import answer, jobs_from, lines_of, wiring
 
 
 class Provider:
@@ -52,13 +52,14 @@ class Provider:
         return done
 
 
-def run(rows: list[dict[str, Any]], send: Any, **options: Any
+def run(rows: list[dict[str, Any]], send: Any,
+        key: Callable[[Job], str | None] = lambda job: job.prompt, **options: Any
         ) -> tuple[Summary, list[dict[str, Any]]]:
     out = io.BytesIO()
 
     async def go() -> Summary:
-        return await run_batch(jobs_from(rows), send=send, writer=OrderedWriter(out),
-                               **{"concurrency": 16, "key": lambda job: job.prompt, **options})
+        return await run_batch(jobs_from(rows), writer=OrderedWriter(out),
+                               **{"concurrency": 16, **wiring(send, key), **options})
 
     summary = asyncio.run(go())
     return summary, lines_of(out.getvalue())
@@ -153,8 +154,8 @@ def test_a_failed_leader_does_not_poison_its_followers_or_later_repeats() -> Non
             for entry in jobs_from([{"id": "late", "prompt": "same"}]):
                 yield entry
 
-        summary = await run_batch(source(), send=send, writer=OrderedWriter(out),
-                                  concurrency=4, key=lambda job: job.prompt)
+        summary = await run_batch(source(), **wiring(send, lambda job: job.prompt),
+                                  writer=OrderedWriter(out), concurrency=4)
         return summary, out.getvalue()
 
     summary, data = asyncio.run(go())
@@ -291,9 +292,9 @@ def test_a_write_failure_while_answering_a_repeat_ends_the_run_with_that_error(
     out = FailingOut(after=2)
 
     async def go() -> Summary:
-        return await run_batch(jobs_from(rows), send=provider.send, concurrency=1,
-                               writer=OrderedWriter(out, ordered=False), window=window,
-                               key=lambda job: job.prompt)
+        return await run_batch(jobs_from(rows), **wiring(provider.send, lambda job: job.prompt),
+                               concurrency=1, writer=OrderedWriter(out, ordered=False),
+                               window=window)
 
     with pytest.raises(OSError, match="No space"):  # not a hang, not a lost error
         asyncio.run(asyncio.wait_for(go(), timeout=10))

@@ -19,18 +19,19 @@ from llmx.batch.runner import RunStats, Summary, run_batch
 from llmx.errors import ExitCode, UsageError
 from llmx.types import Completion
 
-from .fakes import FakeTime, answer, jobs_from, lines_of, prompts
+from .fakes import FakeTime, answer, by_job, jobs_from, lines_of, prompts, wiring
 
 Send = Callable[[Job], Awaitable[Completion]]
 
 
-def run(jobs: Any, send: Send, *, ordered: bool = True, **options: Any
+def run(jobs: Any, send: Send, *, ordered: bool = True,
+        key: Callable[[Job], str | None] | None = None, **options: Any
         ) -> tuple[Summary, list[dict[str, Any]]]:
     out = io.BytesIO()
 
     async def go() -> Summary:
-        return await run_batch(jobs, send=send, writer=OrderedWriter(out, ordered=ordered),
-                               **{"concurrency": 8, **options})
+        return await run_batch(jobs, writer=OrderedWriter(out, ordered=ordered),
+                               **{"concurrency": 8, **wiring(send, key), **options})
 
     summary = asyncio.run(go())
     return summary, lines_of(out.getvalue())
@@ -155,7 +156,7 @@ def test_read_ahead_never_exceeds_the_window_even_when_an_early_line_is_slow() -
         writer = OrderedWriter(out)
         writer_box.append(writer)
         releaser = asyncio.create_task(release_when_buffer_full(writer))
-        summary = await run_batch(source(), send=send, writer=writer, concurrency=3,
+        summary = await run_batch(source(), send=by_job(send), writer=writer, concurrency=3,
                                   window=window)
         await releaser
         return summary, writer, out.getvalue()
@@ -187,7 +188,7 @@ def test_bad_lines_and_duplicate_ids_become_error_lines_and_the_rest_runs() -> N
     assert summary.exit_code() == ExitCode.PARTIAL
 
 
-def test_a_key_function_failure_fails_only_that_line() -> None:
+def test_a_plan_failure_fails_only_that_line() -> None:
     async def send(job: Job) -> Completion:
         return answer(job)
 
@@ -299,7 +300,7 @@ def test_a_failing_writer_stops_the_run_and_raises() -> None:
         return answer(job)
 
     async def go() -> None:
-        await run_batch(jobs_from(prompts(100)), send=send, writer=OrderedWriter(Full()),
+        await run_batch(jobs_from(prompts(100)), send=by_job(send), writer=OrderedWriter(Full()),
                         concurrency=4)
 
     with pytest.raises(OSError, match="No space"):

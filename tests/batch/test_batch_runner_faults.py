@@ -6,7 +6,7 @@ import asyncio
 import io
 import random
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from llmx.errors import (
 )
 from llmx.types import Completion
 
-from .fakes import FakeTime, answer, jobs_from, jsonl, lines_of, prompts
+from .fakes import FakeTime, answer, by_job, jobs_from, jsonl, lines_of, prompts, wiring
 
 PERMANENT = ("AuthError", "UsageError", "ProviderError:400", "ProviderError:404")
 
@@ -106,13 +106,14 @@ def test_every_id_exactly_once_under_random_failures_with_coalescing() -> None:
     assert all(line["attempts"] <= 3 for line in lines)
 
 
-def run_on_fake_time(time: FakeTime, rows: list[dict[str, Any]], send: Any, **options: Any
+def run_on_fake_time(time: FakeTime, rows: list[dict[str, Any]], send: Any,
+                     key: Callable[[Job], str | None] | None = None, **options: Any
                      ) -> tuple[Summary, list[dict[str, Any]]]:
     out = io.BytesIO()
 
     async def go() -> Summary:
         gate = AdaptiveGate(16, clock=time, sleep=time.sleep)
-        return await run_batch(jobs_from(rows), send=send, writer=OrderedWriter(out),
+        return await run_batch(jobs_from(rows), **wiring(send, key), writer=OrderedWriter(out),
                                concurrency=16, gate=gate, clock=time, sleep=time.sleep,
                                **options)
 
@@ -143,7 +144,8 @@ def test_a_429_pauses_every_sender_halves_concurrency_then_recovers() -> None:
     out = io.BytesIO()
 
     async def go() -> Summary:
-        return await run_batch(jobs_from(prompts(200)), send=send, writer=OrderedWriter(out),
+        return await run_batch(jobs_from(prompts(200)), send=by_job(send),
+                               writer=OrderedWriter(out),
                                concurrency=8, gate=gate, clock=time, sleep=time.sleep)
 
     summary = asyncio.run(go())
@@ -182,7 +184,7 @@ def test_stop_flushes_finished_lines_and_resume_finishes_the_rest(tmp_path: Path
             return answer(job)
 
         with source.open("rb") as lines, path.open("ab") as out:
-            return await run_batch(read_jobs(lines), send=send, writer=OrderedWriter(out),
+            return await run_batch(read_jobs(lines), send=by_job(send), writer=OrderedWriter(out),
                                    concurrency=4, stop=stop, grace=0.05)
 
     summary = asyncio.run(first_run())
@@ -206,7 +208,7 @@ def test_stop_flushes_finished_lines_and_resume_finishes_the_rest(tmp_path: Path
             return answer(job)
 
         with source.open("rb") as lines, path.open("ab") as out:
-            return await run_batch(read_jobs(lines), send=send, writer=OrderedWriter(out),
+            return await run_batch(read_jobs(lines), send=by_job(send), writer=OrderedWriter(out),
                                    concurrency=4, skip=done)
 
     resumed = asyncio.run(second_run())
@@ -224,7 +226,8 @@ def test_stop_interrupts_a_long_rate_limit_wait() -> None:
             stop.set()
             return answer(job)
 
-        run = run_batch(jobs_from(prompts(5)), send=send, writer=OrderedWriter(io.BytesIO()),
+        run = run_batch(jobs_from(prompts(5)), send=by_job(send),
+                        writer=OrderedWriter(io.BytesIO()),
                         concurrency=2, rpm=TokenBucket(1), stop=stop)  # one a minute
         return await asyncio.wait_for(run, timeout=10)
 
@@ -244,7 +247,8 @@ def test_a_transient_failure_while_stopping_leaves_the_line_for_resume() -> None
                 raise TransportError("reset")
             return answer(job)
 
-        summary = await run_batch(jobs_from(prompts(1)), send=send, writer=OrderedWriter(out),
+        summary = await run_batch(jobs_from(prompts(1)), send=by_job(send),
+                                  writer=OrderedWriter(out),
                                   concurrency=1, stop=stop)
         return summary, out.getvalue()
 
@@ -268,7 +272,7 @@ def test_an_input_error_winds_down_keeps_finished_lines_and_raises() -> None:
     out = io.BytesIO()
 
     async def go() -> None:
-        await run_batch(source(), send=send, writer=OrderedWriter(out), concurrency=4,
+        await run_batch(source(), send=by_job(send), writer=OrderedWriter(out), concurrency=4,
                         grace=0.05)
 
     with pytest.raises(OSError, match="Input/output"):
@@ -303,7 +307,7 @@ def test_the_summary_counts_the_engines_resends_as_retries() -> None:
         def finish(self, summary: Summary) -> None: ...
 
     async def go() -> Summary:
-        return await run_batch(jobs_from(prompts(40)), send=send, writer=OrderedWriter(out),
+        return await run_batch(jobs_from(prompts(40)), send=by_job(send), writer=OrderedWriter(out),
                                concurrency=4, resends=lambda: engine["retries"],
                                progress=Watch())
 

@@ -1,4 +1,5 @@
-"""What the Client's cache keys see: the whole endpoint, and a key even with the cache off."""
+"""What the Client's cache keys see: the whole endpoint, and a key even with the cache off;
+a plan is prepared once and sent as it is."""
 
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ def test_two_base_urls_that_differ_only_in_path_never_share_an_answer(tmp_path: 
 
 
 @pytest.mark.parametrize("off", ["mode off", "state=False"])
-def test_cache_key_is_the_exact_key_even_with_the_cache_off(off: str, tmp_path: Path) -> None:
+def test_a_plans_key_is_the_exact_key_even_with_the_cache_off(off: str, tmp_path: Path) -> None:
     on_cfg = config(p={"base_url": "http://model.test/v1"})
     off_cfg = config(p={"base_url": "http://model.test/v1", "cache": {"mode": "off"}})
     env = {"LLMX_HOME": str(tmp_path)}
@@ -72,11 +73,14 @@ def test_cache_key_is_the_exact_key_even_with_the_cache_off(off: str, tmp_path: 
         other = Client(resolve_profile(on_cfg, "p"), env=env, state=False)
     try:
         for call in (Call(), Call(temperature=0.5), Call(system="be brief"), Call(model="n")):
-            key = on.cache_key("a prompt", call)
+            plan = on.plan("a prompt", call)
+            key = plan.key
             assert isinstance(key, str) and len(key) == 64
-            assert other.cache_key("a prompt", call) == key
-        assert other.cache_key("a prompt") != other.cache_key("another prompt")
-        assert other.cache_key("a prompt") != other.cache_key("a prompt", Call(max_tokens=7))
+            assert plan.keys is not None and plan.keys.exact == key
+            off_plan = other.plan("a prompt", call)
+            assert off_plan.key == key and off_plan.keys is None
+        assert other.plan("a prompt").key != other.plan("another prompt").key
+        assert other.plan("a prompt").key != other.plan("a prompt", Call(max_tokens=7)).key
     finally:
         on.close()
         other.close()
@@ -88,23 +92,38 @@ def test_with_the_cache_off_a_key_still_sees_the_endpoint(tmp_path: Path) -> Non
                  b={"base_url": "http://gateway.test/b/v1", "cache": {"mode": "off"}})
     env = {"LLMX_HOME": str(tmp_path)}
     a, b = (Client(resolve_profile(cfg, name), env=env) for name in ("a", "b"))
-    assert a.cache_key("q") != b.cache_key("q")
+    assert a.plan("q").key != b.plan("q").key
 
 
-def test_a_cache_key_memo_is_used_by_the_send_that_follows(tmp_path: Path) -> None:
-    cfg = config(p={"base_url": "http://gateway.test/v1", "cache": {"mode": "off"}})
+def test_a_plan_is_prepared_once_and_sent_as_it_is(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import llmx.steps
+
+    cfg = config(p={"base_url": "http://gateway.test/v1", "compression": {"mode": "aggressive"}})
     sent: list[str] = []
+    prepared: list[str] = []
+    real_prepare = llmx.steps.prepare
 
-    async def go() -> tuple[str, Completion]:
+    def counting_prepare(*args: Any, **kwargs: Any) -> Any:
+        prepared.append(args[1])
+        return real_prepare(*args, **kwargs)
+
+    monkeypatch.setattr(llmx.steps, "prepare", counting_prepare)
+
+    async def go() -> tuple[str, Completion | None, Completion, Completion]:
         engine = gateway(sent)
         async with Client(resolve_profile(cfg, "p"), engine=engine,
                           env={"LLMX_HOME": str(tmp_path)}) as client:
-            key = client.cache_key("q")
-            done = await client.generate("q")
+            plan = client.plan("q  q")
+            before = client.lookup(plan)
+            done = await client.generate(plan)
+            again = await client.generate(plan)  # now a hit, still the same plan
         await engine.aclose()
-        return key, done
+        return plan.key, before, done, again
 
-    key, done = asyncio.run(go())
-    assert key and done.text == "from /v1/chat/completions" and done.cached is False
+    key, before, done, again = asyncio.run(go())
+    assert prepared == ["q  q"]  # compressed and counted once, for the lookup and both sends
+    assert key and before is None
+    assert done.text == "from /v1/chat/completions" and done.cached is False
+    assert again.cached == "exact" and again.text == done.text
     assert json.dumps(sent) == '["/v1/chat/completions"]'
-

@@ -39,7 +39,7 @@ def drawn(*, is_tty: bool, total: int | None, interval_s: float = 2.0) -> tuple[
     sink = make_progress(out, is_tty=is_tty, env={"TERM": "xterm", "NO_COLOR": "1"},
                          clock=time, width=WIDTH, interval_s=interval_s)
 
-    async def send(job: Job) -> Completion:
+    async def send(job: Job, plan: object = None) -> Completion:
         await time.sleep(0.05)
         return answer(job)
 

@@ -251,7 +251,7 @@ def test_the_batch_runner_drives_a_sink(is_tty: bool) -> None:
     sink: ProgressSink = make_progress(out, is_tty=is_tty, env={}, clock=Clock(),
                                        interval_s=60.0, width=WIDTH)
 
-    async def send(job: Job) -> Completion:
+    async def send(job: Job, plan: object = None) -> Completion:
         return answer(job)
 
     async def go() -> Summary:

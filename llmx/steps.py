@@ -1,0 +1,291 @@
+"""The request path, one function per step; each takes values and returns values.
+
+How a request flows (``Client.plan`` / ``lookup`` / ``stream`` / ``generate`` run exactly
+these steps, in this order; the CLI, the library, batch and ``llmx bench`` share them):
+
+1. **plan** (``make_plan``): prepare once — check the call's options, compress the prompt,
+   fit it into the context window, count its tokens — and compute its exact cache key,
+   whether the cache is on or off. The result is a frozen ``Plan``; nothing prepares it again.
+2. **join**: an identical call (same key, same cache policy) already in flight in this
+   Client is shared (``llmx.flight``): no look-up and no second request (``follow``).
+3. **look up** (``look_up``, synchronous): the exact key; only after an exact miss, the
+   semantic tier, when it holds vectors and its embedder is local. A hit is replayed
+   (``replay_hit``) and recorded; nothing is sent.
+4. **send** (``drive``): a flight is opened when the call is made; the first of its calls to
+   be iterated drives it: a provider embedder's semantic look-up (an HTTP call) first, then
+   the request; each chunk goes to its caller as it arrives, and to every follower.
+5. **store** (``store``): after the last chunk was handed over, a complete answer
+   (``llmx.cache.complete``) is written to the cache, with its prompt's vector when the
+   semantic tier is on (computed now, after the answer, unless the look-up made it). The
+   flight lands after the store, so a call made from then on finds the answer cached.
+6. **record** (``record``): one line in the records log for the call that reached the
+   provider or the cache, its error included (a follower writes none: its leader did).
+
+Each generator (``replay_hit``, ``drive``, ``follow``) ends by yielding the call's
+``Completion``; the ``Answer`` hands it to its caller. Errors end the generator in a
+``try``/``except`` that records them and re-raises; nothing runs in a callback.
+
+Answers before state: a cache or records failure costs one warning (``Parts.warnings``),
+never the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from llmx.answer import Tally, replay
+from llmx.cache.complete import is_complete
+from llmx.cache.keys import endpoint_of, exact_key
+from llmx.cache.tiers import Hit, Keys, Policy, completion_from
+from llmx.errors import LlmxError
+from llmx.prepare import Call, Prepared, prepare
+from llmx.records import Record, error_name
+from llmx.state import StateUnavailable
+from llmx.types import Chunk, Completion, Request
+
+if TYPE_CHECKING:
+    from llmx.flight import Flight
+    from llmx.wiring import Link, Parts
+
+Vector = Any  # a numpy row; numpy is imported by the cache's semantic tier only
+NO_CACHE = Policy(read=False, write=False)
+FlightKey = tuple[str, bool, bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A call prepared once: what is sent, and the keys it is known by."""
+
+    prepared: Prepared
+    key: str  # the exact cache key, with the cache on or off: equal keys, equal answers
+    call: Call
+    keys: Keys | None  # the cache's keys; None when this Client has no cache
+    policy: Policy  # what this call may do with the cache
+
+    @property
+    def flight_key(self) -> FlightKey:
+        """Calls share a flight only with the same key and the same cache policy: a
+        ``--refresh`` or ``--no-cache`` call is never answered from a flight that may read
+        (or write) the cache."""
+        return (self.key, self.policy.read, self.policy.write)
+
+    def sent_as(self, stream: bool) -> Plan:
+        """This plan asking the provider for a stream (True) or one body (False)."""
+        request = self.prepared.request
+        if request.stream == stream:
+            return self
+        return replace(self, prepared=replace(self.prepared,
+                                              request=replace(request, stream=stream)))
+
+
+@dataclass(frozen=True, slots=True)
+class Looked:
+    """What a look-up found."""
+
+    hit: Hit | None = None
+    vector: Vector | None = None  # the prompt's vector, when the semantic tier made one
+    remote: bool = False  # a provider embedder still has to be asked (asynchronous)
+    lookup_ms: float = 0.0
+
+
+NOT_LOOKED = Looked()
+
+
+def make_plan(parts: Parts, prompt: str, call: Call, *, stream: bool) -> Plan:
+    """Step 1: prepare ``prompt`` and compute its keys."""
+    profile = parts.profile
+    prepared = prepare(profile, prompt, call, stream=stream, tokenizers=parts.tokenizers)
+    if parts.cache is None:
+        key = exact_key(prepared.request, provider=profile.provider,
+                        endpoint=endpoint_of(profile.base_url), compressor=prepared.compressor)
+        return Plan(prepared, key, call, None, NO_CACHE)
+    keys = parts.cache.keys(prepared.request, prepared.compressor)
+    policy = Policy.of(profile.cache.mode, no_cache=call.no_cache, refresh=call.refresh)
+    return Plan(prepared, keys.exact, call, keys, policy)
+
+
+def look_up(parts: Parts, plan: Plan) -> Looked:
+    """Step 3 (synchronous): exact, then — after an exact miss only — semantic."""
+    cache, keys = parts.cache, plan.keys
+    if cache is None or keys is None or not plan.policy.read:
+        return NOT_LOOKED
+    started = parts.clock()
+    hit = cache.exact(keys)
+    vector, remote = None, False
+    if hit is None and cache.semantic_on and keys.prompt and cache.may_match():
+        if parts.profile.cache.embedder == "provider":
+            remote = True  # asked by the driver, in ``look_further``
+        else:
+            vector = cache.query_vector(keys)
+            hit = _semantic(parts, keys, vector)
+    return Looked(hit, vector, remote, (parts.clock() - started) * 1000)
+
+
+def from_cache(parts: Parts, plan: Plan) -> Completion | None:
+    """Step 3 alone (``Client.lookup``): the cached answer as a whole Completion, recorded."""
+    looked = look_up(parts, plan)
+    if looked.hit is None:
+        return None
+    completion = completion_from(looked.hit, looked.lookup_ms)
+    record(parts, plan, completion, looked.hit, looked.lookup_ms)
+    return completion
+
+
+async def look_further(parts: Parts, plan: Plan, looked: Looked) -> Looked:
+    """Step 3, asynchronous half: the semantic tier through a provider embedder."""
+    if not looked.remote or parts.cache is None or plan.keys is None:
+        return looked
+    started = parts.clock()
+    try:
+        vector = await parts.cache.aquery_vector(plan.keys)
+    except LlmxError:
+        vector = None  # no embeddings today: answer without the semantic tier
+    hit = _semantic(parts, plan.keys, vector)
+    return Looked(hit, vector, False, looked.lookup_ms + (parts.clock() - started) * 1000)
+
+
+def _semantic(parts: Parts, keys: Keys, vector: Vector | None) -> Hit | None:
+    assert parts.cache is not None
+    try:
+        return parts.cache.semantic(keys, vector)
+    except StateUnavailable as exc:
+        parts.warnings.state_failed("search the semantic cache", exc)
+        return None
+
+
+async def send(link: Link | None, request: Request) -> AsyncGenerator[Chunk, None]:
+    """Step 4: the provider's answer to ``request``, as Chunks."""
+    if link is None:
+        raise RuntimeError("use `async with Client(...)` before sending requests")
+    call = link.codec.build(request, link.api_key())
+    if request.stream:
+        async for chunk in link.engine.stream(link.endpoint, call, link.codec):
+            yield chunk
+    else:
+        yield await link.engine.request(link.endpoint, call, link.codec)
+
+
+async def store(parts: Parts, plan: Plan, looked: Looked, completion: Completion,
+                pieces: list[str]) -> None:
+    """Step 5: keep a complete answer in the cache, with its prompt's vector when the
+    semantic tier is on (a provider embedder is asked now, after the answer)."""
+    cache = parts.cache
+    if (cache is None or plan.keys is None or not plan.policy.write
+            or not is_complete(completion.text, completion.finish_reason)):
+        return
+    vector = looked.vector
+    if vector is None and cache.semantic_on and parts.profile.cache.embedder == "provider":
+        try:
+            vector = await cache.aquery_vector(plan.keys)
+        except LlmxError:
+            vector = None  # no embeddings today: the answer is kept for exact hits only
+    chunks = tuple(len(piece) for piece in pieces) if len(pieces) > 1 else ()
+    try:
+        cache.save(plan.keys, plan.prepared.request, completion, chunks, plan.call.kind, vector)
+    except StateUnavailable as exc:
+        parts.warnings.state_failed("save the answer to the cache", exc)
+
+
+def record(parts: Parts, plan: Plan, completion: Completion, hit: Hit | None,
+           lookup_ms: float, error: BaseException | None = None) -> None:
+    """Step 6: one line in the records log (nothing with ``state=False``)."""
+    if parts.records is None:
+        return
+    tier = hit.tier if hit else ("miss" if plan.policy.read else "off")
+    usage = completion.usage
+    cost = _cost(parts, completion)
+    record = Record(
+        ts=parts.wall(), profile=parts.profile.name, provider=completion.provider,
+        model=completion.model, tier=tier, similarity=hit.similarity if hit else None,
+        lookup_ms=lookup_ms, latency_ms=completion.latency_ms, ttft_ms=completion.ttft_ms,
+        input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
+        tokens_saved=plan.prepared.tokens_saved,
+        cost=None if cost is None else (0.0 if hit else cost), cost_saved=cost if hit else None,
+        status="ok" if error is None else "error",
+        error=None if error is None else error_name(error))
+    try:
+        parts.records.append(record)
+    except (OSError, LlmxError) as exc:  # a full or read-only disk, a file in the way
+        parts.warnings.state_failed("write the request record", exc)
+
+
+def _cost(parts: Parts, completion: Completion) -> float | None:
+    """Estimated money for these tokens at the profile's price (per 1M tokens)."""
+    price, usage = parts.profile.price, completion.usage
+    if price is None:
+        return None
+    return (usage.input_tokens * price.input + usage.output_tokens * price.output) / 1e6
+
+
+def tally(parts: Parts, plan: Plan, started: float) -> Tally:
+    return Tally(parts.profile.provider, plan.prepared.request.model, parts.clock, started)
+
+
+async def replay_hit(parts: Parts, plan: Plan, looked: Looked, started: float
+                     ) -> AsyncGenerator[Chunk | Completion, None]:
+    """A hit: replay its chunks, record it; then its Completion."""
+    assert looked.hit is not None
+    seen = tally(parts, plan, started)
+    try:
+        async for chunk in replay(looked.hit):
+            seen.add(chunk)
+            yield chunk
+    except BaseException as exc:
+        record(parts, plan, seen.completion(looked.hit), looked.hit, looked.lookup_ms, exc)
+        raise
+    completion = seen.completion(looked.hit)
+    record(parts, plan, completion, looked.hit, looked.lookup_ms)
+    yield completion
+
+
+async def fly(parts: Parts, link: Link | None, plan: Plan, looked: Looked | None,
+              flight: Flight, started: float) -> AsyncGenerator[Chunk | Completion, None]:
+    """The first call of a flight to be iterated drives it; the others follow it."""
+    source = (drive(parts, link, plan, looked, flight, started) if flight.claim()
+              else follow(parts, plan, flight, started))
+    async with aclosing(source) as items:
+        async for item in items:
+            yield item
+
+
+async def drive(parts: Parts, link: Link | None, plan: Plan, looked: Looked | None,
+                flight: Flight, started: float) -> AsyncGenerator[Chunk | Completion, None]:
+    """Look further (or up, for a call that joined without looking), send, hand each chunk
+    to the caller and the flight; then store and record; then the Completion."""
+    seen = tally(parts, plan, started)
+    hit: Hit | None = None
+    try:
+        looked = await look_further(parts, plan, look_up(parts, plan) if looked is None
+                                    else looked)
+        hit = looked.hit
+        chunks = replay(hit) if hit is not None else send(link, plan.prepared.request)
+        async with aclosing(chunks) as arriving:
+            async for chunk in arriving:
+                seen.add(chunk)
+                flight.publish(chunk)
+                yield chunk
+        completion = seen.completion(hit)
+        if hit is None:
+            await store(parts, plan, looked, completion, seen.pieces)
+    except BaseException as exc:
+        flight.fail(exc)
+        record(parts, plan, seen.completion(hit), hit, 0.0 if looked is None
+               else looked.lookup_ms, exc)
+        raise
+    flight.land(hit)  # after the store: a call made from now on finds the answer cached
+    record(parts, plan, completion, hit, looked.lookup_ms)
+    yield completion
+
+
+async def follow(parts: Parts, plan: Plan, flight: Flight, started: float
+                 ) -> AsyncGenerator[Chunk | Completion, None]:
+    """A follower: the flight's chunks as they come (its error, if it fails); then the
+    Completion, timed from this call's start. No record: the driver wrote it."""
+    seen = tally(parts, plan, started)
+    async for chunk in flight.replay():
+        seen.add(chunk)
+        yield chunk
+    yield seen.completion(flight.hit)
