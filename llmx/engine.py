@@ -111,7 +111,7 @@ class Client:
         on = state and profile.cache.mode != "off"
         self._cache = (open_cache(profile, self._env, self._fetch_embeddings, wall,
                                   self._warnings.notice) if on else None)
-        self._records = RecordLog(records_dir(self._env)) if state else None
+        self._records = RecordLog(records_dir(self._env), group_s=1.0) if state else None
         self._last_probe: _Probe | None = None  # a miss, kept so stream() need not look again
         self._memo: dict[tuple[str, Call, bool], tuple[Prepared, Keys | None]] = {}
         self._tokenizers = state_dir(self._env) / "tokenizers" if state else None
@@ -141,9 +141,14 @@ class Client:
         self.close()
 
     def close(self) -> None:
-        """Release the cache's files (``async with`` does this on exit)."""
+        """Release the cache's files, write queued records (``async with`` does this on exit)."""
         if self._cache is not None:
             self._cache.close()
+        if self._records is not None:
+            try:
+                self._records.close()
+            except (OSError, LlmxError) as exc:
+                self._warnings.state_failed("write the request record", exc)
 
     # -- the cache half (synchronous) -------------------------------------------------------
 
