@@ -56,6 +56,8 @@ _MAX_TS = 253402300800.0  # 10000-01-01 UTC: file names hold a four-digit year
 _LINE_START = b'{"v":'  # every line starts so (json.dumps keeps the key order of to_json)
 _TS_START = b'{"v":1,"ts":'
 GROUP_LINES = 512  # a grouped log writes once it holds this many lines
+_DAY_S = 86400
+_ENCODER = json.JSONEncoder(separators=(",", ":"))  # json.dumps would build one per call
 
 
 def error_name(exc: BaseException) -> str:
@@ -227,15 +229,19 @@ class RecordLog:
         self._since = 0.0  # when the oldest queued line was queued
         self._timer: asyncio.TimerHandle | None = None
         self._failed: Exception | None = None
+        self._day, self._day_path = -1, directory
 
     def path_for(self, ts: float) -> Path:
         """The file a record with time ``ts`` goes to (UTC month)."""
-        return self.directory / _file_name(*_month(ts))
+        day = int(ts // _DAY_S)  # a UTC day lies within one month: remember the last one
+        if day != self._day:
+            self._day, self._day_path = day, self.directory / _file_name(*_month(ts))
+        return self._day_path
 
     def append(self, record: Record) -> None:
         """Add one line (or queue it, see the class docstring). Raises ``OSError`` (or
         ``ConfigError`` for an unusable directory)."""
-        data = (json.dumps(record.to_json(), separators=(",", ":")) + "\n").encode("utf-8")
+        data = (_ENCODER.encode(record.to_json()) + "\n").encode("utf-8")
         path = self.path_for(record.ts)
         if self._group_s is None:
             self._write(path, data)
