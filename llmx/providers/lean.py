@@ -72,7 +72,9 @@ class LeanReply:
 
     async def aread(self) -> bytes:
         if self._content is None:
-            self._content = b"".join([part async for part in self.aiter_bytes()])
+            plain = "content-encoding" not in self.headers  # skip a layer of generators
+            parts = self._stream if plain else self.aiter_bytes()
+            self._content = b"".join([part async for part in parts])
         return self._content
 
     async def aiter_bytes(self) -> AsyncIterator[bytes]:
