@@ -65,12 +65,13 @@ def why(base: Timed, opt: Timed) -> str:
         return sum(c.usage.input_tokens for c in timed.completions)
 
     call_b, call_o = call_ms(base), call_ms(opt)
+    saved = tokens(base) - tokens(opt)
+    cause = "connection reuse" + (" + compression" if saved > 0 else "")
     text = (f"why: the provider call took {call_o:.1f} ms vs {call_b:.1f} ms "
-            f"(connection reuse {'saved' if call_o <= call_b else 'cost'} "
+            f"({cause} {'saved' if call_o <= call_b else 'cost'} "
             f"{abs(call_b - call_o):.1f} ms), the client's own work {around_ms(opt):.1f} ms "
             f"vs {around_ms(base):.1f} ms (optimised: cache lookup + store; baseline: a new "
             "client)")
-    saved = tokens(base) - tokens(opt)
     if saved > 0:
         text += f"; compression sent {saved:,} fewer input tokens"
     return text + "; twin simulators give both sides the same simulated latencies"
