@@ -136,11 +136,16 @@ async def _measure(o: BenchOptions, profile: Profile, base: Profile,
 async def _both(base_prompts: list[str], opt_prompts: list[str], base_call: Call,
                 opt_call: Call, client: Client, base: Profile, env: Mapping[str, str], *,
                 stream: bool = False) -> tuple[m.Timed, m.Timed]:
-    """The baseline's run, then the optimised one (each against its own twin simulator)."""
-    b = await m.sequential(base_prompts, base_call, client=None, baseline=base, env=env,
-                           stream=stream)
-    o = await m.sequential(opt_prompts, opt_call, client=client, baseline=base, env=env,
-                           stream=stream)
+    """Baseline and optimised requests in turn (b1 o1 b2 o2 ...), each side against its own
+    twin simulator, so a slow moment of the machine touches both sides alike."""
+    b, o = m.Timed(), m.Timed()
+    for base_prompt, opt_prompt in zip(base_prompts, opt_prompts, strict=True):
+        for side, prompt, call, own in ((b, base_prompt, base_call, None),
+                                        (o, opt_prompt, opt_call, client)):
+            one = await m.sequential([prompt], call, client=own, baseline=base, env=env,
+                                     stream=stream)
+            side.wall_ms += one.wall_ms
+            side.completions += one.completions
     return b, o
 
 
