@@ -17,9 +17,11 @@ def sim_command(*flags: str) -> list[str]:
 
 
 def start(command: list[str], *, env: Mapping[str, str] | None = None,
-          cpu: int | None = None) -> tuple[subprocess.Popen[str], str]:
-    """Run ``command`` (a simulator), optionally pinned to ``cpu``; return it and its URL."""
+          cpu: int | None = None, quiet: bool = False) -> tuple[subprocess.Popen[str], str]:
+    """Run ``command`` (a simulator), optionally pinned to ``cpu``; return it and its URL.
+    ``quiet`` drops what it prints on stderr (its banner and profiles)."""
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True,
+                            stderr=subprocess.DEVNULL if quiet else None,
                             env=None if env is None else dict(env))
     if cpu is not None:
         os.sched_setaffinity(proc.pid, {cpu})

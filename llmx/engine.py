@@ -35,6 +35,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from llmx.answer import Answer
+from llmx.errors import LlmxError
 from llmx.flight import Flights
 from llmx.prepare import Call, Prepared
 from llmx.state import Once, Warn
@@ -93,9 +94,15 @@ class Client:
         self.close()
 
     def close(self) -> None:
-        """Release the cache's files (``async with`` does this on exit)."""
-        if self._parts.cache is not None:
-            self._parts.cache.close()
+        """Release the cache's files, write queued records (``async with`` does this on exit)."""
+        parts = self._parts
+        if parts.cache is not None:
+            parts.cache.close()
+        if parts.records is not None:
+            try:
+                parts.records.close()
+            except (OSError, LlmxError) as exc:
+                parts.warnings.state_failed("write the request record", exc)
 
     # -- the steps, as public calls ---------------------------------------------------------
 

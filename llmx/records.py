@@ -21,8 +21,9 @@ field names of ``Record`` plus ``"v"`` (the line format version, now 1):
     status        "ok" | "error"
     error         the error's class name (never its message: secrets hide in messages), or null
 
-Writers append one whole line with a single ``write()`` on a file opened ``O_APPEND``,
-so any number of processes may append at once without losing or interleaving lines.
+Writers append whole lines with a single ``write()`` on a file opened ``O_APPEND`` (one
+line, or a group of queued lines: ``RecordLog(group_s=...)``), so any number of processes
+may append at once without losing or interleaving lines.
 Readers skip lines that do not parse (a line cut by a crash, a line from a newer llmx
 with an unknown tier, garbage) and count them in a ``Skipped`` tally when given one, so a
 damaged file never stops ``llmx stats`` and ``llmx stats`` can say how many it skipped.
@@ -30,14 +31,19 @@ damaged file never stops ``llmx stats`` and ``llmx stats`` can say how many it s
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import os
+import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
 
 RECORD_VERSION = 1
 TIERS = ("exact", "semantic", "miss", "off")
@@ -49,6 +55,9 @@ _MAX_ERROR_NAME = 120
 _MAX_TS = 253402300800.0  # 10000-01-01 UTC: file names hold a four-digit year
 _LINE_START = b'{"v":'  # every line starts so (json.dumps keeps the key order of to_json)
 _TS_START = b'{"v":1,"ts":'
+GROUP_LINES = 512  # a grouped log writes once it holds this many lines
+_DAY_S = 86400
+_ENCODER = json.JSONEncoder(separators=(",", ":"))  # json.dumps would build one per call
 
 
 def error_name(exc: BaseException) -> str:
@@ -198,22 +207,98 @@ class RecordLog:
     """The monthly JSONL files of one records directory.
 
     The directory is created (0700, via ``llmx.paths.ensure_private_dir``) on the first
-    ``append``, never by ``read``; files are created 0600.
+    write, never by ``read``; files are created 0600.
+
+    ``append`` writes its line at once. With ``group_s`` set, ``append`` queues the line
+    instead and the queue is written (one ``write()`` of whole lines per file) when it holds
+    ``GROUP_LINES`` lines, when its oldest line is ``group_s`` seconds old (checked on each
+    append, and by a timer on the running event loop, if any), on ``flush()``/``close()``
+    and at interpreter exit. A crash loses at most the queued lines, never part of a line.
+    An error of a write the timer made is raised by the next ``append``/``flush``/``close``.
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, group_s: float | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.directory = directory
         self._ready = False
         self._checked: set[str] = set()  # files whose mode this instance has made 0600
+        self._group_s = group_s
+        self._clock = clock
+        self._queued: dict[Path, list[bytes]] = {}
+        self._count = 0
+        self._since = 0.0  # when the oldest queued line was queued
+        self._timer: asyncio.TimerHandle | None = None
+        self._failed: Exception | None = None
+        self._day, self._day_path = -1, directory
 
     def path_for(self, ts: float) -> Path:
         """The file a record with time ``ts`` goes to (UTC month)."""
-        return self.directory / _file_name(*_month(ts))
+        day = int(ts // _DAY_S)  # a UTC day lies within one month: remember the last one
+        if day != self._day:
+            self._day, self._day_path = day, self.directory / _file_name(*_month(ts))
+        return self._day_path
 
     def append(self, record: Record) -> None:
-        """Add one line. Raises ``OSError`` (or ``ConfigError`` for an unusable directory)."""
-        data = (json.dumps(record.to_json(), separators=(",", ":")) + "\n").encode("utf-8")
+        """Add one line (or queue it, see the class docstring). Raises ``OSError`` (or
+        ``ConfigError`` for an unusable directory)."""
+        data = (_ENCODER.encode(record.to_json()) + "\n").encode("utf-8")
         path = self.path_for(record.ts)
+        if self._group_s is None:
+            self._write(path, data)
+            return
+        self._raise_failed()
+        if not self._count:
+            self._since = self._clock()
+            self._arm()
+        self._queued.setdefault(path, []).append(data)
+        self._count += 1
+        if self._count >= GROUP_LINES or self._clock() - self._since >= self._group_s:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write every queued line now. Raises ``OSError`` as ``append`` does."""
+        self._disarm()
+        queued, self._queued, self._count = self._queued, {}, 0
+        for path, lines in queued.items():
+            self._write(path, b"".join(lines))
+        self._raise_failed()
+
+    def close(self) -> None:
+        """``flush``; the log stays usable (a later append queues again)."""
+        self.flush()
+
+    def _raise_failed(self) -> None:
+        failed, self._failed = self._failed, None
+        if failed is not None:
+            raise failed
+
+    def _arm(self) -> None:
+        """Make sure the queue is written within ``group_s`` even if no append follows."""
+        if self._timer is None:
+            atexit.register(self._flush_quietly)
+            running = sys.modules.get("asyncio")  # not imported: no loop (a hit never loads it)
+            try:
+                loop = running.get_running_loop() if running is not None else None
+            except RuntimeError:
+                return
+            if loop is None:
+                return
+            assert self._group_s is not None
+            self._timer = loop.call_later(self._group_s, self._flush_quietly)
+
+    def _disarm(self) -> None:
+        atexit.unregister(self._flush_quietly)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _flush_quietly(self) -> None:
+        try:
+            self.flush()
+        except Exception as exc:  # e.g. OSError, ConfigError: raised by the next call
+            self._failed = exc
+
+    def _write(self, path: Path, data: bytes) -> None:
         fd = self._open(path)
         try:
             if path.name not in self._checked:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from llmx.providers.http import Endpoint, HttpEngine
 
 EMBEDDED = "embedded"
+RECORDS_GROUP_S = 1.0  # records are written in groups at most this old (see llmx.records)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +73,9 @@ def open_parts(profile: Profile, *, env: Mapping[str, str] | None, state: bool,
         from llmx.cache.setup import open_cache
 
         cache = open_cache(profile, environ, fetch or _no_fetch, wall, warnings.notice)
+    records = RecordLog(records_dir(environ), group_s=RECORDS_GROUP_S) if state else None
     return Parts(
-        profile=profile, env=environ, cache=cache,
-        records=RecordLog(records_dir(environ)) if state else None, warnings=warnings,
+        profile=profile, env=environ, cache=cache, records=records, warnings=warnings,
         clock=clock, wall=wall, tokenizers=state_dir(environ) / "tokenizers" if state else None)
 
 

@@ -47,6 +47,7 @@ class Raw:
     lookup_ms: list[float]
     startup_ms: float
     python_ms: float
+    cold_ms: float  # the optimised side's first request (opens the cache), not in any row
 
 
 def run_bench(options: BenchOptions, *, progress: Progress | None = None,
@@ -58,12 +59,17 @@ def run_bench(options: BenchOptions, *, progress: Progress | None = None,
         run_env = {**(os.environ if env is None else env), "LLMX_HOME": home}
         if options.profile is not None:
             profile = real_profile(options.profile, options.max_tokens)
-            raw = asyncio.run(_measure(options, profile, run_env, say))
+            base = baseline_profile(profile)
+            raw = asyncio.run(_measure(options, profile, base, run_env, say))
         else:
-            say("starting the simulator")
-            with simulator(options.model, options.seed) as url:
-                profile = sim_profile(url, options.max_tokens)
-                raw = asyncio.run(_measure(options, profile, run_env, say))
+            say("starting the simulators")
+            # Twins: one per side, same seed, so the i-th request of each side gets the same
+            # simulated latency (jitter) and a latency row compares the clients alone.
+            with simulator(options.model, options.seed) as url_b, \
+                    simulator(options.model, options.seed) as url_o:
+                profile = sim_profile(url_o, options.max_tokens)
+                base = baseline_profile(sim_profile(url_b, options.max_tokens))
+                raw = asyncio.run(_measure(options, profile, base, run_env, say))
         say("timing CLI start-up")
         raw.startup_ms, raw.python_ms = startup(run_env)
     rows = build_rows(raw, options)
@@ -83,25 +89,33 @@ def _target(options: BenchOptions) -> dict[str, object]:
     return {"kind": "embedded simulator (own process)", "latency_model": asdict(options.model)}
 
 
-async def _measure(o: BenchOptions, profile: Profile, env: Mapping[str, str], say: Progress
-                   ) -> Raw:
+async def _measure(o: BenchOptions, profile: Profile, base: Profile,
+                   env: Mapping[str, str], say: Progress) -> Raw:
+    """Every measurement. Both sides send the same number of requests, in the same order, up
+    to the cache mix, so twin simulators stay in step for every latency row."""
     rng = random.Random(o.seed)
-    base = baseline_profile(profile)
     plain, short = Call(), Call(max_tokens=2)
     async with Client(profile, env=env) as client:
-        await client.generate("warm-up: open the pooled connection", Call(no_cache=True))
+        say("warming up both sides")
+        await m.fresh(base, "warm-up: the same first request on the baseline side", plain, env)
+        started = time.perf_counter()
+        await client.generate("warm-up: open the pooled connection and the cache", plain)
+        cold_ms = (time.perf_counter() - started) * 1000.0
         say("simple requests")
-        simple_b = await m.sequential(w.fresh_prompts(o.samples, rng, "sb"), plain,
-                                      client=None, baseline=base, env=env)
-        simple_prompts = w.fresh_prompts(o.samples, rng, "so")
-        simple_o = await m.sequential(simple_prompts, plain, client=client, baseline=base,
-                                      env=env)
+        simple = w.fresh_prompts(o.samples, rng, "so")
+        simple_b, simple_o = await _both(w.fresh_prompts(o.samples, rng, "sb"), simple,
+                                         plain, plain, client, base, env)
         say("complex requests")
         complex_prompts = w.complex_prompts(o.complex_samples, o.log_lines, rng)
-        complex_b = await m.sequential(complex_prompts, plain, client=None, baseline=base,
-                                       env=env)
-        complex_o = await m.sequential(complex_prompts, Call(compress="aggressive", no_cache=True),
-                                       client=client, baseline=base, env=env)
+        complex_b, complex_o = await _both(complex_prompts, complex_prompts, plain,
+                                           Call(compress="aggressive", no_cache=True),
+                                           client, base, env)
+        say("streaming TTFT")
+        ttft_prompts = w.fresh_prompts(o.samples, rng, "tt")
+        ttft_b, ttft_o = await _both(ttft_prompts, ttft_prompts, short, short, client, base,
+                                     env, stream=True)
+        ttft_c = await m.sequential(ttft_prompts, short, client=client, baseline=base, env=env,
+                                    stream=True)
         say("cache mix")
         mix = await m.run_mix(client, w.cache_mix(o.mix_size, rng), plain)
         say("concurrency")
@@ -111,20 +125,28 @@ async def _measure(o: BenchOptions, profile: Profile, env: Mapping[str, str], sa
                                        env=env)
         levels_o = await m.concurrency(many, o.levels, nocache, client=client, baseline=base,
                                        env=env)
-        say("streaming TTFT")
-        ttft_prompts = w.fresh_prompts(o.samples, rng, "tt")
-        ttft_b = await m.sequential(ttft_prompts, short, client=None, baseline=base, env=env,
-                                    stream=True)
-        ttft_o = await m.sequential(ttft_prompts, short, client=client, baseline=base, env=env,
-                                    stream=True)
-        ttft_c = await m.sequential(ttft_prompts, short, client=client, baseline=base, env=env,
-                                    stream=True)
         say("token reduction and cache lookups")
         cons = m.reduction(client, complex_prompts, "conservative")
         aggr = m.reduction(client, complex_prompts, "aggressive")
-        looked = m.lookups(client, simple_prompts, 200 // o.samples)
+        looked = m.lookups(client, simple, 200 // o.samples)
     return Raw(simple_b, simple_o, complex_b, complex_o, mix, levels_b, levels_o, ttft_b,
-               ttft_o, ttft_c, cons, aggr, looked, 0.0, 0.0)
+               ttft_o, ttft_c, cons, aggr, looked, 0.0, 0.0, cold_ms)
+
+
+async def _both(base_prompts: list[str], opt_prompts: list[str], base_call: Call,
+                opt_call: Call, client: Client, base: Profile, env: Mapping[str, str], *,
+                stream: bool = False) -> tuple[m.Timed, m.Timed]:
+    """Baseline and optimised requests in turn (b1 o1 b2 o2 ...), each side against its own
+    twin simulator, so a slow moment of the machine touches both sides alike."""
+    b, o = m.Timed(), m.Timed()
+    for base_prompt, opt_prompt in zip(base_prompts, opt_prompts, strict=True):
+        for side, prompt, call, own in ((b, base_prompt, base_call, None),
+                                        (o, opt_prompt, opt_call, client)):
+            one = await m.sequential([prompt], call, client=own, baseline=base, env=env,
+                                     stream=stream)
+            side.wall_ms += one.wall_ms
+            side.completions += one.completions
+    return b, o
 
 
 def startup(env: Mapping[str, str]) -> tuple[float, float]:

@@ -2,12 +2,14 @@
 
 Bytes arrive in a buffer (reading pauses above a high-water mark); ``next_event`` turns
 them into h11 events. Every failure surfaces as an httpx exception (``WriteError``,
-``WriteTimeout``, ``ReadTimeout``, ``ReadError``, ``RemoteProtocolError``).
+``WriteTimeout``, ``ReadTimeout``, ``ReadError``, ``RemoteProtocolError``) without a
+``request`` attached: httpx's client attaches its own, the lean path has none.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterable
 from typing import Any
 
 import h11
@@ -113,38 +115,33 @@ class Connection(asyncio.Protocol):
             if handle is not None:
                 handle.cancel()
 
-    async def send_request(self, request: httpx.Request, timeout: float | None) -> None:
+    async def send_request(self, head: h11.Request, body: bytes | AsyncIterable[bytes],
+                           timeout: float | None) -> None:
+        """Send one request: ``head`` (validated by h11 or by the caller), then ``body``."""
         conn = self.h11
-        head = h11.Request(method=request.method, target=request.url.raw_path,
-                           headers=request.headers.raw)
-        try:
-            body = request.content
-        except httpx.RequestNotRead:
-            await self._write(conn.send(head), timeout, request)
-            stream = request.stream
-            assert isinstance(stream, httpx.AsyncByteStream)
-            async for part in stream:
-                await self._write(conn.send(h11.Data(data=part)), timeout, request)
-            await self._write(conn.send(h11.EndOfMessage()), timeout, request)
+        if isinstance(body, bytes):
+            data = conn.send(head) or b""
+            if body:
+                data += conn.send(h11.Data(data=body)) or b""
+            await self._write(data + (conn.send(h11.EndOfMessage()) or b""), timeout)
             return
-        data = conn.send(head) or b""
-        if body:
-            data += conn.send(h11.Data(data=body)) or b""
-        await self._write(data + (conn.send(h11.EndOfMessage()) or b""), timeout, request)
+        await self._write(conn.send(head), timeout)
+        async for part in body:
+            await self._write(conn.send(h11.Data(data=part)), timeout)
+        await self._write(conn.send(h11.EndOfMessage()), timeout)
 
-    async def _write(self, data: bytes | None, timeout: float | None,
-                     request: httpx.Request) -> None:
+    async def _write(self, data: bytes | None, timeout: float | None) -> None:
         transport = self.transport
         if self._eof or transport is None or transport.is_closing():
-            raise httpx.WriteError("the connection was closed before the request was sent",
-                                   request=request) from self._lost
+            raise httpx.WriteError(
+                "the connection was closed before the request was sent") from self._lost
         if data:
             transport.write(data)
         while self._write_paused:
             if await self._wait(timeout):
-                raise httpx.WriteTimeout("timed out sending the request", request=request)
+                raise httpx.WriteTimeout("timed out sending the request")
 
-    async def next_event(self, timeout: float | None, request: httpx.Request) -> Any:
+    async def next_event(self, timeout: float | None) -> Any:
         """The next h11 event of the response; httpx exceptions for every failure."""
         conn = self.h11
         while True:
@@ -153,17 +150,17 @@ class Connection(asyncio.Protocol):
                 event = conn.next_event()
             except h11.RemoteProtocolError as exc:
                 message = _closed_message(state) if self._eof else f"bad response: {exc}"
-                raise httpx.RemoteProtocolError(message, request=request) from exc
+                raise httpx.RemoteProtocolError(message) from exc
             if event is not h11.NEED_DATA:
                 if isinstance(event, h11.ConnectionClosed):
-                    raise httpx.RemoteProtocolError(_closed_message(state), request=request)
+                    raise httpx.RemoteProtocolError(_closed_message(state))
                 return event
-            await self._fill(timeout, request)
+            await self._fill(timeout)
 
-    async def _fill(self, timeout: float | None, request: httpx.Request) -> None:
+    async def _fill(self, timeout: float | None) -> None:
         while not self._chunks and not self._eof:
             if await self._wait(timeout):
-                raise httpx.ReadTimeout("timed out waiting for the response", request=request)
+                raise httpx.ReadTimeout("timed out waiting for the response")
         conn = self.h11
         if self._chunks:
             for chunk in self._chunks:
@@ -175,7 +172,7 @@ class Connection(asyncio.Protocol):
                 self.transport.resume_reading()
             return
         if self._lost is not None:
-            raise httpx.ReadError("the connection was reset", request=request) from self._lost
+            raise httpx.ReadError("the connection was reset") from self._lost
         conn.receive_data(b"")
 
 

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import os
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
 
 import h11
 import httpx
@@ -50,22 +50,21 @@ class _Pool:
         self.all: set[Connection] = set()
         self.closed = False
 
-    async def acquire(self, timeouts: dict[str, float | None],
-                      request: httpx.Request) -> Connection:
+    async def acquire(self, timeouts: Mapping[str, float | None]) -> Connection:
         conn = self._take_idle()
         if conn is not None:
             return conn
         if self.count < self._max and not self._waiters:
             self.count += 1
         else:
-            handed = await self._wait_turn(timeouts.get("pool"), request)
+            handed = await self._wait_turn(timeouts.get("pool"))
             if isinstance(handed, Connection):
                 if handed.usable():
                     return handed
                 handed.close()  # dead while handed over: keep its slot, connect anew
                 self.all.discard(handed)
         try:
-            return await self._connect(timeouts.get("connect"), request)
+            return await self._connect(timeouts.get("connect"))
         except BaseException:
             self._free_slot()
             raise
@@ -82,7 +81,7 @@ class _Pool:
             self.drop(conn)
         return None
 
-    async def _wait_turn(self, timeout: float | None, request: httpx.Request) -> object:
+    async def _wait_turn(self, timeout: float | None) -> object:
         """Queue for a connection (or a free slot, handed over as None)."""
         fut: asyncio.Future[object] = asyncio.get_running_loop().create_future()
         self._waiters.append(fut)
@@ -98,9 +97,9 @@ class _Pool:
         if handed is _EXPIRED:
             with contextlib.suppress(ValueError):  # a releaser may have skipped it already
                 self._waiters.remove(fut)
-            raise httpx.PoolTimeout("timed out waiting for a free connection", request=request)
+            raise httpx.PoolTimeout("timed out waiting for a free connection")
         if handed is _CLOSED:
-            raise httpx.ConnectError("the transport was closed", request=request)
+            raise httpx.ConnectError("the transport was closed")
         return handed
 
     def _give_back(self, fut: asyncio.Future[object]) -> None:
@@ -120,21 +119,19 @@ class _Pool:
             with contextlib.suppress(ValueError):
                 self._waiters.remove(fut)
 
-    async def _connect(self, timeout: float | None, request: httpx.Request) -> Connection:
+    async def _connect(self, timeout: float | None) -> Connection:
         loop = asyncio.get_running_loop()
         target = f"{self.host}:{self.port}"
         try:
             async with asyncio.timeout(timeout):
                 _, conn = await loop.create_connection(Connection, self.host, self.port)
         except TimeoutError as exc:
-            raise httpx.ConnectTimeout(f"timed out connecting to {target}",
-                                       request=request) from exc
+            raise httpx.ConnectTimeout(f"timed out connecting to {target}") from exc
         except OSError as exc:
-            raise httpx.ConnectError(f"cannot connect to {target}: {_os_reason(exc)}",
-                                     request=request) from exc
+            raise httpx.ConnectError(f"cannot connect to {target}: {_os_reason(exc)}") from exc
         if self.closed:
             conn.close()
-            raise httpx.ConnectError("the transport was closed", request=request)
+            raise httpx.ConnectError("the transport was closed")
         self.all.add(conn)
         return conn
 
@@ -188,14 +185,12 @@ class _Pool:
         return [c.closed for c in closing]
 
 
-class _ResponseStream(httpx.AsyncByteStream):
+class ResponseStream(httpx.AsyncByteStream):
     """The body as it arrives; the connection goes back to the pool at its end."""
 
-    def __init__(self, pool: _Pool, conn: Connection, request: httpx.Request,
-                 timeout: float | None) -> None:
+    def __init__(self, pool: _Pool, conn: Connection, timeout: float | None) -> None:
         self._pool = pool
         self._conn: Connection | None = conn
-        self._request = request
         self._timeout = timeout
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
@@ -204,7 +199,7 @@ class _ResponseStream(httpx.AsyncByteStream):
             return
         try:
             while True:
-                event = await conn.next_event(self._timeout, self._request)
+                event = await conn.next_event(self._timeout)
                 if isinstance(event, h11.Data):
                     yield bytes(event.data)
                 elif isinstance(event, h11.EndOfMessage):
@@ -244,27 +239,46 @@ class H11Transport(httpx.AsyncBaseTransport):
         return sum(len(pool.all) for pool in self._pools.values())
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self._closed:
-            raise RuntimeError("H11Transport is closed")
         url = request.url
         if url.scheme != "http":
             raise httpx.UnsupportedProtocol(
                 f"H11Transport speaks plain http only, not {url.scheme!r}", request=request)
-        timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
-        pool = self._pool(url.host, url.port or 80)
-        conn = await pool.acquire(timeouts, request)
+        head = h11.Request(method=request.method, target=url.raw_path,
+                           headers=request.headers.raw)
         try:
-            await conn.send_request(request, timeouts.get("write"))
-            head = await conn.next_event(timeouts.get("read"), request)
-            while isinstance(head, h11.InformationalResponse):
-                head = await conn.next_event(timeouts.get("read"), request)
+            body: bytes | AsyncIterable[bytes] = request.content
+        except httpx.RequestNotRead:
+            assert isinstance(request.stream, httpx.AsyncByteStream)
+            body = request.stream
+        timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
+        reply, stream = await self.exchange(url.host, url.port or 80, head, body, timeouts)
+        extensions = {**_HTTP11, "reason_phrase": bytes(reply.reason)}
+        return httpx.Response(reply.status_code, headers=reply.headers.raw_items(),
+                              stream=stream, extensions=extensions)
+
+    async def exchange(self, host: str, port: int, head: h11.Request,
+                       body: bytes | AsyncIterable[bytes],
+                       timeouts: Mapping[str, float | None]
+                       ) -> tuple[h11.Response, ResponseStream]:
+        """Send ``head`` and ``body`` to ``host:port``; return the response head and its body.
+
+        The body must be read to its end (the connection then goes back to the pool) or
+        closed (the connection is dropped). Timeouts as httpx names them: ``pool``,
+        ``connect``, ``write``, ``read``.
+        """
+        if self._closed:
+            raise RuntimeError("H11Transport is closed")
+        pool = self._pool(host, port)
+        conn = await pool.acquire(timeouts)
+        try:
+            await conn.send_request(head, body, timeouts.get("write"))
+            reply = await conn.next_event(timeouts.get("read"))
+            while isinstance(reply, h11.InformationalResponse):
+                reply = await conn.next_event(timeouts.get("read"))
         except BaseException:
             pool.drop(conn)
             raise
-        stream = _ResponseStream(pool, conn, request, timeouts.get("read"))
-        extensions = {**_HTTP11, "reason_phrase": bytes(head.reason)}
-        return httpx.Response(head.status_code, headers=head.headers.raw_items(),
-                              stream=stream, extensions=extensions)
+        return reply, ResponseStream(pool, conn, timeouts.get("read"))
 
     def _pool(self, host: str, port: int) -> _Pool:
         key = (host, port)
