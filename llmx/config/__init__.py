@@ -7,7 +7,7 @@ tomllib, tomli-w, subprocess and difflib load when first needed.
 
 from __future__ import annotations
 
-from llmx.config.fields import EMBEDDED, PROVIDERS
+from llmx.choices import EMBEDDED, PROVIDERS
 from llmx.config.files import load, read_config_file, starter_text, write_default_config
 from llmx.config.profile import (
     BUILTIN_PROFILE,

@@ -193,6 +193,18 @@ def parse_duration(raw: str) -> float | None:
     return _parse_float(cleaned)
 
 
+def format_duration(seconds: float) -> str | float:
+    """``seconds`` in the largest unit that spells it exactly (``3600.0`` -> ``"1h"``);
+    ``parse_duration`` reads it back. Non-positive values stay numbers."""
+    if seconds <= 0:
+        return seconds
+    for unit, factor in reversed(_DURATION_UNITS):
+        amount = seconds / factor
+        if amount == int(amount):
+            return f"{int(amount)}{unit}"
+    return seconds
+
+
 def size() -> Checker:
     """Bytes as an integer, or a string like ``"512KiB"``, ``"256MiB"``, ``"1GB"``."""
 
@@ -217,6 +229,15 @@ def parse_size(raw: str) -> int | None:
             return None if amount is None else int(amount * factor)
     amount = _parse_float(cleaned)
     return None if amount is None or amount != int(amount) else int(amount)
+
+
+def format_size(count: int) -> str | int:
+    """``count`` bytes in the largest binary unit that spells it exactly (``"256MiB"``);
+    ``parse_size`` reads it back."""
+    for unit, factor in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if count > 0 and count % factor == 0:
+            return f"{count // factor}{unit}"
+    return count
 
 
 def _parse_float(raw: str) -> float | None:
