@@ -7,7 +7,9 @@ set imports it from here; the order of a tuple is the order messages and help li
 
 from __future__ import annotations
 
-from typing import Final, Literal, get_args
+from typing import Final, Literal, TypeVar, get_args
+
+_T = TypeVar("_T", bound=str)
 
 Provider = Literal["openai", "anthropic", "ollama"]
 """The ``provider`` of a profile: which wire format (codec) it speaks."""
@@ -39,3 +41,12 @@ TTL_KINDS: Final[tuple[TtlKind, ...]] = get_args(TtlKind)
 
 EMBEDDED: Final = "embedded"
 """The ``base_url`` that asks for the embedded simulator (started for the command's duration)."""
+
+
+def member(value: str, options: tuple[_T, ...]) -> _T | None:
+    """``value`` typed as one of ``options`` (e.g. ``member(mode, RULE_MODES)`` is a
+    ``RuleMode``), or ``None`` when it is not one of them."""
+    for option in options:
+        if option == value:
+            return option
+    return None
