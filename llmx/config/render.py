@@ -33,8 +33,10 @@ def commented(line: str, note: str) -> list[str]:
         return [line]
     import textwrap
 
+    if len(line) >= WIDTH // 2:  # too long to keep a readable comment beside it: put it above
+        return [*(f"# {chunk}" for chunk in textwrap.wrap(note, WIDTH - 2)), line]
     column = max(COMMENT_COLUMN, len(line) + 1)
-    chunks = textwrap.wrap(note, max(WIDTH - column - 2, 24)) or [note]
+    chunks = textwrap.wrap(note, WIDTH - column - 2) or [note]
     first = f"{line.ljust(column)}# {chunks[0]}"
     return [first, *(f"{' ' * column}# {chunk}" for chunk in chunks[1:])]
 
@@ -43,14 +45,16 @@ class Style:
     """How to render: ``full`` writes unset keys commented out; ``helped`` puts each key's
     help beside it; ``notes`` adds a text to a key (by its dotted name under the table),
     and writes it commented out when the table does not set it; ``examples`` replaces the
-    declared example value of such a commented-out key."""
+    declared example value of such a commented-out key; ``spelled`` writes normalised
+    values (seconds, bytes) the way a config would (``"1m"``, ``"256MiB"``)."""
 
-    __slots__ = ("examples", "full", "helped", "notes")
+    __slots__ = ("examples", "full", "helped", "notes", "spelled")
 
-    def __init__(self, *, full: bool = False, helped: bool = True,
+    def __init__(self, *, full: bool = False, helped: bool = True, spelled: bool = False,
                  notes: Mapping[str, str] | None = None,
                  examples: Mapping[str, Any] | None = None) -> None:
         self.full = full
+        self.spelled = spelled
         self.helped = helped
         self.notes = notes or {}
         self.examples = examples or {}
@@ -94,6 +98,8 @@ def _sub_table(name: str, item: Field[Any] | None, decl: Declared, where: str, g
     if given is MISSING:
         shown = decl.show(default) if decl.show else default
         return [*lines, *(f"# {key} = {toml_value(value)}" for key, value in shown.items())]
+    if style.spelled and decl.show:
+        given = decl.show(given)
     return [*lines, *(f"{key} = {toml_value(value)}" for key, value in given.items())]
 
 
@@ -103,6 +109,8 @@ def _key_lines(name: str, item: Field[Any] | None, decl: Declared, given: Any, s
     note = style.note(dotted, decl)
     if given is not MISSING:
         differs = _default_note(decl, default, given, where) if style.full else ""
+        if style.spelled and decl.show:
+            given = decl.show(given)
         return commented(f"{name} = {toml_value(given)}", "; ".join(filter(None, (note, differs))))
     if not (style.full or dotted in style.notes):
         return []

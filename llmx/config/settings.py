@@ -170,8 +170,10 @@ class Profile:
         default=None, check=schema.text(allow_empty=True), example="what this profile is for",
         help="free text, shown by `llmx config show`")
     provider: Provider = setting(
-        check=schema.choice(*PROVIDERS), help=f"the API it speaks: {_one_of(PROVIDERS)}")
-    model: str = setting(check=schema.text(), help="the model asked for")
+        check=schema.choice(*PROVIDERS), example="openai",
+        help=f"the API it speaks: {_one_of(PROVIDERS)}")
+    model: str = setting(
+        check=schema.text(), example="gpt-4o-mini", help="the model asked for")
     base_url: str = setting(
         check=checks.url(), example="https://api.openai.com/v1",
         help=f"the API's root; unset: the provider's public endpoint; \"{EMBEDDED}\": "
