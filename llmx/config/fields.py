@@ -1,5 +1,11 @@
-"""Every key a profile may hold, with its checker: read from the declarations in
-``settings.py``, so the key list, the dataclasses and the defaults cannot drift apart.
+"""Profile settings as declared fields, and what is read back from them.
+
+A setting is a dataclass field whose metadata carries its check and help text, next to its
+type and default: ``@settings_table`` makes a frozen, slotted, keyword-only dataclass of
+them, ``setting(...)`` declares one key and ``table(...)`` a sub-table (another settings
+class); the classes themselves are in ``settings.py``. Read back through ``declared(cls)``:
+the checked key list (``profile_spec``, ``rule``), the defaults (``defaults``), and the
+commented TOML of ``config show`` and ``llmx.toml.example`` (``render``).
 
 Keys match the field names of the settings dataclasses one to one, so a checked
 sub-table can be passed straight to its dataclass.
@@ -7,20 +13,86 @@ sub-table can be passed straight to its dataclass.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from dataclasses import MISSING, Field, dataclass, field, fields
 from functools import cache
+from typing import Any, TypeVar, dataclass_transform
 
-from llmx.choices import COMPRESSION_MODES, EMBEDDED, EMBEDDERS, PROVIDERS, TTL_KINDS
 from llmx.config import schema
-from llmx.config.declare import Declared, declared
 from llmx.config.schema import Checker, Spec
-from llmx.config.settings import EXTENDS, MAX_CONTEXT_WINDOW, MIN_CONTEXT_WINDOW, Profile
-
-__all__ = [
-    "COMPRESSION_MODES", "EMBEDDED", "EMBEDDERS", "MAX_CONTEXT_WINDOW", "MIN_CONTEXT_WINDOW",
-    "PROVIDERS", "TOP_LEVEL_KEYS", "TTL_KINDS", "profile_spec", "rule", "table_spec",
-]
 
 TOP_LEVEL_KEYS = ("default_profile", "profiles")
+T = TypeVar("T")
+_KEY = "llmx"
+
+
+class Declared:
+    """One setting as declared. ``check`` is the key's checker, or a ``Spec`` for a table of
+    free keys (``cache.ttl``); ``table`` is the settings class of a sub-table; ``show`` turns
+    a default into its TOML spelling (seconds -> ``"30s"``); ``example`` is the value the
+    example config shows, commented out, for a key without a constant default."""
+
+    __slots__ = ("check", "example", "help", "show", "table")
+
+    def __init__(self, help: str, check: Checker | Spec | None, table: type | None,
+                 show: Callable[[Any], Any] | None, example: Any) -> None:
+        self.help = help
+        self.check = check
+        self.table = table
+        self.show = show
+        self.example = example
+
+
+def setting(*, help: str, check: Checker | Spec, default: Any = MISSING,
+            default_factory: Callable[[], Any] | None = None,
+            show: Callable[[Any], Any] | None = None, example: Any = None,
+            repr: bool = True) -> Any:
+    """A profile key: its default (none: the key is required), checker and help text."""
+    metadata = {_KEY: Declared(help, check, None, show, example)}
+    if default_factory is not None:
+        return field(default_factory=default_factory, repr=repr, metadata=metadata)
+    return field(default=default, repr=repr, metadata=metadata)
+
+
+def table(*, help: str, default_factory: type | None = None, of: type | None = None,
+          default: Any = MISSING) -> Any:
+    """A sub-table whose keys are the settings of a class: ``default_factory=Cls`` (the
+    table's own defaults apply), or ``of=Cls, default=None`` (absent unless written)."""
+    cls = default_factory or of
+    if cls is None:
+        raise TypeError("table() needs default_factory or of")
+    metadata = {_KEY: Declared(help, None, cls, None, None)}
+    if default_factory is not None:
+        return field(default_factory=default_factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+@dataclass_transform(frozen_default=True, kw_only_default=True,
+                     field_specifiers=(setting, table, field))
+def settings_table(cls: type[T]) -> type[T]:
+    """A frozen, slotted, keyword-only dataclass of settings."""
+    return dataclass(frozen=True, slots=True, kw_only=True)(cls)
+
+
+def declared(cls: type) -> Iterator[tuple[Field[Any], Declared]]:
+    """The declared settings of ``cls`` in declaration order (plain fields left out)."""
+    for item in fields(cls):
+        found = item.metadata.get(_KEY)
+        if isinstance(found, Declared):
+            yield item, found
+
+
+def default_of(item: Field[Any]) -> Any:
+    """The default of a field (``MISSING`` when it has none)."""
+    if item.default_factory is not MISSING:
+        return item.default_factory()
+    return item.default
+
+
+def defaults(cls: type) -> dict[str, Any]:
+    """Every setting of ``cls`` that has a default, with it."""
+    found = ((item.name, default_of(item)) for item, _ in declared(cls))
+    return {name: value for name, value in found if value is not MISSING}
 
 
 @cache
@@ -40,6 +112,8 @@ def _entry(decl: Declared) -> Checker | Spec:
 @cache
 def profile_spec() -> Spec:
     """The keys of one ``[profiles.NAME]`` table: ``extends`` and every ``Profile`` setting."""
+    from llmx.config.settings import EXTENDS, Profile
+
     return schema.frozen({"extends": _entry(EXTENDS), **table_spec(Profile)})
 
 

@@ -22,14 +22,14 @@ The built-in profile ``sim`` (the embedded simulator) always exists. A
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from llmx.choices import EMBEDDED, Provider
 from llmx.config import fields, schema
-from llmx.config.declare import declared, defaults
+from llmx.config.fields import declared, defaults
 from llmx.config.schema import fail
 from llmx.config.settings import (
     BatchSettings,
@@ -66,8 +66,12 @@ MAX_TEMPERATURE: Mapping[str, float] = MappingProxyType({
 _RESOLVED_HERE = ("provider", "model", "base_url", "api_key_env", "api_key_cmd")
 
 
-@dataclass(frozen=True, slots=True)
-class Config:
+class Config(NamedTuple):
+    """A checked config: every profile resolved; ``source`` is the file it came from.
+
+    Immutable (a named tuple: as cheap to define as a plain class, which the start-up of
+    every command notices, unlike a frozen dataclass)."""
+
     default_profile: str | None
     profiles: Mapping[str, Profile]
     source: Path | None = None

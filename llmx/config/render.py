@@ -14,7 +14,7 @@ from dataclasses import MISSING, Field
 from typing import Any
 
 from llmx.config import schema
-from llmx.config.declare import Declared, declared, default_of
+from llmx.config.fields import Declared, declared, default_of
 
 COMMENT_COLUMN = 36
 WIDTH = 96

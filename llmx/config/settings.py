@@ -26,8 +26,8 @@ from llmx.choices import (
     Provider,
     TtlKind,
 )
-from llmx.config import checks, schema
-from llmx.config.declare import Declared, setting, settings_table, table
+from llmx.config import schema
+from llmx.config.fields import Declared, setting, settings_table, table
 
 MIN_CONTEXT_WINDOW = 256
 MAX_CONTEXT_WINDOW = 100_000_000
@@ -117,6 +117,8 @@ class CacheSettings:
 
 @settings_table
 class CompressionSettings:
+    """How a prompt is compressed before it is sent."""
+
     mode: CompressionMode = setting(
         default="off", check=schema.choice(*COMPRESSION_MODES),
         help=f"{_one_of(COMPRESSION_MODES)}: the rules applied to a prompt before it is sent")
@@ -175,14 +177,14 @@ class Profile:
     model: str = setting(
         check=schema.text(), example="gpt-4o-mini", help="the model asked for")
     base_url: str = setting(
-        check=checks.url(), example="https://api.openai.com/v1",
+        check=schema.url(), example="https://api.openai.com/v1",
         help=f"the API's root; unset: the provider's public endpoint; \"{EMBEDDED}\": "
              "the embedded simulator")
     api_key_env: str | None = setting(
-        default=None, check=checks.env_var_name(), example="OPENAI_API_KEY",
+        default=None, check=schema.env_var_name(), example="OPENAI_API_KEY",
         help="the environment variable holding the key (never the key itself); \"\": no key")
     api_key_cmd: str | None = setting(
-        default=None, check=checks.command(), example="pass show openai/api-key", repr=False,
+        default=None, check=schema.command(), example="pass show openai/api-key", repr=False,
         help="instead of api_key_env: a command (string or array) that prints the key "
              "(first line used)")
     temperature: float | None = setting(

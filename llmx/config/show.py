@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import fields, is_dataclass
 from typing import Any
 
-from llmx.config.declare import Declared
+from llmx.config.fields import Declared
 from llmx.config.profile import Profile
 from llmx.config.secrets import mask
 

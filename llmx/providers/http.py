@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from llmx import __version__
-from llmx.config.declare import defaults
+from llmx.config.fields import defaults
 from llmx.config.settings import HttpSettings, Profile
 from llmx.errors import (
     LlmxError,

@@ -13,9 +13,8 @@ import pytest
 
 from llmx import choices
 from llmx.config import builtin_config, load_config, resolve_profile, schema
-from llmx.config.declare import declared, default_of, defaults
 from llmx.config.example import render_example
-from llmx.config.fields import profile_spec, rule, table_spec
+from llmx.config.fields import declared, default_of, defaults, profile_spec, rule, table_spec
 from llmx.config.profile import DEFAULT_BASE_URLS, MAX_TEMPERATURE
 from llmx.config.render import key_names
 from llmx.config.settings import CacheSettings, HttpSettings, Profile
