@@ -39,6 +39,10 @@ TtlKind = Literal["default", ContentKind]
 """The keys of ``cache.ttl``: a content kind, or ``default`` for kinds a profile does not list."""
 TTL_KINDS: Final[tuple[TtlKind, ...]] = get_args(TtlKind)
 
+HitTier = Literal["exact", "semantic"]
+"""How a cached answer was found: the same request, or a near-identical prompt."""
+HIT_TIERS: Final[tuple[HitTier, ...]] = get_args(HitTier)
+
 EMBEDDED: Final = "embedded"
 """The ``base_url`` that asks for the embedded simulator (started for the command's duration)."""
 

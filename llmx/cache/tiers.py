@@ -16,11 +16,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from llmx.cache.keys import exact_key, scope_key
 from llmx.cache.kinds import classify
 from llmx.cache.types import Entry
+from llmx.choices import HitTier
 from llmx.state import Warn
 from llmx.types import Completion, Request, Usage
 
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from llmx.cache.vectors import VectorIndex
     from llmx.config.profile import CacheSettings
 
-Tier = Literal["exact", "semantic"]
+Tier = HitTier
 
 
 @dataclass(frozen=True, slots=True)

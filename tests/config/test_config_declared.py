@@ -146,7 +146,8 @@ def test_each_choice_tuple_is_its_literal_alias() -> None:
     pairs = [(choices.Provider, choices.PROVIDERS), (choices.CacheMode, choices.CACHE_MODES),
              (choices.Embedder, choices.EMBEDDERS), (choices.RuleMode, choices.RULE_MODES),
              (choices.CompressionMode, choices.COMPRESSION_MODES),
-             (choices.ContentKind, choices.CONTENT_KINDS), (choices.TtlKind, choices.TTL_KINDS)]
+             (choices.ContentKind, choices.CONTENT_KINDS), (choices.TtlKind, choices.TTL_KINDS),
+             (choices.HitTier, choices.HIT_TIERS)]
     for alias, values in pairs:
         assert values == get_args(alias) and len(set(values)) == len(values)
     assert ("off", *choices.RULE_MODES) == choices.COMPRESSION_MODES
@@ -155,15 +156,18 @@ def test_each_choice_tuple_is_its_literal_alias() -> None:
 
 def test_the_places_that_used_to_spell_a_set_use_the_declared_one() -> None:
     from llmx.batch import jobs
-    from llmx.cache import kinds
+    from llmx.cache import kinds, tiers
     from llmx.cli import compress_cmd
     from llmx.compress import rules
     from llmx.prepare import KINDS
     from llmx.providers.registry import PROVIDER_NAMES, codec_for
+    from llmx.types import CacheTier
 
     assert PROVIDER_NAMES is choices.PROVIDERS and KINDS is choices.CONTENT_KINDS
     assert kinds.KINDS is choices.TTL_KINDS and compress_cmd.MODES is choices.RULE_MODES
     assert get_args(rules.Mode) == choices.RULE_MODES
+    assert get_args(tiers.Tier) == choices.HIT_TIERS
+    assert get_args(CacheTier) == (False, *choices.HIT_TIERS)
     assert not hasattr(jobs, "COMPRESS_MODES")
     for provider in choices.PROVIDERS:
         codec_for(provider)
