@@ -217,3 +217,11 @@ def test_config_show_is_the_profile_with_each_keys_help() -> None:
 def test_config_show_of_the_builtin_profile_parses() -> None:
     text = profile_text(resolve_profile(builtin_config(), "sim"), {})
     assert tomllib.loads(text)["base_url"] == choices.EMBEDDED
+
+
+def test_the_module_entry_point_writes_what_the_test_compares(tmp_path: Path) -> None:
+    from llmx.config.example import main
+
+    target = tmp_path / "llmx.toml.example"
+    assert main([str(target)]) == 0
+    assert target.read_text(encoding="utf-8") == render_example()
