@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from llmx.choices import CONTENT_KINDS
 from llmx.types import Message, Request
 
 if TYPE_CHECKING:
@@ -33,11 +34,11 @@ class Call:
     no_cache: bool = False
     refresh: bool = False
     kind: str | None = None
-    compress: str | None = None  # "off" | "conservative" | "aggressive"
+    compress: str | None = None  # one of choices.COMPRESSION_MODES, checked by check_call
     history: tuple[Message, ...] = field(default=())
 
 
-KINDS = ("code", "json", "chat")  # what a prompt can be (the cache.ttl keys less "default")
+KINDS = CONTENT_KINDS  # what a prompt can be (the cache.ttl keys less "default")
 CHECKED = ("model", "temperature", "max_tokens", "kind", "compress")  # Call fields with a rule
 
 

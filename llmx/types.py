@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from llmx.choices import HitTier
+
 Role = Literal["system", "user", "assistant"]
-CacheTier = Literal[False, "exact", "semantic"]
+CacheTier = Literal[False, HitTier]  # False: not from the cache
 
 
 @dataclass(frozen=True, slots=True)

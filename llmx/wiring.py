@@ -17,10 +17,11 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from llmx.choices import EMBEDDED
 from llmx.paths import records_dir, state_dir
 from llmx.records import RecordLog
 from llmx.state import Once, Warn, to_stderr
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     from llmx.providers.base import Codec
     from llmx.providers.http import Endpoint, HttpEngine
 
-EMBEDDED = "embedded"
 RECORDS_GROUP_S = 1.0  # records are written in groups at most this old (see llmx.records)
 
 
@@ -107,13 +107,9 @@ def endpoint_for(profile: Profile, base_url: str | None = None) -> Endpoint:
     """The profile's HTTP settings as an ``Endpoint`` (``base_url`` overrides its own)."""
     from llmx.providers.http import Endpoint
 
-    http = profile.http
-    return Endpoint(
-        base_url=base_url or profile.base_url, timeout=profile.timeout,
-        connect_timeout=http.connect_timeout, read_timeout=http.read_timeout,
-        retries=profile.retries, max_connections=http.max_connections,
-        max_keepalive=http.max_keepalive, keepalive_expiry=http.keepalive_expiry, http2=http.http2,
-    )
+    pool = {field.name: getattr(profile.http, field.name) for field in fields(profile.http)}
+    return Endpoint(base_url=base_url or profile.base_url, timeout=profile.timeout,
+                    retries=profile.retries, **pool)
 
 
 async def fetch_embeddings(link: Link, provider: str, model: str, texts: Sequence[str]

@@ -35,6 +35,7 @@ from llmx.batch.output import OrderedWriter as OrderedWriter
 from llmx.batch.output import Result as Result
 from llmx.batch.output import done_ids as done_ids
 from llmx.batch.output import prepare_resume as prepare_resume
+from llmx.choices import COMPRESSION_MODES
 from llmx.errors import UsageError
 from llmx.types import Message
 
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
 
 PRIORITIES: Mapping[str, int] = {"high": 0, "normal": 10, "low": 20}
 DEFAULT_PRIORITY = PRIORITIES["normal"]
-COMPRESS_MODES = ("off", "conservative", "aggressive")
 OPENAI_URLS = ("/v1/chat/completions", "/chat/completions")
 READ_CHUNK = 1 << 16  # bytes per read by the threaded stdin reader
 
@@ -326,7 +326,7 @@ _PARAM_CHECKS: Mapping[str, Check] = {
     "temperature": _number,
     "max_tokens": _positive_int,
     "kind": ("a string", lambda v: isinstance(v, str)),
-    "compress": (f"one of {', '.join(COMPRESS_MODES)}", lambda v: v in COMPRESS_MODES),
+    "compress": (f"one of {', '.join(COMPRESSION_MODES)}", lambda v: v in COMPRESSION_MODES),
     "no_cache": ("true or false", lambda v: isinstance(v, bool)),
     "refresh": ("true or false", lambda v: isinstance(v, bool)),
 }

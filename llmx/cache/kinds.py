@@ -34,7 +34,9 @@ import re
 from bisect import bisect_left
 from typing import Final
 
-KINDS: Final = ("code", "json", "chat", "default")
+from llmx.choices import TTL_KINDS, ContentKind
+
+KINDS: Final = TTL_KINDS  # the content kinds classify returns, and "default"
 SAMPLE: Final = 2_000  # characters read from each end of a long prompt
 _NEAR: Final = 80  # how far after a verb its code noun may come
 
@@ -86,7 +88,7 @@ _CODE_PERSONA: Final = (
 )
 
 
-def classify(prompt: str, system: str | None = None) -> str:
+def classify(prompt: str, system: str | None = None) -> ContentKind:
     """``"json"``, ``"code"`` or ``"chat"`` for a prompt and its system prompt (rules above)."""
     prompt, system = _ends(prompt), None if system is None else _ends(system)
     if _asks_for_json(prompt) or (system is not None and _asks_for_json(system)):

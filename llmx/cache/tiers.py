@@ -21,11 +21,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from llmx.cache.keys import exact_key, scope_key
 from llmx.cache.kinds import classify
 from llmx.cache.types import Entry
+from llmx.choices import HitTier
 from llmx.errors import LlmxError
 from llmx.state import Warn
 from llmx.types import Completion, Request, Usage
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     from llmx.cache.vectors import VectorIndex
     from llmx.config.profile import CacheSettings
 
-Tier = Literal["exact", "semantic"]
+Tier = HitTier
 VECTORS_DIR = "vectors"  # llmx.cache.store.VECTORS: the vectors database's directory
 _NO_KEY = "-"  # never an exact key
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from llmx import __version__
+from llmx.choices import RULE_MODES
 from llmx.cli._boundary import guarded
 from llmx.cli._io import Io
 from llmx.cli.ask import ASK_DEFAULTS
@@ -236,7 +237,7 @@ def compress(
     ctx: typer.Context,
     source: Annotated[str, typer.Argument(help="A file, or - for stdin.")] = "-",
     mode: Annotated[str, typer.Option(metavar="MODE",
-                                          help="conservative or aggressive.")] = "conservative",
+                                      help=f"{' or '.join(RULE_MODES)}.")] = RULE_MODES[0],
     model: Annotated[str, typer.Option("-m", "--model", metavar="MODEL",
                                        help="Count tokens as this model does.")] = "gpt-4",
     json_out: Annotated[bool, typer.Option("--json", help="One JSON object: text and "

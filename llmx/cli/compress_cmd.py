@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from llmx.choices import RULE_MODES
 from llmx.cli._io import Io
 from llmx.cli._stdin import decode
 from llmx.errors import UsageError
 
-MODES = ("conservative", "aggressive")
+MODES = RULE_MODES  # `--mode`: the modes that have rules ("off" would be a no-op)
 
 
 def check_mode(mode: str) -> str:

@@ -36,16 +36,14 @@ def run_path(config_path: str | None, io: Io) -> int:
 
 
 def run_show(config_path: str | None, profile_name: str | None, io: Io) -> int:
-    import tomli_w
-
-    from llmx.config.show import profile_to_dict
+    from llmx.config.show import profile_text
 
     config = load(config_path, io.env, Path.cwd())
     profile = resolve_profile(config, profile_name)
     io.stdout.write(f"# profile {profile.name!r}")
     io.stdout.write(f" from {config.source}\n" if config.source and not profile.builtin
                     else " (built in)\n")
-    io.stdout.write(tomli_w.dumps(profile_to_dict(profile, io.env)))
+    io.stdout.write(profile_text(profile, io.env))
     return 0
 
 

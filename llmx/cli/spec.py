@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal, NamedTuple
 
+from llmx.choices import CONTENT_KINDS, RULE_MODES
+
 Kind = Literal["value", "flag", "const"]
 ValueType = type[str] | type[int] | type[float]
 
@@ -84,9 +86,9 @@ ASK: tuple[Opt, ...] = (
         kind="flag"),
     Opt("refresh", ("--refresh",), "Ask the provider even if cached; store the new answer.",
         kind="flag"),
-    Opt("kind", ("--kind",), "Content kind for the cache TTL: code, json, chat (default: "
-        "detected).", metavar="KIND"),
-    Opt("compress", ("--compress",), "Compress the prompt: conservative or aggressive "
+    Opt("kind", ("--kind",), f"Content kind for the cache TTL: {', '.join(CONTENT_KINDS)} "
+        "(default: detected).", metavar="KIND"),
+    Opt("compress", ("--compress",), f"Compress the prompt: {' or '.join(RULE_MODES)} "
         "(default: the profile's compression.mode).", metavar="MODE"),
     Opt("compress", ("--no-compress",), "Send the prompt as it is.", kind="const",
         const="off"),

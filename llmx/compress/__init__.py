@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from llmx.choices import COMPRESSION_MODES, RULE_MODES, member
+
 if TYPE_CHECKING:
     from llmx.compress.tokens import Tokenizer
-
-MODES = ("off", "conservative", "aggressive")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,13 +29,18 @@ class Shrunk:
 
 
 def shrink(text: str, mode: str, tokenizer: Tokenizer) -> Shrunk:
-    """``text`` compressed in ``mode``; the original when that would not save tokens."""
+    """``text`` compressed in ``mode`` (one of ``COMPRESSION_MODES``; ``ValueError`` for
+    another); the original when that would not save tokens."""
     before = tokenizer.count(text)
     if mode == "off":
         return Shrunk(text, before, before, tokenizer.approximate)
     from llmx.compress.rules import compress
 
-    out = compress(text, mode)  # type: ignore[arg-type]
+    rules = member(mode, RULE_MODES)
+    if rules is None:
+        raise ValueError(f"unknown compression mode {mode!r}; expected one of "
+                         f"{', '.join(COMPRESSION_MODES)}")
+    out = compress(text, rules)
     after = before if out == text else tokenizer.count(out)
     if after >= before:
         return Shrunk(text, before, before, tokenizer.approximate)

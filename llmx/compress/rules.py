@@ -27,14 +27,14 @@ Long-context pruning is left to ``context.fit`` (it needs a token budget; rules 
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Literal, get_args
 
+from llmx.choices import RULE_MODES, RuleMode
 from llmx.compress import rules_fold, rules_text
 from llmx.compress.rules_protect import mask, split_fenced
 
 COMPRESSOR_VERSION = "rules-1"
 
-Mode = Literal["conservative", "aggressive"]
+Mode = RuleMode  # the modes with rules (``choices.RULE_MODES``)
 
 CONSERVATIVE_RULES: tuple[str, ...] = (
     "json", "tables", "whitespace", "blank_lines", "duplicates",
@@ -47,7 +47,7 @@ def rules_for(mode: Mode) -> tuple[str, ...]:
         return CONSERVATIVE_RULES
     if mode == "aggressive":
         return (*CONSERVATIVE_RULES, *rules_text.filler_names(), "log_fold")
-    raise ValueError(f"unknown compression mode {mode!r}; expected one of {get_args(Mode)}")
+    raise ValueError(f"unknown compression mode {mode!r}; expected one of {RULE_MODES}")
 
 
 def all_rules() -> tuple[str, ...]:

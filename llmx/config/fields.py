@@ -1,136 +1,120 @@
-"""Every key a profile may hold, with its checker. The single list of valid keys.
+"""Profile settings as declared fields, and what is read back from them.
 
-Keys here match the field names of the dataclasses in ``profile.py`` one to one,
-so a checked sub-table can be passed straight to its dataclass.
+A setting is a dataclass field whose metadata carries its check and help text, next to its
+type and default: ``@settings_table`` makes a frozen, slotted, keyword-only dataclass of
+them, ``setting(...)`` declares one key and ``table(...)`` a sub-table (another settings
+class); the classes themselves are in ``settings.py``. Read back through ``declared(cls)``:
+the checked key list (``profile_spec``, ``rule``), the defaults (``defaults``), and the
+commented TOML of ``config show`` and ``llmx.toml.example`` (``render``).
+
+Keys match the field names of the settings dataclasses one to one, so a checked
+sub-table can be passed straight to its dataclass.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Iterator
+from dataclasses import MISSING, Field, dataclass, field, fields
+from functools import cache
+from typing import Any, TypeVar, dataclass_transform
 
 from llmx.config import schema
-from llmx.config.schema import Checker, Spec, fail, type_name
-
-PROVIDERS = ("openai", "anthropic", "ollama")
-CACHE_MODES = ("read-write", "read", "write", "off")
-EMBEDDERS = ("lexical", "provider")
-COMPRESSION_MODES = ("off", "conservative", "aggressive")
-TTL_KINDS = ("default", "chat", "code", "json")
-MIN_CONTEXT_WINDOW = 256
-MAX_CONTEXT_WINDOW = 100_000_000
-EMBEDDED = "embedded"
-"""``base_url`` marker: the CLI starts the embedded simulator for the command's duration."""
-
-_ENV_NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
-_ENV_NAME_CHARS = _ENV_NAME_START | frozenset("0123456789")
-
-
-def env_var_name() -> Checker:
-    """The NAME of an environment variable; ``""`` means "no key"."""
-
-    def check(path: str, value: Any) -> str:
-        if not isinstance(value, str):
-            fail(path, f"expected an environment variable's name, got {type_name(value)}")
-        if value and (value[0] not in _ENV_NAME_START or not set(value) <= _ENV_NAME_CHARS):
-            fail(path, "expected the NAME of an environment variable (letters, digits, _), "
-                 "not the key itself", hint="export the key as e.g. OPENAI_API_KEY and write "
-                 "api_key_env = \"OPENAI_API_KEY\"")
-        return value
-
-    return check
-
-
-def command() -> Checker:
-    """A command line as a string, or as an array of arguments (joined with shell quoting)."""
-
-    def check(path: str, value: Any) -> str:
-        if isinstance(value, list):
-            if not value or not all(isinstance(part, str) and part for part in value):
-                fail(path, "expected a non-empty array of non-empty strings")
-            import shlex
-
-            return shlex.join(value)
-        if not isinstance(value, str):
-            fail(path, f"expected a command (string or array of strings), got {type_name(value)}")
-        if not value.strip():
-            fail(path, "must not be empty")
-        return value
-
-    return check
-
-
-def url() -> Checker:
-    def check(path: str, value: Any) -> str:
-        if not isinstance(value, str):
-            fail(path, f"expected a URL string, got {type_name(value)}")
-        if value == EMBEDDED:
-            return value
-        scheme, sep, rest = value.partition("://")
-        if not sep or scheme.lower() not in ("http", "https") or not rest.strip("/"):
-            fail(path, f"expected an http:// or https:// URL (or \"{EMBEDDED}\")")
-        return value.rstrip("/")
-
-    return check
-
-
-def _http_spec() -> Spec:
-    return schema.frozen({
-        "max_connections": schema.integer(1, 10_000),
-        "max_keepalive": schema.integer(0, 10_000),
-        "keepalive_expiry": schema.duration(allow_zero=True),
-        "http2": schema.boolean(),
-        "connect_timeout": schema.duration(),
-        "read_timeout": schema.duration(),
-    })
-
-
-def _cache_spec() -> Spec:
-    return schema.frozen({
-        "mode": schema.choice(*CACHE_MODES),
-        "max_entries": schema.integer(1),
-        "max_bytes": schema.size(),
-        "semantic": schema.boolean(),
-        "threshold": schema.number(0.0, 1.0),
-        "embedder": schema.choice(*EMBEDDERS),
-        "embedding_model": schema.text(),
-        "ttl": schema.frozen({kind: schema.duration() for kind in TTL_KINDS}),
-    })
-
-
-def _batch_spec() -> Spec:
-    return schema.frozen({
-        "concurrency": schema.integer(1, 10_000),
-        "rpm": schema.integer(0),
-        "tpm": schema.integer(0),
-        "max_batch_size": schema.integer(1, 10_000),
-        "max_wait_ms": schema.number(0.0, 60_000.0),
-    })
-
-
-def profile_spec() -> Spec:
-    """The keys of one ``[profiles.NAME]`` table."""
-    return schema.frozen({
-        "extends": schema.text(),
-        "description": schema.text(allow_empty=True),
-        "provider": schema.choice(*PROVIDERS),
-        "model": schema.text(),
-        "base_url": url(),
-        "api_key_env": env_var_name(),
-        "api_key_cmd": command(),
-        "temperature": schema.number(0.0, 2.0),
-        "max_tokens": schema.integer(1),
-        "context_window": schema.integer(MIN_CONTEXT_WINDOW, MAX_CONTEXT_WINDOW),
-        "timeout": schema.duration(),
-        "retries": schema.integer(0, 100),
-        "http": _http_spec(),
-        "cache": _cache_spec(),
-        "compression": schema.frozen({"mode": schema.choice(*COMPRESSION_MODES)}),
-        "batch": _batch_spec(),
-        "price": schema.frozen({"input": schema.number(0.0), "output": schema.number(0.0)}),
-    })
-
+from llmx.config.schema import Checker, Spec
 
 TOP_LEVEL_KEYS = ("default_profile", "profiles")
+T = TypeVar("T")
+_KEY = "llmx"
+
+
+class Declared:
+    """One setting as declared. ``check`` is the key's checker, or a ``Spec`` for a table of
+    free keys (``cache.ttl``); ``table`` is the settings class of a sub-table; ``show`` turns
+    a default into its TOML spelling (seconds -> ``"30s"``); ``example`` is the value the
+    example config shows, commented out, for a key without a constant default."""
+
+    __slots__ = ("check", "example", "help", "show", "table")
+
+    def __init__(self, help: str, check: Checker | Spec | None, table: type | None,
+                 show: Callable[[Any], Any] | None, example: Any) -> None:
+        self.help = help
+        self.check = check
+        self.table = table
+        self.show = show
+        self.example = example
+
+
+def setting(*, help: str, check: Checker | Spec, default: Any = MISSING,
+            default_factory: Callable[[], Any] | None = None,
+            show: Callable[[Any], Any] | None = None, example: Any = None,
+            repr: bool = True) -> Any:
+    """A profile key: its default (none: the key is required), checker and help text."""
+    metadata = {_KEY: Declared(help, check, None, show, example)}
+    if default_factory is not None:
+        return field(default_factory=default_factory, repr=repr, metadata=metadata)
+    return field(default=default, repr=repr, metadata=metadata)
+
+
+def table(*, help: str, default_factory: type | None = None, of: type | None = None,
+          default: Any = MISSING) -> Any:
+    """A sub-table whose keys are the settings of a class: ``default_factory=Cls`` (the
+    table's own defaults apply), or ``of=Cls, default=None`` (absent unless written)."""
+    cls = default_factory or of
+    if cls is None:
+        raise TypeError("table() needs default_factory or of")
+    metadata = {_KEY: Declared(help, None, cls, None, None)}
+    if default_factory is not None:
+        return field(default_factory=default_factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+@dataclass_transform(frozen_default=True, kw_only_default=True,
+                     field_specifiers=(setting, table, field))
+def settings_table(cls: type[T]) -> type[T]:
+    """A frozen, slotted, keyword-only dataclass of settings."""
+    return dataclass(frozen=True, slots=True, kw_only=True)(cls)
+
+
+def declared(cls: type) -> Iterator[tuple[Field[Any], Declared]]:
+    """The declared settings of ``cls`` in declaration order (plain fields left out)."""
+    for item in fields(cls):
+        found = item.metadata.get(_KEY)
+        if isinstance(found, Declared):
+            yield item, found
+
+
+def default_of(item: Field[Any]) -> Any:
+    """The default of a field (``MISSING`` when it has none)."""
+    if item.default_factory is not MISSING:
+        return item.default_factory()
+    return item.default
+
+
+def defaults(cls: type) -> dict[str, Any]:
+    """Every setting of ``cls`` that has a default, with it."""
+    found = ((item.name, default_of(item)) for item, _ in declared(cls))
+    return {name: value for name, value in found if value is not MISSING}
+
+
+@cache
+def table_spec(cls: type) -> Spec:
+    """The keys of a settings class (sub-tables recursively), each with its checker."""
+    return schema.frozen({item.name: _entry(decl) for item, decl in declared(cls)})
+
+
+def _entry(decl: Declared) -> Checker | Spec:
+    if decl.table is not None:
+        return table_spec(decl.table)
+    if decl.check is None:
+        raise TypeError("a setting needs a checker or a table")
+    return decl.check
+
+
+@cache
+def profile_spec() -> Spec:
+    """The keys of one ``[profiles.NAME]`` table: ``extends`` and every ``Profile`` setting."""
+    from llmx.config.settings import EXTENDS, Profile
+
+    return schema.frozen({"extends": _entry(EXTENDS), **table_spec(Profile)})
 
 
 def rule(dotted: str) -> Checker:

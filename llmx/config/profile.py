@@ -22,25 +22,39 @@ The built-in profile ``sim`` (the embedded simulator) always exists. A
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
+from llmx.choices import EMBEDDED, Provider
 from llmx.config import fields, schema
-from llmx.config.fields import EMBEDDED
+from llmx.config.fields import declared, defaults
 from llmx.config.schema import fail
+from llmx.config.settings import (
+    BatchSettings,
+    CacheSettings,
+    CompressionSettings,
+    HttpSettings,
+    Price,
+    Profile,
+)
 from llmx.errors import ConfigError
 
+__all__ = [
+    "BUILTIN_PROFILE", "BatchSettings", "CacheSettings", "CompressionSettings", "Config",
+    "HttpSettings", "Price", "Profile", "builtin_config", "first_use_note", "load_config",
+    "resolve_profile", "temperature_rule", "with_overrides",
+]
+
 BUILTIN_PROFILE = "sim"
-DEFAULT_MAX_CONNECTIONS = 10
 OVERRIDABLE = ("model", "temperature", "max_tokens", "timeout", "retries")
-DEFAULT_BASE_URLS: Mapping[str, str] = MappingProxyType({
+DEFAULT_BASE_URLS: Mapping[Provider, str] = MappingProxyType({
     "openai": "https://api.openai.com/v1",
     "anthropic": "https://api.anthropic.com",
     "ollama": "http://localhost:11434",
 })
-DEFAULT_KEY_ENVS: Mapping[str, str] = MappingProxyType({
+DEFAULT_KEY_ENVS: Mapping[Provider, str] = MappingProxyType({
     "openai": "OPENAI_API_KEY",
     "anthropic": "ANTHROPIC_API_KEY",
 })
@@ -49,104 +63,15 @@ MAX_TEMPERATURE: Mapping[str, float] = MappingProxyType({
     "anthropic": 1.0,  # the Messages API range
     "ollama": 2.0,  # no documented limit; the common range
 })
+_RESOLVED_HERE = ("provider", "model", "base_url", "api_key_env", "api_key_cmd")
 
 
-def _default_ttl() -> Mapping[str, float]:
-    return MappingProxyType({"default": 86_400.0})
+class Config(NamedTuple):
+    """A checked config: every profile resolved; ``source`` is the file it came from.
 
+    Immutable (a named tuple: as cheap to define as a plain class, which the start-up of
+    every command notices, unlike a frozen dataclass)."""
 
-@dataclass(frozen=True, slots=True)
-class HttpSettings:
-    """The connection pool of one endpoint. Timeouts are in seconds.
-
-    In a profile, ``max_keepalive`` defaults to ``max_connections``."""
-
-    max_connections: int = DEFAULT_MAX_CONNECTIONS
-    max_keepalive: int = DEFAULT_MAX_CONNECTIONS
-    keepalive_expiry: float = 60.0
-    http2: bool = False
-    connect_timeout: float = 5.0
-    read_timeout: float = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class CacheSettings:
-    """``ttl`` maps a content kind (``default``, ``chat``, ``code``, ``json``) to seconds;
-    kinds without an entry use ``ttl["default"]`` (see ``ttl_for``)."""
-
-    mode: str = "read-write"
-    max_entries: int = 1000
-    max_bytes: int = 256 * 1024 * 1024
-    semantic: bool = True
-    threshold: float = 0.92
-    embedder: str = "lexical"
-    embedding_model: str | None = None  # for embedder = "provider"; None: the provider's default
-    ttl: Mapping[str, float] = field(default_factory=_default_ttl)
-
-    def ttl_for(self, kind: str) -> float:
-        return self.ttl.get(kind, self.ttl["default"])
-
-
-@dataclass(frozen=True, slots=True)
-class CompressionSettings:
-    mode: str = "off"
-
-
-@dataclass(frozen=True, slots=True)
-class BatchSettings:
-    """``rpm`` / ``tpm``: requests / tokens per minute; ``None`` (or 0 in TOML) = no limit."""
-
-    concurrency: int = 16
-    rpm: int | None = None
-    tpm: int | None = None
-    max_batch_size: int = 16
-    max_wait_ms: float = 10.0
-
-
-@dataclass(frozen=True, slots=True)
-class Price:
-    """Money per one million tokens, for cost estimates."""
-
-    input: float = 0.0
-    output: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Profile:
-    """A resolved profile. ``timeout`` is the total budget in seconds for one
-    request, retries and back-off included."""
-
-    name: str
-    provider: str
-    model: str
-    base_url: str
-    api_key_env: str | None = None
-    api_key_cmd: str | None = field(default=None, repr=False)
-    temperature: float | None = None
-    max_tokens: int | None = None
-    context_window: int | None = None  # tokens; None: the model's default (compress/windows.py)
-    timeout: float = 60.0
-    retries: int = 2
-    description: str | None = None
-    http: HttpSettings = field(default_factory=HttpSettings)
-    cache: CacheSettings = field(default_factory=CacheSettings)
-    compression: CompressionSettings = field(default_factory=CompressionSettings)
-    batch: BatchSettings = field(default_factory=BatchSettings)
-    price: Price | None = None
-    builtin: bool = False
-
-    @property
-    def embedded(self) -> bool:
-        """True when ``base_url`` asks for the embedded simulator."""
-        return self.base_url == EMBEDDED
-
-    @property
-    def needs_key(self) -> bool:
-        return self.api_key_env is not None or self.api_key_cmd is not None
-
-
-@dataclass(frozen=True, slots=True)
-class Config:
     default_profile: str | None
     profiles: Mapping[str, Profile]
     source: Path | None = None
@@ -270,24 +195,28 @@ def _build(name: str, table: Mapping[str, Any], *, builtin: bool) -> Profile:
     key_env, key_cmd = _key_source(provider, base_url, table)
     profile = Profile(
         name=name, provider=provider, model=table["model"], base_url=base_url,
-        api_key_env=key_env, api_key_cmd=key_cmd,
-        temperature=table.get("temperature"), max_tokens=table.get("max_tokens"),
-        context_window=table.get("context_window"),
-        timeout=table.get("timeout", 60.0), retries=table.get("retries", 2),
-        description=table.get("description"),
-        http=_http(table.get("http", {})),
-        cache=_cache(table.get("cache", {})),
-        compression=CompressionSettings(**table.get("compression", {})),
-        batch=_batch(table.get("batch", {})),
-        price=Price(**table["price"]) if "price" in table else None,
-        builtin=builtin,
-    )
+        api_key_env=key_env, api_key_cmd=key_cmd, builtin=builtin, **_given_settings(table))
     _check_combination(path, profile)
     return profile
 
 
+def _given_settings(table: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings ``table`` writes, as ``Profile`` arguments (sub-tables built); the
+    others keep their declared defaults."""
+    out: dict[str, Any] = {}
+    for item, decl in declared(Profile):
+        if item.name in table and item.name not in _RESOLVED_HERE:
+            value = table[item.name]
+            if item.name in _TABLE_BUILDERS:
+                value = _TABLE_BUILDERS[item.name](value)
+            elif decl.table is not None:
+                value = decl.table(**value)
+            out[item.name] = value
+    return out
+
+
 def _key_source(
-    provider: str, base_url: str, table: Mapping[str, Any]
+    provider: Provider, base_url: str, table: Mapping[str, Any]
 ) -> tuple[str | None, str | None]:
     if "api_key_cmd" in table:
         return None, table["api_key_cmd"]
@@ -300,13 +229,15 @@ def _key_source(
 
 def _http(table: Mapping[str, Any]) -> HttpSettings:
     values = dict(table)
-    values.setdefault("max_keepalive", values.get("max_connections", DEFAULT_MAX_CONNECTIONS))
+    if "max_keepalive" not in values:
+        values["max_keepalive"] = values.get("max_connections",
+                                             defaults(HttpSettings)["max_connections"])
     return HttpSettings(**values)
 
 
 def _cache(table: Mapping[str, Any]) -> CacheSettings:
     values = dict(table)
-    values["ttl"] = MappingProxyType({**_default_ttl(), **values.get("ttl", {})})
+    values["ttl"] = MappingProxyType({**defaults(CacheSettings)["ttl"], **values.get("ttl", {})})
     return CacheSettings(**values)
 
 
@@ -316,6 +247,10 @@ def _batch(table: Mapping[str, Any]) -> BatchSettings:
         if limit in values:
             values[limit] = values[limit] or None
     return BatchSettings(**values)
+
+
+_TABLE_BUILDERS: Mapping[str, Any] = MappingProxyType({
+    "http": _http, "cache": _cache, "batch": _batch})
 
 
 def _check_combination(path: str, profile: Profile) -> None:

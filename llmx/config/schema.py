@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, NoReturn, TypeAlias
 
+from llmx.choices import EMBEDDED
 from llmx.errors import ConfigError
 
 Checker: TypeAlias = Callable[[str, Any], Any]
@@ -193,6 +194,18 @@ def parse_duration(raw: str) -> float | None:
     return _parse_float(cleaned)
 
 
+def format_duration(seconds: float) -> str | float:
+    """``seconds`` in the largest unit that spells it exactly (``3600.0`` -> ``"1h"``);
+    ``parse_duration`` reads it back. Non-positive values stay numbers."""
+    if seconds <= 0:
+        return seconds
+    for unit, factor in reversed(_DURATION_UNITS):
+        amount = seconds / factor
+        if amount == int(amount):
+            return f"{int(amount)}{unit}"
+    return seconds
+
+
 def size() -> Checker:
     """Bytes as an integer, or a string like ``"512KiB"``, ``"256MiB"``, ``"1GB"``."""
 
@@ -219,6 +232,15 @@ def parse_size(raw: str) -> int | None:
     return None if amount is None or amount != int(amount) else int(amount)
 
 
+def format_size(count: int) -> str | int:
+    """``count`` bytes in the largest binary unit that spells it exactly (``"256MiB"``);
+    ``parse_size`` reads it back."""
+    for unit, factor in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if count > 0 and count % factor == 0:
+            return f"{count // factor}{unit}"
+    return count
+
+
 def _parse_float(raw: str) -> float | None:
     raw = raw.strip()
     if not raw or raw.lstrip("+-") in ("inf", "infinity", "nan"):
@@ -242,3 +264,59 @@ def check_flag(flag: str, checker: Checker, value: Any) -> Any:
         return checker(flag, value)
     except ConfigError as exc:
         raise UsageError(exc.message) from None
+
+
+# -- llmx's own value shapes --------------------------------------------------------------
+
+_ENV_NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+_ENV_NAME_CHARS = _ENV_NAME_START | frozenset("0123456789")
+
+
+def env_var_name() -> Checker:
+    """The NAME of an environment variable; ``""`` means "no key"."""
+
+    def check(path: str, value: Any) -> str:
+        if not isinstance(value, str):
+            fail(path, f"expected an environment variable's name, got {type_name(value)}")
+        if value and (value[0] not in _ENV_NAME_START or not set(value) <= _ENV_NAME_CHARS):
+            fail(path, "expected the NAME of an environment variable (letters, digits, _), "
+                 "not the key itself", hint="export the key as e.g. OPENAI_API_KEY and write "
+                 "api_key_env = \"OPENAI_API_KEY\"")
+        return value
+
+    return check
+
+
+def command() -> Checker:
+    """A command line as a string, or as an array of arguments (joined with shell quoting)."""
+
+    def check(path: str, value: Any) -> str:
+        if isinstance(value, list):
+            if not value or not all(isinstance(part, str) and part for part in value):
+                fail(path, "expected a non-empty array of non-empty strings")
+            import shlex
+
+            return shlex.join(value)
+        if not isinstance(value, str):
+            fail(path, f"expected a command (string or array of strings), got {type_name(value)}")
+        if not value.strip():
+            fail(path, "must not be empty")
+        return value
+
+    return check
+
+
+def url() -> Checker:
+    """An http(s) URL (trailing slashes dropped), or the embedded simulator's marker."""
+
+    def check(path: str, value: Any) -> str:
+        if not isinstance(value, str):
+            fail(path, f"expected a URL string, got {type_name(value)}")
+        if value == EMBEDDED:
+            return value
+        scheme, sep, rest = value.partition("://")
+        if not sep or scheme.lower() not in ("http", "https") or not rest.strip("/"):
+            fail(path, f"expected an http:// or https:// URL (or \"{EMBEDDED}\")")
+        return value.rstrip("/")
+
+    return check

@@ -1,7 +1,8 @@
 """A resolved profile as plain data, for ``llmx config show`` and ``llmx profiles``.
 
-The result uses the TOML key names (so it can be rendered back as TOML with
-tomli-w, or as JSON), leaves out unset values, and never contains a key: the
+The result uses the TOML key names (so it can be rendered back as TOML, with each
+key's help text beside it: ``profile_text``, or as JSON), leaves out unset values,
+and never contains a key: the
 ``api_key`` entry says where the key comes from and, when an environment is
 given and the variable is set, a masked preview.
 """
@@ -12,8 +13,15 @@ from collections.abc import Mapping
 from dataclasses import fields, is_dataclass
 from typing import Any
 
+from llmx.config.fields import Declared
 from llmx.config.profile import Profile
 from llmx.config.secrets import mask
+
+_SHOWN_ONLY = {  # keys `config show` adds to the declared settings
+    "name": Declared("the profile's name", None, None, None, None),
+    "api_key": Declared("where the key comes from (the key itself is never shown)",
+                        None, None, None, None),
+}
 
 
 def profile_to_dict(profile: Profile, env: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -25,6 +33,16 @@ def profile_to_dict(profile: Profile, env: Mapping[str, str] | None = None) -> d
         data["api_key_cmd"] = _first_word(profile.api_key_cmd)
     data["api_key"] = key_status(profile, env)
     return data
+
+
+def profile_text(profile: Profile, env: Mapping[str, str] | None = None) -> str:
+    """``profile_to_dict`` as TOML, each key with its declared help text as a comment;
+    durations and sizes spelled as a config would (``"1m"``, ``"256MiB"``)."""
+    from llmx.config.render import Style, table_lines
+
+    data = profile_to_dict(profile, env)
+    lines = table_lines(Profile, "", data, Style(spelled=True), extra=_SHOWN_ONLY)
+    return "\n".join(lines) + "\n"
 
 
 def _plain(value: Any) -> Any:

@@ -26,6 +26,8 @@ from typing import Any, Protocol
 import httpx
 
 from llmx import __version__
+from llmx.config.fields import defaults
+from llmx.config.settings import HttpSettings, Profile
 from llmx.errors import (
     LlmxError,
     ProviderError,
@@ -49,19 +51,24 @@ USER_AGENT = f"llmx/{__version__}"
 _LEAN_DEFAULTS = {"accept": "*/*", "accept-encoding": "gzip, deflate", "user-agent": USER_AGENT}
 
 
+_POOL = HttpSettings()
+_PROFILE = defaults(Profile)
+
+
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """Where and how to send: the part of a profile the HTTP engine needs."""
+    """Where and how to send: the part of a profile the HTTP engine needs. The defaults
+    are the profile's declared ones (``llmx.config.settings``), not restated here."""
 
     base_url: str
-    timeout: float = 60.0
-    connect_timeout: float = 5.0
-    read_timeout: float = 30.0
-    retries: int = 2
-    max_connections: int = 10
-    max_keepalive: int = 10
-    keepalive_expiry: float = 60.0
-    http2: bool = False
+    timeout: float = _PROFILE["timeout"]
+    connect_timeout: float = _POOL.connect_timeout
+    read_timeout: float = _POOL.read_timeout
+    retries: int = _PROFILE["retries"]
+    max_connections: int = _POOL.max_connections
+    max_keepalive: int = _POOL.max_keepalive
+    keepalive_expiry: float = _POOL.keepalive_expiry
+    http2: bool = _POOL.http2
 
     def pool_key(self) -> tuple[Any, ...]:
         return (self.base_url, self.max_connections, self.max_keepalive,

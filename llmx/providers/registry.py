@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from llmx.choices import PROVIDERS
 from llmx.errors import ConfigError
 from llmx.providers.anthropic import AnthropicCodec
 from llmx.providers.base import Codec
 from llmx.providers.ollama import OllamaCodec
 from llmx.providers.openai import OpenAICodec
 
-PROVIDER_NAMES = ("openai", "anthropic", "ollama")
+PROVIDER_NAMES = PROVIDERS
 
 
 def codec_for(name: str) -> Codec:
