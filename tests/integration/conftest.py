@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,25 +42,57 @@ def stop_sim(sim: Sim) -> None:
         sim.proc.kill()
 
 
+def reset_sim(sim: Sim) -> Sim:
+    """Zero the simulator's counters (``/sim/stats``), as if it had just started."""
+    import httpx
+
+    httpx.post(f"{sim.url}/sim/reset", timeout=10).raise_for_status()
+    return sim
+
+
+def wait_for_requests(sim: Sim, count: int, timeout: float = 30.0) -> None:
+    """Until ``sim`` has received ``count`` requests since its last reset (polls its stats)."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while httpx.get(f"{sim.url}/sim/stats", timeout=10).json()["requests"] < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{sim.url} got no {count} requests in {timeout} s")
+        time.sleep(0.01)
+
+
 @pytest.fixture(scope="session")
-def sim() -> Iterator[Sim]:
-    server = start_sim()
-    yield server
-    stop_sim(server)
+def _sims() -> Iterator[dict[tuple[str, ...], Sim]]:
+    """The simulators started in this session (per xdist worker), one per set of flags."""
+    running: dict[tuple[str, ...], Sim] = {}
+    yield running
+    for server in running.values():
+        stop_sim(server)
 
 
 @pytest.fixture
-def sim_factory() -> Iterator[Callable[..., Sim]]:
-    started: list[Sim] = []
+def sim_factory(_sims: dict[tuple[str, ...], Sim]) -> Callable[..., Sim]:
+    """``sim_factory(*flags)``: a simulator started with ``flags``, its counters at zero.
+
+    A process per set of flags is started once per session and reset for each test that
+    asks for it (tests run one at a time in a session, so the counters are the test's own);
+    one that has died is started again. Start-up costs about as much as a whole ask, so
+    this is most of what the integration tests would otherwise spend on simulators.
+    """
 
     def make(*flags: str) -> Sim:
-        server = start_sim(*flags)
-        started.append(server)
-        return server
+        server = _sims.get(flags)
+        if server is None or server.proc.poll() is not None:
+            server = _sims[flags] = start_sim(*flags)
+        return reset_sim(server)
 
-    yield make
-    for server in started:
-        stop_sim(server)
+    return make
+
+
+@pytest.fixture
+def sim(sim_factory: Callable[..., Sim]) -> Sim:
+    """The default simulator (no flags), counters at zero."""
+    return sim_factory()
 
 
 def profile_toml(url: str, name: str = "local", **extra: object) -> str:

@@ -15,7 +15,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -30,7 +30,7 @@ from tests.integration.badinput_kit import (
     error_lines,
     run_all,
 )
-from tests.integration.conftest import Sim, profile_toml, start_sim, stop_sim
+from tests.integration.conftest import Sim, profile_toml, start_sim
 
 USAGE, AUTH, PARTIAL = int(ExitCode.USAGE), int(ExitCode.AUTH), int(ExitCode.PARTIAL)
 OUTPUT_FAILED = int(ExitCode.OUTPUT)
@@ -440,11 +440,9 @@ def _default_signals() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # as a foreground job gets it from a shell
 
 
-@pytest.fixture(scope="module")
-def slow_sim() -> Iterator[Sim]:
-    server = start_sim("--tokens-per-s", "40")
-    yield server
-    stop_sim(server)
+@pytest.fixture
+def slow_sim(sim_factory: Callable[..., Sim]) -> Sim:
+    return sim_factory("--tokens-per-s", "40")
 
 
 def _signal_env(tmp_path: Path, url: str) -> dict[str, str]:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from llmx.errors import ExitCode
-from tests.integration.conftest import LLMX, Cli, Sim, profile_toml
+from tests.integration.conftest import LLMX, Cli, Sim, profile_toml, wait_for_requests
 
 
 def default_sigint() -> None:
@@ -80,7 +80,7 @@ def test_signal_while_waiting_for_a_whole_answer_exits_130(
     proc = subprocess.Popen([*LLMX, "ask", "--no-stream", "hi"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=cli.env,
                             cwd=cli.home, preexec_fn=default_sigint)
-    time.sleep(1.5)  # started and waiting on the server
+    wait_for_requests(slow, 1)  # started, sent, and waiting on the server
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == ExitCode.INTERRUPTED, err
