@@ -16,35 +16,26 @@ Around every command, ``main`` also makes the process's edges ordinary:
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    from llmx.cli._io import Io
 
 # fd, name, mode, how the stand-in is opened: stdout read-only so that writes fail (EBADF)
 _STREAMS = ((0, "stdin", "r", os.O_RDONLY), (1, "stdout", "w", os.O_RDONLY),
             (2, "stderr", "w", os.O_WRONLY))
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    _reopen_closed_streams()
-    args = list(sys.argv[1:] if argv is None else argv)
-    code = 0
-    try:
-        code = _dispatch(args)
-        sys.stdout.flush()
-    except OSError as exc:
-        from llmx.cli._boundary import output_failed
-        from llmx.ui.stream import discard_output
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """The process entry point: the edges above, then ``run``, then ``sys.exit``."""
+    import signal
 
-        if code == 0:
-            code = output_failed(exc, sys.stderr)
-        else:  # the command already failed and said so: only keep the exit quiet
-            discard_output(sys.stdout)
-    except KeyboardInterrupt:  # before a command's own boundary (e.g. while Typer loads)
-        code = 130
-        with contextlib.suppress(OSError):
-            sys.stderr.write("error: interrupted\n")
+    _reopen_closed_streams()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM ends as Ctrl-C does
+    code = run(sys.argv[1:] if argv is None else argv)
     try:
         sys.stderr.flush()
     except OSError:  # notes that cannot be written are dropped, not an exit status of 120
@@ -54,31 +45,63 @@ def main(argv: Sequence[str] | None = None) -> None:
     sys.exit(code)
 
 
-def _dispatch(args: list[str]) -> int:
+def run(argv: Sequence[str], io: Io | None = None) -> int:
+    """Run one command line against ``io`` (default: this process's streams and
+    environment) and return its exit code; stdout is flushed. Touches no signal handler
+    and never exits the interpreter, so tests run it in-process."""
+    args = list(argv)
+    from llmx.cli._io import Io
+
+    streams = Io.system() if io is None else io
+    return _settled(args, streams)
+
+
+def _settled(args: list[str], io: Io) -> int:
+    """``_dispatch`` with stdout flushed and every way out of it mapped to an exit code."""
+    from llmx.errors import OutputError
+    from llmx.ui.stream import OutputClosed, discard_output
+
+    code = 0
+    try:
+        code = _dispatch(args, io)
+        io.stdout.flush()
+    except (OSError, OutputError, OutputClosed) as exc:
+        from llmx.cli._boundary import output_failed
+
+        if code == 0:
+            code = output_failed(exc, io)
+        else:  # the command already failed and said so: only keep the exit quiet
+            discard_output(io.stdout)
+    except KeyboardInterrupt:  # before a command's own boundary (e.g. while Typer loads)
+        code = 130
+        io.stderr.write("error: interrupted\n")
+    io.stderr.flush()
+    return code
+
+
+def _dispatch(args: list[str], io: Io | None = None) -> int:
+    from llmx.cli._boundary import guarded
+    from llmx.cli._io import Io
+
+    streams = Io.system() if io is None else io
     if args in (["--version"], ["-V"]):
         from llmx import __version__
 
-        sys.stdout.write(f"llmx {__version__}\n")
+        streams.stdout.write(f"llmx {__version__}\n")
         return 0
-    import signal
-
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM ends as Ctrl-C does
-    from llmx.cli._boundary import guarded
-
     if any(_not_utf8(arg) for arg in args):
         from llmx.cli._boundary import check_arguments
 
-        return guarded(lambda: check_arguments(args))
+        return guarded(lambda: check_arguments(args), streams)
     if args[:1] == ["ask"]:
-        from llmx.cli._io import Io
         from llmx.cli.ask import parse_fast, run_ask
 
         parsed = parse_fast(args[1:])
         if parsed is not None:
-            return guarded(lambda: run_ask(parsed, Io.system()))
+            return guarded(lambda: run_ask(parsed, streams), streams)
     from llmx.cli._run import run_app
 
-    return run_app(args)
+    return run_app(args, streams)
 
 
 def _not_utf8(arg: str) -> bool:

@@ -9,13 +9,14 @@ a stdout that cannot be written (a full disk, a closed descriptor) is ``OutputEr
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Callable, Mapping
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from llmx.errors import ExitCode, LlmxError, OutputError, UsageError
 from llmx.ui.stream import OutputClosed, discard_output, output_error
+
+if TYPE_CHECKING:
+    from llmx.cli._io import Io
 
 DEBUG_VAR = "LLMX_DEBUG"
 
@@ -24,14 +25,15 @@ def debug_enabled(env: Mapping[str, str]) -> bool:
     return env.get(DEBUG_VAR, "") not in ("", "0", "false", "no")
 
 
-def guarded(run: Callable[[], int], stderr: TextIO | None = None,
-            env: Mapping[str, str] | None = None) -> int:
-    err = sys.stderr if stderr is None else stderr
-    debug = debug_enabled(os.environ if env is None else env)
+def guarded(run: Callable[[], int], io: Io) -> int:
+    """``run()``'s exit code; every exception becomes its exit code and message on
+    ``io.stderr`` (``LLMX_DEBUG`` read from ``io.env``)."""
+    err = io.stderr
+    debug = debug_enabled(io.env)
     try:
         return run()
     except OutputError as exc:
-        discard_output(sys.stdout)  # what is left in stdout's buffer cannot be written either
+        discard_output(io.stdout)  # what is left in stdout's buffer cannot be written either
         report(exc, err)
         return int(exc.exit_code)
     except LlmxError as exc:
@@ -43,7 +45,7 @@ def guarded(run: Callable[[], int], stderr: TextIO | None = None,
         _say(err, "error: interrupted")
         return int(ExitCode.INTERRUPTED)
     except (BrokenPipeError, OutputClosed):
-        discard_output(sys.stdout)
+        discard_output(io.stdout)
         return int(ExitCode.OK)
     except Exception as exc:
         if debug:
@@ -53,13 +55,13 @@ def guarded(run: Callable[[], int], stderr: TextIO | None = None,
         return int(ExitCode.INTERNAL)
 
 
-def output_failed(exc: OSError, err: TextIO) -> int:
+def output_failed(exc: OSError | OutputError | OutputClosed, io: Io) -> int:
     """stdout failed outside a command (``--help``, ``--version``, the final flush)."""
-    discard_output(sys.stdout)  # the interpreter's own last flush must not fail again
-    if isinstance(exc, BrokenPipeError):
+    discard_output(io.stdout)  # the interpreter's own last flush must not fail again
+    if isinstance(exc, BrokenPipeError | OutputClosed):
         return int(ExitCode.OK)
-    error = output_error(exc)
-    report(error, err)
+    error = exc if isinstance(exc, OutputError) else output_error(exc)
+    report(error, io.stderr)
     return int(error.exit_code)
 
 

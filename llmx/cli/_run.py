@@ -8,7 +8,7 @@ pipe is a quiet exit 0; help that cannot be written at all raises ``OSError`` to
 
 from __future__ import annotations
 
-import sys
+from typing import TYPE_CHECKING
 
 from typer.core import TyperGroup
 
@@ -16,6 +16,9 @@ from llmx.cli._boundary import guarded
 from llmx.cli._metavars import with_metavars
 from llmx.errors import ExitCode, UsageError
 from llmx.ui.stream import discard_output
+
+if TYPE_CHECKING:
+    from llmx.cli._io import Io
 
 
 def click_app() -> TyperGroup:
@@ -30,22 +33,24 @@ def click_app() -> TyperGroup:
     return command
 
 
-def run_app(args: list[str]) -> int:
-    """Run the Typer app; a usage error is one ``error:`` line and a hint (exit 2)."""
+def run_app(args: list[str], io: Io) -> int:
+    """Run the Typer app with ``io`` as every command's streams and environment (click's
+    ``ctx.obj``); a usage error is one ``error:`` line and a hint (exit 2). Help and
+    click's own messages go to ``sys.stdout``/``sys.stderr``, as click writes them."""
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
     from typer._click.exceptions import UsageError as ClickUsageError
     from typer.exceptions import Abort
 
     root = click_app()
     try:
-        code = root.main(args=args, prog_name="llmx", standalone_mode=False)
+        code = root.main(args=args, prog_name="llmx", standalone_mode=False, obj=io)
     except NoArgsIsHelpError:
         return int(ExitCode.USAGE)  # the help was printed (to stdout)
     except ClickException as exc:
         ctx = getattr(exc, "ctx", None) if isinstance(exc, ClickUsageError) else None
         command = ctx.command_path if ctx is not None else _command_path(root, args)
         message = exc.format_message()
-        return guarded(lambda: _usage_error(message, command))
+        return guarded(lambda: _usage_error(message, command), io)
     except Abort:
         return int(ExitCode.INTERRUPTED)
     except SystemExit as exc:
@@ -53,7 +58,7 @@ def run_app(args: list[str]) -> int:
         # click give up on a closed pipe while printing help (`llmx --help | head -1`).
         if exc.code != 1:
             raise
-        discard_output(sys.stdout)
+        discard_output(io.stdout)
         return int(ExitCode.OK)
     return code if isinstance(code, int) else 0
 

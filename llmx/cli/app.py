@@ -5,6 +5,7 @@ Each command body is a single call into its module, run through the error bounda
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -40,8 +41,10 @@ ProfileOpt = Annotated[
 ]
 
 
-def _exit(code: int) -> None:
-    raise typer.Exit(code)
+def _exit(ctx: typer.Context, command: Callable[[Io], int]) -> None:
+    """Run ``command`` with the Io given to the app (``ctx.obj``) through the boundary."""
+    io = ctx.obj if isinstance(ctx.obj, Io) else Io.system()
+    raise typer.Exit(guarded(lambda: command(io), io))
 
 
 def _version(value: bool) -> None:
@@ -110,7 +113,7 @@ def ask(
     args = AskArgs(tuple(prompt or ()), profile, model, system, temperature, max_tokens,
                    stream, json_out, _config(ctx, config), stdin, no_cache, refresh, kind,
                    "off" if no_compress else compress, dry_run)
-    _exit(guarded(lambda: run_ask(args, Io.system())))
+    _exit(ctx, lambda io: run_ask(args, io))
 
 
 def _valued(metavar: str, help_text: str) -> Any:
@@ -119,6 +122,7 @@ def _valued(metavar: str, help_text: str) -> Any:
 
 @app.command()
 def sim(
+    ctx: typer.Context,
     port: Annotated[int, typer.Option(metavar="PORT", help="Port (0 = a free one).")] = 0,
     latency_ms: Annotated[float, _valued("MS", "Added latency before the answer.")] = 0.0,
     ttft_ms: Annotated[float, _valued("MS", "Time to first token.")] = 0.0,
@@ -145,7 +149,7 @@ def sim(
                    rate_limit_rate=rate_limit_rate, cut_rate=cut_rate, stall_rate=stall_rate,
                    midstream_stall_rate=midstream_stall_rate, batch_delay_s=batch_delay_s,
                    seed=seed)
-    _exit(guarded(lambda: run_sim(options, Io.system())))
+    _exit(ctx, lambda io: run_sim(options, io))
 
 
 @app.command()
@@ -153,7 +157,7 @@ def profiles(ctx: typer.Context, config: ConfigOpt = None) -> None:
     """List profiles (the default one is marked with *)."""
     from llmx.cli.config_cmd import run_profiles
 
-    _exit(guarded(lambda: run_profiles(_config(ctx, config), Io.system())))
+    _exit(ctx, lambda io: run_profiles(_config(ctx, config), io))
 
 
 @config_app.command("path")
@@ -161,7 +165,7 @@ def config_path(ctx: typer.Context, config: ConfigOpt = None) -> None:
     """Show where llmx looks for its config and which file it uses."""
     from llmx.cli.config_cmd import run_path
 
-    _exit(guarded(lambda: run_path(_config(ctx, config), Io.system())))
+    _exit(ctx, lambda io: run_path(_config(ctx, config), io))
 
 
 @config_app.command("show")
@@ -170,11 +174,12 @@ def config_show(ctx: typer.Context, profile: ProfileOpt = None,
     """Show a resolved profile as TOML (secrets masked)."""
     from llmx.cli.config_cmd import run_show
 
-    _exit(guarded(lambda: run_show(_config(ctx, config), profile, Io.system())))
+    _exit(ctx, lambda io: run_show(_config(ctx, config), profile, io))
 
 
 @config_app.command("init")
 def config_init(
+    ctx: typer.Context,
     path: Annotated[str | None, typer.Argument(help="Where to write (default: the XDG "
                                                "config path).", show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
@@ -182,11 +187,12 @@ def config_init(
     """Write a starter config file (never overwrites without --force)."""
     from llmx.cli.config_cmd import run_init
 
-    _exit(guarded(lambda: run_init(path, force, Io.system())))
+    _exit(ctx, lambda io: run_init(path, force, io))
 
 
 @app.command(help=STATS_HELP)
 def stats(
+    ctx: typer.Context,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     since: Annotated[str | None, typer.Option(metavar="AGE", help="Only records newer than this, "
                                               "e.g. 30m, 24h, 7d.")] = None,
@@ -196,13 +202,12 @@ def stats(
     from llmx.cli.cache_cmd import cache_size
     from llmx.cli.stats_cmd import run_stats
 
-    def run() -> int:
-        io = Io.system()
+    def run(io: Io) -> int:
         entries, disk_bytes = cache_size(io.env)
         return run_stats(io, as_json=json_out, since=since, by=by, entries=entries,
                          disk_bytes=disk_bytes)
 
-    _exit(guarded(run))
+    _exit(ctx, run)
 
 
 @app.command(help=BATCH_HELP)
@@ -243,11 +248,12 @@ def batch(
     args = BatchArgs(source, output, concurrency, unordered, resume, rpm, tpm, provider_batch,
                      summary_json, profile, _config(ctx, config), line_retries, grace,
                      semantic=semantic, no_cache=no_cache, refresh=refresh)
-    _exit(guarded(lambda: run_batch_command(args, Io.system())))
+    _exit(ctx, lambda io: run_batch_command(args, io))
 
 
 @app.command(help=BENCH_HELP)
 def bench(
+    ctx: typer.Context,
     quick: Annotated[bool, typer.Option("--quick", help="A shorter run (<= 30 s).")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
     targets: Annotated[str, typer.Option(metavar="NAME",
@@ -258,12 +264,13 @@ def bench(
 ) -> None:
     from llmx.cli.bench_cmd import run_bench_command
 
-    _exit(guarded(lambda: run_bench_command(Io.system(), quick=quick, as_json=json_out,
-                                            profile=profile, yes=yes, targets=targets)))
+    _exit(ctx, lambda io: run_bench_command(io, quick=quick, as_json=json_out,
+                                            profile=profile, yes=yes, targets=targets))
 
 
 @app.command(help=COMPRESS_HELP)
 def compress(
+    ctx: typer.Context,
     source: Annotated[str, typer.Argument(help="A file, or - for stdin.")] = "-",
     mode: Annotated[str, typer.Option(metavar="MODE",
                                           help="conservative or aggressive.")] = "conservative",
@@ -274,63 +281,67 @@ def compress(
 ) -> None:
     from llmx.cli.compress_cmd import run_compress
 
-    _exit(guarded(lambda: run_compress(source, mode, model, json_out, Io.system())))
+    _exit(ctx, lambda io: run_compress(source, mode, model, json_out, io))
 
 
 @cache_app.command("path")
-def cache_path() -> None:
+def cache_path(ctx: typer.Context) -> None:
     """Print the cache directory."""
     from llmx.cli.cache_cmd import run_cache_path
 
-    _exit(guarded(lambda: run_cache_path(Io.system())))
+    _exit(ctx, lambda io: run_cache_path(io))
 
 
 @cache_app.command("ls")
 def cache_ls(
+    ctx: typer.Context,
     limit: Annotated[int, typer.Option("-n", "--limit", help="How many entries.")] = 20,
     json_out: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
 ) -> None:
     """List cached answers, newest first."""
     from llmx.cli.cache_cmd import run_cache_ls
 
-    _exit(guarded(lambda: run_cache_ls(Io.system(), limit=limit, as_json=json_out)))
+    _exit(ctx, lambda io: run_cache_ls(io, limit=limit, as_json=json_out))
 
 
 @cache_app.command("show")
 def cache_show(
+    ctx: typer.Context,
     key: Annotated[str, typer.Argument(help="A key or a unique prefix of one (see `ls`).")],
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show one cached answer."""
     from llmx.cli.cache_cmd import run_cache_show
 
-    _exit(guarded(lambda: run_cache_show(Io.system(), key, as_json=json_out)))
+    _exit(ctx, lambda io: run_cache_show(io, key, as_json=json_out))
 
 
 @cache_app.command("clear")
 def cache_clear(
+    ctx: typer.Context,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Really delete everything.")] = False,
 ) -> None:
     """Delete every cached answer (and the semantic index)."""
     from llmx.cli.cache_cmd import run_cache_clear
 
-    _exit(guarded(lambda: run_cache_clear(Io.system(), yes=yes)))
+    _exit(ctx, lambda io: run_cache_clear(io, yes=yes))
 
 
 @cache_app.command("prune")
-def cache_prune() -> None:
+def cache_prune(ctx: typer.Context) -> None:
     """Drop expired and over-limit entries and compact the files."""
     from llmx.cli.cache_cmd import run_cache_prune
 
-    _exit(guarded(lambda: run_cache_prune(Io.system())))
+    _exit(ctx, lambda io: run_cache_prune(io))
 
 
 @app.command(epilog="Example:  llmx completions bash > ~/.local/share/bash-completion/"
              "completions/llmx")
 def completions(
+    ctx: typer.Context,
     shell: Annotated[str, typer.Argument(help="bash, zsh or fish.")],
 ) -> None:
     """Print a static completion script for SHELL (the files in completions/ are these)."""
     from llmx.cli.completions import run_completions
 
-    _exit(guarded(lambda: run_completions(shell, Io.system())))
+    _exit(ctx, lambda io: run_completions(shell, io))

@@ -126,7 +126,7 @@ async def _main(args: BatchArgs, config: Config, io: Io) -> int:
         async with AsyncExitStack() as stack:
             clients = Clients(config, args.profile, io, stack, concurrency, args.semantic)
             await clients.get(None)  # the default profile opens before the output
-            with _output(args) as (out, skip):
+            with _output(args, io) as (out, skip):
                 if args.provider_batch:
                     summary = await _provider_batch(args, clients, out, stream, skip, io)
                 else:
@@ -167,7 +167,7 @@ async def _direct(args: BatchArgs, clients: Clients, concurrency: int, out: Line
         tpm=TokenBucket(args.tpm) if args.tpm else None, skip=skip,
         total=None if args.source == "-" else count_lines(args.source),
         resends=clients.resends,
-        progress=make_progress(io.stderr, is_tty=_stderr_tty(io), env=io.env))
+        progress=make_progress(io.stderr, is_tty=io.stderr_is_tty, env=io.env))
 
 
 async def _provider_batch(args: BatchArgs, clients: Clients, out: LineOut, stream: BinaryIO,
@@ -232,14 +232,14 @@ def _jobs_source(args: BatchArgs, io: Io) -> Iterator[BinaryIO]:
 
 
 @contextmanager
-def _output(args: BatchArgs) -> Iterator[tuple[LineOut, set[str]]]:
+def _output(args: BatchArgs, io: Io) -> Iterator[tuple[LineOut, set[str]]]:
     """The output (and, for --resume, the ids it already answers) as one transaction: a
     regular file is written beside it and renamed over it at the end (llmx/batch/outfile.py);
     stdout, devices and FIFOs are streamed into, a line (or a ready run of lines) per write."""
     from llmx.batch.outfile import OutputFile, real_target
 
     if not args.output or args.output == "-":
-        yield _stdout_sink(), set()
+        yield _stdout_sink(io), set()
         return
     target = real_target(args.output)
     if target.exists() and not target.is_file():
@@ -258,17 +258,19 @@ def _output(args: BatchArgs) -> Iterator[tuple[LineOut, set[str]]]:
     output.commit()
 
 
-def _stdout_sink() -> LineOut:
-    import io
-    import sys
+def _stdout_sink(io: Io) -> LineOut:
+    """Lines straight into stdout's descriptor, or into its binary stream when it has none
+    (the in-process test harness)."""
+    import io as stdio
 
     from llmx.batch.outfile import LineSink
 
-    sys.stdout.flush()
+    io.stdout.flush()
+    binary = io.binary_stdout()
     try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, ValueError, io.UnsupportedOperation):
-        return sys.stdout.buffer  # a captured stdout (tests)
+        fd = binary.fileno()
+    except (AttributeError, ValueError, stdio.UnsupportedOperation):
+        return binary
     return LineSink(fd, "stdout")
 
 
@@ -313,13 +315,6 @@ def _cost_line(profile: Profile, results: list[Result]) -> str:
     normal = (tokens_in * price.input + tokens_out * price.output) / 1e6
     return (f"batch: estimated cost {normal * (1 - discount):.4f} with the Batch API vs "
             f"{normal:.4f} at normal prices ({tokens_in} in / {tokens_out} out tokens)")
-
-
-def _stderr_tty(io: Io) -> bool:
-    try:
-        return io.stderr.isatty()
-    except (ValueError, OSError):
-        return False
 
 
 def _write_summary(target: str, summary: Summary, io: Io) -> None:

@@ -1,46 +1,21 @@
-"""Running the CLI in-process with captured streams: exit code, stdout, stderr."""
+"""The two ways into ``llmx ask`` (the fast parser and the Typer app), run in-process."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import os
 from pathlib import Path
 
-import pytest
-
-from llmx.cli import _dispatch
+from llmx.cli import run as run_cli
 from llmx.cli._run import run_app
-
-
-@dataclass(frozen=True)
-class Run:
-    code: int
-    out: str
-    err: str
-
-    def assert_one_error(self, code: int, *needles: str) -> str:
-        """Exit ``code``, nothing on stdout, one ``error:`` line (+ hints), no traceback."""
-        assert self.code == code, (self.code, self.err)
-        assert self.out == "", self.out
-        assert "Traceback" not in self.err
-        lines = self.err.strip().splitlines()
-        assert lines and lines[0].startswith("error: "), self.err
-        assert all(line.startswith("hint: ") for line in lines[1:]), self.err
-        for needle in needles:
-            assert needle in lines[0], self.err
-        return lines[0]
-
+from tests.cli.harness import Entry, Result, invoke
 
 # The fast path (``llmx ask`` without Typer) and the Typer app: both must hold every rule.
-ENTRIES: dict[str, Callable[[list[str]], int]] = {"fast": _dispatch, "typer": run_app}
+ENTRIES: dict[str, Entry] = {"fast": run_cli, "typer": run_app}
 
 
-def run(capsys: pytest.CaptureFixture[str], entry: Callable[[list[str]], int],
-        argv: list[str]) -> Run:
-    capsys.readouterr()
-    code = entry(argv)
-    captured = capsys.readouterr()
-    return Run(code, captured.out, captured.err)
+def run(entry: Entry, argv: list[str], *, stdin: bytes = b"") -> Result:
+    """``argv`` through ``entry`` with the test's own environment (``os.environ``)."""
+    return invoke(argv, stdin=stdin, env=dict(os.environ), entry=entry)
 
 
 def unreachable_config(tmp_path: Path, provider: str = "openai") -> Path:

@@ -6,13 +6,13 @@ Both ways into ``ask`` are checked: the fast parser and the Typer app.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from llmx.errors import ExitCode
 from tests.cli.clikit import ENTRIES, run, unreachable_config
+from tests.cli.harness import Entry
 
 BAD_ASK_FLAGS = [
     (["--temperature", "9"], "--temperature", "between 0 and 2"),
@@ -31,33 +31,33 @@ BAD_ASK_FLAGS = [
 @pytest.mark.parametrize("entry", ENTRIES.values(), ids=ENTRIES.keys())
 @pytest.mark.parametrize(("flags", "flag", "rule"), BAD_ASK_FLAGS)
 def test_bad_ask_flag_exits_2_and_sends_nothing(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, entry: Callable[[list[str]], int],
+    tmp_path: Path, entry: Entry,
     flags: list[str], flag: str, rule: str,
 ) -> None:
     config = unreachable_config(tmp_path)
-    result = run(capsys, entry, ["ask", "--config", str(config), "--no-stdin", *flags, "hi"])
+    result = run(entry, ["ask", "--config", str(config), "--no-stdin", *flags, "hi"])
     line = result.assert_one_error(ExitCode.USAGE, flag, rule)
     assert "nan" not in line.lower().replace("finite", "")
 
 
 @pytest.mark.parametrize("entry", ENTRIES.values(), ids=ENTRIES.keys())
 def test_anthropic_temperature_range_applies_to_the_flag(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, entry: Callable[[list[str]], int],
+    tmp_path: Path, entry: Entry,
 ) -> None:
     config = unreachable_config(tmp_path, provider="anthropic")
     argv = ["ask", "--config", str(config), "--no-stdin", "--temperature", "1.5", "hi"]
-    run(capsys, entry, argv).assert_one_error(ExitCode.USAGE, "--temperature",
+    run(entry, argv).assert_one_error(ExitCode.USAGE, "--temperature",
                                               "between 0 and 1", "anthropic")
 
 
 @pytest.mark.parametrize("entry", ENTRIES.values(), ids=ENTRIES.keys())
 def test_good_flags_still_reach_the_provider(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, entry: Callable[[list[str]], int],
+    tmp_path: Path, entry: Entry,
 ) -> None:
     config = unreachable_config(tmp_path)
     argv = ["ask", "--config", str(config), "--no-stdin", "--temperature", "2", "--max-tokens",
             "1", "--kind", "code", "--compress", "aggressive", "hi"]
-    run(capsys, entry, argv).assert_one_error(ExitCode.NETWORK)
+    run(entry, argv).assert_one_error(ExitCode.NETWORK)
 
 
 BAD_SIM_FLAGS = [
@@ -75,6 +75,5 @@ BAD_SIM_FLAGS = [
 
 
 @pytest.mark.parametrize(("flags", "flag", "rule"), BAD_SIM_FLAGS)
-def test_bad_sim_flag_exits_2(capsys: pytest.CaptureFixture[str], flags: list[str], flag: str,
-                              rule: str) -> None:
-    run(capsys, ENTRIES["typer"], ["sim", *flags]).assert_one_error(ExitCode.USAGE, flag, rule)
+def test_bad_sim_flag_exits_2(flags: list[str], flag: str, rule: str) -> None:
+    run(ENTRIES["typer"], ["sim", *flags]).assert_one_error(ExitCode.USAGE, flag, rule)

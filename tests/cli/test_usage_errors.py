@@ -26,9 +26,8 @@ USAGE_ERRORS = [
 
 
 @pytest.mark.parametrize(("argv", "command", "needle"), USAGE_ERRORS, ids=" ".join)
-def test_usage_error_is_one_line_and_a_hint(capsys: pytest.CaptureFixture[str], argv: list[str],
-                                            command: str, needle: str) -> None:
-    result = run(capsys, run_app, argv)
+def test_usage_error_is_one_line_and_a_hint(argv: list[str], command: str, needle: str) -> None:
+    result = run(run_app, argv)
     result.assert_one_error(ExitCode.USAGE, needle)
     assert result.err.splitlines()[1:] == [f"hint: see `{command} --help`"]
     assert "╭" not in result.err and "Usage:" not in result.err
@@ -44,19 +43,17 @@ def _command_paths() -> list[list[str]]:
 
 
 @pytest.mark.parametrize("path", _command_paths(), ids=lambda p: " ".join(p) or "llmx")
-def test_help_shows_real_placeholders(capsys: pytest.CaptureFixture[str],
-                                      monkeypatch: pytest.MonkeyPatch, path: list[str]) -> None:
+def test_help_shows_real_placeholders(monkeypatch: pytest.MonkeyPatch, path: list[str]) -> None:
     monkeypatch.setenv("COLUMNS", "120")
-    result = run(capsys, run_app, [*path, "--help"])
-    assert result.code == 0, result.err
+    result = run(run_app, [*path, "--help"])
+    assert result.returncode == 0, result.err
     assert "Usage: llmx" in result.out
     assert not re.search(r"<(bool|str|int|float|list\[str\]|path)>", result.out), result.out
 
 
-def test_ask_help_names_what_to_type(capsys: pytest.CaptureFixture[str],
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ask_help_names_what_to_type(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "120")
-    out = run(capsys, run_app, ["ask", "--help"]).out
+    out = run(run_app, ["ask", "--help"]).out
     rows = {line.split()[1]: line for line in out.splitlines() if line.startswith("│ --")}
     assert re.search(r"-p\s+NAME", rows["--profile"])
     assert re.search(r"-m\s+MODEL", rows["--model"])
