@@ -14,12 +14,11 @@ case's result, so a failure names the case.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,6 +156,7 @@ def run_in_process(case: Case, root: Path) -> Outcome:
     """The case through ``llmx.cli.run`` in this process, with what its process would have
     had: the environment (``os.environ`` too), the working directory, a piped stdin."""
     from tests.cli.harness import invoke
+    from tests.integration.conftest import environ_as
 
     assert case.in_process and case.stdin is not None, case.name
     prepare(case, root)
@@ -167,19 +167,6 @@ def run_in_process(case: Case, root: Path) -> Outcome:
         result = invoke(argv, stdin=case.stdin, env=env, cwd=root)
     return Outcome(root, result.returncode, result.stdout,
                    result.stderr.decode(errors="replace"), before, snapshot(root))
-
-
-@contextlib.contextmanager
-def environ_as(env: Mapping[str, str]) -> Iterator[None]:
-    """``os.environ`` is ``env`` inside the block, and what it was afterwards."""
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def _close_stdin() -> None:
