@@ -39,14 +39,3 @@ def _isolated_state(tmp_path_factory: pytest.TempPathFactory,
     monkeypatch.delenv("LLMX_DEBUG", raising=False)
     yield
 
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (``-n``, ``--dist loadgroup``), the tests that share a module- or
-    class-scoped fixture run on one worker, so the fixture is still built once (the
-    bad-input table, the measured bench) rather than once per worker."""
-    for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        defs = getattr(info, "name2fixturedefs", {})
-        if any(d.scope in ("module", "class") for chain in defs.values() for d in chain):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
