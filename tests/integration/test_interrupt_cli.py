@@ -118,6 +118,7 @@ def test_ctrl_c_on_a_terminal_shows_each_line_once(cli: Cli, sim_factory: Callab
     pid, fd = pty.fork()
     if pid == 0:  # the child: llmx on a 60-column terminal
         os.chdir(cli.home)
+        default_sigint()  # as the other tests here: not whatever disposition pytest inherited
         env = {**cli.env, "TERM": "xterm", "COLUMNS": "60", "LINES": "20"}
         os.execve(LLMX[0], [*LLMX, "ask", "--max-tokens", "300", prompt], env)
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 20, 60, 0, 0))
