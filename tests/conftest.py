@@ -38,3 +38,4 @@ def _isolated_state(tmp_path_factory: pytest.TempPathFactory,
     monkeypatch.delenv("LLMX_CONFIG", raising=False)
     monkeypatch.delenv("LLMX_DEBUG", raising=False)
     yield
+

@@ -1,8 +1,15 @@
-"""The harness of the bad-input table: one private directory per case, a real process each,
-and a snapshot of every file before and after, so "nothing lost" is checked, not assumed.
+"""The harness of the bad-input table: one private directory per case, and a snapshot of
+every file before and after, so "nothing lost" is checked, not assumed.
 
-Cases run concurrently (a thread per process) once per session; each parametrized test then
-asserts on its own case's result, so a failure names the case.
+A case about parsing, validation or files runs in-process (``llmx.cli.run`` through the
+CLI test harness, with the environment, working directory and standard streams the process
+would have had); a case about the process's edges runs as a real ``python -m llmx``: a
+closed stdin, a full or closed stdout, a mounted state dir, a non-UTF-8 argument as the
+interpreter decodes it, and ``llmx sim`` (which would serve forever if a check failed).
+
+Cases run once per module: the processes concurrently (a thread each) while the in-process
+cases run one by one in the main thread; each parametrized test then asserts on its own
+case's result, so a failure names the case.
 """
 
 from __future__ import annotations
@@ -50,6 +57,13 @@ class Case:
     check: Callable[[Path, Outcome], None] | None = None
     may_write: tuple[str, ...] = ()  # path prefixes a frozen case may still change
     mount: bool = False  # its setup mounts a file system (root only)
+    process: bool = False  # runs as a real process even when nothing below asks for one
+
+    @property
+    def in_process(self) -> bool:
+        """Whether nothing about this case needs a process of its own (see the docstring)."""
+        return not (self.process or self.mount or self.stdin is None
+                    or self.stdout != "pipe")
 
 
 def changed(outcome: Outcome, allowed: tuple[str, ...] = ()) -> list[str]:
@@ -81,9 +95,14 @@ def snapshot(root: Path) -> dict[str, str]:
     return found
 
 
+PRIVATE = ("LLMX_", "OPENAI", "ANTHROPIC")
+# The environment a case starts from: this process's, less every llmx and provider variable,
+# taken once (in-process cases swap os.environ while they run).
+BASE_ENV = {k: v for k, v in os.environ.items() if not k.startswith(PRIVATE)}
+
+
 def case_env(root: Path, extra: Mapping[str, str]) -> dict[str, str]:
-    private = ("LLMX_", "OPENAI", "ANTHROPIC")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(private)}
+    env = dict(BASE_ENV)
     env.update(LLMX_HOME=str(root / "state"), XDG_CONFIG_HOME=str(root / "xdg"),
                XDG_STATE_HOME=str(root / "xdg-state"), NO_COLOR="1", HOME=str(root))
     if (root / "llmx.toml").exists():
@@ -105,6 +124,7 @@ def prepare(case: Case, root: Path) -> None:
 
 
 def run_case(case: Case, root: Path, timeout: float = 60) -> Outcome:
+    """The case as a real process (see the module docstring for which ones)."""
     prepare(case, root)
     before = snapshot(root)
     argv = [*LLMX, *(arg.replace("{dir}", str(root)) for arg in case.argv)]
@@ -132,14 +152,37 @@ def run_case(case: Case, root: Path, timeout: float = 60) -> Outcome:
                    snapshot(root))
 
 
+def run_in_process(case: Case, root: Path) -> Outcome:
+    """The case through ``llmx.cli.run`` in this process, with what its process would have
+    had: the environment (``os.environ`` too), the working directory, a piped stdin."""
+    from tests.cli.harness import invoke
+    from tests.integration.conftest import environ_as
+
+    assert case.in_process and case.stdin is not None, case.name
+    prepare(case, root)
+    before = snapshot(root)
+    argv = [arg.replace("{dir}", str(root)) for arg in case.argv]
+    env = case_env(root, case.env)
+    with environ_as(env):
+        result = invoke(argv, stdin=case.stdin, env=env, cwd=root)
+    return Outcome(root, result.returncode, result.stdout,
+                   result.stderr.decode(errors="replace"), before, snapshot(root))
+
+
 def _close_stdin() -> None:
     os.close(0)  # the child starts with no fd 0 at all, as after `<&-`
 
 
 def run_all(cases: list[Case], base: Path, workers: int = 4) -> dict[str, Outcome]:
+    """Every case's outcome: the processes in a pool of threads, meanwhile the in-process
+    cases one by one in this thread (they swap process-wide state: streams, cwd, env)."""
     with ThreadPoolExecutor(workers) as pool:
-        futures = {case.name: pool.submit(run_case, case, base / case.name) for case in cases}
-        return {name: future.result() for name, future in futures.items()}
+        futures = {case.name: pool.submit(run_case, case, base / case.name)
+                   for case in cases if not case.in_process}
+        done = {case.name: run_in_process(case, base / case.name)
+                for case in cases if case.in_process}
+        done.update({name: future.result() for name, future in futures.items()})
+    return {case.name: done[case.name] for case in cases}
 
 
 def error_lines(stderr: str) -> list[str]:

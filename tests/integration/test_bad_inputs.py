@@ -1,7 +1,8 @@
 """The bad-input table: every category of mistake a user (or a hostile input) can make.
 
-Each row is run as a real ``python -m llmx`` process in a private directory and must end
-with its documented exit code, at most one ``error:`` line (plus hints and warnings), no
+Each row runs in a private directory (in-process through the CLI harness, or as a real
+``python -m llmx`` where the process's own edges are the point: see ``badinput_kit``) and
+must end with its documented exit code, at most one ``error:`` line (plus hints and warnings), no
 traceback, and nothing lost: a refused command changes no file at all (config, input,
 output, state); a batch with bad lines still answers every good line, once.
 """
@@ -15,7 +16,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,7 @@ from tests.integration.badinput_kit import (
     error_lines,
     run_all,
 )
-from tests.integration.conftest import Sim, profile_toml, start_sim, stop_sim
+from tests.integration.conftest import Sim, profile_toml, start_sim
 
 USAGE, AUTH, PARTIAL = int(ExitCode.USAGE), int(ExitCode.AUTH), int(ExitCode.PARTIAL)
 OUTPUT_FAILED = int(ExitCode.OUTPUT)
@@ -136,7 +137,7 @@ FLAGS = [
     ask("ask-unknown-option", "--frobnicate", "hi", needle="frobnicate"),
     ask("ask-model-missing-value", "hi", "-m"),
     ask("ask-profile-missing-value", "hi", "-p"),
-    ask("ask-non-utf8-argument", "caf\udcff"),  # fsencode: the raw byte 0xff
+    ask("ask-non-utf8-argument", "caf\udcff", process=True),  # fsencode: the raw byte 0xff
     ask("ask-no-prompt-empty-stdin", "-", needle="prompt"),
     ask("ask-stdin-non-utf8", "-", needle="UTF-8", stdin=b"caf\xe9\n"),
     ask("ask-dry-run-bad-temperature", "--dry-run", "--temperature", "9", "hi",
@@ -160,11 +161,11 @@ FLAGS = [
          "retries", files={"in.jsonl": GOOD}),
     Case("batch-resume-without-output", ("batch", "in.jsonl", "--resume"), USAGE, "-o",
          files={"in.jsonl": GOOD}),
-    Case("sim-port-too-big", ("sim", "--port", "99999"), USAGE, "port"),
-    Case("sim-port-negative", ("sim", "--port", "-1"), USAGE, "port"),
-    Case("sim-fail-rate", ("sim", "--fail-rate", "2"), USAGE, "fail-rate"),
-    Case("sim-latency-negative", ("sim", "--latency-ms", "-5"), USAGE, "latency"),
-    Case("sim-latency-nan", ("sim", "--latency-ms", "nan"), USAGE, "latency"),
+    Case("sim-port-too-big", ("sim", "--port", "99999"), USAGE, "port", process=True),
+    Case("sim-port-negative", ("sim", "--port", "-1"), USAGE, "port", process=True),
+    Case("sim-fail-rate", ("sim", "--fail-rate", "2"), USAGE, "fail-rate", process=True),
+    Case("sim-latency-negative", ("sim", "--latency-ms", "-5"), USAGE, "latency", process=True),
+    Case("sim-latency-nan", ("sim", "--latency-ms", "nan"), USAGE, "latency", process=True),
     Case("stats-since-bogus", ("stats", "--since", "yesterdayish"), USAGE, "since"),
     Case("stats-by-bogus", ("stats", "--by", "colour"), USAGE, "by"),
     Case("compress-mode-bogus", ("compress", "--mode", "extreme", "in.txt"), USAGE, "mode",
@@ -440,11 +441,9 @@ def _default_signals() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # as a foreground job gets it from a shell
 
 
-@pytest.fixture(scope="module")
-def slow_sim() -> Iterator[Sim]:
-    server = start_sim("--tokens-per-s", "40")
-    yield server
-    stop_sim(server)
+@pytest.fixture
+def slow_sim(sim_factory: Callable[..., Sim]) -> Sim:
+    return sim_factory("--tokens-per-s", "40")
 
 
 def _signal_env(tmp_path: Path, url: str) -> dict[str, str]:

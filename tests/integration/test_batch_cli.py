@@ -1,4 +1,4 @@
-"""`llmx batch` end to end: real processes, a real simulator, faults, Ctrl-C and --resume."""
+"""`llmx batch` end to end: a real simulator, faults, Ctrl-C (a real process) and --resume."""
 
 from __future__ import annotations
 
@@ -12,9 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from llmx.errors import ExitCode
-from tests.integration.conftest import LLMX, Cli, Sim, profile_toml
+from tests.integration.conftest import LLMX, Cli, InProcessCli, Sim, profile_toml
+
+
+@pytest.fixture
+def cli(cli_here: InProcessCli) -> Cli:
+    """``cli.run`` is in-process here (the CLI harness); the tests that signal, kill or
+    redirect a descriptor start their own ``python -m llmx`` with ``cli.env``."""
+    return cli_here
 
 
 def write_jobs(path: Path, prompts: list[str]) -> None:

@@ -1,5 +1,5 @@
-"""`llmx batch` end to end for the runner's findings of issue 9: real processes, a real
-simulator (`llmx sim`) over loopback.
+"""`llmx batch` end to end for the runner's findings of issue 9: a real simulator
+(`llmx sim`) over loopback; llmx in-process, on a terminal as a real process.
 
 - repeats beyond a small cache, and with `cache.mode = "off"`, are sent once per run;
 - the summary's `retries` counts every request sent again (the engine's HTTP retries too);
@@ -20,8 +20,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
-from tests.integration.conftest import LLMX, Cli, Sim, profile_toml
+from tests.integration.conftest import LLMX, Cli, InProcessCli, Sim, profile_toml
+
+
+@pytest.fixture
+def cli(cli_here: InProcessCli) -> Cli:
+    """``cli.run`` is in-process here (the CLI harness); the tests that signal, kill or
+    redirect a descriptor start their own ``python -m llmx`` with ``cli.env``."""
+    return cli_here
 
 Sims = Callable[..., Sim]
 

@@ -1,7 +1,8 @@
 """`llmx batch` output as a transaction: a refused command touches nothing, a resumed run
 keeps every answer, a full disk or a killed process never leaves a half line or loses one.
 
-Real processes over loopback (`llmx sim` in its own process, `python -m llmx batch`)."""
+A real simulator over loopback (`llmx sim` in its own process); `llmx batch` in-process,
+except where a signal, a kill or a redirected descriptor is the point (`python -m llmx`)."""
 
 from __future__ import annotations
 
@@ -21,8 +22,15 @@ from typing import Any
 import pytest
 
 from llmx.errors import ExitCode
-from tests.integration.conftest import LLMX, Cli, Sim, profile_toml
+from tests.integration.conftest import LLMX, Cli, InProcessCli, Sim, profile_toml
 from tests.integration.test_batch_cli import read_lines, sim_stats, wait_for_lines, write_jobs
+
+
+@pytest.fixture
+def cli(cli_here: InProcessCli) -> Cli:
+    """``cli.run`` is in-process here (the CLI harness); the tests that signal, kill or
+    redirect a descriptor start their own ``python -m llmx`` with ``cli.env``."""
+    return cli_here
 
 OLD_ANSWERS = b'{"id":"old","text":"paid for","usage":null,"cached":false}\n'
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from llmx.errors import ExitCode
-from tests.integration.conftest import LLMX, Cli, Sim, profile_toml
+from tests.integration.conftest import LLMX, Cli, Sim, profile_toml, wait_for_requests
 
 
 def default_sigint() -> None:
@@ -80,7 +80,7 @@ def test_signal_while_waiting_for_a_whole_answer_exits_130(
     proc = subprocess.Popen([*LLMX, "ask", "--no-stream", "hi"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=cli.env,
                             cwd=cli.home, preexec_fn=default_sigint)
-    time.sleep(1.5)  # started and waiting on the server
+    wait_for_requests(slow, 1)  # started, sent, and waiting on the server
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == ExitCode.INTERRUPTED, err
@@ -118,6 +118,7 @@ def test_ctrl_c_on_a_terminal_shows_each_line_once(cli: Cli, sim_factory: Callab
     pid, fd = pty.fork()
     if pid == 0:  # the child: llmx on a 60-column terminal
         os.chdir(cli.home)
+        default_sigint()  # as the other tests here: not whatever disposition pytest inherited
         env = {**cli.env, "TERM": "xterm", "COLUMNS": "60", "LINES": "20"}
         os.execve(LLMX[0], [*LLMX, "ask", "--max-tokens", "300", prompt], env)
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 20, 60, 0, 0))

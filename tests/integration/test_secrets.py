@@ -1,4 +1,8 @@
-"""A sentinel API key goes through success and failure paths and is found nowhere."""
+"""A sentinel API key goes through success and failure paths and is found nowhere.
+
+The commands run in-process (``cli`` is ``cli_here`` in this module): what is checked is
+what llmx writes (stdout, stderr, files), not how a process starts; the simulators are
+real processes over loopback."""
 
 from __future__ import annotations
 
@@ -8,9 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import Cli, Sim, profile_toml
+from tests.integration.conftest import Cli, InProcessCli, Sim, profile_toml
 
 SENTINEL = "sk-llmx-SENTINEL-7f3a9c1e5d"
+
+
+@pytest.fixture
+def cli(cli_here: InProcessCli) -> Cli:
+    return cli_here
 
 
 def leaks(cli: Cli, outputs: list[bytes]) -> list[str]:

@@ -7,8 +7,16 @@ import threading
 import tomllib
 
 import httpx
+import pytest
 
-from tests.integration.conftest import LLMX, Cli
+from tests.integration.conftest import LLMX, Cli, InProcessCli
+
+
+@pytest.fixture
+def cli(cli_here: InProcessCli) -> Cli:
+    """``cli.run`` is in-process here (the CLI harness); the tests that signal, kill or
+    redirect a descriptor start their own ``python -m llmx`` with ``cli.env``."""
+    return cli_here
 
 
 def test_printed_profiles_work_when_pasted(cli: Cli) -> None:

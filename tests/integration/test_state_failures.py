@@ -4,6 +4,9 @@ Every answer is still delivered (stdout, the batch output file), the exit code i
 trouble costs one ``warning:`` line on stderr. Read-only and full directories are real mounts
 (a tmpfs, remounted read-only or filled up): root ignores file modes. Skipped where mounting
 is not permitted.
+
+The commands run in-process (``cli`` is ``cli_here`` in this module): the mounts are real,
+and what is checked is what llmx does with them, not how a process starts.
 """
 
 from __future__ import annotations
@@ -19,7 +22,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.conftest import Cli, Sim, profile_toml
+from tests.integration.conftest import Cli, InProcessCli, Sim, profile_toml
+
+
+@pytest.fixture
+def cli(cli_here: InProcessCli) -> Cli:
+    return cli_here
 
 
 def mount(*args: str) -> None:
