@@ -174,13 +174,14 @@ def _close_stdin() -> None:
 
 
 def run_all(cases: list[Case], base: Path, workers: int = 4) -> dict[str, Outcome]:
-    """Every case's outcome: the processes in a pool of threads, meanwhile the in-process
-    cases one by one in this thread (they swap process-wide state: streams, cwd, env)."""
+    """Every case's outcome: first the in-process cases, one by one in this thread (they
+    swap process-wide state: streams, cwd, env), then the processes in a pool of threads, so
+    that no child is forked while this thread is swapping that state or importing."""
+    done = {case.name: run_in_process(case, base / case.name)
+            for case in cases if case.in_process}
     with ThreadPoolExecutor(workers) as pool:
         futures = {case.name: pool.submit(run_case, case, base / case.name)
                    for case in cases if not case.in_process}
-        done = {case.name: run_in_process(case, base / case.name)
-                for case in cases if case.in_process}
         done.update({name: future.result() for name, future in futures.items()})
     return {case.name: done[case.name] for case in cases}
 
