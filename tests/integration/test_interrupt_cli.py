@@ -112,7 +112,9 @@ def test_ctrl_c_on_a_terminal_shows_each_line_once(cli: Cli, sim_factory: Callab
 
     from tests.ui.terminal import visible_text
 
-    slow = sim_factory("--tokens-per-s", "30")
+    # ~70 tokens at 15/s: the answer takes ~5 s, so the ^C sent at 2.5 s lands mid-answer
+    # (at 30/s it could finish first on a quick run, and nothing would be cut)
+    slow = sim_factory("--tokens-per-s", "15")
     cli.write_config(profile_toml(slow.url))
     prompt = "tell me a long story"
     pid, fd = pty.fork()
