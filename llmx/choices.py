@@ -43,6 +43,11 @@ HitTier = Literal["exact", "semantic"]
 """How a cached answer was found: the same request, or a near-identical prompt."""
 HIT_TIERS: Final[tuple[HitTier, ...]] = get_args(HitTier)
 
+RecordTier = Literal[HitTier, "miss", "off"]
+"""A request record's tier: a hit's, ``miss`` (looked up, not found) or ``off`` (the cache
+was not consulted)."""
+RECORD_TIERS: Final[tuple[RecordTier, ...]] = get_args(RecordTier)
+
 EMBEDDED: Final = "embedded"
 """The ``base_url`` that asks for the embedded simulator (started for the command's duration)."""
 

@@ -42,11 +42,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from llmx.choices import RECORD_TIERS
+
 if TYPE_CHECKING:
     import asyncio
 
 RECORD_VERSION = 1
-TIERS = ("exact", "semantic", "miss", "off")
 STATUSES = ("ok", "error")
 FILE_PREFIX = "records-"
 FILE_SUFFIX = ".jsonl"
@@ -95,8 +96,8 @@ class Record:
     def __post_init__(self) -> None:
         if self.error is not None and not _is_class_name(self.error):
             raise ValueError("Record.error must be an error class name, never a message")
-        if self.tier not in TIERS:
-            raise ValueError(f"Record.tier must be one of {', '.join(TIERS)}")
+        if self.tier not in RECORD_TIERS:
+            raise ValueError(f"Record.tier must be one of {', '.join(RECORD_TIERS)}")
         if self.status not in STATUSES:
             raise ValueError(f"Record.status must be one of {', '.join(STATUSES)}")
         if not 0.0 <= self.ts < _MAX_TS:

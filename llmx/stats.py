@@ -55,13 +55,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from llmx.choices import HIT_TIERS
 from llmx.errors import UsageError
 from llmx.records import Record, Skipped
 
 SCHEMA_VERSION = 1
 GROUP_BY = ("model", "profile")
 TOTAL_NAME = "all"
-HIT_TIERS = frozenset({"exact", "semantic"})
 LATENCY_EDGES_MS = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0,
                     1_000.0, 2_000.0, 5_000.0, 10_000.0, 20_000.0, 50_000.0)
 SERIES_STEPS_S = (60, 300, 900, 3_600, 10_800, 21_600, 43_200, 86_400, 604_800, 2_592_000)
