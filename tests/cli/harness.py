@@ -184,9 +184,10 @@ def _swapped_process_state(stdin: TextIO, stdout: TextIO, stderr: TextIO,
 
 
 @dataclass
-class InProcessCli:
-    """A private home and environment, as the integration ``Cli`` has; ``run`` is
-    in-process. ``env`` starts from the test's ``os.environ`` minus provider keys."""
+class Cli:
+    """``python -m llmx`` as a real process with a private home and environment (``env``
+    starts from the test's ``os.environ`` minus provider keys); ``write_config`` points
+    ``LLMX_CONFIG`` at a file in ``home``. ``run`` returns a ``Result``."""
 
     home: Path
     env: dict[str, str] = field(default_factory=dict)
@@ -197,20 +198,48 @@ class InProcessCli:
         self.env["LLMX_CONFIG"] = str(path)
         return path
 
-    def run(self, *args: str, stdin: bytes = b"", timeout: float = 60,
+    def run(self, *args: str, stdin: bytes | None = b"", timeout: float = 60,
             env: Mapping[str, str] | None = None, stdout_is_tty: bool = False) -> Result:
-        """``timeout`` is accepted for the ``Cli`` signature; an in-process run has none."""
-        del timeout
-        return invoke(args, stdin=stdin, env={**self.env, **(env or {})}, cwd=self.home,
-                      stdout_is_tty=stdout_is_tty)
+        assert not stdout_is_tty, "a real process's stdout here is a pipe"
+        return self.run_process(*args, stdin=stdin, timeout=timeout, env=env)
 
-    def run_process(self, *args: str, stdin: bytes = b"", timeout: float = 60,
+    def run_process(self, *args: str, stdin: bytes | None = b"", timeout: float = 60,
                     env: Mapping[str, str] | None = None) -> Result:
-        """The same command as a real ``python -m llmx`` process (for smoke tests)."""
+        """The command as a real ``python -m llmx`` process (``stdin=None``: inherited)."""
         done = subprocess.run([sys.executable, "-m", "llmx", *args], input=stdin,
                               capture_output=True, env={**self.env, **(env or {})},
                               cwd=self.home, timeout=timeout, check=False)
         return Result(done.returncode, done.stdout, done.stderr)
+
+
+class InProcessCli(Cli):
+    """A ``Cli`` whose ``run`` calls ``llmx.cli.run`` in this process, with what the process
+    would have had: ``os.environ`` is the run's environment for its duration (for libraries
+    that read it themselves), the working directory is ``home``, stdin a pipe's bytes.
+    ``run_process`` still starts a real process."""
+
+    def run(self, *args: str, stdin: bytes | None = b"", timeout: float = 60,
+            env: Mapping[str, str] | None = None, stdout_is_tty: bool = False) -> Result:
+        """``timeout`` is accepted for the ``Cli`` signature; an in-process run has none."""
+        assert stdin is not None, "a closed stdin needs a real process"
+        del timeout
+        whole = {**self.env, **(env or {})}
+        with environ_as(whole):
+            return invoke(args, stdin=stdin, env=whole, cwd=self.home,
+                          stdout_is_tty=stdout_is_tty)
+
+
+@contextlib.contextmanager
+def environ_as(env: Mapping[str, str]) -> Iterator[None]:
+    """``os.environ`` is ``env`` inside the block, and what it was afterwards."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 PRIVATE_PREFIXES = ("LLMX_", "OPENAI", "ANTHROPIC")
@@ -224,9 +253,15 @@ def in_process_cli(tmp_path: Path) -> InProcessCli:
 
 def private_cli(tmp_path: Path) -> InProcessCli:
     """An ``InProcessCli`` whose state, config and XDG dirs are all under ``tmp_path``."""
+    return InProcessCli(*private_home(tmp_path))
+
+
+def private_home(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """``tmp_path/home`` (created) and an environment whose state, config and XDG dirs are
+    all under it, without the test process's llmx and provider variables."""
     home = tmp_path / "home"
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(PRIVATE_PREFIXES)}
     env.update(LLMX_HOME=str(home / "state"), XDG_CONFIG_HOME=str(home / "xdg"),
                XDG_STATE_HOME=str(home / "xdg-state"), NO_COLOR="1")
-    return InProcessCli(home=home, env=env)
+    return home, env

@@ -155,8 +155,7 @@ def run_case(case: Case, root: Path, timeout: float = 60) -> Outcome:
 def run_in_process(case: Case, root: Path) -> Outcome:
     """The case through ``llmx.cli.run`` in this process, with what its process would have
     had: the environment (``os.environ`` too), the working directory, a piped stdin."""
-    from tests.cli.harness import invoke
-    from tests.integration.conftest import environ_as
+    from tests.cli.harness import environ_as, invoke
 
     assert case.in_process and case.stdin is not None, case.name
     prepare(case, root)

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.cli.harness import Cli, InProcessCli, private_home
 
 LLMX = [sys.executable, "-m", "llmx"]
 
@@ -104,75 +104,13 @@ def profile_toml(url: str, name: str = "local", **extra: object) -> str:
     return "\n".join(lines) + "\n"
 
 
-@dataclass
-class Cli:
-    """Runs `python -m llmx` with a private home and an optional config file."""
-
-    home: Path
-    env: dict[str, str]
-
-    def write_config(self, text: str) -> Path:
-        path = self.home / "llmx.toml"
-        path.write_text(text)
-        self.env["LLMX_CONFIG"] = str(path)
-        return path
-
-    def run(self, *args: str, stdin: bytes | None = b"", timeout: float = 60,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run([*LLMX, *args], input=stdin, capture_output=True,
-                              env={**self.env, **(env or {})}, cwd=self.home, timeout=timeout)
-
-
-class InProcessCli(Cli):
-    """A ``Cli`` whose ``run`` calls ``llmx.cli.run`` in this process (the CLI test harness),
-    with what the process would have had: ``os.environ`` is the run's environment for its
-    duration, the working directory is ``home``, stdin a pipe's bytes. For tests where the
-    process itself is not what is tested; its ``home`` and ``env`` still serve for the
-    real processes such a test also starts."""
-
-    def run(self, *args: str, stdin: bytes | None = b"", timeout: float = 60,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
-        from tests.cli.harness import invoke
-
-        assert stdin is not None, "a closed stdin needs a real process"
-        del timeout  # an in-process run has none
-        whole = {**self.env, **(env or {})}
-        with environ_as(whole):
-            result = invoke(args, stdin=stdin, env=whole, cwd=self.home)
-        return subprocess.CompletedProcess(list(args), result.returncode, result.stdout,
-                                           result.stderr)
-
-
-@contextlib.contextmanager
-def environ_as(env: Mapping[str, str]) -> Iterator[None]:
-    """``os.environ`` is ``env`` inside the block, and what it was afterwards."""
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-def _private_home(tmp_path: Path) -> tuple[Path, dict[str, str]]:
-    home = tmp_path / "home"
-    home.mkdir()
-    private = ("LLMX_", "OPENAI", "ANTHROPIC")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(private)}
-    env.update(LLMX_HOME=str(home / "state"), XDG_CONFIG_HOME=str(home / "xdg"),
-               XDG_STATE_HOME=str(home / "xdg-state"), NO_COLOR="1")
-    return home, env
-
-
 @pytest.fixture
 def cli(tmp_path: Path) -> Cli:
     """``run`` starts ``python -m llmx``: a real process."""
-    return Cli(*_private_home(tmp_path))
+    return Cli(*private_home(tmp_path))
 
 
 @pytest.fixture
 def cli_here(tmp_path: Path) -> InProcessCli:
     """The same private home and environment; ``run`` is in-process (see ``InProcessCli``)."""
-    return InProcessCli(*_private_home(tmp_path))
+    return InProcessCli(*private_home(tmp_path))
