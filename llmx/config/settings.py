@@ -43,10 +43,8 @@ def _ttl_shown(value: Mapping[str, float]) -> dict[str, str | float]:
 
 
 _EMBEDDER_HELP: Mapping[Embedder, str] = MappingProxyType({
-    "auto": "model when llmx[model] is installed, else lexical",
-    "lexical": "local, free, near-duplicates only",
-    "model": "local sentence-embedding model behind the lexical gate: llmx[model]",
-    "provider": "the provider's embeddings API"})
+    "auto": "model if installed, else lexical", "lexical": "local, free",
+    "model": "local sentence model, llmx[model]", "provider": "the provider's embeddings API"})
 
 
 def _one_of(options: tuple[str, ...]) -> str:
