@@ -39,6 +39,7 @@ Veto = Callable[[str, str], bool]
 
 DEFAULT_THRESHOLD: Final = 0.90
 DEFAULT_MARGIN: Final = 0.02  # see benchmarks/cache_paraphrase.py: wrong entries 1.1% -> 0.2%
+MODEL_VECTORS: Final = "model-vectors"  # the aux namespace of entry vectors
 MEMORY_LIMIT: Final = 20_000  # entry vectors kept in process (1.5 KiB each)
 TOO_LONG: Final = b""  # stored for an entry the model does not see whole
 
@@ -141,6 +142,30 @@ class ModelScorer:
         if len(self._memory) >= self._limit:
             self._memory.clear()
         self._memory[slot] = raw
+
+
+class AuxStore(Protocol):
+    """The part of ``llmx.cache.store.CacheStore`` the scorer keeps entry vectors in."""
+
+    def get_aux(self, namespace: str, key: str) -> Any | None: ...
+
+    def set_aux(self, namespace: str, key: str, value: Any,
+                expire: float | None = None) -> None: ...
+
+
+def store_scorer(store: AuxStore, load: Callable[[], ModelEmbedder] | None = None) -> ModelScorer:
+    """A ``ModelScorer`` keeping entry vectors as the store's aux values (``MODEL_VECTORS``).
+
+    ``load`` defaults to ``llmx.cache.model.load_model`` (imported when first called).
+    """
+    def default_load() -> ModelEmbedder:
+        from llmx.cache.model import load_model
+
+        return load_model()
+
+    return ModelScorer(load or default_load,
+                       get=lambda key: store.get_aux(MODEL_VECTORS, key),
+                       put=lambda key, raw: store.set_aux(MODEL_VECTORS, key, raw))
 
 
 def _score(query_row: Any, raw: bytes | None) -> float | None:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import pytest
 
 from llmx.cache import model as model_module
 from llmx.cache.candidates import Candidate
-from llmx.cache.rerank import TOO_LONG, ModelScorer, choose
+from llmx.cache.rerank import TOO_LONG, ModelScorer, choose, store_scorer
+from llmx.cache.store import CacheStore
 
 A = Candidate("a", "how do I enable 2fa", 0.9)
 B = Candidate("b", "how do I turn on 2fa", 0.7)
@@ -163,3 +166,19 @@ def test_auto_means_model_only_when_its_packages_are_installed(
     assert note is not None and "\n" not in note and "llmx[model]" in note
     assert model_module.resolve_embedder("lexical") == ("lexical", None)
     assert model_module.resolve_embedder("model") == ("model", None)
+
+
+
+def test_entry_vectors_survive_in_the_cache_store(tmp_path: Path) -> None:
+    table = {"q": [1, 0, 0, 0], A.prompt: [0.6, 0.8, 0, 0]}
+    models = [FakeModel(table), FakeModel(table)]
+    for model in models:  # two processes, one after the other
+        store = CacheStore(tmp_path, max_entries=10, max_bytes=1 << 20)
+        try:
+            scorer = store_scorer(store, lambda model=model: cast(Any, model))
+            assert scorer("q", [A]) == pytest.approx([0.6])
+            store.flush()
+        finally:
+            store.close()
+    assert models[0].embedded == ["q", A.prompt]
+    assert models[1].embedded == ["q"]
