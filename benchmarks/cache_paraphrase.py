@@ -14,8 +14,9 @@ Pipelines (``paraphrase_pipelines.py``): ``lexical`` and ``sim provider`` are to
 single-stage tier (best 5 at or above the threshold, the veto skips to the next one);
 ``two-stage`` is the lexical gate >= 0.5, its best 5 re-scored by the local model
 (``llmx.cache.model``) and served through ``llmx.cache.rerank.choose`` (best one only,
-threshold, veto, optional margin); ``model alone`` ranks every entry by the model (what an
-index of model vectors would do; shown for comparison). The veto is on everywhere.
+threshold or a lexical near-duplicate, veto, optional margin); ``model alone`` ranks every
+entry by the model (what an index of model vectors would do; shown for comparison). The
+veto is on everywhere.
 
 Probes (``paraphrase_probes.py``): each hard-negative pair is tried both ways (store one,
 ask the other: any hit is wrong), and each same-answer rewrite once (a hit is right).
@@ -39,7 +40,7 @@ from paraphrase_pipelines import Matrix, Scores, single, two_stage
 from paraphrase_probes import PROBES, SAME
 
 from llmx.cache.embed import LexicalEmbedder, ProviderEmbedder
-from llmx.cache.rerank import DEFAULT_MARGIN, DEFAULT_THRESHOLD
+from llmx.cache.rerank import DEFAULT_MARGIN, DEFAULT_NEAR, DEFAULT_THRESHOLD
 from llmx.cache.veto import veto_reason
 
 REPO = Path(__file__).resolve().parent.parent
@@ -74,6 +75,7 @@ class Row(NamedTuple):
     pipeline: str
     threshold: float
     margin: float | None
+    near: float | None
     correct: int
     wrong: int
     unmatched: int
@@ -148,21 +150,23 @@ Pipeline = Callable[[Workload, Space], Serve]
 
 
 def pipelines(thresholds: Sequence[float], margins: Sequence[float | None],
-              with_model: bool) -> Iterator[tuple[str, float, float | None, Pipeline]]:
+              with_model: bool) -> Iterator[tuple[str, float, float | None, float | None,
+                                                  Pipeline]]:
     veto = memo_veto()
     for t in LEXICAL_THRESHOLDS:
-        yield "lexical", t, None, lambda w, s, t=t: (
+        yield "lexical", t, None, None, lambda w, s, t=t: (
             lambda i, q: single(i, q, s.lexical, w.stored, threshold=t, veto=veto))
     if not with_model:
         return
     for t in (0.88, 0.90):
-        yield "model alone", t, None, lambda w, s, t=t: (
+        yield "model alone", t, None, None, lambda w, s, t=t: (
             lambda i, q: single(i, q, _model(s).cosines, w.stored, threshold=t, veto=veto))
-    for m in margins:
+    variants = [(m, None) for m in margins] + [(DEFAULT_MARGIN, DEFAULT_NEAR)]
+    for m, near in variants:
         for t in thresholds:
-            yield "two-stage", t, m, lambda w, s, t=t, m=m: (
+            yield "two-stage", t, m, near, lambda w, s, t=t, m=m, near=near: (
                 lambda i, q: two_stage(i, q, s.lexical, _model(s), w.stored, threshold=t,
-                                       margin=m, veto=veto))
+                                       margin=m, veto=veto, near=near))
 
 
 def _model(s: Space) -> Scores:
@@ -177,13 +181,13 @@ def evaluate(work: Workload, embed: Embedders, thresholds: Sequence[float],
     wrong_spaces = [space(w, embed) for w in wrong_probes]
     same_spaces = [space(w, embed) for w in same_probes]
     rows = []
-    for name, t, m, pipeline in pipelines(thresholds, margins, embed.model is not None):
+    for name, t, m, near, pipeline in pipelines(thresholds, margins, embed.model is not None):
         correct, wrong, unmatched = count(work, pipeline(work, main))
         probes = sum(sum(count(w, pipeline(w, s))) for w, s in zip(wrong_probes, wrong_spaces,
                                                                     strict=True))
         same = sum(count(w, pipeline(w, s))[0] for w, s in zip(same_probes, same_spaces,
                                                                strict=True))
-        rows.append(Row(name, t, m, correct, wrong, unmatched, probes, same))
+        rows.append(Row(name, t, m, near, correct, wrong, unmatched, probes, same))
     return rows
 
 
@@ -191,19 +195,20 @@ def table(rows: Sequence[Row], work: Workload) -> str:
     total, matched = len(work.queries), work.matched
     unmatched_total = total - matched
     lines = [
-        "| pipeline | threshold | margin | correct (of matched) | wrong entry (of all) | "
-        "false hit (of all; of unmatched) | wrong + false (of all) | probes served | "
-        "rewrites served |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| pipeline | threshold | margin | near-duplicate | correct (of matched) | "
+        "wrong entry (of all) | false hit (of all; of unmatched) | wrong + false (of all) | "
+        "probes served | rewrites served |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         bad = r.wrong + r.unmatched
         margin = "-" if r.margin is None else f"{r.margin:.2f}"
         default = (r.pipeline == "two-stage" and r.threshold == DEFAULT_THRESHOLD
-                   and r.margin == DEFAULT_MARGIN)
+                   and r.margin == DEFAULT_MARGIN and r.near == DEFAULT_NEAR)
+        near = "-" if r.near is None else f"lexical >= {r.near:.2f}"
         name = r.pipeline + (" (default)" if default else "")
         lines.append(
-            f"| {name} | {r.threshold:.2f} | {margin} | {r.correct / matched:.1%} | "
+            f"| {name} | {r.threshold:.2f} | {margin} | {near} | {r.correct / matched:.1%} | "
             f"{r.wrong / total:.1%} | {r.unmatched / total:.1%}; "
             f"{r.unmatched / unmatched_total:.1%} | {bad / total:.1%} | "
             f"{_of(r.probes, 2 * len(PROBES))} | {_of(r.same, len(SAME))} |")
@@ -271,7 +276,7 @@ async def sim_rows(work: Workload, thresholds: Sequence[float]) -> list[Row]:
         stored = await embedder.aembed(work.stored)
         queries = await embedder.aembed(work.queries)
     cos, veto = queries @ stored.T, memo_veto()
-    return [Row("sim provider", t, None, *count(work, lambda i, q, t=t: single(
+    return [Row("sim provider", t, None, None, *count(work, lambda i, q, t=t: single(
         i, q, cos, work.stored, threshold=t, veto=veto)), -1, -1) for t in thresholds]
 
 

@@ -7,7 +7,8 @@ the entry it would serve, or None:
   first; the first one the veto lets through is served (a vetoed best falls through).
 * ``two_stage`` — the issue's design: the lexical gate (cosine >= 0.5) proposes its best
   5, the model re-scores them, and ``llmx.cache.rerank.choose`` serves the best one only
-  if it clears the threshold, the veto and (when set) the margin. Entries or queries the
+  if it clears the threshold (or, with ``near``, is a lexical near-duplicate), the veto and
+  (when set) the margin. Entries or queries the
   model does not see whole score None, exactly as ``ModelScorer`` does.
 """
 
@@ -54,7 +55,8 @@ def single(query: int, text: str, cos: Matrix, prompts: Sequence[str], *, thresh
 
 
 def two_stage(query: int, text: str, lexical: Matrix, model: Scores, prompts: Sequence[str], *,
-              threshold: float, margin: float | None, veto: Veto) -> int | None:
+              threshold: float, margin: float | None, veto: Veto,
+              near: float | None = None) -> int | None:
     gate = top(lexical[query], GATE)
     if not gate:
         return None
@@ -66,5 +68,6 @@ def two_stage(query: int, text: str, lexical: Matrix, model: Scores, prompts: Se
         return [float(model.cosines[query, int(c.key)]) if model.entry_whole[int(c.key)]
                 else None for c in found]
 
-    chosen = choose(text, candidates, scorer, threshold=threshold, margin=margin, veto=veto)
+    chosen = choose(text, candidates, scorer, threshold=threshold, margin=margin, veto=veto,
+                    near=near)
     return None if chosen is None else int(chosen[0].key)

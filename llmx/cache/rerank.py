@@ -4,14 +4,19 @@
 score per candidate (``None``: the scorer cannot judge that pair) and serves the best
 judged candidate only when all of these hold:
 
-* its score is at least ``threshold``;
+* its score is at least ``threshold`` — or, with ``near`` set, its lexical score is at
+  least ``near`` (a near-duplicate the lexical tier alone would serve: the model scores
+  some case and contraction rewrites just under the threshold);
 * ``veto(query, prompt)`` is false for it — a vetoed best candidate is a miss: the next
   one is never tried (it is almost always a different question);
 * with ``margin`` set, it beats every other judged candidate the veto lets through (and
   whose prompt is not the same text) by at least ``margin``.
 
-Ties go to the higher lexical score, then to the earlier candidate. ``choose`` itself is
-pure: the model work is the scorer's.
+Ties go to the higher lexical score, then to the earlier candidate. A candidate the scorer
+does not judge is never served, not even by ``near``: when the query is longer than the
+model sees, it is a miss (only the exact tier answers it), because two long prompts that
+share a long opening are also close lexically ("<the same 200 lines of code> why does it
+fail?" / "... add tests for it"). ``choose`` itself is pure: the model work is the scorer's.
 
 ``ModelScorer`` is the scorer for ``ModelEmbedder`` (``llmx.cache.model``). It loads the
 model on its first call that has candidates (so building one, and writing answers, never
@@ -20,8 +25,7 @@ and keeps each stored entry's vector under ``embedder name + entry key`` through
 ``get``/``put`` callables (the response store's aux values) and a bounded in-process
 memory. It judges only prompts the model sees whole (``sees_whole``): a query or entry
 longer than the model's window scores ``None``, so two long prompts that share their first
-128 tokens never match through the model; ``judges(query)`` tells the caller in advance
-(the caller then keeps the lexical rule for that query).
+128 tokens never match; ``judges(query)`` tells the caller in advance.
 """
 
 from __future__ import annotations
@@ -44,13 +48,15 @@ Veto = Callable[[str, str], bool]
 # removes most wrong-entry hits (1.1 % -> 0.2 % at 0.90) for a 2.7-point loss of hits.
 DEFAULT_THRESHOLD: Final = 0.91
 DEFAULT_MARGIN: Final = 0.02
+DEFAULT_NEAR: Final = 0.92  # the lexical tier's own threshold: 0 false hits there
 MODEL_VECTORS: Final = "model-vectors"  # the aux namespace of entry vectors
 MEMORY_LIMIT: Final = 20_000  # entry vectors kept in process (1.5 KiB each)
 TOO_LONG: Final = b""  # stored for an entry the model does not see whole
 
 
 def choose(query: str, candidates: Sequence[Candidate], scorer: Scorer, *, threshold: float,
-           margin: float | None, veto: Veto | None) -> tuple[Candidate, float] | None:
+           margin: float | None, veto: Veto | None,
+           near: float | None = None) -> tuple[Candidate, float] | None:
     """The candidate to serve and its score, or None. See the module docstring."""
     if not candidates:
         return None
@@ -63,17 +69,25 @@ def choose(query: str, candidates: Sequence[Candidate], scorer: Scorer, *, thres
         return None
     best_score, _, best_index = ranked[0]
     best = candidates[best_index]
-    if best_score < threshold or (veto is not None and veto(query, best.prompt)):
+    clears = best_score >= threshold or (near is not None and best.lexical >= near)
+    if not clears or (veto is not None and veto(query, best.prompt)):
         return None
     if margin is not None:
-        for score, _, index in ranked[1:]:
-            other = candidates[index]
-            if other.prompt == best.prompt or (veto is not None and veto(query, other.prompt)):
-                continue
-            if best_score - score < margin:
-                return None
-            break
+        runners_up = [(score, candidates[index]) for score, _, index in ranked[1:]]
+        if not _clear_lead(query, best, best_score, runners_up, margin, veto):
+            return None
     return best, best_score
+
+
+def _clear_lead(query: str, best: Candidate, score: float,
+                runners_up: Sequence[tuple[float, Candidate]], margin: float,
+                veto: Veto | None) -> bool:
+    """``best`` leads the first runner-up that is another text the veto lets through."""
+    for other_score, other in runners_up:
+        if other.prompt == best.prompt or (veto is not None and veto(query, other.prompt)):
+            continue
+        return score - other_score >= margin
+    return True
 
 
 class VectorStore(Protocol):

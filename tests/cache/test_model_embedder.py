@@ -16,7 +16,13 @@ import pytest
 from llmx.cache.candidates import Candidate
 from llmx.cache.embed import LexicalEmbedder
 from llmx.cache.model import ModelEmbedder, load_model, unavailable_reason
-from llmx.cache.rerank import DEFAULT_MARGIN, DEFAULT_THRESHOLD, ModelScorer, choose
+from llmx.cache.rerank import (
+    DEFAULT_MARGIN,
+    DEFAULT_NEAR,
+    DEFAULT_THRESHOLD,
+    ModelScorer,
+    choose,
+)
 from llmx.cache.veto import vetoed
 
 _REASON = unavailable_reason()
@@ -89,9 +95,10 @@ def test_long_prompts_with_the_same_opening_never_match(model: ModelEmbedder) ->
     scorer = ModelScorer(lambda: model, get=store.get, put=store.__setitem__)
     candidate = Candidate("k", first, 0.99)
     assert scorer(second, [candidate]) == [None]
-    assert choose(second, [candidate], scorer, threshold=0.0, margin=None,
-                  veto=vetoed) is None
-    assert choose(first, [candidate], scorer, threshold=0.0, margin=None, veto=vetoed) is None
+    lexical = LexicalEmbedder().embed([first, second])
+    assert lexical[0] @ lexical[1] >= DEFAULT_NEAR  # the lexical tier alone would serve it
+    assert choose(second, [candidate], scorer, threshold=0.0, margin=None, veto=vetoed,
+                  near=DEFAULT_NEAR) is None
 
 
 def serve(scorer: ModelScorer, lexical: LexicalEmbedder, stored: str, query: str) -> bool:
@@ -101,7 +108,7 @@ def serve(scorer: ModelScorer, lexical: LexicalEmbedder, stored: str, query: str
     if cosine < GATE:
         return False
     return choose(query, [Candidate(stored, stored, cosine)], scorer, threshold=DEFAULT_THRESHOLD,
-                  margin=DEFAULT_MARGIN, veto=vetoed) is not None
+                  margin=DEFAULT_MARGIN, veto=vetoed, near=DEFAULT_NEAR) is not None
 
 
 def test_no_probe_pair_is_served_either_way(model: ModelEmbedder) -> None:

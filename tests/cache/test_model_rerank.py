@@ -182,3 +182,22 @@ def test_entry_vectors_survive_in_the_cache_store(tmp_path: Path) -> None:
             store.close()
     assert models[0].embedded == ["q", A.prompt]
     assert models[1].embedded == ["q"]
+
+
+def test_a_lexical_near_duplicate_is_served_when_the_model_scores_it_lower() -> None:
+    twin = Candidate("t", "what's the capital of france", 0.97)
+    assert choose("q", [twin], scores(t=0.905), threshold=0.91, margin=0.02, veto=never,
+                  near=0.95) == (twin, 0.905)
+    assert choose("q", [twin], scores(t=0.905), threshold=0.91, margin=0.02, veto=never,
+                  near=None) is None
+    assert choose("q", [twin], scores(t=0.905), threshold=0.91, margin=0.02, veto=never,
+                  near=0.98) is None
+    assert choose("q", [twin], scores(t=0.905), threshold=0.91, margin=0.02,
+                  veto=lambda q, p: True, near=0.95) is None
+
+
+
+def test_unjudged_candidates_are_never_served_not_even_as_near_duplicates() -> None:
+    high = Candidate("h", "a long prompt, opening shared with the query", 0.99)
+    assert choose("q", [high], scores(), threshold=0.0, margin=None, veto=never,
+                  near=0.5) is None
