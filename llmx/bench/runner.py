@@ -16,13 +16,16 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from llmx.bench import measure as m
+from llmx.bench import paired as pr
 from llmx.bench import workload as w
 from llmx.bench.model import BenchOptions, BenchResult
 from llmx.bench.rows import build_rows
-from llmx.bench.target import baseline_profile, real_profile, sim_profile, simulator
+from llmx.bench.target import baseline_profile, real_profile, sim_profile, simulators
 from llmx.config.profile import Profile
 from llmx.engine import Client
+from llmx.paths import records_dir
 from llmx.prepare import Call
+from llmx.records import RecordLog
 
 Progress = Callable[[str], None]
 STARTUP_RUNS = 5
@@ -65,8 +68,7 @@ def run_bench(options: BenchOptions, *, progress: Progress | None = None,
             say("starting the simulators")
             # Twins: one per side, same seed, so the i-th request of each side gets the same
             # simulated latency (jitter) and a latency row compares the clients alone.
-            with simulator(options.model, options.seed) as url_b, \
-                    simulator(options.model, options.seed) as url_o:
+            with simulators(options.model, options.seed, 2) as (url_b, url_o):
                 profile = sim_profile(url_o, options.max_tokens)
                 base = baseline_profile(sim_profile(url_b, options.max_tokens))
                 raw = asyncio.run(_measure(options, profile, base, run_env, say))
@@ -128,7 +130,11 @@ async def _measure(o: BenchOptions, profile: Profile, base: Profile,
         say("token reduction and cache lookups")
         cons = m.reduction(client, complex_prompts, "conservative")
         aggr = m.reduction(client, complex_prompts, "aggressive")
-        looked = m.lookups(client, simple, 200 // o.samples)
+        looked = m.lookups(client, simple, max(1, 200 // o.samples))
+    # the look-up times, as the optimised client's records log has them (written on close)
+    found = pr.lookups_from(RecordLog(records_dir(env)).read())
+    simple_o, ttft_o = pr.with_lookups(simple_o, found), pr.with_lookups(ttft_o, found)
+    complex_o = pr.with_lookups(complex_o, found)
     return Raw(simple_b, simple_o, complex_b, complex_o, mix, levels_b, levels_o, ttft_b,
                ttft_o, ttft_c, cons, aggr, looked, 0.0, 0.0, cold_ms)
 
@@ -137,15 +143,12 @@ async def _both(base_prompts: list[str], opt_prompts: list[str], base_call: Call
                 opt_call: Call, client: Client, base: Profile, env: Mapping[str, str], *,
                 stream: bool = False) -> tuple[m.Timed, m.Timed]:
     """Baseline and optimised requests in turn (b1 o1 b2 o2 ...), each side against its own
-    twin simulator, so a slow moment of the machine touches both sides alike."""
+    twin simulator, so a slow moment of the machine touches both sides alike; each request
+    split into its parts (``llmx.bench.paired``)."""
     b, o = m.Timed(), m.Timed()
     for base_prompt, opt_prompt in zip(base_prompts, opt_prompts, strict=True):
-        for side, prompt, call, own in ((b, base_prompt, base_call, None),
-                                        (o, opt_prompt, opt_call, client)):
-            one = await m.sequential([prompt], call, client=own, baseline=base, env=env,
-                                     stream=stream)
-            side.wall_ms += one.wall_ms
-            side.completions += one.completions
+        b.add(await pr.baseline(base, base_prompt, base_call, env, stream=stream))
+        o.add(await pr.optimised(client, opt_prompt, opt_call, stream=stream))
     return b, o
 
 
