@@ -89,6 +89,7 @@ class CacheStore:
         self._wrote = grouping is None  # True: no write is held back for the first one
         self._scheduled = False  # a due queue's write waits for the event loop's next turn
         self._heads: dict[str, int] = {}  # embedder -> the last seq this store's flush wrote
+        self._flushed: dict[str, tuple[int, list[bytes]]] = {}  # embedder -> first seq, rows
 
     # -- responses -------------------------------------------------------------------------
 
@@ -132,6 +133,8 @@ class CacheStore:
             _afresh(lambda: writes.write_entries(self._dbs, entries, used, self._limits))
         if vectors:
             self._heads = _afresh(lambda: writes.write_vectors(self._dbs, vectors))
+            self._flushed = {name: (self._heads[name] - len(rows_) + 1, rows_)
+                             for name, rows_ in vectors.items()}
         self._wrote = True
 
     def __len__(self) -> int:
@@ -250,6 +253,21 @@ class CacheStore:
             unpacked = rows.unpack_vector(self._dbs.value(VECTORS, key))
             if unpacked is not None:
                 yield (number, *unpacked)
+
+    def written_since(self, embedder: str, seq: int) -> list[tuple[int, str, str, bytes]] | None:
+        """``vectors_since(embedder, seq)`` from memory, without a read, when this store's
+        last flush wrote every row from ``seq + 1`` on (else ``None``); rows written after
+        that flush, by anyone, are not in it: compare its last seq with ``vector_seq``."""
+        first, payloads = self._flushed.get(embedder, (0, []))
+        if not payloads or not first <= seq + 1 < first + len(payloads):
+            return None
+        out = []
+        for number, payload in enumerate(payloads[seq + 1 - first:], seq + 1):
+            unpacked = rows.unpack_vector(payload)
+            if unpacked is None:
+                return None
+            out.append((number, *unpacked))
+        return out
 
     def vector_seq(self, embedder: str) -> int:
         """The last sequence number handed out for ``embedder`` (0: none yet)."""

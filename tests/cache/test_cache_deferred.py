@@ -4,7 +4,10 @@ that made it due (so no request waits for the transaction); outside a loop, by t
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from llmx.cache.store import CacheStore, Grouping
 from llmx.cache.types import Entry
@@ -59,3 +62,42 @@ def test_a_write_scheduled_but_never_run_is_written_by_close(tmp_path: Path) -> 
     asyncio.run(main())
     with other:
         assert [other.get(f"k{i}") for i in range(3)] == [entry(i) for i in range(3)]
+
+
+def _unit(i: int, dims: int = 8) -> list[float]:
+    row = [0.0] * dims
+    row[i % dims] = 1.0
+    return row
+
+
+def test_the_index_takes_its_own_flushed_rows_without_reading_them_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from llmx.cache.vectors import VectorIndex
+
+    folder = tmp_path / "cache"
+    grouped = CacheStore(folder, max_entries=100, max_bytes=2**31,
+                         grouping=Grouping(entries=50, max_age=3600))
+    other = CacheStore(folder, max_entries=100, max_bytes=2**31)
+    reads: list[int] = []
+    real = grouped.vectors_since
+
+    def counted(embedder: str, seq: int) -> Iterator[tuple[int, str, str, bytes]]:
+        reads.append(seq)
+        return real(embedder, seq)
+
+    monkeypatch.setattr(grouped, "vectors_since", counted)
+    with grouped, other:
+        index = VectorIndex(grouped, "lex", 8)
+        grouped.set("k0", entry(0), expire=None)  # the first write goes at once
+        index.add("k0", "s", _unit(0))
+        assert [key for key, _ in index.search("s", _unit(0), 0.9)] == ["k0"]
+        for i in (1, 2, 3):
+            index.add(f"k{i}", "s", _unit(i))
+        grouped.flush()  # the store wrote rows 1..4: the index has them in memory already
+        reads.clear()
+        assert [key for key, _ in index.search("s", _unit(2), 0.9)] == ["k2"]
+        assert reads == [] and index.seq == 4
+        other.append_vector("k9", "s", "lex", VectorIndex(other, "lex", 8)._row(
+            _unit(5)).astype("<f4").tobytes())  # another writer: the log must be read
+        assert [key for key, _ in index.search("s", _unit(5), 0.9)] == ["k9"]
+        assert reads == [4] and index.seq == 5
