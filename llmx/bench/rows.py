@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from llmx.bench import targets as t
 from llmx.bench.measure import Level, Timed, percentile
 from llmx.bench.model import BenchOptions, Row, improvement_lower
-from llmx.bench.why import why
+from llmx.bench.why import by_ttft, why
 
 if TYPE_CHECKING:
     from llmx.bench.runner import Raw
@@ -95,7 +95,7 @@ def _ttft(raw: Raw, table: dict[str, t.Target]) -> list[Row]:
     base, opt, hit = seen(raw.ttft_base), seen(raw.ttft_opt), ttfts(raw.ttft_cached)
     note = (f"{len(opt)} streamed prompts each side; TTFT as the caller saw it, from the "
             "moment it starts the request (a new client's set-up included) to the first "
-            f"token; {why(raw.ttft_base, raw.ttft_opt)}")
+            f"token; {why(raw.ttft_base, raw.ttft_opt, by_ttft)}")
     b50 = percentile(base, 50)
     return [_pair(t.TTFT_P50, table, base, opt, 50, note),
             _pair(t.TTFT_P95, table, base, opt, 95, note),

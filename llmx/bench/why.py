@@ -9,8 +9,21 @@ of medians, and the note is about where the time went.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
+from typing import NamedTuple
 
 from llmx.bench.paired import Sample, Timed
+
+Measure = Callable[[Sample], float | None]
+
+
+def by_wall(sample: Sample) -> float | None:
+    return sample.wall_ms
+
+
+def by_ttft(sample: Sample) -> float | None:
+    return sample.ttft_ms
+
 
 SETUP, PREPARE, LOOKUP, PROVIDER, AFTER = ("new client", "prepare", "cache look-up",
                                            "provider call", "after the last chunk")
@@ -39,9 +52,32 @@ def saved(base: Timed, opt: Timed) -> dict[str, float]:
     return {name: b[name] - o[name] for name in PARTS}
 
 
-def why(base: Timed, opt: Timed) -> str:
+class Paired(NamedTuple):
+    """Pairs by position (the twins' i-th requests had the same simulated latency)."""
+
+    faster: int  # pairs in which the optimised side took less
+    pairs: int
+    median: float  # of the differences, baseline minus optimised (ms)
+    low: float  # the middle half of the differences spans low..high (quartiles)
+    high: float
+
+
+def paired(base: Timed, opt: Timed, measure: Measure = by_wall) -> Paired:
+    """``measure`` compared pair by pair."""
+    deltas = sorted(b - o for b, o in ((measure(x), measure(y)) for x, y in
+                                       zip(base.samples, opt.samples, strict=False))
+                    if b is not None and o is not None)
+    if not deltas:
+        return Paired(0, 0, 0.0, 0.0, 0.0)
+    quartiles = statistics.quantiles(deltas, n=4) if len(deltas) > 1 else [deltas[0]] * 3
+    return Paired(sum(d > 0 for d in deltas), len(deltas), statistics.median(deltas),
+                  quartiles[0], quartiles[2])
+
+
+def why(base: Timed, opt: Timed, measure: Measure = by_wall) -> str:
     """The note: each part's mean on both sides, what each saved or cost, and the total
-    (= the sum of the parts), the work moved after the answer, and the fairness clause."""
+    (= the sum of the parts); the paired view of ``measure`` (wall time unless told); the
+    work moved after the answer, and the fairness clause."""
     if not base.samples or not opt.samples:
         return "why: not measured"
     b, o = parts(base.samples), parts(opt.samples)
@@ -56,10 +92,15 @@ def why(base: Timed, opt: Timed) -> str:
                        f"({_signed(diff[name])})" for name in PARTS)
     total = sum(diff.values())
     idle = statistics.median(s.idle_ms for s in opt.samples)
+    pair = paired(base, opt, measure)
     text = (f"why (mean ms per request, baseline vs optimised): {listed}; in all "
             f"{sum(b.values()):.2f} vs {sum(o.values()):.2f} ms, {_signed(total)} = the sum "
-            f"of the parts; the cache's grouped disk write runs after the answer is handed "
-            f"over ({idle:.2f} ms median loop turn between requests, outside both timers)")
+            f"of the parts; paired request by request, the optimised side was faster in "
+            f"{pair.faster} of {pair.pairs} pairs, by {pair.median:.2f} ms at the median "
+            f"(the middle half of the differences: {pair.low:.2f} to {pair.high:.2f} ms); "
+            f"the cache's grouped disk write "
+            f"runs after the answer is handed over ({idle:.2f} ms median loop turn between "
+            f"requests, outside both timers)")
     if tokens > 0:
         text += f"; compression sent {tokens:,} fewer input tokens"
     extra = o[LOOKUP] + o[AFTER] + max(0.0, o[PREPARE] - b[PREPARE])

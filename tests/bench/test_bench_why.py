@@ -10,7 +10,7 @@ import re
 import pytest
 
 from llmx.bench.paired import Sample, Timed, with_lookups
-from llmx.bench.why import PARTS, parts, saved, why
+from llmx.bench.why import PARTS, by_ttft, paired, parts, saved, why
 from llmx.sim.faults import Dice
 from llmx.sim.options import SimOptions
 from llmx.types import Completion, Usage
@@ -77,6 +77,16 @@ def test_why_says_cost_when_the_optimised_side_is_slower() -> None:
     assert "in all 10.00 vs 12.00 ms, cost 2.00 ms" in text
     assert "provider call (connection reuse) 9.00 vs 11.00 ms (cost 2.00 ms)" in text
     assert "fewer input tokens" not in text
+
+
+def test_pairs_are_compared_by_position() -> None:
+    pair = paired(BASE, OPT)  # wall differences 3.0, 2.5, 1.5
+    assert (pair.faster, pair.pairs, pair.median) == (3, 3, 2.5)
+    assert pair.low <= pair.median <= pair.high
+    slower = paired(OPT, BASE)
+    assert (slower.faster, slower.median) == (0, -2.5)
+    assert paired(BASE, OPT, by_ttft).pairs == 0  # no TTFT measured in these samples
+    assert "faster in 3 of 3 pairs, by 2.50 ms at the median" in why(BASE, OPT)
 
 
 def test_lookups_are_matched_by_the_completions_latency() -> None:
