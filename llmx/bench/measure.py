@@ -1,8 +1,10 @@
 """The measurements: each drives real requests at the target and returns raw figures.
 
 Baseline = a fresh state-less Client per request (new connection, no cache, no compression);
-optimised = the one pooled Client (cache + compression) passed in.
+optimised = the one pooled Client (cache + compression) passed in. The paired latency rows
+are measured by ``llmx.bench.paired``.
 """
+
 
 from __future__ import annotations
 
@@ -11,13 +13,17 @@ import math
 import re
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from llmx.bench.paired import Timed
 from llmx.bench.workload import NEW, MixItem
 from llmx.config.profile import Profile
 from llmx.engine import Client
 from llmx.prepare import Call
 from llmx.types import Completion
+
+__all__ = ["Level", "MixOutcome", "Reduction", "Timed", "concurrency", "fresh", "lookups",
+           "percentile", "reduction", "run_mix", "sequential"]
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -38,12 +44,6 @@ async def _one(client: Client, prompt: str, call: Call, stream: bool) -> Complet
     if not stream:
         return await client.generate(prompt, call)
     return await client.stream(prompt, call).collect()
-
-
-@dataclass(slots=True)
-class Timed:
-    wall_ms: list[float] = field(default_factory=list)
-    completions: list[Completion] = field(default_factory=list)
 
 
 async def sequential(prompts: Sequence[str], call: Call, *, client: Client | None,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import statistics
 from typing import TYPE_CHECKING
 
 from llmx.bench import targets as t
 from llmx.bench.measure import Level, Timed, percentile
 from llmx.bench.model import BenchOptions, Row, improvement_lower
+from llmx.bench.why import by_ttft, why
 
 if TYPE_CHECKING:
     from llmx.bench.runner import Raw
@@ -50,33 +50,6 @@ def _latency(raw: Raw, table: dict[str, t.Target]) -> list[Row]:
                   complex_note)]
 
 
-def why(base: Timed, opt: Timed) -> str:
-    """Where the two sides' time went, medians per request: the provider call (a pooled
-    connection skips the connect; compression sends fewer tokens) and the client's own work
-    around it (baseline: a new client; optimised: cache lookup and store, compression)."""
-    def call_ms(timed: Timed) -> float:
-        return statistics.median(c.latency_ms for c in timed.completions)
-
-    def around_ms(timed: Timed) -> float:
-        return statistics.median(w - c.latency_ms
-                                 for w, c in zip(timed.wall_ms, timed.completions, strict=True))
-
-    def tokens(timed: Timed) -> int:
-        return sum(c.usage.input_tokens for c in timed.completions)
-
-    call_b, call_o = call_ms(base), call_ms(opt)
-    saved = tokens(base) - tokens(opt)
-    cause = "connection reuse" + (" + compression" if saved > 0 else "")
-    text = (f"why: the provider call took {call_o:.1f} ms vs {call_b:.1f} ms "
-            f"({cause} {'saved' if call_o <= call_b else 'cost'} "
-            f"{abs(call_b - call_o):.1f} ms), the client's own work {around_ms(opt):.1f} ms "
-            f"vs {around_ms(base):.1f} ms (optimised: cache lookup + store; baseline: a new "
-            "client)")
-    if saved > 0:
-        text += f"; compression sent {saved:,} fewer input tokens"
-    return text + "; twin simulators give both sides the same simulated latencies"
-
-
 def _cache(raw: Raw, table: dict[str, t.Target]) -> list[Row]:
     mix = raw.mix
     rate = mix.hits / mix.requests * 100.0
@@ -115,9 +88,14 @@ def _ttft(raw: Raw, table: dict[str, t.Target]) -> list[Row]:
         out = [c.ttft_ms for c in timed.completions if c.ttft_ms is not None]
         return out or [float("nan")]
 
-    base, opt, hit = ttfts(raw.ttft_base), ttfts(raw.ttft_opt), ttfts(raw.ttft_cached)
-    note = (f"{len(opt)} streamed prompts; TTFT as the client saw it; "
-            f"{why(raw.ttft_base, raw.ttft_opt)}")
+    def seen(timed: Timed) -> list[float]:  # from the caller's start: set-up and prepare too
+        out = [s.ttft_ms for s in timed.samples if s.ttft_ms is not None]
+        return out or [float("nan")]
+
+    base, opt, hit = seen(raw.ttft_base), seen(raw.ttft_opt), ttfts(raw.ttft_cached)
+    note = (f"{len(opt)} streamed prompts each side; TTFT as the caller saw it, from the "
+            "moment it starts the request (a new client's set-up included) to the first "
+            f"token; {why(raw.ttft_base, raw.ttft_opt, by_ttft)}")
     b50 = percentile(base, 50)
     return [_pair(t.TTFT_P50, table, base, opt, 50, note),
             _pair(t.TTFT_P95, table, base, opt, 95, note),

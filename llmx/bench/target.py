@@ -18,23 +18,38 @@ CONTEXT_WINDOW = 128_000  # a hosted model's; the complex prompts must fit uncut
 @contextmanager
 def simulator(model: LatencyModel, seed: int) -> Iterator[str]:
     """Start the simulator subprocess; yield its base URL; stop it on exit."""
+    with simulators(model, seed, 1) as (url,):
+        yield url
+
+
+@contextmanager
+def simulators(model: LatencyModel, seed: int, count: int) -> Iterator[tuple[str, ...]]:
+    """Start ``count`` simulator subprocesses at once (twins: same model, same seed); yield
+    their base URLs; stop them all on exit."""
     argv = [sys.executable, "-m", "llmx", "sim", "--port", "0", *model.argv(),
             "--seed", str(seed)]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(count)]
     try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
-        if not url.startswith("http://"):
-            err = proc.stderr.read() if proc.stderr and proc.poll() is not None else ""
-            raise RuntimeError(f"the simulator did not start: {url!r} {err[-300:]}")
-        yield url
+        yield tuple(_url_of(proc) for proc in procs)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _url_of(proc: subprocess.Popen[str]) -> str:
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()
+    if not url.startswith("http://"):
+        err = proc.stderr.read() if proc.stderr and proc.poll() is not None else ""
+        raise RuntimeError(f"the simulator did not start: {url!r} {err[-300:]}")
+    return url
 
 
 def sim_profile(url: str, max_tokens: int) -> Profile:

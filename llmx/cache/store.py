@@ -30,6 +30,9 @@ Behaviour a caller can rely on:
   processes see them after the flush. A process killed between flushes loses the queued
   entries only (never half an entry). The first write of a store is never queued, so a
   cache that cannot be written fails the call that tried (one warning, on the request path).
+  Inside a running event loop a due queue is not written by the call that made it due: the
+  write is scheduled for the loop's next turn (``call_soon``), after that call has returned
+  its answer, so no request waits for a transaction; its failure costs one ``warn`` line.
 * A damaged database (not a database, a malformed image), met by any call, is moved aside to
   ``cache.db.corrupt-<UTC time>``, ``warn`` says so in one line, and a fresh database starts
   in its place (a write that met the damage is retried on it once).
@@ -42,6 +45,7 @@ Behaviour a caller can rely on:
 from __future__ import annotations
 
 import sqlite3
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -83,7 +87,9 @@ class CacheStore:
         self._touches = recency.Touches(self._directory)
         self._queue = WriteQueue(grouping or Grouping(entries=1, max_age=0.0))
         self._wrote = grouping is None  # True: no write is held back for the first one
+        self._scheduled = False  # a due queue's write waits for the event loop's next turn
         self._heads: dict[str, int] = {}  # embedder -> the last seq this store's flush wrote
+        self._flushed: dict[str, tuple[int, list[bytes]]] = {}  # embedder -> first seq, rows
 
     # -- responses -------------------------------------------------------------------------
 
@@ -127,6 +133,8 @@ class CacheStore:
             _afresh(lambda: writes.write_entries(self._dbs, entries, used, self._limits))
         if vectors:
             self._heads = _afresh(lambda: writes.write_vectors(self._dbs, vectors))
+            self._flushed = {name: (self._heads[name] - len(rows_) + 1, rows_)
+                             for name, rows_ in vectors.items()}
         self._wrote = True
 
     def __len__(self) -> int:
@@ -202,12 +210,7 @@ class CacheStore:
     def close(self) -> None:
         """Write what is queued (a failure costs one ``warn`` line, never an exception),
         append unwritten hits to the touch file, and release the databases."""
-        try:
-            self._flush_queued()
-        except CacheUnavailable as exc:
-            if self._warn is not None:
-                self._warn(f"could not save answers to the cache: {exc.message} "
-                           "(answers are still delivered)")
+        self._flush_or_warn()
         self._touches.spill()
         self._dbs.close()
 
@@ -251,6 +254,21 @@ class CacheStore:
             if unpacked is not None:
                 yield (number, *unpacked)
 
+    def written_since(self, embedder: str, seq: int) -> list[tuple[int, str, str, bytes]] | None:
+        """``vectors_since(embedder, seq)`` from memory, without a read, when this store's
+        last flush wrote every row from ``seq + 1`` on (else ``None``); rows written after
+        that flush, by anyone, are not in it: compare its last seq with ``vector_seq``."""
+        first, payloads = self._flushed.get(embedder, (0, []))
+        if not payloads or not first <= seq + 1 < first + len(payloads):
+            return None
+        out = []
+        for number, payload in enumerate(payloads[seq + 1 - first:], seq + 1):
+            unpacked = rows.unpack_vector(payload)
+            if unpacked is None:
+                return None
+            out.append((number, *unpacked))
+        return out
+
     def vector_seq(self, embedder: str) -> int:
         """The last sequence number handed out for ``embedder`` (0: none yet)."""
         value = self._dbs.value(VECTORS, rows.counter_key(embedder))
@@ -276,11 +294,40 @@ class CacheStore:
     # -- writing ------------------------------------------------------------------------------
 
     def _flush_if_due(self) -> bool:
-        """Flush when the queue is due (or nothing was written yet); True if it flushed."""
-        if self._wrote and not self._queue.due():
+        """Flush when the queue is due (or nothing was written yet); True if it flushed.
+        In a running event loop a due queue (after the first write) is scheduled instead."""
+        if self._wrote and (not self._queue.due() or self._schedule()):
             return False
         self.flush()
         return True
+
+    def _schedule(self) -> bool:
+        """Write the queue on the running loop's next turn; False when no loop runs."""
+        if self._scheduled:
+            return True
+        asyncio = sys.modules.get("asyncio")  # never imported here: no module, no loop
+        try:
+            loop = None if asyncio is None else asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None:
+            return False
+        self._scheduled = True
+        loop.call_soon(self._scheduled_flush)
+        return True
+
+    def _scheduled_flush(self) -> None:
+        self._scheduled = False
+        self._flush_or_warn()
+
+    def _flush_or_warn(self) -> None:
+        """Write what is queued; a failure costs one ``warn`` line, never an exception."""
+        try:
+            self._flush_queued()
+        except CacheUnavailable as exc:
+            if self._warn is not None:
+                self._warn(f"could not save answers to the cache: {exc.message} "
+                           "(answers are still delivered)")
 
     def _flush_queued(self) -> None:
         if len(self._queue):

@@ -297,7 +297,17 @@ class VectorIndex:
             self._apply(self._log.vectors_since(self.embedder_name, 0))
             self._apply_queued()
             return
+        own = self._own_rows()
+        if own and own[-1][0] == head:  # only rows this process just wrote: no read
+            self._apply(own)
+            return
         self._apply(self._log.vectors_since(self.embedder_name, self._seq))
+
+    def _own_rows(self) -> list[tuple[int, str, str, bytes]] | None:
+        """The rows after ``seq`` that the log's last flush wrote from memory, when it
+        can tell (``CacheStore.written_since``)."""
+        written = getattr(self._log, "written_since", None)
+        return None if written is None else written(self.embedder_name, self._seq)
 
     def _apply(self, rows: Iterable[tuple[int, str, str, bytes]]) -> None:
         for seq, key, scope, blob in rows:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 import sys
 
 import pytest
@@ -52,6 +53,28 @@ def test_latency_rows_follow_the_simulator_model(runs: tuple[BenchResult, BenchR
     # a TTFT is never below the simulator's configured first-token delay
     assert _opt(fast, t.TTFT_P50) >= FAST.ttft_ms * 0.9
     assert _opt(slow, t.TTFT_P50) >= SLOW.ttft_ms * 0.9
+
+
+def test_latency_notes_state_measured_parts_that_add_up(runs: tuple[BenchResult, BenchResult]
+                                                        ) -> None:
+    """Each latency row's note lists the parts of a request on both sides; the optimised
+    side's cache look-up comes from its records log (so it is not zero), and the parts'
+    savings add up to the stated difference of the two sides."""
+    for result in runs:
+        for name in (t.SIMPLE_P50, t.TTFT_P50):
+            note = result.row(name).note
+            looked = re.search(r"cache look-up 0\.00 vs ([\d.]+) ms", note)
+            assert looked is not None and float(looked[1]) > 0.0, note
+            total = re.search(r"in all ([\d.]+) vs ([\d.]+) ms, (saved|cost) ([\d.]+) ms",
+                              note)
+            assert total is not None, note
+            sign = 1.0 if total[3] == "saved" else -1.0
+            assert float(total[1]) - float(total[2]) == pytest.approx(
+                sign * float(total[4]), abs=0.01)
+            stated = [float(m[1]) * (1.0 if m[0] == "saved" else -1.0)
+                      for m in re.findall(r"\((saved|cost) ([\d.]+) ms\)", note)]
+            assert len(stated) == 5
+            assert sum(stated) == pytest.approx(sign * float(total[4]), abs=0.03)
 
 
 def test_cached_ttft_does_not_follow_the_model(runs: tuple[BenchResult, BenchResult]) -> None:
