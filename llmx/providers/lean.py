@@ -1,6 +1,6 @@
 """Calls over ``H11Transport`` without httpx's Request and Response objects.
 
-``LeanRoute.send`` turns an ``HttpCall`` into an h11 request head (headers validated once
+``LeanRoute.send`` turns an ``HttpCall`` into a request head (headers validated by h11 once
 per distinct set, targets resolved once per path) and hands back a ``LeanReply``: the status,
 the headers as a case-insensitive mapping, and the body as it arrives, decoded from
 ``gzip`` / ``deflate`` when the server compressed it. On the wire a call is what httpx
@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 import h11
 import httpx
 
+from llmx.providers.h1 import request_head
 from llmx.providers.transport import H11Transport, ResponseStream
 
 _CACHED = 64  # distinct header sets / targets remembered per route (codecs use a handful)
@@ -72,9 +73,10 @@ class LeanReply:
 
     async def aread(self) -> bytes:
         if self._content is None:
-            plain = "content-encoding" not in self.headers  # skip a layer of generators
-            parts = self._stream if plain else self.aiter_bytes()
-            self._content = b"".join([part async for part in parts])
+            if "content-encoding" not in self.headers:  # no generators on the common path
+                self._content = await self._stream.read()
+            else:
+                self._content = b"".join([part async for part in self.aiter_bytes()])
         return self._content
 
     async def aiter_bytes(self) -> AsyncIterator[bytes]:
@@ -155,11 +157,11 @@ class LeanRoute:
         host, port, netloc, target = self._target(path)
         fields = [(b"Host", netloc), *self._checked(headers)]
         if body or method in ("POST", "PUT", "PATCH"):
-            fields.append((b"Content-Length", str(len(body)).encode()))
-        head = h11.Request(method=method.encode(), target=target, headers=fields,
-                           _parsed=True)
-        reply, chunks = await self.transport.exchange(host, port, head, body, self._timeouts)
-        answer = LeanReply(reply.status_code, ReplyHeaders(reply.headers.raw_items()), chunks)
+            fields.append((b"Content-Length", b"%d" % len(body)))
+        head = request_head(method.encode(), target, fields)
+        reply, chunks = await self.transport.exchange(host, port, head, body, self._timeouts,
+                                                      head_only=method == "HEAD")
+        answer = LeanReply(reply.status_code, ReplyHeaders(reply.headers), chunks)
         if not stream:
             try:
                 await answer.aread()
