@@ -124,16 +124,10 @@ class ResponseReader:
     # -- head -------------------------------------------------------------------------------
 
     def _head(self) -> object:
-        buf = self._buf
-        end = buf.find(_HEAD_END)
-        if end < 0:
-            if len(buf) > _MAX_HEAD:
-                raise BadResponse("the response head is too long")
-            if self._eof:
-                raise BadResponse("the server closed the connection", closed=True)
+        block = self._until(_HEAD_END, "the response head")
+        if block is None:
             return NEED_DATA
-        self._buf = buf[end + 4:]
-        lines = buf[:end].split(b"\r\n")
+        lines = block.split(b"\r\n")
         found = _STATUS.fullmatch(lines[0])
         if found is None:
             raise BadResponse(f"bad status line {lines[0][:80]!r}")
@@ -179,21 +173,10 @@ class ResponseReader:
     # -- bodies -----------------------------------------------------------------------------
 
     def _length(self) -> object:
-        buf = self._buf
-        if not buf:
-            if self._eof:
-                raise BadResponse("the server closed the connection mid-body", closed=True)
-            return NEED_DATA
-        left = self._left
-        if len(buf) <= left:
-            self._buf = b""
-            part = buf
-        else:
-            part, self._buf = buf[:left], buf[left:]
-        self._left = left - len(part)
-        if not self._left:
+        part = self._part()
+        if part is not None and not self._left:
             self._phase = _DONE
-        return part
+        return NEED_DATA if part is None else part
 
     def _until_close(self) -> object:
         if self._buf:
@@ -228,30 +211,41 @@ class ResponseReader:
                 return END
 
     def _chunk_data(self) -> object:
+        part = self._part()
+        if part is not None and not self._left:
+            self._phase = _CHUNK_END
+        return NEED_DATA if part is None else part
+
+    def _part(self) -> bytes | None:
+        """Up to ``_left`` body bytes from the buffer; None when it is empty."""
         buf = self._buf
         if not buf:
             if self._eof:
                 raise BadResponse("the server closed the connection mid-body", closed=True)
-            return NEED_DATA
+            return None
         left = self._left
-        part = buf[:left]
-        self._buf = buf[len(part):]
+        if len(buf) <= left:
+            part, self._buf = buf, b""
+        else:
+            part, self._buf = buf[:left], buf[left:]
         self._left = left - len(part)
-        if not self._left:
-            self._phase = _CHUNK_END
         return part
 
     def _line(self) -> bytes | None:
+        return self._until(b"\r\n", "a chunk line")
+
+    def _until(self, end: bytes, what: str) -> bytes | None:
+        """The buffer up to ``end`` (taken, with ``end``); None until it has arrived."""
         buf = self._buf
-        end = buf.find(b"\r\n")
-        if end < 0:
+        at = buf.find(end)
+        if at < 0:
             if len(buf) > _MAX_HEAD:
-                raise BadResponse("a chunk line is too long")
+                raise BadResponse(f"{what} is too long")
             if self._eof:
-                raise BadResponse("the server closed the connection mid-body", closed=True)
+                raise BadResponse(f"the server closed the connection in {what}", closed=True)
             return None
-        self._buf = buf[end + 2:]
-        return buf[:end]
+        self._buf = buf[at + len(end):]
+        return buf[:at]
 
 
 def _headers(lines: list[bytes]) -> list[tuple[bytes, bytes]]:
