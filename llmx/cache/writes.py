@@ -12,8 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from llmx.cache import rows
 from llmx.cache.databases import RESPONSES, VECTORS, CacheUnavailable, Databases
@@ -22,8 +21,7 @@ from llmx.cache.queue import Queued
 _BYTE_PASSES: Final = 8  # culls by size per write, each one transaction
 
 
-@dataclass(frozen=True, slots=True)
-class Limits:
+class Limits(NamedTuple):
     """At most ``max_entries`` entries, and a responses database of at most ``max_bytes``."""
 
     max_entries: int
