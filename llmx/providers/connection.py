@@ -19,6 +19,8 @@ import httpx
 from llmx.providers.h1 import END, LAST_CHUNK, NEED_DATA, BadResponse, ResponseReader, chunk
 
 _READ_HIGH_WATER = 256 * 1024  # buffered bytes at which reading pauses
+_NEVER = float("inf")
+_SLACK = 1e-3  # a timer may run this much early (the loop's clock resolution)
 
 
 def resolve_later(fut: asyncio.Future[Any], timeout: float | None,
@@ -50,7 +52,11 @@ class Connection(asyncio.Protocol):
         self._read_paused = False
         self._write_paused = False
         self._waiter: asyncio.Future[bool] | None = None  # result: True when timed out
-        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._loop = asyncio.get_running_loop()
+        self._wait_until = _NEVER  # loop time at which the current wait times out
+        self._timer: asyncio.TimerHandle | None = None  # fires at _timer_at, then checks
+        self._timer_at = _NEVER
+        self.closed: asyncio.Future[None] = self._loop.create_future()
 
     # asyncio.Protocol -------------------------------------------------------
 
@@ -77,6 +83,9 @@ class Connection(asyncio.Protocol):
         self._write_paused = False
         resolve(self._waiter, False)
         resolve(self.closed, None)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def pause_writing(self) -> None:
         self._write_paused = True
@@ -104,16 +113,39 @@ class Connection(asyncio.Protocol):
     # IO ---------------------------------------------------------------------
 
     async def _wait(self, timeout: float | None) -> bool:
-        """Wait for data, EOF or writability; True when ``timeout`` ran out first."""
-        fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        """Wait for data, EOF or writability; True when ``timeout`` ran out first.
+
+        One timer per connection, not one per wait: it is armed when a wait needs it and,
+        when it fires, times out the wait in progress or re-arms for that wait's own end.
+        Waits on one connection mostly share a timeout, so it rarely fires at all."""
+        loop = self._loop
+        fut: asyncio.Future[bool] = loop.create_future()
         self._waiter = fut
-        handle = resolve_later(fut, timeout, True)
+        if timeout is None:
+            self._wait_until = _NEVER
+        else:
+            self._wait_until = until = loop.time() + max(0.0, timeout)
+            if until < self._timer_at:
+                self._arm(until)
         try:
             return await fut
         finally:
             self._waiter = None
-            if handle is not None:
-                handle.cancel()
+
+    def _arm(self, at: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer, self._timer_at = self._loop.call_at(at, self._on_timer), at
+
+    def _on_timer(self) -> None:
+        self._timer, self._timer_at = None, _NEVER
+        fut = self._waiter
+        if fut is None or fut.done() or self._wait_until == _NEVER:
+            return
+        if self._loop.time() + _SLACK >= self._wait_until:
+            fut.set_result(True)
+        else:
+            self._arm(self._wait_until)
 
     async def send_request(self, head: bytes, body: bytes | AsyncIterable[bytes],
                            timeout: float | None, *, head_only: bool = False,

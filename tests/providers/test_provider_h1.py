@@ -163,3 +163,34 @@ def test_bytes_past_the_response_stay_unread_and_spoil_the_connection() -> None:
 def test_the_request_head_is_the_usual_wire_form() -> None:
     assert request_head(b"POST", b"/v1/x?y=1", [(b"Host", b"h:1"), (b"Content-Length", b"2")]) \
         == b"POST /v1/x?y=1 HTTP/1.1\r\nHost: h:1\r\nContent-Length: 2\r\n\r\n"
+
+
+def test_a_shorter_wait_after_a_longer_one_still_times_out_on_time() -> None:
+    """One timer per connection: a wait that ends sooner than the armed timer re-arms it;
+    after a wait timed out, the next wait arms it again and its data still arrives."""
+    import asyncio
+    import time
+
+    import httpx
+
+    from llmx.providers.connection import Connection
+
+    async def main() -> tuple[float, bytes]:
+        conn = Connection()
+        conn.reader.expect()
+        first = asyncio.ensure_future(conn.next_event(30.0))  # arms the timer 30 s out
+        await asyncio.sleep(0)
+        conn.data_received(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n")
+        assert isinstance(await first, Head)
+        began = time.monotonic()
+        with pytest.raises(httpx.ReadTimeout):
+            await conn.next_event(0.05)  # sooner than the armed timer: re-armed
+        took = time.monotonic() - began
+        late = asyncio.ensure_future(conn.next_event(0.3))
+        await asyncio.sleep(0.1)
+        conn.data_received(b"ok")
+        return took, await late
+
+    took, body = asyncio.run(main())
+    assert 0.04 <= took < 5.0
+    assert body == b"ok"
