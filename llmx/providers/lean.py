@@ -1,9 +1,10 @@
 """Calls over ``H11Transport`` without httpx's Request and Response objects.
 
-``LeanRoute.send`` turns an ``HttpCall`` into a request head (headers validated by h11 once
-per distinct set, targets resolved once per path) and hands back a ``LeanReply``: the status,
-the headers as a case-insensitive mapping, and the body as it arrives, decoded from
-``gzip`` / ``deflate`` when the server compressed it. On the wire a call is what httpx
+``LeanRoute.send`` turns an ``HttpCall`` into a request head (headers validated once per
+distinct set, ``h1.BadHeader`` before anything is sent; targets resolved once per path)
+and hands back a ``LeanReply``: the status, the headers as a case-insensitive mapping,
+and the body as it arrives, decoded from ``gzip`` / ``deflate`` when the server
+compressed it. On the wire a call is what httpx
 would send: the same headers, the same target, ``Content-Length`` for a body.
 
 Failures are the transport's httpx exceptions (``HttpEngine`` maps them once), plus
@@ -15,14 +16,12 @@ from __future__ import annotations
 import zlib
 from collections.abc import AsyncIterator, Iterator, Mapping
 
-import h11
 import httpx
 
-from llmx.providers.h1 import request_head
+from llmx.providers.h1 import check_headers, request_head
 from llmx.providers.transport import H11Transport, ResponseStream
 
 _CACHED = 64  # distinct header sets / targets remembered per route (codecs use a handful)
-_HEAD_CHECK_TARGET = b"/"
 
 
 class ReplyHeaders(Mapping[str, str]):
@@ -184,16 +183,15 @@ class LeanRoute:
         return found
 
     def _checked(self, headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
-        """The default headers (unless the call sets them) then the call's, as bytes h11
-        has validated (once per distinct set)."""
+        """The default headers (unless the call sets them) then the call's, as bytes
+        ``check_headers`` has validated (once per distinct set)."""
         key = tuple(headers.items())
         found = self._heads.get(key)
         if found is None:
             own = {name.lower() for name, _ in key}
             found = [(k, v) for k, v in self._defaults if k.decode().lower() not in own]
             found += [(k.encode("ascii"), v.encode("ascii")) for k, v in key]
-            h11.Request(method=b"GET", target=_HEAD_CHECK_TARGET,
-                        headers=[(b"Host", b"x"), *found])  # raises on an illegal header
+            check_headers(found)
             if len(self._heads) < _CACHED:
                 self._heads[key] = found
         return found

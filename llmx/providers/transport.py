@@ -21,11 +21,10 @@ import os
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Mapping
 
-import h11
 import httpx
 
 from llmx.providers.connection import Connection, resolve, resolve_later
-from llmx.providers.h1 import END, Head, request_head
+from llmx.providers.h1 import END, Head, check_headers, request_head
 
 _EXPIRED = object()  # what a pool waiter's future holds when its wait ran out
 _CLOSED = object()  # ... when the transport was closed meanwhile
@@ -259,7 +258,7 @@ class H11Transport(httpx.AsyncBaseTransport):
             raise httpx.UnsupportedProtocol(
                 f"H11Transport speaks plain http only, not {url.scheme!r}", request=request)
         fields = request.headers.raw
-        h11.Request(method=request.method, target=url.raw_path, headers=fields)  # validates
+        check_headers(fields)
         head = request_head(request.method.encode("ascii"), url.raw_path, fields)
         chunked = request.headers.get("transfer-encoding", "").lower() == "chunked"
         close = "close" in request.headers.get("connection", "").lower()

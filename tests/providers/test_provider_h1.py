@@ -8,9 +8,11 @@ from llmx.providers.h1 import (
     END,
     LAST_CHUNK,
     NEED_DATA,
+    BadHeader,
     BadResponse,
     Head,
     ResponseReader,
+    check_headers,
     chunk,
     request_head,
 )
@@ -194,3 +196,18 @@ def test_a_shorter_wait_after_a_longer_one_still_times_out_on_time() -> None:
     took, body = asyncio.run(main())
     assert 0.04 <= took < 5.0
     assert body == b"ok"
+
+
+@pytest.mark.parametrize("header", [
+    (b"X-Evil\r\nHost", b"1"), (b"Bad Name", b"1"), (b"", b"1"), (b"X", b"a\r\nb: 2"),
+    (b"X", b"nul\x00"), (b"X", b" leading"), (b"X", b"trailing "), (b"X", b"bell\x07"),
+], ids=["crlf-name", "space-name", "empty-name", "crlf-value", "nul", "leading", "trailing",
+        "control"])
+def test_headers_http_cannot_carry_are_refused(header: tuple[bytes, bytes]) -> None:
+    with pytest.raises(BadHeader):
+        check_headers([(b"Host", b"h"), header])
+
+
+def test_ordinary_headers_pass() -> None:
+    check_headers([(b"Authorization", b"Bearer sk-x"), (b"X-Empty", b""),
+                   (b"User-Agent", b"llmx/1 (a\tb) caf\xc3\xa9"), (b"x-api-key", b"k")])
