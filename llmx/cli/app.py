@@ -177,12 +177,9 @@ def stats(
 
 def _batch(ctx: typer.Context, words: tuple[str, ...], values: dict[str, Any]) -> None:
     from llmx.cli.batch_cmd import run_batch_command
-    from llmx.cli.batch_spec import ExtraWords, batch_args
+    from llmx.cli.batch_spec import batch_args
 
-    try:
-        args = batch_args(words, {**values, "config": _config(ctx, values.get("config"))})
-    except ExtraWords as exc:
-        raise typer.BadParameter(str(exc), param_hint="SOURCE") from None
+    args = batch_args(words, {**values, "config": _config(ctx, values.get("config"))})
     _exit(ctx, lambda io: run_batch_command(args, io))
 
 

@@ -97,7 +97,7 @@ def checked_flags(args: BatchArgs) -> BatchArgs:
     check("--rpm", rule("batch.rpm"), args.rpm)
     check("--tpm", rule("batch.tpm"), args.tpm)
     check("--line-retries", LINE_RETRIES, args.line_retries)
-    return replace(args, grace=schema.check_flag("--grace", GRACE, args.grace))
+    return args._replace(grace=schema.check_flag("--grace", GRACE, args.grace))
 
 
 async def _main(args: BatchArgs, config: Config, io: Io) -> int:

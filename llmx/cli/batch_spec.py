@@ -10,14 +10,14 @@ they load: ~0.2 s of CPU here) is a tenth of a 2,000-line run's client work: a w
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, NamedTuple
 
 from llmx.cli.spec import CONFIG, PROFILE, Opt, Words, parse
 
 
-@dataclass(frozen=True)
-class BatchArgs:
+class BatchArgs(NamedTuple):
+    """A parsed ``llmx batch`` command line (a NamedTuple: it is made at start-up)."""
+
     source: str = "-"
     output: str | None = None
     concurrency: int | None = None
@@ -36,7 +36,7 @@ class BatchArgs:
     refresh: bool = False
 
 
-BATCH_WORDS = Words("source", "JSONL input file, or - for stdin.")
+BATCH_WORDS = Words("source", "JSONL input file, or - for stdin.", many=False)
 BATCH: tuple[Opt, ...] = (
     Opt("output", ("-o", "--output"), "Output file (default: stdout)."),
     Opt("concurrency", ("-j", "--concurrency"), "Requests in flight (default: the profile's "
@@ -63,18 +63,14 @@ BATCH: tuple[Opt, ...] = (
     PROFILE,
     CONFIG,
 )
-BATCH_DEFAULTS: Mapping[str, Any] = {f.name: f.default for f in fields(BatchArgs)}
-
-
-class ExtraWords(ValueError):
-    """More than one input file was named."""
+BATCH_DEFAULTS: Mapping[str, Any] = BatchArgs._field_defaults
 
 
 def batch_args(words: Sequence[str], values: Mapping[str, Any]) -> BatchArgs:
-    """``BatchArgs`` from the words and the option values by field: both parsers end here.
-    ``ExtraWords`` when more than one word (input) is given."""
+    """``BatchArgs`` from the words (one input at most: both parsers refuse a second) and
+    the option values by field: both parsers end here."""
     if len(words) > 1:
-        raise ExtraWords(f"one input file at most, got {len(words)}: {' '.join(words)}")
+        raise ValueError(f"one input file at most, got {len(words)}")
     given = {name: value for name, value in values.items() if name in BATCH_DEFAULTS}
     if words:
         given["source"] = words[0]

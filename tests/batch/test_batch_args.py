@@ -3,8 +3,6 @@ app, each run over the same argument lists, give the same ``BatchArgs`` (or both
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 import llmx.cli.batch_cmd
@@ -74,7 +72,7 @@ def test_what_the_fast_parser_leaves_typer_refuses_or_helps(
 
 
 def test_every_option_sets_a_field_of_its_type_and_each_word_is_declared_once() -> None:
-    types = {f.name: str(f.type) for f in dataclasses.fields(BatchArgs)}
+    types = {name: str(kind) for name, kind in BatchArgs.__annotations__.items()}
     valued = [opt for opt in BATCH if opt.kind == "value"]
     assert all(opt.type.__name__ in types[opt.field] for opt in valued)
     assert {opt.field for opt in BATCH} | {"source"} == set(types)  # every field reachable
