@@ -25,29 +25,41 @@ _CACHED = 64  # distinct header sets / targets remembered per route (codecs use 
 
 
 class ReplyHeaders(Mapping[str, str]):
-    """Response headers by lower-case name; repeated headers joined with ``", "``."""
+    """Response headers by lower-case name; repeated headers joined with ``", "``. Decoded
+    on the first look-up by name (a plain 200 is only asked whether it is compressed)."""
 
-    __slots__ = ("_items",)
+    __slots__ = ("_items", "_raw")
 
     def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
-        items: dict[str, str] = {}
-        for name, value in raw:
-            key = name.decode("latin-1").lower()
-            text = value.decode("latin-1")
-            items[key] = f"{items[key]}, {text}" if key in items else text
-        self._items = items
+        self._raw = raw
+        self._items: dict[str, str] | None = None
+
+    def _decoded(self) -> dict[str, str]:
+        items = self._items
+        if items is None:
+            items = self._items = {}
+            for name, value in self._raw:
+                key = name.decode("latin-1").lower()
+                text = value.decode("latin-1")
+                items[key] = f"{items[key]}, {text}" if key in items else text
+        return items
 
     def __getitem__(self, name: str) -> str:
-        return self._items[name.lower()]
+        return self._decoded()[name.lower()]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._items)
+        return iter(self._decoded())
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._decoded())
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._items
+        if not isinstance(name, str):
+            return False
+        if self._items is not None:
+            return name.lower() in self._items
+        wanted = name.lower().encode("latin-1", "replace")
+        return any(raw.lower() == wanted for raw, _ in self._raw)
 
 
 class LeanReply:
