@@ -88,6 +88,7 @@ async def run_batch(
     """
     run = _Run(jobs, send, writer, gate or AdaptiveGate(concurrency), stop or asyncio.Event())
     run.planner, run.rpm, run.tpm, run.estimate = plan, rpm, tpm, estimate
+    run.paced = rpm is not None or tpm is not None  # without buckets: no wait to ask for
     run.shared = shared or (lambda job, plan: False)
     run.progress = progress or NullProgress()
     run.grace, run.line_retries, run.skip = grace, line_retries, skip
@@ -111,6 +112,7 @@ class _Run(Settler, Feeder):
     outcomes and reporting is ``Settler``'s (llmx/batch/settle.py)."""
 
     rpm: TokenBucket | None
+    paced: bool
     progress: ProgressSink
     grace: float
     line_retries: int
@@ -226,7 +228,7 @@ class _Run(Settler, Feeder):
                 await self._idle()
                 continue
             heapq.heappop(pending)
-            if not await self._pace(item):
+            if self.paced and not await self._pace(item):
                 heapq.heappush(pending, (item.job.priority, item.seq, item))
                 continue
             self._launch(item, gate.enter())

@@ -101,8 +101,11 @@ def _drop(dbs: Databases, responses: Any, count: int) -> int:
 
 def _evict(responses: Any, count: int) -> int:
     """Delete up to ``count`` entries from the front of the LRU order (inside the caller's
-    transaction); returns how many."""
-    victims = list(itertools.islice(iter(responses), max(count, 0)))
+    transaction); returns how many. Nothing to delete costs no query (diskcache's
+    ``iter`` starts one as soon as it is made)."""
+    if count <= 0:
+        return 0
+    victims = list(itertools.islice(iter(responses), count))
     for key in victims:
         responses.delete(key)
     return len(victims)
