@@ -9,7 +9,8 @@ Figures (budgets from issue 10):
   cache-on miss                 `llmx ask` of a new prompt vs the same ask --no-cache    <= 1.25x
   batch CPU per request         `llmx batch` (fresh cache) user+sys / lines, against a raw
                                 aiohttp client sending the same requests at the same -j;
-                                at each --jobs level (0.30 ms budget at -j 100)
+                                at each --jobs level; budget at -j 100: 0.30 ms, which the
+                                issue set when aiohttp took 0.15 ms: 2x aiohttp's CPU  <= 2.0x
   library first-request TTFT    first streamed chunk of a new Client, cache on vs
                                 state=False, in a fresh process                          <= 20 ms
 
@@ -42,6 +43,7 @@ HERE = Path(__file__).resolve().parent
 AIOHTTP_VENV = HERE / ".venv-aiohttp"
 LLMX = [sys.executable, "-m", "llmx"]
 SYNCS = ("fsync", "fdatasync")
+BATCH_RATIO = 0.30 / 0.15  # the issue's 0.30 ms budget over aiohttp's 0.15 ms that day
 
 AIOHTTP_CLIENT = """
 import asyncio, json, sys
@@ -220,7 +222,9 @@ def batch_level(args: argparse.Namespace, jobs: int, source: Path, raw: list[str
     cpu_l = statistics.median(c / per for _, c in llmx)
     cpu_b = statistics.median(c / per for _, c in base)
     cpu_ratio = statistics.median((a / b) for (_, a), (_, b) in zip(llmx, base, strict=True))
-    budget = judge(cpu_l, 0.30) if jobs == 100 else "(budget set at -j 100 only)"
+    budget = (f"{judge(cpu_ratio, BATCH_RATIO)}; 0.30 ms absolute: "
+              f"{'met' if cpu_l <= 0.30 else 'not met'}" if jobs == 100
+              else "(budget set at -j 100 only)")
     line(f"batch CPU/request, -j {jobs}", cpu_l, cpu_b, cpu_ratio, "ms", "raw aiohttp client",
          budget)
     rate_l = statistics.median(args.lines / w for w, _ in llmx)

@@ -24,23 +24,25 @@ field names of ``Record`` plus ``"v"`` (the line format version, now 1):
 Writers append whole lines with a single ``write()`` on a file opened ``O_APPEND`` (one
 line, or a group of queued lines: ``RecordLog(group_s=...)``), so any number of processes
 may append at once without losing or interleaving lines.
-Readers skip lines that do not parse (a line cut by a crash, a line from a newer llmx
-with an unknown tier, garbage) and count them in a ``Skipped`` tally when given one, so a
-damaged file never stops ``llmx stats`` and ``llmx stats`` can say how many it skipped.
+Readers (``RecordLog.read``, in ``llmx.records_read``: only ``llmx stats`` reads) skip
+lines that do not parse (a line cut by a crash, a line from a newer llmx with an unknown
+tier, garbage) and count them in a ``Skipped`` tally when given one, so a damaged file
+never stops ``llmx stats`` and ``llmx stats`` can say how many it skipped.
+
+``Record`` is a NamedTuple (this module is imported on every request, a cache hit's
+included) whose constructor refuses invalid values.
 """
 
 from __future__ import annotations
 
 import atexit
 import json
-import math
 import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from llmx.choices import RECORD_TIERS
 
@@ -53,9 +55,7 @@ FILE_PREFIX = "records-"
 FILE_SUFFIX = ".jsonl"
 _OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
 _MAX_ERROR_NAME = 120
-_MAX_TS = 253402300800.0  # 10000-01-01 UTC: file names hold a four-digit year
-_LINE_START = b'{"v":'  # every line starts so (json.dumps keeps the key order of to_json)
-_TS_START = b'{"v":1,"ts":'
+MAX_TS = 253402300800.0  # 10000-01-01 UTC: file names hold a four-digit year
 GROUP_LINES = 512  # a grouped log writes once it holds this many lines
 _DAY_S = 86400
 _ENCODER = json.JSONEncoder(separators=(",", ":"))  # json.dumps would build one per call
@@ -72,8 +72,7 @@ def _is_class_name(text: str) -> bool:
     return 0 < len(text) <= _MAX_ERROR_NAME and all(part.isidentifier() for part in parts)
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class _Fields(NamedTuple):
     """What happened to one request (see the module docstring for each field)."""
 
     ts: float
@@ -93,98 +92,52 @@ class Record:
     status: str
     error: str | None
 
-    def __post_init__(self) -> None:
+
+KEYS = ("v", *_Fields._fields)  # a line's keys, in the order they are written
+
+
+class Record(_Fields):
+    """What happened to one request; made only with valid values (``ValueError``)."""
+
+    __slots__ = ()
+
+    if not TYPE_CHECKING:  # type checkers see _Fields' own constructor
+        def __new__(cls, *args, **kwargs):
+            record = super().__new__(cls, *args, **kwargs)
+            record._check()
+            return record
+
+    def _check(self) -> None:
         if self.error is not None and not _is_class_name(self.error):
             raise ValueError("Record.error must be an error class name, never a message")
         if self.tier not in RECORD_TIERS:
             raise ValueError(f"Record.tier must be one of {', '.join(RECORD_TIERS)}")
         if self.status not in STATUSES:
             raise ValueError(f"Record.status must be one of {', '.join(STATUSES)}")
-        if not 0.0 <= self.ts < _MAX_TS:
+        if not 0.0 <= self.ts < MAX_TS:
             raise ValueError("Record.ts must be a unix time between 1970 and 9999")
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "v": RECORD_VERSION,
-            "ts": self.ts,
-            "profile": self.profile,
-            "provider": self.provider,
-            "model": self.model,
-            "tier": self.tier,
-            "similarity": self.similarity,
-            "lookup_ms": self.lookup_ms,
-            "latency_ms": self.latency_ms,
-            "ttft_ms": self.ttft_ms,
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "tokens_saved": self.tokens_saved,
-            "cost": self.cost,
-            "cost_saved": self.cost_saved,
-            "status": self.status,
-            "error": self.error,
-        }
+        return dict(zip(KEYS, (RECORD_VERSION, *self), strict=True))
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Record:
         """Rebuild a record; ``ValueError`` on anything malformed. Unknown keys are ignored."""
-        if not isinstance(data, Mapping) or data.get("v") != RECORD_VERSION:
-            raise ValueError("not a request record of this version")
-        try:
-            return cls(
-                ts=_number(data["ts"]),
-                profile=_text(data["profile"]),
-                provider=_text(data["provider"]),
-                model=_text(data["model"]),
-                tier=_text(data["tier"]),
-                similarity=_optional_number(data["similarity"]),
-                lookup_ms=_number(data["lookup_ms"]),
-                latency_ms=_number(data["latency_ms"]),
-                ttft_ms=_optional_number(data["ttft_ms"]),
-                input_tokens=_count(data["input_tokens"]),
-                output_tokens=_count(data["output_tokens"]),
-                tokens_saved=_count(data["tokens_saved"]),
-                cost=_optional_number(data["cost"]),
-                cost_saved=_optional_number(data["cost_saved"]),
-                status=_text(data["status"]),
-                error=None if data["error"] is None else _text(data["error"]),
-            )
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"malformed request record: {exc}") from None
+        from llmx.records_read import from_json
+
+        return from_json(data)
 
 
-def _text(value: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError("expected a string")
-    return value
-
-
-def _number(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError("expected a number")
-    number = float(value)
-    if not math.isfinite(number):
-        raise TypeError("expected a finite number")
-    return number
-
-
-def _optional_number(value: Any) -> float | None:
-    return None if value is None else _number(value)
-
-
-def _count(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise TypeError("expected a non-negative integer")
-    return value
-
-
-@dataclass(slots=True)
 class Skipped:
     """Lines a read could not use (not a complete, valid record), counted as it goes."""
 
-    lines: int = 0
+    __slots__ = ("lines",)
+
+    def __init__(self, lines: int = 0) -> None:
+        self.lines = lines
 
 
-def _month(ts: float) -> tuple[int, int]:
+def month_of(ts: float) -> tuple[int, int]:
     moment = time.gmtime(ts)
     return moment.tm_year, moment.tm_mon
 
@@ -193,7 +146,7 @@ def _file_name(year: int, month: int) -> str:
     return f"{FILE_PREFIX}{year:04d}-{month:02d}{FILE_SUFFIX}"
 
 
-def _file_month(name: str) -> tuple[int, int] | None:
+def file_month(name: str) -> tuple[int, int] | None:
     """``(year, month)`` of a records file name, or None for any other name."""
     if not (name.startswith(FILE_PREFIX) and name.endswith(FILE_SUFFIX)):
         return None
@@ -236,7 +189,7 @@ class RecordLog:
         """The file a record with time ``ts`` goes to (UTC month)."""
         day = int(ts // _DAY_S)  # a UTC day lies within one month: remember the last one
         if day != self._day:
-            self._day, self._day_path = day, self.directory / _file_name(*_month(ts))
+            self._day, self._day_path = day, self.directory / _file_name(*month_of(ts))
         return self._day_path
 
     def append(self, record: Record) -> None:
@@ -325,26 +278,17 @@ class RecordLog:
 
     def files(self, since: float | None = None) -> list[Path]:
         """Records files that can hold records at or after ``since``, oldest month first."""
-        try:
-            names = os.listdir(self.directory)
-        except (FileNotFoundError, NotADirectoryError):
-            return []
-        if since is not None and since >= _MAX_TS:
-            return []
-        first = _month(since) if since is not None and since > 0 else (0, 0)
-        dated = [(month, name) for name in names
-                 if (month := _file_month(name)) is not None and month >= first]
-        return [self.directory / name for _, name in sorted(dated)]
+        from llmx.records_read import files
+
+        return files(self.directory, since)
 
     def read(self, since: float | None = None, skipped: Skipped | None = None
              ) -> Iterator[Record]:
         """Records with ``ts >= since`` (all when None), in file order; bad lines are skipped
         (and counted in ``skipped``; lines plainly older than ``since`` are not looked at)."""
-        tally = Skipped() if skipped is None else skipped
-        for path in self.files(since):
-            for record in _read_file(path, since, tally):
-                if since is None or record.ts >= since:
-                    yield record
+        from llmx.records_read import read
+
+        return read(self.files(since), since, Skipped() if skipped is None else skipped)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -352,57 +296,3 @@ def _write_all(fd: int, data: bytes) -> None:
     written = os.write(fd, data)
     while written < len(data):
         written += os.write(fd, data[written:])
-
-
-def _read_file(path: Path, since: float | None, skipped: Skipped) -> Iterator[Record]:
-    try:
-        with open(path, "rb") as handle:
-            for line in handle:
-                if since is not None and _older(line, since):
-                    continue
-                record, lost = _parse_line(line)
-                skipped.lines += lost
-                if record is not None:
-                    yield record
-    except OSError:  # gone since listed, a directory, unreadable: no records from it
-        return
-
-
-def _older(line: bytes, since: float) -> bool:
-    """True when the line is plainly a record from before ``since``: its time is read
-    from the line's fixed start, sparing the JSON parse of most lines ``--since`` skips."""
-    if not line.startswith(_TS_START) or line.find(_LINE_START, 1) != -1:
-        return False  # not our format, or a glued line that may hold a later record
-    end = line.find(b",", len(_TS_START))
-    try:
-        return float(line[len(_TS_START):end]) < since
-    except ValueError:
-        return False
-
-
-def parse_line(line: bytes) -> Record | None:
-    """The record on one line, or None when the line is not a complete, valid record.
-
-    A line cut short by a crash gets the next appended line glued to it; that next record
-    is recovered from the glued line.
-    """
-    return _parse_line(line)[0]
-
-
-def _parse_line(line: bytes) -> tuple[Record | None, bool]:
-    """``parse_line``, and whether the line held something that is not a record (garbage,
-    a line cut short: lost, even when a record glued to it is recovered)."""
-    if not line.endswith(b"\n"):
-        return None, True  # a line still being written, or cut by a crash
-    record = _parse(line)
-    if record is not None:
-        return record, False
-    glued = line.rfind(_LINE_START, 1)
-    return (_parse(line[glued:]) if glued > 0 else None), True
-
-
-def _parse(line: bytes) -> Record | None:
-    try:
-        return Record.from_json(json.loads(line))
-    except (ValueError, TypeError, RecursionError):
-        return None

@@ -344,7 +344,11 @@ def call_for(job: Job, *, no_cache: bool = False, refresh: bool = False) -> Call
     line's own ``params``."""
     from llmx.prepare import Call
 
-    params = dict(job.params)
-    params["no_cache"] = no_cache or bool(params.get("no_cache", False))
-    params["refresh"] = refresh or bool(params.get("refresh", False))
-    return Call(system=job.system, model=job.model, history=job.messages, **params)
+    params = job.params
+    if not params:  # the common line: no params of its own
+        return Call(system=job.system, model=job.model, history=job.messages,
+                    no_cache=no_cache, refresh=refresh)
+    given = dict(params)
+    given["no_cache"] = no_cache or bool(given.get("no_cache", False))
+    given["refresh"] = refresh or bool(given.get("refresh", False))
+    return Call(system=job.system, model=job.model, history=job.messages, **given)

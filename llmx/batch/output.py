@@ -21,6 +21,8 @@ from llmx.errors import LlmxError
 from llmx.types import CacheTier, Completion, Usage
 
 MAX_MESSAGE = 500  # characters of an error message kept in an output line
+_TEXT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # made once, not per line
+_ASCII = json.JSONEncoder(separators=(",", ":"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +65,9 @@ class Result:
             obj = {"id": self.id, "error": {"type": self.error[0], "message": self.error[1]},
                    "attempts": self.attempts}
         try:
-            return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+            return (_TEXT.encode(obj) + "\n").encode()
         except UnicodeEncodeError:  # a lone surrogate: escape everything instead
-            return (json.dumps(obj, separators=(",", ":")) + "\n").encode()
+            return (_ASCII.encode(obj) + "\n").encode()
 
 
 def describe_error(exc: BaseException) -> tuple[str, str]:

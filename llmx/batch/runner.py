@@ -45,11 +45,10 @@ from typing import Any
 from llmx.batch.feed import Counters, Feeder, Item, Planned, Source
 from llmx.batch.jobs import Job, estimate_tokens
 from llmx.batch.limits import AdaptiveGate, Sleep, TokenBucket
-from llmx.batch.output import OrderedWriter, Result
+from llmx.batch.output import OrderedWriter
 from llmx.batch.repeats import RepeatMemory
+from llmx.batch.settle import Settler, is_transient
 from llmx.batch.summary import NullProgress, ProgressSink, RunStats, Summary
-from llmx.errors import ProviderError, RateLimitError, TransportError
-from llmx.flight import FlightCancelled
 from llmx.types import Completion
 
 __all__ = ["NullProgress", "ProgressSink", "RunStats", "Summary", "is_transient", "run_batch"]
@@ -57,19 +56,8 @@ __all__ = ["NullProgress", "ProgressSink", "RunStats", "Summary", "is_transient"
 DEFAULT_GRACE = 5.0
 DEFAULT_LINE_RETRIES = 2
 WINDOW_PER_SLOT = 4  # default read-ahead window: 4 x concurrency
-PROGRESS_EVERY = 0.1  # seconds between progress updates
 
 Send = Callable[[Job, Planned | None], Awaitable[Completion]]
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Worth sending again: 429, network/timeouts (a shared request that was abandoned,
-    ``FlightCancelled``, is one), 5xx or unknown provider status, 408."""
-    if isinstance(exc, RateLimitError | TransportError):
-        return True
-    if isinstance(exc, ProviderError):
-        return exc.status is None or exc.status >= 500 or exc.status in (408, 429)
-    return False
 
 
 async def run_batch(
@@ -100,6 +88,7 @@ async def run_batch(
     """
     run = _Run(jobs, send, writer, gate or AdaptiveGate(concurrency), stop or asyncio.Event())
     run.planner, run.rpm, run.tpm, run.estimate = plan, rpm, tpm, estimate
+    run.paced = rpm is not None or tpm is not None  # without buckets: no wait to ask for
     run.shared = shared or (lambda job, plan: False)
     run.progress = progress or NullProgress()
     run.grace, run.line_retries, run.skip = grace, line_retries, skip
@@ -118,10 +107,12 @@ async def _raising(error: Exception) -> Completion:
     raise error
 
 
-class _Run(Feeder):
-    """One run; reading the input is ``Feeder``'s half (llmx/batch/feed.py)."""
+class _Run(Settler, Feeder):
+    """One run; reading the input is ``Feeder``'s half (llmx/batch/feed.py), taking the
+    outcomes and reporting is ``Settler``'s (llmx/batch/settle.py)."""
 
     rpm: TokenBucket | None
+    paced: bool
     progress: ProgressSink
     grace: float
     line_retries: int
@@ -237,7 +228,7 @@ class _Run(Feeder):
                 await self._idle()
                 continue
             heapq.heappop(pending)
-            if not await self._pace(item):
+            if self.paced and not await self._pace(item):
                 heapq.heappush(pending, (item.job.priority, item.seq, item))
                 continue
             self._launch(item, gate.enter())
@@ -310,98 +301,3 @@ class _Run(Feeder):
         except Exception as exc:  # the writer failed (disk full, closed pipe)
             self._halt(exc)
         self.ready.set()
-
-    # -- results ----------------------------------------------------------------------------
-
-    def _settle(self, item: Item, ticket: int | None, outcome: Completion | Exception) -> None:
-        job = item.job
-        if not isinstance(outcome, Exception):
-            if ticket is not None:
-                self.gate.leave(ticket, ok=True)
-                if outcome.cached:
-                    self._refund(item)
-            if item.key is not None:
-                self.repeats.remember(item.key, outcome)
-            self._count_answer(item, outcome)
-            self._finish(item.seq, Result.answered(job.index, job.id, outcome, item.attempts))
-            return
-        if ticket is not None:
-            if isinstance(outcome, RateLimitError):
-                self.gate.rate_limited(ticket, outcome.retry_after)
-            else:
-                self.gate.leave(ticket, ok=False)
-        if is_transient(outcome) and item.attempts <= self.line_retries:
-            if not self.stopping:  # when stopping, the line is left for --resume
-                heapq.heappush(self.pending, (job.priority, item.seq, item))
-            return
-        if self.stopping and isinstance(outcome, FlightCancelled):
-            return  # its shared request was cancelled at the end of the grace period
-        self._finish(item.seq, Result.failed(job.index, job.id, outcome, item.attempts))
-
-    def _recall(self, item: Item) -> bool:
-        """Answer a line from the run's memory when its key was answered before."""
-        assert item.key is not None
-        if item.key not in self.repeats:
-            return False
-        completion = self.repeats.recall(item.key)
-        if completion is None:
-            return False
-        item.follower = True
-        self._count_answer(item, completion)
-        job = item.job
-        try:
-            self._finish(item.seq, Result.answered(job.index, job.id, completion, item.attempts))
-        except Exception as exc:  # the writer failed (disk full, closed pipe)
-            self._halt(exc)
-        return True
-
-    def _count_answer(self, item: Item, completion: Completion) -> None:
-        count = self.count
-        count.ok += 1
-        if item.follower:
-            count.coalesced += 1
-        if completion.cached == "exact":
-            count.exact += 1
-        elif completion.cached == "semantic":
-            count.semantic += 1
-
-    def _finish(self, seq: int, result: Result) -> None:
-        if result.error is not None:
-            self.count.errors += 1
-        written = self.writer.add(seq, result)
-        if written:
-            self.held -= written
-            self.room.set()
-        now = self.clock()
-        if now >= self.next_progress:
-            self.next_progress = now + PROGRESS_EVERY
-            self.progress.update(self._stats(now))
-
-    # -- reporting --------------------------------------------------------------------------
-
-    def _stats(self, now: float | None = None) -> RunStats:
-        count = self.count
-        elapsed = (self.clock() if now is None else now) - self.started
-        return RunStats(
-            total=self._total(), read=count.read, ok=count.ok, errors=count.errors,
-            skipped=count.skipped,
-            cached_exact=count.exact, cached_semantic=count.semantic, coalesced=count.coalesced,
-            retries=count.retries + self.resends() - self.resent_before, sends=count.sends,
-            rate_limited=self.gate.pauses,
-            in_flight=self.in_flight, waiting=len(self.pending), concurrency=self.gate.limit,
-            paused_s=self.gate.paused_for(), elapsed_s=elapsed)
-
-    def _total(self) -> int | None:
-        """Lines this run will write: exact once the input is read; until then the caller's
-        count (if any) less the ids skipped so far."""
-        if not self.feeding:
-            return self.count.read
-        if self.total is None:
-            return None
-        return max(self.count.read, self.total - self.count.skipped)
-
-    def _summary(self) -> Summary:
-        stats = self._stats()
-        return Summary.from_stats(stats, interrupted=self.interrupted,
-                                  max_reorder_buffer=self.writer.max_buffered,
-                                  max_read_ahead=self.max_held)

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from llmx.cache.types import Entry
 
+# NamedTuples and a slots class, not dataclasses: a cache hit imports this module, and a
+# dataclass costs ~1 ms to create.
 
-@dataclass(frozen=True, slots=True)
-class Grouping:
+
+class Grouping(NamedTuple):
     """When a queue of writes is written: at ``entries`` writes, or ``max_age`` seconds
     after its oldest one (checked on the next write), and always on flush / close."""
 
@@ -26,8 +27,7 @@ class Grouping:
     max_age: float = 0.25
 
 
-@dataclass(frozen=True, slots=True)
-class Queued:
+class Queued(NamedTuple):
     """One response write: the entry (served to this process's reads meanwhile), its
     stored form, and its lifetime in seconds (``None``: no expiry)."""
 
@@ -36,14 +36,17 @@ class Queued:
     expire: float | None
 
 
-@dataclass(slots=True)
 class WriteQueue:
-    grouping: Grouping
-    clock: Callable[[], float] = time.monotonic
-    entries: dict[str, Queued] = field(default_factory=dict)
-    vectors: dict[str, list[bytes]] = field(default_factory=dict)  # embedder -> payloads
-    _since: float | None = None
-    _count: int = 0
+    """The writes waiting, by key (entries) and by embedder (vector rows), in order."""
+
+    __slots__ = ("_count", "_since", "clock", "entries", "grouping", "vectors")
+
+    def __init__(self, grouping: Grouping, clock: Callable[[], float] = time.monotonic) -> None:
+        self.grouping, self.clock = grouping, clock
+        self.entries: dict[str, Queued] = {}
+        self.vectors: dict[str, list[bytes]] = {}  # embedder -> payloads
+        self._since: float | None = None
+        self._count = 0
 
     def __len__(self) -> int:
         return self._count

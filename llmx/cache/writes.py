@@ -12,8 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from llmx.cache import rows
 from llmx.cache.databases import RESPONSES, VECTORS, CacheUnavailable, Databases
@@ -22,8 +21,7 @@ from llmx.cache.queue import Queued
 _BYTE_PASSES: Final = 8  # culls by size per write, each one transaction
 
 
-@dataclass(frozen=True, slots=True)
-class Limits:
+class Limits(NamedTuple):
     """At most ``max_entries`` entries, and a responses database of at most ``max_bytes``."""
 
     max_entries: int
@@ -103,8 +101,11 @@ def _drop(dbs: Databases, responses: Any, count: int) -> int:
 
 def _evict(responses: Any, count: int) -> int:
     """Delete up to ``count`` entries from the front of the LRU order (inside the caller's
-    transaction); returns how many."""
-    victims = list(itertools.islice(iter(responses), max(count, 0)))
+    transaction); returns how many. Nothing to delete costs no query (diskcache's
+    ``iter`` starts one as soon as it is made)."""
+    if count <= 0:
+        return 0
+    victims = list(itertools.islice(iter(responses), count))
     for key in victims:
         responses.delete(key)
     return len(victims)

@@ -1,8 +1,8 @@
 """Entry point. ``main`` keeps the common commands off Typer's import cost.
 
-``llmx --version`` and well-formed ``llmx ask ...`` lines are served without importing
-Typer (which loads pydantic and Rich: ~140 ms here). Everything else, including
-``--help`` and every error in parsing, goes through the Typer app.
+``llmx --version`` and well-formed ``llmx ask ...`` and ``llmx batch ...`` lines are
+served without importing Typer (which loads pydantic and Rich: ~140 ms here). Everything
+else, including ``--help`` and every error in parsing, goes through the Typer app.
 
 Around every command, ``main`` also makes the process's edges ordinary:
 
@@ -103,6 +103,14 @@ def _dispatch(args: list[str], io: Io | None = None) -> int:
         parsed = parse_fast(args[1:])
         if parsed is not None:
             return guarded(lambda: run_ask(parsed, streams), streams)
+    if args[:1] == ["batch"]:
+        from llmx.cli.batch_spec import parse_fast as parse_batch
+
+        batch = parse_batch(args[1:])
+        if batch is not None:
+            from llmx.cli.batch_cmd import run_batch_command
+
+            return guarded(lambda: run_batch_command(batch, streams), streams)
     from llmx.cli._run import run_app
 
     return run_app(args, streams)

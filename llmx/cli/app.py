@@ -18,6 +18,7 @@ from llmx.choices import RULE_MODES
 from llmx.cli._boundary import guarded
 from llmx.cli._io import Io
 from llmx.cli.ask import ASK_DEFAULTS
+from llmx.cli.batch_spec import BATCH, BATCH_DEFAULTS, BATCH_WORDS
 from llmx.cli.help import APP_HELP, ASK_HELP, BATCH_HELP, BENCH_HELP, COMPRESS_HELP, STATS_HELP
 from llmx.cli.spec import ASK, ASK_WORDS, CONFIG, PROFILE
 from llmx.cli.spec_typer import command_function, option
@@ -174,45 +175,16 @@ def stats(
     _exit(ctx, run)
 
 
-@app.command(help=BATCH_HELP)
-def batch(
-    ctx: typer.Context,
-    source: Annotated[str, typer.Argument(help="JSONL input file, or - for stdin.")] = "-",
-    output: Annotated[str | None, typer.Option("-o", "--output", help="Output file "
-                                               "(default: stdout).")] = None,
-    concurrency: Annotated[int | None, typer.Option("-j", "--concurrency", help="Requests in "
-                                                    "flight (default: the profile's "
-                                                    "batch.concurrency).")] = None,
-    unordered: Annotated[bool, typer.Option("--unordered", help="Write lines as they finish, "
-                                            "not in input order.")] = False,
-    resume: Annotated[bool, typer.Option("--resume", help="Skip ids already answered in the "
-                                         "output file.")] = False,
-    rpm: Annotated[int | None, typer.Option(help="Requests per minute at most.")] = None,
-    tpm: Annotated[int | None, typer.Option(help="Tokens per minute at most.")] = None,
-    provider_batch: Annotated[bool, typer.Option("--provider-batch", help="Use the provider's "
-                                                 "Batch API (OpenAI, Anthropic).")] = False,
-    summary_json: Annotated[str | None, typer.Option(help="Write the summary as JSON to this "
-                                                     "file (- for stderr).")] = None,
-    line_retries: Annotated[int, typer.Option(help="Extra attempts per line after transient "
-                                              "errors (0-100).")] = 2,
-    grace: Annotated[float, typer.Option(help="Seconds lines in flight get to finish after "
-                                         "Ctrl-C / SIGTERM.")] = 5.0,
-    semantic: Annotated[bool, typer.Option("--semantic", help="Also answer lines from "
-                                           "semantic (paraphrase) cache matches; off in "
-                                           "batches by default.")] = False,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the "
-                                           "cache for any line.")] = False,
-    refresh: Annotated[bool, typer.Option("--refresh", help="Ask the provider even if cached; "
-                                          "store the new answers.")] = False,
-    profile: ProfileOpt = None,
-    config: ConfigOpt = None,
-) -> None:
-    from llmx.cli.batch_cmd import BatchArgs, run_batch_command
+def _batch(ctx: typer.Context, words: tuple[str, ...], values: dict[str, Any]) -> None:
+    from llmx.cli.batch_cmd import run_batch_command
+    from llmx.cli.batch_spec import batch_args
 
-    args = BatchArgs(source, output, concurrency, unordered, resume, rpm, tpm, provider_batch,
-                     summary_json, profile, _config(ctx, config), line_retries, grace,
-                     semantic=semantic, no_cache=no_cache, refresh=refresh)
+    args = batch_args(words, {**values, "config": _config(ctx, values.get("config"))})
     _exit(ctx, lambda io: run_batch_command(args, io))
+
+
+app.command("batch", help=BATCH_HELP)(command_function(BATCH, BATCH_WORDS, BATCH_DEFAULTS,
+                                                        _batch))
 
 
 @app.command(help=BENCH_HELP)

@@ -13,11 +13,12 @@ import os
 import signal
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from llmx.cli._io import Io
+from llmx.cli.batch_spec import BatchArgs
 from llmx.config import schema
 from llmx.errors import UsageError
 from llmx.state import Once, stderr_warn
@@ -32,26 +33,6 @@ if TYPE_CHECKING:
     from llmx.config.profile import Config, Profile
     from llmx.engine import Client
     from llmx.types import Completion
-
-
-@dataclass(frozen=True)
-class BatchArgs:
-    source: str = "-"
-    output: str | None = None
-    concurrency: int | None = None
-    unordered: bool = False
-    resume: bool = False
-    rpm: int | None = None
-    tpm: int | None = None
-    provider_batch: bool = False
-    summary_json: str | None = None
-    profile: str | None = None
-    config: str | None = None
-    line_retries: int = 2
-    grace: float = 5.0
-    semantic: bool = False
-    no_cache: bool = False
-    refresh: bool = False
 
 
 LINE_RETRIES = schema.integer(0, 100)  # --line-retries: as many as a profile's `retries`
@@ -116,7 +97,7 @@ def checked_flags(args: BatchArgs) -> BatchArgs:
     check("--rpm", rule("batch.rpm"), args.rpm)
     check("--tpm", rule("batch.tpm"), args.tpm)
     check("--line-retries", LINE_RETRIES, args.line_retries)
-    return replace(args, grace=schema.check_flag("--grace", GRACE, args.grace))
+    return args._replace(grace=schema.check_flag("--grace", GRACE, args.grace))
 
 
 async def _main(args: BatchArgs, config: Config, io: Io) -> int:

@@ -54,12 +54,13 @@ class Opt(NamedTuple):
 
 
 class Words:
-    """The positional words (``nargs=-1``): the field they fill and their help."""
+    """The positional words (``nargs=-1``; one word at most when not ``many``): the field
+    they fill and their help."""
 
-    __slots__ = ("field", "help")
+    __slots__ = ("field", "help", "many")
 
-    def __init__(self, field: str, help: str) -> None:
-        self.field, self.help = field, help
+    def __init__(self, field: str, help: str, *, many: bool = True) -> None:
+        self.field, self.help, self.many = field, help, many
 
 
 CONFIG = Opt("config", ("--config",), "Config file (default: $LLMX_CONFIG, ./llmx.toml, "

@@ -44,7 +44,8 @@ def command_function(table: Sequence[Opt], words: Words, defaults: Mapping[str, 
     """A function Typer reads as a command with ``words`` and the options of ``table``;
     calling it calls ``body(ctx, words, {param: value})``."""
     keyword = inspect.Parameter.KEYWORD_ONLY
-    words_type = Annotated[list[str] | None, typer.Argument(help=words.help, show_default=False)]
+    given: Any = list[str] | None if words.many else str | None
+    words_type = Annotated[given, typer.Argument(help=words.help, show_default=False)]
     params = [inspect.Parameter("ctx", keyword, annotation=typer.Context),
               inspect.Parameter(words.field, keyword, annotation=words_type, default=None)]
     for opt in table:
@@ -54,7 +55,9 @@ def command_function(table: Sequence[Opt], words: Words, defaults: Mapping[str, 
 
     def run(**values: Any) -> None:
         ctx = values.pop("ctx")
-        body(ctx, tuple(values.pop(words.field) or ()), values)
+        found = values.pop(words.field)
+        body(ctx, tuple(found or ()) if words.many else (() if found is None else (found,)),
+             values)
 
     run.__signature__ = inspect.Signature(params, return_annotation=None)  # type: ignore[attr-defined]
     run.__annotations__ = {p.name: p.annotation for p in params} | {"return": None}

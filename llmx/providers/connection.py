@@ -1,9 +1,11 @@
-"""One HTTP/1.1 client connection for ``H11Transport``: an asyncio.Protocol feeding h11.
+"""One HTTP/1.1 client connection for ``H11Transport``: an asyncio.Protocol feeding
+``llmx.providers.h1``'s response reader.
 
 Bytes arrive in a buffer (reading pauses above a high-water mark); ``next_event`` turns
-them into h11 events. Every failure surfaces as an httpx exception (``WriteError``,
-``WriteTimeout``, ``ReadTimeout``, ``ReadError``, ``RemoteProtocolError``) without a
-``request`` attached: httpx's client attaches its own, the lean path has none.
+them into the reader's events: a ``Head``, body parts (``bytes``), ``END``. Every failure
+surfaces as an httpx exception (``WriteError``, ``WriteTimeout``, ``ReadTimeout``,
+``ReadError``, ``RemoteProtocolError``) without a ``request`` attached: httpx's client
+attaches its own, the lean path has none.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import asyncio
 from collections.abc import AsyncIterable
 from typing import Any
 
-import h11
 import httpx
 
+from llmx.providers.h1 import END, LAST_CHUNK, NEED_DATA, BadResponse, ResponseReader, chunk
+
 _READ_HIGH_WATER = 256 * 1024  # buffered bytes at which reading pauses
-_MAX_HEADER_BYTES = 64 * 1024
+_NEVER = float("inf")
+_SLACK = 1e-3  # a timer may run this much early (the loop's clock resolution)
 
 
 def resolve_later(fut: asyncio.Future[Any], timeout: float | None,
@@ -34,10 +38,11 @@ def resolve(fut: asyncio.Future[Any] | None, value: object) -> None:
 
 
 class Connection(asyncio.Protocol):
-    """One HTTP/1.1 client connection: bytes in a buffer, events out of h11."""
+    """One HTTP/1.1 client connection: bytes in a buffer, events out of the reader."""
 
     def __init__(self) -> None:
-        self.h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=_MAX_HEADER_BYTES)
+        self.reader = ResponseReader()
+        self._sending = False  # a request is being written
         self.transport: asyncio.Transport | None = None
         self.expires_at = 0.0
         self._chunks: list[bytes] = []
@@ -47,7 +52,11 @@ class Connection(asyncio.Protocol):
         self._read_paused = False
         self._write_paused = False
         self._waiter: asyncio.Future[bool] | None = None  # result: True when timed out
-        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._loop = asyncio.get_running_loop()
+        self._wait_until = _NEVER  # loop time at which the current wait times out
+        self._timer: asyncio.TimerHandle | None = None  # fires at _timer_at, then checks
+        self._timer_at = _NEVER
+        self.closed: asyncio.Future[None] = self._loop.create_future()
 
     # asyncio.Protocol -------------------------------------------------------
 
@@ -74,6 +83,9 @@ class Connection(asyncio.Protocol):
         self._write_paused = False
         resolve(self._waiter, False)
         resolve(self.closed, None)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def pause_writing(self) -> None:
         self._write_paused = True
@@ -87,15 +99,12 @@ class Connection(asyncio.Protocol):
     def usable(self) -> bool:
         """Idle, open and quiet: safe to send the next request on."""
         return (not self._eof and not self._chunks and self.transport is not None
-                and not self.transport.is_closing() and self.h11.our_state is h11.IDLE
-                and self.h11.their_state is h11.IDLE)
+                and not self.transport.is_closing() and not self._sending
+                and self.reader.done and self.reader.quiet)
 
     def finish_cycle(self) -> bool:
-        """After a complete response: prepare for the next request; False if not reusable."""
-        if self.h11.our_state is not h11.DONE or self.h11.their_state is not h11.DONE:
-            return False
-        self.h11.start_next_cycle()
-        return self.usable()
+        """After a complete response: True if the connection may carry the next request."""
+        return self.reader.keep_alive() and self.usable()
 
     def close(self) -> None:
         if self.transport is not None:
@@ -104,31 +113,57 @@ class Connection(asyncio.Protocol):
     # IO ---------------------------------------------------------------------
 
     async def _wait(self, timeout: float | None) -> bool:
-        """Wait for data, EOF or writability; True when ``timeout`` ran out first."""
-        fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        """Wait for data, EOF or writability; True when ``timeout`` ran out first.
+
+        One timer per connection, not one per wait: it is armed when a wait needs it and,
+        when it fires, times out the wait in progress or re-arms for that wait's own end.
+        Waits on one connection mostly share a timeout, so it rarely fires at all."""
+        loop = self._loop
+        fut: asyncio.Future[bool] = loop.create_future()
         self._waiter = fut
-        handle = resolve_later(fut, timeout, True)
+        if timeout is None:
+            self._wait_until = _NEVER
+        else:
+            self._wait_until = until = loop.time() + max(0.0, timeout)
+            if until < self._timer_at:
+                self._arm(until)
         try:
             return await fut
         finally:
             self._waiter = None
-            if handle is not None:
-                handle.cancel()
 
-    async def send_request(self, head: h11.Request, body: bytes | AsyncIterable[bytes],
-                           timeout: float | None) -> None:
-        """Send one request: ``head`` (validated by h11 or by the caller), then ``body``."""
-        conn = self.h11
-        if isinstance(body, bytes):
-            data = conn.send(head) or b""
-            if body:
-                data += conn.send(h11.Data(data=body)) or b""
-            await self._write(data + (conn.send(h11.EndOfMessage()) or b""), timeout)
+    def _arm(self, at: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer, self._timer_at = self._loop.call_at(at, self._on_timer), at
+
+    def _on_timer(self) -> None:
+        self._timer, self._timer_at = None, _NEVER
+        fut = self._waiter
+        if fut is None or fut.done() or self._wait_until == _NEVER:
             return
-        await self._write(conn.send(head), timeout)
-        async for part in body:
-            await self._write(conn.send(h11.Data(data=part)), timeout)
-        await self._write(conn.send(h11.EndOfMessage()), timeout)
+        if self._loop.time() + _SLACK >= self._wait_until:
+            fut.set_result(True)
+        else:
+            self._arm(self._wait_until)
+
+    async def send_request(self, head: bytes, body: bytes | AsyncIterable[bytes],
+                           timeout: float | None, *, head_only: bool = False,
+                           close: bool = False, chunked: bool = False) -> None:
+        """Send one request: ``head`` (``h1.request_head`` of valid headers), then ``body``
+        (``chunked``: framed so, as its ``Transfer-Encoding`` header says). ``head_only``:
+        it is a HEAD (its response has no body); ``close``: it asked to close after."""
+        self.reader.expect(head_only=head_only, close=close)
+        self._sending = True
+        if isinstance(body, bytes):
+            await self._write(head + body if body else head, timeout)
+        else:
+            await self._write(head, timeout)
+            async for part in body:
+                await self._write(chunk(part) if chunked else part, timeout)
+            if chunked:
+                await self._write(LAST_CHUNK, timeout)
+        self._sending = False
 
     async def _write(self, data: bytes | None, timeout: float | None) -> None:
         transport = self.transport
@@ -142,30 +177,36 @@ class Connection(asyncio.Protocol):
                 raise httpx.WriteTimeout("timed out sending the request")
 
     async def next_event(self, timeout: float | None) -> Any:
-        """The next h11 event of the response; httpx exceptions for every failure."""
-        conn = self.h11
+        """The next event of the response; httpx exceptions for every failure."""
+        reader = self.reader
         while True:
-            state = conn.their_state
             try:
-                event = conn.next_event()
-            except h11.RemoteProtocolError as exc:
-                message = _closed_message(state) if self._eof else f"bad response: {exc}"
-                raise httpx.RemoteProtocolError(message) from exc
-            if event is not h11.NEED_DATA:
-                if isinstance(event, h11.ConnectionClosed):
-                    raise httpx.RemoteProtocolError(_closed_message(state))
+                event = reader.next_event()
+            except BadResponse as exc:
+                if not exc.closed:
+                    raise httpx.RemoteProtocolError(f"bad response: {exc}") from exc
+                raise httpx.RemoteProtocolError(_closed_message(reader.started)) from exc
+            if event is not NEED_DATA:
                 return event
             await self._fill(timeout)
+
+    async def read_body(self, timeout: float | None) -> bytes:
+        """The rest of the body, whole (``next_event`` until ``END``)."""
+        parts: list[bytes] = []
+        while True:
+            event = await self.next_event(timeout)
+            if event is END:
+                return b"".join(parts) if len(parts) != 1 else parts[0]
+            parts.append(event)
 
     async def _fill(self, timeout: float | None) -> None:
         while not self._chunks and not self._eof:
             if await self._wait(timeout):
                 raise httpx.ReadTimeout("timed out waiting for the response")
-        conn = self.h11
         if self._chunks:
-            for chunk in self._chunks:
-                conn.receive_data(chunk)
-            self._chunks.clear()
+            chunks = self._chunks
+            self.reader.feed(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+            chunks.clear()
             self._size = 0
             if self._read_paused and self.transport is not None:
                 self._read_paused = False
@@ -173,10 +214,10 @@ class Connection(asyncio.Protocol):
             return
         if self._lost is not None:
             raise httpx.ReadError("the connection was reset") from self._lost
-        conn.receive_data(b"")
+        self.reader.feed(b"")
 
 
-def _closed_message(state: object) -> str:
-    if state is h11.SEND_RESPONSE:
+def _closed_message(started: bool) -> str:
+    if not started:
         return "the server closed the connection without sending a response"
     return "the server closed the connection mid-response"

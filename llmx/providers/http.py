@@ -36,6 +36,7 @@ from llmx.errors import (
     TransportError,
 )
 from llmx.providers.base import Codec, HttpCall
+from llmx.providers.deadline import Deadlines
 from llmx.providers.lean import LeanRoute
 from llmx.providers.retry import (
     RetryPolicy,
@@ -143,6 +144,7 @@ class HttpEngine:
     rand: Callable[[], float] = random.random
     stats: EngineStats = field(default_factory=EngineStats)
     _routes: dict[tuple[Any, ...], _Route] = field(default_factory=dict)
+    _deadlines: Deadlines = field(default_factory=Deadlines)  # one timer for all calls
 
     async def aclose(self) -> None:
         routes, self._routes = list(self._routes.values()), {}
@@ -199,8 +201,8 @@ class HttpEngine:
         attempt = 0
         while True:
             try:
-                async with asyncio.timeout(max(0.0, deadline - self.clock())):
-                    return await self._request_once(ep, call, codec)
+                return await self._deadlines.within(deadline - self.clock(),
+                                                    self._request_once(ep, call, codec))
             except _Failure as failure:
                 attempt = await self._before_retry(failure, attempt, ep, deadline, False)
             except TimeoutError:

@@ -1,9 +1,10 @@
 """Calls over ``H11Transport`` without httpx's Request and Response objects.
 
-``LeanRoute.send`` turns an ``HttpCall`` into an h11 request head (headers validated once
-per distinct set, targets resolved once per path) and hands back a ``LeanReply``: the status,
-the headers as a case-insensitive mapping, and the body as it arrives, decoded from
-``gzip`` / ``deflate`` when the server compressed it. On the wire a call is what httpx
+``LeanRoute.send`` turns an ``HttpCall`` into a request head (headers validated once per
+distinct set, ``h1.BadHeader`` before anything is sent; targets resolved once per path)
+and hands back a ``LeanReply``: the status, the headers as a case-insensitive mapping,
+and the body as it arrives, decoded from ``gzip`` / ``deflate`` when the server
+compressed it. On the wire a call is what httpx
 would send: the same headers, the same target, ``Content-Length`` for a body.
 
 Failures are the transport's httpx exceptions (``HttpEngine`` maps them once), plus
@@ -15,39 +16,50 @@ from __future__ import annotations
 import zlib
 from collections.abc import AsyncIterator, Iterator, Mapping
 
-import h11
 import httpx
 
+from llmx.providers.h1 import check_headers, request_head
 from llmx.providers.transport import H11Transport, ResponseStream
 
 _CACHED = 64  # distinct header sets / targets remembered per route (codecs use a handful)
-_HEAD_CHECK_TARGET = b"/"
 
 
 class ReplyHeaders(Mapping[str, str]):
-    """Response headers by lower-case name; repeated headers joined with ``", "``."""
+    """Response headers by lower-case name; repeated headers joined with ``", "``. Decoded
+    on the first look-up by name (a plain 200 is only asked whether it is compressed)."""
 
-    __slots__ = ("_items",)
+    __slots__ = ("_items", "_raw")
 
     def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
-        items: dict[str, str] = {}
-        for name, value in raw:
-            key = name.decode("latin-1").lower()
-            text = value.decode("latin-1")
-            items[key] = f"{items[key]}, {text}" if key in items else text
-        self._items = items
+        self._raw = raw
+        self._items: dict[str, str] | None = None
+
+    def _decoded(self) -> dict[str, str]:
+        items = self._items
+        if items is None:
+            items = self._items = {}
+            for name, value in self._raw:
+                key = name.decode("latin-1").lower()
+                text = value.decode("latin-1")
+                items[key] = f"{items[key]}, {text}" if key in items else text
+        return items
 
     def __getitem__(self, name: str) -> str:
-        return self._items[name.lower()]
+        return self._decoded()[name.lower()]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._items)
+        return iter(self._decoded())
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._decoded())
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._items
+        if not isinstance(name, str):
+            return False
+        if self._items is not None:
+            return name.lower() in self._items
+        wanted = name.lower().encode("latin-1", "replace")
+        return any(raw.lower() == wanted for raw, _ in self._raw)
 
 
 class LeanReply:
@@ -72,9 +84,10 @@ class LeanReply:
 
     async def aread(self) -> bytes:
         if self._content is None:
-            plain = "content-encoding" not in self.headers  # skip a layer of generators
-            parts = self._stream if plain else self.aiter_bytes()
-            self._content = b"".join([part async for part in parts])
+            if "content-encoding" not in self.headers:  # no generators on the common path
+                self._content = await self._stream.read()
+            else:
+                self._content = b"".join([part async for part in self.aiter_bytes()])
         return self._content
 
     async def aiter_bytes(self) -> AsyncIterator[bytes]:
@@ -155,11 +168,11 @@ class LeanRoute:
         host, port, netloc, target = self._target(path)
         fields = [(b"Host", netloc), *self._checked(headers)]
         if body or method in ("POST", "PUT", "PATCH"):
-            fields.append((b"Content-Length", str(len(body)).encode()))
-        head = h11.Request(method=method.encode(), target=target, headers=fields,
-                           _parsed=True)
-        reply, chunks = await self.transport.exchange(host, port, head, body, self._timeouts)
-        answer = LeanReply(reply.status_code, ReplyHeaders(reply.headers.raw_items()), chunks)
+            fields.append((b"Content-Length", b"%d" % len(body)))
+        head = request_head(method.encode(), target, fields)
+        reply, chunks = await self.transport.exchange(host, port, head, body, self._timeouts,
+                                                      head_only=method == "HEAD")
+        answer = LeanReply(reply.status_code, ReplyHeaders(reply.headers), chunks)
         if not stream:
             try:
                 await answer.aread()
@@ -182,16 +195,15 @@ class LeanRoute:
         return found
 
     def _checked(self, headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
-        """The default headers (unless the call sets them) then the call's, as bytes h11
-        has validated (once per distinct set)."""
+        """The default headers (unless the call sets them) then the call's, as bytes
+        ``check_headers`` has validated (once per distinct set)."""
         key = tuple(headers.items())
         found = self._heads.get(key)
         if found is None:
             own = {name.lower() for name, _ in key}
             found = [(k, v) for k, v in self._defaults if k.decode().lower() not in own]
             found += [(k.encode("ascii"), v.encode("ascii")) for k, v in key]
-            h11.Request(method=b"GET", target=_HEAD_CHECK_TARGET,
-                        headers=[(b"Host", b"x"), *found])  # raises on an illegal header
+            check_headers(found)
             if len(self._heads) < _CACHED:
                 self._heads[key] = found
         return found

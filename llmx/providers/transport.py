@@ -1,4 +1,5 @@
-"""A lean HTTP/1.1 transport for httpx: asyncio.Protocol + h11, one keep-alive pool per origin.
+"""A lean HTTP/1.1 transport for httpx: asyncio.Protocol + ``llmx.providers.h1``, one
+keep-alive pool per origin.
 
 httpx's default transport (httpcore) spends so much CPU in its connection pool that one
 client with 100 connections tops out near 100 requests/s here. ``H11Transport`` keeps the
@@ -20,10 +21,10 @@ import os
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Mapping
 
-import h11
 import httpx
 
 from llmx.providers.connection import Connection, resolve, resolve_later
+from llmx.providers.h1 import END, Head, check_headers, request_head
 
 _EXPIRED = object()  # what a pool waiter's future holds when its wait ran out
 _CLOSED = object()  # ... when the transport was closed meanwhile
@@ -200,15 +201,28 @@ class ResponseStream(httpx.AsyncByteStream):
         try:
             while True:
                 event = await conn.next_event(self._timeout)
-                if isinstance(event, h11.Data):
-                    yield bytes(event.data)
-                elif isinstance(event, h11.EndOfMessage):
+                if event is END:
                     break
+                yield event
         except BaseException:
             self._discard()
             raise
         self._conn = None
         self._pool.release(conn)
+
+    async def read(self) -> bytes:
+        """The whole (rest of the) body, as iterating would give it, joined."""
+        conn = self._conn
+        if conn is None:
+            return b""
+        try:
+            body = await conn.read_body(self._timeout)
+        except BaseException:
+            self._discard()
+            raise
+        self._conn = None
+        self._pool.release(conn)
+        return body
 
     async def aclose(self) -> None:
         self._discard()
@@ -243,24 +257,31 @@ class H11Transport(httpx.AsyncBaseTransport):
         if url.scheme != "http":
             raise httpx.UnsupportedProtocol(
                 f"H11Transport speaks plain http only, not {url.scheme!r}", request=request)
-        head = h11.Request(method=request.method, target=url.raw_path,
-                           headers=request.headers.raw)
+        fields = request.headers.raw
+        check_headers(fields)
+        head = request_head(request.method.encode("ascii"), url.raw_path, fields)
+        chunked = request.headers.get("transfer-encoding", "").lower() == "chunked"
+        close = "close" in request.headers.get("connection", "").lower()
         try:
             body: bytes | AsyncIterable[bytes] = request.content
         except httpx.RequestNotRead:
             assert isinstance(request.stream, httpx.AsyncByteStream)
             body = request.stream
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
-        reply, stream = await self.exchange(url.host, url.port or 80, head, body, timeouts)
+        reply, stream = await self.exchange(url.host, url.port or 80, head, body, timeouts,
+                                            head_only=request.method == "HEAD", close=close,
+                                            chunked=chunked)
         extensions = {**_HTTP11, "reason_phrase": bytes(reply.reason)}
-        return httpx.Response(reply.status_code, headers=reply.headers.raw_items(),
+        return httpx.Response(reply.status_code, headers=reply.headers,
                               stream=stream, extensions=extensions)
 
-    async def exchange(self, host: str, port: int, head: h11.Request,
+    async def exchange(self, host: str, port: int, head: bytes,
                        body: bytes | AsyncIterable[bytes],
-                       timeouts: Mapping[str, float | None]
-                       ) -> tuple[h11.Response, ResponseStream]:
-        """Send ``head`` and ``body`` to ``host:port``; return the response head and its body.
+                       timeouts: Mapping[str, float | None], *, head_only: bool = False,
+                       close: bool = False, chunked: bool = False
+                       ) -> tuple[Head, ResponseStream]:
+        """Send ``head`` (``h1.request_head``) and ``body`` to ``host:port``; return the
+        response head and its body (flags as ``Connection.send_request`` takes them).
 
         The body must be read to its end (the connection then goes back to the pool) or
         closed (the connection is dropped). Timeouts as httpx names them: ``pool``,
@@ -271,10 +292,12 @@ class H11Transport(httpx.AsyncBaseTransport):
         pool = self._pool(host, port)
         conn = await pool.acquire(timeouts)
         try:
-            await conn.send_request(head, body, timeouts.get("write"))
-            reply = await conn.next_event(timeouts.get("read"))
-            while isinstance(reply, h11.InformationalResponse):
-                reply = await conn.next_event(timeouts.get("read"))
+            await conn.send_request(head, body, timeouts.get("write"), head_only=head_only,
+                                    close=close, chunked=chunked)
+            read = timeouts.get("read")
+            reply = await conn.next_event(read)
+            while reply.status_code < 200:  # informational: the final head comes next
+                reply = await conn.next_event(read)
         except BaseException:
             pool.drop(conn)
             raise

@@ -16,6 +16,7 @@ import pytest
 
 from llmx.errors import RateLimitError, StreamError
 from llmx.providers.base import HttpCall
+from llmx.providers.h1 import BadHeader
 from llmx.providers.http import USER_AGENT, Endpoint, HttpEngine
 from llmx.providers.lean import ReplyHeaders
 from llmx.providers.openai import OpenAICodec
@@ -107,7 +108,7 @@ def test_a_call_setting_its_own_user_agent_sends_one() -> None:
 def test_a_header_with_a_line_break_is_refused_before_anything_is_sent() -> None:
     async def go(engine: HttpEngine, ep: Endpoint, server: TinyServer) -> None:
         bad = HttpCall("GET", "m", {"Authorization": "Bearer a\r\nX-Evil: 1"})
-        with pytest.raises(h11.LocalProtocolError):
+        with pytest.raises(BadHeader, match="Authorization"):
             await engine.request_body(ep, bad, OpenAICodec())
 
     _, seen = serve(replying(b"{}"), go)
