@@ -33,8 +33,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from llmx.answer import Tally, replay
 from llmx.cache.complete import is_complete
@@ -55,9 +54,9 @@ NO_CACHE = Policy(read=False, write=False)
 FlightKey = tuple[str, bool, bool]
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """A call prepared once: what is sent, and the keys it is known by."""
+class Plan(NamedTuple):
+    """A call prepared once: what is sent, and the keys it is known by. (The values here
+    are named tuples, not dataclasses: a cache hit imports this module.)"""
 
     prepared: Prepared
     key: str  # the exact cache key, with the cache on or off: equal keys, equal answers
@@ -77,12 +76,11 @@ class Plan:
         request = self.prepared.request
         if request.stream == stream:
             return self
-        return replace(self, prepared=replace(self.prepared,
-                                              request=replace(request, stream=stream)))
+        return self._replace(prepared=self.prepared._replace(
+            request=request._replace(stream=stream)))
 
 
-@dataclass(frozen=True, slots=True)
-class Looked:
+class Looked(NamedTuple):
     """What a look-up found."""
 
     hit: Hit | None = None

@@ -16,10 +16,7 @@ import functools
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AsyncExitStack
-from dataclasses import dataclass, fields
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from llmx.choices import EMBEDDED
 from llmx.paths import records_dir, state_dir
@@ -27,6 +24,9 @@ from llmx.records import RecordLog
 from llmx.state import Once, Warn, to_stderr
 
 if TYPE_CHECKING:
+    from contextlib import AsyncExitStack
+    from pathlib import Path
+
     from llmx.cache.setup import FetchEmbeddings
     from llmx.cache.tiers import TieredCache
     from llmx.config.profile import Profile
@@ -36,9 +36,9 @@ if TYPE_CHECKING:
 RECORDS_GROUP_S = 1.0  # records are written in groups at most this old (see llmx.records)
 
 
-@dataclass(frozen=True, slots=True)
-class Parts:
-    """What every request of one Client shares, decided once when the Client is made."""
+class Parts(NamedTuple):
+    """What every request of one Client shares, decided once when the Client is made.
+    (Named tuples, not dataclasses: every ``llmx ask``, a cache hit included, builds one.)"""
 
     profile: Profile
     env: Mapping[str, str]
@@ -50,8 +50,7 @@ class Parts:
     tokenizers: Path | None  # where tokenizer files are kept (None: state=False)
 
 
-@dataclass(frozen=True, slots=True)
-class Link:
+class Link(NamedTuple):
     """How to reach the provider: made when the Client is entered."""
 
     engine: HttpEngine
@@ -105,9 +104,10 @@ async def connect(parts: Parts, stack: AsyncExitStack, engine: HttpEngine | None
 
 def endpoint_for(profile: Profile, base_url: str | None = None) -> Endpoint:
     """The profile's HTTP settings as an ``Endpoint`` (``base_url`` overrides its own)."""
+    from llmx.config.fields import names
     from llmx.providers.http import Endpoint
 
-    pool = {field.name: getattr(profile.http, field.name) for field in fields(profile.http)}
+    pool = {name: getattr(profile.http, name) for name in names(type(profile.http))}
     return Endpoint(base_url=base_url or profile.base_url, timeout=profile.timeout,
                     retries=profile.retries, **pool)
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import fields
 from types import MappingProxyType
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
@@ -99,7 +98,7 @@ def generation_params(request: Request, extra: Mapping[str, Any] | None = None) 
     """The output-changing parameters of ``request`` (plus ``extra``), ``None`` values dropped,
     integral floats written as ints (``temperature=1`` and ``1.0`` are the same request)."""
     found = {
-        f.name: getattr(request, f.name) for f in fields(request) if f.name not in _NOT_PARAMS
+        name: getattr(request, name) for name in request._fields if name not in _NOT_PARAMS
     }
     found.update(extra or {})
     return {name: _canonical_number(value) for name, value in found.items() if value is not None}

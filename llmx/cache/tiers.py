@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from llmx.cache.keys import exact_key, scope_key
 from llmx.cache.kinds import classify
@@ -32,6 +30,8 @@ from llmx.state import Warn
 from llmx.types import Completion, Request, Usage
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import numpy as np
 
     from llmx.cache.embed import Embedder
@@ -44,15 +44,16 @@ VECTORS_DIR = "vectors"  # llmx.cache.store.VECTORS: the vectors database's dire
 _NO_KEY = "-"  # never an exact key
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
+# The values are named tuples, not dataclasses: an exact hit imports this module.
+
+
+class Hit(NamedTuple):
     entry: Entry
     tier: Tier
     similarity: float | None
 
 
-@dataclass(frozen=True, slots=True)
-class Policy:
+class Policy(NamedTuple):
     """What one call may do with the cache (profile mode narrowed by per-call flags)."""
 
     read: bool
@@ -66,8 +67,7 @@ class Policy:
                    write=mode in ("read-write", "write"))
 
 
-@dataclass(frozen=True, slots=True)
-class Keys:
+class Keys(NamedTuple):
     exact: str
     scope: str
     prompt: str

@@ -1,16 +1,19 @@
-"""Value types of the cache. Standard library only."""
+"""Value types of the cache. Standard library only.
+
+``Entry`` is a ``typing.NamedTuple`` (attribute access, ``_replace``, equality by value),
+not a dataclass: every cache hit imports this module, and a named tuple is far cheaper to
+create at import.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 ENTRY_VERSION = 1
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     """One cached answer, stored as JSON (never pickle)."""
 
     text: str
@@ -26,7 +29,7 @@ class Entry:
     created: float  # unix time
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = self._asdict()
         data["chunks"] = list(self.chunks)
         data["v"] = ENTRY_VERSION
         return data

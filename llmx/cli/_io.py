@@ -18,16 +18,16 @@ import io as _stdio
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, BinaryIO, TextIO, cast
+from typing import Any, BinaryIO, NamedTuple, TextIO, cast
 
 from llmx.ui.stream import closed_output_guard
 
 
-@dataclass(frozen=True)
-class Io:
+class Io(NamedTuple):
     """What a command may touch of its process. ``stdout_bytes`` None: bytes are decoded
-    (UTF-8) into ``stdout``, which suits a text-only fake."""
+    (UTF-8) into ``stdout``, which suits a text-only fake. Immutable (a named tuple, not a
+    dataclass: every command, a cache hit included, builds one); ``io._replace(...)``
+    gives a changed copy."""
 
     stdin: BinaryIO
     stdout: TextIO

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from llmx.cli._io import Io
 from llmx.cli._stdin import GRACE_SECONDS, context_ready, read_all
@@ -27,10 +25,10 @@ if TYPE_CHECKING:
     from llmx.types import Completion
 
 
-@dataclass(frozen=True)
-class AskArgs:
+class AskArgs(NamedTuple):
     """One ``llmx ask`` command line, parsed. Each field is set by the options of
-    ``llmx.cli.spec.ASK`` naming it; these defaults are the options' defaults."""
+    ``llmx.cli.spec.ASK`` naming it; these defaults are the options' defaults. (A named
+    tuple, not a dataclass: it is created at the import of every ``llmx ask``.)"""
 
     prompt: tuple[str, ...] = ()
     profile: str | None = None
@@ -64,8 +62,8 @@ def ask_args(words: Sequence[str], values: Mapping[str, Any]) -> AskArgs:
     return AskArgs(prompt=tuple(words), **given)
 
 
-ASK_FIELDS = frozenset(f.name for f in fields(AskArgs)) - {"prompt"}
-ASK_DEFAULTS = {f.name: f.default for f in fields(AskArgs)}
+ASK_FIELDS = frozenset(AskArgs._fields) - {"prompt"}
+ASK_DEFAULTS = dict(AskArgs._field_defaults)
 
 
 def gather_prompt(args: AskArgs, io: Io) -> str:
@@ -97,6 +95,8 @@ def _with_context(prompt: str, args: AskArgs, io: Io) -> str:
 
 
 def run_ask(args: AskArgs, io: Io) -> int:
+    from pathlib import Path
+
     from llmx.config.files import load
     from llmx.config.profile import first_use_note, resolve_profile
     from llmx.engine import Client

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from llmx.cli._io import Io
 from llmx.config import schema
+from llmx.config.fields import replaced
 from llmx.errors import UsageError
 from llmx.state import Once, stderr_warn
 
@@ -314,9 +315,9 @@ def _for_batch(profile: Profile, concurrency: int, semantic: bool) -> Profile:
     answered by the cache and coalesced in flight."""
     http = profile.http
     if http.max_connections < concurrency:
-        http = replace(http, max_connections=concurrency, max_keepalive=concurrency)
-    cache = profile.cache if semantic else replace(profile.cache, semantic=False)
-    return replace(profile, http=http, cache=cache)
+        http = replaced(http, max_connections=concurrency, max_keepalive=concurrency)
+    cache = profile.cache if semantic else replaced(profile.cache, semantic=False)
+    return replaced(profile, http=http, cache=cache)
 
 
 def _cost_line(profile: Profile, results: list[Result]) -> str:

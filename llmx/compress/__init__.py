@@ -7,8 +7,7 @@ it was given.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from llmx.choices import COMPRESSION_MODES, RULE_MODES, member
 
@@ -16,8 +15,7 @@ if TYPE_CHECKING:
     from llmx.compress.tokens import Tokenizer
 
 
-@dataclass(frozen=True, slots=True)
-class Shrunk:
+class Shrunk(NamedTuple):  # not a dataclass: every request imports this package
     text: str
     before: int  # tokens in the original
     after: int  # tokens in ``text``

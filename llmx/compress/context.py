@@ -37,7 +37,7 @@ fits by the counter's own measure.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from llmx.errors import UsageError
 from llmx.types import Message
@@ -57,8 +57,7 @@ _HINT = ("lower max_tokens, shorten the system prompt, or set `context_window` i
          "profile if the model accepts more")
 
 
-@dataclass(frozen=True, slots=True)
-class Fitted:
+class Fitted(NamedTuple):  # named tuples, not dataclasses: every request imports this
     """The conversation as it fits. ``tokens`` is the prompt's size as ``fit`` counted it
     (system prompt, messages and framing); ``omitted_tokens`` counts the removed text."""
 
@@ -103,8 +102,7 @@ def fit(system: str | None, messages: Sequence[Message], *, window: int, reserve
     return conversation.cut_within(budget, window=window, reserve=reserve, total=total)
 
 
-@dataclass(frozen=True, slots=True)
-class _Conversation:
+class _Conversation(NamedTuple):
     messages: tuple[Message, ...]
     sizes: tuple[int, ...]
     base: int  # system prompt + framing of every original message

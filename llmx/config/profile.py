@@ -1,4 +1,4 @@
-"""Profiles: checked TOML tables in, frozen dataclasses out. Pure — no IO.
+"""Profiles: checked TOML tables in, frozen settings tables out. Pure — no IO.
 
 A profile never holds an API key, only where to find one (``api_key_env`` or
 ``api_key_cmd``; see ``llmx.config.secrets``), so no repr can leak a key.
@@ -22,14 +22,13 @@ The built-in profile ``sim`` (the embedded simulator) always exists. A
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from llmx.choices import EMBEDDED, Provider
 from llmx.config import fields, schema
-from llmx.config.fields import declared, defaults
+from llmx.config.fields import declared, defaults, replaced
 from llmx.config.schema import fail
 from llmx.config.settings import (
     BatchSettings,
@@ -327,7 +326,7 @@ def with_overrides(profile: Profile, **values: Any) -> Profile:
         changes[key] = rule("--" + key.replace("_", "-"), value)
     if not changes:
         return profile
-    updated = replace(profile, **changes)
+    updated = replaced(profile, **changes)
     _check_combination(profile_path(profile.name), updated)
     return updated
 

@@ -24,8 +24,7 @@ import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, TextIO
+from typing import TYPE_CHECKING, NamedTuple, Protocol, TextIO
 
 if TYPE_CHECKING:
     from llmx.errors import OutputError
@@ -155,8 +154,10 @@ _RAW_HTML = (  # CommonMark HTML blocks 1-5: they end at a marker, not at a blan
 )
 
 
-@dataclass(frozen=True)
-class Block:
+# Named tuples, not dataclasses: this module is imported by every command, a cache hit too.
+
+
+class Block(NamedTuple):
     """One complete top-level Markdown block, as source lines (without newlines)."""
 
     lines: tuple[str, ...]
@@ -168,8 +169,7 @@ class Block:
         return "\n".join(self.lines) + "\n"
 
 
-@dataclass(frozen=True)
-class _Region:
+class _Region(NamedTuple):
     """An open fenced code block or raw HTML block: blank lines do not end it."""
 
     opener: str

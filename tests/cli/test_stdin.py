@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import dataclasses
 import io
 import os
 
@@ -70,6 +69,6 @@ def test_a_pipe_with_data_is_ready_and_read_to_eof() -> None:
     os.close(write_end)
     with os.fdopen(read_end, "rb", buffering=0) as stream:
         assert context_ready(stream, wait=None, grace=1.0)
-        streams = dataclasses.replace(memory_io().io, stdin=stream)
+        streams = memory_io().io._replace(stdin=stream)
         text = gather_prompt(AskArgs(prompt=("q",), stdin=True), streams)
     assert text == "q\n\nfirst\nsecond\n"
