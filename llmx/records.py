@@ -38,11 +38,11 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llmx.choices import RECORD_TIERS
+from llmx.values import frozen
 
 if TYPE_CHECKING:
     import asyncio
@@ -72,7 +72,7 @@ def _is_class_name(text: str) -> bool:
     return 0 < len(text) <= _MAX_ERROR_NAME and all(part.isidentifier() for part in parts)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen  # not a dataclass: a cache hit writes a record, and imports this module
 class Record:
     """What happened to one request (see the module docstring for each field)."""
 
@@ -177,11 +177,13 @@ def _count(value: Any) -> int:
     return value
 
 
-@dataclass(slots=True)
 class Skipped:
     """Lines a read could not use (not a complete, valid record), counted as it goes."""
 
-    lines: int = 0
+    __slots__ = ("lines",)
+
+    def __init__(self, lines: int = 0) -> None:
+        self.lines = lines
 
 
 def _month(ts: float) -> tuple[int, int]:

@@ -104,8 +104,8 @@ async def connect(parts: Parts, stack: AsyncExitStack, engine: HttpEngine | None
 
 def endpoint_for(profile: Profile, base_url: str | None = None) -> Endpoint:
     """The profile's HTTP settings as an ``Endpoint`` (``base_url`` overrides its own)."""
-    from llmx.config.fields import names
     from llmx.providers.http import Endpoint
+    from llmx.values import names
 
     pool = {name: getattr(profile.http, name) for name in names(type(profile.http))}
     return Endpoint(base_url=base_url or profile.base_url, timeout=profile.timeout,

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from llmx.bench.model import LatencyModel
-from llmx.config.fields import replaced
 from llmx.config.profile import CacheSettings, CompressionSettings, HttpSettings, Profile
+from llmx.values import replaced
 
 CONTEXT_WINDOW = 128_000  # a hosted model's; the complex prompts must fit uncut
 

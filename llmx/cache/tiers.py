@@ -109,11 +109,11 @@ class TieredCache:
     @property
     def store(self) -> CacheStore:
         if self._store is None:
-            from llmx.cache.store import CacheStore, Grouping
+            from llmx.cache.store import CacheStore
 
             self._store = CacheStore(self._directory, max_entries=self.settings.max_entries,
                                      max_bytes=self.settings.max_bytes, clock=self._wall,
-                                     warn=self._warn, grouping=Grouping())
+                                     warn=self._warn, grouping=True)  # Grouping()'s defaults
         return self._store
 
     def exact(self, keys: Keys) -> Hit | None:

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from llmx.cli._io import Io
 from llmx.config import schema
-from llmx.config.fields import replaced
 from llmx.errors import UsageError
 from llmx.state import Once, stderr_warn
+from llmx.values import replaced
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable

@@ -1,20 +1,13 @@
 """Profile settings as declared fields, and what is read back from them.
 
 A setting is a class attribute whose declaration carries its default, check and help text,
-next to its type: ``@settings_table`` makes a frozen, slotted, keyword-only class of them,
+next to its type: ``@settings_table`` makes a frozen, slotted, keyword-only class of them
+(``llmx.values``: not a dataclass, which every command would pay for at import),
 ``setting(...)`` declares one key and ``table(...)`` a sub-table (another settings class);
 the classes themselves are in ``settings.py``. Read back through ``declared(cls)``: the
 checked key list (``profile_spec``, ``rule``), the defaults (``defaults``), and the
-commented TOML of ``config show`` and ``llmx.toml.example`` (``render``).
-
-The classes are not dataclasses (type checkers see them as such, through
-``dataclass_transform``): every command, a cache hit included, loads these declarations,
-and a frozen dataclass costs ~1.4 ms to create where ``settings_table`` costs a few
-microseconds. What they keep of a frozen, slotted, keyword-only dataclass: keyword
-construction with the declared defaults (a missing required key or an unknown one is a
-``TypeError``), read-only attributes, equality and hashing by value among instances of one
-class, a repr without the fields declared ``repr=False``, pickling. ``replaced(obj, ...)``
-stands for ``dataclasses.replace`` and ``names(cls)`` for the field names.
+commented TOML of ``config show`` and ``llmx.toml.example`` (``render``). A changed copy
+is ``llmx.values.replaced(profile, ...)``; the field names, ``llmx.values.names(cls)``.
 
 Keys match the field names of the settings classes one to one, so a checked sub-table can
 be passed straight to its class.
@@ -24,23 +17,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from functools import cache
-from typing import Any, Final, TypeVar, cast, dataclass_transform
+from typing import Any, TypeVar, dataclass_transform
 
 from llmx.config import schema
 from llmx.config.schema import Checker, Spec
+from llmx.values import MISSING, Field, build, fields_of
+
+__all__ = ["MISSING", "TOP_LEVEL_KEYS", "Declared", "Field", "declared", "default_of",
+           "defaults", "profile_spec", "rule", "setting", "settings_table", "table",
+           "table_spec"]
 
 TOP_LEVEL_KEYS = ("default_profile", "profiles")
 T = TypeVar("T")
-
-
-class _Missing:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "MISSING"
-
-
-MISSING: Final[Any] = _Missing()  # "no default": the key is required
 
 
 class Declared:
@@ -60,27 +48,12 @@ class Declared:
         self.example = example
 
 
-class Field:
-    """One field of a settings class: its name, default (``MISSING``: none) or factory,
-    whether its repr shows it, and its declaration (None: a plain field, not a key)."""
-
-    __slots__ = ("decl", "default", "default_factory", "name", "repr")
-
-    def __init__(self, decl: Declared | None, default: Any = MISSING,
-                 default_factory: Callable[[], Any] | None = None, repr: bool = True) -> None:
-        self.name = ""  # set by ``settings_table``
-        self.decl = decl
-        self.default = default
-        self.default_factory = default_factory
-        self.repr = repr
-
-
 def setting(*, help: str, check: Checker | Spec, default: Any = MISSING,
             default_factory: Callable[[], Any] | None = None,
             show: Callable[[Any], Any] | None = None, example: Any = None,
             repr: bool = True) -> Any:
     """A profile key: its default (none: the key is required), checker and help text."""
-    return Field(Declared(help, check, None, show, example), default, default_factory, repr)
+    return Field(default, default_factory, repr, Declared(help, check, None, show, example))
 
 
 def table(*, help: str, default_factory: type | None = None, of: type | None = None,
@@ -90,108 +63,22 @@ def table(*, help: str, default_factory: type | None = None, of: type | None = N
     cls = default_factory or of
     if cls is None:
         raise TypeError("table() needs default_factory or of")
-    return Field(Declared(help, None, cls, None, None), default, default_factory)
-
-
-class _Table:
-    """The behaviour every settings class shares (see the module docstring)."""
-
-    __slots__ = ()
-    _fields: tuple[str, ...] = ()
-    _table: tuple[Field, ...] = ()
-
-    def __init__(self, **values: Any) -> None:
-        for item in self._table:
-            if item.name in values:
-                value = values.pop(item.name)
-            elif item.default_factory is not None:
-                value = item.default_factory()
-            elif item.default is MISSING:
-                raise TypeError(f"{type(self).__name__}() missing required keyword argument: "
-                                f"'{item.name}'")
-            else:
-                value = item.default
-            object.__setattr__(self, item.name, value)
-        if values:
-            raise TypeError(f"{type(self).__name__}() got an unexpected keyword argument "
-                            f"'{next(iter(values))}'")
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError(f"cannot assign to field '{name}' of a settings table")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field '{name}' of a settings table")
-
-    def _values(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self._fields)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__ or not isinstance(other, _Table):
-            return NotImplemented
-        return self._values() == other._values()
-
-    def __hash__(self) -> int:
-        return hash(self._values())
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{item.name}={getattr(self, item.name)!r}"
-                          for item in self._table if item.repr)
-        return f"{type(self).__name__}({shown})"
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return _rebuilt, (type(self), dict(zip(self._fields, self._values(), strict=True)))
-
-
-def _rebuilt(cls: type[T], values: dict[str, Any]) -> T:
-    return cls(**values)
+    return Field(default, default_factory, meta=Declared(help, None, cls, None, None))
 
 
 @dataclass_transform(frozen_default=True, kw_only_default=True,
                      field_specifiers=(setting, table))
 def settings_table(cls: type[T]) -> type[T]:
-    """A frozen, slotted, keyword-only class of settings (see the module docstring): every
+    """A frozen, slotted, keyword-only class of settings (``llmx.values.frozen``): every
     annotated attribute is a field, its value a ``setting``, a ``table`` or a plain default."""
-    if cls.__bases__ != (object,):
-        raise TypeError("a settings table derives from no other class")
-    names = tuple(cls.__annotations__)  # its own: it has no base class
-    items = []
-    for name in names:
-        value = cls.__dict__.get(name, MISSING)
-        item = value if isinstance(value, Field) else Field(None, value)
-        item.name = name
-        items.append(item)
-    namespace = {key: value for key, value in cls.__dict__.items()
-                 if key not in names and key not in ("__dict__", "__weakref__")}
-    namespace.update(__slots__=names, _fields=names, _table=tuple(items))
-    return cast("type[T]", type(cls.__name__, (_Table,), namespace))
-
-
-def is_table(value: object) -> bool:
-    """Whether ``value`` is an instance of a settings class."""
-    return isinstance(value, _Table)
-
-
-def names(cls: type) -> tuple[str, ...]:
-    """The field names of a settings class, in declaration order."""
-    if not issubclass(cls, _Table):
-        raise TypeError(f"not a settings table: {cls.__name__}")
-    return cls._fields
-
-
-def replaced(obj: T, /, **changes: Any) -> T:
-    """``obj`` with ``changes`` (``dataclasses.replace`` for a settings class instance)."""
-    if not isinstance(obj, _Table):
-        raise TypeError(f"not a settings table: {type(obj).__name__}")
-    values = dict(zip(obj._fields, obj._values(), strict=True))
-    values.update(changes)
-    return type(obj)(**values)
+    return build(cls)
 
 
 def declared(cls: type) -> Iterator[tuple[Field, Declared]]:
     """The declared settings of ``cls`` in declaration order (plain fields left out)."""
-    for item in getattr(cls, "_table", ()):
-        if item.decl is not None:
-            yield item, item.decl
+    for item in fields_of(cls):
+        if isinstance(item.meta, Declared):
+            yield item, item.meta
 
 
 def default_of(item: Field) -> Any:

@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 from llmx.choices import EMBEDDED, Provider
 from llmx.config import fields, schema
-from llmx.config.fields import declared, defaults, replaced
+from llmx.config.fields import declared, defaults
 from llmx.config.schema import fail
 from llmx.config.settings import (
     BatchSettings,
@@ -39,6 +39,7 @@ from llmx.config.settings import (
     Profile,
 )
 from llmx.errors import ConfigError
+from llmx.values import replaced
 
 __all__ = [
     "BUILTIN_PROFILE", "BatchSettings", "CacheSettings", "CompressionSettings", "Config",

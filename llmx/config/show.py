@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from llmx.config.fields import Declared, is_table, names
+from llmx.config.fields import Declared
 from llmx.config.profile import Profile
 from llmx.config.secrets import mask
+from llmx.values import is_frozen, names
 
 _SHOWN_ONLY = {  # keys `config show` adds to the declared settings
     "name": Declared("the profile's name", None, None, None, None),
@@ -45,7 +46,7 @@ def profile_text(profile: Profile, env: Mapping[str, str] | None = None) -> str:
 
 
 def _plain(value: Any) -> Any:
-    if is_table(value):
+    if is_frozen(value):
         pairs = ((name, getattr(value, name)) for name in names(type(value)))
         return {name: _plain(item) for name, item in pairs if item is not None}
     if isinstance(value, Mapping):

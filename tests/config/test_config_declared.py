@@ -18,7 +18,6 @@ from llmx.config.fields import (
     declared,
     default_of,
     defaults,
-    names,
     profile_spec,
     rule,
     table_spec,
@@ -28,6 +27,7 @@ from llmx.config.render import key_names
 from llmx.config.settings import CacheSettings, HttpSettings, Profile
 from llmx.config.show import profile_text, profile_to_dict
 from llmx.errors import ConfigError
+from llmx.values import names
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "llmx.toml.example"
 SETTINGS = [(cls, item, decl) for cls in (Profile, *(d.table for _, d in declared(Profile)
