@@ -126,6 +126,9 @@ def run_ask(args: AskArgs, io: Io) -> int:
         return 0
     import asyncio  # only now: a cache hit never starts an event loop
 
+    from llmx.cli import collect_garbage
+
+    collect_garbage()
     return asyncio.run(_ask(client, plan, args, io))
 
 

@@ -42,6 +42,22 @@ def test_key_is_a_stable_sha256_hex() -> None:
     assert key(BASE._replace()) == first
 
 
+def test_keys_are_those_existing_caches_hold() -> None:
+    """Computed by llmx before its value types became named tuples and its digest left
+    hashlib: an entry cached then must still be found."""
+    assert key() == "5ff32b2723b3b472a8cc97241ffc894c1ce39a8ee39b2160d6edb261da1b9b8f"
+    assert scope() == "291ccd9f10fd69cfcc21f2372cd63024e7801d7c3fcfb5f785c2146e4d388a79"
+
+
+@pytest.mark.parametrize("data", [b"", b"abc", bytes(range(256)) * 3])
+def test_the_digest_is_hashlibs_sha256(data: bytes) -> None:
+    import hashlib
+
+    from llmx.cache import keys
+
+    assert keys._sha256()(data).hexdigest() == hashlib.sha256(data).hexdigest()
+
+
 @pytest.mark.parametrize("change", [
     {"model": "gpt-4o"},
     {"system": "Be verbose."},
