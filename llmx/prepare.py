@@ -1,4 +1,5 @@
 """Turning a prompt into a Request: call options, compression, the context window.
+(``Call`` and ``Prepared``, the values in and out, are ``llmx.plan``'s, re-exported.)
 
 ``prepare`` is synchronous and cheap for ordinary prompts: the tokenizer loads only when
 compression is on or the prompt might not fit the model's context window.
@@ -7,9 +8,10 @@ compression is on or the prompt might not fit the model's context window.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from llmx.choices import CONTENT_KINDS
+from llmx.plan import Call, Prepared
 from llmx.types import Message, Request
 
 if TYPE_CHECKING:
@@ -19,23 +21,10 @@ if TYPE_CHECKING:
     from llmx.config.profile import Profile
     from llmx.config.schema import Checker
 
+__all__ = ["Call", "Prepared", "build_request", "call_rules", "check_call", "prepare"]
+
 DEFAULT_RESERVE = 1024  # response tokens kept free when the call sets no max_tokens
 APPROXIMATE_MARGIN = 0.9  # share of the window used when counting with a stand-in encoding
-
-
-class Call(NamedTuple):
-    """One call's options; None means "the profile's value". (A named tuple, as are the
-    types of ``llmx.types``: this module is on every request's path.)"""
-
-    system: str | None = None
-    model: str | None = None
-    temperature: float | None = None
-    max_tokens: int | None = None
-    no_cache: bool = False
-    refresh: bool = False
-    kind: str | None = None
-    compress: str | None = None  # one of choices.COMPRESSION_MODES, checked by check_call
-    history: tuple[Message, ...] = ()
 
 
 KINDS = CONTENT_KINDS  # what a prompt can be (the cache.ttl keys less "default")
@@ -78,23 +67,6 @@ def build_request(profile: Profile, prompt: str, call: Call, *, stream: bool) ->
         max_tokens=profile.max_tokens if call.max_tokens is None else call.max_tokens,
         stream=stream,
     )
-
-
-class Prepared(NamedTuple):
-    """A request ready to look up and send, and what preparing it did."""
-
-    request: Request
-    tokens_before: int | None = None  # prompt tokens before compression (None: not counted)
-    tokens_after: int | None = None
-    compressor: str | None = None  # "<mode>:<version>" when compressed; part of the cache key
-    omitted_tokens: int = 0  # dropped to fit the context window
-    approximate: bool = False  # counted with a stand-in encoding
-
-    @property
-    def tokens_saved(self) -> int:
-        if self.tokens_before is None or self.tokens_after is None:
-            return 0
-        return self.tokens_before - self.tokens_after
 
 
 def prepare(profile: Profile, prompt: str, call: Call, *, stream: bool,

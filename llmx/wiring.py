@@ -16,12 +16,13 @@ import functools
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from llmx.choices import EMBEDDED
 from llmx.paths import records_dir, state_dir
 from llmx.records import RecordLog
 from llmx.state import Once, Warn, to_stderr
+from llmx.values import frozen
 
 if TYPE_CHECKING:
     from contextlib import AsyncExitStack
@@ -36,9 +37,9 @@ if TYPE_CHECKING:
 RECORDS_GROUP_S = 1.0  # records are written in groups at most this old (see llmx.records)
 
 
-class Parts(NamedTuple):
-    """What every request of one Client shares, decided once when the Client is made.
-    (Named tuples, not dataclasses: every ``llmx ask``, a cache hit included, builds one.)"""
+@frozen  # not a dataclass: every ``llmx ask``, a cache hit included, builds one
+class Parts:
+    """What every request of one Client shares, decided once when the Client is made."""
 
     profile: Profile
     env: Mapping[str, str]
@@ -50,7 +51,8 @@ class Parts(NamedTuple):
     tokenizers: Path | None  # where tokenizer files are kept (None: state=False)
 
 
-class Link(NamedTuple):
+@frozen
+class Link:
     """How to reach the provider: made when the Client is entered."""
 
     engine: HttpEngine
@@ -98,8 +100,9 @@ async def connect(parts: Parts, stack: AsyncExitStack, engine: HttpEngine | None
     if engine is None:  # closed before the simulator stops: its connections go first
         engine = HttpEngine()
         stack.push_async_callback(engine.aclose)
-    return Link(engine, endpoint_for(profile, base_url), codec_for(profile.provider),
-                functools.cache(lambda: _api_key(profile, parts.env)))
+    return Link(engine=engine, endpoint=endpoint_for(profile, base_url),
+                codec=codec_for(profile.provider),
+                api_key=functools.cache(lambda: _api_key(profile, parts.env)))
 
 
 def endpoint_for(profile: Profile, base_url: str | None = None) -> Endpoint:

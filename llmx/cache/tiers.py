@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from llmx.cache.keys import exact_key, scope_key
 from llmx.cache.kinds import classify
-from llmx.cache.types import Entry
+from llmx.cache.types import Entry, Hit, Keys, Policy
 from llmx.choices import HitTier
 from llmx.errors import LlmxError
 from llmx.state import Warn
@@ -39,38 +39,11 @@ if TYPE_CHECKING:
     from llmx.cache.vectors import VectorIndex
     from llmx.config.profile import CacheSettings
 
+__all__ = ["Hit", "Keys", "Policy", "Tier", "TieredCache", "completion_from"]
+
 Tier = HitTier
 VECTORS_DIR = "vectors"  # llmx.cache.store.VECTORS: the vectors database's directory
 _NO_KEY = "-"  # never an exact key
-
-
-# The values are named tuples, not dataclasses: an exact hit imports this module.
-
-
-class Hit(NamedTuple):
-    entry: Entry
-    tier: Tier
-    similarity: float | None
-
-
-class Policy(NamedTuple):
-    """What one call may do with the cache (profile mode narrowed by per-call flags)."""
-
-    read: bool
-    write: bool
-
-    @classmethod
-    def of(cls, mode: str, *, no_cache: bool = False, refresh: bool = False) -> Policy:
-        if no_cache or mode == "off":
-            return cls(False, False)
-        return cls(read=mode in ("read-write", "read") and not refresh,
-                   write=mode in ("read-write", "write"))
-
-
-class Keys(NamedTuple):
-    exact: str
-    scope: str
-    prompt: str
 
 
 class TieredCache:

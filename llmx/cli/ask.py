@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from llmx.cli._io import Io
 from llmx.cli._stdin import GRACE_SECONDS, context_ready, read_all
 from llmx.cli.spec import ASK, parse
 from llmx.errors import UsageError
+from llmx.values import fields_of, frozen, names
 
 if TYPE_CHECKING:
     from llmx.answer import Answer
@@ -25,10 +26,10 @@ if TYPE_CHECKING:
     from llmx.types import Completion
 
 
-class AskArgs(NamedTuple):
+@frozen  # not a dataclass nor a named tuple: created at the import of every ``llmx ask``
+class AskArgs:
     """One ``llmx ask`` command line, parsed. Each field is set by the options of
-    ``llmx.cli.spec.ASK`` naming it; these defaults are the options' defaults. (A named
-    tuple, not a dataclass: it is created at the import of every ``llmx ask``.)"""
+    ``llmx.cli.spec.ASK`` naming it; these defaults are the options' defaults."""
 
     prompt: tuple[str, ...] = ()
     profile: str | None = None
@@ -62,8 +63,8 @@ def ask_args(words: Sequence[str], values: Mapping[str, Any]) -> AskArgs:
     return AskArgs(prompt=tuple(words), **given)
 
 
-ASK_FIELDS = frozenset(AskArgs._fields) - {"prompt"}
-ASK_DEFAULTS = dict(AskArgs._field_defaults)
+ASK_FIELDS = frozenset(names(AskArgs)) - {"prompt"}
+ASK_DEFAULTS = {item.name: item.default for item in fields_of(AskArgs)}
 
 
 def gather_prompt(args: AskArgs, io: Io) -> str:

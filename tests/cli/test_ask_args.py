@@ -11,6 +11,7 @@ from llmx.cli._run import run_app
 from llmx.cli.ask import AskArgs, parse_fast
 from llmx.cli.spec import ASK, parse
 from llmx.errors import ExitCode
+from llmx.values import names
 from tests.cli.harness import invoke
 
 
@@ -93,7 +94,7 @@ def test_what_the_fast_parser_leaves_typer_refuses_or_helps(
 def test_every_option_sets_a_field_of_askargs() -> None:
     types = AskArgs.__annotations__  # field name -> its type, as written
     for opt in ASK:
-        assert opt.field in AskArgs._fields, opt
+        assert opt.field in names(AskArgs), opt
         if opt.kind == "value":
             assert opt.type.__name__ in str(types[opt.field]), opt
 
