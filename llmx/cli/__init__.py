@@ -16,7 +16,7 @@ Around every command, ``main`` also makes the process's edges ordinary:
 And the process costs what its command does (an answer from the cache is a few
 milliseconds of work): the cyclic garbage collector is off until a command turns out to
 be more than a quick one (``collect_garbage``: the Typer app, a request that goes out),
-and the exit skips the interpreter's teardown when nothing is left to do (``_exit``).
+and a quick command's exit skips the interpreter's teardown (``_exit``).
 """
 
 from __future__ import annotations
@@ -62,12 +62,14 @@ def collect_garbage() -> None:
 
 
 def _exit(code: int) -> NoReturn:
-    """Exit with ``code``. When no other thread runs and both output streams are flushed,
-    the atexit handlers run (queued records, coverage data...) and the process ends at
-    once: the interpreter's teardown (freeing every module and collecting garbage, about
-    a fifth of an answer from the cache) only frees memory the system frees anyway."""
+    """Exit with ``code``. After a quick command (the collector still off: an answer from
+    the cache, ``--version``, a usage error), with no other thread running and both output
+    streams flushed, the atexit handlers run and the process ends at once: the
+    interpreter's teardown (freeing every module, collecting garbage: about a fifth of an
+    answer from the cache) only frees memory the system frees anyway. Anything else exits
+    the ordinary way (files a command left open are flushed and closed by the teardown)."""
     threading = sys.modules.get("threading")
-    if threading is not None and threading.active_count() > 1:
+    if gc.isenabled() or (threading is not None and threading.active_count() > 1):
         sys.exit(code)
     import atexit
 
