@@ -99,6 +99,7 @@ def run_ask(args: AskArgs, io: Io) -> int:
     from pathlib import Path
 
     from llmx.config.files import load
+    from llmx.config.memo import keep
     from llmx.config.profile import first_use_note, resolve_profile
     from llmx.engine import Client
     from llmx.prepare import Call
@@ -120,17 +121,21 @@ def run_ask(args: AskArgs, io: Io) -> int:
     if args.dry_run:
         client.close()
         return _dry_run(plan, args, io)
+    code = 0
     hit = client.lookup(plan)  # a hit needs no event loop and no HTTP stack
     if hit is not None:
         client.close()
         _emit_whole(hit, profile, args, io)
-        return 0
-    import asyncio  # only now: a cache hit never starts an event loop
+    else:
+        import asyncio  # only now: a cache hit never starts an event loop
 
-    from llmx.cli import collect_garbage
+        from llmx.cli import collect_garbage
 
-    collect_garbage()
-    return asyncio.run(_ask(client, plan, args, io))
+        collect_garbage()
+        code = asyncio.run(_ask(client, plan, args, io))
+    if code == 0:
+        keep()  # the answer is out: remember the config's parse for the next ask
+    return code
 
 
 FLAG_NAMES = {opt.field: opt.names[-1] for opt in ASK if opt.kind == "value"}  # --max-tokens

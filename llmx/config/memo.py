@@ -11,6 +11,9 @@ times in nanoseconds. What a caller may rely on:
   file's identity is what it was when the memo was written, and only for documents that
   JSON holds exactly (tables, arrays, strings, numbers, booleans: a TOML date or time is
   never memoised);
+* ``parsed`` itself writes nothing: a parse worth remembering is held until ``keep()``,
+  which ``llmx ask`` calls once it has delivered its answer, so a command that fails (or
+  any other command) leaves the state directory as it was;
 * a file changed within ``SETTLE_S`` seconds of being read is not memoised (a second write
   within the file system's timestamp granularity could leave its identity unchanged), nor
   is one whose times lie in the future;
@@ -34,6 +37,7 @@ from typing import Any, Final
 MEMO_DIR: Final = "config-cache"
 MEMO_VERSION: Final = 1
 SETTLE_S: Final = 2.0  # coarser than any file system's timestamps (FAT: 2 s)
+_held: dict[Path, dict[str, Any]] = {}  # memo file -> what ``keep`` writes there
 
 
 def parsed(path: Path, state: Path, read: Callable[[Path], dict[str, Any]]
@@ -52,9 +56,16 @@ def parsed(path: Path, state: Path, read: Callable[[Path], dict[str, Any]]
         return found
     data = read(path)  # read after the stat: a change meanwhile makes the memo stale at once
     settled = time.time_ns() - max(info.st_mtime_ns, info.st_ctime_ns)
+    _held.clear()  # only the latest parse is held: the config of the command now running
     if settled >= SETTLE_S * 1e9:
-        _remember(memo, {"v": MEMO_VERSION, "path": where, "id": identity, "data": data})
+        _held[memo] = {"v": MEMO_VERSION, "path": where, "id": identity, "data": data}
     return data
+
+
+def keep() -> None:
+    """Write the memos of the parses this process made (see the module docstring)."""
+    while _held:
+        _remember(*_held.popitem())
 
 
 def _recalled(memo: Path, where: str, identity: list[int]) -> dict[str, Any] | None:

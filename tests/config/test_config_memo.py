@@ -33,15 +33,27 @@ def settled(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(memo, "SETTLE_S", 0.0)
 
 
+@pytest.fixture(autouse=True)
+def nothing_held() -> None:
+    memo._held.clear()
+
+
 def write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
 
 
+def parse(config: Path, state: Path, read: Any) -> dict[str, Any]:
+    """One command's parse, as ``llmx ask`` makes it: then ``keep`` (its answer was out)."""
+    found = memo.parsed(config, state, read)
+    memo.keep()
+    return found
+
+
 def test_a_settled_file_is_parsed_once(tmp_path: Path, settled: None) -> None:
     config, state, read = write(tmp_path / "llmx.toml", TOML), tmp_path / "state", Reader()
-    first = memo.parsed(config, state, read)
-    again = memo.parsed(config, state, read)
+    first = parse(config, state, read)
+    again = parse(config, state, read)
     assert read.calls == 1 and again == first == read_config_file(config)
     assert [type(v) for v in again["profiles"]["p"].values()] == [str, str, float, int, dict]
     (saved,) = (state / memo.MEMO_DIR).iterdir()
@@ -52,17 +64,17 @@ def test_a_settled_file_is_parsed_once(tmp_path: Path, settled: None) -> None:
 def test_a_changed_file_is_parsed_again_even_with_its_old_size_and_time(
         tmp_path: Path, settled: None) -> None:
     config, state, read = write(tmp_path / "llmx.toml", TOML), tmp_path / "state", Reader()
-    memo.parsed(config, state, read)
+    parse(config, state, read)
     before = config.stat()
     write(config, TOML.replace("retries = 3", "retries = 4"))  # same size
     os.utime(config, ns=(before.st_atime_ns, before.st_mtime_ns))  # same mtime: ctime moves
-    assert memo.parsed(config, state, read)["profiles"]["p"]["retries"] == 4
+    assert parse(config, state, read)["profiles"]["p"]["retries"] == 4
     assert read.calls == 2
 
 
 def test_a_file_written_a_moment_ago_is_not_remembered(tmp_path: Path) -> None:
     config, state, read = write(tmp_path / "llmx.toml", TOML), tmp_path / "state", Reader()
-    assert memo.parsed(config, state, read) == memo.parsed(config, state, read)
+    assert parse(config, state, read) == parse(config, state, read)
     assert read.calls == 2 and not (state / memo.MEMO_DIR).exists()
 
 
@@ -70,18 +82,18 @@ def test_a_document_json_cannot_hold_is_parsed_every_time(tmp_path: Path, settle
                                                           ) -> None:
     config = write(tmp_path / "llmx.toml", 'when = 1979-05-27T07:32:00Z\n')
     state, read = tmp_path / "state", Reader()
-    first = memo.parsed(config, state, read)
-    assert memo.parsed(config, state, read) == first and read.calls == 2
+    first = parse(config, state, read)
+    assert parse(config, state, read) == first and read.calls == 2
     assert first["when"].year == 1979
 
 
 def test_a_damaged_or_foreign_memo_is_ignored(tmp_path: Path, settled: None) -> None:
     config, state, read = write(tmp_path / "llmx.toml", TOML), tmp_path / "state", Reader()
-    memo.parsed(config, state, read)
+    parse(config, state, read)
     (saved,) = (state / memo.MEMO_DIR).iterdir()
     for junk in (b"{not json", b"[]", b'{"v": 1, "path": "/elsewhere", "id": [], "data": {}}'):
         saved.write_bytes(junk)
-        assert memo.parsed(config, state, read) == read_config_file(config)
+        assert parse(config, state, read) == read_config_file(config)
     assert read.calls == 4
 
 
@@ -89,8 +101,8 @@ def test_a_state_directory_that_cannot_be_written_costs_nothing_but_a_parse(
         tmp_path: Path, settled: None) -> None:
     config, read = write(tmp_path / "llmx.toml", TOML), Reader()
     blocked = write(tmp_path / "state", "a file where the state directory would be")
-    assert memo.parsed(config, blocked, read) == read_config_file(config)
-    assert memo.parsed(config, blocked, read) == read_config_file(config)
+    assert parse(config, blocked, read) == read_config_file(config)
+    assert parse(config, blocked, read) == read_config_file(config)
     assert read.calls == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["llmx.toml",
                                                                               "state"]
 
@@ -102,16 +114,26 @@ def test_errors_are_the_parsers_own(tmp_path: Path, settled: None) -> None:
     bad = write(tmp_path / "bad.toml", "x = [\n")
     for _ in range(2):
         with pytest.raises(ConfigError, match=r"bad\.toml:"):
-            memo.parsed(bad, state, read_config_file)
+            parse(bad, state, read_config_file)
     with pytest.raises(ConfigError, match="not found"):
-        memo.parsed(tmp_path / "missing.toml", state, read_config_file)
+        parse(tmp_path / "missing.toml", state, read_config_file)
     assert not (state / memo.MEMO_DIR).exists()
+
+
+def test_a_parse_is_written_only_when_kept(tmp_path: Path, settled: None) -> None:
+    config, state, read = write(tmp_path / "llmx.toml", TOML), tmp_path / "state", Reader()
+    memo.parsed(config, state, read)
+    memo.parsed(config, state, read)
+    assert read.calls == 2 and not state.exists()  # a command that fails writes nothing
+    memo.keep()
+    assert parse(config, state, read) and read.calls == 2
 
 
 def test_load_resolves_the_same_config_from_the_memo(tmp_path: Path, settled: None) -> None:
     config = write(tmp_path / "llmx.toml", TOML)
     env = {"LLMX_HOME": str(tmp_path / "state"), "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
     fresh = load(str(config), env, tmp_path)
+    memo.keep()
     assert (tmp_path / "state" / memo.MEMO_DIR).is_dir()
     remembered = load(str(config), env, tmp_path)
     assert remembered.profiles == fresh.profiles and remembered.source == fresh.source
