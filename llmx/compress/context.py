@@ -103,11 +103,18 @@ def fit(system: str | None, messages: Sequence[Message], *, window: int, reserve
     return conversation.cut_within(budget, window=window, reserve=reserve, total=total)
 
 
-class _Conversation(NamedTuple):
-    messages: tuple[Message, ...]
-    sizes: tuple[int, ...]
-    base: int  # system prompt + framing of every original message
-    count: Counter
+class _Conversation:
+    """The conversation being fitted (a plain class: made only when a prompt does not fit,
+    and free to create at import)."""
+
+    __slots__ = ("base", "count", "messages", "sizes")
+
+    def __init__(self, messages: tuple[Message, ...], sizes: tuple[int, ...], base: int,
+                 count: Counter) -> None:
+        self.messages = messages
+        self.sizes = sizes
+        self.base = base  # system prompt + framing of every original message
+        self.count = count
 
     @property
     def anchor(self) -> int:
