@@ -30,7 +30,7 @@ _LAZY = {
     "Completion": "llmx.types",
     "LlmxError": "llmx.errors",
     "Message": "llmx.types",
-    "Plan": "llmx.steps",
+    "Plan": "llmx.plan",
     "Request": "llmx.types",
     "Usage": "llmx.types",
 }
@@ -38,8 +38,8 @@ _LAZY = {
 if TYPE_CHECKING:
     from llmx.engine import Client
     from llmx.errors import LlmxError
+    from llmx.plan import Plan
     from llmx.prepare import Call
-    from llmx.steps import Plan
     from llmx.types import Chunk, Completion, Message, Request, Usage
 
 

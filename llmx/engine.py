@@ -37,9 +37,10 @@ from typing import TYPE_CHECKING, Any
 from llmx.answer import Answer
 from llmx.errors import LlmxError
 from llmx.flight import Flights
+from llmx.plan import Plan
 from llmx.prepare import Call, Prepared
 from llmx.state import Once, Warn
-from llmx.steps import Plan, fly, from_cache, look_up, make_plan, replay_hit
+from llmx.steps import fly, from_cache, look_up, make_plan, replay_hit
 from llmx.types import Completion
 from llmx.wiring import Link, connect, fetch_embeddings, open_parts
 

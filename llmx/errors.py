@@ -35,8 +35,9 @@ MIN_SECRET_LENGTH = 8
 
 _SECRETS: set[str] = set()
 # ``Bearer <token>`` (a token holds a digit, so "bearer authentication" stays) and
-# ``sk-`` keys (OpenAI ``sk-proj-``, Anthropic ``sk-ant-``, OpenRouter ``sk-or-``).
-_KEY_SHAPES = re.compile(
+# ``sk-`` keys (OpenAI ``sk-proj-``, Anthropic ``sk-ant-``, OpenRouter ``sk-or-``). A pattern
+# string: ``re`` compiles it on first use, not at the import every command pays for.
+_KEY_SHAPES = (
     r"(?i:bearer)\s+(?=[A-Za-z._~+/=-]*\d)[A-Za-z0-9._~+/=-]{8,}|\bsk-[A-Za-z0-9_-]{16,}"
 )
 
@@ -60,7 +61,7 @@ def redact(text: str) -> str:
     for secret in sorted(_SECRETS, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, mask(secret))
-    return _KEY_SHAPES.sub(_mask_shape, text)
+    return re.sub(_KEY_SHAPES, _mask_shape, text)
 
 
 def _mask_shape(match: re.Match[str]) -> str:

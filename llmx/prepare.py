@@ -1,4 +1,5 @@
 """Turning a prompt into a Request: call options, compression, the context window.
+(``Call`` and ``Prepared``, the values in and out, are ``llmx.plan``'s, re-exported.)
 
 ``prepare`` is synchronous and cheap for ordinary prompts: the tokenizer loads only when
 compression is on or the prompt might not fit the model's context window.
@@ -7,35 +8,23 @@ compression is on or the prompt might not fit the model's context window.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from llmx.choices import CONTENT_KINDS
+from llmx.plan import Call, Prepared
 from llmx.types import Message, Request
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from llmx.compress.tokens import Tokenizer
     from llmx.config.profile import Profile
     from llmx.config.schema import Checker
 
+__all__ = ["Call", "Prepared", "build_request", "call_rules", "check_call", "prepare"]
+
 DEFAULT_RESERVE = 1024  # response tokens kept free when the call sets no max_tokens
 APPROXIMATE_MARGIN = 0.9  # share of the window used when counting with a stand-in encoding
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    """One call's options; None means "the profile's value"."""
-
-    system: str | None = None
-    model: str | None = None
-    temperature: float | None = None
-    max_tokens: int | None = None
-    no_cache: bool = False
-    refresh: bool = False
-    kind: str | None = None
-    compress: str | None = None  # one of choices.COMPRESSION_MODES, checked by check_call
-    history: tuple[Message, ...] = field(default=())
 
 
 KINDS = CONTENT_KINDS  # what a prompt can be (the cache.ttl keys less "default")
@@ -80,24 +69,6 @@ def build_request(profile: Profile, prompt: str, call: Call, *, stream: bool) ->
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """A request ready to look up and send, and what preparing it did."""
-
-    request: Request
-    tokens_before: int | None = None  # prompt tokens before compression (None: not counted)
-    tokens_after: int | None = None
-    compressor: str | None = None  # "<mode>:<version>" when compressed; part of the cache key
-    omitted_tokens: int = 0  # dropped to fit the context window
-    approximate: bool = False  # counted with a stand-in encoding
-
-    @property
-    def tokens_saved(self) -> int:
-        if self.tokens_before is None or self.tokens_after is None:
-            return 0
-        return self.tokens_before - self.tokens_after
-
-
 def prepare(profile: Profile, prompt: str, call: Call, *, stream: bool,
             tokenizers: Path | None) -> Prepared:
     """Check the call, compress the prompt (if asked), build the Request, fit it into the
@@ -121,17 +92,13 @@ def prepare(profile: Profile, prompt: str, call: Call, *, stream: bool,
 
 def _fit(profile: Profile, prepared: Prepared, tokenizer: Tokenizer | None,
          tokenizers: Path | None) -> Prepared:
-    from llmx.compress.context import framing
     from llmx.compress.windows import context_window
 
     request = prepared.request
     window = context_window(request.model, profile.context_window)
     reserve = request.max_tokens or DEFAULT_RESERVE
-    size = sum(len(m.content.encode()) for m in request.messages)
-    size += len((request.system or "").encode())
-    size += framing(len(request.messages), system=bool(request.system))
-    if size <= window - reserve:  # a token is at least one byte: it fits without counting
-        return prepared
+    if _bytes(request) <= int(window * APPROXIMATE_MARGIN) - reserve:
+        return prepared  # fits by any count (see ``_bytes``): no tokenizer needed
     from llmx.compress.context import fit
 
     tokenizer = tokenizer or _tokenizer(request.model, tokenizers)
@@ -141,8 +108,24 @@ def _fit(profile: Profile, prepared: Prepared, tokenizer: Tokenizer | None,
                  count=tokenizer.count)
     if not fitted.truncated and not fitted.dropped_messages:
         return prepared
-    return replace(prepared, request=replace(request, messages=tuple(fitted.messages)),
-                   omitted_tokens=fitted.omitted_tokens, approximate=tokenizer.approximate)
+    return prepared._replace(request=request._replace(messages=tuple(fitted.messages)),
+                             omitted_tokens=fitted.omitted_tokens,
+                             approximate=tokenizer.approximate)
+
+
+def _bytes(request: Request) -> int:
+    """The prompt's UTF-8 bytes plus its framing: at least its token count by any encoding
+    ``fit`` counts with. Those are byte-level BPE over ordinary text (``Tokenizer.count``):
+    every token spans one byte or more, so a text has no more tokens than bytes (a lone
+    surrogate counts its 3 escaped bytes; the counter replaces it with U+FFFD, also 3).
+    Compared with the budget less the stand-in margin, a prompt within it fits whether the
+    model's own or a stand-in encoding would count it."""
+    from llmx.compress.context import framing
+
+    texts = [message.content for message in request.messages]
+    size = sum(len(text.encode("utf-8", "surrogatepass")) for text in texts)
+    size += len((request.system or "").encode("utf-8", "surrogatepass"))
+    return size + framing(len(texts), system=bool(request.system))
 
 
 def _tokenizer(model: str, directory: Path | None) -> Tokenizer:

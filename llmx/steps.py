@@ -33,15 +33,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from llmx.answer import Tally, replay
 from llmx.cache.complete import is_complete
 from llmx.cache.keys import endpoint_of, exact_key
 from llmx.cache.tiers import Hit, Keys, Policy, completion_from
 from llmx.errors import LlmxError
-from llmx.prepare import Call, Prepared, prepare
+from llmx.plan import NOT_LOOKED, Looked, Plan, Vector
+from llmx.prepare import Call, prepare
 from llmx.records import Record, error_name
 from llmx.state import StateUnavailable
 from llmx.types import Chunk, Completion, Request
@@ -50,48 +50,7 @@ if TYPE_CHECKING:
     from llmx.flight import Flight
     from llmx.wiring import Link, Parts
 
-Vector = Any  # a numpy row; numpy is imported by the cache's semantic tier only
 NO_CACHE = Policy(read=False, write=False)
-FlightKey = tuple[str, bool, bool]
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """A call prepared once: what is sent, and the keys it is known by."""
-
-    prepared: Prepared
-    key: str  # the exact cache key, with the cache on or off: equal keys, equal answers
-    call: Call
-    keys: Keys | None  # the cache's keys; None when this Client has no cache
-    policy: Policy  # what this call may do with the cache
-
-    @property
-    def flight_key(self) -> FlightKey:
-        """Calls share a flight only with the same key and the same cache policy: a
-        ``--refresh`` or ``--no-cache`` call is never answered from a flight that may read
-        (or write) the cache."""
-        return (self.key, self.policy.read, self.policy.write)
-
-    def sent_as(self, stream: bool) -> Plan:
-        """This plan asking the provider for a stream (True) or one body (False)."""
-        request = self.prepared.request
-        if request.stream == stream:
-            return self
-        return replace(self, prepared=replace(self.prepared,
-                                              request=replace(request, stream=stream)))
-
-
-@dataclass(frozen=True, slots=True)
-class Looked:
-    """What a look-up found."""
-
-    hit: Hit | None = None
-    vector: Vector | None = None  # the prompt's vector, when the semantic tier made one
-    remote: bool = False  # a provider embedder still has to be asked (asynchronous)
-    lookup_ms: float = 0.0
-
-
-NOT_LOOKED = Looked()
 
 
 def make_plan(parts: Parts, prompt: str, call: Call, *, stream: bool) -> Plan:

@@ -16,17 +16,18 @@ import functools
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AsyncExitStack
-from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from llmx.choices import EMBEDDED
 from llmx.paths import records_dir, state_dir
 from llmx.records import RecordLog
 from llmx.state import Once, Warn, to_stderr
+from llmx.values import frozen
 
 if TYPE_CHECKING:
+    from contextlib import AsyncExitStack
+    from pathlib import Path
+
     from llmx.cache.setup import FetchEmbeddings
     from llmx.cache.tiers import TieredCache
     from llmx.config.profile import Profile
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 RECORDS_GROUP_S = 1.0  # records are written in groups at most this old (see llmx.records)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen  # not a dataclass: every ``llmx ask``, a cache hit included, builds one
 class Parts:
     """What every request of one Client shares, decided once when the Client is made."""
 
@@ -50,7 +51,7 @@ class Parts:
     tokenizers: Path | None  # where tokenizer files are kept (None: state=False)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Link:
     """How to reach the provider: made when the Client is entered."""
 
@@ -99,15 +100,17 @@ async def connect(parts: Parts, stack: AsyncExitStack, engine: HttpEngine | None
     if engine is None:  # closed before the simulator stops: its connections go first
         engine = HttpEngine()
         stack.push_async_callback(engine.aclose)
-    return Link(engine, endpoint_for(profile, base_url), codec_for(profile.provider),
-                functools.cache(lambda: _api_key(profile, parts.env)))
+    return Link(engine=engine, endpoint=endpoint_for(profile, base_url),
+                codec=codec_for(profile.provider),
+                api_key=functools.cache(lambda: _api_key(profile, parts.env)))
 
 
 def endpoint_for(profile: Profile, base_url: str | None = None) -> Endpoint:
     """The profile's HTTP settings as an ``Endpoint`` (``base_url`` overrides its own)."""
     from llmx.providers.http import Endpoint
+    from llmx.values import names
 
-    pool = {field.name: getattr(profile.http, field.name) for field in fields(profile.http)}
+    pool = {name: getattr(profile.http, name) for name in names(type(profile.http))}
     return Endpoint(base_url=base_url or profile.base_url, timeout=profile.timeout,
                     retries=profile.retries, **pool)
 

@@ -15,7 +15,7 @@ import json
 import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from llmx.batch.jobs import Job
@@ -80,7 +80,7 @@ def request_body(
         body.setdefault("model", model)
         return body
     codec: Codec = OpenAICodec() if provider == "openai" else AnthropicCodec()
-    body = as_dict(json.loads(codec.build(replace(request(job), stream=False), None).body))
+    body = as_dict(json.loads(codec.build(request(job)._replace(stream=False), None).body))
     body.pop("stream", None)  # batch APIs answer whole messages; some refuse the field
     return body
 

@@ -7,10 +7,10 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 
 from llmx.bench.model import LatencyModel
 from llmx.config.profile import CacheSettings, CompressionSettings, HttpSettings, Profile
+from llmx.values import replaced
 
 CONTEXT_WINDOW = 128_000  # a hosted model's; the complex prompts must fit uncut
 
@@ -65,13 +65,13 @@ def sim_profile(url: str, max_tokens: int) -> Profile:
 def real_profile(profile: Profile, max_tokens: int) -> Profile:
     """The user's profile as the optimised side: its endpoint, model and key, with the
     bench's cache (in the temporary LLMX_HOME) and conservative compression."""
-    return replace(profile, max_tokens=max_tokens,
-                   cache=CacheSettings(mode="read-write", max_entries=10_000),
-                   compression=CompressionSettings(mode="conservative"))
+    return replaced(profile, max_tokens=max_tokens,
+                    cache=CacheSettings(mode="read-write", max_entries=10_000),
+                    compression=CompressionSettings(mode="conservative"))
 
 
 def baseline_profile(profile: Profile) -> Profile:
     """The naive profile: no cache, no compression (and the caller opens one client per
     request, so every request pays a new connection)."""
-    return replace(profile, cache=replace(profile.cache, mode="off"),
-                   compression=CompressionSettings(mode="off"))
+    return replaced(profile, cache=replaced(profile.cache, mode="off"),
+                    compression=CompressionSettings(mode="off"))

@@ -24,12 +24,14 @@ Behaviour a caller can rely on:
 * A hit is noted in memory; the next write folds it into the LRU order, or, if this store
   never writes, ``close`` appends it to the touch file (no fsync: ``llmx.cache.recency``).
 * Writes that fail (lock held too long, disk full, read-only) raise ``CacheUnavailable``.
-* Grouped writes (``grouping``): ``set`` and ``append_vector`` queue, and the queue is
-  written in one transaction per database when it is due (``llmx.cache.queue``), on
-  ``flush()`` and on ``close()``. This store's own reads see queued entries at once; other
-  processes see them after the flush. A process killed between flushes loses the queued
-  entries only (never half an entry). The first write of a store is never queued, so a
-  cache that cannot be written fails the call that tried (one warning, on the request path).
+* Grouped writes (``grouping``: a ``Grouping``, or ``True`` for its defaults): ``set`` and
+  ``append_vector`` queue, and the queue is written in one transaction per database when it
+  is due (``llmx.cache.queue``), on ``flush()`` and on ``close()``. This store's own reads
+  see queued entries at once; other processes see them after the flush. A process killed
+  between flushes loses the queued entries only (never half an entry). The first write of a
+  store is never queued, so a cache that cannot be written fails the call that tried (one
+  warning, on the request path). A store that only reads never loads the queue or the
+  writer (``llmx.cache.queue``, ``llmx.cache.writes``).
   Inside a running event loop a due queue is not written by the call that made it due: the
   write is scheduled for the loop's next turn (``call_soon``), after that call has returned
   its answer, so no request waits for a transaction; its failure costs one ``warn`` line.
@@ -50,9 +52,9 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from llmx.cache import recency, rows, writes
+from llmx.cache import recency, rows
 from llmx.cache.databases import (
     LOCK_TIMEOUT,
     RESPONSES,
@@ -63,9 +65,12 @@ from llmx.cache.databases import (
     Moved,
     writing,
 )
-from llmx.cache.queue import Grouping, Queued, WriteQueue
 from llmx.cache.types import Entry
 from llmx.state import Warn
+
+if TYPE_CHECKING:  # loaded by the first write: a read (a cache hit) needs neither
+    from llmx.cache.queue import Grouping, WriteQueue
+    from llmx.cache.writes import Limits
 
 __all__ = ["LOCK_TIMEOUT", "RESPONSES", "UNLIMITED", "VECTORS", "CacheStore",
            "CacheUnavailable", "Grouping"]
@@ -73,19 +78,28 @@ __all__ = ["LOCK_TIMEOUT", "RESPONSES", "UNLIMITED", "VECTORS", "CacheStore",
 _T = TypeVar("_T")
 
 
+def __getattr__(name: str) -> Any:
+    if name == "Grouping":  # re-exported, imported on first use
+        from llmx.cache.queue import Grouping
+
+        return Grouping
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 class CacheStore:
     """Responses by exact key, plus the vector log and aux values of the semantic tier."""
 
     def __init__(self, directory: Path, *, max_entries: int, max_bytes: int,
                  clock: Callable[[], float] = time.time, warn: Warn | None = None,
-                 grouping: Grouping | None = None) -> None:
+                 grouping: Grouping | Literal[True] | None = None) -> None:
         self._directory = Path(directory)
-        self._limits = writes.Limits(max_entries, max_bytes)
+        self._max = (max_entries, max_bytes)
         self._clock = clock
         self._warn = warn
         self._dbs = Databases(self._directory, warn=warn)
         self._touches = recency.Touches(self._directory)
-        self._queue = WriteQueue(grouping or Grouping(entries=1, max_age=0.0))
+        self._grouping = grouping
+        self._queue: WriteQueue | None = None  # made by the first write
         self._wrote = grouping is None  # True: no write is held back for the first one
         self._scheduled = False  # a due queue's write waits for the event loop's next turn
         self._heads: dict[str, int] = {}  # embedder -> the last seq this store's flush wrote
@@ -95,7 +109,7 @@ class CacheStore:
 
     def get(self, key: str) -> Entry | None:
         """The live entry under ``key`` (its use noted for the LRU order), else ``None``."""
-        queued = self._queue.entries.get(key)
+        queued = None if self._queue is None else self._queue.entries.get(key)
         if queued is not None:
             return rows.open_envelope(queued.value, self._clock)
         value = self._dbs.value(RESPONSES, key)
@@ -113,13 +127,17 @@ class CacheStore:
         queued, or written now when the queue is due (see the module docstring)."""
         if expire is not None and expire <= 0:
             return
+        from llmx.cache.queue import Queued
+
         expires = None if expire is None else self._clock() + expire
-        self._queue.put(key, Queued(entry, rows.envelope(entry, expires), expire))
+        self._pending().put(key, Queued(entry, rows.envelope(entry, expires), expire))
         self._flush_if_due()
 
     def delete(self, key: str) -> bool:
-        queued = self._queue.entries.get(key) is not None
-        self._queue.discard(key)
+        queued = False
+        if self._queue is not None:
+            queued = self._queue.entries.get(key) is not None
+            self._queue.discard(key)
         with writing():
             if self._dbs.get(RESPONSES, create=False) is None:
                 return queued
@@ -127,10 +145,15 @@ class CacheStore:
 
     def flush(self) -> None:
         """Write what is queued now; raises ``CacheUnavailable`` (the queue is dropped)."""
+        if self._queue is None:
+            self._wrote = True
+            return
+        from llmx.cache import writes
+
         entries, vectors = self._queue.take()
         if entries:
             used = self._touches.take()
-            _afresh(lambda: writes.write_entries(self._dbs, entries, used, self._limits))
+            _afresh(lambda: writes.write_entries(self._dbs, entries, used, self._limits()))
         if vectors:
             self._heads = _afresh(lambda: writes.write_vectors(self._dbs, vectors))
             self._flushed = {name: (self._heads[name] - len(rows_) + 1, rows_)
@@ -172,7 +195,8 @@ class CacheStore:
         moved aside; returns the entries removed. The vector counters survive, so sequence
         numbers stay monotonic. A damaged database is deleted outright (its entries are not
         counted)."""
-        self._queue.take()
+        if self._queue is not None:
+            self._queue.take()
         self._touches.forget()
         removed = 0
         names = (RESPONSES, VECTORS)
@@ -194,6 +218,8 @@ class CacheStore:
     def prune(self) -> int:
         """Drop expired, undecodable and over-limit entries and orphaned vectors; shrink the
         write-ahead logs. Returns the number of entries removed."""
+        from llmx.cache import writes
+
         self._flush_queued()
         if self._responses() is None:
             return 0
@@ -202,7 +228,7 @@ class CacheStore:
             removed = int(cache.expire())
             bad = [key for key in list(cache.iterkeys()) if self._decoded(cache, key) is None]
             removed += sum(bool(cache.delete(key)) for key in bad)
-            removed += writes.enforce_limits(self._dbs, cache, self._limits)
+            removed += writes.enforce_limits(self._dbs, cache, self._limits())
             self._prune_vectors(cache)
         self._dbs.close()  # the last connection checkpoints and removes each WAL
         return removed
@@ -226,7 +252,7 @@ class CacheStore:
     def append_vector(self, key: str, scope: str, embedder: str, vector: bytes) -> int | None:
         """Append one row to ``embedder``'s log; returns its sequence number (1, 2, ...), or
         ``None`` when the row was queued (its number is given when the queue is written)."""
-        self._queue.append_vector(embedder, rows.pack_vector(key, scope, vector))
+        self._pending().append_vector(embedder, rows.pack_vector(key, scope, vector))
         if not self._flush_if_due():
             return None
         return self._heads.get(embedder)
@@ -296,7 +322,7 @@ class CacheStore:
     def _flush_if_due(self) -> bool:
         """Flush when the queue is due (or nothing was written yet); True if it flushed.
         In a running event loop a due queue (after the first write) is scheduled instead."""
-        if self._wrote and (not self._queue.due() or self._schedule()):
+        if self._wrote and (not self._pending().due() or self._schedule()):
             return False
         self.flush()
         return True
@@ -330,8 +356,26 @@ class CacheStore:
                            "(answers are still delivered)")
 
     def _flush_queued(self) -> None:
-        if len(self._queue):
+        if self._queue is not None and len(self._queue):
             self.flush()
+
+    def _pending(self) -> WriteQueue:
+        """The write queue, made on first use."""
+        if self._queue is None:
+            from llmx.cache.queue import Grouping, WriteQueue
+
+            grouping = self._grouping
+            if grouping is None:
+                grouping = Grouping(entries=1, max_age=0.0)
+            elif grouping is True:
+                grouping = Grouping()
+            self._queue = WriteQueue(grouping)
+        return self._queue
+
+    def _limits(self) -> Limits:
+        from llmx.cache.writes import Limits
+
+        return Limits(*self._max)
 
     # -- maintenance helpers ----------------------------------------------------------------
 

@@ -19,19 +19,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from llmx.cache.keys import exact_key, scope_key
 from llmx.cache.kinds import classify
-from llmx.cache.types import Entry
+from llmx.cache.types import Entry, Hit, Keys, Policy
 from llmx.choices import HitTier
 from llmx.errors import LlmxError
 from llmx.state import Warn
 from llmx.types import Completion, Request, Usage
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import numpy as np
 
     from llmx.cache.embed import Embedder
@@ -39,38 +39,11 @@ if TYPE_CHECKING:
     from llmx.cache.vectors import VectorIndex
     from llmx.config.profile import CacheSettings
 
+__all__ = ["Hit", "Keys", "Policy", "Tier", "TieredCache", "completion_from"]
+
 Tier = HitTier
 VECTORS_DIR = "vectors"  # llmx.cache.store.VECTORS: the vectors database's directory
 _NO_KEY = "-"  # never an exact key
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    entry: Entry
-    tier: Tier
-    similarity: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """What one call may do with the cache (profile mode narrowed by per-call flags)."""
-
-    read: bool
-    write: bool
-
-    @classmethod
-    def of(cls, mode: str, *, no_cache: bool = False, refresh: bool = False) -> Policy:
-        if no_cache or mode == "off":
-            return cls(False, False)
-        return cls(read=mode in ("read-write", "read") and not refresh,
-                   write=mode in ("read-write", "write"))
-
-
-@dataclass(frozen=True, slots=True)
-class Keys:
-    exact: str
-    scope: str
-    prompt: str
 
 
 class TieredCache:
@@ -109,11 +82,11 @@ class TieredCache:
     @property
     def store(self) -> CacheStore:
         if self._store is None:
-            from llmx.cache.store import CacheStore, Grouping
+            from llmx.cache.store import CacheStore
 
             self._store = CacheStore(self._directory, max_entries=self.settings.max_entries,
                                      max_bytes=self.settings.max_bytes, clock=self._wall,
-                                     warn=self._warn, grouping=Grouping())
+                                     warn=self._warn, grouping=True)  # Grouping()'s defaults
         return self._store
 
     def exact(self, keys: Keys) -> Hit | None:

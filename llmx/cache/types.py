@@ -1,16 +1,23 @@
-"""Value types of the cache. Standard library only."""
+"""Value types of the cache. Standard library only.
 
-from __future__ import annotations
+``Entry`` (one cached answer) and the look-up's values ``Hit``, ``Policy`` and ``Keys``
+(re-exported by ``llmx.cache.tiers``) are ``typing.NamedTuple``s (attribute access,
+``_replace``, equality by value), not dataclasses: every cache hit imports this module, and
+a named tuple is far cheaper to create at import.
+"""
+
+# No ``from __future__ import annotations`` here: a named tuple's string annotations are
+# compiled when its class is made (the first compile of a process costs ~3 ms).
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
+
+from llmx.choices import HitTier
 
 ENTRY_VERSION = 1
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     """One cached answer, stored as JSON (never pickle)."""
 
     text: str
@@ -26,13 +33,13 @@ class Entry:
     created: float  # unix time
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = self._asdict()
         data["chunks"] = list(self.chunks)
         data["v"] = ENTRY_VERSION
         return data
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Entry:
+    def from_json(cls, data: Mapping[str, Any]) -> "Entry":
         """Rebuild an entry; ``ValueError`` on anything malformed."""
         if not isinstance(data, Mapping) or data.get("v") != ENTRY_VERSION:
             raise ValueError("not a cache entry of this version")
@@ -65,6 +72,32 @@ class Entry:
             out.append(self.text[start : start + length])
             start += length
         return out
+
+
+class Hit(NamedTuple):
+    entry: Entry
+    tier: HitTier
+    similarity: float | None
+
+
+class Policy(NamedTuple):
+    """What one call may do with the cache (profile mode narrowed by per-call flags)."""
+
+    read: bool
+    write: bool
+
+    @classmethod
+    def of(cls, mode: str, *, no_cache: bool = False, refresh: bool = False) -> "Policy":
+        if no_cache or mode == "off":
+            return cls(False, False)
+        return cls(read=mode in ("read-write", "read") and not refresh,
+                   write=mode in ("read-write", "write"))
+
+
+class Keys(NamedTuple):
+    exact: str
+    scope: str
+    prompt: str
 
 
 def _typed(value: Any, kind: type | tuple[type, ...]) -> Any:

@@ -18,16 +18,17 @@ import io as _stdio
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, BinaryIO, TextIO, cast
 
 from llmx.ui.stream import closed_output_guard
+from llmx.values import frozen
 
 
-@dataclass(frozen=True)
+@frozen  # not a dataclass nor a named tuple: every command, a cache hit too, makes one
 class Io:
     """What a command may touch of its process. ``stdout_bytes`` None: bytes are decoded
-    (UTF-8) into ``stdout``, which suits a text-only fake."""
+    (UTF-8) into ``stdout``, which suits a text-only fake. Immutable;
+    ``llmx.values.replaced(io, ...)`` gives a changed copy."""
 
     stdin: BinaryIO
     stdout: TextIO

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import select
 from typing import BinaryIO
 
 from llmx.errors import UsageError
@@ -33,6 +32,8 @@ def read_all(stream: BinaryIO) -> str:
 
 def has_data_within(stream: BinaryIO, seconds: float) -> bool:
     """True when reading would not block (data or EOF) within ``seconds``."""
+    import select
+
     try:
         ready, _, _ = select.select([stream], [], [], seconds)
     except (OSError, ValueError, TypeError):

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llmx.cli._io import Io
 from llmx.cli._stdin import GRACE_SECONDS, context_ready, read_all
 from llmx.cli.spec import ASK, parse
 from llmx.errors import UsageError
+from llmx.values import fields_of, frozen, names
 
 if TYPE_CHECKING:
     from llmx.answer import Answer
@@ -27,7 +26,7 @@ if TYPE_CHECKING:
     from llmx.types import Completion
 
 
-@dataclass(frozen=True)
+@frozen  # not a dataclass nor a named tuple: created at the import of every ``llmx ask``
 class AskArgs:
     """One ``llmx ask`` command line, parsed. Each field is set by the options of
     ``llmx.cli.spec.ASK`` naming it; these defaults are the options' defaults."""
@@ -64,8 +63,8 @@ def ask_args(words: Sequence[str], values: Mapping[str, Any]) -> AskArgs:
     return AskArgs(prompt=tuple(words), **given)
 
 
-ASK_FIELDS = frozenset(f.name for f in fields(AskArgs)) - {"prompt"}
-ASK_DEFAULTS = {f.name: f.default for f in fields(AskArgs)}
+ASK_FIELDS = frozenset(names(AskArgs)) - {"prompt"}
+ASK_DEFAULTS = {item.name: item.default for item in fields_of(AskArgs)}
 
 
 def gather_prompt(args: AskArgs, io: Io) -> str:
@@ -97,7 +96,10 @@ def _with_context(prompt: str, args: AskArgs, io: Io) -> str:
 
 
 def run_ask(args: AskArgs, io: Io) -> int:
+    from pathlib import Path
+
     from llmx.config.files import load
+    from llmx.config.memo import keep
     from llmx.config.profile import first_use_note, resolve_profile
     from llmx.engine import Client
     from llmx.prepare import Call
@@ -119,14 +121,21 @@ def run_ask(args: AskArgs, io: Io) -> int:
     if args.dry_run:
         client.close()
         return _dry_run(plan, args, io)
+    code = 0
     hit = client.lookup(plan)  # a hit needs no event loop and no HTTP stack
     if hit is not None:
         client.close()
         _emit_whole(hit, profile, args, io)
-        return 0
-    import asyncio  # only now: a cache hit never starts an event loop
+    else:
+        import asyncio  # only now: a cache hit never starts an event loop
 
-    return asyncio.run(_ask(client, plan, args, io))
+        from llmx.cli import collect_garbage
+
+        collect_garbage()
+        code = asyncio.run(_ask(client, plan, args, io))
+    if code == 0:
+        keep()  # the answer is out: remember the config's parse for the next ask
+    return code
 
 
 FLAG_NAMES = {opt.field: opt.names[-1] for opt in ASK if opt.kind == "value"}  # --max-tokens

@@ -13,7 +13,6 @@ import os
 import signal
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -22,6 +21,7 @@ from llmx.cli.batch_spec import BatchArgs
 from llmx.config import schema
 from llmx.errors import UsageError
 from llmx.state import Once, stderr_warn
+from llmx.values import replaced
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -295,9 +295,9 @@ def _for_batch(profile: Profile, concurrency: int, semantic: bool) -> Profile:
     answered by the cache and coalesced in flight."""
     http = profile.http
     if http.max_connections < concurrency:
-        http = replace(http, max_connections=concurrency, max_keepalive=concurrency)
-    cache = profile.cache if semantic else replace(profile.cache, semantic=False)
-    return replace(profile, http=http, cache=cache)
+        http = replaced(http, max_connections=concurrency, max_keepalive=concurrency)
+    cache = profile.cache if semantic else replaced(profile.cache, semantic=False)
+    return replaced(profile, http=http, cache=cache)
 
 
 def _cost_line(profile: Profile, results: list[Result]) -> str:

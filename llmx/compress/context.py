@@ -34,10 +34,11 @@ no longer than the budget). The final message is counted once more, so the resul
 fits by the counter's own measure.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: a named tuple's string annotations are
+# compiled when its class is made (the first compile of a process costs ~3 ms).
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from llmx.errors import UsageError
 from llmx.types import Message
@@ -57,8 +58,7 @@ _HINT = ("lower max_tokens, shorten the system prompt, or set `context_window` i
          "profile if the model accepts more")
 
 
-@dataclass(frozen=True, slots=True)
-class Fitted:
+class Fitted(NamedTuple):  # named tuples, not dataclasses: every request imports this
     """The conversation as it fits. ``tokens`` is the prompt's size as ``fit`` counted it
     (system prompt, messages and framing); ``omitted_tokens`` counts the removed text."""
 
@@ -103,12 +103,18 @@ def fit(system: str | None, messages: Sequence[Message], *, window: int, reserve
     return conversation.cut_within(budget, window=window, reserve=reserve, total=total)
 
 
-@dataclass(frozen=True, slots=True)
 class _Conversation:
-    messages: tuple[Message, ...]
-    sizes: tuple[int, ...]
-    base: int  # system prompt + framing of every original message
-    count: Counter
+    """The conversation being fitted (a plain class: made only when a prompt does not fit,
+    and free to create at import)."""
+
+    __slots__ = ("base", "count", "messages", "sizes")
+
+    def __init__(self, messages: tuple[Message, ...], sizes: tuple[int, ...], base: int,
+                 count: Counter) -> None:
+        self.messages = messages
+        self.sizes = sizes
+        self.base = base  # system prompt + framing of every original message
+        self.count = count
 
     @property
     def anchor(self) -> int:

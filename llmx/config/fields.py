@@ -1,29 +1,34 @@
 """Profile settings as declared fields, and what is read back from them.
 
-A setting is a dataclass field whose metadata carries its check and help text, next to its
-type and default: ``@settings_table`` makes a frozen, slotted, keyword-only dataclass of
-them, ``setting(...)`` declares one key and ``table(...)`` a sub-table (another settings
-class); the classes themselves are in ``settings.py``. Read back through ``declared(cls)``:
-the checked key list (``profile_spec``, ``rule``), the defaults (``defaults``), and the
-commented TOML of ``config show`` and ``llmx.toml.example`` (``render``).
+A setting is a class attribute whose declaration carries its default, check and help text,
+next to its type: ``@settings_table`` makes a frozen, slotted, keyword-only class of them
+(``llmx.values``: not a dataclass, which every command would pay for at import),
+``setting(...)`` declares one key and ``table(...)`` a sub-table (another settings class);
+the classes themselves are in ``settings.py``. Read back through ``declared(cls)``: the
+checked key list (``profile_spec``, ``rule``), the defaults (``defaults``), and the
+commented TOML of ``config show`` and ``llmx.toml.example`` (``render``). A changed copy
+is ``llmx.values.replaced(profile, ...)``; the field names, ``llmx.values.names(cls)``.
 
-Keys match the field names of the settings dataclasses one to one, so a checked
-sub-table can be passed straight to its dataclass.
+Keys match the field names of the settings classes one to one, so a checked sub-table can
+be passed straight to its class.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import MISSING, Field, dataclass, field, fields
 from functools import cache
 from typing import Any, TypeVar, dataclass_transform
 
 from llmx.config import schema
 from llmx.config.schema import Checker, Spec
+from llmx.values import MISSING, Field, build, fields_of
+
+__all__ = ["MISSING", "TOP_LEVEL_KEYS", "Declared", "Field", "declared", "default_of",
+           "defaults", "profile_spec", "rule", "setting", "settings_table", "table",
+           "table_spec"]
 
 TOP_LEVEL_KEYS = ("default_profile", "profiles")
 T = TypeVar("T")
-_KEY = "llmx"
 
 
 class Declared:
@@ -48,10 +53,7 @@ def setting(*, help: str, check: Checker | Spec, default: Any = MISSING,
             show: Callable[[Any], Any] | None = None, example: Any = None,
             repr: bool = True) -> Any:
     """A profile key: its default (none: the key is required), checker and help text."""
-    metadata = {_KEY: Declared(help, check, None, show, example)}
-    if default_factory is not None:
-        return field(default_factory=default_factory, repr=repr, metadata=metadata)
-    return field(default=default, repr=repr, metadata=metadata)
+    return Field(default, default_factory, repr, Declared(help, check, None, show, example))
 
 
 def table(*, help: str, default_factory: type | None = None, of: type | None = None,
@@ -61,30 +63,27 @@ def table(*, help: str, default_factory: type | None = None, of: type | None = N
     cls = default_factory or of
     if cls is None:
         raise TypeError("table() needs default_factory or of")
-    metadata = {_KEY: Declared(help, None, cls, None, None)}
-    if default_factory is not None:
-        return field(default_factory=default_factory, metadata=metadata)
-    return field(default=default, metadata=metadata)
+    return Field(default, default_factory, meta=Declared(help, None, cls, None, None))
 
 
 @dataclass_transform(frozen_default=True, kw_only_default=True,
-                     field_specifiers=(setting, table, field))
+                     field_specifiers=(setting, table))
 def settings_table(cls: type[T]) -> type[T]:
-    """A frozen, slotted, keyword-only dataclass of settings."""
-    return dataclass(frozen=True, slots=True, kw_only=True)(cls)
+    """A frozen, slotted, keyword-only class of settings (``llmx.values.frozen``): every
+    annotated attribute is a field, its value a ``setting``, a ``table`` or a plain default."""
+    return build(cls)
 
 
-def declared(cls: type) -> Iterator[tuple[Field[Any], Declared]]:
+def declared(cls: type) -> Iterator[tuple[Field, Declared]]:
     """The declared settings of ``cls`` in declaration order (plain fields left out)."""
-    for item in fields(cls):
-        found = item.metadata.get(_KEY)
-        if isinstance(found, Declared):
-            yield item, found
+    for item in fields_of(cls):
+        if isinstance(item.meta, Declared):
+            yield item, item.meta
 
 
-def default_of(item: Field[Any]) -> Any:
+def default_of(item: Field) -> Any:
     """The default of a field (``MISSING`` when it has none)."""
-    if item.default_factory is not MISSING:
+    if item.default_factory is not None:
         return item.default_factory()
     return item.default
 

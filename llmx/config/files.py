@@ -9,7 +9,7 @@ from typing import Any
 
 from llmx.config.profile import Config, builtin_config, load_config
 from llmx.errors import ConfigError
-from llmx.paths import find_config
+from llmx.paths import find_config, state_dir
 
 STARTER_HEADER = """\
 # llmx configuration, written by `llmx config init`.
@@ -71,11 +71,15 @@ def _decode_error_text(path: Path, message: str, text: str) -> str:
 
 
 def load(explicit: str | None, env: Mapping[str, str], cwd: Path) -> Config:
-    """Find, read and resolve the config; with no file, only the built-in profiles."""
+    """Find, read and resolve the config; with no file, only the built-in profiles. The
+    parsed file is remembered in the state directory (``llmx.config.memo``: the same
+    document, without loading tomllib while the file is unchanged)."""
+    from llmx.config.memo import parsed
+
     path = find_config(explicit, env, cwd)
     if path is None:
         return builtin_config()
-    return load_config(read_config_file(path), path)
+    return load_config(parsed(path, state_dir(env), read_config_file), path)
 
 
 def starter_tables() -> dict[str, dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""Profiles: checked TOML tables in, frozen dataclasses out. Pure — no IO.
+"""Profiles: checked TOML tables in, frozen settings tables out. Pure — no IO.
 
 A profile never holds an API key, only where to find one (``api_key_env`` or
 ``api_key_cmd``; see ``llmx.config.secrets``), so no repr can leak a key.
@@ -19,10 +19,10 @@ The built-in profile ``sim`` (the embedded simulator) always exists. A
 ``[profiles.sim]`` table in a config is layered over it, as if it extended it.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: a named tuple's string annotations are
+# compiled when its class is made (the first compile of a process costs ~3 ms).
 
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -40,6 +40,7 @@ from llmx.config.settings import (
     Profile,
 )
 from llmx.errors import ConfigError
+from llmx.values import replaced
 
 __all__ = [
     "BUILTIN_PROFILE", "BatchSettings", "CacheSettings", "CompressionSettings", "Config",
@@ -327,7 +328,7 @@ def with_overrides(profile: Profile, **values: Any) -> Profile:
         changes[key] = rule("--" + key.replace("_", "-"), value)
     if not changes:
         return profile
-    updated = replace(profile, **changes)
+    updated = replaced(profile, **changes)
     _check_combination(profile_path(profile.name), updated)
     return updated
 

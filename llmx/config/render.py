@@ -10,11 +10,10 @@ profile lists every setting there is.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import MISSING, Field
 from typing import Any
 
 from llmx.config import schema
-from llmx.config.fields import Declared, declared, default_of
+from llmx.config.fields import MISSING, Declared, Field, declared, default_of
 
 COMMENT_COLUMN = 36
 WIDTH = 96
@@ -84,7 +83,7 @@ def table_lines(cls: type, path: str, values: Mapping[str, Any], style: Style, *
     return [*lines, *later]
 
 
-def _sub_table(name: str, item: Field[Any] | None, decl: Declared, where: str, given: Any,
+def _sub_table(name: str, item: Field | None, decl: Declared, where: str, given: Any,
                style: Style, dotted: str) -> list[str]:
     default: Any = MISSING if item is None else default_of(item)
     if given is MISSING and not (style.full and default not in (MISSING, None)):
@@ -103,7 +102,7 @@ def _sub_table(name: str, item: Field[Any] | None, decl: Declared, where: str, g
     return [*lines, *(f"{key} = {toml_value(value)}" for key, value in given.items())]
 
 
-def _key_lines(name: str, item: Field[Any] | None, decl: Declared, given: Any, style: Style,
+def _key_lines(name: str, item: Field | None, decl: Declared, given: Any, style: Style,
                dotted: str, where: str) -> list[str]:
     default = MISSING if item is None else default_of(item)
     note = style.note(dotted, decl)

@@ -1,5 +1,5 @@
-"""Every profile setting, declared once: its type and default (the dataclass field), its
-check and its help text (the field's metadata, see ``declare``). Pure.
+"""Every profile setting, declared once: its type, its default, its check and its help text
+(one ``setting(...)`` each, see ``llmx.config.fields``). Pure.
 
 The checked key list (``fields.profile_spec``), the defaults a resolved profile gets,
 ``llmx config show`` and ``llmx.toml.example`` are all read from these classes. Adding a
@@ -10,7 +10,6 @@ in seconds and sizes in bytes (the TOML may spell them ``"30s"``, ``"256MiB"``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import field
 from types import MappingProxyType
 
 from llmx.choices import (
@@ -215,7 +214,7 @@ class Profile:
                                  help="`llmx batch` and embedding requests")
     price: Price | None = table(of=Price, default=None,
                                 help="per one million tokens, for cost estimates")
-    builtin: bool = field(default=False)
+    builtin: bool = False
 
     @property
     def embedded(self) -> bool:

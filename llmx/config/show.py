@@ -10,12 +10,12 @@ given and the variable is set, a masked preview.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import fields, is_dataclass
 from typing import Any
 
 from llmx.config.fields import Declared
 from llmx.config.profile import Profile
 from llmx.config.secrets import mask
+from llmx.values import is_frozen, names
 
 _SHOWN_ONLY = {  # keys `config show` adds to the declared settings
     "name": Declared("the profile's name", None, None, None, None),
@@ -46,8 +46,8 @@ def profile_text(profile: Profile, env: Mapping[str, str] | None = None) -> str:
 
 
 def _plain(value: Any) -> Any:
-    if is_dataclass(value) and not isinstance(value, type):
-        pairs = ((f.name, getattr(value, f.name)) for f in fields(value))
+    if is_frozen(value):
+        pairs = ((name, getattr(value, name)) for name in names(type(value)))
         return {name: _plain(item) for name, item in pairs if item is not None}
     if isinstance(value, Mapping):
         return {str(key): _plain(item) for key, item in value.items()}

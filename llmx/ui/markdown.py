@@ -3,7 +3,7 @@
 Re-rendering the whole growing document on every token (what makes ``llm``-style
 tools quadratic) is avoided like this:
 
-* ``llmx.ui.stream.BlockSplitter`` (pure, standard library) cuts the incoming text,
+* ``llmx.ui.blocks.BlockSplitter`` (pure, standard library) cuts the incoming text,
   line by line, into top-level Markdown blocks. A block is complete when a following
   line starts a new block: a non-blank, non-indented line after a blank line (a list
   item after a blank line only when the block holds no list yet, so loose lists keep
@@ -38,7 +38,8 @@ from rich.markdown import Markdown
 from rich.segment import Segment
 from rich.syntax import Syntax
 
-from llmx.ui.stream import Block, BlockSplitter, OutputClosed, closed_output_guard
+from llmx.ui.blocks import Block, BlockSplitter
+from llmx.ui.stream import OutputClosed, closed_output_guard
 
 _GAP_PREFIX = "x\n\n"  # a one-line paragraph: what follows it gets Rich's blank-line gap
 # The live tail is drawn this many columns narrower than the screen. Rich pads its lines to

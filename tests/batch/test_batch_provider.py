@@ -7,7 +7,6 @@ import email.parser
 import email.policy
 import json
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import replace
 from typing import Any, TypeVar
 
 import pytest
@@ -346,7 +345,7 @@ def test_batch_discount_and_poll_policy() -> None:
 @pytest.mark.parametrize("provider", ["openai", "anthropic"])
 def test_request_bodies_never_ask_for_a_stream(provider: str) -> None:
     job = Job(index=0, id="a", prompt="p", params={"temperature": 0.5, "max_tokens": 7})
-    streaming = replace(wire.job_request(job, "m"), stream=True)
+    streaming = wire.job_request(job, "m")._replace(stream=True)
     body = wire.request_body(provider, job, lambda _: streaming, "m")
     assert "stream" not in body and "stream_options" not in body
     assert (body["model"], body["temperature"], body["max_tokens"]) == ("m", 0.5, 7)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 from typing import Any
 
@@ -33,14 +32,30 @@ def scope(request: Request = BASE, **overrides: Any) -> str:
 
 def with_message(index: int, content: str) -> Request:
     messages = list(BASE.messages)
-    messages[index] = dataclasses.replace(messages[index], content=content)
-    return dataclasses.replace(BASE, messages=tuple(messages))
+    messages[index] = messages[index]._replace(content=content)
+    return BASE._replace(messages=tuple(messages))
 
 
 def test_key_is_a_stable_sha256_hex() -> None:
     first = key()
     assert len(first) == 64 and int(first, 16) >= 0
-    assert key(dataclasses.replace(BASE)) == first
+    assert key(BASE._replace()) == first
+
+
+def test_keys_are_those_existing_caches_hold() -> None:
+    """Computed by llmx before its value types became named tuples and its digest left
+    hashlib: an entry cached then must still be found."""
+    assert key() == "5ff32b2723b3b472a8cc97241ffc894c1ce39a8ee39b2160d6edb261da1b9b8f"
+    assert scope() == "291ccd9f10fd69cfcc21f2372cd63024e7801d7c3fcfb5f785c2146e4d388a79"
+
+
+@pytest.mark.parametrize("data", [b"", b"abc", bytes(range(256)) * 3])
+def test_the_digest_is_hashlibs_sha256(data: bytes) -> None:
+    import hashlib
+
+    from llmx.cache import keys
+
+    assert keys._sha256()(data).hexdigest() == hashlib.sha256(data).hexdigest()
 
 
 @pytest.mark.parametrize("change", [
@@ -52,7 +67,7 @@ def test_key_is_a_stable_sha256_hex() -> None:
     {"max_tokens": 101},
 ])
 def test_every_request_field_that_changes_output_changes_the_key(change: dict[str, Any]) -> None:
-    assert key(dataclasses.replace(BASE, **change)) != key()
+    assert key(BASE._replace(**change)) != key()
 
 
 @pytest.mark.parametrize("index", [0, 1, 2])
@@ -61,7 +76,7 @@ def test_each_message_changes_the_key(index: int) -> None:
 
 
 def test_roles_and_message_boundaries_matter() -> None:
-    swapped = dataclasses.replace(BASE, messages=(Message("assistant", "hi"), *BASE.messages[1:]))
+    swapped = BASE._replace(messages=(Message("assistant", "hi"), *BASE.messages[1:]))
     assert key(swapped) != key()
     joined = Request(model="m", messages=(Message("user", "ab"),))
     split = Request(model="m", messages=(Message("user", "a"), Message("user", "b")))
@@ -83,13 +98,11 @@ def test_compressor_versions_are_distinct() -> None:
 
 
 def test_streaming_does_not_change_the_key() -> None:
-    assert key(dataclasses.replace(BASE, stream=False)) == key(dataclasses.replace(BASE,
-                                                                                    stream=True))
+    assert key(BASE._replace(stream=False)) == key(BASE._replace(stream=True))
 
 
 def test_integral_float_and_int_params_are_the_same_request() -> None:
-    assert key(dataclasses.replace(BASE, temperature=1.0)) == key(dataclasses.replace(
-        BASE, temperature=1))
+    assert key(BASE._replace(temperature=1.0)) == key(BASE._replace(temperature=1))
 
 
 def test_extra_params_count_and_their_order_does_not() -> None:
@@ -111,7 +124,7 @@ def test_the_api_key_cannot_reach_the_key_function() -> None:
 def test_generation_params_come_from_the_request_fields() -> None:
     params = generation_params(BASE)
     assert params == {"temperature": 0.2, "max_tokens": 100}
-    assert "stream" not in generation_params(dataclasses.replace(BASE, stream=False))
+    assert "stream" not in generation_params(BASE._replace(stream=False))
 
 
 @pytest.mark.parametrize(("url", "expected"), [
@@ -162,12 +175,12 @@ def test_scope_ignores_only_the_last_user_message() -> None:
     assert scope(with_message(1, "hey")) != scope()
     for change in ({"model": "x"}, {"system": "other"}, {"temperature": 0.9},
                    {"max_tokens": 5}):
-        assert scope(dataclasses.replace(BASE, **change)) != scope()
+        assert scope(BASE._replace(**change)) != scope()
 
 
 def test_scope_last_user_message_is_found_before_a_trailing_assistant_turn() -> None:
-    prefilled = dataclasses.replace(BASE, messages=(*BASE.messages, Message("assistant", "{")))
-    other = dataclasses.replace(prefilled, messages=(
+    prefilled = BASE._replace(messages=(*BASE.messages, Message("assistant", "{")))
+    other = prefilled._replace(messages=(
         *BASE.messages[:2], Message("user", "another question"), Message("assistant", "{")))
     assert scope(prefilled) == scope(other)
     assert scope(prefilled) != scope()

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import dataclasses
 import io
 import os
 
@@ -10,6 +9,7 @@ from llmx.cli._io import Io
 from llmx.cli._stdin import context_ready
 from llmx.cli.ask import AskArgs, gather_prompt
 from llmx.errors import UsageError
+from llmx.values import replaced
 from tests.cli.harness import memory_io
 
 
@@ -70,6 +70,6 @@ def test_a_pipe_with_data_is_ready_and_read_to_eof() -> None:
     os.close(write_end)
     with os.fdopen(read_end, "rb", buffering=0) as stream:
         assert context_ready(stream, wait=None, grace=1.0)
-        streams = dataclasses.replace(memory_io().io, stdin=stream)
+        streams = replaced(memory_io().io, stdin=stream)
         text = gather_prompt(AskArgs(prompt=("q",), stdin=True), streams)
     assert text == "q\n\nfirst\nsecond\n"

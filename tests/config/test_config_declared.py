@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any, get_args
 
@@ -14,12 +13,21 @@ import pytest
 from llmx import choices
 from llmx.config import builtin_config, load_config, resolve_profile, schema
 from llmx.config.example import render_example
-from llmx.config.fields import declared, default_of, defaults, profile_spec, rule, table_spec
+from llmx.config.fields import (
+    MISSING,
+    declared,
+    default_of,
+    defaults,
+    profile_spec,
+    rule,
+    table_spec,
+)
 from llmx.config.profile import DEFAULT_BASE_URLS, MAX_TEMPERATURE
 from llmx.config.render import key_names
 from llmx.config.settings import CacheSettings, HttpSettings, Profile
 from llmx.config.show import profile_text, profile_to_dict
 from llmx.errors import ConfigError
+from llmx.values import names
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "llmx.toml.example"
 SETTINGS = [(cls, item, decl) for cls in (Profile, *(d.table for _, d in declared(Profile)
@@ -67,10 +75,10 @@ def test_the_example_lists_every_setting_set_or_commented_out() -> None:
 def test_every_key_the_checker_accepts_is_a_declared_field() -> None:
     spec = profile_spec()
     assert set(spec) == {"extends"} | {item.name for item, _ in declared(Profile)}
-    assert {field.name for field in fields(Profile)} - set(spec) == {"name", "builtin"}
+    assert set(names(Profile)) - set(spec) == {"name", "builtin"}
     http, ttl = spec["http"], table_spec(CacheSettings)["ttl"]
     assert isinstance(http, Mapping) and isinstance(ttl, Mapping)
-    assert set(http) == {field.name for field in fields(HttpSettings)}
+    assert set(http) == set(names(HttpSettings))
     assert set(ttl) == set(choices.TTL_KINDS)
 
 

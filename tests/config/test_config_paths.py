@@ -155,7 +155,8 @@ def test_state_dirs_made_by_an_ask_are_private(tmp_path: Path,
     home = tmp_path / "state-home"
     monkeypatch.chdir(tmp_path)
     env = {"LLMX_HOME": str(home), "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
-    streams = Io(io.BytesIO(), io.StringIO(), io.StringIO(), env, True, False)
+    streams = Io(stdin=io.BytesIO(), stdout=io.StringIO(), stderr=io.StringIO(), env=env,
+                 stdin_is_tty=True, stdout_is_tty=False)
     assert run_ask(AskArgs(prompt=("hi",), profile="sim"), streams) == 0
     made = [home, *(p for p in home.rglob("*") if p.is_dir())]
     assert len(made) > 1

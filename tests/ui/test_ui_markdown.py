@@ -14,8 +14,9 @@ from rich.markdown import Markdown
 from rich.syntax import Syntax
 
 import llmx.ui.markdown as md_module
+from llmx.ui.blocks import BlockSplitter
 from llmx.ui.markdown import MarkdownSink, terminal_console
-from llmx.ui.stream import BlockSplitter, OutputClosed
+from llmx.ui.stream import OutputClosed
 from tests.ui.terminal import visible_text
 
 WIDTH = 70
