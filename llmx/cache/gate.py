@@ -163,9 +163,13 @@ class LexicalGate:
 
     def _open(self) -> sqlite3.Connection:
         if self._db is None:
+            from llmx.errors import LlmxError
             from llmx.paths import ensure_private_dir
 
-            ensure_private_dir(self.path.parent)
+            try:
+                ensure_private_dir(self.path.parent)
+            except LlmxError as exc:  # e.g. a read-only home
+                raise _unavailable(exc) from exc
             db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=OFF")

@@ -1,0 +1,247 @@
+"""The lexical gate (stage 1) against brute force, in one run.
+
+    python benchmarks/cache_gate_index.py [--sizes 10000,100000,1000000] [--queries 400]
+
+Gate: ``llmx.cache.gate.LexicalGate`` (inverted index on disk, pure Python). Brute force:
+every row of the scope scored by numpy (``LexicalEmbedder`` rows, float32 matrix @ query,
+cosine >= 0.5, top 5), which is what ``VectorIndex.search`` does at a threshold under the
+sign-bit prefilter's range; its first load reads today's ``.npz`` snapshot.
+
+1. Recall on GPTCache's pairs (``$LLMX_SHARED_DATA/paraphrase/gptcache_mock_data.json``):
+   store every other ``origin``, query every ``similar``; recall = brute force's
+   (cosine >= 0.5, top 5) entries the gate also returns, and how often both give the same
+   best entry.
+2. Synthetic stores of each size, one scope (the worst case): sentences of 6-16 words
+   drawn from a Zipf-Mandelbrot (rank + 50) vocabulary of 30,000 made-up words plus function words.
+   Queries: half stored sentences with one word dropped and one replaced, half fresh.
+   Per size: gate and brute-force p50/p99 of a query in a warm process, recall, indexing
+   cost per entry, and the first query in a new process (time and RSS added, gate and
+   brute force alternated, three pairs each, the median). Every figure is printed with
+   the brute-force figure of the same run and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from llmx.cache.embed import LexicalEmbedder
+from llmx.cache.gate import LexicalGate
+from llmx.cache.snapshot import Snapshot, snapshot_file, write_snapshot
+
+GATE = 0.5
+LIMIT = 5
+NAME = "lexical-v1-256"
+ZIPF_OFFSET = 50  # Zipf-Mandelbrot: the commonest content word is in ~1.5 % of sentences
+FUNCTION = ("the", "a", "of", "to", "in", "is", "how", "what", "do", "i", "can", "for", "my")
+
+
+class MemoryLog:
+    """A vector log in memory: ``(seq, key, scope, b"")`` rows (the gate reads no vector)."""
+
+    def __init__(self, keys: Sequence[str], scope: str) -> None:
+        self.keys, self.scope = keys, scope
+
+    def vectors_since(self, embedder: str, seq: int) -> Iterator[tuple[int, str, str, bytes]]:
+        for number in range(seq + 1, len(self.keys) + 1):
+            yield number, self.keys[number - 1], self.scope, b""
+
+    def vector_seq(self, embedder: str) -> int:
+        return len(self.keys)
+
+
+def build_gate(path: Path, texts: Sequence[str]) -> tuple[LexicalGate, float]:
+    keys = [f"k{i}" for i in range(len(texts))]
+    prompts = dict(zip(keys, texts, strict=True))
+    gate = LexicalGate(path, MemoryLog(keys, "s"), lambda key, _: prompts.get(key), NAME, 256)
+    start = time.perf_counter()
+    gate.warm()
+    return gate, (time.perf_counter() - start) * 1e6 / max(1, len(texts))
+
+
+def brute(matrix: np.ndarray, query: np.ndarray) -> list[tuple[str, float]]:
+    scores = matrix @ query
+    hits = np.flatnonzero(scores >= GATE)
+    if hits.size > LIMIT:
+        hits = hits[np.argpartition(scores[hits], hits.size - LIMIT)[-LIMIT:]]
+    order = sorted(hits.tolist(), key=lambda i: (-scores[i], f"k{i}"))
+    return [(f"k{i}", float(scores[i])) for i in order]
+
+
+def compare(gate: LexicalGate, matrix: np.ndarray, queries: Sequence[str],
+            embedder: LexicalEmbedder) -> dict[str, float]:
+    """Latencies (ms) of both, and the gate's recall of brute force's candidates."""
+    found = wanted = same_best = with_any = 0
+    gate_ms: list[float] = []
+    brute_ms: list[float] = []
+    for query in queries:
+        start = time.perf_counter()
+        mine = gate.candidates("s", query, limit=LIMIT, gate=GATE)
+        gate_ms.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        truth = brute(matrix, embedder.embed([query])[0])
+        brute_ms.append((time.perf_counter() - start) * 1000)
+        keys = {c.key for c in mine}
+        found += sum(key in keys for key, _ in truth)
+        wanted += len(truth)
+        if truth:
+            with_any += 1
+            same_best += bool(mine) and mine[0].key == truth[0][0]
+    return {"recall": found / max(1, wanted), "best": same_best / max(1, with_any),
+            "queries_with_any": with_any, "gate_p50": statistics.median(gate_ms),
+            "gate_p99": percentile(gate_ms, 99), "brute_p50": statistics.median(brute_ms),
+            "brute_p99": percentile(brute_ms, 99)}
+
+
+def percentile(samples: Sequence[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def gptcache(data: Path, work: Path) -> None:
+    pairs = json.loads(data.read_text())
+    stored = [pair["origin"] for pair in pairs[::2]]
+    queries = [pair["similar"] for pair in pairs]
+    embedder = LexicalEmbedder()
+    gate, _ = build_gate(work / "gpt.db", stored)
+    figures = compare(gate, embedder.embed(stored), queries, embedder)
+    gate.close()
+    print(f"GPTCache pairs: {len(stored)} stored, {len(queries)} queries, "
+          f"{figures['queries_with_any']} with a brute-force candidate >= {GATE}")
+    print(f"  recall of brute force's top {LIMIT}: {figures['recall']:.3f}; "
+          f"same best entry: {figures['best']:.3f}")
+
+
+def vocabulary(rng: random.Random, size: int = 30_000) -> tuple[list[str], list[float]]:
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    made = sorted({"".join(rng.choice(letters) for _ in range(rng.randint(3, 10)))
+                   for _ in range(size)})
+    rng.shuffle(made)
+    return made, [1.0 / (rank + ZIPF_OFFSET) for rank in range(len(made))]
+
+
+def sentences(count: int, rng: random.Random, words: tuple[list[str], list[float]]) -> list[str]:
+    vocab, weights = words
+    out = []
+    for _ in range(count):
+        content = rng.choices(vocab, weights, k=rng.randint(5, 12))
+        extra = rng.choices(FUNCTION, k=rng.randint(1, 4))
+        out.append(" ".join(rng.sample(content + extra, len(content) + len(extra))))
+    return out
+
+
+def near(text: str, rng: random.Random, words: tuple[list[str], list[float]]) -> str:
+    tokens = text.split()
+    del tokens[rng.randrange(len(tokens))]
+    tokens[rng.randrange(len(tokens))] = rng.choices(*words)[0]
+    return " ".join(tokens)
+
+
+FIRST_GATE = """
+import sys, time
+from pathlib import Path
+start_rss = int(open('/proc/self/statm').read().split()[1])
+started = time.perf_counter()
+from llmx.cache.gate import LexicalGate
+class Log:
+    def vector_seq(self, embedder): return int(sys.argv[2])
+    def vectors_since(self, embedder, seq): return iter(())
+gate = LexicalGate(Path(sys.argv[1]), Log(), lambda k, s: None, 'lexical-v1-256', 256)
+found = gate.candidates('s', sys.argv[3], limit=5, gate=0.5)
+ms = (time.perf_counter() - started) * 1000
+rss = int(open('/proc/self/statm').read().split()[1]) - start_rss
+print(ms, rss * 4096 / 2**20, len(found), 'numpy' in sys.modules)
+"""
+
+FIRST_BRUTE = """
+import sys, time
+start_rss = int(open('/proc/self/statm').read().split()[1])
+started = time.perf_counter()
+from pathlib import Path
+import numpy as np
+from llmx.cache.embed import LexicalEmbedder
+from llmx.cache.snapshot import read_snapshot
+snap = read_snapshot(Path(sys.argv[1]), 'lexical-v1-256', 256)
+query = LexicalEmbedder().embed([sys.argv[3]])[0]
+scores = snap.scopes[0][2] @ query
+found = np.flatnonzero(scores >= 0.5)
+ms = (time.perf_counter() - started) * 1000
+rss = int(open('/proc/self/statm').read().split()[1]) - start_rss
+print(ms, rss * 4096 / 2**20, len(found), True)
+"""
+
+
+def first_query(gate_path: Path, snap_dir: Path, size: int, query: str) -> list[str]:
+    """Median over three alternated pairs of new processes: ms and MiB added, each way."""
+    runs: dict[str, list[tuple[float, float]]] = {"gate": [], "brute": []}
+    for _ in range(3):
+        for name, code, where in (("gate", FIRST_GATE, gate_path), ("brute", FIRST_BRUTE,
+                                                                      snap_dir)):
+            out = subprocess.run([sys.executable, "-c", code, str(where), str(size), query],
+                                 capture_output=True, text=True, check=True).stdout.split()
+            runs[name].append((float(out[0]), float(out[1])))
+    med = {name: (statistics.median(r[0] for r in rows), statistics.median(r[1] for r in rows))
+           for name, rows in runs.items()}
+    (g_ms, g_mb), (b_ms, b_mb) = med["gate"], med["brute"]
+    return [f"  first query, new process: gate {g_ms:.1f} ms +{g_mb:.1f} MiB; brute force "
+            f"(numpy + .npz snapshot) {b_ms:.1f} ms +{b_mb:.1f} MiB; ratio "
+            f"{g_ms / b_ms:.3f}x time, {g_mb / max(b_mb, 0.1):.3f}x memory"]
+
+
+def synthetic(size: int, queries: int, work: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    words = vocabulary(rng)
+    texts = sentences(size, rng, words)
+    asked = [near(rng.choice(texts), rng, words) for _ in range(queries // 2)]
+    asked += sentences(queries - len(asked), rng, words)
+    rng.shuffle(asked)
+    embedder = LexicalEmbedder()
+    matrix = np.concatenate([embedder.embed(texts[i : i + 10_000])
+                             for i in range(0, size, 10_000)])
+    gate_path = work / f"gate-{size}.db"
+    gate, insert_us = build_gate(gate_path, texts)
+    figures = compare(gate, matrix, asked, embedder)
+    gate.close()
+    snap_dir = work / f"snap-{size}"
+    write_snapshot(snap_dir, NAME, 256, Snapshot(size, f"k{size - 1}",
+                                                  [("s", [f"k{i}" for i in range(size)], matrix)]))
+    mib = snapshot_file(snap_dir, NAME).stat().st_size / 2**20
+    print(f"{size:,} entries ({queries} queries, {figures['queries_with_any']} with a "
+          f"brute-force candidate; gate file {gate_path.stat().st_size / 2**20:.0f} MiB, "
+          f"snapshot {mib:.0f} MiB; indexing {insert_us:.0f} µs per entry)")
+    for q in ("p50", "p99"):
+        g, b = figures[f"gate_{q}"], figures[f"brute_{q}"]
+        print(f"  {q}: gate {g:.2f} ms, brute force {b:.2f} ms, ratio {g / b:.3f}x")
+    print(f"  recall of brute force's top {LIMIT}: {figures['recall']:.3f}; same best entry: "
+          f"{figures['best']:.3f}")
+    for line in first_query(gate_path, snap_dir, size, asked[0]):
+        print(line)
+    gate_path.unlink()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--queries", type=int, default=400)
+    parser.add_argument("--seed", type=int, default=19)
+    args = parser.parse_args()
+    data = Path(os.environ.get("LLMX_SHARED_DATA", "/work/shared/data"))
+    with tempfile.TemporaryDirectory() as tmp:
+        gptcache(data / "paraphrase" / "gptcache_mock_data.json", Path(tmp))
+        for size in (int(s) for s in args.sizes.split(",")):
+            synthetic(size, args.queries, Path(tmp), args.seed)
+
+
+if __name__ == "__main__":
+    main()
