@@ -4,17 +4,18 @@
 whose lexical cosine with ``prompt`` (the ``LexicalEmbedder`` row, computed in pure Python
 by ``llmx.cache.gate_features``) is at least ``gate``, best first, at most ``limit``.
 
-How: every indexed entry's terms (content-word stems, ``gate_features.terms``) are posting
-lists in a SQLite file of our own, ``<snapshot_dir>/gate-<embedder>.db`` (tables ``meta``,
-``entries``, ``postings``, ``terms``; never diskcache's tables). A query looks up its
-terms' document frequencies, reads the posting lists rarest first until the terms left
-could carry less than ``gate**2`` of its squared norm, ranks the entries met by the share
-of the query they cover, and scores the best ``max(8 * limit, 40)`` exactly from their
-stored prompts. A query none of whose terms is indexed costs one indexed SELECT: "no entry
-can reach the gate" is answered without reading any entry. Candidates may miss an entry
-that reaches the gate only through n-grams shared across different words or hash
-collisions (the benchmark ``benchmarks/cache_gate_index.py`` measures recall against
-brute force); they never hold an entry under the gate.
+How: every indexed entry's terms (content-word stems, ``gate_features.terms``) are
+posting lists in a SQLite file of our own, ``<snapshot_dir>/gate-<embedder>.db`` (tables
+``meta``, ``entries``, ``postings``, ``terms``; never diskcache's tables). A query looks
+up its terms' document frequencies, reads the posting lists rarest first until the terms
+left could carry less than ``gate**2`` of its squared norm, ranks the entries met by the
+share of the query they cover, and scores the best ``max(8 * limit, 40)`` exactly from
+their stored rows (the log's vector bytes, packed sparse). A query none of whose terms
+is indexed costs one indexed SELECT: "no entry can reach the gate" is answered without
+reading any entry. Candidates may miss an entry that reaches the gate only through
+n-grams shared across different words or hash collisions (the benchmark
+``benchmarks/cache_gate_index.py`` measures recall against brute force); they never hold
+an entry under the gate.
 
 Truth stays in the store's vector log (``VectorLog``): the file is a derived index that
 says which log seq it reflects (``meta``), catches up from the log before each query
@@ -34,14 +35,22 @@ from pathlib import Path
 from typing import Final, Protocol
 
 from llmx.cache.candidates import Candidate
-from llmx.cache.gate_features import LexicalRows, Sparse, dot, terms
+from llmx.cache.gate_features import (
+    LexicalRows,
+    Sparse,
+    dense,
+    pack,
+    packed_dot,
+    row_of_bytes,
+    terms,
+)
 from llmx.cache.veto import words
 
-FORMAT: Final = 1
+FORMAT: Final = 2
 _SCHEMA: Final = (
     "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS entries (id INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL,"
-    " scope TEXT NOT NULL, prompt TEXT NOT NULL, terms BLOB NOT NULL)",
+    " scope TEXT NOT NULL, prompt TEXT NOT NULL, terms BLOB NOT NULL, row BLOB NOT NULL)",
     "CREATE TABLE IF NOT EXISTS postings (term INTEGER, id INTEGER, PRIMARY KEY (term, id))"
     " WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS terms (term INTEGER PRIMARY KEY, df INTEGER NOT NULL)",
@@ -101,16 +110,16 @@ class LexicalGate:
             raise _unavailable(exc) from exc
         if not found:
             return []
-        query = self._rows.row(prompt, tokens)
+        query = dense(self._rows.row(prompt, tokens), self._rows.dims)
         scored: dict[str, Candidate] = {}
-        for key, stored in found:
-            cosine = dot(query, self._rows.row(stored))
+        for key, stored, row in found:
+            cosine = packed_dot(query, row)
             if cosine >= gate and key not in scored:
                 scored[key] = Candidate(key, stored, min(cosine, 1.0))
         return sorted(scored.values(), key=lambda c: (-c.lexical, c.key))[:limit]
 
     def _from_index(self, ids: dict[int, float], gate: float,
-                    limit: int) -> list[tuple[str, str]]:
+                    limit: int) -> list[tuple[str, str, bytes]]:
         db = self._current()
         marks = ",".join("?" * len(ids))
         present = db.execute(f"SELECT term, df FROM terms WHERE term IN ({marks})",
@@ -132,11 +141,12 @@ class LexicalGate:
         if not best:
             return []
         marks = ",".join("?" * len(best))
-        rows = db.execute(f"SELECT key, prompt FROM entries WHERE id IN ({marks})", best)
-        return [(key, text) for key, text in rows]
+        rows = db.execute(f"SELECT key, prompt, row FROM entries WHERE id IN ({marks})", best)
+        return [(key, text, row) for key, text, row in rows]
 
-    def _from_pending(self, scope: str) -> list[tuple[str, str]]:
-        return [(key, text) for key, (where, text) in self._pending.items() if where == scope]
+    def _from_pending(self, scope: str) -> list[tuple[str, str, bytes]]:
+        return [(key, text, pack(self._rows.row(text)))
+                for key, (where, text) in self._pending.items() if where == scope]
 
     # -- the file and catching up with the log -----------------------------------------------
 
@@ -173,19 +183,22 @@ class LexicalGate:
             db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=OFF")
-            for statement in _SCHEMA:
+            db.execute(_SCHEMA[0])
+            if _meta(db, "format", FORMAT) != FORMAT:  # another layout: start afresh
+                for table in ("entries", "postings", "terms"):
+                    db.execute(f"DROP TABLE IF EXISTS {table}")
+                db.execute("DELETE FROM meta")
+            for statement in _SCHEMA[1:]:
                 db.execute(statement)
             self._db = db
         return self._db
 
     def _catch_up(self, db: sqlite3.Connection) -> sqlite3.Connection:
         head = self._log.vector_seq(self._embedder)
-        if _meta(db, "seq", 0) == head and _meta(db, "format", FORMAT) == FORMAT:
+        if _meta(db, "seq", 0) == head:
             return db
         db.execute("BEGIN IMMEDIATE")
         try:
-            if _meta(db, "format", FORMAT) != FORMAT:
-                _reset(db)
             seq = int(_meta(db, "seq", 0))
             if seq != head:
                 self._apply(db, seq, head)
@@ -205,12 +218,14 @@ class LexicalGate:
                 _reset(db)
                 rows, seq = iter(self._log.vectors_since(self._embedder, 0)), 0
         last = (seq, str(_meta(db, "key", "")) if seq else "")
-        for number, key, scope, _ in rows:
+        for number, key, scope, blob in rows:
             last = (number, key)
             self._pending.pop(key, None)
             text = self._prompt(key, scope)
             if text is not None:
-                _insert(db, number, key, scope, text)
+                row = (row_of_bytes(blob) if len(blob) == 4 * self._rows.dims
+                       else self._rows.row(text))
+                _insert(db, (number, key, scope, text), pack(row))
         for name, value in (("seq", last[0]), ("key", last[1]), ("format", FORMAT)):
             db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
 
@@ -228,17 +243,20 @@ def _reset(db: sqlite3.Connection) -> None:
 
 def _meta(db: sqlite3.Connection, name: str, default: int | str) -> int | str:
     row = db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
-    return default if row is None else row[0]  # type: ignore[no-any-return]
+    return default if row is None else row[0]
 
 
-def _insert(db: sqlite3.Connection, number: int, key: str, scope: str, text: str) -> None:
-    """Index one entry under id ``number``; a key indexed before loses its old row."""
+def _insert(db: sqlite3.Connection, entry: tuple[int, str, str, str], row: bytes) -> None:
+    """Index one ``(id, key, scope, prompt)`` with its packed lexical row; a key indexed
+    before loses its old row."""
+    number, key, scope, text = entry
     old = db.execute("SELECT id, terms FROM entries WHERE key = ?", (key,)).fetchone()
     if old is not None:
         _remove(db, old[0], old[1])
     ids = sorted({term_id(scope, stem) for stem in terms(text)})
     blob = b"".join(term.to_bytes(8, "little") for term in ids)
-    db.execute("INSERT INTO entries VALUES (?, ?, ?, ?, ?)", (number, key, scope, text, blob))
+    db.execute("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?)",
+               (number, key, scope, text, blob, row))
     db.executemany("INSERT OR IGNORE INTO postings VALUES (?, ?)", [(t, number) for t in ids])
     db.executemany("INSERT INTO terms VALUES (?, 1) ON CONFLICT(term) DO UPDATE SET df = df + 1",
                    [(t,) for t in ids])

@@ -24,6 +24,7 @@ import zlib
 from array import array
 from collections import Counter
 from itertools import pairwise
+from operator import mul
 from typing import Final
 
 from llmx.cache.veto import words
@@ -50,7 +51,7 @@ Sparse = dict[int, float]
 class LexicalRows:
     """Pure-Python lexical rows of ``dims`` buckets. See the module docstring."""
 
-    __slots__ = ("dims", "_words", "_pairs")
+    __slots__ = ("_pairs", "_words", "dims")
 
     def __init__(self, dims: int) -> None:
         self.dims = dims
@@ -124,6 +125,32 @@ def row_of_bytes(blob: bytes) -> Sparse:
     if sys.byteorder != "little":
         dense.byteswap()
     return {i: v for i, v in enumerate(dense.tolist()) if v != 0.0}
+
+
+def pack(row: Sparse) -> bytes:
+    """A sparse row (``dims`` <= 256) as bytes: its buckets (one byte each), then their
+    little-endian float32 values."""
+    values = array("f", row.values())
+    if sys.byteorder != "little":
+        values.byteswap()
+    return bytes(row) + values.tobytes()
+
+
+def dense(row: Sparse, dims: int) -> list[float]:
+    out = [0.0] * dims
+    for bucket, value in row.items():
+        out[bucket] = value
+    return out
+
+
+def packed_dot(query: list[float], blob: bytes) -> float:
+    """The dot product of a dense query row and a ``pack``ed row."""
+    count = len(blob) // 5
+    values = array("f")
+    values.frombytes(blob[count:])
+    if sys.byteorder != "little":
+        values.byteswap()
+    return math.fsum(map(mul, map(query.__getitem__, blob[:count]), values))
 
 
 def dot(a: Sparse, b: Sparse) -> float:

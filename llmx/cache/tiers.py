@@ -219,7 +219,7 @@ class TieredCache:
 
     def save(self, keys: Keys, request: Request, completion: Completion,
              chunks: tuple[int, ...], kind: str | None = None,
-             vector: np.ndarray | None = None) -> None:
+             vector: np.ndarray | dict[int, float] | None = None) -> None:
         """Store an answer (and its prompt's vector, when semantic matching is on); raises
         ``CacheUnavailable`` when the store cannot be written."""
         content_kind = kind or classify(keys.prompt, request.system)
