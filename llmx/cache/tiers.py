@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from llmx.cache.candidates import Candidate
     from llmx.cache.embed import Embedder
     from llmx.cache.gate import LexicalGate
+    from llmx.cache.gate_stages import Stages
     from llmx.cache.store import CacheStore
     from llmx.cache.vectors import VectorIndex
     from llmx.config.profile import CacheSettings
@@ -100,6 +101,7 @@ class TieredCache:
         self._embedder: Embedder | None = None
         self._index: VectorIndex | None = None
         self._lexical: LexicalGate | None = None
+        self._picker: Stages | None = None
         self._remote: bool | None = None  # is the embedder remote (asked once)
 
     def keys(self, request: Request, compressor: str | None = None) -> Keys:
@@ -198,24 +200,30 @@ class TieredCache:
         """Best non-vetoed entry in the same scope at or above the threshold. With the
         lexical gate the candidates come from ``candidates`` (``vector`` is not needed)."""
         if self.gated:
-            return self._first_allowed(keys, [(c.key, c.lexical) for c in self.candidates(
-                keys, gate=self.settings.threshold)])
+            stages, threshold = self._stages(), self.settings.threshold
+            found = self.candidates(keys, gate=stages.gate(threshold))
+            return self._first_stored(keys, stages.pick(keys.prompt, found, threshold))
         if vector is None or isinstance(vector, dict):
             return None
-        return self._first_allowed(keys, self._vectors(len(vector)).search(
-            keys.scope, vector, self.settings.threshold))
-
-    def _first_allowed(self, keys: Keys, found: list[tuple[str, float]]) -> Hit | None:
-        if not found:
+        near = self._vectors(len(vector)).search(keys.scope, vector, self.settings.threshold)
+        if not near:
             return None
         from llmx.cache.veto import vetoed
 
+        return self._first_stored(keys, [(key, similarity) for key, similarity in near
+                                         if not vetoed(keys.prompt, self._prompt_of(key))])
+
+    def _first_stored(self, keys: Keys, found: list[tuple[str, float]]) -> Hit | None:
+        """The first of ``found`` whose entry is still stored in this scope."""
         for key, similarity in found:
             entry = self.store.get(key)
-            if entry is not None and entry.scope == keys.scope and not vetoed(keys.prompt,
-                                                                               entry.prompt):
+            if entry is not None and entry.scope == keys.scope:
                 return Hit(entry, "semantic", similarity)
         return None
+
+    def _prompt_of(self, key: str) -> str:
+        entry = self.store.get(key)
+        return "" if entry is None else entry.prompt
 
     def save(self, keys: Keys, request: Request, completion: Completion,
              chunks: tuple[int, ...], kind: str | None = None,
@@ -261,6 +269,15 @@ class TieredCache:
             assert self._embedder_factory is not None
             self._embedder = self._embedder_factory()
         return self._embedder
+
+    def _stages(self) -> Stages:
+        if self._picker is None:
+            from llmx.cache.gate_stages import Stages
+
+            store = self.store
+            self._picker = Stages(self.settings.embedder, get=store.get_aux, put=store.set_aux,
+                                  note=self._warn)
+        return self._picker
 
     def _gate(self) -> LexicalGate:
         if self._lexical is None:
