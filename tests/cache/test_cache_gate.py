@@ -17,6 +17,7 @@ from llmx.cache.candidates import Candidate
 from llmx.cache.embed import LexicalEmbedder
 from llmx.cache.gate import LexicalGate
 from llmx.cache.gate_features import STOPWORDS, LexicalRows, row_bytes, row_of_bytes
+from llmx.cache.gate_stages import Stages
 from llmx.cache.tiers import LEXICAL_DIMS, LEXICAL_NAME
 
 REPO = Path(__file__).resolve().parents[2]
@@ -187,3 +188,78 @@ def test_a_miss_without_a_candidate_and_a_write_import_no_numpy(tmp_path: Path) 
     assert run_miss(tmp_path, "ask", "penguins of antarctica") == "False False"
     assert run_miss(tmp_path, "ask", "how do i reset my router password") == (
         "How do I reset my router password? False")
+
+
+# -- the glue: stage 2 behind cache.embedder ----------------------------------------------
+
+
+class FakeScorer:
+    """Scores by a table; ``judges`` is False for queries marked long."""
+
+    def __init__(self, load: object, *, get: object, put: object) -> None:
+        self.calls = 0
+
+    def judges(self, query: str) -> bool:
+        return "long" not in query
+
+    def __call__(self, query: str, candidates: list[Candidate]) -> list[float | None]:
+        self.calls += 1
+        return [0.95 if "router" in c.prompt else 0.5 for c in candidates]
+
+
+class Unavailable(Exception):
+    pass
+
+
+def fake_model_modules(monkeypatch: pytest.MonkeyPatch, *, installed: bool) -> None:
+    import types
+
+    from llmx.cache import gate_stages
+
+    def choose(query: str, candidates: list[Candidate], scorer: FakeScorer, *,
+               threshold: float, margin: float | None, veto: object) -> object:
+        scores = scorer(query, candidates)
+        best = max(range(len(candidates)), key=lambda i: scores[i] or 0.0)
+        return (candidates[best], scores[best]) if (scores[best] or 0) >= threshold else None
+
+    model = types.SimpleNamespace(
+        resolve_embedder=lambda choice: ("model" if installed else "lexical", None),
+        load_model=lambda: None, ModelUnavailable=Unavailable)
+    rerank = types.SimpleNamespace(choose=choose, ModelScorer=FakeScorer,
+                                   DEFAULT_THRESHOLD=0.9, DEFAULT_MARGIN=0.02)
+    monkeypatch.setitem(sys.modules, "llmx.cache.model", model)
+    monkeypatch.setitem(sys.modules, "llmx.cache.rerank", rerank)
+    assert gate_stages.GATE == 0.5
+
+
+CANDIDATES = [Candidate("a", "reset my modem password", 0.8),
+              Candidate("b", "reset my router password", 0.7)]
+
+
+def stages(choice: str, notes: list[str]) -> Stages:
+    return Stages(choice, get=lambda ns, key: None, put=lambda ns, key, value: None,
+                  note=notes.append)
+
+
+def test_the_model_stage_rescores_the_gates_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_model_modules(monkeypatch, installed=True)
+    notes: list[str] = []
+    picker = stages("auto", notes)
+    assert picker.gate(0.92) == 0.5
+    assert picker.pick("reset the router password", CANDIDATES, 0.92) == [
+        ("b", 0.95)]
+    # a query the model does not see whole keeps the lexical rule (threshold 0.75 here)
+    assert picker.pick("long reset router password", CANDIDATES, 0.75) == [
+        ("a", 0.8)]
+    assert notes == []
+
+
+def test_without_the_model_the_lexical_rule_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_model_modules(monkeypatch, installed=False)
+    notes: list[str] = []
+    for choice in ("auto", "model", "lexical"):
+        picker = stages(choice, notes)
+        assert picker.pick("reset the router password", CANDIDATES, 0.75) == [
+            ("a", 0.8)]
+        assert picker.gate(0.92) == 0.92
+    assert len(notes) == 1 and notes[0].startswith("semantic cache: lexical only")
