@@ -48,23 +48,26 @@ FUNCTION = ("the", "a", "of", "to", "in", "is", "how", "what", "do", "i", "can",
 
 
 class MemoryLog:
-    """A vector log in memory: ``(seq, key, scope, b"")`` rows (the gate reads no vector)."""
+    """A vector log in memory: ``(seq, key, scope, LexicalEmbedder row bytes)``."""
 
-    def __init__(self, keys: Sequence[str], scope: str) -> None:
-        self.keys, self.scope = keys, scope
+    def __init__(self, keys: Sequence[str], scope: str, matrix: np.ndarray) -> None:
+        self.keys, self.scope, self.matrix = keys, scope, matrix
 
     def vectors_since(self, embedder: str, seq: int) -> Iterator[tuple[int, str, str, bytes]]:
         for number in range(seq + 1, len(self.keys) + 1):
-            yield number, self.keys[number - 1], self.scope, b""
+            yield number, self.keys[number - 1], self.scope, self.matrix[number - 1].tobytes()
 
     def vector_seq(self, embedder: str) -> int:
         return len(self.keys)
 
 
-def build_gate(path: Path, texts: Sequence[str]) -> tuple[LexicalGate, float]:
+def build_gate(path: Path, texts: Sequence[str],
+               matrix: np.ndarray) -> tuple[LexicalGate, float]:
+    """The gate indexing every text from the log, and its cost in µs per entry."""
     keys = [f"k{i}" for i in range(len(texts))]
     prompts = dict(zip(keys, texts, strict=True))
-    gate = LexicalGate(path, MemoryLog(keys, "s"), lambda key, _: prompts.get(key), NAME, 256)
+    gate = LexicalGate(path, MemoryLog(keys, "s", matrix), lambda key, _: prompts.get(key),
+                       NAME, 256)
     start = time.perf_counter()
     gate.warm()
     return gate, (time.perf_counter() - start) * 1e6 / max(1, len(texts))
@@ -114,8 +117,9 @@ def gptcache(data: Path, work: Path) -> None:
     stored = [pair["origin"] for pair in pairs[::2]]
     queries = [pair["similar"] for pair in pairs]
     embedder = LexicalEmbedder()
-    gate, _ = build_gate(work / "gpt.db", stored)
-    figures = compare(gate, embedder.embed(stored), queries, embedder)
+    matrix = embedder.embed(stored)
+    gate, _ = build_gate(work / "gpt.db", stored, matrix)
+    figures = compare(gate, matrix, queries, embedder)
     gate.close()
     print(f"GPTCache pairs: {len(stored)} stored, {len(queries)} queries, "
           f"{figures['queries_with_any']} with a brute-force candidate >= {GATE}")
@@ -210,7 +214,7 @@ def synthetic(size: int, queries: int, work: Path, seed: int) -> None:
     matrix = np.concatenate([embedder.embed(texts[i : i + 10_000])
                              for i in range(0, size, 10_000)])
     gate_path = work / f"gate-{size}.db"
-    gate, insert_us = build_gate(gate_path, texts)
+    gate, insert_us = build_gate(gate_path, texts, matrix)
     figures = compare(gate, matrix, asked, embedder)
     gate.close()
     snap_dir = work / f"snap-{size}"

@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Final, Protocol
 
+from llmx.cache import gate_postings as postings
 from llmx.cache.candidates import Candidate
 from llmx.cache.gate_features import (
     LexicalRows,
@@ -46,14 +47,12 @@ from llmx.cache.gate_features import (
 )
 from llmx.cache.veto import words
 
-FORMAT: Final = 2
+FORMAT: Final = 3
 _SCHEMA: Final = (
     "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS entries (id INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL,"
     " scope TEXT NOT NULL, prompt TEXT NOT NULL, terms BLOB NOT NULL, row BLOB NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS postings (term INTEGER, id INTEGER, PRIMARY KEY (term, id))"
-    " WITHOUT ROWID",
-    "CREATE TABLE IF NOT EXISTS terms (term INTEGER PRIMARY KEY, df INTEGER NOT NULL)",
+    *postings.SCHEMA,
 )
 _MIN_RESCORED: Final = 40
 _RESCORE_FACTOR: Final = 8
@@ -121,9 +120,7 @@ class LexicalGate:
     def _from_index(self, ids: dict[int, float], gate: float,
                     limit: int) -> list[tuple[str, str, bytes]]:
         db = self._current()
-        marks = ",".join("?" * len(ids))
-        present = db.execute(f"SELECT term, df FROM terms WHERE term IN ({marks})",
-                             list(ids)).fetchall()
+        present = postings.frequencies(db, ids)
         if not present:
             return []
         present.sort(key=lambda row: row[1])
@@ -134,8 +131,9 @@ class LexicalGate:
                 break
             share = ids[term]
             left -= share
-            for (entry,) in db.execute("SELECT id FROM postings WHERE term = ?", (term,)):
-                cover[entry] = cover.get(entry, 0.0) + share
+            get = cover.get
+            for entry in postings.read(db, term):
+                cover[entry] = get(entry, 0.0) + share
         best = sorted(cover, key=cover.__getitem__, reverse=True)
         best = best[: max(_MIN_RESCORED, _RESCORE_FACTOR * limit)]
         if not best:
@@ -218,6 +216,7 @@ class LexicalGate:
                 _reset(db)
                 rows, seq = iter(self._log.vectors_since(self._embedder, 0)), 0
         last = (seq, str(_meta(db, "key", "")) if seq else "")
+        batch: dict[int, list[int]] = {}
         for number, key, scope, blob in rows:
             last = (number, key)
             self._pending.pop(key, None)
@@ -225,7 +224,8 @@ class LexicalGate:
             if text is not None:
                 row = (row_of_bytes(blob) if len(blob) == 4 * self._rows.dims
                        else self._rows.row(text))
-                _insert(db, (number, key, scope, text), pack(row))
+                _insert(db, (number, key, scope, text), pack(row), batch)
+        postings.add(db, batch)
         for name, value in (("seq", last[0]), ("key", last[1]), ("format", FORMAT)):
             db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
 
@@ -246,25 +246,24 @@ def _meta(db: sqlite3.Connection, name: str, default: int | str) -> int | str:
     return default if row is None else row[0]
 
 
-def _insert(db: sqlite3.Connection, entry: tuple[int, str, str, str], row: bytes) -> None:
-    """Index one ``(id, key, scope, prompt)`` with its packed lexical row; a key indexed
-    before loses its old row."""
+def _insert(db: sqlite3.Connection, entry: tuple[int, str, str, str], row: bytes,
+            batch: dict[int, list[int]]) -> None:
+    """Index one ``(id, key, scope, prompt)`` with its packed lexical row, its ids queued
+    in ``batch`` (``term -> ids``); a key indexed before loses its old row."""
     number, key, scope, text = entry
     old = db.execute("SELECT id, terms FROM entries WHERE key = ?", (key,)).fetchone()
     if old is not None:
-        _remove(db, old[0], old[1])
+        postings.add(db, batch)  # the old row's ids may still be in the batch
+        batch.clear()
+        db.execute("DELETE FROM entries WHERE id = ?", (old[0],))
+        postings.remove(db, _unpacked(old[1]), old[0])
     ids = sorted({term_id(scope, stem) for stem in terms(text)})
     blob = b"".join(term.to_bytes(8, "little") for term in ids)
     db.execute("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?)",
                (number, key, scope, text, blob, row))
-    db.executemany("INSERT OR IGNORE INTO postings VALUES (?, ?)", [(t, number) for t in ids])
-    db.executemany("INSERT INTO terms VALUES (?, 1) ON CONFLICT(term) DO UPDATE SET df = df + 1",
-                   [(t,) for t in ids])
+    for term in ids:
+        batch.setdefault(term, []).append(number)
 
 
-def _remove(db: sqlite3.Connection, number: int, blob: bytes) -> None:
-    ids = [int.from_bytes(blob[i : i + 8], "little") for i in range(0, len(blob), 8)]
-    db.execute("DELETE FROM entries WHERE id = ?", (number,))
-    db.executemany("DELETE FROM postings WHERE term = ? AND id = ?", [(t, number) for t in ids])
-    db.executemany("UPDATE terms SET df = df - 1 WHERE term = ?", [(t,) for t in ids])
-    db.execute("DELETE FROM terms WHERE df <= 0")
+def _unpacked(blob: bytes) -> list[int]:
+    return [int.from_bytes(blob[i : i + 8], "little") for i in range(0, len(blob), 8)]
