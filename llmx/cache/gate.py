@@ -226,6 +226,8 @@ class LexicalGate:
                        else self._rows.row(text))
                 _insert(db, (number, key, scope, text), pack(row), batch)
         postings.add(db, batch)
+        if last[0] < head:  # the log's head row is gone (a clear keeps the counters)
+            last = (head, "")
         for name, value in (("seq", last[0]), ("key", last[1]), ("format", FORMAT)):
             db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
 

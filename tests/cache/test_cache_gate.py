@@ -263,3 +263,19 @@ def test_without_the_model_the_lexical_rule_answers(monkeypatch: pytest.MonkeyPa
             ("a", 0.8)]
         assert picker.gate(0.92) == 0.92
     assert len(notes) == 1 and notes[0].startswith("semantic cache: lexical only")
+
+
+def test_a_cleared_log_is_caught_up_once_not_on_every_query(tmp_path: Path) -> None:
+    log, prompts = Log(), {}
+    fill(log, prompts, "s", ["reset my router password"])
+    gate = make_gate(tmp_path, log, prompts)
+    gate.warm()
+    log.rows, log.head = [], log.head + 3  # cleared: no row, the counter kept
+    assert gate.candidates("s", "reset the router password") == []
+    reads: list[int] = []
+    since = log.vectors_since
+    log.vectors_since = lambda embedder, seq: reads.append(seq) or since(embedder, seq)  # type: ignore[method-assign]
+    assert gate.candidates("s", "reset the router password") == []
+    assert reads == []  # the index knows it is at the log's head
+    fill(log, prompts, "s", ["install docker on ubuntu"])
+    assert [c.key for c in gate.candidates("s", "install docker on ubuntu 22")] == ["k1"]
