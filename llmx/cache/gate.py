@@ -86,14 +86,16 @@ class LexicalGate:
         self._embedder = embedder
         self._rows = LexicalRows(dims)
         self._db: sqlite3.Connection | None = None
-        self._pending: dict[str, tuple[str, str]] = {}  # key -> (scope, prompt), not in log
+        self._pending: dict[str, tuple[str, str, bytes]] = {}  # not in the log yet
 
     def row(self, text: str) -> Sparse:
         return self._rows.row(text)
 
-    def queued(self, key: str, scope: str, prompt: str) -> None:
-        """A row this process appended that the log does not hold yet (grouped writes)."""
-        self._pending[key] = (scope, prompt)
+    def queued(self, key: str, scope: str, prompt: str, row: Sparse | None = None) -> None:
+        """A row this process appended that the log does not hold yet (grouped writes;
+        the store's queue holds few: ``llmx.cache.queue.Grouping``)."""
+        packed = pack(self._rows.row(prompt) if row is None else row)
+        self._pending[key] = (scope, prompt, packed)
 
     def candidates(self, scope: str, prompt: str, *, limit: int = 5,
                    gate: float = 0.5) -> list[Candidate]:
@@ -143,8 +145,8 @@ class LexicalGate:
         return [(key, text, row) for key, text, row in rows]
 
     def _from_pending(self, scope: str) -> list[tuple[str, str, bytes]]:
-        return [(key, text, pack(self._rows.row(text)))
-                for key, (where, text) in self._pending.items() if where == scope]
+        return [(key, text, packed)
+                for key, (where, text, packed) in self._pending.items() if where == scope]
 
     # -- the file and catching up with the log -----------------------------------------------
 

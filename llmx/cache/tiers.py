@@ -250,7 +250,7 @@ class TieredCache:
 
         blob = row_bytes(row, LEXICAL_DIMS)
         if self.store.append_vector(keys.exact, keys.scope, LEXICAL_NAME, blob) is None:
-            self._gate().queued(keys.exact, keys.scope, keys.prompt)
+            self._gate().queued(keys.exact, keys.scope, keys.prompt, row)
 
     def flush(self) -> None:
         """Write the queued cache writes now; raises ``CacheUnavailable`` (they are lost)."""
