@@ -18,6 +18,8 @@ sign-bit prefilter's range; its first load reads today's ``.npz`` snapshot.
    cost per entry, and the first query in a new process (time and RSS added, gate and
    brute force alternated, three pairs each, the median). Every figure is printed with
    the brute-force figure of the same run and their ratio.
+3. Filling (``--fill`` lines, 0 to skip): CPU per line of a look-up then a write, the
+   first and the last 1,000 lines, gate against today's ``VectorIndex``.
 """
 
 from __future__ import annotations
@@ -234,15 +236,78 @@ def synthetic(size: int, queries: int, work: Path, seed: int) -> None:
     gate_path.unlink()
 
 
+class GrowingLog:
+    """A vector log that grows (``append`` returns the seq), with ``snapshot_dir``."""
+
+    def __init__(self, directory: Path) -> None:
+        self.rows: list[tuple[int, str, str, bytes]] = []
+        self.snapshot_dir = directory
+
+    def append_vector(self, key: str, scope: str, embedder: str, vector: bytes) -> int:
+        self.rows.append((len(self.rows) + 1, key, scope, vector))
+        return len(self.rows)
+
+    def vectors_since(self, embedder: str, seq: int) -> Iterator[tuple[int, str, str, bytes]]:
+        return iter(self.rows[seq:])
+
+    def vector_seq(self, embedder: str) -> int:
+        return len(self.rows)
+
+
+def filling(lines: int, work: Path, seed: int) -> None:
+    """CPU per line of a semantic look-up then a write, as a store fills (batch --semantic):
+    the gate (writes grouped by 64, as the store's queue does) against today's VectorIndex
+    (numpy, in memory), in the same run."""
+    from llmx.cache.gate_features import LexicalRows, row_bytes
+    from llmx.cache.vectors import VectorIndex
+
+    rng = random.Random(seed)
+    texts = sentences(lines, rng, vocabulary(rng))
+    gate_log, index_log = GrowingLog(work / "g"), GrowingLog(work / "i")
+    prompts: dict[str, str] = {}
+    gate = LexicalGate(work / "fill.db", gate_log, lambda key, _: prompts.get(key), NAME, 256)
+    rows, embedder = LexicalRows(256), LexicalEmbedder()
+    index = VectorIndex(index_log, NAME, 256)
+    queue: list[tuple[str, bytes]] = []
+    spans: dict[str, list[float]] = {"gate": [], "brute": []}
+    for i, text in enumerate(texts):
+        key = f"k{i}"
+        start = time.process_time()
+        gate.candidates("s", text, limit=LIMIT, gate=GATE)
+        row = rows.row(text)
+        prompts[key] = text
+        queue.append((key, row_bytes(row, 256)))
+        gate.queued(key, "s", text, row)
+        if len(queue) >= 64:
+            for queued_key, blob in queue:
+                gate_log.append_vector(queued_key, "s", NAME, blob)
+            queue.clear()
+        middle = time.process_time()
+        vector = embedder.embed([text])[0]
+        index.search("s", vector, GATE)
+        index.add(key, "s", vector)
+        spans["gate"].append(middle - start)
+        spans["brute"].append(time.process_time() - middle)
+    gate.close()
+    print(f"filling one scope with {lines:,} look-up + write lines (CPU ms per line):")
+    for label, lo in (("first 1,000", 0), (f"last 1,000 (to {lines:,})", lines - 1000)):
+        g = 1000 * statistics.mean(spans["gate"][lo : lo + 1000])
+        b = 1000 * statistics.mean(spans["brute"][lo : lo + 1000])
+        print(f"  {label}: gate {g:.2f}, VectorIndex {b:.2f}, ratio {g / b:.3f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--seed", type=int, default=19)
+    parser.add_argument("--fill", type=int, default=20_000, help="lines for the fill figure")
     args = parser.parse_args()
     data = Path(os.environ.get("LLMX_SHARED_DATA", "/work/shared/data"))
     with tempfile.TemporaryDirectory() as tmp:
         gptcache(data / "paraphrase" / "gptcache_mock_data.json", Path(tmp))
+        if args.fill:
+            filling(args.fill, Path(tmp), args.seed)
         for size in (int(s) for s in args.sizes.split(",")):
             synthetic(size, args.queries, Path(tmp), args.seed)
 

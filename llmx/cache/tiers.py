@@ -4,6 +4,12 @@
 the vector index and the veto. It does no HTTP: a provider embedder is handed in already
 wired to the HTTP engine. Nothing heavy is imported unless the profile's cache is on.
 
+Semantic matching (``semantic``): with every embedder but ``provider``, stage 1 is the
+lexical gate (``candidates``: ``llmx.cache.gate``, pure Python, no numpy — a miss with no
+candidate costs a few SQLite reads) and the stages behind ``cache.embedder`` are
+``llmx.cache.gate_stages``; the prompt's lexical row is written to the vector log without
+numpy too. A provider embedder's vectors are searched by ``llmx.cache.vectors``.
+
 Writes are grouped: ``save`` may queue (``llmx.cache.queue``); ``flush`` writes the queue
 now, ``close`` always does. An exact hit performs no database write and no fsync (its use is
 noted for the LRU order: ``llmx.cache.recency``).
