@@ -279,3 +279,24 @@ def test_a_cleared_log_is_caught_up_once_not_on_every_query(tmp_path: Path) -> N
     assert reads == []  # the index knows it is at the log's head
     fill(log, prompts, "s", ["install docker on ubuntu"])
     assert [c.key for c in gate.candidates("s", "install docker on ubuntu 22")] == ["k1"]
+
+
+def test_posting_lists_span_chunks_and_lose_removed_ids() -> None:
+    import sqlite3
+
+    from llmx.cache import gate_postings as postings
+
+    db = sqlite3.connect(":memory:")
+    for statement in postings.SCHEMA:
+        db.execute(statement)
+    first = list(range(1, postings.CHUNK + 3))
+    postings.add(db, {7: first[:5]})
+    postings.add(db, {7: first[5:], 8: [1]})
+    assert list(postings.read(db, 7)) == first
+    assert db.execute("SELECT chunks, tail FROM terms WHERE term = 7").fetchone() == (2, 2)
+    postings.remove(db, [7, 8], 3)
+    postings.remove(db, [7], first[-1])
+    assert list(postings.read(db, 7)) == [i for i in first if i not in (3, first[-1])]
+    postings.add(db, {7: [10_000, 10_001]})
+    assert list(postings.read(db, 7))[-2:] == [10_000, 10_001]
+    assert sorted(postings.frequencies(db, [7, 8, 9])) == [(7, len(first)), (8, 1)]
