@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from llmx.cache.embed import LexicalEmbedder
-from llmx.cache.gate import LexicalGate
+from llmx.cache.gate import READ_BUDGET, LexicalGate
 from llmx.cache.snapshot import Snapshot, snapshot_file, write_snapshot
 
 GATE = 0.5
@@ -84,29 +84,42 @@ def brute(matrix: np.ndarray, query: np.ndarray) -> list[tuple[str, float]]:
     return [(f"k{i}", float(scores[i])) for i in order]
 
 
+def timed_candidates(gate: LexicalGate, query: str, budget: int) -> tuple[set[str], str, float]:
+    gate.budget = budget
+    start = time.perf_counter()
+    mine = gate.candidates("s", query, limit=LIMIT, gate=GATE)
+    ms = (time.perf_counter() - start) * 1000
+    return {c.key for c in mine}, mine[0].key if mine else "", ms
+
+
 def compare(gate: LexicalGate, matrix: np.ndarray, queries: Sequence[str],
             embedder: LexicalEmbedder) -> dict[str, float]:
-    """Latencies (ms) of both, and the gate's recall of brute force's candidates."""
-    found = wanted = same_best = with_any = 0
-    gate_ms: list[float] = []
-    brute_ms: list[float] = []
+    """Latencies (ms) of brute force and of the gate with its read budget (``gate``) and
+    without (``open``), and each gate's recall of brute force's candidates."""
+    found = {"gate": 0, "open": 0}
+    best = {"gate": 0, "open": 0}
+    ms: dict[str, list[float]] = {"gate": [], "open": [], "brute": []}
+    wanted = with_any = 0
     for query in queries:
-        start = time.perf_counter()
-        mine = gate.candidates("s", query, limit=LIMIT, gate=GATE)
-        gate_ms.append((time.perf_counter() - start) * 1000)
+        mine = {"gate": timed_candidates(gate, query, READ_BUDGET),
+                "open": timed_candidates(gate, query, 1 << 62)}
         start = time.perf_counter()
         truth = brute(matrix, embedder.embed([query])[0])
-        brute_ms.append((time.perf_counter() - start) * 1000)
-        keys = {c.key for c in mine}
-        found += sum(key in keys for key, _ in truth)
+        ms["brute"].append((time.perf_counter() - start) * 1000)
         wanted += len(truth)
-        if truth:
-            with_any += 1
-            same_best += bool(mine) and mine[0].key == truth[0][0]
-    return {"recall": found / max(1, wanted), "best": same_best / max(1, with_any),
-            "queries_with_any": with_any, "gate_p50": statistics.median(gate_ms),
-            "gate_p99": percentile(gate_ms, 99), "brute_p50": statistics.median(brute_ms),
-            "brute_p99": percentile(brute_ms, 99)}
+        with_any += bool(truth)
+        for name, (keys, first, took) in mine.items():
+            ms[name].append(took)
+            found[name] += sum(key in keys for key, _ in truth)
+            best[name] += bool(truth) and first == truth[0][0]
+    out: dict[str, float] = {"queries_with_any": with_any}
+    for name in ms:
+        out[f"{name}_p50"], out[f"{name}_p99"] = statistics.median(ms[name]), percentile(
+            ms[name], 99)
+    for name in found:
+        out[f"{name}_recall"] = found[name] / max(1, wanted)
+        out[f"{name}_best"] = best[name] / max(1, with_any)
+    return out
 
 
 def percentile(samples: Sequence[float], q: float) -> float:
@@ -125,8 +138,9 @@ def gptcache(data: Path, work: Path) -> None:
     gate.close()
     print(f"GPTCache pairs: {len(stored)} stored, {len(queries)} queries, "
           f"{figures['queries_with_any']} with a brute-force candidate >= {GATE}")
-    print(f"  recall of brute force's top {LIMIT}: {figures['recall']:.3f}; "
-          f"same best entry: {figures['best']:.3f}")
+    print(f"  recall of brute force's top {LIMIT}: {figures['gate_recall']:.3f} "
+          f"(without the read budget {figures['open_recall']:.3f}); same best entry: "
+          f"{figures['gate_best']:.3f}")
 
 
 def vocabulary(rng: random.Random, size: int = 30_000) -> tuple[list[str], list[float]]:
@@ -159,7 +173,7 @@ import sys, time
 from pathlib import Path
 start_rss = int(open('/proc/self/statm').read().split()[1])
 started = time.perf_counter()
-from llmx.cache.gate import LexicalGate
+from llmx.cache.gate import READ_BUDGET, LexicalGate
 class Log:
     def vector_seq(self, embedder): return int(sys.argv[2])
     def vectors_since(self, embedder, seq): return iter(())
@@ -227,10 +241,12 @@ def synthetic(size: int, queries: int, work: Path, seed: int) -> None:
           f"brute-force candidate; gate file {gate_path.stat().st_size / 2**20:.0f} MiB, "
           f"snapshot {mib:.0f} MiB; indexing {insert_us:.0f} µs per entry)")
     for q in ("p50", "p99"):
-        g, b = figures[f"gate_{q}"], figures[f"brute_{q}"]
-        print(f"  {q}: gate {g:.2f} ms, brute force {b:.2f} ms, ratio {g / b:.3f}x")
-    print(f"  recall of brute force's top {LIMIT}: {figures['recall']:.3f}; same best entry: "
-          f"{figures['best']:.3f}")
+        g, o, b = figures[f"gate_{q}"], figures[f"open_{q}"], figures[f"brute_{q}"]
+        print(f"  {q}: gate {g:.2f} ms (without the read budget {o:.2f} ms), brute force "
+              f"{b:.2f} ms; ratio {g / b:.3f}x ({o / b:.3f}x)")
+    print(f"  recall of brute force's top {LIMIT}: gate {figures['gate_recall']:.3f} "
+          f"(without the read budget {figures['open_recall']:.3f}); same best entry: "
+          f"{figures['gate_best']:.3f} ({figures['open_best']:.3f})")
     for line in first_query(gate_path, snap_dir, size, asked[0]):
         print(line)
     gate_path.unlink()

@@ -8,7 +8,9 @@ How: every indexed entry's terms (content-word stems, ``gate_features.terms``) a
 posting lists in a SQLite file of our own, ``<snapshot_dir>/gate-<embedder>.db`` (tables
 ``meta``, ``entries``, ``postings``, ``terms``; never diskcache's tables). A query looks
 up its terms' document frequencies, reads the posting lists rarest first until the terms
-left could carry less than ``gate**2`` of its squared norm, ranks the entries met by the
+left could carry less than ``gate**2`` of its squared norm or the next list would take the
+ids read past ``READ_BUDGET`` (so a query's cost has a ceiling however large the store
+grows: only queries made of very common words lose recall by it), ranks the entries met by the
 share of the query they cover, and scores the best ``max(8 * limit, 40)`` exactly from
 their stored rows (the log's vector bytes, packed sparse). A query none of whose terms
 is indexed costs one indexed SELECT: "no entry can reach the gate" is answered without
@@ -56,6 +58,7 @@ _SCHEMA: Final = (
 )
 _MIN_RESCORED: Final = 40
 _RESCORE_FACTOR: Final = 8
+READ_BUDGET: Final = 32_768  # posting ids one query reads at most (after its rarest list)
 
 Prompt = Callable[[str, str], str | None]  # (key, scope) -> the entry's prompt, None if gone
 
@@ -87,6 +90,7 @@ class LexicalGate:
         self._rows = LexicalRows(dims)
         self._db: sqlite3.Connection | None = None
         self._pending: dict[str, tuple[str, str, bytes]] = {}  # not in the log yet
+        self.budget = READ_BUDGET
 
     def row(self, text: str) -> Sparse:
         return self._rows.row(text)
@@ -128,9 +132,11 @@ class LexicalGate:
         present.sort(key=lambda row: row[1])
         left = sum(ids[term] for term, _ in present)
         cover: dict[int, float] = {}
-        for term, _ in present:
-            if left < gate * gate:
+        read = 0
+        for term, df in present:
+            if left < gate * gate or (read and read + df > self.budget):
                 break
+            read += df
             share = ids[term]
             left -= share
             get = cover.get
