@@ -25,6 +25,7 @@ sign-bit prefilter's range; its first load reads today's ``.npz`` snapshot.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -148,14 +149,15 @@ def vocabulary(rng: random.Random, size: int = 30_000) -> tuple[list[str], list[
     made = sorted({"".join(rng.choice(letters) for _ in range(rng.randint(3, 10)))
                    for _ in range(size)})
     rng.shuffle(made)
-    return made, [1.0 / (rank + ZIPF_OFFSET) for rank in range(len(made))]
+    return made, list(itertools.accumulate(1.0 / (rank + ZIPF_OFFSET)
+                                           for rank in range(len(made))))
 
 
 def sentences(count: int, rng: random.Random, words: tuple[list[str], list[float]]) -> list[str]:
     vocab, weights = words
     out = []
     for _ in range(count):
-        content = rng.choices(vocab, weights, k=rng.randint(5, 12))
+        content = rng.choices(vocab, cum_weights=weights, k=rng.randint(5, 12))
         extra = rng.choices(FUNCTION, k=rng.randint(1, 4))
         out.append(" ".join(rng.sample(content + extra, len(content) + len(extra))))
     return out
@@ -164,7 +166,7 @@ def sentences(count: int, rng: random.Random, words: tuple[list[str], list[float
 def near(text: str, rng: random.Random, words: tuple[list[str], list[float]]) -> str:
     tokens = text.split()
     del tokens[rng.randrange(len(tokens))]
-    tokens[rng.randrange(len(tokens))] = rng.choices(*words)[0]
+    tokens[rng.randrange(len(tokens))] = rng.choices(words[0], cum_weights=words[1])[0]
     return " ".join(tokens)
 
 
