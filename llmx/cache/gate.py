@@ -89,7 +89,7 @@ class LexicalGate:
         self._embedder = embedder
         self._rows = LexicalRows(dims)
         self._db: sqlite3.Connection | None = None
-        self._pending: dict[str, tuple[str, str, bytes]] = {}  # not in the log yet
+        self._pending: dict[str, tuple[str, str, bytes, frozenset[int]]] = {}  # not in the log
         self.budget = READ_BUDGET
 
     def row(self, text: str) -> Sparse:
@@ -99,7 +99,8 @@ class LexicalGate:
         """A row this process appended that the log does not hold yet (grouped writes;
         the store's queue holds few: ``llmx.cache.queue.Grouping``)."""
         packed = pack(self._rows.row(prompt) if row is None else row)
-        self._pending[key] = (scope, prompt, packed)
+        ids = frozenset(term_id(scope, stem) for stem in terms(prompt))
+        self._pending[key] = (scope, prompt, packed, ids)
 
     def candidates(self, scope: str, prompt: str, *, limit: int = 5,
                    gate: float = 0.5) -> list[Candidate]:
@@ -110,7 +111,7 @@ class LexicalGate:
         shares = terms(prompt, tokens)
         ids = {term_id(scope, stem): share for stem, share in shares.items()}
         try:
-            found = self._from_index(ids, gate, limit) + self._from_pending(scope)
+            found = self._from_index(ids, gate, limit) + self._from_pending(scope, ids)
         except (sqlite3.Error, OSError) as exc:
             raise _unavailable(exc) from exc
         if not found:
@@ -150,9 +151,9 @@ class LexicalGate:
         rows = db.execute(f"SELECT key, prompt, row FROM entries WHERE id IN ({marks})", best)
         return [(key, text, row) for key, text, row in rows]
 
-    def _from_pending(self, scope: str) -> list[tuple[str, str, bytes]]:
-        return [(key, text, packed)
-                for key, (where, text, packed) in self._pending.items() if where == scope]
+    def _from_pending(self, scope: str, ids: dict[int, float]) -> list[tuple[str, str, bytes]]:
+        return [(key, text, packed) for key, (where, text, packed, has) in self._pending.items()
+                if where == scope and not has.isdisjoint(ids)]
 
     # -- the file and catching up with the log -----------------------------------------------
 

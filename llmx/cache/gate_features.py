@@ -150,7 +150,8 @@ def packed_dot(query: list[float], blob: bytes) -> float:
     values.frombytes(blob[count:])
     if sys.byteorder != "little":
         values.byteswap()
-    return math.fsum(map(mul, map(query.__getitem__, blob[:count]), values))
+    total: float = sum(map(mul, map(query.__getitem__, blob[:count]), values))
+    return total
 
 
 def dot(a: Sparse, b: Sparse) -> float:
