@@ -4,6 +4,12 @@
 the vector index and the veto. It does no HTTP: a provider embedder is handed in already
 wired to the HTTP engine. Nothing heavy is imported unless the profile's cache is on.
 
+Semantic matching (``semantic``): with every embedder but ``provider``, stage 1 is the
+lexical gate (``candidates``: ``llmx.cache.gate``, pure Python, no numpy — a miss with no
+candidate costs a few SQLite reads) and the stages behind ``cache.embedder`` are
+``llmx.cache.gate_stages``; the prompt's lexical row is written to the vector log without
+numpy too. A provider embedder's vectors are searched by ``llmx.cache.vectors``.
+
 Writes are grouped: ``save`` may queue (``llmx.cache.queue``); ``flush`` writes the queue
 now, ``close`` always does. An exact hit performs no database write and no fsync (its use is
 noted for the LRU order: ``llmx.cache.recency``).
@@ -34,7 +40,10 @@ if TYPE_CHECKING:
 
     import numpy as np
 
+    from llmx.cache.candidates import Candidate
     from llmx.cache.embed import Embedder
+    from llmx.cache.gate import LexicalGate
+    from llmx.cache.gate_stages import Stages
     from llmx.cache.store import CacheStore
     from llmx.cache.vectors import VectorIndex
     from llmx.config.profile import CacheSettings
@@ -44,6 +53,8 @@ __all__ = ["Hit", "Keys", "Policy", "Tier", "TieredCache", "completion_from"]
 Tier = HitTier
 VECTORS_DIR = "vectors"  # llmx.cache.store.VECTORS: the vectors database's directory
 _NO_KEY = "-"  # never an exact key
+LEXICAL_NAME = "lexical-v1-256"  # llmx.cache.embed: LexicalEmbedder().name (its vector log)
+LEXICAL_DIMS = 256
 
 
 class TieredCache:
@@ -68,6 +79,8 @@ class TieredCache:
         self._store: CacheStore | None = None
         self._embedder: Embedder | None = None
         self._index: VectorIndex | None = None
+        self._lexical: LexicalGate | None = None
+        self._picker: Stages | None = None
         self._remote: bool | None = None  # is the embedder remote (asked once)
 
     def keys(self, request: Request, compressor: str | None = None) -> Keys:
@@ -103,7 +116,9 @@ class TieredCache:
         for none of it. Never raises: the look-up meets (and reports) the same trouble."""
         try:
             self.store.get(_NO_KEY)  # a miss that opens the database (keys are sha256 hex)
-            if self.semantic_on and self.may_match() and not self.embeds_async:
+            if self.semantic_on and self.may_match() and self.gated:
+                self._gate().warm()
+            elif self.semantic_on and self.may_match() and not self.embeds_async:
                 len(self._vectors(self._embed().dims))  # loads the index
         except (OSError, LlmxError):
             return
@@ -111,55 +126,87 @@ class TieredCache:
     def may_match(self) -> bool:
         """False when no vector was ever stored here (no vectors database): a semantic
         look-up would find nothing, so the embedder and the index (numpy) need not load."""
-        return self._index is not None or (self._directory / VECTORS_DIR).exists()
+        return (self._index is not None or self._lexical is not None
+                or (self._directory / VECTORS_DIR).exists())
+
+    @property
+    def gated(self) -> bool:
+        """Stage 1 is the lexical gate (``llmx.cache.gate``: pure Python, no numpy): every
+        embedder but ``provider``, whose vectors are searched by ``llmx.cache.vectors``."""
+        return self.semantic_on and self.settings.embedder != "provider"
 
     @property
     def embeds_async(self) -> bool:
         """A provider embedder: query vectors need ``aquery_vector`` (an HTTP call)."""
         if self._remote is None:
             self._remote = False
-            if self.semantic_on:
+            if self.semantic_on and not self.gated:
                 from llmx.cache.embed import ProviderEmbedder
 
                 self._remote = isinstance(self._embed(), ProviderEmbedder)
         return self._remote
 
-    def query_vector(self, keys: Keys) -> np.ndarray | None:
-        """The prompt's vector from a local embedder; None when off or embedding is remote."""
+    def query_vector(self, keys: Keys) -> np.ndarray | dict[int, float] | None:
+        """The prompt's vector from a local embedder; None when off or embedding is remote.
+        With the lexical gate: the sparse lexical row (``gate_features``), no numpy."""
         if not self.semantic_on or not keys.prompt or self.embeds_async:
             return None
+        if self.gated:
+            return self._gate().row(keys.prompt)
         row: np.ndarray = self._embed().embed([keys.prompt])[0]
         return row
 
-    async def aquery_vector(self, keys: Keys) -> np.ndarray | None:
+    async def aquery_vector(self, keys: Keys) -> np.ndarray | dict[int, float] | None:
         """The prompt's vector from any embedder (a remote one is awaited)."""
+        if not self.semantic_on or not keys.prompt or self.gated:
+            return self.query_vector(keys)
         from llmx.cache.embed import ProviderEmbedder
 
-        if not self.semantic_on or not keys.prompt:
-            return None
         embedder = self._embed()
         if not isinstance(embedder, ProviderEmbedder):
             return self.query_vector(keys)
         row: np.ndarray = (await embedder.aembed([keys.prompt]))[0]
         return row
 
-    def semantic(self, keys: Keys, vector: np.ndarray | None) -> Hit | None:
-        """Best non-vetoed entry in the same scope at or above the threshold."""
-        if vector is None:
+    def candidates(self, keys: Keys, *, limit: int = 5, gate: float = 0.5) -> list[Candidate]:
+        """Stage 1: entries of the query's scope whose lexical cosine with its prompt is >=
+        ``gate``, best first, at most ``limit`` (``llmx.cache.gate``); imports no numpy."""
+        if not self.semantic_on or not keys.prompt or not self.may_match():
+            return []
+        return self._gate().candidates(keys.scope, keys.prompt, limit=limit, gate=gate)
+
+    def semantic(self, keys: Keys, vector: np.ndarray | dict[int, float] | None) -> Hit | None:
+        """Best non-vetoed entry in the same scope at or above the threshold. With the
+        lexical gate the candidates come from ``candidates`` (``vector`` is not needed)."""
+        if self.gated:
+            stages, threshold = self._stages(), self.settings.threshold
+            found = self.candidates(keys, gate=stages.gate(threshold))
+            return self._first_stored(keys, stages.pick(keys.prompt, found, threshold))
+        if vector is None or isinstance(vector, dict):
+            return None
+        near = self._vectors(len(vector)).search(keys.scope, vector, self.settings.threshold)
+        if not near:
             return None
         from llmx.cache.veto import vetoed
 
-        for key, similarity in self._vectors(len(vector)).search(
-                keys.scope, vector, self.settings.threshold):
+        return self._first_stored(keys, [(key, similarity) for key, similarity in near
+                                         if not vetoed(keys.prompt, self._prompt_of(key))])
+
+    def _first_stored(self, keys: Keys, found: list[tuple[str, float]]) -> Hit | None:
+        """The first of ``found`` whose entry is still stored in this scope."""
+        for key, similarity in found:
             entry = self.store.get(key)
-            if entry is not None and entry.scope == keys.scope and not vetoed(keys.prompt,
-                                                                               entry.prompt):
+            if entry is not None and entry.scope == keys.scope:
                 return Hit(entry, "semantic", similarity)
         return None
 
+    def _prompt_of(self, key: str) -> str:
+        entry = self.store.get(key)
+        return "" if entry is None else entry.prompt
+
     def save(self, keys: Keys, request: Request, completion: Completion,
              chunks: tuple[int, ...], kind: str | None = None,
-             vector: np.ndarray | None = None) -> None:
+             vector: np.ndarray | dict[int, float] | None = None) -> None:
         """Store an answer (and its prompt's vector, when semantic matching is on); raises
         ``CacheUnavailable`` when the store cannot be written."""
         content_kind = kind or classify(keys.prompt, request.system)
@@ -171,8 +218,18 @@ class TieredCache:
         )
         self.store.set(keys.exact, entry, expire=self.settings.ttl_for(content_kind))
         vector = self.query_vector(keys) if vector is None else vector
-        if vector is not None:
+        if isinstance(vector, dict):
+            self._save_lexical(keys, vector)
+        elif vector is not None:
             self._vectors(len(vector)).add(keys.exact, keys.scope, vector)
+
+    def _save_lexical(self, keys: Keys, row: dict[int, float]) -> None:
+        """Append the lexical row to the vector log (the bytes ``LexicalEmbedder`` gives)."""
+        from llmx.cache.gate_features import row_bytes
+
+        blob = row_bytes(row, LEXICAL_DIMS)
+        if self.store.append_vector(keys.exact, keys.scope, LEXICAL_NAME, blob) is None:
+            self._gate().queued(keys.exact, keys.scope, keys.prompt, row)
 
     def flush(self) -> None:
         """Write the queued cache writes now; raises ``CacheUnavailable`` (they are lost)."""
@@ -181,6 +238,8 @@ class TieredCache:
 
     def close(self) -> None:
         """Write what is queued (a failure costs one ``warn`` line) and release the files."""
+        if self._lexical is not None:
+            self._lexical.close()
         if self._store is not None:
             self._store.close()
 
@@ -189,6 +248,29 @@ class TieredCache:
             assert self._embedder_factory is not None
             self._embedder = self._embedder_factory()
         return self._embedder
+
+    def _stages(self) -> Stages:
+        if self._picker is None:
+            from llmx.cache.gate_stages import Stages
+
+            store = self.store
+            self._picker = Stages(self.settings.embedder, get=store.get_aux, put=store.set_aux,
+                                  note=self._warn)
+        return self._picker
+
+    def _gate(self) -> LexicalGate:
+        if self._lexical is None:
+            from llmx.cache.gate import LexicalGate
+
+            store = self.store
+
+            def prompt(key: str, scope: str) -> str | None:
+                entry = store.get(key)
+                return entry.prompt if entry is not None and entry.scope == scope else None
+
+            self._lexical = LexicalGate(store.snapshot_dir / f"gate-{LEXICAL_NAME}.db", store,
+                                        prompt, LEXICAL_NAME, LEXICAL_DIMS)
+        return self._lexical
 
     def _vectors(self, dims: int) -> VectorIndex:
         if self._index is None:

@@ -1,4 +1,8 @@
-"""The semantic index: one float32 matrix per scope, searched by brute-force cosine.
+"""The semantic index of a provider embedder: one float32 matrix per scope, brute force.
+
+(The lexical embedder's entries — and the model stage's candidates — are found by the
+lexical gate, ``llmx.cache.gate``, an inverted index on disk that needs no numpy; this
+index serves ``cache.embedder = "provider"``, whose vectors only the provider can make.)
 
 Truth lives in the store's vector log (``VectorLog``: SQLite, safe for many
 processes); this module only keeps a fast in-memory copy of it and, as a

@@ -1,0 +1,280 @@
+"""Stage 1 of semantic matching: the lexical gate, an inverted index on disk (no numpy).
+
+``LexicalGate.candidates(scope, prompt, limit, gate)`` returns the entries of ``scope``
+whose lexical cosine with ``prompt`` (the ``LexicalEmbedder`` row, computed in pure Python
+by ``llmx.cache.gate_features``) is at least ``gate``, best first, at most ``limit``.
+
+How: every indexed entry's terms (content-word stems, ``gate_features.terms``) are
+posting lists in a SQLite file of our own, ``<snapshot_dir>/gate-<embedder>.db`` (tables
+``meta``, ``entries``, ``postings``, ``terms``; never diskcache's tables). A query looks
+up its terms' document frequencies, reads the posting lists rarest first until the terms
+left could carry less than ``gate**2`` of its squared norm or the next list would take the
+ids read past ``READ_BUDGET`` (so a query's cost has a ceiling however large the store
+grows: only queries made of very common words lose recall by it), ranks the entries met by the
+share of the query they cover, and scores the best ``max(8 * limit, 40)`` exactly from
+their stored rows (the log's vector bytes, packed sparse). A query none of whose terms
+is indexed costs one indexed SELECT: "no entry can reach the gate" is answered without
+reading any entry. Candidates may miss an entry that reaches the gate only through
+n-grams shared across different words or hash collisions (the benchmark
+``benchmarks/cache_gate_index.py`` measures recall against brute force); they never hold
+an entry under the gate.
+
+Truth stays in the store's vector log (``VectorLog``): the file is a derived index that
+says which log seq it reflects (``meta``), catches up from the log before each query
+(reading the entry's prompt from the response store; keys whose entry is gone are
+skipped), and is rebuilt from the whole log when the log is behind it or no longer holds
+its last row. Rows queued by this process but not yet written to the log are searched from
+memory. The file is written with ``synchronous=OFF`` (it costs no fsync); a damaged file
+is deleted and rebuilt. Nothing is opened until the first query.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Final, Protocol
+
+from llmx.cache import gate_postings as postings
+from llmx.cache.candidates import Candidate
+from llmx.cache.gate_features import (
+    LexicalRows,
+    Sparse,
+    dense,
+    pack,
+    packed_dot,
+    row_of_bytes,
+    terms,
+)
+from llmx.cache.veto import words
+
+FORMAT: Final = 3
+_SCHEMA: Final = (
+    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS entries (id INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL,"
+    " scope TEXT NOT NULL, prompt TEXT NOT NULL, terms BLOB NOT NULL, row BLOB NOT NULL)",
+    *postings.SCHEMA,
+)
+_MIN_RESCORED: Final = 40
+_RESCORE_FACTOR: Final = 8
+READ_BUDGET: Final = 32_768  # posting ids one query reads at most (after its rarest list)
+
+Prompt = Callable[[str, str], str | None]  # (key, scope) -> the entry's prompt, None if gone
+
+
+class GateLog(Protocol):
+    """The part of the vector log the gate reads (``llmx.cache.vectors.VectorLog``)."""
+
+    def vectors_since(self, embedder: str, seq: int) -> Iterable[tuple[int, str, str, bytes]]: ...
+
+    def vector_seq(self, embedder: str) -> int: ...
+
+
+def term_id(scope: str, stem: str) -> int:
+    """A term's 63-bit id, per scope (so a posting list never mixes scopes)."""
+    digest = hashlib.blake2b(f"{scope}\x00{stem}".encode("utf-8", "surrogatepass"),
+                             digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1
+
+
+class LexicalGate:
+    """The inverted index of one lexical embedder's entries. See the module docstring."""
+
+    def __init__(self, path: Path, log: GateLog, prompt: Prompt, embedder: str,
+                 dims: int) -> None:
+        self.path = path
+        self._log = log
+        self._prompt = prompt
+        self._embedder = embedder
+        self._rows = LexicalRows(dims)
+        self._db: sqlite3.Connection | None = None
+        self._pending: dict[str, tuple[str, str, bytes, frozenset[int]]] = {}  # not in the log
+        self.budget = READ_BUDGET
+
+    def row(self, text: str) -> Sparse:
+        return self._rows.row(text)
+
+    def queued(self, key: str, scope: str, prompt: str, row: Sparse | None = None) -> None:
+        """A row this process appended that the log does not hold yet (grouped writes;
+        the store's queue holds few: ``llmx.cache.queue.Grouping``)."""
+        packed = pack(self._rows.row(prompt) if row is None else row)
+        ids = frozenset(term_id(scope, stem) for stem in terms(prompt))
+        self._pending[key] = (scope, prompt, packed, ids)
+
+    def candidates(self, scope: str, prompt: str, *, limit: int = 5,
+                   gate: float = 0.5) -> list[Candidate]:
+        """Entries of ``scope`` with lexical cosine >= ``gate``, best first, <= ``limit``."""
+        tokens = words(prompt)
+        if limit <= 0 or not tokens:
+            return []
+        shares = terms(prompt, tokens)
+        ids = {term_id(scope, stem): share for stem, share in shares.items()}
+        try:
+            found = self._from_index(ids, gate, limit) + self._from_pending(scope, ids)
+        except (sqlite3.Error, OSError) as exc:
+            raise _unavailable(exc) from exc
+        if not found:
+            return []
+        query = dense(self._rows.row(prompt, tokens), self._rows.dims)
+        scored: dict[str, Candidate] = {}
+        for key, stored, row in found:
+            cosine = packed_dot(query, row)
+            if cosine >= gate and key not in scored:
+                scored[key] = Candidate(key, stored, min(cosine, 1.0))
+        return sorted(scored.values(), key=lambda c: (-c.lexical, c.key))[:limit]
+
+    def _from_index(self, ids: dict[int, float], gate: float,
+                    limit: int) -> list[tuple[str, str, bytes]]:
+        db = self._current()
+        present = postings.frequencies(db, ids)
+        if not present:
+            return []
+        present.sort(key=lambda row: row[1])
+        left = sum(ids[term] for term, _ in present)
+        cover: dict[int, float] = {}
+        read = 0
+        for term, df in present:
+            if left < gate * gate or (read and read + df > self.budget):
+                break
+            read += df
+            share = ids[term]
+            left -= share
+            get = cover.get
+            for entry in postings.read(db, term):
+                cover[entry] = get(entry, 0.0) + share
+        best = sorted(cover, key=cover.__getitem__, reverse=True)
+        best = best[: max(_MIN_RESCORED, _RESCORE_FACTOR * limit)]
+        if not best:
+            return []
+        marks = ",".join("?" * len(best))
+        rows = db.execute(f"SELECT key, prompt, row FROM entries WHERE id IN ({marks})", best)
+        return [(key, text, row) for key, text, row in rows]
+
+    def _from_pending(self, scope: str, ids: dict[int, float]) -> list[tuple[str, str, bytes]]:
+        return [(key, text, packed) for key, (where, text, packed, has) in self._pending.items()
+                if where == scope and not has.isdisjoint(ids)]
+
+    # -- the file and catching up with the log -----------------------------------------------
+
+    def warm(self) -> None:
+        """Open the file and catch up with the log now (raises ``CacheUnavailable``)."""
+        try:
+            self._current()
+        except (sqlite3.Error, OSError) as exc:
+            raise _unavailable(exc) from exc
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def _current(self) -> sqlite3.Connection:
+        """The open index, brought up to the log's head (rebuilt or recreated if need be)."""
+        try:
+            return self._catch_up(self._open())
+        except sqlite3.DatabaseError:  # damaged: start afresh from the log
+            self.close()
+            self.path.unlink(missing_ok=True)
+            return self._catch_up(self._open())
+
+    def _open(self) -> sqlite3.Connection:
+        if self._db is None:
+            from llmx.errors import LlmxError
+            from llmx.paths import ensure_private_dir
+
+            try:
+                ensure_private_dir(self.path.parent)
+            except LlmxError as exc:  # e.g. a read-only home
+                raise _unavailable(exc) from exc
+            db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=OFF")
+            db.execute(_SCHEMA[0])
+            if _meta(db, "format", FORMAT) != FORMAT:  # another layout: start afresh
+                for table in ("entries", "postings", "terms"):
+                    db.execute(f"DROP TABLE IF EXISTS {table}")
+                db.execute("DELETE FROM meta")
+            for statement in _SCHEMA[1:]:
+                db.execute(statement)
+            self._db = db
+        return self._db
+
+    def _catch_up(self, db: sqlite3.Connection) -> sqlite3.Connection:
+        head = self._log.vector_seq(self._embedder)
+        if _meta(db, "seq", 0) == head:
+            return db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            seq = int(_meta(db, "seq", 0))
+            if seq != head:
+                self._apply(db, seq, head)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return db
+
+    def _apply(self, db: sqlite3.Connection, seq: int, head: int) -> None:
+        """Index the log rows after ``seq``; start over when the log no longer holds our
+        last row (it was cleared, pruned or replaced) or is behind us."""
+        rows = iter(self._log.vectors_since(self._embedder, max(seq - 1, 0)))
+        if seq > 0:
+            first = next(rows, None)
+            if seq > head or first is None or first[:2] != (seq, _meta(db, "key", "")):
+                _reset(db)
+                rows, seq = iter(self._log.vectors_since(self._embedder, 0)), 0
+        last = (seq, str(_meta(db, "key", "")) if seq else "")
+        batch: dict[int, list[int]] = {}
+        for number, key, scope, blob in rows:
+            last = (number, key)
+            self._pending.pop(key, None)
+            text = self._prompt(key, scope)
+            if text is not None:
+                row = (row_of_bytes(blob) if len(blob) == 4 * self._rows.dims
+                       else self._rows.row(text))
+                _insert(db, (number, key, scope, text), pack(row), batch)
+        postings.add(db, batch)
+        if last[0] < head:  # the log's head row is gone (a clear keeps the counters)
+            last = (head, "")
+        for name, value in (("seq", last[0]), ("key", last[1]), ("format", FORMAT)):
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
+
+
+def _unavailable(exc: BaseException) -> Exception:
+    from llmx.cache.databases import CacheUnavailable
+
+    return CacheUnavailable(f"the semantic index cannot be read: {exc}")
+
+
+def _reset(db: sqlite3.Connection) -> None:
+    for table in ("entries", "postings", "terms", "meta"):
+        db.execute(f"DELETE FROM {table}")
+
+
+def _meta(db: sqlite3.Connection, name: str, default: int | str) -> int | str:
+    row = db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+    return default if row is None else row[0]
+
+
+def _insert(db: sqlite3.Connection, entry: tuple[int, str, str, str], row: bytes,
+            batch: dict[int, list[int]]) -> None:
+    """Index one ``(id, key, scope, prompt)`` with its packed lexical row, its ids queued
+    in ``batch`` (``term -> ids``); a key indexed before loses its old row."""
+    number, key, scope, text = entry
+    old = db.execute("SELECT id, terms FROM entries WHERE key = ?", (key,)).fetchone()
+    if old is not None:
+        postings.add(db, batch)  # the old row's ids may still be in the batch
+        batch.clear()
+        db.execute("DELETE FROM entries WHERE id = ?", (old[0],))
+        postings.remove(db, _unpacked(old[1]), old[0])
+    ids = sorted({term_id(scope, stem) for stem in terms(text)})
+    blob = b"".join(term.to_bytes(8, "little") for term in ids)
+    db.execute("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?)",
+               (number, key, scope, text, blob, row))
+    for term in ids:
+        batch.setdefault(term, []).append(number)
+
+
+def _unpacked(blob: bytes) -> list[int]:
+    return [int.from_bytes(blob[i : i + 8], "little") for i in range(0, len(blob), 8)]

@@ -1,0 +1,91 @@
+"""The gate's posting lists in SQLite: each term's entry ids in chunks of packed int64.
+
+Tables (our own, in the gate's file): ``postings(term, chunk, ids)`` — ``ids`` is up to
+``CHUNK`` little-endian int64 entry ids — and ``terms(term, df, chunks, tail)``: how many
+ids the term has, how many chunks, and how many ids its last chunk holds. Reading a term
+costs one indexed range scan of ``df / CHUNK`` rows; adding ids rewrites only the last
+chunk (writing does not slow down as a list grows); removing an id rewrites the chunk
+that holds it. ``add`` takes a whole batch so that a long catch-up writes each term once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from array import array
+from collections.abc import Iterable, Mapping
+from typing import Final
+
+CHUNK: Final = 512
+SCHEMA: Final = (
+    "CREATE TABLE IF NOT EXISTS postings (term INTEGER, chunk INTEGER, ids BLOB NOT NULL,"
+    " PRIMARY KEY (term, chunk)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS terms (term INTEGER PRIMARY KEY, df INTEGER NOT NULL,"
+    " chunks INTEGER NOT NULL, tail INTEGER NOT NULL)",
+)
+
+
+def _ids(blob: bytes) -> array[int]:
+    out = array("q")
+    out.frombytes(blob)
+    if sys.byteorder != "little":
+        out.byteswap()
+    return out
+
+
+def _blob(ids: array[int]) -> bytes:
+    if sys.byteorder != "little":
+        ids = array("q", ids)
+        ids.byteswap()
+    return ids.tobytes()
+
+
+def frequencies(db: sqlite3.Connection, terms: Iterable[int]) -> list[tuple[int, int]]:
+    """``(term, df)`` of the given terms that have ids."""
+    wanted = list(terms)
+    marks = ",".join("?" * len(wanted))
+    return db.execute(f"SELECT term, df FROM terms WHERE term IN ({marks}) AND df > 0",
+                      wanted).fetchall()
+
+
+def read(db: sqlite3.Connection, term: int) -> array[int]:
+    """Every id of ``term``, in the order added."""
+    rows = db.execute("SELECT ids FROM postings WHERE term = ? ORDER BY chunk", (term,))
+    return _ids(b"".join(blob for (blob,) in rows))
+
+
+def add(db: sqlite3.Connection, batch: Mapping[int, list[int]]) -> None:
+    """Append ``batch[term]`` (ids not yet under that term) to each term's list."""
+    for term, new in batch.items():
+        row = db.execute("SELECT df, chunks, tail FROM terms WHERE term = ?", (term,)).fetchone()
+        df, chunks, tail = row if row is not None else (0, 0, CHUNK)
+        pending = array("q", new)
+        if tail < CHUNK:  # fill the last chunk first
+            (blob,) = db.execute("SELECT ids FROM postings WHERE term = ? AND chunk = ?",
+                                 (term, chunks - 1)).fetchone()
+            last = _ids(blob) + pending[: CHUNK - tail]
+            pending = pending[CHUNK - tail :]
+            db.execute("UPDATE postings SET ids = ? WHERE term = ? AND chunk = ?",
+                       (_blob(last), term, chunks - 1))
+            tail = len(last)
+        for start in range(0, len(pending), CHUNK):
+            piece = pending[start : start + CHUNK]
+            db.execute("INSERT INTO postings VALUES (?, ?, ?)", (term, chunks, _blob(piece)))
+            chunks, tail = chunks + 1, len(piece)
+        db.execute("INSERT OR REPLACE INTO terms VALUES (?, ?, ?, ?)",
+                   (term, df + len(new), chunks, tail))
+
+
+def remove(db: sqlite3.Connection, terms: Iterable[int], entry: int) -> None:
+    """Take ``entry`` out of each term's list (its chunk shrinks; an empty one stays)."""
+    for term in terms:
+        for chunk, blob in db.execute("SELECT chunk, ids FROM postings WHERE term = ?",
+                                      (term,)).fetchall():
+            ids = _ids(blob)
+            if entry in ids:
+                ids.remove(entry)
+                db.execute("UPDATE postings SET ids = ? WHERE term = ? AND chunk = ?",
+                           (_blob(ids), term, chunk))
+                db.execute("UPDATE terms SET df = df - 1, tail = CASE WHEN chunks = ? + 1"
+                           " THEN tail - 1 ELSE tail END WHERE term = ?", (chunk, term))
+                break
