@@ -23,7 +23,10 @@ Truth stays in the store's vector log (``VectorLog``): the file is a derived ind
 says which log seq it reflects (``meta``), catches up from the log before each query
 (reading the entry's prompt from the response store; keys whose entry is gone are
 skipped), and is rebuilt from the whole log when the log is behind it or no longer holds
-its last row. Rows queued by this process but not yet written to the log are searched from
+its last row. One catch-up indexes at most ``CATCH_UP_ROWS`` log rows, so a large log met
+for the first time (a cache from before the gate) is indexed over the following queries,
+each paying a bounded share; until then its older entries are not candidates (a miss, never
+a wrong answer). Rows queued by this process but not yet written to the log are searched from
 memory. The file is written with ``synchronous=OFF`` (it costs no fsync); a damaged file
 is deleted and rebuilt. Nothing is opened until the first query.
 """
@@ -59,6 +62,7 @@ _SCHEMA: Final = (
 _MIN_RESCORED: Final = 40
 _RESCORE_FACTOR: Final = 8
 READ_BUDGET: Final = 32_768  # posting ids one query reads at most (after its rarest list)
+CATCH_UP_ROWS: Final = 512  # log rows one query indexes at most (a large old log: over many)
 
 Prompt = Callable[[str, str], str | None]  # (key, scope) -> the entry's prompt, None if gone
 
@@ -226,7 +230,11 @@ class LexicalGate:
                 rows, seq = iter(self._log.vectors_since(self._embedder, 0)), 0
         last = (seq, str(_meta(db, "key", "")) if seq else "")
         batch: dict[int, list[int]] = {}
+        done = 0
         for number, key, scope, blob in rows:
+            if done == CATCH_UP_ROWS:  # the rest on the next queries: a miss, never a wait
+                break
+            done += 1
             last = (number, key)
             self._pending.pop(key, None)
             text = self._prompt(key, scope)
@@ -235,7 +243,8 @@ class LexicalGate:
                        else self._rows.row(text))
                 _insert(db, (number, key, scope, text), pack(row), batch)
         postings.add(db, batch)
-        if last[0] < head:  # the log's head row is gone (a clear keeps the counters)
+        if done < CATCH_UP_ROWS and last[0] < head:  # the log's head row is gone (a clear
+            # keeps the counters)
             last = (head, "")
         for name, value in (("seq", last[0]), ("key", last[1]), ("format", FORMAT)):
             db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))

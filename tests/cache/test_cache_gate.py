@@ -161,7 +161,8 @@ def factory():
     from llmx.cache.embed import LexicalEmbedder
     return LexicalEmbedder()
 
-cache = TieredCache(CacheSettings(semantic=True), Path(sys.argv[1]), provider="openai",
+settings = CacheSettings(semantic=True, embedder=sys.argv[4])
+cache = TieredCache(settings, Path(sys.argv[1]), provider="openai",
                     endpoint="e", embedder=factory)
 prompt = sys.argv[3]
 keys = Keys(exact=prompt.encode().hex(), scope="s", prompt=prompt)
@@ -176,8 +177,8 @@ cache.close()
 """
 
 
-def run_miss(directory: Path, action: str, prompt: str) -> str:
-    done = subprocess.run([sys.executable, "-c", MISS, str(directory), action, prompt],
+def run_miss(directory: Path, action: str, prompt: str, embedder: str = "auto") -> str:
+    done = subprocess.run([sys.executable, "-c", MISS, str(directory), action, prompt, embedder],
                           cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
@@ -186,7 +187,8 @@ def run_miss(directory: Path, action: str, prompt: str) -> str:
 def test_a_miss_without_a_candidate_and_a_write_import_no_numpy(tmp_path: Path) -> None:
     assert run_miss(tmp_path, "save", "How do I reset my router password?") == "False"
     assert run_miss(tmp_path, "ask", "penguins of antarctica") == "False False"
-    assert run_miss(tmp_path, "ask", "how do i reset my router password") == (
+    # a lexical hit too (with the model, "auto" loads it, and numpy, to judge a candidate)
+    assert run_miss(tmp_path, "ask", "how do i reset my router password", "lexical") == (
         "How do I reset my router password? False")
 
 
@@ -300,3 +302,19 @@ def test_posting_lists_span_chunks_and_lose_removed_ids() -> None:
     postings.add(db, {7: [10_000, 10_001]})
     assert list(postings.read(db, 7))[-2:] == [10_000, 10_001]
     assert sorted(postings.frequencies(db, [7, 8, 9])) == [(7, len(first)), (8, 1)]
+
+
+
+def test_a_large_log_is_indexed_over_several_queries_a_bounded_share_each(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A log longer than one catch-up's share (an old cache met by the gate): each query
+    indexes at most CATCH_UP_ROWS rows, and entries become candidates as it reaches them."""
+    from llmx.cache import gate as gate_module
+
+    monkeypatch.setattr(gate_module, "CATCH_UP_ROWS", 4)
+    log, prompts = Log(), {}
+    fill(log, prompts, "s", [f"tune the widget flux capacitor setting {n}" for n in range(10)])
+    gate = make_gate(tmp_path, log, prompts)
+    found = [len(gate.candidates("s", "tune the widget flux capacitor", limit=20, gate=0.3))
+             for _ in range(4)]
+    assert found == [4, 8, 10, 10], found
