@@ -8,8 +8,10 @@ order, for ``TieredCache.semantic``:
   candidate at or above the lexical ``threshold`` that the veto lets through, best first
   (the caller serves the first whose entry is still stored);
 * ``model``: the candidates of the lexical gate (cosine >= ``GATE``) re-scored by the
-  model; at most one is returned, only if it clears the model's threshold, the veto and
-  the margin (``rerank.DEFAULT_THRESHOLD`` / ``DEFAULT_MARGIN``); a query the model does
+  model; at most one is returned, only if it clears the model's threshold (or is a lexical
+  near-duplicate at ``threshold``, which the model may score just under its own line: case,
+  punctuation), the veto and the margin (``rerank.DEFAULT_THRESHOLD`` / ``DEFAULT_MARGIN``);
+  a query the model does
   not see whole keeps the lexical rule. The model loads on the first query that has
   candidates, never on a write.
 
@@ -61,7 +63,7 @@ class Stages:
         if not self._failed and self._ready():
             try:
                 if self._scorer.judges(query):
-                    return self._two_stage(query, candidates)
+                    return self._two_stage(query, candidates, threshold)
             except self._unavailable as exc:  # the model's files are missing or altered
                 self._give_up(str(exc))
         from llmx.cache.veto import vetoed
@@ -69,13 +71,14 @@ class Stages:
         return [(c.key, c.lexical) for c in candidates
                 if c.lexical >= threshold and not vetoed(query, c.prompt)]
 
-    def _two_stage(self, query: str, candidates: Sequence[Candidate]) -> list[tuple[str, float]]:
+    def _two_stage(self, query: str, candidates: Sequence[Candidate],
+                   near: float) -> list[tuple[str, float]]:
         from llmx.cache.veto import vetoed
 
         rerank = self._rerank
         chosen = rerank.choose(query, candidates, self._scorer,
                                threshold=rerank.DEFAULT_THRESHOLD,
-                               margin=rerank.DEFAULT_MARGIN, veto=vetoed)
+                               margin=rerank.DEFAULT_MARGIN, veto=vetoed, near=near)
         return [] if chosen is None else [(chosen[0].key, float(chosen[1]))]
 
     def _ready(self) -> bool:

@@ -12,7 +12,9 @@ judged candidate only when all of these hold:
 * with ``margin`` set, it beats every other judged candidate the veto lets through (and
   whose prompt is not the same text) by at least ``margin``.
 
-Ties go to the higher lexical score, then to the earlier candidate. A candidate the scorer
+The score returned is the one that cleared the line: the model's, or, for a near-duplicate
+the model put under ``threshold``, the lexical one. Ties go to the higher lexical score,
+then to the earlier candidate. A candidate the scorer
 does not judge is never served, not even by ``near``: when the query is longer than the
 model sees, it is a miss (only the exact tier answers it), because two long prompts that
 share a long opening are also close lexically ("<the same 200 lines of code> why does it
@@ -76,7 +78,7 @@ def choose(query: str, candidates: Sequence[Candidate], scorer: Scorer, *, thres
         runners_up = [(score, candidates[index]) for score, _, index in ranked[1:]]
         if not _clear_lead(query, best, best_score, runners_up, margin, veto):
             return None
-    return best, best_score
+    return best, (best_score if best_score >= threshold else best.lexical)
 
 
 def _clear_lead(query: str, best: Candidate, score: float,

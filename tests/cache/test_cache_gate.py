@@ -213,13 +213,17 @@ class Unavailable(Exception):
     pass
 
 
+NEARS: list[float] = []  # the ``near`` each fake ``choose`` was given
+
+
 def fake_model_modules(monkeypatch: pytest.MonkeyPatch, *, installed: bool) -> None:
     import types
 
     from llmx.cache import gate_stages
 
     def choose(query: str, candidates: list[Candidate], scorer: FakeScorer, *,
-               threshold: float, margin: float | None, veto: object) -> object:
+               threshold: float, margin: float | None, veto: object, near: float) -> object:
+        NEARS.append(near)
         scores = scorer(query, candidates)
         best = max(range(len(candidates)), key=lambda i: scores[i] or 0.0)
         return (candidates[best], scores[best]) if (scores[best] or 0) >= threshold else None
@@ -248,8 +252,10 @@ def test_the_model_stage_rescores_the_gates_candidates(monkeypatch: pytest.Monke
     notes: list[str] = []
     picker = stages("auto", notes)
     assert picker.gate(0.92) == 0.5
+    NEARS.clear()
     assert picker.pick("reset the router password", CANDIDATES, 0.92) == [
         ("b", 0.95)]
+    assert NEARS == [0.92]  # the lexical threshold still serves near-duplicates
     # a query the model does not see whole keeps the lexical rule (threshold 0.75 here)
     assert picker.pick("long reset router password", CANDIDATES, 0.75) == [
         ("a", 0.8)]
