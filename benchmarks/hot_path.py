@@ -8,7 +8,10 @@ Figures (budgets from issue 10):
                                 (its config file unchanged for a few seconds: its parse is
                                 remembered, as between most asks)
   fsync/fdatasync on a hit      counted by `strace -f -c` (when strace is installed)     0
-  cache-on miss                 `llmx ask` of a new prompt vs the same ask --no-cache    <= 1.25x
+  cache-on miss, no candidate   `llmx ask` of a new prompt that shares no word with what
+                                is stored vs the same ask --no-cache                     <= 1.25x
+  cache-on miss, model judged   a new prompt one word away from stored ones: the model
+                                loads to judge it (reported against the same baseline)
   batch CPU per request         `llmx batch` (fresh cache) user+sys / lines, against a raw
                                 aiohttp client sending the same requests at the same -j;
                                 at each --jobs level; budget at -j 100: 0.30 ms, which the
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import resource
 import shutil
 import statistics
@@ -121,7 +125,7 @@ def paired(runs: int, a: Callable[[int], Figures], b: Callable[[int], Figures]
 
 
 def whole_process(name: str, figures: list[tuple[float, float, float]], base_name: str,
-                  budget: float) -> None:
+                  budget: float | None) -> None:
     """The wall line (the budget's figure) and the CPU line (steadier on a busy machine)."""
     (wall, wall_b, wall_r), (cpu, cpu_b, cpu_r) = figures
     line(f"{name} (wall)", wall, wall_b, wall_r, "ms", base_name, judge(wall_r, budget))
@@ -134,7 +138,9 @@ def line(name: str, value: float, base: float, ratio: float, unit: str, base_nam
           f"ratio {ratio:5.2f}  {verdict}")
 
 
-def judge(value: float, budget: float) -> str:
+def judge(value: float, budget: float | None) -> str:
+    if budget is None:
+        return "(no budget: reported)"
     return f"{'met' if value <= budget else 'NOT met'} (<= {budget:g})"
 
 
@@ -178,14 +184,30 @@ def sync_calls(command: list[str], env: dict[str, str]) -> int | None:
 
 
 def miss(runs: int, env: dict[str, str]) -> None:
+    """Two kinds of miss. A prompt that shares no word with what is stored: the semantic tier
+    cannot answer it and says so from its index alone (issue 11: no numpy, no model) — the
+    budgeted figure. A prompt that shares all words but one with earlier ones: the lexical
+    gate proposes them and no veto rule refuses them, so the model is loaded to judge:
+    what a miss with candidates costs a one-shot process, printed against the same
+    baseline."""
     stamp = time.time_ns()
+    rng = random.Random(stamp)
 
-    def ask(extra: list[str], tag: str) -> Callable[[int], Figures]:
-        return lambda i: costs_ms([*LLMX, "ask", *extra, f"{tag} {stamp} {i}: what is new?"],
-                                  env)
+    def fresh_words(_: int) -> str:
+        return " ".join("".join(rng.choice("bcdfghjklmnpqrstvwxz") + rng.choice("aeiou")
+                                for _ in range(4)) for _ in range(5)) + "?"
 
-    figures = paired(runs, ask([], "cached"), ask(["--no-cache"], "uncached"))
-    whole_process("cache-on miss", figures, "the same ask --no-cache", 1.25)
+    def ask(extra: list[str], prompt: Callable[[int], str]) -> Callable[[int], Figures]:
+        return lambda i: costs_ms([*LLMX, "ask", *extra, prompt(i)], env)
+
+    figures = paired(runs, ask([], fresh_words), ask(["--no-cache"], fresh_words))
+    whole_process("cache-on miss, no candidate", figures, "the same ask --no-cache", 1.25)
+
+    def near(i: int) -> str:  # one content word differs: the model must judge the pair
+        return f"what is new in the {fresh_words(i).split()[0]} release of the toolkit?"
+
+    figures = paired(runs, ask([], near), ask(["--no-cache"], near))
+    whole_process("cache-on miss, model judged", figures, "the same ask --no-cache", None)
 
 
 def aiohttp_python(given: str | None) -> str:

@@ -11,9 +11,9 @@ order, for ``TieredCache.semantic``:
   model; at most one is returned, only if it clears the model's threshold (or is a lexical
   near-duplicate at ``threshold``, which the model may score just under its own line: case,
   punctuation), the veto and the margin (``rerank.DEFAULT_THRESHOLD`` / ``DEFAULT_MARGIN``);
-  a query the model does
-  not see whole keeps the lexical rule. The model loads on the first query that has
-  candidates, never on a write.
+  a query the model does not see whole keeps the lexical rule. The model loads on the first
+  query that has candidates the veto does not all refuse (when it refuses every one, the
+  answer is a miss whatever the model says), never on a write.
 
 ``llmx.cache.rerank`` and ``llmx.cache.model`` are imported only when the model stage
 runs; when they are absent (or the model cannot load) the lexical rule answers and
@@ -58,16 +58,16 @@ class Stages:
 
     def pick(self, query: str, candidates: Sequence[Candidate],
              threshold: float) -> list[tuple[str, float]]:
-        if not candidates:
-            return []
+        from llmx.cache.veto import vetoed
+
+        if not candidates or all(vetoed(query, c.prompt) for c in candidates):
+            return []  # whatever the model said, each candidate would be refused: no model
         if not self._failed and self._ready():
             try:
                 if self._scorer.judges(query):
                     return self._two_stage(query, candidates, threshold)
             except self._unavailable as exc:  # the model's files are missing or altered
                 self._give_up(str(exc))
-        from llmx.cache.veto import vetoed
-
         return [(c.key, c.lexical) for c in candidates
                 if c.lexical >= threshold and not vetoed(query, c.prompt)]
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
@@ -47,6 +47,7 @@ NAME: Final = f"minilm-l6-int8-{MODEL_SHA256[:12]}"
 # 128 word pieces of real text are ~600 characters; a longer text than this is never seen
 # whole, so only its head is tokenized (a 1 MB prompt costs no more than a short one).
 LONGEST_WHOLE_CHARS: Final = 16_384
+SWITCH_AFTER: Final = 16  # texts embedded on the quick session before the optimised one
 
 
 class ModelUnavailable(Exception):
@@ -126,16 +127,21 @@ def load_model(files: ModelFiles | None = None, *, max_tokens: int = MAX_TOKENS)
     tokenizer = Tokenizer.from_file(str(files.tokenizer))
     tokenizer.no_padding()
     tokenizer.enable_truncation(max_length=max_tokens)
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    try:
-        session = onnxruntime.InferenceSession(str(files.model), options,
-                                               providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime raises its own untyped errors
-        raise ModelUnavailable(f"cannot load {files.model}: {exc}".splitlines()[0]) from None
-    return ModelEmbedder(tokenizer, session, max_tokens=max_tokens,
-                         name=f"minilm-l6-int8-{files.model_sha256[:12]}")
+    def session(optimised: bool) -> Any:
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        if not optimised:
+            options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+        try:
+            return onnxruntime.InferenceSession(str(files.model), options,
+                                                providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise ModelUnavailable(f"cannot load {files.model}: {exc}".splitlines()[0]) from None
+
+    return ModelEmbedder(tokenizer, session(False), max_tokens=max_tokens,
+                         name=f"minilm-l6-int8-{files.model_sha256[:12]}",
+                         optimised=lambda: session(True))
 
 
 class ModelEmbedder:
@@ -143,15 +149,24 @@ class ModelEmbedder:
 
     Built by ``load_model``; ``tokenizer`` and ``session`` are a ``tokenizers.Tokenizer``
     (padding off, truncation at ``max_tokens``) and an ``onnxruntime.InferenceSession``.
+
+    Two sessions, by what a process asks of it: the first is built without graph
+    optimisation (~50 ms to build here, ~40 ms per short text), which is what a one-shot
+    ``llmx ask`` needs for its one query; once ``SWITCH_AFTER`` texts were embedded, the
+    ``optimised`` factory's session (~350 ms to build, ~10 ms per text) takes over, as
+    batch runs and long-running processes want. Both give the same vectors (to ~1e-12).
     """
 
     dims: int = DIMS
 
-    def __init__(self, tokenizer: Any, session: Any, *, max_tokens: int, name: str) -> None:
+    def __init__(self, tokenizer: Any, session: Any, *, max_tokens: int, name: str,
+                 optimised: Callable[[], Any] | None = None) -> None:
         self.name = name
         self.max_tokens = max_tokens
         self._tokenizer = tokenizer
         self._session = session
+        self._optimised = optimised
+        self._embedded = 0
         self._inputs = {item.name for item in session.get_inputs()}
 
     def __repr__(self) -> str:
@@ -189,12 +204,20 @@ class ModelEmbedder:
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feed["token_type_ids"] = np.zeros_like(ids)
-        (hidden,) = self._session.run(["last_hidden_state"], feed)
+        (hidden,) = self._session_for(len(texts)).run(["last_hidden_state"], feed)
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)
         whole = [not encoding.overflowing and len(text) <= LONGEST_WHOLE_CHARS
                  for text, encoding in zip(texts, encodings, strict=True)]
         return normalise_rows(pooled), whole
+
+
+    def _session_for(self, count: int) -> Any:
+        """The session to run ``count`` more texts on (see the class docstring)."""
+        self._embedded += count
+        if self._optimised is not None and self._embedded > SWITCH_AFTER:
+            self._session, self._optimised = self._optimised(), None
+        return self._session
 
 
 def resolve_embedder(choice: str) -> tuple[str, str | None]:

@@ -112,6 +112,7 @@ class ModelScorer:
         self._put = put
         self._memory: dict[str, bytes] = {}
         self._limit = memory
+        self._last: tuple[str, Any] | None = None  # the last query and its row (None: too long)
 
     @property
     def model(self) -> ModelEmbedder:
@@ -134,14 +135,18 @@ class ModelScorer:
         known = {c.key: self._cached(model, c.key) for c in candidates}
         missing = list(dict.fromkeys(c.key for c in candidates if known[c.key] is None))
         prompts = {c.key: c.prompt for c in candidates}
-        vectors, whole = model.embed_checked([query, *(prompts[key] for key in missing)])
-        if not whole[0]:
+        if self._last is not None and self._last[0] == query and not missing:
+            query_row = self._last[1]  # the same query again (a look-up repeated by a caller)
+        else:
+            vectors, whole = model.embed_checked([query, *(prompts[key] for key in missing)])
+            for offset, key in enumerate(missing, start=1):
+                raw = vectors[offset].astype("<f4").tobytes() if whole[offset] else TOO_LONG
+                known[key] = raw
+                self._remember(model.name, key, raw)
+            query_row = vectors[0] if whole[0] else None
+            self._last = (query, query_row)
+        if query_row is None:
             return [None] * len(candidates)
-        for offset, key in enumerate(missing, start=1):
-            raw = vectors[offset].astype("<f4").tobytes() if whole[offset] else TOO_LONG
-            known[key] = raw
-            self._remember(model.name, key, raw)
-        query_row = vectors[0]
         return [_score(query_row, known[c.key]) for c in candidates]
 
     def _cached(self, model: ModelEmbedder, key: str) -> bytes | None:

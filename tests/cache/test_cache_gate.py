@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -196,10 +197,14 @@ def test_a_miss_without_a_candidate_and_a_write_import_no_numpy(tmp_path: Path) 
 
 
 class FakeScorer:
-    """Scores by a table; ``judges`` is False for queries marked long."""
+    """Scores by a table; ``judges`` is False for queries marked long. ``built`` holds
+    every scorer made (a model stage that got as far as loading)."""
+
+    built: ClassVar[list[FakeScorer]] = []
 
     def __init__(self, load: object, *, get: object, put: object) -> None:
         self.calls = 0
+        FakeScorer.built.append(self)
 
     def judges(self, query: str) -> bool:
         return "long" not in query
@@ -324,3 +329,16 @@ def test_a_large_log_is_indexed_over_several_queries_a_bounded_share_each(
     found = [len(gate.candidates("s", "tune the widget flux capacitor", limit=20, gate=0.3))
              for _ in range(4)]
     assert found == [4, 8, 10, 10], found
+
+
+def test_candidates_the_veto_all_refuses_are_a_miss_without_the_model(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every candidate differs from the query by a number: whatever the model would say,
+    the veto refuses each one, so the model is not even loaded."""
+    fake_model_modules(monkeypatch, installed=True)
+    picker = stages("auto", [])
+    builds = len(FakeScorer.built)
+    numbered = [Candidate("a", "what is new in release 3 build 1?", 0.9),
+                Candidate("b", "what is new in release 3 build 2?", 0.9)]
+    assert picker.pick("what is new in release 3 build 7?", numbered, 0.92) == []
+    assert len(FakeScorer.built) == builds

@@ -143,3 +143,20 @@ def test_most_same_answer_rewrites_are_served(model: ModelEmbedder) -> None:
     scorer = ModelScorer(lambda: model, get=dict().get, put=lambda k, v: None)
     served = sum(serve(scorer, lexical, stored, query) for stored, query in table.SAME)
     assert served >= len(table.SAME) * 6 // 10
+
+
+def test_the_quick_session_gives_way_to_the_optimised_one_with_the_same_vectors() -> None:
+    """A process starts on the unoptimised session (cheap to build: one ask's one query)
+    and moves to the optimised one after SWITCH_AFTER texts; the vectors do not change."""
+    from llmx.cache import model as model_module
+
+    fresh = model_module.load_model()
+    texts = ["how many moons does mars have", "reset my router password"]
+    quick_session = fresh._session
+    before = fresh.embed(texts)
+    assert fresh._session is quick_session
+    for _ in range(model_module.SWITCH_AFTER // len(texts)):
+        fresh.embed(texts)
+    assert fresh._session is not quick_session
+    after = fresh.embed(texts)
+    assert float(np.abs(before - after).max()) < 1e-5

@@ -128,7 +128,10 @@ def test_entry_vectors_are_embedded_once_and_kept_in_the_store() -> None:
     assert model.embedded == ["q", A.prompt, B.prompt]
     assert set(store) == {"fake-model\x00a", "fake-model\x00b"}
     assert scorer("q", [A, B]) == first
-    assert model.embedded[3:] == ["q"]  # the entries came from memory
+    assert model.embedded[3:] == []  # the same query again: its row and the entries kept
+    table["q2"] = [0, 1, 0, 0]
+    assert scorer("q2", [A, B]) == pytest.approx([0.0, 1.0])
+    assert model.embedded[3:] == ["q2"]  # the entries came from memory
     again_model = FakeModel(table)
     again, _ = fake_scorer(again_model, store)  # a new process: the store has them
     assert again("q", [B, A]) == pytest.approx([0.0, 1.0])
