@@ -44,7 +44,19 @@ def run_show(config_path: str | None, profile_name: str | None, io: Io) -> int:
     io.stdout.write(f" from {config.source}\n" if config.source and not profile.builtin
                     else " (built in)\n")
     io.stdout.write(profile_text(profile, io.env))
+    if profile.cache.semantic:
+        _embedder_note(profile.cache.embedder, io)
     return 0
+
+
+def _embedder_note(choice: str, io: Io) -> None:
+    """One ``note:`` line when ``cache.embedder`` resolves to less than it could (``auto``
+    without the model installed)."""
+    from llmx.cache.model import resolve_embedder
+
+    note = resolve_embedder(choice)[1]
+    if note is not None:
+        io.stderr.write(f"note: {note}\n")
 
 
 def run_init(path: str | None, force: bool, io: Io) -> int:

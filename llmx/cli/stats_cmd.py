@@ -38,6 +38,12 @@ def run_stats(io: Io, *, as_json: bool, since: str | None, by: str | None,
     if summary.skipped_lines and not as_json:
         io.stderr.write(f"note: {summary.skipped_lines:,} unreadable lines in the records "
                         "were skipped\n")
+    if not as_json:
+        from llmx.cache.model import resolve_embedder
+
+        note = resolve_embedder("auto")[1]  # the default embedder, as this install has it
+        if note is not None:
+            io.stderr.write(f"note: {note}\n")
     return 0
 
 
