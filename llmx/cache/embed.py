@@ -46,6 +46,14 @@ from typing import Any, Final, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from llmx.cache.gate_features import (
+    BIGRAM_WEIGHT,
+    CHARGRAM_SIZES,
+    CHARGRAM_WEIGHT,
+    STOPWORD_WEIGHT,
+    STOPWORDS,
+    UNIGRAM_WEIGHT,
+)
 from llmx.cache.veto import words
 from llmx.errors import ProviderError
 
@@ -54,22 +62,6 @@ Vectors = npt.NDArray[np.float32]
 LEXICAL_VERSION: Final = 1
 DEFAULT_LEXICAL_DIMS: Final = 256
 DEFAULT_WORD_CACHE: Final = 50_000
-
-_UNIGRAM_WEIGHT: Final = 1.0
-_STOPWORD_WEIGHT: Final = 0.25
-_BIGRAM_WEIGHT: Final = 0.5
-_CHARGRAM_WEIGHT: Final = 1.0
-_CHARGRAM_SIZES: Final = (3, 4, 5)
-
-# Function words and politeness fillers that carry little meaning for matching.
-# Negations, numbers and question words are deliberately absent: they change what is asked.
-_STOPWORDS: Final = frozenset({
-    "a", "an", "the", "of", "to", "in", "on", "at", "for", "by", "with", "from", "as", "and",
-    "or", "is", "are", "was", "were", "be", "been", "being", "it", "its", "this", "that",
-    "these", "those", "do", "does", "did", "i", "you", "we", "my", "your", "our", "me", "us",
-    "can", "could", "would", "should", "will", "shall", "may", "might",
-    "please", "thanks", "thank", "hey", "hi", "hello", "kindly",
-})
 
 # Per distinct word: buckets and signs of its unigram then its n-grams, sqrt(n), function word?
 _WordFeatures = tuple[tuple[int, ...], tuple[float, ...], float, bool]
@@ -103,25 +95,25 @@ def text_features(text: str) -> tuple[list[int], list[float]]:
     weights: list[float] = []
     for word, count in Counter(tokens).items():
         tf = 1.0 + math.log(count)
-        if word in _STOPWORDS:
-            tf *= _STOPWORD_WEIGHT
+        if word in STOPWORDS:
+            tf *= STOPWORD_WEIGHT
         data = word.encode("utf-8", "surrogatepass")
         hashes.append(zlib.crc32(b"\x01" + data))
-        weights.append(tf * _UNIGRAM_WEIGHT)
+        weights.append(tf * UNIGRAM_WEIGHT)
         grams = _gram_hashes(b"<" + data + b">")
         hashes.extend(grams)
-        weights.extend([tf * _CHARGRAM_WEIGHT / math.sqrt(len(grams))] * len(grams))
-    content = [t for t in tokens if t not in _STOPWORDS]
+        weights.extend([tf * CHARGRAM_WEIGHT / math.sqrt(len(grams))] * len(grams))
+    content = [t for t in tokens if t not in STOPWORDS]
     for (first, second), count in Counter(pairwise(content)).items():
         hashes.append(zlib.crc32(f"{first} {second}".encode("utf-8", "surrogatepass")))
-        weights.append(_BIGRAM_WEIGHT * (1.0 + math.log(count)))
+        weights.append(BIGRAM_WEIGHT * (1.0 + math.log(count)))
     return hashes, weights
 
 
 def _gram_hashes(marked: bytes) -> list[int]:
     crc = zlib.crc32
     return [crc(marked[start : start + size])
-            for size in _CHARGRAM_SIZES for start in range(len(marked) - size + 1)]
+            for size in CHARGRAM_SIZES for start in range(len(marked) - size + 1)]
 
 
 class LexicalEmbedder:
@@ -178,19 +170,19 @@ class LexicalEmbedder:
             word_buckets, word_signs, root, stop = entry
             tf = 1.0 + math.log(count)
             if stop:
-                tf *= _STOPWORD_WEIGHT
+                tf *= STOPWORD_WEIGHT
             buckets.extend(word_buckets)
             signs.extend(word_signs)
-            weights.append(tf * _UNIGRAM_WEIGHT)
-            weights.extend([tf * _CHARGRAM_WEIGHT / root] * (len(word_buckets) - 1))
-        content = [t for t in tokens if t not in _STOPWORDS]
+            weights.append(tf * UNIGRAM_WEIGHT)
+            weights.extend([tf * CHARGRAM_WEIGHT / root] * (len(word_buckets) - 1))
+        content = [t for t in tokens if t not in STOPWORDS]
         if len(content) > 1:
             pairs = self._bigrams
             for pair, count in Counter(pairwise(content)).items():
                 bucket, sign = pairs.get(pair) or self._bigram_entry(pair)
                 buckets.append(bucket)
                 signs.append(sign)
-                weights.append(_BIGRAM_WEIGHT * (1.0 + math.log(count)))
+                weights.append(BIGRAM_WEIGHT * (1.0 + math.log(count)))
         return len(buckets) - start
 
     def _word_entry(self, word: str) -> _WordFeatures:
@@ -198,7 +190,7 @@ class LexicalEmbedder:
         grams = _gram_hashes(b"<" + data + b">")
         crcs = [zlib.crc32(b"\x01" + data), *grams]
         entry = (tuple(crc % self.dims for crc in crcs), tuple(_sign(crc) for crc in crcs),
-                 math.sqrt(len(grams)), word in _STOPWORDS)
+                 math.sqrt(len(grams)), word in STOPWORDS)
         if len(self._words) >= self._cache_size:
             self._words.clear()
         self._words[word] = entry

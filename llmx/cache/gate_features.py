@@ -30,13 +30,17 @@ from typing import Final
 from llmx.cache.veto import words
 
 STEM: Final = 6
-_UNIGRAM: Final = 1.0
-_STOP: Final = 0.25
-_BIGRAM: Final = 0.5
-_SIZES: Final = (3, 4, 5)
+# The lexical features' weights, declared once here (stdlib only) for both the embedder
+# (``llmx.cache.embed``, numpy) and this twin.
+UNIGRAM_WEIGHT: Final = 1.0
+STOPWORD_WEIGHT: Final = 0.25
+BIGRAM_WEIGHT: Final = 0.5
+CHARGRAM_WEIGHT: Final = 1.0
+CHARGRAM_SIZES: Final = (3, 4, 5)
 _WORD_CACHE: Final = 50_000
 
-# The function words of ``llmx.cache.embed`` (the embedder's ``_STOPWORDS``): keep equal.
+# Function words and politeness fillers that carry little meaning for matching.
+# Negations, numbers and question words are deliberately absent: they change what is asked.
 STOPWORDS: Final = frozenset({
     "a", "an", "the", "of", "to", "in", "on", "at", "for", "by", "with", "from", "as", "and",
     "or", "is", "are", "was", "were", "be", "been", "being", "it", "its", "this", "that",
@@ -64,20 +68,21 @@ class LexicalRows:
         sums: dict[int, float] = {}
         for word, count in Counter(tokens).items():
             buckets, signs, root, stop = self._words.get(word) or self._word(word)
-            tf = (1.0 + math.log(count)) * (_STOP if stop else 1.0)
-            gram = tf / root
+            tf = (1.0 + math.log(count)) * (STOPWORD_WEIGHT if stop else 1.0)
+            gram, unigram = tf * CHARGRAM_WEIGHT / root, tf * UNIGRAM_WEIGHT
             for i, (bucket, sign) in enumerate(zip(buckets, signs, strict=True)):
-                sums[bucket] = sums.get(bucket, 0.0) + sign * (tf * _UNIGRAM if i == 0 else gram)
+                sums[bucket] = sums.get(bucket, 0.0) + sign * (unigram if i == 0 else gram)
         content = [t for t in tokens if t not in STOPWORDS]
         for pair, count in Counter(pairwise(content)).items():
             bucket, sign = self._pairs.get(pair) or self._pair(pair)
-            sums[bucket] = sums.get(bucket, 0.0) + sign * (_BIGRAM * (1.0 + math.log(count)))
+            sums[bucket] = sums.get(bucket, 0.0) + sign * (BIGRAM_WEIGHT * (1.0 + math.log(count)))
         return _unit(sums)
 
     def _word(self, word: str) -> tuple[tuple[int, ...], tuple[float, ...], float, bool]:
         data = word.encode("utf-8", "surrogatepass")
         marked = b"<" + data + b">"
-        grams = [zlib.crc32(marked[s : s + n]) for n in _SIZES for s in range(len(marked) - n + 1)]
+        grams = [zlib.crc32(marked[s : s + n])
+                 for n in CHARGRAM_SIZES for s in range(len(marked) - n + 1)]
         crcs = [zlib.crc32(b"\x01" + data), *grams]
         entry = (tuple(c % self.dims for c in crcs), tuple(_sign(c) for c in crcs),
                  math.sqrt(len(grams)), word in STOPWORDS)
@@ -170,10 +175,10 @@ def terms(text: str, tokens: list[str] | None = None) -> dict[str, float]:
     content = [t for t in tokens if t not in STOPWORDS]
     energy: dict[str, float] = {}
     for word, count in counts.items():
-        tf = (1.0 + math.log(count)) * (_STOP if word in STOPWORDS else 1.0)
+        tf = (1.0 + math.log(count)) * (STOPWORD_WEIGHT if word in STOPWORDS else 1.0)
         energy[word] = 2.0 * tf * tf  # the unigram (tf^2) plus its n-grams (n (tf/sqrt n)^2)
     for (first, second), count in Counter(pairwise(content)).items():
-        share = (_BIGRAM * (1.0 + math.log(count))) ** 2
+        share = (BIGRAM_WEIGHT * (1.0 + math.log(count))) ** 2
         energy[first] += share
         energy[second] += share
     total = sum(energy.values()) or 1.0

@@ -54,7 +54,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from llmx.cache import recency, rows
+from llmx.cache import recency, rows, vector_log
 from llmx.cache.databases import (
     LOCK_TIMEOUT,
     RESPONSES,
@@ -259,46 +259,17 @@ class CacheStore:
 
     def vectors_since(self, embedder: str, seq: int) -> Iterator[tuple[int, str, str, bytes]]:
         """``(seq, key, scope, vector)`` of ``embedder``'s rows after ``seq``, in order."""
-        counter = self._dbs.value(VECTORS, rows.counter_key(embedder))
-        if counter is not None and not isinstance(counter, int):  # damaged: the rows there are
-            yield from self._scan_vectors(embedder, seq)
-            return
-        for number in range(max(seq, 0) + 1, (counter or 0) + 1):
-            unpacked = rows.unpack_vector(self._dbs.value(VECTORS,
-                                                          rows.vector_key(embedder, number)))
-            if unpacked is not None:
-                yield (number, *unpacked)
-
-    def _scan_vectors(self, embedder: str, seq: int) -> Iterator[tuple[int, str, str, bytes]]:
-        """``vectors_since`` by walking every key (when the counter cannot be trusted)."""
-        cache = self._dbs.get(VECTORS, create=False)
-        found = [] if cache is None else [
-            (number, key) for key in cache.iterkeys()
-            if (number := rows.vector_seq_of(embedder, key)) is not None and number > seq]
-        for number, key in found:
-            unpacked = rows.unpack_vector(self._dbs.value(VECTORS, key))
-            if unpacked is not None:
-                yield (number, *unpacked)
+        return vector_log.rows_since(self._dbs, embedder, seq)
 
     def written_since(self, embedder: str, seq: int) -> list[tuple[int, str, str, bytes]] | None:
         """``vectors_since(embedder, seq)`` from memory, without a read, when this store's
         last flush wrote every row from ``seq + 1`` on (else ``None``); rows written after
         that flush, by anyone, are not in it: compare its last seq with ``vector_seq``."""
-        first, payloads = self._flushed.get(embedder, (0, []))
-        if not payloads or not first <= seq + 1 < first + len(payloads):
-            return None
-        out = []
-        for number, payload in enumerate(payloads[seq + 1 - first:], seq + 1):
-            unpacked = rows.unpack_vector(payload)
-            if unpacked is None:
-                return None
-            out.append((number, *unpacked))
-        return out
+        return vector_log.from_flushed(self._flushed.get(embedder, (0, [])), seq)
 
     def vector_seq(self, embedder: str) -> int:
         """The last sequence number handed out for ``embedder`` (0: none yet)."""
-        value = self._dbs.value(VECTORS, rows.counter_key(embedder))
-        return value if isinstance(value, int) else 0
+        return vector_log.head(self._dbs, embedder)
 
     def get_aux(self, namespace: str, key: str) -> Any | None:
         """A value stored with ``set_aux`` (JSON, int or bytes), else ``None``. Never raises."""

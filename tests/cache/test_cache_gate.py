@@ -71,7 +71,7 @@ def test_pure_python_rows_match_the_embedder_to_one_float32_ulp() -> None:
 
 def test_the_twin_shares_the_embedders_name_and_function_words() -> None:
     assert LexicalEmbedder().name == LEXICAL_NAME and LexicalEmbedder().dims == LEXICAL_DIMS
-    assert STOPWORDS == embed._STOPWORDS
+    assert STOPWORDS is embed.STOPWORDS
 
 
 def test_candidates_are_scoped_gated_best_first_and_limited(tmp_path: Path) -> None:
