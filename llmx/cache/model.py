@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
@@ -153,8 +154,10 @@ class ModelEmbedder:
     Two sessions, by what a process asks of it: the first is built without graph
     optimisation (~50 ms to build here, ~40 ms per short text), which is what a one-shot
     ``llmx ask`` needs for its one query; once ``SWITCH_AFTER`` texts were embedded, the
-    ``optimised`` factory's session (~350 ms to build, ~10 ms per text) takes over, as
-    batch runs and long-running processes want. Both give the same vectors (to ~1e-12).
+    ``optimised`` factory's session (~350 ms to build, ~10 ms per text) is built in a
+    thread, while texts go on running on the quick one, and takes over when ready, as
+    batch runs and long-running processes want (no request waits for the build). Both give
+    the same vectors (to ~1e-12).
     """
 
     dims: int = DIMS
@@ -167,6 +170,7 @@ class ModelEmbedder:
         self._session = session
         self._optimised = optimised
         self._embedded = 0
+        self._building: threading.Thread | None = None
         self._inputs = {item.name for item in session.get_inputs()}
 
     def __repr__(self) -> str:
@@ -216,8 +220,25 @@ class ModelEmbedder:
         """The session to run ``count`` more texts on (see the class docstring)."""
         self._embedded += count
         if self._optimised is not None and self._embedded > SWITCH_AFTER:
-            self._session, self._optimised = self._optimised(), None
+            factory, self._optimised = self._optimised, None
+            self._building = threading.Thread(target=self._adopt, args=(factory,),
+                                              name="llmx-model-session")
+            self._building.start()
         return self._session
+
+    def _adopt(self, factory: Callable[[], Any]) -> None:
+        """Build the optimised session (onnxruntime releases the GIL while it does) and
+        use it from the next text on; if it cannot be built, the quick one stays."""
+        try:
+            self._session = factory()
+        except ModelUnavailable:
+            return
+
+    def settle(self) -> None:
+        """Wait for an optimised session being built (tests; a process need not call it:
+        the build is a non-daemon thread, so exit waits for it, at most a few 100 ms)."""
+        if self._building is not None:
+            self._building.join()
 
 
 def resolve_embedder(choice: str) -> tuple[str, str | None]:

@@ -39,6 +39,7 @@ the lexical embedder.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -140,6 +141,7 @@ class Signature:
     names: frozenset[str]  # capitalised words not opening a sentence, lower-cased
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of the text; a query meets many candidates
 def signature(text: str) -> Signature:
     normal = normalise(text)
     tokens = _WORD.findall(normal)

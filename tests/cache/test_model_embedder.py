@@ -157,6 +157,7 @@ def test_the_quick_session_gives_way_to_the_optimised_one_with_the_same_vectors(
     assert fresh._session is quick_session
     for _ in range(model_module.SWITCH_AFTER // len(texts)):
         fresh.embed(texts)
+    fresh.settle()  # the optimised session is built in a thread
     assert fresh._session is not quick_session
     after = fresh.embed(texts)
     assert float(np.abs(before - after).max()) < 1e-5
