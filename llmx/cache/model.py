@@ -234,6 +234,14 @@ class ModelEmbedder:
         except ModelUnavailable:
             return
 
+    def optimise(self) -> None:
+        """Move to the optimised session now, waiting for it (a process that knows it will
+        embed many texts; tests that compare vectors across calls)."""
+        if self._optimised is not None:
+            factory, self._optimised = self._optimised, None
+            self._adopt(factory)
+        self.settle()
+
     def settle(self) -> None:
         """Wait for an optimised session being built (tests; a process need not call it:
         the build is a non-daemon thread, so exit waits for it, at most a few 100 ms)."""

@@ -35,7 +35,10 @@ LONGER = ("Explain in detail the difference between processes and threads in ope
 
 @pytest.fixture(scope="module")
 def model() -> ModelEmbedder:
-    return load_model()
+    """One model on one session for the module (vectors compared across calls stay equal)."""
+    loaded = load_model()
+    loaded.optimise()
+    return loaded
 
 
 def probes() -> ModuleType:
