@@ -152,12 +152,12 @@ class ModelEmbedder:
     (padding off, truncation at ``max_tokens``) and an ``onnxruntime.InferenceSession``.
 
     Two sessions, by what a process asks of it: the first is built without graph
-    optimisation (~50 ms to build here, ~40 ms per short text), which is what a one-shot
-    ``llmx ask`` needs for its one query; once ``SWITCH_AFTER`` texts were embedded, the
-    ``optimised`` factory's session (~350 ms to build, ~10 ms per text) is built in a
-    thread, while texts go on running on the quick one, and takes over when ready, as
-    batch runs and long-running processes want (no request waits for the build). Both give
-    the same vectors (to ~1e-12).
+    optimisation (about a quarter of the optimised one's build time, about four times its
+    cost per text: ``benchmarks/model_sessions.py``), which is what a one-shot ``llmx ask``
+    needs for its one query; once ``SWITCH_AFTER`` texts were embedded, the ``optimised``
+    factory's session is built in a thread, while texts go on running on the quick one,
+    and takes over when ready, as batch runs and long-running processes want (no request
+    waits for the build). Both give the same vectors to ~1e-7.
     """
 
     dims: int = DIMS
