@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from llmx.bench.paired import Timed
-from llmx.bench.workload import NEW, MixItem
+from llmx.bench.workload import NEW, PARAPHRASE, MixItem
 from llmx.config.profile import Profile
 from llmx.engine import Client
 from llmx.prepare import Call
@@ -70,12 +70,14 @@ class MixOutcome:
     semantic_hits: int
     tokens_all: tuple[int, int]  # input, output as if every request had been sent
     tokens_sent: tuple[int, int]  # input, output of the requests that reached the provider
+    paraphrases: int = 0  # paraphrase items sent
+    paraphrase_hits: int = 0  # of those, hits that returned their origin's answer
 
 
 async def run_mix(client: Client, waves: Sequence[Sequence[MixItem]], call: Call) -> MixOutcome:
     """Send the cache mix wave by wave (each wave concurrently); judge every hit."""
     answers: dict[str, str] = {}
-    hits = false_hits = exact = semantic = 0
+    hits = false_hits = exact = semantic = paraphrases = paraphrase_hits = 0
     all_in = all_out = sent_in = sent_out = 0
     for wave in waves:
         done = await asyncio.gather(*(client.generate(item.prompt, call) for item in wave))
@@ -83,18 +85,21 @@ async def run_mix(client: Client, waves: Sequence[Sequence[MixItem]], call: Call
             usage = completion.usage
             all_in += usage.input_tokens
             all_out += usage.output_tokens
+            paraphrases += item.label == PARAPHRASE
             if completion.cached:
                 hits += 1
                 exact += completion.cached == "exact"
                 semantic += completion.cached == "semantic"
-                false_hits += _false(item, completion, answers)
+                false = _false(item, completion, answers)
+                false_hits += false
+                paraphrase_hits += item.label == PARAPHRASE and not false
             else:
                 sent_in += usage.input_tokens
                 sent_out += usage.output_tokens
             if item.label == NEW:
                 answers[item.prompt] = completion.text
     return MixOutcome(hits, false_hits, sum(len(w) for w in waves), exact, semantic,
-                      (all_in, all_out), (sent_in, sent_out))
+                      (all_in, all_out), (sent_in, sent_out), paraphrases, paraphrase_hits)
 
 
 def _false(item: MixItem, completion: Completion, answers: Mapping[str, str]) -> bool:

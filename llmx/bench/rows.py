@@ -54,8 +54,12 @@ def _cache(raw: Raw, table: dict[str, t.Target]) -> list[Row]:
     mix = raw.mix
     rate = mix.hits / mix.requests * 100.0
     false_rate = mix.false_hits / mix.hits * 100.0 if mix.hits else 0.0
-    note = (f"{mix.requests} requests (30 % exact repeats, 20 % rewrite paraphrases, 50 % new); "
-            f"{mix.exact_hits} exact + {mix.semantic_hits} semantic hits; an ideal cache "
+    note = (f"{mix.requests} requests (30 % exact repeats, 20 % paraphrases, 50 % new), "
+            "from GPTCache's paraphrase pairs (new = an origin, paraphrase = its pair's "
+            "similar text, written by people or a model, not by llmx); "
+            f"{mix.exact_hits} exact + {mix.semantic_hits} semantic hits; "
+            f"{mix.paraphrase_hits} of {mix.paraphrases} paraphrases served their origin's "
+            "answer; an ideal cache "
             "would hit 50 %; baseline has no cache")
     false_note = (f"{mix.false_hits} of {mix.hits} hits were for a new prompt or returned "
                   "another prompt's answer")

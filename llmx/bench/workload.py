@@ -1,13 +1,18 @@
 """The declared workload, generated from a seed: short prompts, a cache mix, complex prompts.
 
-Paraphrases are produced here by rewriting an earlier prompt (case, punctuation,
-contractions): they are labelled "rewrite" paraphrases, not human ones.
+The cache mix is real text: GPTCache's paraphrase pairs (``llmx/bench/data``, with their
+licence), whose paraphrases llmx did not write. The short prompts of the latency rows are
+generated from topics and question shapes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
 from dataclasses import dataclass
+from pathlib import Path
+
+from llmx.errors import LlmxError
 
 TOPICS = ("a binary heap", "TCP slow start", "a Bloom filter", "HTTP keep-alive",
           "the CAP theorem", "a B-tree", "garbage collection", "DNS caching",
@@ -18,6 +23,9 @@ ASKS = ("What is {t}?", "How do I explain {t} to a new engineer?",
         "How does {t} fail in practice?", "Why do I need {t}?")
 REPEAT, PARAPHRASE, NEW = "repeat", "paraphrase", "new"
 MIX = ((REPEAT, 0.3), (PARAPHRASE, 0.2), (NEW, 0.5))
+PAIRS_FILE = Path(__file__).with_name("data") / "gptcache_pairs.json"
+PAIRS_SHA256 = "d52872b116568f654fb373ac782bfbcd01d67061764705a84303a0a67aae1ef4"
+_REINSTALL = "reinstall llmx: its package data is incomplete"
 WAVE = 10  # the mix is sent in concurrent waves; repeats refer to earlier waves only
 
 
@@ -37,38 +45,54 @@ def fresh_prompts(count: int, rng: random.Random, tag: str) -> list[str]:
     return out
 
 
-def paraphrase(prompt: str, rng: random.Random) -> str:
-    """A rewrite of ``prompt``: contraction, case and punctuation changes."""
-    text = prompt.replace("What is", "What's").replace("How do I", "How do i")
-    text = text.replace("Why do I", "Why do i").replace("do not", "don't")
-    if rng.random() < 0.5:
-        text = text.lower()
-    text = text.rstrip("?.") + (" ?" if rng.random() < 0.5 else "")
-    return text if text != prompt else prompt + "?"
+def paraphrase_pairs() -> list[tuple[str, str]]:
+    """GPTCache's ``(origin, similar)`` pairs (``llmx/bench/data``), one per origin, in the
+    file's order; raises ``LlmxError`` when the shipped file is missing or altered."""
+    import json
+
+    try:
+        data = PAIRS_FILE.read_bytes()
+    except OSError as exc:
+        raise LlmxError(f"cannot read {PAIRS_FILE}: {exc.strerror or exc}",
+                        hint=_REINSTALL) from None
+    if hashlib.sha256(data).hexdigest() != PAIRS_SHA256:
+        raise LlmxError(f"{PAIRS_FILE} does not have the expected sha256", hint=_REINSTALL)
+    pairs: dict[str, str] = {}
+    for pair in json.loads(data):
+        pairs.setdefault(pair["origin"], pair["similar"])
+    return list(pairs.items())
 
 
 def cache_mix(size: int, rng: random.Random) -> list[list[MixItem]]:
-    """``size`` items in waves of ``WAVE``: 30 % repeats, 20 % paraphrases, 50 % new."""
+    """``size`` items in waves of ``WAVE``: 30 % repeats, 20 % paraphrases, 50 % new. New
+    prompts are GPTCache origins; a paraphrase is the pair's ``similar`` text of an origin
+    sent in an earlier wave (each origin paraphrased at most once); a repeat is an earlier
+    origin again."""
     counts = {label: round(size * share) for label, share in MIX}
     counts[NEW] = size - counts[REPEAT] - counts[PARAPHRASE]
-    news = fresh_prompts(counts[NEW], rng, "mix")
+    similar = dict(rng.sample(paraphrase_pairs(), counts[NEW]))
+    news = list(similar)
     first, rest_new = news[:WAVE], news[WAVE:]
     rest = ([NEW] * len(rest_new) + [REPEAT] * counts[REPEAT]
             + [PARAPHRASE] * counts[PARAPHRASE])
     rng.shuffle(rest)
     waves = [[MixItem(p, NEW, None) for p in first]]
-    sent = list(first)
+    sent, unparaphrased = list(first), list(first)
     new_iter = iter(rest_new)
     for start in range(0, len(rest), WAVE):
         wave: list[MixItem] = []
         for label in rest[start:start + WAVE]:
             if label == NEW:
                 wave.append(MixItem(next(new_iter), NEW, None))
-                continue
-            original = rng.choice(sent)
-            text = original if label == REPEAT else paraphrase(original, rng)
-            wave.append(MixItem(text, label, original))
-        sent.extend(item.prompt for item in wave if item.label == NEW)
+            elif label == PARAPHRASE and unparaphrased:
+                original = unparaphrased.pop(rng.randrange(len(unparaphrased)))
+                wave.append(MixItem(similar[original], PARAPHRASE, original))
+            else:  # a repeat (or a paraphrase with no origin left to paraphrase)
+                original = rng.choice(sent)
+                wave.append(MixItem(original, REPEAT, original))
+        fresh = [item.prompt for item in wave if item.label == NEW]
+        sent.extend(fresh)
+        unparaphrased.extend(fresh)
         waves.append(wave)
     return waves
 
@@ -111,8 +135,8 @@ def declare(size: int, complex_count: int, log_lines: int, samples: int,
         "simple": {"prompts": samples, "kind": "short distinct questions, no stream"},
         "cache_mix": {"requests": size, "wave": WAVE,
                       "proportions": {label: share for label, share in MIX},
-                      "paraphrases": "rewrites of earlier prompts (case, punctuation, "
-                                     "contractions), generated by llmx.bench"},
+                      "prompts": "GPTCache's paraphrase pairs: new = an origin, "
+                                 "paraphrase = its human/model-written similar text"},
         "complex": {"prompts": complex_count, "log_lines": log_lines,
                     "kind": "instruction + piped synthetic templated service log"},
         "max_tokens": max_tokens,
