@@ -22,7 +22,7 @@ _llmx__profiles() {
 # for the command path $1 ('' for llmx itself, 'config show' for `llmx config show`).
 _llmx__spec() {
     case $1 in
-        '') subs='ask batch bench cache completions compress config profiles sim stats' opts='--config --help --version -V -h' valued='--config' ;;
+        '') subs='ask batch bench cache completions compress config profiles serve sim stats' opts='--config --help --version -V -h' valued='--config' ;;
         'ask') subs='' opts='--compress --config --dry-run --help --json --kind --max-tokens --model --no-cache --no-compress --no-stdin --no-stream --profile --refresh --stdin --stream --system --temperature -h -m -p -s' valued='--compress --config --kind --max-tokens --model --profile --system --temperature -m -p -s' ;;
         'batch') subs='' opts='--concurrency --config --grace --help --line-retries --no-cache --output --profile --provider-batch --refresh --resume --rpm --semantic --summary-json --tpm --unordered -h -j -o -p' valued='--concurrency --config --grace --line-retries --output --profile --rpm --summary-json --tpm -j -o -p' ;;
         'bench') subs='' opts='--help --json --profile --quick --targets --yes -h -p' valued='--profile --targets -p' ;;
@@ -39,6 +39,7 @@ _llmx__spec() {
         'config path') subs='' opts='--config --help -h' valued='--config' ;;
         'config show') subs='' opts='--config --help --profile -h -p' valued='--config --profile -p' ;;
         'profiles') subs='' opts='--config --help -h' valued='--config' ;;
+        'serve') subs='' opts='--api-key-env --config --help --host --port --profile -h -p' valued='--api-key-env --config --host --port --profile -p' ;;
         'sim') subs='' opts='--batch-delay-s --cut-rate --fail-rate --help --jitter --latency-ms --midstream-stall-rate --per-input-token-ms --port --rate-limit-rate --seed --stall-rate --tokens-per-s --ttft-ms -h' valued='--batch-delay-s --cut-rate --fail-rate --jitter --latency-ms --midstream-stall-rate --per-input-token-ms --port --rate-limit-rate --seed --stall-rate --tokens-per-s --ttft-ms' ;;
         'stats') subs='' opts='--by --help --json --since -h' valued='--by --since' ;;
         *) subs='' opts='' valued='' ;;
@@ -66,6 +67,9 @@ _llmx__values() {
         'config show:--profile') kind=profiles ;;
         'config show:-p') kind=profiles ;;
         'profiles:--config') kind=files ;;
+        'serve:--config') kind=files ;;
+        'serve:--profile') kind=profiles ;;
+        'serve:-p') kind=profiles ;;
     esac
 }
 

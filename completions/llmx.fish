@@ -4,7 +4,7 @@
 
 # The (sub)command being completed, as words joined by spaces ('' for llmx itself).
 function __llmx_command
-    set -l known 'ask' 'batch' 'bench' 'cache' 'cache clear' 'cache ls' 'cache path' 'cache prune' 'cache show' 'completions' 'compress' 'config' 'config init' 'config path' 'config show' 'profiles' 'sim' 'stats'
+    set -l known 'ask' 'batch' 'bench' 'cache' 'cache clear' 'cache ls' 'cache path' 'cache prune' 'cache show' 'completions' 'compress' 'config' 'config init' 'config path' 'config show' 'profiles' 'serve' 'sim' 'stats'
     set -l path ''
     for word in (commandline -opc)[2..-1]
         set -l candidate (string trim -- "$path $word")
@@ -56,6 +56,7 @@ complete -c llmx -n '__llmx_at' -a 'completions' -d 'Print a static completion s
 complete -c llmx -n '__llmx_at' -a 'compress' -d 'Compress text the way `llmx ask --compress` would; counts go to stderr.'
 complete -c llmx -n '__llmx_at' -a 'config' -d 'Find, create and inspect the config file.'
 complete -c llmx -n '__llmx_at' -a 'profiles' -d 'List profiles (the default one is marked with *).'
+complete -c llmx -n '__llmx_at' -a 'serve' -d 'Serve the profiles behind an OpenAI-compatible endpoint (cache, single flight, retries and records shared by every client).'
 complete -c llmx -n '__llmx_at' -a 'sim' -d 'Run the embedded simulated provider (OpenAI, Anthropic and Ollama APIs) on 127.0.0.1.'
 complete -c llmx -n '__llmx_at' -a 'stats' -d 'What the cache and compression saved, from the request records.'
 complete -c llmx -n '__llmx_at' -l 'config' -r -F -d 'Config file (default: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).'
@@ -134,6 +135,12 @@ complete -c llmx -n '__llmx_at config show' -s 'h' -l 'help' -d 'Show this messa
 complete -c llmx -n '__llmx_at config show' -s 'p' -l 'profile' -x -a '(__llmx_profiles)' -d 'Profile to use (default: default_profile).'
 complete -c llmx -n '__llmx_at profiles' -l 'config' -r -F -d 'Config file (default: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).'
 complete -c llmx -n '__llmx_at profiles' -s 'h' -l 'help' -d 'Show this message and exit.'
+complete -c llmx -n '__llmx_at serve' -l 'api-key-env' -x -d 'Environment variable holding the client key(s), comma separated; repeatable. Required off loopback.'
+complete -c llmx -n '__llmx_at serve' -l 'config' -r -F -d 'Config file (default: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).'
+complete -c llmx -n '__llmx_at serve' -s 'h' -l 'help' -d 'Show this message and exit.'
+complete -c llmx -n '__llmx_at serve' -l 'host' -x -d 'Address to listen on.'
+complete -c llmx -n '__llmx_at serve' -l 'port' -x -d 'Port (0 = a free one).'
+complete -c llmx -n '__llmx_at serve' -s 'p' -l 'profile' -x -a '(__llmx_profiles)' -d 'Profile to use (default: default_profile).'
 complete -c llmx -n '__llmx_at sim' -l 'batch-delay-s' -x -d 'How long a provider batch takes.'
 complete -c llmx -n '__llmx_at sim' -l 'cut-rate' -x -d 'Share of connections cut mid-answer.'
 complete -c llmx -n '__llmx_at sim' -l 'fail-rate' -x -d 'Share of 500/503 answers.'

@@ -42,6 +42,7 @@ _llmx() {
         (compress) _llmx_compress && ret=0 ;;
         (config) _llmx_config && ret=0 ;;
         (profiles) _llmx_profiles && ret=0 ;;
+        (serve) _llmx_serve && ret=0 ;;
         (sim) _llmx_sim && ret=0 ;;
         (stats) _llmx_stats && ret=0 ;;
         esac
@@ -60,6 +61,7 @@ _llmx__commands() {
         'compress:Compress text the way `llmx ask --compress` would; counts go to stderr.'
         'config:Find, create and inspect the config file.'
         'profiles:List profiles (the default one is marked with *).'
+        'serve:Serve the profiles behind an OpenAI-compatible endpoint (cache, single flight, retries and records shared by every client).'
         'sim:Run the embedded simulated provider (OpenAI, Anthropic and Ollama APIs) on 127.0.0.1.'
         'stats:What the cache and compression saved, from the request records.'
     )
@@ -290,6 +292,19 @@ _llmx_profiles() {
         '(--config)--config=[Config file (default\: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).]:path:_files' \
         '(-h --help)-h[Show this message and exit.]' \
         '(-h --help)--help[Show this message and exit.]'
+}
+
+_llmx_serve() {
+    typeset -A opt_args
+    _arguments \
+        '*--api-key-env=[Environment variable holding the client key(s), comma separated; repeatable. Required off loopback.]:var: ' \
+        '(--config)--config=[Config file (default\: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).]:path:_files' \
+        '(-h --help)-h[Show this message and exit.]' \
+        '(-h --help)--help[Show this message and exit.]' \
+        '(--host)--host=[Address to listen on.]:host: ' \
+        '(--port)--port=[Port (0 = a free one).]:port: ' \
+        '(-p --profile)-p+[Profile to use (default\: default_profile).]:name:_llmx__profiles' \
+        '(-p --profile)--profile=[Profile to use (default\: default_profile).]:name:_llmx__profiles'
 }
 
 _llmx_sim() {

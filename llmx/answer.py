@@ -13,7 +13,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
 from typing import TYPE_CHECKING
 
-from llmx.types import Chunk, Completion, Usage
+from llmx.types import CacheTier, Chunk, Completion, Usage
 
 if TYPE_CHECKING:
     from llmx.cache.tiers import Hit
@@ -22,14 +22,16 @@ if TYPE_CHECKING:
 
 class Answer:
     """One call's answer. ``async for chunk in answer`` gives its Chunks (a cache hit replays
-    the original ones); ``completion()`` is valid once the iteration has ended."""
+    the original ones); ``completion()`` is valid once the iteration has ended. ``cached``
+    is known before the first chunk: the tier of the cache hit it replays, or False."""
 
-    __slots__ = ("_completion", "_source", "prepared")
+    __slots__ = ("_completion", "_source", "cached", "prepared")
 
-    def __init__(self, prepared: Prepared, source: AsyncGenerator[Chunk | Completion, None]
-                 ) -> None:
+    def __init__(self, prepared: Prepared, source: AsyncGenerator[Chunk | Completion, None],
+                 cached: CacheTier = False) -> None:
         self.prepared = prepared  # what is sent: compressed and fitted, with token counts
         self._source = source
+        self.cached = cached
         self._completion: Completion | None = None
 
     def __aiter__(self) -> AsyncIterator[Chunk]:

@@ -146,7 +146,8 @@ class Client:
         if flight is None:
             looked = look_up(parts, plan)
             if looked.hit is not None:
-                return Answer(plan.prepared, replay_hit(parts, plan, looked, started))
+                return Answer(plan.prepared, replay_hit(parts, plan, looked, started),
+                              looked.hit.tier)
             flight = self._flights.board(plan.flight_key)
         return Answer(plan.prepared, fly(parts, self._link, plan, looked, flight, started))
 

@@ -37,6 +37,8 @@ from llmx.batch.output import done_ids as done_ids
 from llmx.batch.output import prepare_resume as prepare_resume
 from llmx.choices import COMPRESSION_MODES
 from llmx.errors import UsageError
+from llmx.messages import BadMessages, split_messages
+from llmx.messages import show as _show
 from llmx.types import Message
 
 if TYPE_CHECKING:
@@ -246,33 +248,10 @@ def _priority(value: object) -> int:
 
 def _messages(value: object) -> tuple[list[str], list[Message]]:
     """(system texts, user/assistant turns) from an OpenAI-style message list."""
-    if not isinstance(value, list) or not value:
-        raise _Bad('"messages" must be a non-empty list')
-    systems: list[str] = []
-    turns: list[Message] = []
-    for n, item in enumerate(value):
-        if not isinstance(item, dict):
-            raise _Bad(f"messages[{n}] must be an object")
-        role, content = item.get("role"), _content(item.get("content"), n)
-        if role in ("system", "developer"):
-            systems.append(content)
-        elif role == "user" or role == "assistant":
-            turns.append(Message(role, content))
-        else:
-            raise _Bad(f"messages[{n}].role {_show(role)} is not supported "
-                       "(system, user, assistant)")
-    return systems, turns
-
-
-def _content(value: object, n: int) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):  # content parts: text only
-        texts = [part.get("text") for part in value if isinstance(part, dict)]
-        if len(texts) == len(value) and all(isinstance(t, str) for t in texts):
-            return "\n".join(str(t) for t in texts)
-        raise _Bad(f"messages[{n}].content: only text parts are supported")
-    raise _Bad(f"messages[{n}].content must be a string or a list of text parts")
+    try:
+        return split_messages(value)
+    except BadMessages as exc:
+        raise _Bad(str(exc)) from None
 
 
 def _split_prompt(prompt: str | None, turns: list[Message]) -> tuple[str, tuple[Message, ...]]:
@@ -330,12 +309,6 @@ _PARAM_CHECKS: Mapping[str, Check] = {
     "no_cache": ("true or false", lambda v: isinstance(v, bool)),
     "refresh": ("true or false", lambda v: isinstance(v, bool)),
 }
-
-
-def _show(value: object) -> str:
-    """A short JSON rendering of a bad value for an error message."""
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def call_for(job: Job, *, no_cache: bool = False, refresh: bool = False) -> Call:

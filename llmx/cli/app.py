@@ -19,7 +19,15 @@ from llmx.cli._boundary import guarded
 from llmx.cli._io import Io
 from llmx.cli.ask import ASK_DEFAULTS
 from llmx.cli.batch_spec import BATCH, BATCH_DEFAULTS, BATCH_WORDS
-from llmx.cli.help import APP_HELP, ASK_HELP, BATCH_HELP, BENCH_HELP, COMPRESS_HELP, STATS_HELP
+from llmx.cli.help import (
+    APP_HELP,
+    ASK_HELP,
+    BATCH_HELP,
+    BENCH_HELP,
+    COMPRESS_HELP,
+    SERVE_HELP,
+    STATS_HELP,
+)
 from llmx.cli.spec import ASK, ASK_WORDS, CONFIG, PROFILE
 from llmx.cli.spec_typer import command_function, option
 
@@ -115,6 +123,24 @@ def sim(
                    midstream_stall_rate=midstream_stall_rate, batch_delay_s=batch_delay_s,
                    seed=seed)
     _exit(ctx, lambda io: run_sim(options, io))
+
+
+@app.command(help=SERVE_HELP)
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, _valued("HOST", "Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, _valued("PORT", "Port (0 = a free one).")] = 8080,
+    profile: ProfileOpt = None,
+    api_key_env: Annotated[list[str] | None, _valued(
+        "VAR", "Environment variable holding the client key(s), comma separated; "
+        "repeatable. Required off loopback.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    from llmx.cli.serve_cmd import run_serve
+
+    _exit(ctx, lambda io: run_serve(io, host=host, port=port, profile=profile,
+                                    config=_config(ctx, config),
+                                    api_key_env=list(api_key_env or ())))
 
 
 @app.command()

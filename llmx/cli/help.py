@@ -85,3 +85,17 @@ Examples:
 * `llmx bench --quick`   (about 30 s)
 * `llmx bench --json > bench.json`
 """
+
+SERVE_HELP = """Serve the profiles behind an OpenAI-compatible endpoint (cache, single flight,
+retries and records shared by every client).
+
+Prints its base URL as the first line of stdout. A request's `model` names a profile, or a
+model of the default profile; every answer carries `x-llmx-cache: exact|semantic|miss`.
+Routes: `POST /v1/chat/completions`, `GET /v1/models`, `GET /metrics`, `GET /healthz`.
+Ctrl-C / SIGTERM finish the answers in flight, then exit 0.
+
+Examples:
+
+* `llmx serve --port 8080`   (then `OPENAI_BASE_URL=http://127.0.0.1:8080/v1`)
+* `LLMX_CLIENT_KEYS=k1,k2 llmx serve --host 0.0.0.0 --api-key-env LLMX_CLIENT_KEYS -p work`
+"""

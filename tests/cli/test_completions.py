@@ -197,7 +197,9 @@ def test_zsh_script_names_every_command_and_option() -> None:
     for node in app_nodes():
         body = _zsh_function(text, "_" + "_".join(("llmx", *node.path)))
         for option in node.options:
-            assert re.search(rf"\){re.escape(option)}[=+]?(\[|')", body), (node.path, option)
+            # ")--opt" after an exclusion list, or "'*--opt" for a repeatable option
+            assert re.search(rf"(\)|'\*){re.escape(option)}[=+]?(\[|')", body), (node.path,
+                                                                                option)
         if node.subcommands:
             listing = _zsh_function(text, "_" + "_".join(("llmx", *node.path)) + "__commands")
             for sub in node.subcommands:

@@ -1,0 +1,134 @@
+"""The proxy's ASGI application: routes, authentication, the access log, errors as JSON.
+
+Routes: ``POST /v1/chat/completions`` (``llmx.serve.chat``), ``GET /v1/models`` (the
+profiles, as models), ``GET /healthz``, ``GET /metrics`` (Prometheus text). Every
+answer to a chat request carries ``x-llmx-cache: exact | semantic | miss``.
+
+Authentication: when keys are configured, a request must carry one of them as
+``Authorization: Bearer KEY`` or ``x-api-key: KEY`` (compared in constant time), or it gets
+a 401; only ``/healthz`` is open. The upstream providers' keys are the profiles' own: nothing a
+client sends is forwarded upstream, and no key appears in a response, the log or the
+metrics.
+
+The access log is one line per request on ``log``: method, path, status, milliseconds, and
+the cache tier of a chat answer; never a header.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import time
+from collections.abc import Callable, Sequence
+from typing import TextIO
+
+from llmx.serve.asgi import BodyTooLarge, Disconnected, Exchange, Receive, Scope, Send
+from llmx.serve.chat import chat, error_body
+from llmx.serve.clients import Clients
+from llmx.serve.metrics import Metrics
+
+
+class ServeApp:
+    __slots__ = ("_clock", "_keys", "_log", "clients", "metrics")
+
+    def __init__(self, clients: Clients, *, keys: Sequence[str], log: TextIO,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        self.clients = clients
+        self.metrics = Metrics()
+        self._keys = tuple(key.encode() for key in keys)
+        self._log = log
+        self._clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http":
+            await self._http(Exchange(scope, receive, send))
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.clients.close()  # queued cache and record writes are written
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, exchange: Exchange) -> None:
+        started, tier = self._clock(), ""
+        route = exchange.path
+        try:
+            if route != "/healthz" and not self._allowed(exchange):
+                await exchange.json(401, error_body("a valid API key is required "
+                                                    "(Authorization: Bearer KEY or x-api-key)",
+                                                    "authentication_error"))
+            else:
+                tier = await self._route(exchange)
+        except BodyTooLarge:
+            await exchange.json(413, error_body("the request body is too large",
+                                                "invalid_request_error"))
+        except Disconnected:
+            exchange.status = exchange.status or 499  # the client left: nothing to send
+        finally:
+            self.metrics.request(_route_label(route), exchange.status)
+            self._access(exchange, (self._clock() - started) * 1000, tier)
+
+    async def _route(self, exchange: Exchange) -> str:
+        method, path = exchange.method, exchange.path
+        if path == "/v1/chat/completions" and method == "POST":
+            return await chat(exchange, await _json(exchange), self.clients, self.metrics)
+        if path == "/v1/models" and method == "GET":
+            await exchange.json(200, self._models())
+        elif path == "/healthz" and method == "GET":
+            await exchange.json(200, {"status": "ok"})
+        elif path == "/metrics" and method == "GET":
+            await exchange.text(200, self.metrics.text(), "text/plain; version=0.0.4")
+        elif path in ("/v1/chat/completions", "/v1/models", "/healthz", "/metrics"):
+            await exchange.json(405, error_body(f"{method} is not allowed on {path}",
+                                                "invalid_request_error"))
+        else:
+            await exchange.json(404, error_body(f"no route {path}", "not_found_error"))
+        return ""
+
+    def _allowed(self, exchange: Exchange) -> bool:
+        if not self._keys:
+            return True
+        given = exchange.headers.get("x-api-key", "")
+        bearer = exchange.headers.get("authorization", "")
+        if bearer[:7].lower() == "bearer ":
+            given = bearer[7:].strip()
+        offered = given.encode()
+        return any(hmac.compare_digest(offered, key) for key in self._keys)
+
+    def _models(self) -> dict[str, object]:
+        data = [{"id": profile.name, "object": "model", "created": 0,
+                 "owned_by": f"llmx:{profile.provider}:{profile.model}"}
+                for profile in self.clients.profiles()]
+        return {"object": "list", "data": data}
+
+    def _access(self, exchange: Exchange, ms: float, tier: str) -> None:
+        cache = f" cache={tier}" if tier else ""
+        try:
+            self._log.write(f"{exchange.method} {exchange.path} {exchange.status} "
+                            f"{ms:.1f}ms{cache}\n")
+            self._log.flush()
+        except (OSError, ValueError):
+            pass  # a closed log never fails a request
+
+
+async def _json(exchange: Exchange) -> object:
+    raw = await exchange.body()
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return _NOT_JSON
+
+
+_NOT_JSON = object()  # chat() answers 400 for it
+
+
+def _route_label(path: str) -> str:
+    known = ("/v1/chat/completions", "/v1/models", "/healthz", "/metrics")
+    return path if path in known else "other"
+

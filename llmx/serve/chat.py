@@ -1,0 +1,140 @@
+"""``POST /v1/chat/completions``: one OpenAI-shaped request through a profile's Client.
+
+The answer goes through the same request path as ``llmx ask`` (cache, single flight,
+retries, records). Errors before the first byte become an OpenAI-shaped error body with a
+status that says whose fault it was (400 the request, 429 rate-limited upstream, 502/504
+the upstream failed); an error after a stream started is one in-band ``error`` event, then
+the stream ends (a client never mistakes a cut answer for a whole one: no ``[DONE]``).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import TYPE_CHECKING, Any
+
+from llmx.errors import (
+    AuthError,
+    LlmxError,
+    ProviderError,
+    RateLimitError,
+    RequestTimeout,
+    TransportError,
+    UsageError,
+)
+from llmx.serve.wire_openai import (
+    BadRequest,
+    ChunkWriter,
+    completion_json,
+    error_event,
+    parse_chat,
+)
+
+if TYPE_CHECKING:
+    from llmx.answer import Answer
+    from llmx.serve.asgi import Exchange
+    from llmx.serve.clients import Clients
+    from llmx.serve.metrics import Metrics
+
+
+def error_body(message: str, kind: str) -> dict[str, Any]:
+    return {"error": {"message": message, "type": kind, "param": None, "code": None}}
+
+
+async def chat(exchange: Exchange, body: object, clients: Clients, metrics: Metrics) -> str:
+    """Answer one chat request; the cache tier it was served from (``miss``: upstream)."""
+    try:
+        asked = parse_chat(body if isinstance(body, dict) else None)
+        profile, model = clients.resolve(asked.model)
+        client = await clients.client(profile)
+        call = asked.call._replace(model=model)
+        plan = client.plan(asked.prompt, call, stream=asked.stream)
+        metrics.coalesced += client.in_flight(plan)  # it joins an identical call in flight
+        answer = client.stream(plan, wire_stream=asked.stream)
+    except BadRequest as exc:
+        await exchange.json(400, error_body(str(exc), "invalid_request_error"))
+        return ""
+    except LlmxError as exc:
+        await _failed(exchange, exc)
+        return ""
+    tier = answer.cached or "miss"
+    ident = "chatcmpl-llmx-" + secrets.token_hex(12)
+    header = (("x-llmx-cache", tier),)
+    if asked.stream:
+        await _stream(exchange, answer, ChunkWriter(
+            ident=ident, created=int(time.time()), model=call.model or profile.model,
+            include_usage=asked.include_usage), header)
+    else:
+        try:
+            completion = await answer.collect()
+        except LlmxError as exc:
+            await _failed(exchange, exc)
+            return tier
+        await exchange.json(200, completion_json(completion, ident=ident,
+                                                 created=int(time.time())), header)
+    if exchange.status == 200:
+        _count(metrics, answer, tier)
+    return tier
+
+
+async def _stream(exchange: Exchange, answer: Answer, writer: ChunkWriter,
+                  header: tuple[tuple[str, str], ...]) -> None:
+    """Stream the answer as SSE; the status line waits for the first chunk, so an upstream
+    failure before any output still gets its own status."""
+    started = False
+    try:
+        async for chunk in answer:
+            if not started:
+                await exchange.start(200, "text/event-stream", (*header,
+                                                                ("cache-control", "no-cache")))
+                await exchange.write(writer.first())
+                started = True
+            event = writer.chunk(chunk)
+            if event:
+                await exchange.write(event)
+    except LlmxError as exc:
+        if not started:
+            await _failed(exchange, exc)
+            return
+        await exchange.write(error_event(exc.message, "upstream_error"), more=False)
+        exchange.status = 200
+        return
+    if not started:
+        await exchange.start(200, "text/event-stream", header)
+        await exchange.write(writer.first())
+    await exchange.write(writer.last(), more=False)
+
+
+def _count(metrics: Metrics, answer: Answer, tier: str) -> None:
+    try:
+        completion = answer.completion()
+    except RuntimeError:
+        return
+    metrics.answered(tier, input_tokens=completion.usage.input_tokens,
+                     output_tokens=completion.usage.output_tokens,
+                     latency_ms=completion.latency_ms, ttft_ms=completion.ttft_ms)
+
+
+async def _failed(exchange: Exchange, exc: LlmxError) -> None:
+    status, kind = _status(exc)
+    await exchange.json(status, error_body(exc.message, kind))
+
+
+def _status(exc: LlmxError) -> tuple[int, str]:
+    """The HTTP status and OpenAI error type of an error met while answering."""
+    if isinstance(exc, UsageError):
+        return 400, "invalid_request_error"
+    if isinstance(exc, RateLimitError):
+        return 429, "rate_limit_error"
+    if isinstance(exc, AuthError):  # the proxy's own upstream key: not the client's fault
+        return 502, "upstream_auth_error"
+    if isinstance(exc, RequestTimeout):
+        return 504, "upstream_timeout"
+    if isinstance(exc, TransportError):
+        return 502, "upstream_unreachable"
+    if isinstance(exc, ProviderError):
+        upstream = exc.status or 502
+        if 400 <= upstream < 500 and upstream not in (401, 403, 429):
+            return upstream, "invalid_request_error"
+        return 502, "upstream_error"
+    return 500, "internal_error"

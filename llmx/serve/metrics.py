@@ -1,0 +1,84 @@
+"""The proxy's figures in the Prometheus text format (``GET /metrics``). Pure: no IO.
+
+Counters: ``llmx_requests_total{route,status}``, ``llmx_cache_hits_total{tier}``,
+``llmx_coalesced_requests_total``, ``llmx_tokens_total{direction}`` (input tokens sent
+upstream and output tokens received, cache hits excluded). Histograms (milliseconds):
+``llmx_upstream_latency_ms`` and ``llmx_upstream_ttft_ms``, of the answers that reached
+the provider. Labels carry no secret: a route, a status code, a cache tier.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import Counter
+
+BUCKETS_MS = (5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0)
+
+
+class Histogram:
+    __slots__ = ("counts", "total", "values")
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(BUCKETS_MS) + 1)
+        self.total = 0.0
+        self.values = 0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect_left(BUCKETS_MS, value)] += 1
+        self.total += value
+        self.values += 1
+
+    def lines(self, name: str) -> list[str]:
+        out, running = [f"# TYPE {name} histogram"], 0
+        for bound, count in zip((*map(_number, BUCKETS_MS), "+Inf"), self.counts, strict=True):
+            running += count
+            out.append(f'{name}_bucket{{le="{bound}"}} {running}')
+        out += [f"{name}_sum {_number(self.total)}", f"{name}_count {self.values}"]
+        return out
+
+
+class Metrics:
+    __slots__ = ("coalesced", "hits", "latency", "requests", "tokens", "ttft")
+
+    def __init__(self) -> None:
+        self.requests: Counter[tuple[str, int]] = Counter()
+        self.hits: Counter[str] = Counter()
+        self.tokens: Counter[str] = Counter()
+        self.coalesced = 0
+        self.latency = Histogram()
+        self.ttft = Histogram()
+
+    def request(self, route: str, status: int) -> None:
+        self.requests[(route, status)] += 1
+
+    def answered(self, tier: str, *, input_tokens: int, output_tokens: int,
+                 latency_ms: float, ttft_ms: float | None) -> None:
+        """One answer: a cache hit of ``tier``, or (``"miss"``) one from the provider."""
+        if tier != "miss":
+            self.hits[tier] += 1
+            return
+        self.tokens["input"] += input_tokens
+        self.tokens["output"] += output_tokens
+        self.latency.observe(latency_ms)
+        if ttft_ms is not None:
+            self.ttft.observe(ttft_ms)
+
+    def text(self) -> str:
+        lines = ["# TYPE llmx_requests_total counter"]
+        lines += [f'llmx_requests_total{{route="{route}",status="{status}"}} {count}'
+                  for (route, status), count in sorted(self.requests.items())]
+        lines.append("# TYPE llmx_cache_hits_total counter")
+        lines += [f'llmx_cache_hits_total{{tier="{tier}"}} {self.hits[tier]}'
+                  for tier in ("exact", "semantic")]
+        lines += ["# TYPE llmx_coalesced_requests_total counter",
+                  f"llmx_coalesced_requests_total {self.coalesced}",
+                  "# TYPE llmx_tokens_total counter"]
+        lines += [f'llmx_tokens_total{{direction="{d}"}} {self.tokens[d]}'
+                  for d in ("input", "output")]
+        lines += self.latency.lines("llmx_upstream_latency_ms")
+        lines += self.ttft.lines("llmx_upstream_ttft_ms")
+        return "\n".join(lines) + "\n"
+
+
+def _number(value: float) -> str:
+    return f"{value:g}" if value != int(value) else str(int(value))

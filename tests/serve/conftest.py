@@ -1,0 +1,81 @@
+"""Real `llmx serve` processes over loopback, in front of a real `llmx sim` process."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.cli.harness import private_home
+from tests.integration.conftest import LLMX, Sim, _sims, profile_toml, sim, sim_factory
+
+__all__ = ["Serve", "_sims", "serve_factory", "sim", "sim_factory"]
+
+
+@dataclass
+class Serve:
+    url: str
+    proc: subprocess.Popen[str]
+    env: dict[str, str]
+    log: list[str] = field(default_factory=list)
+
+    @property
+    def v1(self) -> str:
+        return self.url + "/v1"
+
+    def stop(self) -> tuple[int, str]:
+        """SIGTERM, then the exit code and everything it wrote to stderr."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            _, err = self.proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            _, err = self.proc.communicate()
+        return self.proc.returncode, err
+
+
+@pytest.fixture
+def serve_factory(tmp_path: Path) -> Iterator[Callable[..., Serve]]:
+    """``serve_factory(sim, *flags, env=..., home=...)``: `llmx serve --port 0` with a config
+    whose default profile ``local`` is ``sim``; stopped at the end of the test."""
+    started: list[Serve] = []
+
+    def make(upstream: Sim | None, *flags: str, env: dict[str, str] | None = None,
+             config: str | None = None, home: Path | None = None) -> Serve:
+        base = home or tmp_path / f"serve{len(started)}"
+        base.mkdir(exist_ok=True)
+        _, environ = private_home(base)
+        environ = {**environ, **(env or {})}
+        text = config if config is not None else profile_toml(upstream.url if upstream else "")
+        path = base / "llmx.toml"
+        path.write_text(text)
+        proc = subprocess.Popen([*LLMX, "serve", "--port", "0", "--config", str(path), *flags],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=environ)
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        if not url.startswith("http://127.0.0.1:"):
+            _, err = proc.communicate(timeout=30)
+            raise RuntimeError(f"serve did not start: {url!r} {err}")
+        server = Serve(url, proc, environ)
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+def run_serve(tmp_path: Path, *flags: str, env: dict[str, str] | None = None
+              ) -> subprocess.CompletedProcess[str]:
+    """`llmx serve` expected to refuse to start (it must exit on its own)."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    _, environ = private_home(tmp_path)
+    return subprocess.run([*LLMX, "serve", *flags], capture_output=True, text=True,
+                          env={**environ, **(env or {})}, timeout=60)
+
