@@ -1,6 +1,7 @@
 """The proxy's ASGI application: routes, authentication, the access log, errors as JSON.
 
-Routes: ``POST /v1/chat/completions`` (``llmx.serve.chat``), ``GET /v1/models`` (the
+Routes: ``POST /v1/chat/completions`` and ``POST /v1/messages`` (OpenAI- and
+Anthropic-shaped, ``llmx.serve.chat``), ``GET /v1/models`` (the
 profiles, as models), ``GET /healthz``, ``GET /metrics`` (Prometheus text). Every
 answer to a chat request carries ``x-llmx-cache: exact | semantic | miss``.
 
@@ -23,9 +24,15 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from llmx.serve.asgi import BodyTooLarge, Disconnected, Exchange, Receive, Scope, Send
-from llmx.serve.chat import chat, error_body
+from llmx.serve.chat import Dialect, chat
 from llmx.serve.clients import Clients
 from llmx.serve.metrics import Metrics
+from llmx.serve.wire_anthropic import AnthropicDialect
+from llmx.serve.wire_openai import OpenAIDialect
+
+ROUTES = {"/v1/chat/completions": "POST", "/v1/messages": "POST", "/v1/models": "GET",
+          "/healthz": "GET", "/metrics": "GET"}
+CHAT_ROUTES = ("/v1/chat/completions", "/v1/messages")
 
 
 class ServeApp:
@@ -58,37 +65,39 @@ class ServeApp:
     async def _http(self, exchange: Exchange) -> None:
         started, tier = self._clock(), ""
         route = exchange.path
+        dialect = _dialect(route)
         try:
             if route != "/healthz" and not self._allowed(exchange):
-                await exchange.json(401, error_body("a valid API key is required "
-                                                    "(Authorization: Bearer KEY or x-api-key)",
-                                                    "authentication_error"))
+                await exchange.json(401, dialect.error(
+                    "authentication_error",
+                    "a valid API key is required (Authorization: Bearer KEY or x-api-key)"))
             else:
-                tier = await self._route(exchange)
+                tier = await self._route(exchange, dialect)
         except BodyTooLarge:
-            await exchange.json(413, error_body("the request body is too large",
-                                                "invalid_request_error"))
+            await exchange.json(413, dialect.error("invalid_request_error",
+                                                   "the request body is too large"))
         except Disconnected:
             exchange.status = exchange.status or 499  # the client left: nothing to send
         finally:
-            self.metrics.request(_route_label(route), exchange.status)
+            self.metrics.request(route if route in ROUTES else "other", exchange.status)
             self._access(exchange, (self._clock() - started) * 1000, tier)
 
-    async def _route(self, exchange: Exchange) -> str:
+    async def _route(self, exchange: Exchange, dialect: Dialect) -> str:
         method, path = exchange.method, exchange.path
-        if path == "/v1/chat/completions" and method == "POST":
-            return await chat(exchange, await _json(exchange), self.clients, self.metrics)
-        if path == "/v1/models" and method == "GET":
+        if ROUTES.get(path) != method:
+            status, kind, text = ((405, "invalid_request_error", f"{method} is not allowed")
+                                  if path in ROUTES else
+                                  (404, "not_found_error", f"no route {path}"))
+            await exchange.json(status, dialect.error(kind, text))
+        elif path in CHAT_ROUTES:
+            return await chat(exchange, await _json(exchange), self.clients, self.metrics,
+                              dialect)
+        elif path == "/v1/models":
             await exchange.json(200, self._models())
-        elif path == "/healthz" and method == "GET":
+        elif path == "/healthz":
             await exchange.json(200, {"status": "ok"})
-        elif path == "/metrics" and method == "GET":
-            await exchange.text(200, self.metrics.text(), "text/plain; version=0.0.4")
-        elif path in ("/v1/chat/completions", "/v1/models", "/healthz", "/metrics"):
-            await exchange.json(405, error_body(f"{method} is not allowed on {path}",
-                                                "invalid_request_error"))
         else:
-            await exchange.json(404, error_body(f"no route {path}", "not_found_error"))
+            await exchange.text(200, self.metrics.text(), "text/plain; version=0.0.4")
         return ""
 
     def _allowed(self, exchange: Exchange) -> bool:
@@ -128,7 +137,6 @@ async def _json(exchange: Exchange) -> object:
 _NOT_JSON = object()  # chat() answers 400 for it
 
 
-def _route_label(path: str) -> str:
-    known = ("/v1/chat/completions", "/v1/models", "/healthz", "/metrics")
-    return path if path in known else "other"
+def _dialect(path: str) -> Dialect:
+    return AnthropicDialect() if path == "/v1/messages" else OpenAIDialect()
 

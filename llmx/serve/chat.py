@@ -1,19 +1,21 @@
-"""``POST /v1/chat/completions``: one OpenAI-shaped request through a profile's Client.
+"""One chat request (OpenAI- or Anthropic-shaped: a ``Dialect``) through a profile's Client.
 
 The answer goes through the same request path as ``llmx ask`` (cache, single flight,
 retries, records). Errors before the first byte become an OpenAI-shaped error body with a
-status that says whose fault it was (400 the request, 429 rate-limited upstream, 502/504
-the upstream failed); an error after a stream started is one in-band ``error`` event, then
-the stream ends (a client never mistakes a cut answer for a whole one: no ``[DONE]``).
+status that says whose fault it was (400 the request, 429 rate-limited upstream, 503 the
+upstream is overloaded, 502/504 it failed); an error after a stream started is one in-band
+``error`` event, then the stream ends without its normal ending (``[DONE]`` /
+``message_stop``), so no client mistakes a cut answer for a whole one.
 """
 
 from __future__ import annotations
 
 import secrets
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from llmx.errors import (
+    UNAVAILABLE_STATUS,
     AuthError,
     LlmxError,
     ProviderError,
@@ -22,29 +24,39 @@ from llmx.errors import (
     TransportError,
     UsageError,
 )
-from llmx.serve.wire_openai import (
-    BadRequest,
-    ChunkWriter,
-    completion_json,
-    error_event,
-    parse_chat,
-)
+from llmx.serve.wire_openai import BadRequest, ChatCall
 
 if TYPE_CHECKING:
     from llmx.answer import Answer
     from llmx.serve.asgi import Exchange
     from llmx.serve.clients import Clients
     from llmx.serve.metrics import Metrics
+    from llmx.types import Chunk, Completion
 
 
-def error_body(message: str, kind: str) -> dict[str, Any]:
-    return {"error": {"message": message, "type": kind, "param": None, "code": None}}
+class Writer(Protocol):
+    def first(self) -> bytes: ...
+    def chunk(self, chunk: Chunk) -> bytes: ...
+    def last(self) -> bytes: ...
 
 
-async def chat(exchange: Exchange, body: object, clients: Clients, metrics: Metrics) -> str:
+class Dialect(Protocol):
+    """A wire shape the proxy answers in (``wire_openai``, ``wire_anthropic``)."""
+
+    prefix: str
+
+    def parse(self, body: object) -> ChatCall: ...
+    def whole(self, completion: Completion, ident: str, created: int) -> dict[str, Any]: ...
+    def writer(self, ident: str, created: int, model: str, include_usage: bool) -> Writer: ...
+    def error(self, kind: str, message: str) -> dict[str, Any]: ...
+    def stream_error(self, kind: str, message: str) -> bytes: ...
+
+
+async def chat(exchange: Exchange, body: object, clients: Clients, metrics: Metrics,
+               dialect: Dialect) -> str:
     """Answer one chat request; the cache tier it was served from (``miss``: upstream)."""
     try:
-        asked = parse_chat(body if isinstance(body, dict) else None)
+        asked = dialect.parse(body if isinstance(body, dict) else None)
         profile, model = clients.resolve(asked.model)
         client = await clients.client(profile)
         call = asked.call._replace(model=model)
@@ -52,32 +64,30 @@ async def chat(exchange: Exchange, body: object, clients: Clients, metrics: Metr
         metrics.coalesced += client.in_flight(plan)  # it joins an identical call in flight
         answer = client.stream(plan, wire_stream=asked.stream)
     except BadRequest as exc:
-        await exchange.json(400, error_body(str(exc), "invalid_request_error"))
+        await exchange.json(400, dialect.error("invalid_request_error", str(exc)))
         return ""
     except LlmxError as exc:
-        await _failed(exchange, exc)
+        await _failed(exchange, exc, dialect)
         return ""
     tier = answer.cached or "miss"
-    ident = "chatcmpl-llmx-" + secrets.token_hex(12)
+    ident, now = dialect.prefix + secrets.token_hex(12), int(time.time())
     header = (("x-llmx-cache", tier),)
     if asked.stream:
-        await _stream(exchange, answer, ChunkWriter(
-            ident=ident, created=int(time.time()), model=call.model or profile.model,
-            include_usage=asked.include_usage), header)
+        writer = dialect.writer(ident, now, call.model or profile.model, asked.include_usage)
+        await _stream(exchange, answer, writer, dialect, header)
     else:
         try:
             completion = await answer.collect()
         except LlmxError as exc:
-            await _failed(exchange, exc)
+            await _failed(exchange, exc, dialect)
             return tier
-        await exchange.json(200, completion_json(completion, ident=ident,
-                                                 created=int(time.time())), header)
+        await exchange.json(200, dialect.whole(completion, ident, now), header)
     if exchange.status == 200:
         _count(metrics, answer, tier)
     return tier
 
 
-async def _stream(exchange: Exchange, answer: Answer, writer: ChunkWriter,
+async def _stream(exchange: Exchange, answer: Answer, writer: Writer, dialect: Dialect,
                   header: tuple[tuple[str, str], ...]) -> None:
     """Stream the answer as SSE; the status line waits for the first chunk, so an upstream
     failure before any output still gets its own status."""
@@ -94,10 +104,9 @@ async def _stream(exchange: Exchange, answer: Answer, writer: ChunkWriter,
                 await exchange.write(event)
     except LlmxError as exc:
         if not started:
-            await _failed(exchange, exc)
+            await _failed(exchange, exc, dialect)
             return
-        await exchange.write(error_event(exc.message, "upstream_error"), more=False)
-        exchange.status = 200
+        await exchange.write(dialect.stream_error(_status(exc)[1], exc.message), more=False)
         return
     if not started:
         await exchange.start(200, "text/event-stream", header)
@@ -115,13 +124,13 @@ def _count(metrics: Metrics, answer: Answer, tier: str) -> None:
                      latency_ms=completion.latency_ms, ttft_ms=completion.ttft_ms)
 
 
-async def _failed(exchange: Exchange, exc: LlmxError) -> None:
+async def _failed(exchange: Exchange, exc: LlmxError, dialect: Dialect) -> None:
     status, kind = _status(exc)
-    await exchange.json(status, error_body(exc.message, kind))
+    await exchange.json(status, dialect.error(kind, exc.message))
 
 
 def _status(exc: LlmxError) -> tuple[int, str]:
-    """The HTTP status and OpenAI error type of an error met while answering."""
+    """The HTTP status and error kind of an error met while answering."""
     if isinstance(exc, UsageError):
         return 400, "invalid_request_error"
     if isinstance(exc, RateLimitError):
@@ -134,6 +143,8 @@ def _status(exc: LlmxError) -> tuple[int, str]:
         return 502, "upstream_unreachable"
     if isinstance(exc, ProviderError):
         upstream = exc.status or 502
+        if upstream in UNAVAILABLE_STATUS:
+            return 503, "upstream_overloaded"
         if 400 <= upstream < 500 and upstream not in (401, 403, 429):
             return upstream, "invalid_request_error"
         return 502, "upstream_error"

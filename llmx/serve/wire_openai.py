@@ -140,9 +140,37 @@ class ChunkWriter:
         return _sse({**self._base, "model": self._model, "choices": [choice]})
 
 
-def error_event(message: str, kind: str) -> bytes:
-    """An in-band error after the stream has started (the status line is already sent)."""
-    return _sse({"error": {"message": message, "type": kind}})
+class OpenAIDialect:
+    """The Chat Completions route's shapes, for ``llmx.serve.chat``."""
+
+    prefix = "chatcmpl-llmx-"
+
+    @staticmethod
+    def parse(body: object) -> ChatCall:
+        return parse_chat(body)
+
+    @staticmethod
+    def whole(completion: Completion, ident: str, created: int) -> dict[str, Any]:
+        return completion_json(completion, ident=ident, created=created)
+
+    @staticmethod
+    def writer(ident: str, created: int, model: str, include_usage: bool) -> ChunkWriter:
+        return ChunkWriter(ident=ident, created=created, model=model,
+                           include_usage=include_usage)
+
+    @staticmethod
+    def error(kind: str, message: str) -> dict[str, Any]:
+        return error_json(kind, message)
+
+    @staticmethod
+    def stream_error(kind: str, message: str) -> bytes:
+        """An in-band error after the stream has started (the status line is already sent);
+        no ``[DONE]`` follows, so no client takes the cut answer for a whole one."""
+        return _sse(error_json(kind, message))
+
+
+def error_json(kind: str, message: str) -> dict[str, Any]:
+    return {"error": {"message": message, "type": kind, "param": None, "code": None}}
 
 
 def _sse(data: dict[str, Any]) -> bytes:
