@@ -19,6 +19,10 @@ CacheMode = Literal["read-write", "read", "write", "off"]
 """``cache.mode``: whether the cache is read, written, both or neither."""
 CACHE_MODES: Final[tuple[CacheMode, ...]] = get_args(CacheMode)
 
+CacheBackend = Literal["disk", "redis"]
+"""``cache.backend``: where answers and vectors are kept (this machine, or a shared Redis)."""
+CACHE_BACKENDS: Final[tuple[CacheBackend, ...]] = get_args(CacheBackend)
+
 Embedder = Literal["auto", "lexical", "model", "provider"]
 """``cache.embedder``: how prompts become vectors for semantic hits."""
 EMBEDDERS: Final[tuple[Embedder, ...]] = get_args(Embedder)

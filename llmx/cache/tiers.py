@@ -44,8 +44,11 @@ if TYPE_CHECKING:
     from llmx.cache.embed import Embedder
     from llmx.cache.gate import LexicalGate
     from llmx.cache.gate_stages import Stages
+    from llmx.cache.redis_store import RedisStore
     from llmx.cache.store import CacheStore
     from llmx.cache.vectors import VectorIndex
+
+    Store = CacheStore | RedisStore
     from llmx.config.profile import CacheSettings
 
 __all__ = ["Hit", "Keys", "Policy", "Tier", "TieredCache", "completion_from"]
@@ -76,7 +79,7 @@ class TieredCache:
         self._warn = warn
         self._embedder_factory = embedder if settings.semantic else None
         self._wall = wall
-        self._store: CacheStore | None = None
+        self._store: Store | None = None
         self._embedder: Embedder | None = None
         self._index: VectorIndex | None = None
         self._lexical: LexicalGate | None = None
@@ -93,13 +96,22 @@ class TieredCache:
         )
 
     @property
-    def store(self) -> CacheStore:
+    def store(self) -> Store:
+        """The disk store, or with ``cache.backend = "redis"`` the shared one
+        (``llmx.cache.redis_store``: the same surface)."""
         if self._store is None:
-            from llmx.cache.store import CacheStore
+            if self.settings.backend == "redis":
+                from llmx.cache.shared import open_redis
 
-            self._store = CacheStore(self._directory, max_entries=self.settings.max_entries,
-                                     max_bytes=self.settings.max_bytes, clock=self._wall,
-                                     warn=self._warn, grouping=True)  # Grouping()'s defaults
+                self._store = open_redis(self.settings, self._directory, clock=self._wall,
+                                         warn=self._warn)
+            else:
+                from llmx.cache.store import CacheStore
+
+                self._store = CacheStore(self._directory,
+                                         max_entries=self.settings.max_entries,
+                                         max_bytes=self.settings.max_bytes, clock=self._wall,
+                                         warn=self._warn, grouping=True)  # Grouping() defaults
         return self._store
 
     def exact(self, keys: Keys) -> Hit | None:
@@ -127,6 +139,7 @@ class TieredCache:
         """False when no vector was ever stored here (no vectors database): a semantic
         look-up would find nothing, so the embedder and the index (numpy) need not load."""
         return (self._index is not None or self._lexical is not None
+                or self.settings.backend == "redis"  # a shared log: others may have written
                 or (self._directory / VECTORS_DIR).exists())
 
     @property

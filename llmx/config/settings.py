@@ -13,12 +13,14 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from llmx.choices import (
+    CACHE_BACKENDS,
     CACHE_MODES,
     COMPRESSION_MODES,
     EMBEDDED,
     EMBEDDERS,
     PROVIDERS,
     TTL_KINDS,
+    CacheBackend,
     CacheMode,
     CompressionMode,
     Embedder,
@@ -105,6 +107,14 @@ class CacheSettings:
     embedding_model: str | None = setting(
         default=None, check=schema.text(), example="text-embedding-3-small",
         help="for embedder = \"provider\"; unset: the provider's default embeddings model")
+    backend: CacheBackend = setting(
+        default="disk", check=schema.choice(*CACHE_BACKENDS),
+        help="disk (this machine's files) | redis (answers, vectors and in-flight requests "
+             "shared by every process using `redis_url`)")
+    redis_url: str | None = setting(
+        default=None, check=schema.text(), example="redis://127.0.0.1:6379/0",
+        help="for backend = \"redis\": redis://HOST:PORT/DB, rediss:// (TLS) or "
+             "unix:///path/redis.sock")
     ttl: Mapping[str, float] = setting(
         default_factory=_default_ttl, show=_ttl_shown,
         check=schema.frozen({kind: schema.duration() for kind in TTL_KINDS}),

@@ -1,0 +1,118 @@
+"""`llmx serve` against the provider straight, in the same run: added TTFT and many streams.
+
+    python benchmarks/serve_proxy.py [--pairs 40] [--streams 1000] [--ttft-ms 20]
+
+Figures (budgets from issue 14):
+  added TTFT, a miss     first content delta of a streamed chat completion through the
+                         proxy minus the same request straight to the simulator, paired
+                         (straight, proxy, proxy, straight, ...), distinct prompts, so the
+                         proxy looks each one up, misses, sends it and stores it      <= 2 ms
+  concurrent streams     N streams held open at once through the proxy (a simulator
+                         pacing each answer), all of them answered whole               1,000
+
+Both sides use the same client code (httpx, one pooled AsyncClient) against a `llmx sim`
+process; the proxy is a `llmx serve` process whose profile points at that simulator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import simproc
+
+
+def start_serve(sim_url: str, home: Path) -> tuple[subprocess.Popen[str], str]:
+    config = home / "llmx.toml"
+    config.write_text(f'default_profile = "up"\n[profiles.up]\nprovider = "openai"\n'
+                      f'model = "sim-1"\nbase_url = "{sim_url}/v1"\n'
+                      "[profiles.up.http]\nmax_connections = 2000\nmax_keepalive = 2000\n")
+    command = [sys.executable, "-m", "llmx", "serve", "--port", "0", "--config", str(config)]
+    return simproc.start(command, env={"LLMX_HOME": str(home / "state"), "PATH": "/usr/bin"},
+                         quiet=True)
+
+
+async def first_token_ms(client: httpx.AsyncClient, base: str, prompt: str) -> float:
+    body = {"model": "sim-1", "stream": True, "max_tokens": 16,
+            "messages": [{"role": "user", "content": prompt}]}
+    started = time.perf_counter()
+    seen: float | None = None
+    async with client.stream("POST", base + "/chat/completions", json=body) as response:
+        response.raise_for_status()
+        async for line in response.aiter_lines():
+            if seen is None and line.startswith("data: {"):
+                choices = json.loads(line[6:]).get("choices") or [{}]
+                if choices[0].get("delta", {}).get("content"):
+                    seen = time.perf_counter()
+    assert seen is not None, "no content arrived"
+    return (seen - started) * 1000
+
+
+async def added_ttft(straight: str, proxy: str, pairs: int) -> dict[str, list[float]]:
+    """Each side's TTFTs (ms), pair by pair, each side with its own prompt."""
+    out: dict[str, list[float]] = {straight: [], proxy: []}
+    async with httpx.AsyncClient(timeout=60) as client:
+        for side in (straight, proxy):  # one warm-up each: connections and the cache open
+            await first_token_ms(client, side, f"warm-up {side}")
+        for i in range(pairs):
+            order = (straight, proxy) if i % 2 == 0 else (proxy, straight)
+            for side in order:
+                out[side].append(await first_token_ms(client, side, f"question {i} via {side}"))
+    return out
+
+
+async def many_streams(proxy: str, count: int) -> tuple[int, float]:
+    """How many of ``count`` simultaneous streams were answered whole, and the wall time."""
+    limits = httpx.Limits(max_connections=count, max_keepalive_connections=count)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+        async def one(i: int) -> bool:
+            body = {"model": "sim-1", "stream": True, "max_tokens": 16,
+                    "messages": [{"role": "user", "content": f"stream {i} of many"}]}
+            async with client.stream("POST", proxy + "/chat/completions", json=body) as reply:
+                lines = [line async for line in reply.aiter_lines() if line]
+            return reply.status_code == 200 and lines[-1] == "data: [DONE]"
+
+        started = time.perf_counter()
+        done = await asyncio.gather(*(one(i) for i in range(count)), return_exceptions=True)
+        return sum(1 for ok in done if ok is True), time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=40)
+    parser.add_argument("--streams", type=int, default=1000)
+    parser.add_argument("--ttft-ms", type=float, default=20.0)
+    args = parser.parse_args()
+    sim, sim_url = simproc.start(simproc.sim_command("--ttft-ms", str(args.ttft_ms),
+                                                     "--tokens-per-s", "200"), quiet=True)
+    with tempfile.TemporaryDirectory(prefix="llmx-serve-bench-") as home:
+        serve, serve_url = start_serve(sim_url, Path(home))
+        try:
+            ttfts = asyncio.run(added_ttft(sim_url + "/v1", serve_url + "/v1", args.pairs))
+            whole, wall = asyncio.run(many_streams(serve_url + "/v1", args.streams))
+        finally:
+            simproc.stop(serve)
+            simproc.stop(sim)
+    straight, proxied = ttfts[sim_url + "/v1"], ttfts[serve_url + "/v1"]
+    diffs = [b - a for a, b in zip(straight, proxied, strict=True)]
+    quartiles = statistics.quantiles(diffs, n=4)
+    print(f"TTFT straight to the simulator (ttft {args.ttft_ms:g} ms): median "
+          f"{statistics.median(straight):.2f} ms; through llmx serve (a miss): "
+          f"{statistics.median(proxied):.2f} ms")
+    print(f"added TTFT, {len(diffs)} pairs: median {statistics.median(diffs):.2f} ms "
+          f"(middle half {quartiles[0]:.2f} to {quartiles[2]:.2f} ms)   budget <= 2 ms")
+    print(f"concurrent streams through llmx serve: {whole} of {args.streams} answered whole "
+          f"in {wall:.1f} s   budget: all of 1,000")
+    return 0 if whole == args.streams else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

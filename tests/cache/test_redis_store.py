@@ -1,0 +1,83 @@
+"""``RedisStore`` against a real redis-server: the same surface as the disk store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from llmx.cache.databases import CacheUnavailable
+from llmx.cache.redis_store import RedisStore
+from llmx.cache.rows import aux_key
+from llmx.cache.types import Entry
+from tests.redis_kit import RedisServer, _redis_session, redis_server
+
+__all__ = ["_redis_session", "redis_server"]
+
+
+def _entry(text: str = "an answer") -> Entry:
+    return Entry(text=text, chunks=(), model="sim-1", provider="openai", input_tokens=3,
+                 output_tokens=2, finish_reason="stop", prompt="q", scope="s", kind="chat",
+                 created=1.0)
+
+
+def test_an_answer_round_trips_with_its_expiry(redis_server: RedisServer, tmp_path: Path) -> None:
+    now = [1000.0]
+    store = RedisStore(redis_server.url, tmp_path, clock=lambda: now[0])
+    store.set("k1", _entry(), expire=60)
+    store.set("k2", _entry("forever"), expire=None)
+    assert store.get("k1") == _entry() and store.get("k2") == _entry("forever")
+    assert 0 < int(redis_server.command("PTTL", "llmx:r:k1")) <= 60_000
+    assert redis_server.command("PTTL", "llmx:r:k2") == "-1"
+    now[0] += 61  # past its expiry by the clock, even before Redis drops it
+    assert store.get("k1") is None and store.get("k2") is not None
+    assert len(store) == 2 and store.delete("k2") and store.get("k2") is None
+    store.set("k3", _entry(), expire=0)
+    assert store.get("k3") is None
+
+
+def test_the_vector_log_numbers_rows_in_order(redis_server: RedisServer, tmp_path: Path) -> None:
+    one, two = (RedisStore(redis_server.url, tmp_path / n) for n in ("a", "b"))
+    assert one.vector_seq("emb") == 0
+    assert one.append_vector("k1", "s", "emb", b"\x01\x02") == 1
+    assert two.append_vector("k2", "s", "emb", b"\x03") == 2  # another process, same log
+    assert one.vector_seq("emb") == two.vector_seq("emb") == 2
+    assert list(two.vectors_since("emb", 0)) == [(1, "k1", "s", b"\x01\x02"),
+                                                 (2, "k2", "s", b"\x03")]
+    assert list(one.vectors_since("emb", 1)) == [(2, "k2", "s", b"\x03")]
+    assert one.written_since("emb", 0) is None
+
+
+def test_aux_values_are_tagged_never_pickled(redis_server: RedisServer, tmp_path: Path) -> None:
+    store = RedisStore(redis_server.url, tmp_path)
+    for value in (b"\x00raw", 7, {"a": [1, 2]}, "text"):
+        store.set_aux("ns", "k", value)
+        assert store.get_aux("ns", "k") == value
+    import pickle
+
+    import redis
+
+    with redis.Redis.from_url(redis_server.url) as raw:
+        name = "llmx:a:" + aux_key("ns", "bad")
+        raw.set(name, pickle.dumps({"x": 1}))  # what another client might put there
+        assert raw.exists(name)
+    assert store.get_aux("ns", "bad") is None
+
+
+def test_clear_removes_only_llmx_keys(redis_server: RedisServer, tmp_path: Path) -> None:
+    store = RedisStore(redis_server.url, tmp_path)
+    store.set("k1", _entry(), expire=None)
+    store.append_vector("k1", "s", "emb", b"\x01")
+    store.set_aux("ns", "k", 1)
+    redis_server.command("SET", "someone-else", "keep")
+    assert store.clear() == 1
+    assert redis_server.command("DBSIZE") == "1"
+
+
+def test_an_unreachable_redis_misses_and_refuses_writes(tmp_path: Path) -> None:
+    store = RedisStore(f"unix://{tmp_path}/no.sock", tmp_path)
+    assert store.get("k") is None and store.get_aux("ns", "k") is None
+    with pytest.raises(CacheUnavailable, match="shared cache cannot be written"):
+        store.set("k", _entry(), expire=None)
+    with pytest.raises(CacheUnavailable, match="shared cache cannot be read"):
+        store.vector_seq("emb")
