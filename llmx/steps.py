@@ -12,8 +12,10 @@ these steps, in this order; the CLI, the library, batch and ``llmx bench`` share
    semantic tier, when it holds vectors and its embedder is local. A hit is replayed
    (``replay_hit``) and recorded; nothing is sent.
 4. **send** (``drive``): a flight is opened when the call is made; the first of its calls to
-   be iterated drives it: a provider embedder's semantic look-up (an HTTP call) first, then
-   the request; each chunk goes to its caller as it arrives, and to every follower.
+   be iterated drives it: a provider embedder's semantic look-up (an HTTP call) first; with
+   a shared (Redis) cache, a lease so that one process in the fleet sends it while the
+   others wait for its stored answer (``llmx.cache.leases``); then the request; each chunk
+   goes to its caller as it arrives, and to every follower.
 5. **store** (``store``): after the last chunk was handed over, a complete answer
    (``llmx.cache.complete``) is written to the cache, with its prompt's vector when the
    semantic tier is on (computed now, after the answer, unless the look-up made it). The
@@ -47,6 +49,7 @@ from llmx.state import StateUnavailable
 from llmx.types import Chunk, Completion, Request
 
 if TYPE_CHECKING:
+    from llmx.cache.leases import Lease
     from llmx.flight import Flight
     from llmx.wiring import Link, Parts
 
@@ -216,10 +219,13 @@ async def drive(parts: Parts, link: Link | None, plan: Plan, looked: Looked | No
     to the caller and the flight; then store and record; then the Completion."""
     seen = tally(parts, plan, started)
     hit: Hit | None = None
+    lease: Lease | None = None
     try:
         looked = await look_further(parts, plan, look_up(parts, plan) if looked is None
                                     else looked)
         hit = looked.hit
+        if hit is None:  # another process may be sending it (a shared cache): wait for it
+            hit, lease = await _lead_or_wait(parts, plan)
         chunks = replay(hit) if hit is not None else send(link, plan.prepared.request)
         async with aclosing(chunks) as arriving:
             async for chunk in arriving:
@@ -234,9 +240,25 @@ async def drive(parts: Parts, link: Link | None, plan: Plan, looked: Looked | No
         record(parts, plan, seen.completion(hit), hit, 0.0 if looked is None
                else looked.lookup_ms, exc)
         raise
+    finally:
+        if lease is not None:
+            lease.release()  # after the store: a waiter now finds the answer, or sends
     flight.land(hit)  # after the store: a call made from now on finds the answer cached
     record(parts, plan, completion, hit, looked.lookup_ms)
     yield completion
+
+
+async def _lead_or_wait(parts: Parts, plan: Plan) -> tuple[Hit | None, Lease | None]:
+    """Across processes (``llmx.cache.leases``): (another process's answer, None), or
+    (None, the lease to send under), or (None, None) without a shared store."""
+    cache, keys = parts.cache, plan.keys
+    if (cache is None or keys is None or cache.settings.backend != "redis"
+            or not (plan.policy.read and plan.policy.write)):
+        return None, None
+    from llmx.cache.leases import Lease, lead_or_wait
+
+    won = await lead_or_wait(cache, keys)
+    return (None, won) if isinstance(won, Lease) else (won, None)
 
 
 async def follow(parts: Parts, plan: Plan, flight: Flight, started: float

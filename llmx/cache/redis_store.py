@@ -9,6 +9,8 @@ Keys (``llmx:`` prefix):
                               Redis expiry (``PX``) equal to its TTL
     llmx:v:<embedder>         the vector log: a list; a row's sequence number is its 1-based
                               position, handed out atomically by ``RPUSH``
+    llmx:l:<exact key>        a lease: which process is sending that request now
+                              (``llmx.cache.leases``), with an expiry it renews
     llmx:a:<ns>:<key>         aux values (the model's vectors of stored prompts): tagged
                               bytes, an int or JSON, never a pickle (a shared Redis must not
                               be able to run code in its clients)
@@ -27,6 +29,7 @@ answer is still delivered. Round trips: a hit is one ``GET``; a miss is one ``GE
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -40,6 +43,11 @@ from llmx.cache.types import Entry
 from llmx.state import Warn
 
 PREFIX = "llmx:"
+# compare-and-set on a lease's token, atomically in Redis (a lease held by another is kept)
+_RENEW = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
+          "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end")
+_RELEASE = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
+            "return redis.call('del', KEYS[1]) else return 0 end")
 TIMEOUT_S = 2.0  # per command: a Redis slower than this is treated as unreachable
 
 
@@ -151,6 +159,24 @@ class RedisStore:
     @property
     def snapshot_dir(self) -> Path:
         return self._directory / "snapshots"
+
+    # -- leases: one sender per key across processes (``llmx.cache.leases``) -------------------
+
+    def lead(self, key: str, ttl_ms: int) -> str | None:
+        """A token when this process now holds ``key``'s lease (``SET NX PX``), else None;
+        raises ``CacheUnavailable`` when Redis cannot be reached."""
+        token = secrets.token_hex(16)
+        won = self._do(lambda: self._client.set(PREFIX + "l:" + key, token, nx=True, px=ttl_ms))
+        return token if won else None
+
+    def renew(self, key: str, token: str, ttl_ms: int) -> bool:
+        """Extend the lease if ``token`` still holds it."""
+        return bool(self._do(lambda: self._client.eval(_RENEW, 1, PREFIX + "l:" + key, token,
+                                                       ttl_ms)))
+
+    def release(self, key: str, token: str) -> None:
+        """Give the lease up if ``token`` still holds it (never another holder's)."""
+        self._do(lambda: self._client.eval(_RELEASE, 1, PREFIX + "l:" + key, token))
 
     # -- helpers ------------------------------------------------------------------------------
 

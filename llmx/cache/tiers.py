@@ -114,6 +114,16 @@ class TieredCache:
                                          warn=self._warn, grouping=True)  # Grouping() defaults
         return self._store
 
+    def shared_store(self) -> RedisStore | None:
+        """The shared store (``cache.backend = "redis"``) that leases requests across
+        processes (``llmx.cache.leases``), else None."""
+        if self.settings.backend != "redis" or self.settings.mode != "read-write":
+            return None
+        from llmx.cache.redis_store import RedisStore
+
+        store = self.store
+        return store if isinstance(store, RedisStore) else None
+
     def exact(self, keys: Keys) -> Hit | None:
         entry = self.store.get(keys.exact)
         return None if entry is None else Hit(entry, "exact", None)

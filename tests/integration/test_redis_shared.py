@@ -5,13 +5,16 @@ answer."""
 from __future__ import annotations
 
 import json
+import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from tests.cli.harness import Cli, private_home
-from tests.integration.conftest import Sim
+from tests.integration.conftest import LLMX, Sim, wait_for_requests
 from tests.redis_kit import RedisServer, _redis_session, redis_server
 
 __all__ = ["_redis_session", "redis_server"]
@@ -30,6 +33,12 @@ def machine(tmp_path: Path, name: str, sim: Sim, redis_url: str) -> Cli:
                      f'model = "sim-1"\nbase_url = "{sim.url}/v1"\n'
                      f'[profiles.local.cache]\nbackend = "redis"\nredis_url = "{redis_url}"\n')
     return cli
+
+
+def start(cli: Cli, *argv: str) -> subprocess.Popen[bytes]:
+    """``llmx ARGV`` as a running process of ``cli``'s home."""
+    return subprocess.Popen([*LLMX, *argv], env=cli.env, cwd=cli.home, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def ask(cli: Cli, prompt: str) -> dict[str, Any]:
@@ -75,3 +84,40 @@ def test_backend_redis_without_a_url_is_refused(tmp_path: Path, sim: Sim) -> Non
     assert done.returncode == 2 and done.stdout == b""
     assert done.stderr.startswith(b'error: cache.backend = "redis" needs cache.redis_url')
     assert served(sim) == 0
+
+
+def test_two_processes_asking_at_once_send_one_request(tmp_path: Path,
+                                                       sim_factory: Callable[..., Sim],
+                                                       redis_server: RedisServer) -> None:
+    slow = sim_factory("--ttft-ms", "600", "--tokens-per-s", "100")
+    one = machine(tmp_path, "a", slow, redis_server.url)
+    two = machine(tmp_path, "b", slow, redis_server.url)
+    argv = ("ask", "--json", "what does a write-ahead log protect against")
+    first = start(one, *argv)
+    wait_for_requests(slow, 1)  # the first process holds the lease and is sending
+    second = start(two, *argv)
+    out_one, err_one = first.communicate(timeout=60)
+    out_two, err_two = second.communicate(timeout=60)
+    assert first.returncode == 0 and second.returncode == 0, (err_one, err_two)
+    a, b = json.loads(out_one), json.loads(out_two)
+    assert a["cached"] is False and b["cached"] == "exact" and a["text"] == b["text"]
+    assert served(slow) == 1
+
+
+def test_a_killed_senders_lease_is_taken_over(tmp_path: Path, sim_factory: Callable[..., Sim],
+                                             redis_server: RedisServer) -> None:
+    slow = sim_factory("--ttft-ms", "2000")
+    prompt = "what happens when a lock holder dies"
+    holder = start(machine(tmp_path, "a", slow, redis_server.url), "ask", prompt)
+    wait_for_requests(slow, 1)
+    holder.kill()  # SIGKILL mid-request: nothing released, the lease stays until it expires
+    holder.wait(timeout=10)
+    leases = redis_server.command("KEYS", "llmx:l:*").split()
+    assert len(leases) == 1
+    redis_server.command("PEXPIRE", leases[0], "1500")  # sooner than LEASE_MS, for the test
+    started = time.monotonic()
+    answer = ask(machine(tmp_path, "b", slow, redis_server.url), prompt)
+    assert answer["cached"] is False and answer["text"]
+    assert time.monotonic() - started >= 1.4  # it waited for the lease, then sent it itself
+    assert served(slow) == 2
+    assert redis_server.command("KEYS", "llmx:l:*") == ""  # released after the store
