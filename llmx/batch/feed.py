@@ -15,7 +15,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Container, I
 from typing import Protocol
 
 from llmx.batch.jobs import BadLine, Job
-from llmx.batch.limits import TokenBucket
+from llmx.batch.limits import Bucket
 from llmx.batch.output import Result
 
 YIELD_EVERY = 256  # lines read before the reader lets other tasks run
@@ -61,7 +61,7 @@ class Feeder:
     skip: Container[str]
     window: int
     planner: Callable[[Job], Planned | None] | None
-    tpm: TokenBucket | None
+    tpm: Bucket | None
     estimate: Callable[[Job], int]
     count: Counters
     pending: list[tuple[int, int, Item]]  # heap of (priority, seq, item)

@@ -1,6 +1,7 @@
 """Rate limits for batch runs: token buckets and an adaptive concurrency gate. Pure asyncio.
 
-``TokenBucket`` paces --rpm (one token per request) and --tpm (estimated tokens per request).
+``TokenBucket`` paces --rpm (one token per request) and --tpm (estimated tokens per request);
+``SharedBucket`` does the same with its tokens in a shared Redis (``cache.backend = "redis"``).
 ``AdaptiveGate`` bounds requests in flight with an AIMD limit: a 429 pauses every sender for
 its Retry-After and halves the limit; a run of successes raises it by one again.
 Both take an injected ``clock`` (seconds, monotonic) and ``sleep`` so tests run on fake time.
@@ -13,12 +14,22 @@ import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
 DEFAULT_PAUSE = 1.0  # seconds paused after a 429 that named no Retry-After
 DEFAULT_RECOVER_AFTER = 10  # successes in a row before the limit grows by one
+
+
+class Bucket(Protocol):
+    """What the batch runner needs of a rate limiter (``TokenBucket``, ``SharedBucket``)."""
+
+    rate: float
+
+    def reserve(self, amount: float) -> float: ...
+    def refund(self, amount: float) -> None: ...
 
 
 class TokenBucket:
@@ -68,6 +79,41 @@ class TokenBucket:
         now = self._clock()
         self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
         self._stamp = now
+
+
+class SharedBucket:
+    """A ``TokenBucket`` whose tokens live in a shared store (every process using the same
+    Redis draws from one bucket: ``RedisStore.bucket``, the Redis server's clock). When the
+    store cannot be reached it carries on with a local bucket of the same rate (``warn``
+    says so once), so a run is never stopped by its limiter."""
+
+    def __init__(self, remote: Callable[[float, float, float], float], per_minute: float, *,
+                 warn: Callable[[str], None], sleep: Sleep = asyncio.sleep) -> None:
+        self._remote = remote
+        self._local = TokenBucket(per_minute, sleep=sleep)
+        self.rate, self.capacity = self._local.rate, self._local.capacity
+        self._warn: Callable[[str], None] | None = warn
+        self._sleep = sleep
+
+    def reserve(self, amount: float) -> float:
+        if self._warn is None:
+            return self._local.reserve(amount)
+        from llmx.cache.databases import CacheUnavailable
+
+        try:
+            return self._remote(self.rate, self.capacity, amount)
+        except CacheUnavailable as exc:
+            self._warn(f"{exc.message}; rate limits are kept by this process alone")
+            self._warn = None
+            return self._local.reserve(amount)
+
+    def refund(self, amount: float) -> None:
+        self.reserve(-amount)
+
+    async def take(self, amount: float = 1.0) -> None:
+        delay = self.reserve(amount)
+        if delay > 0:
+            await self._sleep(delay)
 
 
 class AdaptiveGate:

@@ -44,7 +44,7 @@ from typing import Any
 
 from llmx.batch.feed import Counters, Feeder, Item, Planned, Source
 from llmx.batch.jobs import Job, estimate_tokens
-from llmx.batch.limits import AdaptiveGate, Sleep, TokenBucket
+from llmx.batch.limits import AdaptiveGate, Bucket, Sleep
 from llmx.batch.output import OrderedWriter
 from llmx.batch.repeats import RepeatMemory
 from llmx.batch.settle import Settler, is_transient
@@ -64,7 +64,7 @@ async def run_batch(
     jobs: Source, *, send: Send, writer: OrderedWriter, concurrency: int,
     plan: Callable[[Job], Planned | None] | None = None,
     shared: Callable[[Job, Planned], bool] | None = None, gate: AdaptiveGate | None = None,
-    rpm: TokenBucket | None = None, tpm: TokenBucket | None = None,
+    rpm: Bucket | None = None, tpm: Bucket | None = None,
     estimate: Callable[[Job], int] = estimate_tokens, progress: ProgressSink | None = None,
     stop: asyncio.Event | None = None, grace: float = DEFAULT_GRACE,
     line_retries: int = DEFAULT_LINE_RETRIES, window: int | None = None,
@@ -111,7 +111,7 @@ class _Run(Settler, Feeder):
     """One run; reading the input is ``Feeder``'s half (llmx/batch/feed.py), taking the
     outcomes and reporting is ``Settler``'s (llmx/batch/settle.py)."""
 
-    rpm: TokenBucket | None
+    rpm: Bucket | None
     paced: bool
     progress: ProgressSink
     grace: float

@@ -11,6 +11,7 @@ Keys (``llmx:`` prefix):
                               position, handed out atomically by ``RPUSH``
     llmx:l:<exact key>        a lease: which process is sending that request now
                               (``llmx.cache.leases``), with an expiry it renews
+    llmx:b:<name>             a token bucket (rpm / tpm shared by every process)
     llmx:a:<ns>:<key>         aux values (the model's vectors of stored prompts): tagged
                               bytes, an int or JSON, never a pickle (a shared Redis must not
                               be able to run code in its clients)
@@ -46,6 +47,20 @@ PREFIX = "llmx:"
 # compare-and-set on a lease's token, atomically in Redis (a lease held by another is kept)
 _RENEW = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
           "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end")
+_BUCKET = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local rate, capacity, amount = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'stamp')
+local tokens = tonumber(state[1]) or capacity
+local stamp = tonumber(state[2]) or now
+tokens = math.min(capacity, tokens + math.max(0, now - stamp) * rate)
+local wait = math.max(0, (math.min(amount, capacity) - tokens) / rate)
+tokens = math.min(capacity, tokens - amount)
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'stamp', tostring(now))
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return tostring(wait)
+"""
 _RELEASE = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
             "return redis.call('del', KEYS[1]) else return 0 end")
 TIMEOUT_S = 2.0  # per command: a Redis slower than this is treated as unreachable
@@ -177,6 +192,17 @@ class RedisStore:
     def release(self, key: str, token: str) -> None:
         """Give the lease up if ``token`` still holds it (never another holder's)."""
         self._do(lambda: self._client.eval(_RELEASE, 1, PREFIX + "l:" + key, token))
+
+    # -- rate limits shared by every process (``llmx.batch.limits.SharedBucket``) -----------
+
+    def bucket(self, name: str, per_second: float, capacity: float, amount: float) -> float:
+        """Take ``amount`` tokens (a negative amount gives them back) from the bucket
+        ``name``, refilled at ``per_second`` up to ``capacity`` by the Redis server's clock,
+        atomically; the seconds to wait before using them."""
+        ttl_ms = max(1000, int(capacity / per_second * 2000))  # idle buckets go away
+        wait = self._do(lambda: self._client.eval(_BUCKET, 1, PREFIX + "b:" + name,
+                                                  per_second, capacity, amount, ttl_ms))
+        return float(wait)
 
     # -- helpers ------------------------------------------------------------------------------
 

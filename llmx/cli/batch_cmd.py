@@ -11,7 +11,8 @@ import asyncio
 import json
 import os
 import signal
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
     from llmx.batch.feed import Planned
     from llmx.batch.jobs import Job
+    from llmx.batch.limits import Bucket
     from llmx.batch.output import LineOut, Result
     from llmx.batch.summary import Summary
     from llmx.config.profile import Config, Profile
@@ -48,6 +50,10 @@ class Clients:
         self._concurrency, self._semantic = concurrency, semantic
         self._clients: dict[str | None, Client] = {}
         self._warnings = Once(stderr_warn(io.stderr))  # shared: one state warning per run
+
+    def warn(self, message: str) -> None:
+        """One warning line for the run (each message once)."""
+        self._warnings.notice(message)
 
     async def get(self, name: str | None) -> Client:
         from llmx.config.profile import resolve_profile
@@ -114,18 +120,40 @@ async def _main(args: BatchArgs, config: Config, io: Io) -> int:
                 if args.provider_batch:
                     summary = await _provider_batch(args, clients, out, stream, skip, io)
                 else:
+                    limits = (_bucket(args.rpm, "rpm", profile, io, clients.warn),
+                              _bucket(args.tpm, "tpm", profile, io, clients.warn))
                     summary = await _direct(args, clients, concurrency, out, stream, skip,
-                                            stop, io)
+                                            stop, io, limits)
     if args.summary_json:
         _write_summary(args.summary_json, summary, io)
     return int(summary.exit_code())
 
 
+def _bucket(per_minute: int | None, kind: str, profile: Profile, io: Io,
+            warn: Callable[[str], None]) -> Bucket | None:
+    """``--rpm`` / ``--tpm``: this process's bucket, or with ``cache.backend = "redis"`` one
+    bucket per profile shared by every process using that Redis."""
+    from llmx.batch.limits import SharedBucket, TokenBucket
+
+    if not per_minute:
+        return None
+    if profile.cache.backend != "redis" or profile.cache.mode == "off":
+        return TokenBucket(per_minute)
+    from llmx.cache.shared import open_redis
+    from llmx.paths import cache_dir
+
+    store = open_redis(profile.cache, cache_dir(io.env), clock=time.time, warn=None)
+    name = f"{profile.name}:{kind}"
+    return SharedBucket(lambda rate, capacity, amount: store.bucket(name, rate, capacity,
+                                                                    amount),
+                        per_minute, warn=warn)
+
+
 async def _direct(args: BatchArgs, clients: Clients, concurrency: int, out: LineOut,
-                  stream: BinaryIO, skip: set[str], stop: asyncio.Event, io: Io) -> Summary:
+                  stream: BinaryIO, skip: set[str], stop: asyncio.Event, io: Io,
+                  limits: tuple[Bucket | None, Bucket | None]) -> Summary:
     from llmx.batch.feed import count_lines
     from llmx.batch.jobs import aread_jobs, call_for, read_jobs
-    from llmx.batch.limits import TokenBucket
     from llmx.batch.output import OrderedWriter
     from llmx.batch.runner import run_batch
     from llmx.engine import Plan
@@ -157,8 +185,7 @@ async def _direct(args: BatchArgs, clients: Clients, concurrency: int, out: Line
         jobs, send=send, plan=plan, shared=shared,
         writer=OrderedWriter(out, ordered=not args.unordered),
         concurrency=concurrency, stop=stop, grace=args.grace, line_retries=args.line_retries,
-        rpm=TokenBucket(args.rpm) if args.rpm else None,
-        tpm=TokenBucket(args.tpm) if args.tpm else None, skip=skip,
+        rpm=limits[0], tpm=limits[1], skip=skip,
         total=None if args.source == "-" else count_lines(args.source),
         resends=clients.resends,
         progress=make_progress(io.stderr, is_tty=io.stderr_is_tty, env=io.env))

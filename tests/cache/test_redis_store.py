@@ -81,3 +81,30 @@ def test_an_unreachable_redis_misses_and_refuses_writes(tmp_path: Path) -> None:
         store.set("k", _entry(), expire=None)
     with pytest.raises(CacheUnavailable, match="shared cache cannot be read"):
         store.vector_seq("emb")
+
+
+def test_a_shared_bucket_is_one_bucket_for_every_process(redis_server: RedisServer,
+                                                         tmp_path: Path) -> None:
+    from llmx.batch.limits import SharedBucket
+
+    said: list[str] = []
+    stores = [RedisStore(redis_server.url, tmp_path / n) for n in ("a", "b")]
+    one, two = (SharedBucket(lambda r, c, a, s=s: s.bucket("p:rpm", r, c, a), 60,
+                             warn=said.append) for s in stores)
+    assert one.capacity == 1.0  # 60 rpm: one a second, a burst of one
+    assert one.reserve(1) == 0.0  # the bucket's one token
+    assert 0.9 < two.reserve(1) <= 1.0  # the other process waits for the next one
+    two.refund(1)
+    assert 0.9 < one.reserve(1) <= 1.0  # refunded, then taken again: still one behind
+    assert said == []
+
+
+def test_a_shared_bucket_without_redis_carries_on_locally(tmp_path: Path) -> None:
+    from llmx.batch.limits import SharedBucket
+
+    said: list[str] = []
+    store = RedisStore(f"unix://{tmp_path}/no.sock", tmp_path)
+    bucket = SharedBucket(lambda r, c, a: store.bucket("p:rpm", r, c, a), 60,
+                          warn=said.append)
+    assert bucket.reserve(1) == 0.0 and 0.9 < bucket.reserve(1) <= 1.0
+    assert len(said) == 1 and "rate limits are kept by this process alone" in said[0]

@@ -121,3 +121,25 @@ def test_a_killed_senders_lease_is_taken_over(tmp_path: Path, sim_factory: Calla
     assert time.monotonic() - started >= 1.4  # it waited for the lease, then sent it itself
     assert served(slow) == 2
     assert redis_server.command("KEYS", "llmx:l:*") == ""  # released after the store
+
+
+def test_two_batch_runs_share_one_rate_limit(tmp_path: Path, sim: Sim,
+                                            redis_server: RedisServer) -> None:
+    """--rpm 60 is one request a second for the fleet: 8 requests from two processes take
+    7 s or more (each alone would need 3 s)."""
+    runs = []
+    started = time.monotonic()
+    for name in ("a", "b"):
+        cli = machine(tmp_path, name, sim, redis_server.url)
+        source = cli.home / "in.jsonl"
+        source.write_text("".join(json.dumps({"id": f"{name}{i}",
+                                              "prompt": f"paced question {name} {i}"}) + "\n"
+                                  for i in range(4)))
+        runs.append((cli, start(cli, "batch", str(source), "-o", str(cli.home / "out.jsonl"),
+                                "--rpm", "60", "--no-cache")))
+    for cli, proc in runs:
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        assert len((cli.home / "out.jsonl").read_text().splitlines()) == 4
+    assert time.monotonic() - started >= 6.5
+    assert served(sim) == 8
