@@ -88,9 +88,11 @@ def test_a_shared_bucket_is_one_bucket_for_every_process(redis_server: RedisServ
     from llmx.batch.limits import SharedBucket
 
     said: list[str] = []
-    stores = [RedisStore(redis_server.url, tmp_path / n) for n in ("a", "b")]
-    one, two = (SharedBucket(lambda r, c, a, s=s: s.bucket("p:rpm", r, c, a), 60,
-                             warn=said.append) for s in stores)
+    def bucket(store: RedisStore) -> SharedBucket:
+        return SharedBucket(lambda r, c, a: store.bucket("p:rpm", r, c, a), 60,
+                            warn=said.append)
+
+    one, two = (bucket(RedisStore(redis_server.url, tmp_path / n)) for n in ("a", "b"))
     assert one.capacity == 1.0  # 60 rpm: one a second, a burst of one
     assert one.reserve(1) == 0.0  # the bucket's one token
     assert 0.9 < two.reserve(1) <= 1.0  # the other process waits for the next one
