@@ -10,7 +10,8 @@
 * every generation parameter that changes the answer: each field of ``Request`` other than
   ``model``, ``messages``, ``system`` and ``stream`` (streamed and whole answers share entries),
   plus any ``params`` the caller adds; ``None`` values are left out, so adding a new optional
-  field to ``Request`` does not invalidate existing keys,
+  field to ``Request`` does not invalidate existing keys (``tools``, ``tool_choice`` and
+  ``schema`` are keyed this way: as their canonical JSON text, and only when set),
 * the compressor version (``None`` when compression is off).
 
 ``scope_key`` hashes the same inputs with the content of the last user message blanked out:
