@@ -88,9 +88,12 @@ _llmx_ask() {
         '(-p --profile)-p+[Profile to use (default\: default_profile).]:name:_llmx__profiles' \
         '(-p --profile)--profile=[Profile to use (default\: default_profile).]:name:_llmx__profiles' \
         '(--refresh)--refresh[Ask the provider even if cached; store the new answer.]' \
+        '(--schema)--schema=[A JSON Schema (a file, or the JSON itself) the answer must follow; the answer is its JSON (exit 10 when it does not follow it).]:file|json: ' \
         '(-s --system)-s+[System prompt.]:text: ' \
         '(-s --system)--system=[System prompt.]:text: ' \
         '(--temperature)--temperature=[Sampling temperature.]:number: ' \
+        '(--tool-choice)--tool-choice=[With --tools\: auto, required, none or a tool'\''s name.]:choice: ' \
+        '(--tools)--tools=[JSON file\: a list of OpenAI-style function tools the model may call; each call is printed as one JSON line (--json\: `tool_calls`).]:file: ' \
         '*:prompt: '
 }
 
