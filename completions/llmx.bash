@@ -39,7 +39,7 @@ _llmx__spec() {
         'config path') subs='' opts='--config --help -h' valued='--config' ;;
         'config show') subs='' opts='--config --help --profile -h -p' valued='--config --profile -p' ;;
         'profiles') subs='' opts='--config --help -h' valued='--config' ;;
-        'sim') subs='' opts='--batch-delay-s --cut-rate --fail-rate --help --jitter --latency-ms --midstream-stall-rate --per-input-token-ms --port --rate-limit-rate --seed --stall-rate --tokens-per-s --ttft-ms -h' valued='--batch-delay-s --cut-rate --fail-rate --jitter --latency-ms --midstream-stall-rate --per-input-token-ms --port --rate-limit-rate --seed --stall-rate --tokens-per-s --ttft-ms' ;;
+        'sim') subs='' opts='--batch-delay-s --cut-rate --fail-rate --help --inband-error-rate --jitter --latency-ms --midstream-stall-rate --per-input-token-ms --port --rate-limit-rate --refusal-rate --seed --stall-rate --tokens-per-s --ttft-ms -h' valued='--batch-delay-s --cut-rate --fail-rate --inband-error-rate --jitter --latency-ms --midstream-stall-rate --per-input-token-ms --port --rate-limit-rate --refusal-rate --seed --stall-rate --tokens-per-s --ttft-ms' ;;
         'stats') subs='' opts='--by --help --json --since -h' valued='--by --since' ;;
         *) subs='' opts='' valued='' ;;
     esac

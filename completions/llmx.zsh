@@ -303,12 +303,14 @@ _llmx_sim() {
         '(--fail-rate)--fail-rate=[Share of 500/503 answers.]:share: ' \
         '(-h --help)-h[Show this message and exit.]' \
         '(-h --help)--help[Show this message and exit.]' \
+        '(--inband-error-rate)--inband-error-rate=[Share of answers ended by an in-band error.]:share: ' \
         '(--jitter)--jitter=[Relative jitter on delays, 0..1.]:share: ' \
         '(--latency-ms)--latency-ms=[Added latency before the answer.]:ms: ' \
         '(--midstream-stall-rate)--midstream-stall-rate=[Share of answers that go silent part-way.]:share: ' \
         '(--per-input-token-ms)--per-input-token-ms=[Cost per input token.]:ms: ' \
         '(--port)--port=[Port (0 = a free one).]:port: ' \
         '(--rate-limit-rate)--rate-limit-rate=[Share of 429 answers.]:share: ' \
+        '(--refusal-rate)--refusal-rate=[Share of refusals.]:share: ' \
         '(--seed)--seed=[Seed for answers and faults.]:n: ' \
         '(--stall-rate)--stall-rate=[Share of requests never answered.]:share: ' \
         '(--tokens-per-s)--tokens-per-s=[Output pace (0 = instant).]:rate: ' \
