@@ -2,8 +2,8 @@
 
 Faults, jitter and reply shapes (refusals, in-band errors: ``shape``) use separate RNGs so
 that turning one on does not change which requests get the others. Each rate is an
-independent probability, checked in a fixed order (rate limit, failure, stall, mid-stream stall, cut); a rate of 1.0 gives every
-request that fault.
+independent probability, checked in a fixed order (rate limit, failure, stall, mid-stream
+stall, cut); a rate of 1.0 gives every request that fault.
 """
 
 from __future__ import annotations
