@@ -234,7 +234,10 @@ async def _stream_to(answer: Answer, io: Io) -> None:
 
 def _emit_whole(completion: Completion, profile: Profile, args: AskArgs, io: Io) -> None:
     if args.json:
-        io.stdout.write(json.dumps(completion_json(completion, profile), ensure_ascii=False))
+        obj = completion_json(completion, profile)
+        if args.tools is not None:
+            obj.setdefault("tool_calls", [])  # asked with tools: the key is always there
+        io.stdout.write(json.dumps(obj, ensure_ascii=False))
         io.stdout.write("\n")
         io.stdout.flush()
         return

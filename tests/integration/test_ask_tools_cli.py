@@ -68,6 +68,16 @@ def test_tools_json_carries_the_parsed_calls(cli: InProcessCli, sim: Sim,
     assert [c["name"] for c in other["tool_calls"]] == [expected]
 
 
+def test_json_has_tool_calls_when_asked_with_tools_and_none_came(cli: InProcessCli,
+                                                                  sim: Sim) -> None:
+    configure(cli, sim)
+    result = cli.run("ask", "--json", "--tools", write(cli, "tools.json", TOOLS),
+                     "--tool-choice", "none", "hello")
+    assert result.returncode == 0, result.err
+    obj = json.loads(result.out)
+    assert obj["tool_calls"] == [] and obj["text"] and obj["finish_reason"] == "stop"
+
+
 @pytest.mark.parametrize("stream", ["--stream", "--no-stream"])
 def test_tool_calls_without_json_are_json_lines_and_a_note(cli: InProcessCli, sim: Sim,
                                                            stream: str) -> None:
