@@ -211,3 +211,12 @@ def test_requests_without_tools_keep_the_keys_existing_caches_hold() -> None:
     assert key(plain) == "5ff32b2723b3b472a8cc97241ffc894c1ce39a8ee39b2160d6edb261da1b9b8f"
     assert scope(plain) == "291ccd9f10fd69cfcc21f2372cd63024e7801d7c3fcfb5f785c2146e4d388a79"
     assert set(generation_params(plain)) == {"temperature", "max_tokens"}
+
+
+def test_with_tools_the_question_is_part_of_the_scope() -> None:
+    """A tool call's arguments come from the question: no semantic stand-in across questions."""
+    tooled = BASE._replace(tools=TOOLS)
+    assert scope(with_message(2, "What is the capital of Spain?")) == scope()
+    other = with_message(2, "What is the capital of Spain?")._replace(tools=TOOLS)
+    assert scope(other) != scope(tooled)
+    assert scope(tooled) == scope(BASE._replace(tools=TOOLS))
