@@ -23,7 +23,7 @@ _llmx__profiles() {
 _llmx__spec() {
     case $1 in
         '') subs='ask batch bench cache completions compress config profiles serve sim stats' opts='--config --help --version -V -h' valued='--config' ;;
-        'ask') subs='' opts='--compress --config --dry-run --help --json --kind --max-tokens --model --no-cache --no-compress --no-stdin --no-stream --profile --refresh --stdin --stream --system --temperature -h -m -p -s' valued='--compress --config --kind --max-tokens --model --profile --system --temperature -m -p -s' ;;
+        'ask') subs='' opts='--compress --config --dry-run --help --json --kind --max-tokens --model --no-cache --no-compress --no-stdin --no-stream --profile --refresh --schema --stdin --stream --system --temperature --tool-choice --tools -h -m -p -s' valued='--compress --config --kind --max-tokens --model --profile --schema --system --temperature --tool-choice --tools -m -p -s' ;;
         'batch') subs='' opts='--concurrency --config --grace --help --line-retries --no-cache --output --profile --provider-batch --refresh --resume --rpm --semantic --summary-json --tpm --unordered -h -j -o -p' valued='--concurrency --config --grace --line-retries --output --profile --rpm --summary-json --tpm -j -o -p' ;;
         'bench') subs='' opts='--help --json --profile --quick --targets --yes -h -p' valued='--profile --targets -p' ;;
         'cache') subs='clear ls path prune show' opts='--help -h' valued='' ;;
@@ -40,7 +40,7 @@ _llmx__spec() {
         'config show') subs='' opts='--config --help --profile -h -p' valued='--config --profile -p' ;;
         'profiles') subs='' opts='--config --help -h' valued='--config' ;;
         'serve') subs='' opts='--api-key-env --config --help --host --port --profile -h -p' valued='--api-key-env --config --host --port --profile -p' ;;
-        'sim') subs='' opts='--batch-delay-s --cut-rate --fail-rate --help --jitter --latency-ms --midstream-stall-rate --per-input-token-ms --port --rate-limit-rate --seed --stall-rate --tokens-per-s --ttft-ms -h' valued='--batch-delay-s --cut-rate --fail-rate --jitter --latency-ms --midstream-stall-rate --per-input-token-ms --port --rate-limit-rate --seed --stall-rate --tokens-per-s --ttft-ms' ;;
+        'sim') subs='' opts='--batch-delay-s --cut-rate --fail-rate --help --inband-error-rate --jitter --latency-ms --midstream-stall-rate --per-input-token-ms --port --rate-limit-rate --refusal-rate --seed --stall-rate --tokens-per-s --ttft-ms -h' valued='--batch-delay-s --cut-rate --fail-rate --inband-error-rate --jitter --latency-ms --midstream-stall-rate --per-input-token-ms --port --rate-limit-rate --refusal-rate --seed --stall-rate --tokens-per-s --ttft-ms' ;;
         'stats') subs='' opts='--by --help --json --since -h' valued='--by --since' ;;
         *) subs='' opts='' valued='' ;;
     esac

@@ -90,9 +90,12 @@ _llmx_ask() {
         '(-p --profile)-p+[Profile to use (default\: default_profile).]:name:_llmx__profiles' \
         '(-p --profile)--profile=[Profile to use (default\: default_profile).]:name:_llmx__profiles' \
         '(--refresh)--refresh[Ask the provider even if cached; store the new answer.]' \
+        '(--schema)--schema=[A JSON Schema (a file, or the JSON itself) the answer must follow; the answer is its JSON (exit 10 when it does not follow it).]:file|json: ' \
         '(-s --system)-s+[System prompt.]:text: ' \
         '(-s --system)--system=[System prompt.]:text: ' \
         '(--temperature)--temperature=[Sampling temperature.]:number: ' \
+        '(--tool-choice)--tool-choice=[With --tools\: auto, required, none or a tool'\''s name.]:choice: ' \
+        '(--tools)--tools=[JSON file\: a list of OpenAI-style function tools the model may call; each call is printed as one JSON line (--json\: `tool_calls`).]:file: ' \
         '*:prompt: '
 }
 
@@ -315,12 +318,14 @@ _llmx_sim() {
         '(--fail-rate)--fail-rate=[Share of 500/503 answers.]:share: ' \
         '(-h --help)-h[Show this message and exit.]' \
         '(-h --help)--help[Show this message and exit.]' \
+        '(--inband-error-rate)--inband-error-rate=[Share of answers ended by an in-band error.]:share: ' \
         '(--jitter)--jitter=[Relative jitter on delays, 0..1.]:share: ' \
         '(--latency-ms)--latency-ms=[Added latency before the answer.]:ms: ' \
         '(--midstream-stall-rate)--midstream-stall-rate=[Share of answers that go silent part-way.]:share: ' \
         '(--per-input-token-ms)--per-input-token-ms=[Cost per input token.]:ms: ' \
         '(--port)--port=[Port (0 = a free one).]:port: ' \
         '(--rate-limit-rate)--rate-limit-rate=[Share of 429 answers.]:share: ' \
+        '(--refusal-rate)--refusal-rate=[Share of refusals.]:share: ' \
         '(--seed)--seed=[Seed for answers and faults.]:n: ' \
         '(--stall-rate)--stall-rate=[Share of requests never answered.]:share: ' \
         '(--tokens-per-s)--tokens-per-s=[Output pace (0 = instant).]:rate: ' \

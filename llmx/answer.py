@@ -4,7 +4,8 @@
 (its ``Prepared`` request) and the request path's generator (``llmx.steps``), which yields
 the answer's Chunks and, after the last one, the call's Completion. ``Tally`` is how a
 generator turns the Chunks it saw into that Completion (text, usage, model, finish reason,
-latency and time to first token).
+tool calls in the order they came, refusal text, latency and time to first token: the first
+text or refusal piece).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
 from typing import TYPE_CHECKING
 
-from llmx.types import CacheTier, Chunk, Completion, Usage
+from llmx.types import CacheTier, Chunk, Completion, ToolCall, Usage
 
 if TYPE_CHECKING:
     from llmx.cache.tiers import Hit
@@ -61,8 +62,8 @@ class Answer:
 class Tally:
     """The Completion of the Chunks ``add``-ed so far, timed from ``started``."""
 
-    __slots__ = ("_clock", "_finish_reason", "_model", "_provider", "_started", "_ttft",
-                 "_usage", "pieces")
+    __slots__ = ("_calls", "_clock", "_finish_reason", "_model", "_provider", "_refusal",
+                 "_started", "_ttft", "_usage", "pieces")
 
     def __init__(self, provider: str, model: str, clock: Callable[[], float],
                  started: float) -> None:
@@ -71,12 +72,19 @@ class Tally:
         self._ttft: float | None = None
         self._usage = Usage()
         self._finish_reason: str | None = None
+        self._calls: list[ToolCall] = []
+        self._refusal: list[str] = []
 
     def add(self, chunk: Chunk) -> None:
-        if chunk.text:
+        if chunk.text or chunk.refusal:
             if self._ttft is None:
                 self._ttft = self._clock()
-            self.pieces.append(chunk.text)
+            if chunk.text:
+                self.pieces.append(chunk.text)
+            if chunk.refusal:
+                self._refusal.append(chunk.refusal)
+        if chunk.tool_calls:
+            self._calls.extend(chunk.tool_calls)
         if chunk.usage is not None:
             self._usage = chunk.usage
         if chunk.model:
@@ -92,18 +100,22 @@ class Tally:
             provider=hit.entry.provider if hit else self._provider, usage=self._usage,
             latency_ms=(self._clock() - self._started) * 1000, ttft_ms=ttft,
             finish_reason=self._finish_reason, cached=hit.tier if hit else False,
-            similarity=hit.similarity if hit else None,
+            similarity=hit.similarity if hit else None, tool_calls=tuple(self._calls),
+            refusal="".join(self._refusal),
         )
 
 
 async def replay(hit: Hit) -> AsyncGenerator[Chunk, None]:
-    """A cache entry as the Chunks it was first streamed in (usage and ending on the last)."""
+    """A cache entry as the Chunks it was first streamed in (usage, tool calls and ending on
+    the last)."""
     entry = hit.entry
     pieces = entry.pieces()
     usage = Usage(entry.input_tokens, entry.output_tokens)
     for i, piece in enumerate(pieces):
         last = i == len(pieces) - 1
         yield Chunk(text=piece, usage=usage if last else None, model=entry.model,
-                    finish_reason=entry.finish_reason if last else None)
+                    finish_reason=entry.finish_reason if last else None,
+                    tool_calls=entry.tool_calls if last else ())
     if not pieces:
-        yield Chunk(usage=usage, model=entry.model, finish_reason=entry.finish_reason)
+        yield Chunk(usage=usage, model=entry.model, finish_reason=entry.finish_reason,
+                    tool_calls=entry.tool_calls)

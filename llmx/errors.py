@@ -12,6 +12,11 @@
     │   └── StreamError (6)       a stream that ended with an error or was cut
     ├── OutputError (8)           stdout or a batch -o file cannot be written (disk full,
     │                             closed); batch's OutputFailed is one
+    ├── RefusedError (9)          the model refused (OpenAI ``refusal``, Anthropic
+    │                             ``stop_reason: refusal``) or a content filter stopped the
+    │                             answer (``finish_reason: content_filter``); never cached
+    ├── SchemaMismatch (10)       a structured answer (``--schema``) is not JSON or does not
+    │                             follow the schema; the answer is still printed, not cached
     ├── StateUnavailable (2)      (llmx.state) the cache or records cannot be used: a
     │                             warning on the request path, exit 2 elsewhere
     └── Interrupted (130)         Ctrl-C / SIGTERM
@@ -81,6 +86,8 @@ class ExitCode(IntEnum):
     PROVIDER = 6
     PARTIAL = 7
     OUTPUT = 8
+    REFUSED = 9
+    SCHEMA_MISMATCH = 10
     INTERRUPTED = 130
 
 
@@ -94,6 +101,8 @@ EXIT_CODE_HELP = {
     ExitCode.PROVIDER: "the provider returned an error",
     ExitCode.PARTIAL: "partial failure: some batch lines failed",
     ExitCode.OUTPUT: "the output could not be written (disk full, stdout closed)",
+    ExitCode.REFUSED: "the model refused, or a content filter stopped the answer",
+    ExitCode.SCHEMA_MISMATCH: "the answer does not follow --schema (it is still printed)",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C / SIGTERM)",
 }
 
@@ -172,6 +181,18 @@ class OutputError(LlmxError):
     that went away (``| head``) is not this: that is a quiet, successful exit."""
 
     exit_code = ExitCode.OUTPUT
+
+
+class RefusedError(LlmxError):
+    """The model refused or a content filter stopped the answer: its text is the message."""
+
+    exit_code = ExitCode.REFUSED
+
+
+class SchemaMismatch(LlmxError):
+    """A structured answer that is not JSON or does not follow the requested schema."""
+
+    exit_code = ExitCode.SCHEMA_MISMATCH
 
 
 class Interrupted(LlmxError):

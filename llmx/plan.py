@@ -28,6 +28,9 @@ class Call(NamedTuple):
     kind: str | None = None
     compress: str | None = None  # one of choices.COMPRESSION_MODES, checked by check_call
     history: tuple[Message, ...] = ()
+    tools: str | None = None  # Request.tools: canonical JSON (llmx.tooling.canonical_tools)
+    tool_choice: str | None = None  # "auto" | "required" | "none" | a tool's name
+    schema: str | None = None  # Request.schema: canonical JSON (tooling.canonical_schema)
 
 
 class Prepared(NamedTuple):

@@ -46,6 +46,8 @@ def call_rules(provider: str) -> dict[str, Checker]:
 def check_call(profile: Profile, call: Call, names: Mapping[str, str] | None = None) -> None:
     """Refuse (``UsageError``, nothing sent) a call whose options break their rules;
     ``names`` says what to call each field in the message (e.g. ``--max-tokens``)."""
+    if call.tool_choice is not None or call.schema is not None:
+        _check_tools(call)
     values = [(name, getattr(call, name)) for name in CHECKED]
     if all(value is None for _, value in values):
         return
@@ -57,6 +59,15 @@ def check_call(profile: Profile, call: Call, names: Mapping[str, str] | None = N
             check_flag((names or {}).get(name, name), rules[name], value)
 
 
+def _check_tools(call: Call) -> None:
+    from llmx.errors import UsageError
+    from llmx.tooling import check_choice
+
+    check_choice(call.tool_choice, call.tools)
+    if call.schema is not None and call.tools is not None:
+        raise UsageError("--schema cannot be combined with --tools (ask for one or the other)")
+
+
 def build_request(profile: Profile, prompt: str, call: Call, *, stream: bool) -> Request:
     """A Request from a prompt; call values win over the profile's."""
     return Request(
@@ -66,6 +77,9 @@ def build_request(profile: Profile, prompt: str, call: Call, *, stream: bool) ->
         temperature=profile.temperature if call.temperature is None else call.temperature,
         max_tokens=profile.max_tokens if call.max_tokens is None else call.max_tokens,
         stream=stream,
+        tools=call.tools,
+        tool_choice=call.tool_choice,
+        schema=call.schema,
     )
 
 

@@ -38,7 +38,7 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING
 
 from llmx.answer import Tally, replay
-from llmx.cache.complete import is_complete
+from llmx.cache.complete import may_keep
 from llmx.cache.keys import endpoint_of, exact_key
 from llmx.cache.tiers import Hit, Keys, Policy, completion_from
 from llmx.errors import LlmxError
@@ -136,7 +136,7 @@ async def store(parts: Parts, plan: Plan, looked: Looked, completion: Completion
     semantic tier is on (a provider embedder is asked now, after the answer)."""
     cache = parts.cache
     if (cache is None or plan.keys is None or not plan.policy.write
-            or not is_complete(completion.text, completion.finish_reason)):
+            or not may_keep(completion, plan.prepared.request)):
         return
     vector = looked.vector
     if vector is None and cache.semantic_on and parts.profile.cache.embedder == "provider":

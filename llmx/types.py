@@ -24,8 +24,26 @@ class Message(NamedTuple):
     content: str
 
 
+class ToolCall(NamedTuple):
+    """One complete tool call, as the model asked for it.
+
+    ``arguments`` is the whole JSON text of the call's arguments (a codec assembles streamed
+    fragments and emits a call only once it is complete).
+    """
+
+    id: str
+    name: str
+    arguments: str
+
+
 class Request(NamedTuple):
-    """One generation request, independent of any provider's wire format."""
+    """One generation request, independent of any provider's wire format.
+
+    ``tools`` is the canonical JSON text of an OpenAI-style list of
+    ``{"type": "function", "function": {name, description, parameters}}``; ``tool_choice`` is
+    ``"auto"``, ``"required"``, ``"none"`` or a tool's name; ``schema`` is the canonical JSON
+    text of a JSON Schema the answer must follow (structured output). ``None``: not asked for.
+    """
 
     model: str
     messages: tuple[Message, ...]
@@ -33,6 +51,9 @@ class Request(NamedTuple):
     temperature: float | None = None
     max_tokens: int | None = None
     stream: bool = True
+    tools: str | None = None
+    tool_choice: str | None = None
+    schema: str | None = None
 
 
 class Usage(NamedTuple):
@@ -45,12 +66,19 @@ class Chunk(NamedTuple):
 
     ``text`` is the new text only. ``usage``, ``model`` and ``finish_reason``
     are set on whichever chunk the provider reported them in (often the last).
+    ``tool_calls`` holds complete calls only, each emitted once; ``refusal`` is refusal text
+    (never mixed into ``text``); ``reasoning`` is reserved for reasoning deltas.
+    Finish reasons as llmx reports them: ``"stop"``, ``"length"``, ``"tool_calls"``,
+    ``"refusal"``, ``"content_filter"`` (codecs map the provider's names onto these).
     """
 
     text: str = ""
     usage: Usage | None = None
     model: str | None = None
     finish_reason: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    refusal: str = ""
+    reasoning: str = ""
 
 
 class Completion(NamedTuple):
@@ -63,3 +91,6 @@ class Completion(NamedTuple):
     finish_reason: str | None = None
     cached: CacheTier = False
     similarity: float | None = None  # for a semantic cache hit
+    tool_calls: tuple[ToolCall, ...] = ()
+    refusal: str = ""
+    reasoning: str = ""

@@ -10,12 +10,14 @@
 * every generation parameter that changes the answer: each field of ``Request`` other than
   ``model``, ``messages``, ``system`` and ``stream`` (streamed and whole answers share entries),
   plus any ``params`` the caller adds; ``None`` values are left out, so adding a new optional
-  field to ``Request`` does not invalidate existing keys,
+  field to ``Request`` does not invalidate existing keys (``tools``, ``tool_choice`` and
+  ``schema`` are keyed this way: as their canonical JSON text, and only when set),
 * the compressor version (``None`` when compression is off).
 
 ``scope_key`` hashes the same inputs with the content of the last user message blanked out:
 two requests share a scope when only that question differs, so a semantic match may stand in
-for the other's answer. The two hashes are domain-separated and never collide.
+for the other's answer. A request with ``tools`` keeps its question in the scope: tool calls
+are answered by the exact tier only. The two hashes are domain-separated and never collide.
 """
 
 from __future__ import annotations
@@ -60,7 +62,9 @@ def scope_key(
 ) -> str:
     """Like ``exact_key`` but blind to the content of the last user message."""
     document = _document("scope", request, provider, endpoint, compressor, params)
-    last_user = _last_user_index(request)
+    # With tools, the question is part of the scope: a call's arguments come from it, so a
+    # similar question ("weather in Lyon?") must never replay another's calls.
+    last_user = _last_user_index(request) if request.tools is None else None
     document["messages"] = [
         [m.role, None if i == last_user else m.content] for i, m in enumerate(request.messages)
     ]

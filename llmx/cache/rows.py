@@ -74,11 +74,14 @@ def envelope(entry: Entry, expires: float | None) -> dict[str, Any]:
 def entry_json(entry: Entry) -> dict[str, Any]:
     """``entry.to_json()``, without ``dataclasses.asdict``'s deep copies (it runs on every
     cache write; ``tests/cache/test_cache_store.py`` checks the two agree)."""
-    return {"text": entry.text, "chunks": list(entry.chunks), "model": entry.model,
+    data = {"text": entry.text, "chunks": list(entry.chunks), "model": entry.model,
             "provider": entry.provider, "input_tokens": entry.input_tokens,
             "output_tokens": entry.output_tokens, "finish_reason": entry.finish_reason,
             "prompt": entry.prompt, "scope": entry.scope, "kind": entry.kind,
             "created": entry.created, "v": ENTRY_VERSION}
+    if entry.tool_calls:
+        data["tool_calls"] = [list(call) for call in entry.tool_calls]
+    return data
 
 
 def open_envelope(value: Any, clock: Callable[[], float]) -> Entry | None:

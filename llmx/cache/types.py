@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any, Final, NamedTuple
 
 from llmx.choices import HitTier
+from llmx.types import ToolCall
 
 ENTRY_VERSION = 1
 
@@ -31,11 +32,16 @@ class Entry(NamedTuple):
     scope: str  # semantic matches stay inside one scope (see keys.scope_key)
     kind: str  # content kind that chose the TTL
     created: float  # unix time
+    tool_calls: tuple[ToolCall, ...] = ()  # a complete tool-call answer's calls
 
     def to_json(self) -> dict[str, Any]:
         data = self._asdict()
         data["chunks"] = list(self.chunks)
         data["v"] = ENTRY_VERSION
+        if self.tool_calls:
+            data["tool_calls"] = [list(call) for call in self.tool_calls]
+        else:
+            del data["tool_calls"]  # entries without calls keep their old form
         return data
 
     @classmethod
@@ -56,6 +62,8 @@ class Entry(NamedTuple):
                 scope=_typed(data["scope"], str),
                 kind=_typed(data["kind"], str),
                 created=float(_typed(data["created"], (int, float))),
+                tool_calls=tuple(ToolCall(*(_typed(part, str) for part in _typed(call, list)))
+                                 for call in _typed(data.get("tool_calls", []), list)),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"malformed cache entry: {exc}") from None

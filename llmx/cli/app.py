@@ -108,6 +108,9 @@ def sim(
     stall_rate: Annotated[float, _valued("SHARE", "Share of requests never answered.")] = 0.0,
     midstream_stall_rate: Annotated[float, _valued(
         "SHARE", "Share of answers that go silent part-way.")] = 0.0,
+    refusal_rate: Annotated[float, _valued("SHARE", "Share of refusals.")] = 0.0,
+    inband_error_rate: Annotated[float, _valued(
+        "SHARE", "Share of answers ended by an in-band error.")] = 0.0,
     batch_delay_s: Annotated[float, _valued("SECONDS", "How long a provider batch takes.")] = 0.2,
     seed: Annotated[int, _valued("N", "Seed for answers and faults.")] = 0,
 ) -> None:
@@ -120,8 +123,8 @@ def sim(
     options = dict(port=port, latency_ms=latency_ms, ttft_ms=ttft_ms, tokens_per_s=tokens_per_s,
                    per_input_token_ms=per_input_token_ms, jitter=jitter, fail_rate=fail_rate,
                    rate_limit_rate=rate_limit_rate, cut_rate=cut_rate, stall_rate=stall_rate,
-                   midstream_stall_rate=midstream_stall_rate, batch_delay_s=batch_delay_s,
-                   seed=seed)
+                   midstream_stall_rate=midstream_stall_rate, refusal_rate=refusal_rate,
+                   inband_error_rate=inband_error_rate, batch_delay_s=batch_delay_s, seed=seed)
     _exit(ctx, lambda io: run_sim(options, io))
 
 

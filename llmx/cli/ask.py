@@ -46,6 +46,9 @@ class AskArgs:
     kind: str | None = None
     compress: str | None = None
     dry_run: bool = False
+    tools: str | None = None  # the --tools file
+    tool_choice: str | None = None
+    schema: str | None = None  # the --schema file or JSON text
 
 
 def parse_fast(argv: Sequence[str]) -> AskArgs | None:
@@ -116,6 +119,9 @@ def run_ask(args: AskArgs, io: Io) -> int:
     call = Call(system=args.system, model=args.model, temperature=args.temperature,
                 max_tokens=args.max_tokens, no_cache=args.no_cache, refresh=args.refresh,
                 kind=args.kind, compress=args.compress)
+    if args.tools is not None or args.tool_choice is not None or args.schema is not None:
+        tools, choice, schema = tool_options(args)
+        call = call._replace(tools=tools, tool_choice=choice, schema=schema)
     client = Client(profile, env=io.env, warn=stderr_warn(io.stderr), warm=False)
     plan = client.plan(prompt, call, stream=args.stream)  # prepared once, for all below
     if args.dry_run:
@@ -126,6 +132,7 @@ def run_ask(args: AskArgs, io: Io) -> int:
     if hit is not None:
         client.close()
         _emit_whole(hit, profile, args, io)
+        code = _conclude(hit, plan, args, io)
     else:
         import asyncio  # only now: a cache hit never starts an event loop
 
@@ -136,6 +143,23 @@ def run_ask(args: AskArgs, io: Io) -> int:
     if code == 0:
         keep()  # the answer is out: remember the config's parse for the next ask
     return code
+
+
+def tool_options(args: AskArgs) -> tuple[str | None, str | None, str | None]:
+    """The Call's tools, tool_choice and schema from their flags (read and checked)."""
+    from llmx.cli.ask_tools import read_options
+
+    return read_options(args.tools, args.tool_choice, args.schema)
+
+
+def _conclude(completion: Completion, plan: Plan, args: AskArgs, io: Io) -> int:
+    """After the answer is out: tool calls, refusals and the schema check (exit code)."""
+    if not (completion.tool_calls or completion.refusal or plan.prepared.request.schema
+            or completion.finish_reason in ("refusal", "content_filter")):
+        return 0
+    from llmx.cli.ask_tools import conclude
+
+    return conclude(completion, plan.prepared.request, args.json, io)
 
 
 FLAG_NAMES = {opt.field: opt.names[-1] for opt in ASK if opt.kind == "value"}  # --max-tokens
@@ -188,10 +212,12 @@ async def _ask(client: Client, plan: Plan, args: AskArgs, io: Io) -> int:
             io.stderr.write(f"note: {omitted} prompt tokens were left out to fit "
                             "the model's context window\n")
         if args.json or not args.stream:
-            _emit_whole(await answer.collect(), client.profile, args, io)
+            completion = await answer.collect()
+            _emit_whole(completion, client.profile, args, io)
         else:
             await _stream_to(answer, io)
-    return 0
+            completion = answer.completion()
+    return _conclude(completion, plan, args, io)
 
 
 async def _stream_to(answer: Answer, io: Io) -> None:
@@ -208,7 +234,10 @@ async def _stream_to(answer: Answer, io: Io) -> None:
 
 def _emit_whole(completion: Completion, profile: Profile, args: AskArgs, io: Io) -> None:
     if args.json:
-        io.stdout.write(json.dumps(completion_json(completion, profile), ensure_ascii=False))
+        obj = completion_json(completion, profile)
+        if args.tools is not None:
+            obj.setdefault("tool_calls", [])  # asked with tools: the key is always there
+        io.stdout.write(json.dumps(obj, ensure_ascii=False))
         io.stdout.write("\n")
         io.stdout.flush()
         return
@@ -233,5 +262,14 @@ def completion_json(completion: Completion, profile: Profile) -> dict[str, Any]:
         "cached": completion.cached,
         **({"similarity": round(completion.similarity, 4)}
            if completion.similarity is not None else {}),
+        **_tool_json(completion),
     }
+
+
+def _tool_json(completion: Completion) -> dict[str, Any]:
+    if not (completion.tool_calls or completion.refusal):
+        return {}
+    from llmx.tooling import calls_json
+
+    return {"tool_calls": calls_json(completion.tool_calls), "refusal": completion.refusal}
 

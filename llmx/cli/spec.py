@@ -96,6 +96,14 @@ ASK: tuple[Opt, ...] = (
         const="off"),
     Opt("dry_run", ("--dry-run",), "Show the prompt that would be sent and its token "
         "counts; send nothing.", kind="flag"),
+    Opt("tools", ("--tools",), "JSON file: a list of OpenAI-style function tools the model "
+        "may call; each call is printed as one JSON line (--json: `tool_calls`).",
+        metavar="FILE"),
+    Opt("tool_choice", ("--tool-choice",), "With --tools: auto, required, none or a tool's "
+        "name.", metavar="CHOICE"),
+    Opt("schema", ("--schema",), "A JSON Schema (a file, or the JSON itself) the answer must "
+        "follow; the answer is its JSON (exit 10 when it does not follow it).",
+        metavar="FILE|JSON"),
 )
 
 

@@ -13,10 +13,20 @@ Streams are SSE with typed events: ``message_start`` (model, input usage),
 usage), ``message_stop`` (end), ``ping`` (ignored) and ``error``. Data JSON may
 be padded with spaces. Input tokens count cache reads and writes as well.
 
-``Chunk.finish_reason`` is the stop_reason as sent (``end_turn``, ``max_tokens``,
-``stop_sequence``, ``refusal``, ``pause_turn``...), except that a reply holding a
-``tool_use`` block always reports ``tool_use``. An ``error`` event (e.g.
-``overloaded_error``, which stands for HTTP 529) is mapped like its HTTP twin.
+Tools: ``Request.tools`` goes out as ``tools: [{name, description, input_schema}]``,
+``tool_choice`` as ``{"type": "auto" | "any" | "none"}`` (``required`` is ``any``) or
+``{"type": "tool", "name": NAME}``. Structured output (``Request.schema``) is a forced tool,
+``tooling.SCHEMA_TOOL``, whose ``input_schema`` is the schema: that tool's input is the
+answer, given as ``text`` (streamed as its ``input_json_delta`` fragments arrive), never as
+a tool call. Other ``tool_use`` blocks are assembled from ``content_block_start`` (id, name)
+and their ``input_json_delta`` fragments; the complete calls come once, with the stop reason.
+
+``Chunk.finish_reason`` is llmx's name for the stop_reason: ``end_turn`` and
+``stop_sequence`` are ``stop``, ``max_tokens`` is ``length``, a reply holding a ``tool_use``
+block (other than the structured-output one) is ``tool_calls``, ``refusal`` stays (a whole
+reply's text then goes to ``Chunk.refusal``); others (``pause_turn``...) pass as sent. An
+``error`` event (e.g. ``overloaded_error``, which stands for HTTP 529) is mapped like its
+HTTP twin.
 """
 
 from __future__ import annotations
@@ -41,13 +51,17 @@ from llmx.providers.wire import (
     message_dict,
     status_error,
 )
-from llmx.types import Chunk, Request, Usage
+from llmx.tooling import SCHEMA_TOOL, SCHEMA_TOOL_DESCRIPTION, functions
+from llmx.types import Chunk, Request, ToolCall, Usage
 
 PROVIDER = "anthropic"
 MESSAGES_PATH = "v1/messages"
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 1024
 TOOL_USE = "tool_use"
+_FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
+           TOOL_USE: "tool_calls"}
+_CHOICE = {"auto": "auto", "required": "any", "none": "none"}
 _INPUT_KEYS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 
 
@@ -72,6 +86,7 @@ class AnthropicCodec:
             payload["system"] = "\n\n".join(system)
         if request.temperature is not None:
             payload["temperature"] = request.temperature
+        payload.update(tool_fields(request))
         auth = {"anthropic-version": API_VERSION}
         if api_key:
             auth["x-api-key"] = api_key
@@ -83,13 +98,23 @@ class AnthropicCodec:
             raise inband_error(PROVIDER, data, stream=False)
         blocks = [as_dict(block) for block in as_list(data.get("content"))]
         text = "".join(as_str(b.get("text")) or "" for b in blocks if b.get("type") == "text")
-        tools = any(b.get("type") == TOOL_USE for b in blocks)
+        calls = []
+        for block in blocks:
+            if block.get("type") == TOOL_USE:
+                arguments = _compact(block.get("input", {}))
+                if block.get("name") == SCHEMA_TOOL:
+                    text += arguments
+                else:
+                    calls.append(ToolCall(as_str(block.get("id")) or "",
+                                          as_str(block.get("name")) or "", arguments))
         usage = data.get("usage")
+        finish = _finish(as_str(data.get("stop_reason")), bool(calls))
+        refusal = text if finish == "refusal" else ""
         return Chunk(
-            text=text,
+            text="" if refusal else text,
             usage=_usage(as_dict(usage)) if isinstance(usage, dict) else None,
             model=as_str(data.get("model")),
-            finish_reason=_finish(as_str(data.get("stop_reason")), tools),
+            finish_reason=finish, tool_calls=tuple(calls), refusal=refusal,
         )
 
     def stream_decoder(self) -> AnthropicStreamDecoder:
@@ -99,8 +124,38 @@ class AnthropicCodec:
         return status_error(PROVIDER, status, body)
 
 
+def tool_fields(request: Request) -> dict[str, Any]:
+    """``tools`` and ``tool_choice`` for the request's tools or schema (those it sets)."""
+    tools = [{"name": f["name"], "description": f.get("description", ""),
+              "input_schema": f.get("parameters") or {"type": "object", "properties": {}}}
+             for f in functions(request.tools)]
+    fields: dict[str, Any] = {}
+    choice = request.tool_choice
+    if choice is not None:
+        kind = _CHOICE.get(choice)
+        fields["tool_choice"] = {"type": kind} if kind else {"type": "tool", "name": choice}
+    if request.schema is not None:
+        tools.append({"name": SCHEMA_TOOL, "description": SCHEMA_TOOL_DESCRIPTION,
+                      "input_schema": json.loads(request.schema)})
+        fields["tool_choice"] = {"type": "tool", "name": SCHEMA_TOOL}
+    if tools:
+        fields["tools"] = tools
+    return fields
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
 def _finish(stop_reason: str | None, tools: bool) -> str | None:
-    return TOOL_USE if tools and stop_reason is not None else stop_reason
+    """llmx's name for a stop_reason (a reply with tool calls: ``tool_calls``)."""
+    if stop_reason is None:
+        return None
+    if tools:
+        return "tool_calls"
+    if stop_reason == TOOL_USE:
+        return "stop"  # only the structured-output tool was used: its input is the answer
+    return _FINISH.get(stop_reason, stop_reason)
 
 
 def _input_tokens(usage: Mapping[str, Any]) -> int:
@@ -118,7 +173,7 @@ class _BadEventData(StreamError):
 class AnthropicStreamDecoder:
     """Turns a Messages SSE stream into Chunks; usage is reported with the stop reason."""
 
-    __slots__ = ("_input", "_model", "_output", "_sse", "_stopped", "_tools")
+    __slots__ = ("_blocks", "_input", "_model", "_output", "_sse", "_stopped")
 
     def __init__(self) -> None:
         self._sse = SseParser()
@@ -126,7 +181,8 @@ class AnthropicStreamDecoder:
         self._input = 0
         self._output = 0
         self._stopped = False  # message_stop or a stop_reason was seen
-        self._tools = False  # a tool_use block was started
+        # tool_use blocks by index: [id, name, the input's fragments, the start's input]
+        self._blocks: dict[int, list[str]] = {}
 
     def feed(self, data: bytes) -> list[Chunk]:
         return self._take(self._sse.feed(data))
@@ -159,14 +215,16 @@ class AnthropicStreamDecoder:
             raise _BadEventData(f"{PROVIDER} stream: event data is not JSON") from None
         kind = as_str(obj.get("type")) or event.event
         if kind == "content_block_delta":
-            delta = as_dict(obj.get("delta"))
-            text = as_str(delta.get("text")) if delta.get("type") == "text_delta" else None
-            return Chunk(text=text, model=self._model) if text else None
+            return self._block_delta(obj)
         if kind == "message_start":
             self._start(as_dict(obj.get("message")))
         elif kind == "content_block_start":
             block = as_dict(obj.get("content_block"))
-            self._tools = self._tools or block.get("type") == TOOL_USE
+            if block.get("type") == TOOL_USE:
+                given = block.get("input")  # {} when the input streams as fragments
+                self._blocks[as_int(obj.get("index"))] = [
+                    as_str(block.get("id")) or "", as_str(block.get("name")) or "", "",
+                    _compact(given) if given else "{}"]
         elif kind == "message_delta":
             return self._delta(obj)
         elif kind == "message_stop":
@@ -174,6 +232,26 @@ class AnthropicStreamDecoder:
         elif kind == "error" or is_error_object(obj):
             raise inband_error(PROVIDER, obj)
         return None
+
+    def _block_delta(self, obj: Mapping[str, Any]) -> Chunk | None:
+        delta = as_dict(obj.get("delta"))
+        if delta.get("type") == "input_json_delta":
+            block = self._blocks.get(as_int(obj.get("index")))
+            piece = as_str(delta.get("partial_json")) or ""
+            if block is None or not piece:
+                return None
+            if block[1] == SCHEMA_TOOL:  # the structured answer: streamed as text
+                return Chunk(text=piece, model=self._model)
+            block[2] += piece
+            return None
+        text = as_str(delta.get("text")) if delta.get("type") == "text_delta" else None
+        return Chunk(text=text, model=self._model) if text else None
+
+    def _calls(self) -> tuple[ToolCall, ...]:
+        calls = tuple(ToolCall(b[0], b[1], b[2] or b[3]) for _, b in sorted(self._blocks.items())
+                      if b[1] != SCHEMA_TOOL)
+        self._blocks.clear()
+        return calls
 
     def _start(self, message: Mapping[str, Any]) -> None:
         self._model = as_str(message.get("model"))
@@ -188,7 +266,9 @@ class AnthropicStreamDecoder:
         if "output_tokens" in usage:
             self._output = as_int(usage.get("output_tokens"))
         stop = as_str(as_dict(obj.get("delta")).get("stop_reason"))
+        calls: tuple[ToolCall, ...] = ()
         if stop:
             self._stopped = True
+            calls = self._calls()
         return Chunk(usage=Usage(self._input, self._output), model=self._model,
-                     finish_reason=_finish(stop, self._tools))
+                     finish_reason=_finish(stop, bool(calls)), tool_calls=calls)

@@ -12,6 +12,12 @@ as a whole body or as a line in the middle of a stream; one inside a 200 stream 
 model-runner failure (Ollama's docs: "an error was encountered while running the
 model"), mapped like the HTTP 500 Ollama sends for it before a stream starts.
 
+Tools: ``Request.tools`` goes out as ``tools`` (Ollama takes OpenAI's shape); Ollama has no
+``tool_choice``, so ``"none"`` leaves the tools out and the other choices send them as they
+are. ``Request.schema`` goes out as ``format: <schema>``. Ollama sends each tool call whole
+(``message.tool_calls[].function`` with ``arguments`` as an object, not text), so a line's
+calls are given as they come; a call without an ``id`` is named ``call_<n>`` by position.
+
 ``Chunk.finish_reason`` is ``"tool_calls"`` when a line carried ``message.tool_calls``
 (Ollama still says ``done_reason: "stop"`` then), otherwise ``done_reason`` as sent
 (``stop``, ``length``, ``load`` for a bare model load), ``"stop"`` when it is absent.
@@ -19,6 +25,7 @@ model"), mapped like the HTTP 500 Ollama sends for it before a stream starts.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -38,7 +45,7 @@ from llmx.providers.wire import (
     status_error,
     usage_from,
 )
-from llmx.types import Chunk, Request
+from llmx.types import Chunk, Request, ToolCall
 
 PROVIDER = "ollama"
 CHAT_PATH = "api/chat"
@@ -65,13 +72,17 @@ class OllamaCodec:
             options["num_predict"] = request.max_tokens
         if options:
             payload["options"] = options
+        if request.tools is not None and request.tool_choice != "none":
+            payload["tools"] = json.loads(request.tools)
+        if request.schema is not None:
+            payload["format"] = json.loads(request.schema)
         return HttpCall("POST", CHAT_PATH, json_headers(bearer(api_key)), encode_json(payload))
 
     def parse_response(self, body: bytes) -> Chunk:
         data = as_dict(load_json(PROVIDER, body))
         if data.get("error"):
             raise inband_error(PROVIDER, data, INBAND_STATUS, stream=False)
-        return _chunk(data, _has_tool_calls(data))
+        return _chunk(data, _has_tool_calls(data), 0)
 
     def stream_decoder(self) -> OllamaStreamDecoder:
         return OllamaStreamDecoder()
@@ -84,30 +95,47 @@ def _has_tool_calls(data: Mapping[str, Any]) -> bool:
     return bool(as_dict(data.get("message")).get("tool_calls"))
 
 
-def _chunk(data: Mapping[str, Any], tools: bool) -> Chunk:
+def _calls(message: Mapping[str, Any], first: int) -> tuple[ToolCall, ...]:
+    """A line's tool calls (``first``: how many came in earlier lines, for unnamed ids)."""
+    calls = []
+    for position, item in enumerate(as_list(message.get("tool_calls")), start=first):
+        function = as_dict(as_dict(item).get("function"))
+        arguments = function.get("arguments", {})
+        text = arguments if isinstance(arguments, str) else json.dumps(
+            arguments, separators=(",", ":"), ensure_ascii=False)
+        calls.append(ToolCall(as_str(as_dict(item).get("id")) or f"call_{position}",
+                              as_str(function.get("name")) or "", text))
+    return tuple(calls)
+
+
+def _chunk(data: Mapping[str, Any], tools: bool, first: int) -> Chunk:
     """One response object (a whole reply or one stream line) as a Chunk; ``tools``:
     the reply called a tool (in this line or an earlier one)."""
-    text = as_str(as_dict(data.get("message")).get("content")) or ""
+    message = as_dict(data.get("message"))
+    text = as_str(message.get("content")) or ""
+    calls = _calls(message, first)
     if data.get("done") is not True:
-        return Chunk(text=text, model=as_str(data.get("model")))
+        return Chunk(text=text, model=as_str(data.get("model")), tool_calls=calls)
     reason = as_str(data.get("done_reason")) or "stop"
     return Chunk(
         text=text,
         usage=usage_from(data, "prompt_eval_count", "eval_count"),
         model=as_str(data.get("model")),
         finish_reason=TOOL_CALLS if tools else reason,
+        tool_calls=calls,
     )
 
 
 class OllamaStreamDecoder:
     """Turns an NDJSON ``/api/chat`` stream into Chunks."""
 
-    __slots__ = ("_done", "_lines", "_tools")
+    __slots__ = ("_calls", "_done", "_lines", "_tools")
 
     def __init__(self) -> None:
         self._lines = NdjsonSplitter()
         self._done = False
         self._tools = False
+        self._calls = 0  # tool calls given so far
 
     def feed(self, data: bytes) -> list[Chunk]:
         return self._take(self._lines.feed(data))
@@ -133,9 +161,10 @@ class OllamaStreamDecoder:
             if self._done:
                 continue
             self._tools = self._tools or _has_tool_calls(obj)
-            chunk = _chunk(obj, self._tools)
+            chunk = _chunk(obj, self._tools, self._calls)
+            self._calls += len(chunk.tool_calls)
             self._done = obj.get("done") is True
-            if chunk.text or self._done:
+            if chunk.text or chunk.tool_calls or self._done:
                 chunks.append(chunk)
         return chunks
 

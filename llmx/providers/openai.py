@@ -10,11 +10,19 @@ Streams are SSE: each ``data:`` line holds a JSON chunk whose
 ``choices: []`` (some compatible servers put it in a chunk that still has
 choices). Unknown fields are ignored; tool-call deltas yield no text.
 
+Tools and structured output: ``Request.tools`` goes out as ``tools`` (already OpenAI's
+shape), ``tool_choice`` as ``"auto"``/``"required"``/``"none"`` or
+``{"type": "function", "function": {"name": NAME}}``, ``Request.schema`` as ``response_format:
+{"type": "json_schema", "json_schema": {"name", "schema", "strict": true}}``. Streamed
+tool-call deltas are assembled by their ``index`` (the first fragment of a call brings its
+``id`` and ``function.name``, later ones pieces of ``function.arguments``); the complete calls
+come once, on the chunk with the finish reason (or at the end of a stream without one).
+
 ``Chunk.finish_reason`` says what happened, not only what the wire said: ``"tool_calls"``
 when the reply called a tool (whatever finish_reason came with it), ``"refusal"`` when it
-carried a ``refusal`` (whose text becomes the answer's text), the wire's own reason
-otherwise (``stop``, ``length``, ``content_filter``...), and None for a choice without a
-message. An error object anywhere in a stream (``{"error": ...}``, vLLM's
+carried a ``refusal`` (its text goes to ``Chunk.refusal``, never into ``text``), the wire's
+own reason otherwise (``stop``, ``length``, ``content_filter``...), and None for a choice
+without a message. An error object anywhere in a stream (``{"error": ...}``, vLLM's
 ``{"object": "error", ...}``, an ``event: error``) raises, even when ``[DONE]`` follows.
 """
 
@@ -41,7 +49,7 @@ from llmx.providers.wire import (
     status_error,
     usage_from,
 )
-from llmx.types import Chunk, Request
+from llmx.types import Chunk, Request, ToolCall
 
 PROVIDER = "openai"
 CHAT_PATH = "chat/completions"
@@ -69,6 +77,7 @@ class OpenAICodec:
             payload["max_tokens"] = request.max_tokens
         if request.stream:
             payload["stream_options"] = {"include_usage": True}
+        payload.update(tool_fields(request))
         return HttpCall("POST", CHAT_PATH, json_headers(bearer(api_key)), encode_json(payload))
 
     def parse_response(self, body: bytes) -> Chunk:
@@ -79,6 +88,34 @@ class OpenAICodec:
 
     def parse_error(self, status: int, headers: Mapping[str, str], body: bytes) -> LlmxError:
         return status_error(PROVIDER, status, body)
+
+
+def tool_fields(request: Request) -> dict[str, Any]:
+    """``tools``, ``tool_choice`` and ``response_format`` for the request (those it sets)."""
+    fields: dict[str, Any] = {}
+    if request.tools is not None:
+        fields["tools"] = json.loads(request.tools)
+    choice = request.tool_choice
+    if choice is not None:
+        named = choice not in ("auto", "required", "none")
+        fields["tool_choice"] = {"type": "function", "function": {"name": choice}} if named \
+            else choice
+    if request.schema is not None:
+        fields["response_format"] = {"type": "json_schema", "json_schema": {
+            "name": "answer", "schema": json.loads(request.schema), "strict": True}}
+    return fields
+
+
+def _whole_calls(message: Mapping[str, Any]) -> tuple[ToolCall, ...]:
+    calls = []
+    for item in as_list(message.get("tool_calls")):
+        function = as_dict(as_dict(item).get("function"))
+        arguments = function.get("arguments")
+        if isinstance(arguments, dict):  # some compatible servers send an object
+            arguments = json.dumps(arguments, separators=(",", ":"), ensure_ascii=False)
+        calls.append(ToolCall(as_str(as_dict(item).get("id")) or "",
+                              as_str(function.get("name")) or "", as_str(arguments) or ""))
+    return tuple(calls)
 
 
 def chunk_from_completion(body: bytes | str) -> Chunk:
@@ -93,10 +130,11 @@ def chunk_from_completion(body: bytes | str) -> Chunk:
     if not isinstance(message, dict):
         return Chunk(usage=usage, model=model)
     refusal = as_str(message.get("refusal")) or ""
-    text = as_str(message.get("content")) or refusal
-    tools = bool(message.get("tool_calls") or message.get("function_call"))
+    calls = _whole_calls(message)
+    tools = bool(calls or message.get("function_call"))
     finish = _finish(as_str(choice.get("finish_reason")), tools, bool(refusal))
-    return Chunk(text=text, usage=usage, model=model, finish_reason=finish)
+    return Chunk(text=as_str(message.get("content")) or "", usage=usage, model=model,
+                 finish_reason=finish, tool_calls=calls, refusal=refusal)
 
 
 def _finish(wire: str | None, tools: bool, refusal: bool) -> str | None:
@@ -127,7 +165,7 @@ class _BadEventData(StreamError):
 class OpenAIStreamDecoder:
     """Turns an SSE chat-completion stream into Chunks (one per useful event)."""
 
-    __slots__ = ("_done", "_finished", "_refusal", "_sse", "_tools")
+    __slots__ = ("_calls", "_done", "_finished", "_refusal", "_sse", "_tools")
 
     def __init__(self) -> None:
         self._sse = SseParser()
@@ -135,6 +173,7 @@ class OpenAIStreamDecoder:
         self._finished = False
         self._tools = False  # a tool-call delta was seen
         self._refusal = False  # a refusal delta was seen
+        self._calls = CallParts()
 
     def feed(self, data: bytes) -> list[Chunk]:
         return self._take(self._sse.feed(data))
@@ -146,7 +185,8 @@ class OpenAIStreamDecoder:
             chunks = []  # the body was cut inside its last event
         if not (self._done or self._finished):
             raise StreamError(f"{PROVIDER} stream ended early (no [DONE] and no finish_reason)")
-        return chunks
+        calls = self._calls.take()
+        return [*chunks, Chunk(tool_calls=calls)] if calls else chunks
 
     def _take(self, events: list[SseEvent]) -> list[Chunk]:
         chunks: list[Chunk] = []
@@ -179,17 +219,47 @@ class OpenAIStreamDecoder:
         choice = _first_choice(obj)
         delta = as_dict(choice.get("delta"))
         refusal = as_str(delta.get("refusal")) or ""
-        text = (as_str(delta.get("content")) or "") + refusal
+        text = as_str(delta.get("content")) or ""
         self._refusal = self._refusal or bool(refusal)
+        self._calls.add(as_list(delta.get("tool_calls")))
         self._tools = self._tools or bool(delta.get("tool_calls") or delta.get("function_call"))
         finish = as_str(choice.get("finish_reason"))
         usage = usage_from(obj.get("usage"), "prompt_tokens", "completion_tokens")
+        calls: tuple[ToolCall, ...] = ()
         if finish:
             self._finished = True
             finish = _finish(finish, self._tools, self._refusal)
-        if not (text or finish or usage):
+            calls = self._calls.take()
+        if not (text or finish or usage or refusal):
             return None
-        return Chunk(text=text, usage=usage, model=as_str(obj.get("model")), finish_reason=finish)
+        return Chunk(text=text, usage=usage, model=as_str(obj.get("model")), finish_reason=finish,
+                     tool_calls=calls, refusal=refusal)
+
+
+class CallParts:
+    """Tool calls being assembled from streamed deltas, by their ``index``."""
+
+    __slots__ = ("_parts",)
+
+    def __init__(self) -> None:
+        self._parts: dict[int, list[str]] = {}  # index: [id, name, arguments so far]
+
+    def add(self, deltas: list[Any]) -> None:
+        for position, item in enumerate(deltas):
+            delta = as_dict(item)
+            index = delta.get("index", position)
+            key = index if isinstance(index, int) else position
+            parts = self._parts.setdefault(key, ["", "", ""])
+            function = as_dict(delta.get("function"))
+            parts[0] = parts[0] or as_str(delta.get("id")) or ""
+            parts[1] = parts[1] or as_str(function.get("name")) or ""
+            parts[2] += as_str(function.get("arguments")) or ""
+
+    def take(self) -> tuple[ToolCall, ...]:
+        """The calls assembled so far, in index order (each given once)."""
+        calls = tuple(ToolCall(*self._parts[key]) for key in sorted(self._parts))
+        self._parts.clear()
+        return calls
 
 
 def build_embeddings(model: str, inputs: Sequence[str], api_key: str | None) -> HttpCall:

@@ -268,6 +268,9 @@ class SimApp:
             seen = stats.prompts.get(prompt_key(call.last_user), 1)
             if directive.applies(seen):
                 return self._directed(dialect, directive, call, answer)
+        shape = self.dice.shape(dialect.name)  # refusal_rate / inband_error_rate
+        if shape is not None:
+            return self._directed(dialect, directives.Directive(shape, None), call, answer)
         fault = self.dice.fault()
         failed = self._fault_reply(dialect, fault)
         if failed is not None:

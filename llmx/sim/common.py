@@ -51,6 +51,9 @@ class ChatCall:
     max_tokens: int | None
     stream: bool
     include_usage: bool = False
+    tools: tuple[tuple[str, str], ...] = ()  # (name, parameters JSON) of each callable tool
+    tool_choice: str | None = None  # None/"auto", "required", "none" or a tool's name
+    schema: str | None = None  # the JSON Schema (JSON text) a structured answer follows
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,7 @@ class Answer:
     pieces: tuple[str, ...]
     truncated: bool
     input_tokens: int
+    tool_call: tuple[str, str] | None = None  # (id suffix, name): pieces are its arguments
 
     @property
     def output_tokens(self) -> int:
@@ -104,7 +108,12 @@ class StreamBody:
 
 
 def make_answer(call: ChatCall, default_length: int) -> Answer:
-    """The deterministic answer to ``call``: same model and texts, same answer."""
+    """The deterministic answer to ``call``: same model and texts, same answer (a tool call
+    or a structured answer when the call asks for one: ``llmx.sim.structured``)."""
+    if call.schema is not None or (call.tools and call.tool_choice != "none"):
+        from llmx.sim.structured import structured_answer
+
+        return structured_answer(call)
     limit = call.max_tokens
     truncated = limit is not None and limit < default_length
     pieces = answer_pieces(seed_of(call.model, *call.texts), default_length, limit)

@@ -5,10 +5,16 @@ content_block_delta (text_delta) ..., content_block_stop, message_delta (with
 stop_reason and usage), message_stop. The streamed objects carry the newer
 fields of the recorded stream (``stop_details``, ``inference_geo``); the whole
 message mirrors the recorded non-streamed one.
+
+A tool-call answer (``llmx.sim.structured``; a structured answer asked through a forced tool
+is one) is a ``tool_use`` block (stop_reason ``tool_use``); streamed, its
+``content_block_start`` has ``input: {}`` and each ``input_json_delta`` one fragment of the
+input's JSON, as recorded.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,6 +33,7 @@ from llmx.sim.common import (
     optional_int,
     require_model,
 )
+from llmx.sim.structured import anthropic_tools
 
 _ERROR_TYPES = {
     "invalid_request": "invalid_request_error",
@@ -47,17 +54,31 @@ def parse_chat(obj: dict[str, Any]) -> ChatCall:
     system = content_text(obj.get("system"))
     if system:
         texts = (system, *texts)
+    tools, choice, _ = anthropic_tools(obj)
     return ChatCall(
         model=model,
         texts=texts,
         last_user=last_user,
         max_tokens=optional_int(obj, "max_tokens"),
         stream=obj.get("stream") is True,
+        tools=tools,
+        tool_choice=choice,
     )
 
 
 def _stop_reason(answer: Answer) -> str:
+    if answer.tool_call is not None:
+        return "tool_use"
     return "max_tokens" if answer.truncated else "end_turn"
+
+
+def _content(answer: Answer, whole: bool) -> dict[str, Any]:
+    """The answer's content block (streamed: as ``content_block_start`` gives it)."""
+    if answer.tool_call is None:
+        return {"type": "text", "text": answer.text if whole else ""}
+    suffix, name = answer.tool_call
+    return {"type": "tool_use", "id": "toolu_" + suffix, "name": name,
+            "input": json.loads(answer.text) if whole else {}}
 
 
 def _usage(input_tokens: int, output_tokens: int) -> dict[str, Any]:
@@ -78,7 +99,7 @@ def render_chat(call: ChatCall, answer: Answer, meta: Meta) -> bytes:
             "type": "message",
             "role": "assistant",
             "model": call.model,
-            "content": [{"type": "text", "text": answer.text}],
+            "content": [_content(answer, whole=True)],
             "stop_reason": _stop_reason(answer),
             "stop_sequence": None,
             "usage": _usage(answer.input_tokens, answer.output_tokens),
@@ -109,7 +130,7 @@ def stream_chat(call: ChatCall, answer: Answer, meta: Meta) -> StreamBody:
             {
                 "type": "content_block_start",
                 "index": 0,
-                "content_block": {"type": "text", "text": ""},
+                "content_block": _content(answer, whole=False),
             },
         )
         + _event("ping", {"type": "ping"})
@@ -118,6 +139,9 @@ def stream_chat(call: ChatCall, answer: Answer, meta: Meta) -> StreamBody:
         'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
         '"delta":{"type":"text_delta","text":'
     )
+    if answer.tool_call is not None:
+        delta_head = delta_head.replace('"text_delta","text":',
+                                        '"input_json_delta","partial_json":')
 
     def frames(pieces: Sequence[str], now: float) -> bytes:
         return "".join(delta_head + jstr(p) + "}}\n\n" for p in pieces).encode()

@@ -3,10 +3,16 @@
 Streams are NDJSON (``application/x-ndjson``) and stream by default unless the
 request says ``"stream": false``; the last line has ``"done": true`` with the
 token counts and durations in nanoseconds. Errors are ``{"error": "..."}``.
+
+A tool-call answer (``llmx.sim.structured``) is ``message.tool_calls`` with the arguments
+as an object, whole (Ollama does not fragment them): streamed, one line with the call once
+every piece of the answer is out, then the ``done`` line (``done_reason: "stop"``, as Ollama
+says after a tool call). A ``format`` answer is JSON text streamed like any other.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +32,7 @@ from llmx.sim.common import (
     message_texts,
     require_model,
 )
+from llmx.sim.structured import ollama_tools
 
 _LOAD_NS = 1_000_000  # a nominal, constant model load time
 _MIN_NS_PER_TOKEN = 1_000
@@ -53,12 +60,16 @@ def _num_predict(obj: dict[str, Any]) -> int | None:
 def parse_chat(obj: dict[str, Any]) -> ChatCall:
     model = require_model(obj, "model is required")
     texts, last_user = message_texts(obj.get("messages", []))
+    tools, choice, schema = ollama_tools(obj)
     return ChatCall(
         model=model,
         texts=texts,
         last_user=last_user,
         max_tokens=_num_predict(obj),
         stream=obj.get("stream", True) is not False,
+        tools=tools,
+        tool_choice=choice,
+        schema=schema,
     )
 
 
@@ -78,11 +89,18 @@ def _done_fields(answer: Answer, durations: Durations) -> dict[str, Any]:
     }
 
 
+def _message(answer: Answer, whole: bool) -> dict[str, Any]:
+    if answer.tool_call is None:
+        return {"role": "assistant", "content": answer.text if whole else ""}
+    call = {"function": {"name": answer.tool_call[1], "arguments": json.loads(answer.text)}}
+    return {"role": "assistant", "content": "", "tool_calls": [call]}
+
+
 def render_chat(call: ChatCall, answer: Answer, meta: Meta, durations: Durations) -> bytes:
     body = {
         "model": call.model,
         "created_at": created_at(meta.created),
-        "message": {"role": "assistant", "content": answer.text},
+        "message": _message(answer, whole=True),
     }
     body.update(_done_fields(answer, durations))
     return dumps(body)
@@ -92,9 +110,18 @@ def stream_chat(call: ChatCall, answer: Answer, meta: Meta) -> StreamBody:
     model = '{"model":' + jstr(call.model) + ',"created_at":"'
     middle = '","message":{"role":"assistant","content":'
 
+    sent = [0]  # pieces out so far (a tool call goes out whole, after the last one)
+
     def frames(pieces: Sequence[str], now: float) -> bytes:
         line_head = model + created_at(now) + middle
-        return "".join(line_head + jstr(p) + '},"done":false}\n' for p in pieces).encode()
+        if answer.tool_call is None:
+            return "".join(line_head + jstr(p) + '},"done":false}\n' for p in pieces).encode()
+        sent[0] += len(pieces)
+        if sent[0] < len(answer.pieces):
+            return b""
+        line = {"model": call.model, "created_at": created_at(now),
+                "message": _message(answer, whole=True), "done": False}
+        return dumps(line) + b"\n"
 
     def tail(durations: Durations, now: float) -> bytes:
         body = {

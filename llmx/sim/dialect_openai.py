@@ -4,6 +4,11 @@ Shapes follow the recorded captures: chunk objects carry ``service_tier``,
 ``system_fingerprint``, ``usage: null`` (when usage was asked for) and an
 ``obfuscation`` pad; the usage chunk has ``choices: []``; the stream ends with
 ``data: [DONE]``.
+
+A tool-call answer (``llmx.sim.structured``) is a message with ``content: null`` and
+``tool_calls`` (finish_reason ``tool_calls``); streamed, the call's first delta carries its
+``id``, ``type`` and ``function.name`` with empty ``arguments``, and each later delta one
+fragment of ``function.arguments`` under the same ``index``, as OpenAI streams them.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from llmx.sim.common import (
     optional_int,
     require_model,
 )
+from llmx.sim.structured import openai_tools
 
 _ERROR_TYPES = {
     "invalid_request": ("invalid_request_error", None),
@@ -49,6 +55,7 @@ def parse_chat(obj: dict[str, Any]) -> ChatCall:
     stream = obj.get("stream") is True
     options = obj.get("stream_options")
     include_usage = stream and isinstance(options, dict) and options.get("include_usage") is True
+    tools, choice, schema = openai_tools(obj)
     return ChatCall(
         model=model,
         texts=texts,
@@ -56,6 +63,9 @@ def parse_chat(obj: dict[str, Any]) -> ChatCall:
         max_tokens=optional_int(obj, "max_completion_tokens", "max_tokens"),
         stream=stream,
         include_usage=include_usage,
+        tools=tools,
+        tool_choice=choice,
+        schema=schema,
     )
 
 
@@ -75,7 +85,20 @@ def _usage(answer: Answer) -> dict[str, Any]:
 
 
 def _finish(answer: Answer) -> str:
+    if answer.tool_call is not None:
+        return "tool_calls"
     return "length" if answer.truncated else "stop"
+
+
+def _call_id(answer: Answer) -> str:
+    assert answer.tool_call is not None
+    return "call_" + answer.tool_call[0]
+
+
+def _tool_calls(answer: Answer) -> list[dict[str, Any]]:
+    assert answer.tool_call is not None
+    return [{"id": _call_id(answer), "type": "function",
+             "function": {"name": answer.tool_call[1], "arguments": answer.text}}]
 
 
 def render_chat(call: ChatCall, answer: Answer, meta: Meta) -> bytes:
@@ -85,6 +108,8 @@ def render_chat(call: ChatCall, answer: Answer, meta: Meta) -> bytes:
         "refusal": None,
         "annotations": [],
     }
+    if answer.tool_call is not None:
+        message.update(content=None, tool_calls=_tool_calls(answer))
     return dumps(
         {
             "id": meta.id,
@@ -124,6 +149,15 @@ def stream_chat(call: ChatCall, answer: Answer, meta: Meta) -> StreamBody:
         '"logprobs":null,"finish_reason":null}]'
     )
     head = (prefix + role + suffix).encode()
+    if answer.tool_call is not None:
+        start = {"index": 0, "id": _call_id(answer), "type": "function",
+                 "function": {"name": answer.tool_call[1], "arguments": ""}}
+        first = {"role": "assistant", "content": None, "tool_calls": [start], "refusal": None}
+        head = (prefix + '[{"index":0,"delta":' + dumps(first).decode()
+                + ',"logprobs":null,"finish_reason":null}]' + suffix).encode()
+        token_head = prefix + '[{"index":0,"delta":{"tool_calls":[{"index":0,"function":' \
+            '{"arguments":'
+        token_tail = '}}]},"logprobs":null,"finish_reason":null}]' + suffix
 
     def frames(pieces: Sequence[str], now: float) -> bytes:
         return "".join(token_head + jstr(p) + token_tail for p in pieces).encode()

@@ -80,6 +80,12 @@ def render(dialect: str, directive: Directive, call: ChatCall, answer: Answer,
     return shape(call, answer, meta)
 
 
+def supports(dialect: str, name: str) -> bool:
+    """Whether ``dialect`` has a reply shape called ``name``."""
+    table = _OPENAI if dialect == "openai" else _ANTHROPIC if dialect == "anthropic" else _OLLAMA
+    return name in table
+
+
 def _head(answer: Answer) -> list[str]:
     return list(answer.pieces[:PARTIAL])
 

@@ -1,9 +1,9 @@
 """Seeded decisions: which fault a request gets, and how long it takes.
 
-Faults and jitter use separate RNGs so that turning jitter on does not change
-which requests fail. Each rate is an independent probability, checked in a
-fixed order (rate limit, failure, stall, mid-stream stall, cut); a rate of 1.0 gives every
-request that fault.
+Faults, jitter and reply shapes (refusals, in-band errors: ``shape``) use separate RNGs so
+that turning one on does not change which requests get the others. Each rate is an
+independent probability, checked in a fixed order (rate limit, failure, stall, mid-stream
+stall, cut); a rate of 1.0 gives every request that fault.
 """
 
 from __future__ import annotations
@@ -34,6 +34,19 @@ class Dice:
         self._opts = opts
         self._faults = random.Random(opts.seed)
         self._jitter = random.Random(opts.seed + 0x5EED)
+        self._shapes = random.Random(opts.seed + 0x5A9E)
+
+    def shape(self, dialect: str) -> str | None:
+        """A directive name (``refusal``, ``error_after_text``) for this request, by
+        ``refusal_rate`` then ``inband_error_rate``; None for a plain answer."""
+        from llmx.sim.directives import supports
+
+        o, r = self._opts, self._shapes
+        for name, rate in (("refusal", o.refusal_rate), ("error_after_text",
+                                                          o.inband_error_rate)):
+            if rate > 0 and r.random() < rate and supports(dialect, name):
+                return name
+        return None
 
     def fault(self) -> Fault:
         o = self._opts

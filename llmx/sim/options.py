@@ -12,6 +12,8 @@ _RATES = (
     "cut_rate",
     "stall_rate",
     "midstream_stall_rate",
+    "refusal_rate",
+    "inband_error_rate",
 )
 _NON_NEGATIVE = (
     "latency_ms",
@@ -37,6 +39,11 @@ class SimOptions:
     ``stall_rate`` never sends the status line; ``midstream_stall_rate`` sends
     part of the body (as a cut does) and then goes silent. A stalled request
     holds its connection until the client gives up or the server stops.
+    ``refusal_rate`` answers a refusal and ``inband_error_rate`` some text and then an
+    in-band error (``event: error`` / ``data: {"error": ...}``; a whole reply gets the HTTP
+    500 it stands for), each in the request's dialect, as the ``refusal`` and
+    ``error_after_text`` directives do (``llmx.sim.directives``); a dialect without such a
+    reply (Ollama has no refusal) answers normally.
 
     ``batch_delay_s`` (seconds) is how long after its creation a provider
     batch (OpenAI Batch API, Anthropic Message Batches) completes.
@@ -54,6 +61,8 @@ class SimOptions:
     cut_rate: float = 0.0
     stall_rate: float = 0.0
     midstream_stall_rate: float = 0.0
+    refusal_rate: float = 0.0
+    inband_error_rate: float = 0.0
     seed: int = 0
     max_tokens_default: int = 64
     retry_after_s: float = 0.05

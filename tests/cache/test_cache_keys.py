@@ -189,3 +189,34 @@ def test_scope_last_user_message_is_found_before_a_trailing_assistant_turn() -> 
 def test_scope_and_exact_keys_never_coincide() -> None:
     alone = Request(model="m", messages=())
     assert scope(alone) != key(alone)
+
+
+TOOLS = '[{"function":{"name":"get_weather","parameters":{"type":"object"}},"type":"function"}]'
+
+
+@pytest.mark.parametrize("field", ["tools", "tool_choice", "schema"])
+def test_tools_choice_and_schema_change_both_keys_when_set(field: str) -> None:
+    value = {"tools": TOOLS, "tool_choice": "required", "schema": '{"type":"object"}'}[field]
+    changed = BASE._replace(**{field: value})
+    assert key(changed) != key() and scope(changed) != scope()
+    assert generation_params(changed)[field] == value
+    other = {"tools": TOOLS.replace("weather", "time"), "tool_choice": "auto",
+             "schema": '{"type":"array"}'}[field]
+    assert key(BASE._replace(**{field: other})) != key(changed)
+
+
+def test_requests_without_tools_keep_the_keys_existing_caches_hold() -> None:
+    """The new fields default to None and are then left out: byte-identical documents."""
+    plain = BASE._replace(tools=None, tool_choice=None, schema=None)
+    assert key(plain) == "5ff32b2723b3b472a8cc97241ffc894c1ce39a8ee39b2160d6edb261da1b9b8f"
+    assert scope(plain) == "291ccd9f10fd69cfcc21f2372cd63024e7801d7c3fcfb5f785c2146e4d388a79"
+    assert set(generation_params(plain)) == {"temperature", "max_tokens"}
+
+
+def test_with_tools_the_question_is_part_of_the_scope() -> None:
+    """A tool call's arguments come from the question: no semantic stand-in across questions."""
+    tooled = BASE._replace(tools=TOOLS)
+    assert scope(with_message(2, "What is the capital of Spain?")) == scope()
+    other = with_message(2, "What is the capital of Spain?")._replace(tools=TOOLS)
+    assert scope(other) != scope(tooled)
+    assert scope(tooled) == scope(BASE._replace(tools=TOOLS))

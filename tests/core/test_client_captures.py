@@ -1,7 +1,8 @@
 """Recorded wire captures replayed through the Client: what the cache keeps (issue 9, item 4).
 
 Each chat capture of ``../shared/data/wire`` is served twice by a mock transport to a Client
-of its provider; a tool-call reply must be sent both times, a normal reply once.
+of its provider; every recorded reply is complete (text or tool calls), so it is sent once
+and the repeat is the cache's, with the same text and the same tool calls.
 """
 
 from __future__ import annotations
@@ -57,12 +58,14 @@ def replay_twice(capture: Capture, home: Path) -> tuple[list[Completion | LlmxEr
 def test_a_recorded_reply_is_cached_only_when_complete(capture: Capture, tmp_path: Path,
                                                        shared_data: Any) -> None:
     results, sent = replay_twice(capture, tmp_path)
+    first, second = results
+    assert isinstance(first, Completion) and isinstance(second, Completion), results
     if capture.name in TOOL_CALLS:
-        assert sent == 2 and all(isinstance(r, LlmxError) or r.cached is False for r in results)
+        assert first.finish_reason == "tool_calls" and first.tool_calls and not first.text
     else:
-        first, second = results
-        assert isinstance(first, Completion) and first.text, first
-        assert sent == 1 and isinstance(second, Completion) and second.cached == "exact"
+        assert first.text
+    assert sent == 1 and second.cached == "exact"
+    assert (second.text, second.tool_calls) == (first.text, first.tool_calls)
 
 
 def test_the_tool_call_captures_are_present(shared_data: Any) -> None:

@@ -22,7 +22,7 @@ from llmx.engine import Client
 from llmx.errors import LlmxError, StreamError
 from llmx.prepare import Call
 from llmx.sim import SimOptions, SimServer
-from llmx.types import Chunk, Completion, Usage
+from llmx.types import Chunk, Completion, ToolCall, Usage
 from tests.core.answers import ask_repeatedly
 
 USAGE = Usage(3, 4)
@@ -79,9 +79,15 @@ def reply(text: str, reason: str | None) -> list[Chunk]:
 
 
 INCOMPLETE = {
-    "tool-call-only (OpenAI, Ollama)": (reply("", "tool_calls"), None),
-    "text plus a tool call": (reply("Let me check.", "tool_calls"), None),
-    "tool use (Anthropic)": (reply("", "tool_use"), None),
+    "finish tool_calls, no call given": (reply("", "tool_calls"), None),
+    "text plus finish tool_calls, no call given": (reply("Let me check.", "tool_calls"), None),
+    "a tool call cut mid-arguments": ([Chunk(tool_calls=(ToolCall("c1", "f", '{"ci'),)),
+                                       Chunk(usage=USAGE, model="m",
+                                             finish_reason="tool_calls")], None),
+    "a tool call without a name": ([Chunk(tool_calls=(ToolCall("c1", "", "{}"),)),
+                                    Chunk(usage=USAGE, model="m",
+                                          finish_reason="tool_calls")], None),
+    "tool use (the raw Anthropic name)": (reply("", "tool_use"), None),
     "refusal": (reply("I can't help with that.", "refusal"), None),
     "content filter": (reply("The first half of", "content_filter"), None),
     "a choice with no message": (reply("", "stop"), None),
@@ -129,11 +135,11 @@ def openai_choice(message: Any, reason: str | None) -> dict[str, Any]:
 
 TOOL_CALL = {"id": "call_1", "type": "function",
              "function": {"name": "weather", "arguments": "{\"city\": \"Paris\"}"}}
+CUT_CALL = {"id": "call_1", "type": "function",
+            "function": {"name": "weather", "arguments": "{\"city\": \"Par"}}
 DELTA = {"id": "x", "object": "chat.completion.chunk", "model": "m"}
 
 WIRE = {
-    "openai tool_calls, content null": ("openai", False, json.dumps(openai_choice(
-        {"role": "assistant", "content": None, "tool_calls": [TOOL_CALL]}, "tool_calls"))),
     "openai refusal": ("openai", False, json.dumps(openai_choice(
         {"role": "assistant", "content": None, "refusal": "I can't help with that."}, "stop"))),
     "openai content_filter": ("openai", False, json.dumps(openai_choice(
@@ -151,6 +157,21 @@ WIRE = {
         {"error": "overloaded"}, "[DONE]")),
     "text deltas then [DONE], never a finish_reason": ("openai", True, sse(
         {**DELTA, "choices": [{"index": 0, "delta": {"content": "half an"}}]}, "[DONE]")),
+    "openai stream of tool-call deltas cut mid-arguments": ("openai", True, sse(
+        {**DELTA, "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, **CUT_CALL}]}}]},
+        {**DELTA, "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]},
+        "[DONE]")),
+    "anthropic refusal": ("anthropic", False, json.dumps({
+        "id": "msg", "type": "message", "role": "assistant", "model": "m",
+        "content": [{"type": "text", "text": "I can't"}],
+        "stop_reason": "refusal", "usage": {"input_tokens": 3, "output_tokens": 4}})),
+    "ollama done_reason load": ("ollama", False, json.dumps({
+        "model": "m", "message": {"role": "assistant", "content": ""}, "done": True,
+        "done_reason": "load"})),
+}
+COMPLETE_TOOL_CALLS = {
+    "openai tool_calls, content null": ("openai", False, json.dumps(openai_choice(
+        {"role": "assistant", "content": None, "tool_calls": [TOOL_CALL]}, "tool_calls"))),
     "openai stream of tool-call deltas": ("openai", True, sse(
         {**DELTA, "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, **TOOL_CALL}]}}]},
         {**DELTA, "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]},
@@ -159,13 +180,6 @@ WIRE = {
         "id": "msg", "type": "message", "role": "assistant", "model": "m",
         "content": [{"type": "tool_use", "id": "tu", "name": "weather", "input": {}}],
         "stop_reason": "tool_use", "usage": {"input_tokens": 3, "output_tokens": 4}})),
-    "anthropic refusal": ("anthropic", False, json.dumps({
-        "id": "msg", "type": "message", "role": "assistant", "model": "m",
-        "content": [{"type": "text", "text": "I can't"}],
-        "stop_reason": "refusal", "usage": {"input_tokens": 3, "output_tokens": 4}})),
-    "ollama done_reason load": ("ollama", False, json.dumps({
-        "model": "m", "message": {"role": "assistant", "content": ""}, "done": True,
-        "done_reason": "load"})),
     "ollama tool call, no text": ("ollama", False, json.dumps({
         "model": "m", "message": {"role": "assistant", "content": "", "tool_calls": [
             {"function": {"name": "weather", "arguments": {"city": "Paris"}}}]},
@@ -195,6 +209,19 @@ def test_an_incomplete_wire_reply_is_never_cached(case: str, tmp_path: Path) -> 
                         provider=provider)
     assert len(sent) == 2, results
     assert all(isinstance(r, LlmxError) or r.cached is False for r in results)
+
+
+@pytest.mark.parametrize("case", list(COMPLETE_TOOL_CALLS))
+def test_a_complete_tool_call_reply_is_cached_with_its_calls(case: str, tmp_path: Path) -> None:
+    provider, stream, body = COMPLETE_TOOL_CALLS[case]
+    sent: list[str] = []
+    first, second = ask_twice(wire_engine(body, stream, sent), tmp_path, stream=stream,
+                              provider=provider)
+    assert isinstance(first, Completion) and isinstance(second, Completion)
+    assert len(sent) == 1 and second.cached == "exact"
+    assert first.finish_reason == second.finish_reason == "tool_calls"
+    assert [c.name for c in second.tool_calls] == ["weather"]
+    assert second.tool_calls == first.tool_calls
 
 
 def test_a_complete_wire_reply_is_cached(tmp_path: Path) -> None:

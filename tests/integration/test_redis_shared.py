@@ -89,7 +89,7 @@ def test_backend_redis_without_a_url_is_refused(tmp_path: Path, sim: Sim) -> Non
 def test_two_processes_asking_at_once_send_one_request(tmp_path: Path,
                                                        sim_factory: Callable[..., Sim],
                                                        redis_server: RedisServer) -> None:
-    slow = sim_factory("--ttft-ms", "600", "--tokens-per-s", "100")
+    slow = sim_factory("--ttft-ms", "2500", "--tokens-per-s", "100")
     one = machine(tmp_path, "a", slow, redis_server.url)
     two = machine(tmp_path, "b", slow, redis_server.url)
     argv = ("ask", "--json", "what does a write-ahead log protect against")
@@ -100,7 +100,10 @@ def test_two_processes_asking_at_once_send_one_request(tmp_path: Path,
     out_two, err_two = second.communicate(timeout=60)
     assert first.returncode == 0 and second.returncode == 0, (err_one, err_two)
     a, b = json.loads(out_one), json.loads(out_two)
-    assert a["cached"] is False and b["cached"] == "exact" and a["text"] == b["text"]
+    # the second waited for the first's lease, then served its stored answer (exact; or, if
+    # the answer landed between its two look-ups, the same entry through the semantic tier)
+    assert a["cached"] is False and b["cached"] in ("exact", "semantic")
+    assert a["text"] == b["text"]
     assert served(slow) == 1
 
 

@@ -190,6 +190,14 @@ def anthropic_input_tokens(usage: dict[str, Any]) -> int:
     return sum(int(usage.get(k) or 0) for k in keys)
 
 
+ANTHROPIC_FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
+                    "tool_use": "tool_calls"}  # llmx's names for Anthropic's stop reasons
+
+
+def anthropic_finish(stop_reason: str | None) -> str | None:
+    return None if stop_reason is None else ANTHROPIC_FINISH.get(stop_reason, stop_reason)
+
+
 def expected_anthropic_stream(body: bytes) -> Outcome:
     text, usage_in, usage_out, finish = "", 0, 0, None
     for _, payload in sse_payloads(body):
@@ -200,7 +208,7 @@ def expected_anthropic_stream(body: bytes) -> Outcome:
             text += obj["delta"]["text"]
         elif obj["type"] == "message_delta":
             usage_out = obj["usage"]["output_tokens"]
-            finish = obj["delta"]["stop_reason"]
+            finish = anthropic_finish(obj["delta"]["stop_reason"])
     return Outcome(text, (usage_in, usage_out), finish)
 
 

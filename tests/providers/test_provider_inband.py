@@ -140,7 +140,7 @@ TOOL_CALL = {"id": "call_1", "type": "function",
 @pytest.mark.parametrize(("body", "text", "finish"), [
     (openai_body({"content": None, "tool_calls": [TOOL_CALL]}, "tool_calls"), "", "tool_calls"),
     (openai_body({"content": None, "tool_calls": [TOOL_CALL]}, "stop"), "", "tool_calls"),
-    (openai_body({"content": None, "refusal": "I can't help."}), "I can't help.", "refusal"),
+    (openai_body({"content": None, "refusal": "I can't help."}), "", "refusal"),
     (openai_body({"content": "par", "refusal": None}, "content_filter"), "par", "content_filter"),
     (openai_body(None), "", None),
     (openai_body({"content": "fine", "refusal": None}), "fine", "stop"),
@@ -148,6 +148,7 @@ TOOL_CALL = {"id": "call_1", "type": "function",
 def test_openai_whole_reply_finish_reason(body: bytes, text: str, finish: str | None) -> None:
     chunk = codec_for("openai").parse_response(body)
     assert (chunk.text, chunk.finish_reason) == (text, finish)
+    assert chunk.refusal == ("I can't help." if finish == "refusal" else "")
 
 
 def openai_stream(*deltas: dict[str, Any], finish: str | None) -> bytes:
@@ -160,7 +161,7 @@ def openai_stream(*deltas: dict[str, Any], finish: str | None) -> bytes:
     (openai_stream({"role": "assistant", "content": None, "tool_calls": [TOOL_CALL]},
                    finish="stop"), "", "tool_calls"),
     (openai_stream({"role": "assistant", "content": "", "refusal": ""}, {"refusal": "I can't"},
-                   {"refusal": " do that."}, finish="stop"), "I can't do that.", "refusal"),
+                   {"refusal": " do that."}, finish="stop"), "", "refusal"),
     (openai_stream({"content": "half"}, finish="content_filter"), "half", "content_filter"),
     (sse((None, {"model": "m", "choices": [{"index": 0}]}), (None, "[DONE]")), "", None),
 ], ids=["tool_calls-said-stop", "refusal", "content_filter", "no-delta"])
@@ -168,6 +169,8 @@ def test_openai_stream_finish_reason(body: bytes, text: str, finish: str | None)
     chunks = decode("openai", body)
     assert "".join(c.text for c in chunks) == text
     assert [c.finish_reason for c in chunks if c.finish_reason] == ([finish] if finish else [])
+    refused = "".join(c.refusal for c in chunks)
+    assert refused == ("I can't do that." if finish == "refusal" else "")
 
 
 def anthropic_body(blocks: list[dict[str, Any]], stop: str) -> bytes:
@@ -179,11 +182,14 @@ TOOL_USE = {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}}
 
 
 @pytest.mark.parametrize(("body", "text", "finish"), [
-    (anthropic_body([TOOL_USE], "tool_use"), "", "tool_use"),
+    (anthropic_body([TOOL_USE], "tool_use"), "", "tool_calls"),
     (anthropic_body([{"type": "text", "text": "Let me check."}, TOOL_USE], "tool_use"),
-     "Let me check.", "tool_use"),
-    (anthropic_body([{"type": "text", "text": "I"}], "refusal"), "I", "refusal"),
-    (anthropic_body([{"type": "text", "text": "done"}], "end_turn"), "done", "end_turn"),
+     "Let me check.", "tool_calls"),
+    (anthropic_body([{"type": "text", "text": "I"}], "refusal"), "", "refusal"),
+    (anthropic_body([{"type": "text", "text": "done"}], "end_turn"), "done", "stop"),
+    (anthropic_body([{"type": "text", "text": "do"}], "max_tokens"), "do", "length"),
+    (anthropic_body([{"type": "text", "text": "so"}], "stop_sequence"), "so", "stop"),
+    (anthropic_body([{"type": "text", "text": "wa"}], "pause_turn"), "wa", "pause_turn"),
 ])
 def test_anthropic_whole_reply_finish_reason(body: bytes, text: str, finish: str) -> None:
     chunk = codec_for("anthropic").parse_response(body)
@@ -232,9 +238,9 @@ def test_ollama_whole_reply_finish_reason(message: dict[str, Any], reason: str,
 
 @pytest.mark.parametrize(("name", "provider", "finish"), [
     ("openai_chat_stream_toolcalls", "openai", "tool_calls"),
-    ("anthropic_messages_stream_tool_use", "anthropic", "tool_use"),
+    ("anthropic_messages_stream_tool_use", "anthropic", "tool_calls"),
     ("openai_chat_stream_usage", "openai", "stop"),
-    ("anthropic_messages_stream_text", "anthropic", "end_turn"),
+    ("anthropic_messages_stream_text", "anthropic", "stop"),
     ("ollama_chat_stream", "ollama", "stop"),
 ])
 def test_recorded_streams_report_what_happened(shared_data: Path, name: str, provider: str,
@@ -242,7 +248,7 @@ def test_recorded_streams_report_what_happened(shared_data: Path, name: str, pro
     body = (shared_data / "wire" / name / "response.body").read_bytes()
     chunks = feed_all(codec_for(provider).stream_decoder(), [body])
     assert [c.finish_reason for c in chunks if c.finish_reason] == [finish]
-    if finish in ("tool_calls", "tool_use"):
+    if finish == "tool_calls":
         assert "".join(c.text for c in chunks) == ""
 
 

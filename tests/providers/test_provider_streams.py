@@ -92,7 +92,7 @@ STREAMS = {
     "anthropic": anthropic_stream(),
     "ollama": ollama_stream(),
 }
-EXPECTED_FINISH = {"anthropic": "end_turn"}
+EXPECTED_FINISH = {"anthropic": "stop"}
 
 
 @pytest.mark.parametrize("name", sorted(STREAMS))
@@ -213,7 +213,7 @@ def test_anthropic_usage_repeated_in_message_delta() -> None:
         ("message_delta", delta),
         ("message_stop", {"type": "message_stop"}),
     )
-    assert summarize(decode("anthropic", [body])) == Outcome("", (7, 9), "max_tokens")
+    assert summarize(decode("anthropic", [body])) == Outcome("", (7, 9), "length")
 
 
 def test_ollama_error_line_mid_stream() -> None:

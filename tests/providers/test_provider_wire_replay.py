@@ -14,6 +14,7 @@ from tests.providers.capture_kit import (
     MISSING_REASON,
     Capture,
     Outcome,
+    anthropic_finish,
     anthropic_input_tokens,
     bytewise,
     expected_stream,
@@ -94,7 +95,7 @@ def test_stream_text_is_human_plausible(stream_capture: Capture) -> None:
         assert outcome.text == "Hello"
     if "tool" in stream_capture.name:
         assert outcome.text == ""
-        assert outcome.finish_reason in ("tool_calls", "tool_use")
+        assert outcome.finish_reason == "tool_calls"
 
 
 # --- whole JSON bodies -------------------------------------------------------------
@@ -110,7 +111,7 @@ def test_chat_response_parses(chat_capture: Capture) -> None:
     elif chat_capture.provider == "anthropic":
         text = "".join(b["text"] for b in data["content"] if b["type"] == "text")
         usage = (anthropic_input_tokens(data["usage"]), data["usage"]["output_tokens"])
-        finish = data["stop_reason"]
+        finish = anthropic_finish(data["stop_reason"])
     else:
         text = data["message"]["content"]
         usage = (data["prompt_eval_count"], data["eval_count"])

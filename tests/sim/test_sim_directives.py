@@ -35,11 +35,13 @@ async def ask(sim: SimServer, provider: str, prompt: str, *, stream: bool,
         await engine.aclose()
 
 
-def outcome(provider: str, prompt: str, stream: bool) -> tuple[str, str | None]:
-    async def go(sim: SimServer) -> tuple[str, str | None]:
+def outcome(provider: str, prompt: str, stream: bool) -> tuple[str, str | None, str]:
+    """The answer's text, its last finish reason and its refusal text."""
+    async def go(sim: SimServer) -> tuple[str, str | None, str]:
         chunks, _ = await ask(sim, provider, prompt, stream=stream)
         finishes = [c.finish_reason for c in chunks if c.finish_reason]
-        return "".join(c.text for c in chunks), (finishes[-1] if finishes else None)
+        return ("".join(c.text for c in chunks), (finishes[-1] if finishes else None),
+                "".join(c.refusal for c in chunks))
 
     return with_sim(go)
 
@@ -49,7 +51,7 @@ FINISHES = [
     ("openai", "refusal", "refusal"),
     ("openai", "content_filter", "content_filter"),
     ("openai", "no_message", None),
-    ("anthropic", "tool_calls", "tool_use"),
+    ("anthropic", "tool_calls", "tool_calls"),
     ("anthropic", "refusal", "refusal"),
     ("ollama", "tool_calls", "tool_calls"),
     ("ollama", "load", "load"),
@@ -60,12 +62,12 @@ FINISHES = [
 @pytest.mark.parametrize(("provider", "name", "finish"), FINISHES)
 def test_directed_reply_reaches_the_codec_as_that_finish_reason(
         provider: str, name: str, finish: str | None, stream: bool) -> None:
-    text, got = outcome(provider, f"hello [[sim:{name}]]", stream)
+    text, got, refusal = outcome(provider, f"hello [[sim:{name}]]", stream)
     assert got == finish
     if name in ("tool_calls", "no_message", "load"):
         assert text == ""
     if name == "refusal" and provider == "openai":
-        assert "can't help" in text
+        assert "can't help" in refusal and text == ""
 
 
 ERRORS = [
