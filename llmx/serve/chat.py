@@ -24,7 +24,7 @@ from llmx.errors import (
     TransportError,
     UsageError,
 )
-from llmx.serve.wire_openai import BadRequest, ChatCall
+from llmx.serve.wire import BadRequest, ChatCall
 
 if TYPE_CHECKING:
     from llmx.answer import Answer

@@ -2,9 +2,10 @@
 
 What a client may rely on: ``messages`` alternate ``user`` / ``assistant`` turns with string
 content or text blocks, the last one the user's; ``system`` is a string or text blocks;
-``max_tokens`` is required (as the Messages API requires it); ``temperature`` and
-``stream`` are honoured. Fields llmx cannot honour yet (``tools``, ``tool_choice``,
-``thinking``, image or document blocks) get a 400 that names them. The reply is a
+``max_tokens`` is required (as the Messages API requires it); ``temperature``, ``stream``,
+``tools`` and ``tool_choice`` are honoured (``tool_use`` blocks come back). Fields llmx
+cannot honour yet (``thinking``, image or document blocks, ``tool_result`` blocks) get a 400
+that names them. The reply is a
 ``message`` object, or the Messages event stream (``message_start``,
 ``content_block_start``, ``content_block_delta`` ``text_delta``s, ``content_block_stop``,
 ``message_delta`` with the stop reason and output tokens, ``message_stop``).
@@ -17,10 +18,11 @@ from typing import Any
 
 from llmx.messages import BadMessages, split_messages
 from llmx.plan import Call
-from llmx.serve.wire_openai import BadRequest, ChatCall
-from llmx.types import Chunk, Completion
+from llmx.serve.wire import BadRequest, ChatCall
+from llmx.serve.wire_tools import anthropic_blocks, anthropic_tooling
+from llmx.types import Chunk, Completion, ToolCall
 
-REFUSED_FIELDS = ("tools", "tool_choice", "thinking")
+REFUSED_FIELDS = ("thinking",)
 STOP_REASONS = {"stop": "end_turn", "end_turn": "end_turn", "length": "max_tokens",
                 "max_tokens": "max_tokens", "stop_sequence": "stop_sequence",
                 "tool_calls": "tool_use", "tool_use": "tool_use", "refusal": "refusal"}
@@ -57,8 +59,10 @@ def parse_messages(body: Any) -> ChatCall:
     model = body.get("model")
     if model is not None and not isinstance(model, str):
         raise BadRequest("`model` must be a string")
+    tooling = anthropic_tooling(body)
     call = Call(system=system, max_tokens=max_tokens, history=tuple(turns[:-1]),
-                temperature=None if temperature is None else float(temperature))
+                temperature=None if temperature is None else float(temperature),
+                tools=tooling.tools, tool_choice=tooling.tool_choice)
     return ChatCall(model, turns[-1].content, call, body.get("stream") is True, True)
 
 
@@ -82,12 +86,13 @@ def _usage(input_tokens: int, output_tokens: int) -> dict[str, int]:
 class MessageWriter:
     """The Messages event stream of one answer."""
 
-    __slots__ = ("_finish", "_ident", "_input", "_model", "_output")
+    __slots__ = ("_calls", "_finish", "_ident", "_input", "_model", "_output")
 
     def __init__(self, ident: str, model: str) -> None:
         self._ident, self._model = ident, model
         self._finish: str | None = None
         self._input = self._output = 0
+        self._calls: tuple[ToolCall, ...] = ()
 
     def first(self) -> bytes:
         message: dict[str, Any] = {"id": self._ident, "type": "message", "role": "assistant",
@@ -102,15 +107,17 @@ class MessageWriter:
             self._finish = chunk.finish_reason
         if chunk.usage is not None:
             self._input, self._output = chunk.usage.input_tokens, chunk.usage.output_tokens
-        if not chunk.text:
+        self._calls += chunk.tool_calls
+        text = chunk.text or chunk.refusal
+        if not text:
             return b""
         return _event("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                              "delta": {"type": "text_delta",
-                                                        "text": chunk.text}})
+                                              "delta": {"type": "text_delta", "text": text}})
 
     def last(self) -> bytes:
         stop = STOP_REASONS.get(self._finish or "stop", "end_turn")
         return (_event("content_block_stop", {"type": "content_block_stop", "index": 0})
+                + b"".join(_tool_events(i, call) for i, call in enumerate(self._calls, 1))
                 + _event("message_delta", {"type": "message_delta",
                                            "delta": {"stop_reason": stop,
                                                      "stop_sequence": None},
@@ -129,8 +136,10 @@ class AnthropicDialect:
 
     @staticmethod
     def whole(completion: Completion, ident: str, created: int) -> dict[str, Any]:
+        text = completion.text or completion.refusal
+        blocks = [{"type": "text", "text": text}] if text or not completion.tool_calls else []
         return {"id": ident, "type": "message", "role": "assistant", "model": completion.model,
-                "content": [{"type": "text", "text": completion.text}],
+                "content": blocks + anthropic_blocks(completion.tool_calls),
                 "stop_reason": STOP_REASONS.get(completion.finish_reason or "stop", "end_turn"),
                 "stop_sequence": None,
                 "usage": _usage(completion.usage.input_tokens, completion.usage.output_tokens)}
@@ -147,6 +156,18 @@ class AnthropicDialect:
     @staticmethod
     def stream_error(kind: str, message: str) -> bytes:
         return _event("error", AnthropicDialect.error(kind, message))
+
+
+def _tool_events(index: int, call: ToolCall) -> bytes:
+    """A whole tool call as the Messages stream sends one: its block, its input as one
+    ``input_json_delta``, the block's end."""
+    start = {"type": "tool_use", "id": call.id, "name": call.name, "input": {}}
+    return (_event("content_block_start", {"type": "content_block_start", "index": index,
+                                           "content_block": start})
+            + _event("content_block_delta", {"type": "content_block_delta", "index": index,
+                                             "delta": {"type": "input_json_delta",
+                                                       "partial_json": call.arguments}})
+            + _event("content_block_stop", {"type": "content_block_stop", "index": index}))
 
 
 def _event(name: str, data: dict[str, Any]) -> bytes:

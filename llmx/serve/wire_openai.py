@@ -6,33 +6,25 @@ What a client may rely on: ``messages`` with string content or text parts; ``sys
 ``llmx.messages`` reads the list, as for a batch line); the last
 message must be the user's, and the ones before it are the history; ``max_tokens`` or
 ``max_completion_tokens``, ``temperature``, ``stream`` and ``stream_options.include_usage``
-are honoured. A field llmx cannot honour yet (``tools``, ``response_format``, images, ``n``
-above 1) is refused with a 400 that names it, never dropped silently.
+are honoured; so are ``tools``, ``tool_choice`` and a ``json_schema`` ``response_format``
+(``llmx.serve.wire_tools``), and tool calls and refusals come back in the reply. A field
+llmx cannot honour yet (``functions``, ``logprobs``, images, tool results in ``messages``,
+``n`` above 1) is refused with a 400 that names it, never dropped silently.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from llmx.messages import BadMessages, split_messages
 from llmx.plan import Call
-from llmx.types import Chunk, Completion, Message
+from llmx.serve.wire import BadRequest, ChatCall
+from llmx.serve.wire_tools import openai_call_deltas, openai_calls, openai_tooling
+from llmx.types import Chunk, Completion, Message, ToolCall
 
-REFUSED_FIELDS = ("tools", "tool_choice", "functions", "response_format", "logprobs")
-
-
-class BadRequest(Exception):
-    """The request body is not one llmx can serve; ``str(exc)`` says why (a 400)."""
-
-
-class ChatCall(NamedTuple):
-    model: str | None  # the request's ``model``: a profile name, or a model of the default
-    prompt: str
-    call: Call
-    stream: bool
-    include_usage: bool
+REFUSED_FIELDS = ("functions", "function_call", "logprobs")
 
 
 def parse_chat(body: Any) -> ChatCall:
@@ -49,9 +41,11 @@ def parse_chat(body: Any) -> ChatCall:
     if model is not None and not isinstance(model, str):
         raise BadRequest("`model` must be a string")
     options = body.get("stream_options") or {}
-    return ChatCall(model, prompt, Call(system=system, temperature=_number(body, "temperature"),
-                                        max_tokens=_max_tokens(body), history=history),
-                    body.get("stream") is True,
+    tooling = openai_tooling(body)
+    call = Call(system=system, temperature=_number(body, "temperature"),
+                max_tokens=_max_tokens(body), history=history, tools=tooling.tools,
+                tool_choice=tooling.tool_choice, schema=tooling.schema)
+    return ChatCall(model, prompt, call, body.get("stream") is True,
                     isinstance(options, dict) and options.get("include_usage") is True)
 
 
@@ -88,10 +82,27 @@ def completion_json(completion: Completion, *, ident: str, created: int) -> dict
     return {
         "id": ident, "object": "chat.completion", "created": created,
         "model": completion.model,
-        "choices": [{"index": 0, "finish_reason": completion.finish_reason or "stop",
-                     "message": {"role": "assistant", "content": completion.text}}],
+        "choices": [{"index": 0, "finish_reason": finish_reason(completion.finish_reason),
+                     "message": _message(completion)}],
         "usage": usage_json(completion.usage.input_tokens, completion.usage.output_tokens),
     }
+
+
+def _message(completion: Completion) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant",
+                               "content": completion.text or (None if completion.tool_calls
+                                                              or completion.refusal else "")}
+    if completion.tool_calls:
+        message["tool_calls"] = openai_calls(completion.tool_calls)
+    if completion.refusal:
+        message["refusal"] = completion.refusal
+    return message
+
+
+def finish_reason(reason: str | None) -> str:
+    """llmx's finish reason as Chat Completions names it (a refusal ends with ``stop``)."""
+    return {"length": "length", "tool_calls": "tool_calls",
+            "content_filter": "content_filter"}.get(reason or "stop", "stop")
 
 
 def usage_json(prompt: int, answer: int) -> dict[str, int]:
@@ -103,13 +114,14 @@ class ChunkWriter:
     """The SSE events of one streamed answer, in order: a role delta, content deltas, the
     finish reason, then (when asked) a usage event with no choices, then ``[DONE]``."""
 
-    __slots__ = ("_base", "_finish", "_model", "_usage", "include_usage")
+    __slots__ = ("_base", "_calls", "_finish", "_model", "_usage", "include_usage")
 
     def __init__(self, *, ident: str, created: int, model: str, include_usage: bool) -> None:
         self._base = {"id": ident, "object": "chat.completion.chunk", "created": created}
         self._model = model
         self._finish: str | None = None
         self._usage = (0, 0)
+        self._calls: tuple[ToolCall, ...] = ()
         self.include_usage = include_usage
 
     def first(self) -> bytes:
@@ -124,13 +136,20 @@ class ChunkWriter:
             self._finish = chunk.finish_reason
         if chunk.usage is not None:
             self._usage = (chunk.usage.input_tokens, chunk.usage.output_tokens)
-        if not chunk.text:
+        self._calls += chunk.tool_calls
+        delta = {name: value for name, value in (("content", chunk.text),
+                                                 ("refusal", chunk.refusal)) if value}
+        if not delta:
             return b""
-        return self._event({"index": 0, "delta": {"content": chunk.text},
-                            "finish_reason": None})
+        return self._event({"index": 0, "delta": delta, "finish_reason": None})
 
     def last(self) -> bytes:
-        out = self._event({"index": 0, "delta": {}, "finish_reason": self._finish or "stop"})
+        out = b""
+        if self._calls:  # each call whole, at its index (what SDKs assemble from fragments)
+            out = self._event({"index": 0, "delta": {"tool_calls": openai_call_deltas(
+                self._calls)}, "finish_reason": None})
+        out += self._event({"index": 0, "delta": {},
+                            "finish_reason": finish_reason(self._finish)})
         if self.include_usage:
             out += _sse({**self._base, "model": self._model, "choices": [],
                          "usage": usage_json(*self._usage)})

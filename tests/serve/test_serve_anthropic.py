@@ -80,7 +80,10 @@ def test_keys_and_errors_have_the_messages_api_shape(sim: Sim, serve_factory: Fa
     ({"max_tokens": 8, "messages": [{"role": "system", "content": "x"},
                                     {"role": "user", "content": "hi"}]}, "top-level `system`"),
     ({"max_tokens": 8, "messages": [{"role": "user", "content": "hi"}],
-      "tools": [{"name": "t", "input_schema": {}}]}, "`tools` is not supported"),
+      "thinking": {"type": "enabled", "budget_tokens": 1024}}, "`thinking` is not supported"),
+    ({"max_tokens": 8, "messages": [{"role": "user", "content": "hi"}],
+      "tools": [{"name": "t", "input_schema": {"type": "object"}}],
+      "tool_choice": {"type": "tool", "name": "other"}}, "`tool_choice` 'other'"),
     ({"max_tokens": 8, "system": 5, "messages": [{"role": "user", "content": "hi"}]},
      "`system` must be"),
 ])

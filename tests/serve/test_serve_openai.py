@@ -117,8 +117,16 @@ def test_keys_are_required_when_configured(sim: Sim, serve_factory: Factory) -> 
 @pytest.mark.parametrize(("body", "says"), [
     ({"model": "local"}, '"messages" must be a non-empty list'),
     ({"messages": [{"role": "assistant", "content": "hi"}]}, "the last message must be"),
+    ({"messages": [{"role": "user", "content": "hi"}], "functions": [{"name": "f"}]},
+     "`functions` is not supported"),
     ({"messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "function"}]},
-     "`tools` is not supported"),
+     "`tools`"),
+    ({"messages": [{"role": "user", "content": "hi"}], "tool_choice": "required"},
+     "`tool_choice` needs `tools`"),
+    ({"messages": [{"role": "user", "content": "hi"}],
+      "response_format": {"type": "json_object"}}, "`response_format` of type 'json_object'"),
+    ({"messages": [{"role": "tool", "content": "42", "tool_call_id": "c1"},
+                   {"role": "user", "content": "hi"}]}, "messages[0].role"),
     ({"messages": [{"role": "user", "content": [{"type": "image_url"}]}]}, "only text parts"),
     ({"messages": [{"role": "user", "content": "hi"}], "max_tokens": 0}, "`max_tokens`"),
 ])
