@@ -23,12 +23,19 @@ local gate starts afresh from it (``llmx.cache.gate``).
 
 Trouble: a Redis that cannot be reached, or dies mid-run, turns reads into misses (``get``
 never raises) and writes into ``CacheUnavailable`` (one warning on the request path): every
-answer is still delivered. Round trips: a hit is one ``GET``; a miss is one ``GET``, one
-``LLEN`` when the semantic tier is on, and one pipelined ``SET`` + ``RPUSH`` after the answer.
+answer is still delivered.
+
+Round trips: a hit is one ``GET``. A miss is one pipeline of ``GET`` and the vector log's
+``LLEN`` (the gate reads the head from it), one ``SET NX`` for the lease
+(``llmx.cache.leases``), and after the answer one pipeline of ``SET``, ``RPUSH`` and the
+lease's release; rows other processes appended since the last look-up cost one ``LRANGE``
+(and a ``GET`` per row whose prompt this process has not seen). ``benchmarks/redis_trips.py``
+counts them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import time
@@ -40,29 +47,13 @@ import redis
 
 from llmx.cache import rows
 from llmx.cache.databases import CacheUnavailable
+from llmx.cache.redis_scripts import BUCKET, RELEASE, RENEW
 from llmx.cache.types import Entry
 from llmx.state import Warn
 
 PREFIX = "llmx:"
-# compare-and-set on a lease's token, atomically in Redis (a lease held by another is kept)
-_RENEW = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
-          "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end")
-_BUCKET = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local rate, capacity, amount = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'stamp')
-local tokens = tonumber(state[1]) or capacity
-local stamp = tonumber(state[2]) or now
-tokens = math.min(capacity, tokens + math.max(0, now - stamp) * rate)
-local wait = math.max(0, (math.min(amount, capacity) - tokens) / rate)
-tokens = math.min(capacity, tokens - amount)
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'stamp', tostring(now))
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return tostring(wait)
-"""
-_RELEASE = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
-            "return redis.call('del', KEYS[1]) else return 0 end")
+RECENT = 256  # answers this store wrote, kept to read back without a round trip
+HEAD_FRESH_S = 1.0  # a log head brought by a GET serves the vector_seq that follows
 TIMEOUT_S = 2.0  # per command: a Redis slower than this is treated as unreachable
 
 
@@ -76,14 +67,24 @@ class RedisStore:
         self._directory = Path(directory)  # local files: the gate's index, snapshots
         self._clock = clock
         self._warn = warn
+        self._ops: list[Callable[[Any], object]] = []  # writes not sent yet (one pipeline)
+        self._recent: dict[str, bytes] = {}  # answers this store wrote: read back from here
+        self._logs: set[str] = set()  # vector logs this store reads: their heads ride on GETs
+        self._heads: dict[str, tuple[int, float]] = {}  # log -> (head, when), from a GET
+        self._scheduled = False
+        self._told = False  # a failure was already reported (to a caller, or warned)
 
     # -- responses -------------------------------------------------------------------------
 
     def get(self, key: str) -> Entry | None:
-        try:
-            raw = self._client.get(PREFIX + "r:" + key)
-        except redis.RedisError:
-            return None
+        """The answer under ``key``. The same round trip brings the heads of the vector logs
+        this store reads, for the ``vector_seq`` that follows a miss (``HEAD_FRESH_S``)."""
+        raw: Any = self._recent.get(key)
+        if raw is None:
+            try:
+                raw = self._get_with_heads(PREFIX + "r:" + key)
+            except redis.RedisError:
+                return None
         if raw is None:
             return None
         try:
@@ -96,17 +97,24 @@ class RedisStore:
         if expire is not None and expire <= 0:
             return
         expires = None if expire is None else self._clock() + expire
-        data = json.dumps(rows.envelope(entry, expires), separators=(",", ":"))
+        data = json.dumps(rows.envelope(entry, expires), separators=(",", ":")).encode()
         ttl = None if expire is None else max(1, int(expire * 1000))
-        self._do(lambda: self._client.set(PREFIX + "r:" + key, data, px=ttl))
+        if len(self._recent) >= RECENT:
+            self._recent.pop(next(iter(self._recent)))
+        self._recent[key] = data
+        self._queue(lambda pipe: pipe.set(PREFIX + "r:" + key, data, px=ttl))
 
     def delete(self, key: str) -> bool:
+        self._recent.pop(key, None)
+        self._send()  # a queued write of it must not land after the delete
         return bool(self._do(lambda: self._client.delete(PREFIX + "r:" + key)))
 
     def flush(self) -> None:
-        """Nothing is queued: every write is sent when it is made."""
+        """Send the queued writes now, in one round trip (raises ``CacheUnavailable``)."""
+        self._send()
 
     def close(self) -> None:
+        self._flush_or_warn()
         self._client.close()
 
     def __len__(self) -> int:
@@ -124,6 +132,8 @@ class RedisStore:
 
     def clear(self) -> int:
         """Remove every answer, vector and aux value under the prefix; the answers removed."""
+        self._recent.clear()
+        self._send()
         removed = 0
         for pattern in ("r:*", "v:*", "a:*"):
             count = self._delete(list(self._keys(pattern)))
@@ -137,14 +147,16 @@ class RedisStore:
     # -- vector log and aux values -----------------------------------------------------------
 
     def append_vector(self, key: str, scope: str, embedder: str, vector: bytes) -> int | None:
+        """Queued with the answer it belongs to: ``None`` (its number is Redis' on send)."""
         payload = rows.pack_vector(key, scope, vector)
-        return int(self._do(lambda: self._client.rpush(PREFIX + "v:" + embedder, payload)))
+        self._queue(lambda pipe: pipe.rpush(PREFIX + "v:" + embedder, payload))
+        return None
 
     def vectors_since(self, embedder: str, seq: int) -> Iterator[tuple[int, str, str, bytes]]:
         try:
             payloads = self._client.lrange(PREFIX + "v:" + embedder, max(seq, 0), -1)
         except redis.RedisError as exc:
-            raise CacheUnavailable(f"the shared cache cannot be read: {_said(exc)}") from None
+            raise self._unreadable(exc) from None
         for number, payload in enumerate(payloads, max(seq, 0) + 1):
             unpacked = rows.unpack_vector(payload)
             if unpacked is not None:
@@ -154,10 +166,15 @@ class RedisStore:
         return None  # every row is read back from Redis: other processes write there too
 
     def vector_seq(self, embedder: str) -> int:
+        """The log's head: as the look-up's ``get`` just brought it, else one ``LLEN``."""
+        self._logs.add(embedder)
+        known = self._heads.pop(embedder, None)
+        if known is not None and time.monotonic() - known[1] < HEAD_FRESH_S:
+            return known[0]
         try:
             return int(self._client.llen(PREFIX + "v:" + embedder))
         except redis.RedisError as exc:
-            raise CacheUnavailable(f"the shared cache cannot be read: {_said(exc)}") from None
+            raise self._unreadable(exc) from None
 
     def get_aux(self, namespace: str, key: str) -> Any | None:
         try:
@@ -186,12 +203,15 @@ class RedisStore:
 
     def renew(self, key: str, token: str, ttl_ms: int) -> bool:
         """Extend the lease if ``token`` still holds it."""
-        return bool(self._do(lambda: self._client.eval(_RENEW, 1, PREFIX + "l:" + key, token,
+        return bool(self._do(lambda: self._client.eval(RENEW, 1, PREFIX + "l:" + key, token,
                                                        ttl_ms)))
 
     def release(self, key: str, token: str) -> None:
-        """Give the lease up if ``token`` still holds it (never another holder's)."""
-        self._do(lambda: self._client.eval(_RELEASE, 1, PREFIX + "l:" + key, token))
+        """Give the lease up if ``token`` still holds it (never another holder's), in the
+        same round trip as the queued writes and after them: a waiter that sees the lease
+        gone finds the answer stored."""
+        self._ops.append(lambda pipe: pipe.eval(RELEASE, 1, PREFIX + "l:" + key, token))
+        self._send()
 
     # -- rate limits shared by every process (``llmx.batch.limits.SharedBucket``) -----------
 
@@ -200,7 +220,7 @@ class RedisStore:
         ``name``, refilled at ``per_second`` up to ``capacity`` by the Redis server's clock,
         atomically; the seconds to wait before using them."""
         ttl_ms = max(1000, int(capacity / per_second * 2000))  # idle buckets go away
-        wait = self._do(lambda: self._client.eval(_BUCKET, 1, PREFIX + "b:" + name,
+        wait = self._do(lambda: self._client.eval(BUCKET, 1, PREFIX + "b:" + name,
                                                   per_second, capacity, amount, ttl_ms))
         return float(wait)
 
@@ -211,7 +231,66 @@ class RedisStore:
             for name in self._client.scan_iter(match=PREFIX + pattern, count=1000):
                 yield name.decode() if isinstance(name, bytes) else str(name)
         except redis.RedisError as exc:
-            raise CacheUnavailable(f"the shared cache cannot be read: {_said(exc)}") from None
+            raise self._unreadable(exc) from None
+
+    def _get_with_heads(self, name: str) -> Any:
+        logs = sorted(self._logs)
+        if not logs:
+            return self._client.get(name)
+        pipe = self._client.pipeline(transaction=False)
+        pipe.get(name)
+        for log in logs:
+            pipe.llen(PREFIX + "v:" + log)
+        raw, *heads = pipe.execute()
+        now = time.monotonic()
+        self._heads = {log: (int(head), now) for log, head in zip(logs, heads, strict=True)}
+        return raw
+
+    def _queue(self, op: Callable[[Any], object]) -> None:
+        """Queue a write; it is sent on the event loop's next turn (after the answer is
+        handed over), with a lease release, on ``flush`` or ``close``; at once without a
+        running loop."""
+        self._ops.append(op)
+        if self._scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._send()
+            return
+        self._scheduled = True
+        loop.call_soon(self._flush_or_warn)
+
+    def _send(self) -> None:
+        self._scheduled = False
+        ops, self._ops = self._ops, []
+        if not ops:
+            return
+        pipe = self._client.pipeline(transaction=False)
+        for op in ops:
+            op(pipe)
+        try:
+            pipe.execute()
+        except redis.RedisError as exc:
+            raise CacheUnavailable(f"the shared cache cannot be written: {_said(exc)}") from None
+
+    def _flush_or_warn(self) -> None:
+        """Send what is queued; a failure costs one ``warn`` line (none when a caller was
+        already told that the shared cache is down)."""
+        try:
+            self._send()
+        except CacheUnavailable as exc:
+            if self._warn is not None and not self._reported():
+                self._warn(f"could not save answers: {exc.message} (answers are still "
+                           "delivered)")
+
+    def _unreadable(self, exc: BaseException) -> CacheUnavailable:
+        self._told = True  # the caller reports it
+        return CacheUnavailable(f"the shared cache cannot be read: {_said(exc)}")
+
+    def _reported(self) -> bool:
+        said, self._told = self._told, True
+        return said
 
     def _delete(self, names: list[str]) -> int:
         return int(self._do(lambda: self._client.delete(*names))) if names else 0
@@ -220,6 +299,7 @@ class RedisStore:
         try:
             return command()
         except redis.RedisError as exc:
+            self._told = True  # the caller reports it
             raise CacheUnavailable(f"the shared cache cannot be written: {_said(exc)}") from None
 
 

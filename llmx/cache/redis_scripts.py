@@ -1,0 +1,23 @@
+"""The Lua scripts the shared store runs in Redis (each one atomic there). Text only."""
+
+from __future__ import annotations
+
+# compare-and-set on a lease's token, atomically in Redis (a lease held by another is kept)
+RENEW = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
+          "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end")
+BUCKET = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local rate, capacity, amount = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'stamp')
+local tokens = tonumber(state[1]) or capacity
+local stamp = tonumber(state[2]) or now
+tokens = math.min(capacity, tokens + math.max(0, now - stamp) * rate)
+local wait = math.max(0, (math.min(amount, capacity) - tokens) / rate)
+tokens = math.min(capacity, tokens - amount)
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'stamp', tostring(now))
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return tostring(wait)
+"""
+RELEASE = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
+            "return redis.call('del', KEYS[1]) else return 0 end")
