@@ -19,6 +19,14 @@ Role = Literal["system", "user", "assistant"]
 CacheTier = Literal[False, HitTier]  # False: not from the cache
 
 
+class ToolCall(NamedTuple):
+    """One complete call, as the model asked for it."""
+
+    id: str
+    name: str
+    arguments: str  # the JSON text of the arguments, complete
+
+
 class Message(NamedTuple):
     role: Role
     content: str
@@ -33,6 +41,9 @@ class Request(NamedTuple):
     temperature: float | None = None
     max_tokens: int | None = None
     stream: bool = True
+    tools: str | None = None  # canonical JSON text of an OpenAI-style list of function tools
+    tool_choice: str | None = None  # "auto" | "required" | "none" | a tool name
+    schema: str | None = None  # canonical JSON text of a JSON Schema (structured output)
 
 
 class Usage(NamedTuple):
@@ -51,6 +62,9 @@ class Chunk(NamedTuple):
     usage: Usage | None = None
     model: str | None = None
     finish_reason: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()  # complete calls only, each emitted once
+    refusal: str = ""  # refusal text (never mixed into ``text``)
+    reasoning: str = ""  # reasoning text (never mixed into ``text``)
 
 
 class Completion(NamedTuple):
@@ -63,3 +77,6 @@ class Completion(NamedTuple):
     finish_reason: str | None = None
     cached: CacheTier = False
     similarity: float | None = None  # for a semantic cache hit
+    tool_calls: tuple[ToolCall, ...] = ()
+    refusal: str = ""
+    reasoning: str = ""
