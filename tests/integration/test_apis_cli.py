@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 
 import httpx
 
@@ -54,3 +55,36 @@ max_tokens = 5
     assert answer["finish_reason"] == "length"
     assert refused.returncode == 3 and refused.stderr.startswith(b"error: azure 401")
     assert endpoints(sim)["/v1/chat/completions"] == 2
+
+
+def dead_proxy() -> str:
+    """A loopback port nothing listens on (bound, then closed)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"127.0.0.1:{port}"
+
+
+def test_the_embedded_simulator_bypasses_a_dead_proxy(cli_here: InProcessCli) -> None:
+    dead = {name: f"http://user:pw@{dead_proxy()}" for name in
+            ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "all_proxy")}
+    result = cli_here.run_process("ask", "-p", "sim", "--no-cache", "hello", env=dead)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip()
+
+
+def test_a_dead_proxy_is_named_in_the_error(cli_here: InProcessCli) -> None:
+    cli_here.write_config("""
+[profiles.far]
+provider = "openai"
+model = "gpt-5-mini"
+base_url = "https://api.example.test/v1"
+retries = 0
+""")
+    proxy = dead_proxy()
+    result = cli_here.run_process("ask", "-p", "far", "--no-cache", "hello",
+                                  env={"HTTPS_PROXY": f"http://user:pw@{proxy}"})
+    assert result.returncode == 5
+    first = result.stderr.decode().splitlines()[0]
+    assert first == ("error: cannot connect to api.example.test via proxy "
+                     f"http://{proxy}: connection refused")
