@@ -178,18 +178,18 @@ class SimApp:
         try:
             path, deployment = azure.route(path, query) or (path, None)
             dialect = self._dialects[_dialect_for(path, headers)]
-            outcome = self._dispatch(dialect, method, path, headers, body, deployment)
+            outcome = self._dispatch(dialect, method, path, query, headers, body, deployment)
         except SimError as err:
             outcome = self.error(dialect, err)
         stats.by_status[outcome.status if isinstance(outcome, Reply) else 200] += 1
         return outcome
 
-    def _dispatch(self, dialect: Dialect, method: bytes, path: str,
+    def _dispatch(self, dialect: Dialect, method: bytes, path: str, query: str,
                   headers: Iterable[tuple[bytes, bytes]], body: bytes,
                   deployment: str | None) -> Outcome:
         route = self._routes.get((method, path))
         if route is None and batches.owns(path):
-            return self._batch_api(dialect, method, path, headers, body)
+            return self._batch_api(dialect, method, path, headers, body, query)
         if route is None:
             return self._not_routed(method, path, dict(headers))
         self.stats.by_endpoint[path] += 1
@@ -252,8 +252,9 @@ class SimApp:
         path: str,
         headers: Iterable[tuple[bytes, bytes]],
         body: bytes,
+        query: str = "",
     ) -> Outcome:
-        label, action = self.batches.route(method, path)
+        label, action = self.batches.route(method, path, query)
         self.stats.by_endpoint[label] += 1
         fields = dict(headers)
         _check_key(dialect, fields.items())
