@@ -229,7 +229,10 @@ class SimApp:
         self.stats.by_endpoint["/v1/models/{id}" if model_id else "/v1/models"] += 1
         if catalog.is_anthropic_client(headers):
             return json_reply(200, catalog.anthropic_models(model_id))
-        return json_reply(200, catalog.openai_models(model_id))
+        try:
+            return json_reply(200, catalog.openai_models(model_id))
+        except SimError as err:  # OpenAI's code for it: model_not_found
+            return json_reply(err.status, catalog.model_not_found(err.message))
 
     def _count_tokens(self, dialect: Dialect, obj: dict[str, Any]) -> Outcome:
         call = dialect.parse_chat({**obj, "max_tokens": obj.get("max_tokens", 1)})

@@ -52,6 +52,12 @@ def openai_models(model_id: str | None) -> bytes:
     return dumps(_openai_model(_known(model_id, message)))
 
 
+def model_not_found(message: str) -> bytes:
+    """OpenAI's 404 for an unknown model, in the shape of the recorded capture."""
+    return dumps({"error": {"message": message, "type": "invalid_request_error",
+                            "param": None, "code": "model_not_found"}})
+
+
 def anthropic_models(model_id: str | None) -> bytes:
     if model_id is not None:
         return dumps(_anthropic_model(_known(model_id, f"model: {model_id}")))

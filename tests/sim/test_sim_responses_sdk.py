@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import openai
@@ -157,3 +159,24 @@ def test_azure_deployment_route_needs_an_api_version() -> None:
         assert missing.json()["error"]["message"] == "Resource not found"
 
     with_sim(run)
+
+
+def test_unknown_model_404_has_the_shape_of_the_recorded_capture(shared_data: Path) -> None:
+    wire = shared_data / "wire"
+    if not (wire / "openai_error_404_model_not_found").is_dir():
+        pytest.skip("../shared/data/wire is absent")
+    recorded = json.loads((wire / "openai_error_404_model_not_found" / "response.body")
+                          .read_bytes())
+
+    async def run(sim: SimServer) -> Any:
+        import httpx
+
+        async with httpx.AsyncClient(base_url=sim.base_url) as http:
+            reply = await http.get("/v1/models/gpt-nope")
+        assert reply.status_code == 404
+        return reply.json()
+
+    ours = with_sim(run)
+    assert ours["error"].keys() == recorded["error"].keys()
+    assert ours["error"]["code"] == recorded["error"]["code"] == "model_not_found"
+    assert ours["error"]["type"] == recorded["error"]["type"]
