@@ -62,6 +62,8 @@ BAD = [
     (AZURE + 'api_version = "2024-10-21"\n', "profiles.p.deployment: missing: with `api_version`"),
     ('provider = "azure"\nmodel = "m"\n', "profiles.p: provider azure has no public endpoint"),
     (AZURE + 'deployment = ""\n', "profiles.p.deployment:"),
+    (AZURE + '[profiles.p.cache]\nembedder = "provider"\n',
+     "profiles.p.cache.embedder: provider azure has no embeddings API in llmx"),
 ]
 
 
