@@ -53,6 +53,9 @@ USER_AGENT = f"llmx/{__version__}"
 _LEAN_DEFAULTS = {"accept": "*/*", "accept-encoding": "gzip, deflate", "user-agent": USER_AGENT}
 
 
+_PROXY_HINT = ("is the proxy up? It comes from HTTPS_PROXY / HTTP_PROXY / ALL_PROXY; hosts in "
+               "NO_PROXY (and loopback) skip it")
+
 _POOL = HttpSettings()
 _PROFILE = defaults(Profile)
 
@@ -360,6 +363,8 @@ def _transport_failure(exc: httpx.HTTPError, ep: Endpoint, proxy: str | None) ->
         return _Failure(error, retryable=False)
     else:
         error = TransportError(f"HTTP error talking to {host}: {type(exc).__name__}")
+    if proxy is not None:
+        error.hint = _PROXY_HINT
     return _Failure(error, retryable=True)
 
 

@@ -85,6 +85,8 @@ retries = 0
     result = cli_here.run_process("ask", "-p", "far", "--no-cache", "hello",
                                   env={"HTTPS_PROXY": f"http://user:pw@{proxy}"})
     assert result.returncode == 5
-    first = result.stderr.decode().splitlines()[0]
-    assert first == ("error: cannot connect to api.example.test via proxy "
-                     f"http://{proxy}: connection refused")
+    lines = result.stderr.decode().splitlines()
+    assert lines[0] == ("error: cannot connect to api.example.test via proxy "
+                        f"http://{proxy}: connection refused")
+    assert lines[1].startswith("hint: is the proxy up?") and "NO_PROXY" in lines[1]
+    assert "pw" not in result.stderr.decode()
