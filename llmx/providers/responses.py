@@ -191,7 +191,7 @@ class ResponsesStreamDecoder:
     """Turns a Responses SSE stream into Chunks: text, refusal and reasoning deltas as they
     come, tool calls and the end (usage, model, finish reason) on the terminal event."""
 
-    __slots__ = ("_args", "_calls", "_ended", "_items", "_provider", "_sse")
+    __slots__ = ("_args", "_calls", "_ended", "_items", "_part", "_provider", "_sse")
 
     def __init__(self, provider: str = PROVIDER) -> None:
         self._provider = provider
@@ -200,6 +200,7 @@ class ResponsesStreamDecoder:
         self._items: dict[str, dict[str, Any]] = {}  # function_call items by item id
         self._args: dict[str, list[str]] = {}  # their argument fragments
         self._calls: list[ToolCall] = []  # function calls whose item is done
+        self._part: tuple[Any, ...] | None = None  # the reasoning part deltas belong to
 
     def feed(self, data: bytes) -> list[Chunk]:
         return self._take(self._sse.feed(data))
@@ -242,7 +243,7 @@ class ResponsesStreamDecoder:
         if kind == "response.refusal.delta":
             return Chunk(refusal=delta) if delta else None
         if kind in _REASONING_DELTAS:
-            return Chunk(reasoning=delta) if delta else None
+            return self._reasoning(obj, delta)
         if kind == "response.function_call_arguments.delta":
             self._args.setdefault(as_str(obj.get("item_id")) or "", []).append(delta)
         elif kind in ("response.output_item.added", "response.output_item.done"):
@@ -250,6 +251,16 @@ class ResponsesStreamDecoder:
         elif kind in ("response.completed", "response.incomplete", "response.failed"):
             return self._end(as_dict(obj.get("response")))
         return None
+
+    def _reasoning(self, obj: Mapping[str, Any], delta: str) -> Chunk | None:
+        """A reasoning delta; parts after the first start on a new line, as in the JSON."""
+        if not delta:
+            return None
+        part = (obj.get("item_id"), obj.get("summary_index"), obj.get("content_index"))
+        if self._part is not None and part != self._part:
+            delta = "\n" + delta
+        self._part = part
+        return Chunk(reasoning=delta)
 
     def _item(self, kind: str, item: dict[str, Any]) -> None:
         if item.get("type") != "function_call":

@@ -128,6 +128,18 @@ def test_call_arguments_from_deltas_when_the_done_item_omits_them() -> None:
     assert chunks[-1].finish_reason == "tool_calls"
 
 
+def test_reasoning_parts_are_lines_in_a_stream_as_in_the_json() -> None:
+    two = {"type": "reasoning", "id": "rs_1", "summary": [
+        {"type": "summary_text", "text": "First."}, {"type": "summary_text", "text": "Then."}]}
+    body = sse(*[{"type": "response.reasoning_summary_text.delta", "item_id": "rs_1",
+                  "output_index": 0, "summary_index": index, "delta": delta}
+                 for index, delta in ((0, "Fir"), (0, "st."), (1, "Then."))],
+               {"type": "response.completed", "response": response([two, message("ok")])})
+    streamed = "".join(c.reasoning for c in decode(body, False))
+    whole = ResponsesCodec().parse_response(json.dumps(response([two, message("ok")])).encode())
+    assert streamed == whole.reasoning == "First.\nThen."
+
+
 def test_incomplete_stream_is_length() -> None:
     body = sse({"type": "response.output_text.delta", "item_id": "m", "output_index": 0,
                 "content_index": 0, "delta": "cut"},

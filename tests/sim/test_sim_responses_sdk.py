@@ -180,3 +180,56 @@ def test_unknown_model_404_has_the_shape_of_the_recorded_capture(shared_data: Pa
     assert ours["error"].keys() == recorded["error"].keys()
     assert ours["error"]["code"] == recorded["error"]["code"] == "model_not_found"
     assert ours["error"]["type"] == recorded["error"]["type"]
+
+
+def test_reasoning_models_lead_with_a_reasoning_item() -> None:
+    async def run(sim: SimServer) -> None:
+        async with _client(sim) as client:
+            plain = await client.responses.create(model="sim-1", input="think")
+            hidden = await client.responses.create(model="gpt-5-mini", input="think")
+            shown = await client.responses.create(model="gpt-5-mini", input="think",
+                                                  reasoning={"summary": "auto"})
+            stream = await client.responses.create(model="gpt-5-mini", input="think",
+                                                   reasoning={"summary": "auto"}, stream=True)
+            events = [event async for event in stream]
+        assert [item.type for item in plain.output] == ["message"]
+        assert plain.usage is not None and plain.usage.output_tokens_details.reasoning_tokens == 0
+        assert [item.type for item in hidden.output] == ["reasoning", "message"]
+        assert hidden.output[0].summary == []  # type: ignore[union-attr]
+        usage = hidden.usage
+        assert usage is not None and usage.output_tokens_details.reasoning_tokens > 0
+        assert usage.output_tokens > usage.output_tokens_details.reasoning_tokens
+        summary = shown.output[0].summary[0].text  # type: ignore[union-attr]
+        deltas = "".join(e.delta for e in events
+                         if e.type == "response.reasoning_summary_text.delta")
+        assert summary and deltas == summary
+        text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+        assert text == shown.output_text == hidden.output_text
+        assert [e.sequence_number for e in events] == list(range(len(events)))
+
+    with_sim(run)
+
+
+def test_the_llmx_codec_reads_the_simulators_reasoning_and_text() -> None:
+    from llmx.providers.responses import ResponsesCodec
+    from llmx.types import Message, Request
+
+    async def run(sim: SimServer) -> tuple[Any, bytes]:
+        import httpx
+
+        body = {"model": "o4-mini", "input": "think", "stream": True,
+                "reasoning": {"summary": "detailed"}}
+        async with httpx.AsyncClient(base_url=sim.base_url) as http:
+            streamed = await http.post("/v1/responses", json=body)
+            whole = await http.post("/v1/responses", json={**body, "stream": False})
+        return streamed.content, whole.content
+
+    streamed, whole = with_sim(run)
+    codec = ResponsesCodec()
+    decoder = codec.stream_decoder()
+    chunks = [*decoder.feed(streamed), *decoder.close()]
+    one = codec.parse_response(whole)
+    assert "".join(c.reasoning for c in chunks) == one.reasoning != ""
+    assert "".join(c.text for c in chunks) == one.text != ""
+    assert chunks[-1].usage == one.usage and chunks[-1].finish_reason == one.finish_reason
+    assert codec.build(Request("o4-mini", (Message("user", "q"),)), None).path == "responses"
