@@ -30,8 +30,9 @@ HEADER = """\
 # For provider "openai" and "anthropic" on their public endpoints, api_key_env
 # defaults to OPENAI_API_KEY / ANTHROPIC_API_KEY. With any other base_url no key
 # is sent unless you name one (so your OpenAI key never goes to another server).
-# Provider "azure" sends AZURE_OPENAI_API_KEY, as an api-key header, only to an
-# Azure host (*.openai.azure.com, *.cognitiveservices.azure.com, *.services.ai.azure.com).
+# Provider "azure" sends AZURE_OPENAI_API_KEY (an api-key header; the v1 API: a bearer
+# token) only to an Azure host (*.openai.azure.com, *.cognitiveservices.azure.com,
+# *.services.ai.azure.com).
 #
 # Durations: seconds, or strings such as "250ms", "30s", "5m", "1h", "7d".
 # Sizes: bytes, or strings such as "512KiB", "256MiB", "1GB".

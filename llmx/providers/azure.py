@@ -8,8 +8,9 @@ Two URL forms, as Azure documents them:
 - without (the v1 API, no dated versions): ``{base}/openai/v1/chat/completions`` and
   ``{base}/openai/v1/responses``.
 
-Both send the key as ``api-key: KEY`` (Azure also takes an Entra ID token as
-``Authorization: Bearer``; llmx sends keys only). The body's ``model`` is the deployment
+The dated form sends the key as ``api-key: KEY``; the v1 form as ``Authorization: Bearer
+KEY``, as Azure's v1 documentation does with the plain OpenAI client (its ``api_key`` set to
+the resource's key). The body's ``model`` is the deployment
 name when one is set (the v1 API routes on it), else the profile's model. Which length
 field and whether a temperature is sent is decided by the profile's ``model`` (the
 underlying model, e.g. ``gpt-5-mini``), since a deployment may have any name.
@@ -19,6 +20,7 @@ Errors are OpenAI-shaped and labelled ``azure``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from urllib.parse import quote
 
 from llmx.errors import LlmxError
@@ -54,7 +56,7 @@ def resolved(model: str, overrides: openai_models.Overrides) -> openai_models.Ov
 class AzureCodec:
     """An OpenAI codec (chat or responses) sent to Azure's URL with an ``api-key``."""
 
-    __slots__ = ("_deployment", "_inner", "_path")
+    __slots__ = ("_deployment", "_inner", "_path", "_v1")
     name: str = PROVIDER
 
     def __init__(self, *, model: str, deployment: str | None, api_version: str | None,
@@ -65,10 +67,13 @@ class AzureCodec:
                               else OpenAICodec(fixed))
         self._deployment = deployment
         self._path = azure_path(api, deployment, api_version)
+        self._v1 = api_version is None
 
     def build(self, request: Request, api_key: str | None) -> HttpCall:
         if self._deployment:
             request = request._replace(model=self._deployment)
+        if self._v1:  # the OpenAI call as is: the key as a bearer token
+            return replace(self._inner.build(request, api_key), path=self._path)
         call = self._inner.build(request, None)
         headers = Headers(call.headers)
         if api_key:

@@ -135,7 +135,8 @@ def test_azure_v1_form_has_no_api_version(tmp_path: Path) -> None:
     toml = AZURE.replace('api_version = "2024-10-21"\n', "")
     request, _ = send(toml, tmp_path, env={"AZURE_OPENAI_API_KEY": "az-secret-1"})
     assert request.url.raw_path == b"/openai/v1/chat/completions"
-    assert request.headers["api-key"] == "az-secret-1"
+    assert request.headers["authorization"] == "Bearer az-secret-1"  # as Azure's v1 docs
+    assert "api-key" not in request.headers
 
 
 def test_azure_responses_forms(tmp_path: Path) -> None:
@@ -150,8 +151,9 @@ def test_azure_responses_forms(tmp_path: Path) -> None:
 
 def test_azure_key_goes_only_to_azure_hosts(tmp_path: Path) -> None:
     toml = AZURE.replace("https://my-res.openai.azure.com", "http://gateway.test")
-    request, _ = send(toml, tmp_path, env={"AZURE_OPENAI_API_KEY": "az-secret-1"})
-    assert "api-key" not in request.headers
+    for body in (toml, toml.replace('api_version = "2024-10-21"\n', "")):
+        request, _ = send(body, tmp_path, env={"AZURE_OPENAI_API_KEY": "az-secret-1"})
+        assert "api-key" not in request.headers and "authorization" not in request.headers
 
 
 def test_responses_profile_request_body(tmp_path: Path) -> None:

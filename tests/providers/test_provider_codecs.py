@@ -25,7 +25,7 @@ SECRET = "sk-SENTINEL-0123456789abcdef"
 PROVIDERS = list(PROVIDER_NAMES)
 PATHS = {"openai": "chat/completions", "anthropic": "v1/messages", "ollama": "api/chat",
          "azure": "openai/v1/chat/completions"}
-KEY_HEADERS = {"anthropic": "x-api-key", "azure": "api-key"}
+KEY_HEADERS = {"anthropic": "x-api-key"}  # azure's default codec is the v1 form: bearer
 
 
 def request(**changes: Any) -> Request:
