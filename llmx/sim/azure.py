@@ -6,7 +6,8 @@
 - ``/openai/responses?api-version=V``: ``/v1/responses``.
 - ``/openai/v1/...`` (the v1 API, no api-version): ``/v1/...``.
 
-Azure takes the key in an ``api-key`` header (``app.py`` checks it like the others).
+Azure takes the key in an ``api-key`` header, the v1 API also as a bearer token
+(``app.py`` checks both like the other providers' key headers).
 """
 
 from __future__ import annotations
