@@ -191,9 +191,10 @@ class Profile:
         default=None, check=schema.command(), example="pass show openai/api-key", repr=False,
         help="instead of api_key_env: a command (string or array) that prints the key "
              "(first line used)")
-    api: OpenAIApi = setting(
-        default="chat", check=schema.choice(*OPENAI_APIS),
-        help="openai and azure: chat (Chat Completions) | responses (the Responses API)")
+    api: OpenAIApi | None = setting(
+        default=None, check=schema.choice(*OPENAI_APIS), example="responses",
+        help="openai and azure: chat (Chat Completions) | responses (the Responses API); "
+             "unset: chat")
     deployment: str | None = setting(
         default=None, check=schema.text(), example="my-gpt-5-mini",
         help="azure: the deployment name (with api_version: the URL's /deployments/NAME; "

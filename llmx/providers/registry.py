@@ -42,7 +42,7 @@ def codec_for_profile(profile: Profile) -> Codec:
         from llmx.providers.azure import AzureCodec
 
         return AzureCodec(model=profile.model, deployment=profile.deployment,
-                          api_version=profile.api_version, api=profile.api,
+                          api_version=profile.api_version, api=profile.api or "chat",
                           overrides=overrides)
     if profile.provider == "openai" and profile.api == "responses":
         from llmx.providers.responses import ResponsesCodec

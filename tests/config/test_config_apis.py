@@ -29,7 +29,7 @@ def load(body: str) -> Profile:
 def test_defaults_and_set_values() -> None:
     plain = load(OPENAI)
     assert (plain.api, plain.token_param, plain.send_temperature) == (
-        "chat", None, None)
+        None, None, None)  # unset api: Chat Completions
     set_ = load(OPENAI + 'api = "responses"\ntoken_param = "max_tokens"\n'
                 'send_temperature = false\n')
     assert (set_.api, set_.token_param, set_.send_temperature) == (
