@@ -67,7 +67,7 @@ class OpenAICodec:
             "messages": chat_messages(request),
             "stream": request.stream,
         }
-        payload.update(openai_models.sampling_fields(request, self.overrides))
+        openai_models.add_sampling(payload, request, self.overrides)
         if request.stream:
             payload["stream_options"] = {"include_usage": True}
         return HttpCall("POST", CHAT_PATH, json_headers(bearer(api_key)), encode_json(payload))

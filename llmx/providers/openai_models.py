@@ -10,16 +10,17 @@ model belongs to a family when its name (after any ``vendor/`` prefix, as OpenRo
 A profile overrides the table with ``token_param`` and ``send_temperature`` (``Overrides``;
 ``None`` keeps the table's choice). What a caller may rely on:
 
-- ``sampling_fields(request, overrides)``: the Chat Completions fields for the request's
-  ``max_tokens`` and ``temperature``: a ``max_tokens`` under the model's token field; a
-  temperature only when the request has one and the model takes it (``send_temperature =
-  true`` sends it to any model).
+- ``sampling_fields(request, overrides)`` (``add_sampling`` writes them into a body): the
+  Chat Completions fields for the request's ``max_tokens`` and ``temperature``: a
+  ``max_tokens`` under the model's token field; a temperature only when the request has one
+  and the model takes it (``send_temperature = true`` sends it to any model).
 - ``sends_temperature(model, overrides)``: the temperature rule alone (the Responses API
   codec uses it with its own length field, ``max_output_tokens``).
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from llmx.choices import TokenParam
@@ -66,11 +67,25 @@ def sends_temperature(model: str, overrides: Overrides = TABLE) -> bool:
     return family(model) is None
 
 
-def sampling_fields(request: Request, overrides: Overrides = TABLE) -> dict[str, Any]:
-    """The length-limit and temperature fields of a Chat Completions body."""
-    fields: dict[str, Any] = {}
-    if request.temperature is not None and sends_temperature(request.model, overrides):
-        fields["temperature"] = request.temperature
+@lru_cache(maxsize=256)
+def _rules(model: str, overrides: Overrides) -> tuple[TokenParam, bool]:
+    """(token field, temperature sent) for a model: decided once per model and overrides."""
+    return token_param(model, overrides), sends_temperature(model, overrides)
+
+
+def add_sampling(payload: dict[str, Any], request: Request,
+                 overrides: Overrides = TABLE) -> None:
+    """Put the length-limit and temperature fields of a Chat Completions body in
+    ``payload`` (the codec's hook: one dict, no copy)."""
+    field, temperature = _rules(request.model, overrides)
+    if temperature and request.temperature is not None:
+        payload["temperature"] = request.temperature
     if request.max_tokens is not None:
-        fields[token_param(request.model, overrides)] = request.max_tokens
+        payload[field] = request.max_tokens
+
+
+def sampling_fields(request: Request, overrides: Overrides = TABLE) -> dict[str, Any]:
+    """The length-limit and temperature fields of a Chat Completions body, alone."""
+    fields: dict[str, Any] = {}
+    add_sampling(fields, request, overrides)
     return fields
