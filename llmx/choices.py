@@ -11,9 +11,17 @@ from typing import Final, Literal, TypeVar, get_args
 
 _T = TypeVar("_T", bound=str)
 
-Provider = Literal["openai", "anthropic", "ollama"]
+Provider = Literal["openai", "anthropic", "ollama", "azure"]
 """The ``provider`` of a profile: which wire format (codec) it speaks."""
 PROVIDERS: Final[tuple[Provider, ...]] = get_args(Provider)
+
+OpenAIApi = Literal["chat", "responses"]
+"""``api`` of an ``openai`` or ``azure`` profile: Chat Completions or the Responses API."""
+OPENAI_APIS: Final[tuple[OpenAIApi, ...]] = get_args(OpenAIApi)
+
+TokenParam = Literal["max_tokens", "max_completion_tokens"]
+"""``token_param``: the Chat Completions field that carries ``max_tokens``."""
+TOKEN_PARAMS: Final[tuple[TokenParam, ...]] = get_args(TokenParam)
 
 CacheMode = Literal["read-write", "read", "write", "off"]
 """``cache.mode``: whether the cache is read, written, both or neither."""

@@ -86,7 +86,7 @@ async def connect(parts: Parts, stack: AsyncExitStack, engine: HttpEngine | None
     made here), and the embedded simulator for an ``"embedded"`` profile (stopped by
     ``stack``). ``warm``: open the cache's store and index now, not on the first request."""
     from llmx.providers.http import HttpEngine
-    from llmx.providers.registry import codec_for
+    from llmx.providers.registry import codec_for_profile
 
     profile = parts.profile
     if warm and parts.cache is not None:
@@ -101,7 +101,7 @@ async def connect(parts: Parts, stack: AsyncExitStack, engine: HttpEngine | None
         engine = HttpEngine()
         stack.push_async_callback(engine.aclose)
     return Link(engine=engine, endpoint=endpoint_for(profile, base_url),
-                codec=codec_for(profile.provider),
+                codec=codec_for_profile(profile),
                 api_key=functools.cache(lambda: _api_key(profile, parts.env)))
 
 

@@ -30,6 +30,9 @@ HEADER = """\
 # For provider "openai" and "anthropic" on their public endpoints, api_key_env
 # defaults to OPENAI_API_KEY / ANTHROPIC_API_KEY. With any other base_url no key
 # is sent unless you name one (so your OpenAI key never goes to another server).
+# Provider "azure" sends AZURE_OPENAI_API_KEY (an api-key header; the v1 API: a bearer
+# token) only to an Azure host (*.openai.azure.com, *.cognitiveservices.azure.com,
+# *.services.ai.azure.com).
 #
 # Durations: seconds, or strings such as "250ms", "30s", "5m", "1h", "7d".
 # Sizes: bytes, or strings such as "512KiB", "256MiB", "1GB".
@@ -99,6 +102,35 @@ SEED_PROFILES = (
 )
 
 OTHER_PROFILES = (
+    Example("gpt5", "OpenAI's reasoning models (gpt-5*, o1, o3, o4*): llmx sends max_tokens as "
+            "max_completion_tokens\nand leaves out the temperature they refuse, so any profile "
+            "above works with them.", {
+                "extends": "development", "description": "gpt-5-mini over Chat Completions",
+                "model": "gpt-5-mini",
+                "price": {"input": 0.25, "output": 2.00},
+            }, notes={"token_param": "unset: chosen by the model table",
+                      "send_temperature": "unset: not to the gpt-5 and o-series models"}),
+    Example("responses", "The same model over OpenAI's Responses API (POST /v1/responses).", {
+        "extends": "gpt5", "description": "gpt-5-mini over the Responses API",
+        "api": "responses",
+    }),
+    Example("azure", "Azure OpenAI: a deployment of a model in your resource (its key in "
+            "AZURE_OPENAI_API_KEY).\nWith api_version the URL is "
+            "/openai/deployments/DEPLOYMENT/chat/completions?api-version=...", {
+                "description": "Azure OpenAI deployment", "provider": "azure",
+                "model": "gpt-5-mini", "deployment": "my-gpt-5-mini",
+                "api_version": "2024-10-21",
+                "base_url": "https://my-resource.openai.azure.com",
+                "max_tokens": 1024,
+            }, notes={"model": "the model the deployment serves (picks the token field)",
+                      "base_url": "the resource root, without /openai"}),
+    Example("azure-v1", "Azure's v1 API: no api_version; the deployment is sent as the model, "
+            "to /openai/v1/responses\n(api = \"responses\") or /openai/v1/chat/completions "
+            "(api = \"chat\").", {
+                "description": "Azure OpenAI v1 API", "provider": "azure",
+                "model": "gpt-5-mini", "deployment": "my-gpt-5-mini",
+                "base_url": "https://my-resource.openai.azure.com", "api": "responses",
+            }, notes={"api": "the v1 API serves the Responses API too"}),
     Example("llamacpp", "Any OpenAI-compatible server: llama.cpp (`llama-server --port 8080`), "
             "vLLM\n(`vllm serve MODEL --port 8000`, then base_url "
             "\"http://127.0.0.1:8000/v1\"), LM Studio...", {

@@ -58,12 +58,19 @@ DEFAULT_BASE_URLS: Mapping[Provider, str] = MappingProxyType({
 DEFAULT_KEY_ENVS: Mapping[Provider, str] = MappingProxyType({
     "openai": "OPENAI_API_KEY",
     "anthropic": "ANTHROPIC_API_KEY",
+    "azure": "AZURE_OPENAI_API_KEY",  # only for a base_url on an Azure host (AZURE_HOSTS)
 })
+AZURE_HOSTS = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
+"""Host suffixes of Azure OpenAI resources: an ``azure`` profile sends its default key
+(``AZURE_OPENAI_API_KEY``) only to these."""
 MAX_TEMPERATURE: Mapping[str, float] = MappingProxyType({
     "openai": 2.0,  # the Chat Completions range
     "anthropic": 1.0,  # the Messages API range
     "ollama": 2.0,  # no documented limit; the common range
+    "azure": 2.0,  # Azure OpenAI serves the OpenAI API
 })
+_OPENAI_KEYS = ("api", "token_param", "send_temperature")  # openai and azure only
+_AZURE_KEYS = ("deployment", "api_version")  # azure only
 _RESOLVED_HERE = ("provider", "model", "base_url", "api_key_env", "api_key_cmd")
 
 
@@ -192,7 +199,10 @@ def _build(name: str, table: Mapping[str, Any], *, builtin: bool) -> Profile:
         if required not in table:
             fail(path, f"missing `{required}` (set it here or in the profile it extends)")
     provider = table["provider"]
-    base_url = table.get("base_url", DEFAULT_BASE_URLS[provider])
+    if provider not in DEFAULT_BASE_URLS and "base_url" not in table:
+        fail(path, f"provider {provider} has no public endpoint: set `base_url` "
+                   "(e.g. \"https://RESOURCE.openai.azure.com\")")
+    base_url = table.get("base_url") or DEFAULT_BASE_URLS[provider]
     key_env, key_cmd = _key_source(provider, base_url, table)
     profile = Profile(
         name=name, provider=provider, model=table["model"], base_url=base_url,
@@ -223,9 +233,15 @@ def _key_source(
         return None, table["api_key_cmd"]
     if "api_key_env" in table:
         return table["api_key_env"] or None, None
-    if base_url == DEFAULT_BASE_URLS[provider]:
+    if base_url == DEFAULT_BASE_URLS.get(provider) or (
+            provider == "azure" and _azure_host(base_url)):
         return DEFAULT_KEY_ENVS.get(provider), None
     return None, None
+
+
+def _azure_host(base_url: str) -> bool:
+    host = base_url.partition("://")[2].partition("/")[0].rpartition("@")[2].partition(":")[0]
+    return host.lower().endswith(AZURE_HOSTS)
 
 
 def _http(table: Mapping[str, Any]) -> HttpSettings:
@@ -261,9 +277,27 @@ def _check_combination(path: str, profile: Profile) -> None:
     if profile.http.max_keepalive > profile.http.max_connections:
         fail(schema.join(schema.join(path, "http"), "max_keepalive"),
              f"must be at most http.max_connections ({profile.http.max_connections})")
-    if profile.cache.embedder == "provider" and profile.provider == "anthropic":
+    if profile.cache.embedder == "provider" and profile.provider in ("anthropic", "azure"):
         fail(schema.join(schema.join(path, "cache"), "embedder"),
-             "provider anthropic has no embeddings API; use \"lexical\"")
+             f"provider {profile.provider} has no embeddings API in llmx; use \"lexical\"")
+    _check_api_keys(path, profile)
+
+
+def _check_api_keys(path: str, profile: Profile) -> None:
+    """The OpenAI- and Azure-only keys, on the providers they belong to."""
+    provider = profile.provider
+    checks: list[tuple[str, tuple[str, ...]]] = [(key, ("openai", "azure"))
+                                                 for key in _OPENAI_KEYS]
+    checks += [(key, ("azure",)) for key in _AZURE_KEYS]
+    declared_defaults = defaults(Profile)
+    for key, providers in checks:
+        if provider not in providers and getattr(profile, key) != declared_defaults[key]:
+            fail(schema.join(path, key),
+                 f"only for provider {' or '.join(providers)} (this profile's is {provider})")
+    if provider == "azure" and profile.api_version is not None and profile.deployment is None:
+        fail(schema.join(path, "deployment"),
+             "missing: with `api_version` an azure profile needs `deployment` "
+             "(the URL is /openai/deployments/DEPLOYMENT/...)")
 
 
 def temperature_rule(provider: str) -> schema.Checker:

@@ -18,13 +18,17 @@ from llmx.choices import (
     COMPRESSION_MODES,
     EMBEDDED,
     EMBEDDERS,
+    OPENAI_APIS,
     PROVIDERS,
+    TOKEN_PARAMS,
     TTL_KINDS,
     CacheBackend,
     CacheMode,
     CompressionMode,
     Embedder,
+    OpenAIApi,
     Provider,
+    TokenParam,
     TtlKind,
 )
 from llmx.config import schema
@@ -197,6 +201,25 @@ class Profile:
         default=None, check=schema.command(), example="pass show openai/api-key", repr=False,
         help="instead of api_key_env: a command (string or array) that prints the key "
              "(first line used)")
+    api: OpenAIApi | None = setting(
+        default=None, check=schema.choice(*OPENAI_APIS), example="responses",
+        help="openai and azure: chat (Chat Completions) | responses (the Responses API); "
+             "unset: chat")
+    deployment: str | None = setting(
+        default=None, check=schema.text(), example="my-gpt-5-mini",
+        help="azure: the deployment name (with api_version: the URL's /deployments/NAME; "
+             "without: sent as the model)")
+    api_version: str | None = setting(
+        default=None, check=schema.text(), example="2024-10-21",
+        help="azure: the ?api-version= of the deployment URL; unset: the /openai/v1 API")
+    token_param: TokenParam | None = setting(
+        default=None, check=schema.choice(*TOKEN_PARAMS), example="max_completion_tokens",
+        help="openai and azure: the field that carries max_tokens; unset: "
+             "max_completion_tokens for the gpt-5 and o-series models, else max_tokens")
+    send_temperature: bool | None = setting(
+        default=None, check=schema.boolean(), example=True,
+        help="openai and azure: send temperature; unset: not to the gpt-5 and o-series "
+             "models (they accept only their default), else when set")
     temperature: float | None = setting(
         default=None, check=schema.number(0.0, 2.0), example=0.2,
         help="0..2 (0..1 for anthropic); unset: the provider's default")

@@ -38,6 +38,7 @@ from llmx.errors import (
 from llmx.providers.base import Codec, HttpCall
 from llmx.providers.deadline import Deadlines
 from llmx.providers.lean import LeanRoute
+from llmx.providers.proxy import proxy_for, shown
 from llmx.providers.retry import (
     RetryPolicy,
     retry_after_seconds,
@@ -51,6 +52,9 @@ USER_AGENT = f"llmx/{__version__}"
 # What httpx's client adds to every request; the lean path sends the same.
 _LEAN_DEFAULTS = {"accept": "*/*", "accept-encoding": "gzip, deflate", "user-agent": USER_AGENT}
 
+
+_PROXY_HINT = ("is the proxy up? It comes from HTTPS_PROXY / HTTP_PROXY / ALL_PROXY; hosts in "
+               "NO_PROXY (and loopback) skip it")
 
 _POOL = HttpSettings()
 _PROFILE = defaults(Profile)
@@ -124,6 +128,7 @@ class _Route:
 
     client: httpx.AsyncClient
     lean: LeanRoute | None = None
+    proxy: str | None = None  # the proxy the client goes through (``proxy.proxy_for``)
 
     async def send(self, call: HttpCall, *, stream: bool) -> _Reply:
         if self.lean is not None:
@@ -158,15 +163,18 @@ class HttpEngine:
         key = ep.pool_key()
         found = self._routes.get(key)
         if found is None:
-            client, direct = self._new_client(ep)
+            proxy = None if self.transport_factory else proxy_for(ep.base_url, os.environ)
+            client, direct = self._new_client(ep, proxy)
             lean = None if direct is None else LeanRoute(
                 direct, str(client.base_url), client.timeout.as_dict(), _LEAN_DEFAULTS)
-            found = self._routes[key] = _Route(client, lean)
+            found = self._routes[key] = _Route(client, lean, proxy)
             self.stats.clients += 1
         return found
 
-    def _new_client(self, ep: Endpoint) -> tuple[httpx.AsyncClient, H11Transport | None]:
-        """The endpoint's pooled client, and llmx's own transport when it is the one used."""
+    def _new_client(self, ep: Endpoint, proxy: str | None
+                    ) -> tuple[httpx.AsyncClient, H11Transport | None]:
+        """The endpoint's pooled client, and llmx's own transport when it is the one used.
+        The environment's proxies are applied here, once (``proxy``), never by httpx."""
         limits = httpx.Limits(
             max_connections=ep.max_connections,
             max_keepalive_connections=ep.max_keepalive,
@@ -178,14 +186,16 @@ class HttpEngine:
             client = httpx.AsyncClient(base_url=base, timeout=timeout,
                                        transport=self.transport_factory(ep))
             return client, None
-        if base.startswith("http://") and not ep.http2 and not _env_proxy():
+        if base.startswith("http://") and not ep.http2 and proxy is None:
             # httpcore's pool is CPU-bound at high concurrency; H11Transport is not.
             lean = H11Transport(limits)
             return httpx.AsyncClient(base_url=base, timeout=timeout, transport=lean), lean
-        # Plain http never does TLS: skip loading the CA bundle (~50 ms per process).
-        verify: bool = not base.startswith("http://")
+        # Plain http never does TLS: skip loading the CA bundle (~50 ms per process). The
+        # context honours SSL_CERT_FILE / SSL_CERT_DIR, as httpx's trust_env would.
+        verify = False if base.startswith("http://") else httpx.create_ssl_context()
         return httpx.AsyncClient(base_url=base, limits=limits, timeout=timeout,
-                                 http2=ep.http2, verify=verify), None
+                                 http2=ep.http2, verify=verify, proxy=proxy,
+                                 trust_env=False), None
 
     async def request(self, ep: Endpoint, call: HttpCall, codec: Codec) -> Chunk:
         """Send a non-streamed call and return the whole reply as one Chunk."""
@@ -239,10 +249,11 @@ class HttpEngine:
 
     async def _request_once(self, ep: Endpoint, call: HttpCall, codec: Codec) -> bytes:
         self.stats.requests += 1
+        route = self._route(ep)
         try:
-            response = await self._route(ep).send(call, stream=False)
+            response = await route.send(call, stream=False)
         except httpx.HTTPError as exc:
-            raise _transport_failure(exc, ep) from None
+            raise _transport_failure(exc, ep, route.proxy) from None
         if response.status_code >= 300:
             raise _status_failure(codec, response.status_code, response.headers, response.content)
         return response.content
@@ -266,7 +277,7 @@ class HttpEngine:
                 async for chunk in chunks:
                     yield chunk
         except httpx.HTTPError as exc:
-            raise _transport_failure(exc, ep) from None
+            raise _transport_failure(exc, ep, route.proxy) from None
         except TimeoutError:
             raise _Failure(RequestTimeout(_timeout_message(ep)), retryable=False) from None
         finally:
@@ -333,12 +344,14 @@ def _timeout_message(ep: Endpoint) -> str:
     return f"no answer from {_host(ep)} within {ep.timeout:g}s (the profile's timeout)"
 
 
-def _transport_failure(exc: httpx.HTTPError, ep: Endpoint) -> _Failure:
-    """Map an httpx exception to the error tree. Messages name the host, never the URL."""
-    host = _host(ep)
-    if isinstance(exc, httpx.ConnectTimeout):
-        error: LlmxError = RequestTimeout(
-            f"connecting to {host} timed out after {ep.connect_timeout:g}s")
+def _transport_failure(exc: httpx.HTTPError, ep: Endpoint, proxy: str | None) -> _Failure:
+    """Map an httpx exception to the error tree. Messages name the host, never the URL, and
+    the proxy when one is used (``proxy.shown``: without its credentials)."""
+    host = _host(ep) if proxy is None else f"{_host(ep)} via proxy {shown(proxy)}"
+    if isinstance(exc, httpx.ProxyError):
+        error: LlmxError = TransportError(f"the proxy failed: {host}: {_proxy_reason(exc)}")
+    elif isinstance(exc, httpx.ConnectTimeout):
+        error = RequestTimeout(f"connecting to {host} timed out after {ep.connect_timeout:g}s")
     elif isinstance(exc, httpx.TimeoutException):
         error = RequestTimeout(f"no data from {host} for {ep.read_timeout:g}s (read timeout)")
     elif isinstance(exc, httpx.ConnectError):
@@ -350,6 +363,8 @@ def _transport_failure(exc: httpx.HTTPError, ep: Endpoint) -> _Failure:
         return _Failure(error, retryable=False)
     else:
         error = TransportError(f"HTTP error talking to {host}: {type(exc).__name__}")
+    if proxy is not None:
+        error.hint = _PROXY_HINT
     return _Failure(error, retryable=True)
 
 
@@ -368,7 +383,7 @@ def _reason(exc: BaseException) -> str:
     return "connection refused" if "refused" in text else "connection failed"
 
 
-def _env_proxy() -> bool:
-    """Whether a proxy is configured in the environment (httpx's own transport honours it)."""
-    names = ("http_proxy", "all_proxy")
-    return any(os.environ.get(n) or os.environ.get(n.upper()) for n in names)
+def _proxy_reason(exc: httpx.ProxyError) -> str:
+    """What the proxy said (e.g. ``502 Bad Gateway`` for a refused tunnel), credentials cut."""
+    text = " ".join(str(exc).split())[:120]
+    return text.rpartition("@")[2] if "@" in text else (text or "no reason given")

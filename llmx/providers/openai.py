@@ -33,6 +33,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from llmx.errors import LlmxError, StreamError
+from llmx.providers import openai_models
 from llmx.providers.base import HttpCall
 from llmx.providers.sse import SseEvent, SseParser
 from llmx.providers.wire import (
@@ -62,8 +63,11 @@ CONTENT_FILTER = "content_filter"
 class OpenAICodec:
     """Codec for ``POST {base_url}/chat/completions`` (base_url ends in ``/v1``)."""
 
-    __slots__ = ()
+    __slots__ = ("overrides",)
     name: str = PROVIDER
+
+    def __init__(self, overrides: openai_models.Overrides = openai_models.TABLE) -> None:
+        self.overrides = overrides  # the profile's token_param / send_temperature
 
     def build(self, request: Request, api_key: str | None) -> HttpCall:
         payload: dict[str, Any] = {
@@ -71,10 +75,7 @@ class OpenAICodec:
             "messages": chat_messages(request),
             "stream": request.stream,
         }
-        if request.temperature is not None:
-            payload["temperature"] = request.temperature
-        if request.max_tokens is not None:
-            payload["max_tokens"] = request.max_tokens
+        openai_models.add_sampling(payload, request, self.overrides)
         if request.stream:
             payload["stream_options"] = {"include_usage": True}
         payload.update(tool_fields(request))

@@ -13,7 +13,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from llmx.sim import batches, dialect_anthropic, dialect_ollama, dialect_openai, directives
+from llmx.sim import (
+    azure,
+    batches,
+    catalog,
+    dialect_anthropic,
+    dialect_ollama,
+    dialect_ollama_generate,
+    dialect_openai,
+    dialect_responses,
+    directives,
+)
 from llmx.sim.common import (
     Answer,
     ChatCall,
@@ -33,13 +43,14 @@ from llmx.sim.options import SimOptions
 from llmx.sim.stats import SimStats
 from llmx.sim.text import count_all, embed, prompt_key
 
-MODELS = ("sim-1", "sim-1-mini", "sim-embed-1")
+MODELS = catalog.MODELS
 INVALID_KEY = b"sim-invalid"
 ECHO_KEY_PREFIX = b"sim-echo-"  # a key refused with a 401 that repeats it (see directives)
 JSON = b"application/json"
 _STREAM_HEADERS: Headers = ((b"cache-control", b"no-cache"),)
 _ERROR_FAULTS = frozenset({Fault.RATE_LIMIT, Fault.FAIL_500, Fault.FAIL_503})
 _BREAK_FAULTS = frozenset({Fault.CUT, Fault.STALL_MID})
+_KEY_HEADERS = (b"authorization", b"x-api-key", b"api-key")  # api-key: Azure
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,35 +89,22 @@ class Dialect:
 
 def _dialects() -> dict[str, Dialect]:
     oa, an, ol = dialect_openai, dialect_anthropic, dialect_ollama
+    rs, og = dialect_responses, dialect_ollama_generate
     return {
-        "openai": Dialect(
-            "openai",
-            "chatcmpl-sim",
-            "Incorrect API key provided.",
-            oa.error_body,
-            oa.parse_chat,
-            lambda c, a, m, d: oa.render_chat(c, a, m),
-            oa.stream_chat,
-        ),
-        "anthropic": Dialect(
-            "anthropic",
-            "msg_sim",
-            "invalid x-api-key",
-            an.error_body,
-            an.parse_chat,
-            lambda c, a, m, d: an.render_chat(c, a, m),
-            an.stream_chat,
-            ((b"x-should-retry", b"true"),),
-        ),
-        "ollama": Dialect(
-            "ollama",
-            "ollama-sim",
-            "unauthorized",
-            ol.error_body,
-            ol.parse_chat,
-            ol.render_chat,
-            ol.stream_chat,
-        ),
+        # named after the provider whose errors and directives they share
+        "responses": Dialect("openai", "resp_sim", "Incorrect API key provided.",
+                             oa.error_body, rs.parse_chat,
+                             lambda c, a, m, d: rs.render_chat(c, a, m), rs.stream_chat),
+        "ollama_generate": Dialect("ollama", "ollama-sim", "unauthorized", ol.error_body,
+                                   og.parse_generate, og.render_generate, og.stream_generate),
+        "openai": Dialect("openai", "chatcmpl-sim", "Incorrect API key provided.",
+                          oa.error_body, oa.parse_chat,
+                          lambda c, a, m, d: oa.render_chat(c, a, m), oa.stream_chat),
+        "anthropic": Dialect("anthropic", "msg_sim", "invalid x-api-key", an.error_body,
+                             an.parse_chat, lambda c, a, m, d: an.render_chat(c, a, m),
+                             an.stream_chat, ((b"x-should-retry", b"true"),)),
+        "ollama": Dialect("ollama", "ollama-sim", "unauthorized", ol.error_body,
+                          ol.parse_chat, ol.render_chat, ol.stream_chat),
     }
 
 
@@ -114,9 +112,15 @@ def json_reply(status: int, body: bytes, extra: Headers = ()) -> Reply:
     return Reply(status, ((b"content-type", JSON), *extra), body)
 
 
-def _dialect_for(path: str) -> str:
+def _dialect_for(path: str, headers: Iterable[tuple[bytes, bytes]]) -> str:
+    if path.startswith("/v1/models") and catalog.is_anthropic_client(dict(headers)):
+        return "anthropic"
+    if path == "/api/generate":
+        return "ollama_generate"
     if path.startswith("/api/"):
         return "ollama"
+    if path == "/v1/responses":
+        return "responses"
     if path.startswith("/v1/messages"):
         return "anthropic"
     return "openai"
@@ -129,17 +133,13 @@ def _check_key(dialect: Dialect, headers: Iterable[tuple[bytes, bytes]]) -> None
         raise SimError(401, "auth", dialect.auth_message)
     for name, value in headers:
         key = value.rpartition(b" ")[2]
-        if name in (b"authorization", b"x-api-key") and key.startswith(ECHO_KEY_PREFIX):
+        if name in _KEY_HEADERS and key.startswith(ECHO_KEY_PREFIX):
             raise directives.echo_key_error(dialect.name, key.decode("latin-1"))
 
 
 def _has_invalid_key(headers: Iterable[tuple[bytes, bytes]]) -> bool:
-    for name, value in headers:
-        if (name == b"authorization" or name == b"x-api-key") and (
-            value.rpartition(b" ")[2] == INVALID_KEY
-        ):
-            return True
-    return False
+    return any(name in _KEY_HEADERS and value.rpartition(b" ")[2] == INVALID_KEY
+               for name, value in headers)
 
 
 class SimApp:
@@ -154,8 +154,13 @@ class SimApp:
         self.batches = batches.SimBatches(opts, self.stats, self.dice)
         self._routes: dict[tuple[bytes, str], Callable[[Dialect, dict[str, Any]], Outcome]] = {
             (b"POST", "/v1/chat/completions"): self._chat,
+            (b"POST", "/v1/responses"): self._chat,
             (b"POST", "/v1/messages"): self._chat,
+            (b"POST", "/v1/messages/count_tokens"): self._count_tokens,
             (b"POST", "/api/chat"): self._chat,
+            (b"POST", "/api/generate"): self._chat,
+            (b"GET", "/api/tags"): self._ollama_tags,
+            (b"POST", "/api/show"): self._ollama_show,
             (b"POST", "/v1/embeddings"): self._embed_openai,
             (b"POST", "/api/embed"): self._embed_ollama,
         }
@@ -163,26 +168,36 @@ class SimApp:
     def handle(
         self, method: bytes, target: bytes, headers: Iterable[tuple[bytes, bytes]], body: bytes
     ) -> Outcome:
-        path = target.partition(b"?")[0].decode("latin-1")
+        raw_path, _, raw_query = target.partition(b"?")
+        path, query = raw_path.decode("latin-1"), raw_query.decode("latin-1")
         if path.startswith("/sim/"):
             return self._control(method, path)
         stats = self.stats
         stats.requests += 1
-        dialect = self._dialects[_dialect_for(path)]
-        route = self._routes.get((method, path))
+        dialect = self._dialects["openai"]
         try:
-            if route is None and batches.owns(path):
-                outcome = self._batch_api(dialect, method, path, headers, body)
-            elif route is None:
-                outcome = self._not_routed(method, path)
-            else:
-                stats.by_endpoint[path] += 1
-                _check_key(dialect, headers)
-                outcome = route(dialect, _json_object(body))
+            path, deployment = azure.route(path, query) or (path, None)
+            dialect = self._dialects[_dialect_for(path, headers)]
+            outcome = self._dispatch(dialect, method, path, query, headers, body, deployment)
         except SimError as err:
             outcome = self.error(dialect, err)
         stats.by_status[outcome.status if isinstance(outcome, Reply) else 200] += 1
         return outcome
+
+    def _dispatch(self, dialect: Dialect, method: bytes, path: str, query: str,
+                  headers: Iterable[tuple[bytes, bytes]], body: bytes,
+                  deployment: str | None) -> Outcome:
+        route = self._routes.get((method, path))
+        if route is None and batches.owns(path):
+            return self._batch_api(dialect, method, path, headers, body, query)
+        if route is None:
+            return self._not_routed(method, path, dict(headers))
+        self.stats.by_endpoint[path] += 1
+        _check_key(dialect, headers)
+        obj = _json_object(body) if method == b"POST" else {}
+        if deployment is not None:
+            obj["model"] = deployment  # Azure answers as the deployment, whatever the body says
+        return route(dialect, obj)
 
     def error(self, dialect: Dialect, err: SimError, extra: Headers = ()) -> Reply:
         request_id = f"req_sim{next(self._ids):08x}"
@@ -196,18 +211,42 @@ class SimApp:
             return json_reply(200, b'{"ok":true}')
         return json_reply(404, dumps({"error": {"message": f"no such sim route: {path}"}}))
 
-    def _not_routed(self, method: bytes, path: str) -> Outcome:
-        if path == "/v1/models":
-            if method != b"GET":
-                raise SimError(404, "not_found", f"Invalid URL ({method.decode()} {path})")
-            self.stats.by_endpoint[path] += 1
-            return json_reply(200, dialect_openai.render_models(MODELS, 1_700_000_000))
+    def _not_routed(self, method: bytes, path: str, headers: dict[bytes, bytes]) -> Outcome:
+        if path == "/v1/models" or path.startswith("/v1/models/"):
+            return self._models(method, path, headers)
         verb = method.decode("latin-1")
         if any(p == path for _, p in self._routes):
             raise SimError(405, "invalid_request", f"Method {verb} not allowed for {path}")
         guess = _route_like(path, {p for _, p in self._routes})
         tip = f"; did you mean {guess}? (check the base_url)" if guess else ""
         raise SimError(404, "not_found", f"Invalid URL ({verb} {path}){tip}")
+
+    def _models(self, method: bytes, path: str, headers: dict[bytes, bytes]) -> Reply:
+        """``GET /v1/models[/{id}]``, Anthropic-shaped for an Anthropic client."""
+        if method != b"GET":
+            raise SimError(404, "not_found", f"Invalid URL ({method.decode()} {path})")
+        model_id = path.removeprefix("/v1/models").strip("/") or None
+        self.stats.by_endpoint["/v1/models/{id}" if model_id else "/v1/models"] += 1
+        if catalog.is_anthropic_client(headers):
+            return json_reply(200, catalog.anthropic_models(model_id))
+        try:
+            return json_reply(200, catalog.openai_models(model_id))
+        except SimError as err:  # OpenAI's code for it: model_not_found
+            return json_reply(err.status, catalog.model_not_found(err.message))
+
+    def _count_tokens(self, dialect: Dialect, obj: dict[str, Any]) -> Outcome:
+        call = dialect.parse_chat({**obj, "max_tokens": obj.get("max_tokens", 1)})
+        return json_reply(200, catalog.count_tokens(count_all(call.texts)))
+
+    def _ollama_tags(self, dialect: Dialect, obj: dict[str, Any]) -> Outcome:
+        stamp = dialect_ollama.created_at(catalog.CREATED)
+        return Reply(200, ((b"content-type", b"application/json; charset=utf-8"),),
+                     catalog.ollama_tags(stamp))
+
+    def _ollama_show(self, dialect: Dialect, obj: dict[str, Any]) -> Outcome:
+        stamp = dialect_ollama.created_at(catalog.CREATED)
+        return Reply(200, ((b"content-type", b"application/json; charset=utf-8"),),
+                     catalog.ollama_show(obj, stamp))
 
     def _batch_api(
         self,
@@ -216,8 +255,9 @@ class SimApp:
         path: str,
         headers: Iterable[tuple[bytes, bytes]],
         body: bytes,
+        query: str = "",
     ) -> Outcome:
-        label, action = self.batches.route(method, path)
+        label, action = self.batches.route(method, path, query)
         self.stats.by_endpoint[label] += 1
         fields = dict(headers)
         _check_key(dialect, fields.items())
@@ -230,45 +270,29 @@ class SimApp:
         self.stats.faults[fault.value] += 1
         if fault is Fault.RATE_LIMIT:
             secs = self.opts.retry_after_s
-            extra = (
-                (b"retry-after", f"{secs:g}".encode()),
-                (b"retry-after-ms", f"{secs * 1000:g}".encode()),
-                *dialect.error_headers,
-            )
-            return self.error(
-                dialect,
-                SimError(
-                    429, "rate_limit", "Rate limit reached (simulated). Please try again later."
-                ),
-                extra,
-            )
-        if fault is Fault.FAIL_503:
-            return self.error(
-                dialect,
-                SimError(
-                    503,
-                    "overloaded",
-                    "The server is overloaded (simulated). Please try again later.",
-                ),
-            )
-        return self.error(
-            dialect,
-            SimError(
-                500, "server", "The server had an error while processing your request (simulated)."
-            ),
-        )
+            extra = ((b"retry-after", f"{secs:g}".encode()),
+                     (b"retry-after-ms", f"{secs * 1000:g}".encode()), *dialect.error_headers)
+            message = "Rate limit reached (simulated). Please try again later."
+            return self.error(dialect, SimError(429, "rate_limit", message), extra)
+        if fault is Fault.FAIL_503:  # Anthropic says overloaded with a 529
+            status = 529 if dialect.name == "anthropic" else 503
+            message = "The server is overloaded (simulated). Please try again later."
+            return self.error(dialect, SimError(status, "overloaded", message))
+        message = "The server had an error while processing your request (simulated)."
+        return self.error(dialect, SimError(500, "server", message))
 
     def _chat(self, dialect: Dialect, obj: dict[str, Any]) -> Outcome:
         call = dialect.parse_chat(obj)
         answer = make_answer(call, self.opts.max_tokens_default)
         stats = self.stats
         stats.record_prompt(call.last_user)
-        directive = directives.find(call.last_user)
+        directive = directives.find(call.last_user) if dialect.id_prefix != "resp_sim" else None
         if directive is not None:
             seen = stats.prompts.get(prompt_key(call.last_user), 1)
             if directive.applies(seen):
                 return self._directed(dialect, directive, call, answer)
-        shape = self.dice.shape(dialect.name)  # refusal_rate / inband_error_rate
+        shape = (self.dice.shape(dialect.name)  # refusal_rate / inband_error_rate: chat shapes
+                 if dialect.id_prefix != "resp_sim" else None)
         if shape is not None:
             return self._directed(dialect, directives.Directive(shape, None), call, answer)
         fault = self.dice.fault()

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from llmx.sim import dialect_anthropic, dialect_openai
+from llmx.sim import batch_lists, dialect_anthropic, dialect_openai
 from llmx.sim.batch_wire import (
     BINARY,
     Action,
@@ -99,9 +99,12 @@ class SimBatches:
         self._openai: dict[str, _Batch] = {}
         self._anthropic: dict[str, _Batch] = {}
 
-    def route(self, method: bytes, path: str) -> tuple[str, Action]:
+    def route(self, method: bytes, path: str, query: str = "") -> tuple[str, Action]:
         """(the route's label for the stats, its action); SimError 404/405 otherwise."""
         parts = path.strip("/").split("/")[1:]  # without "v1"
+        listed = batch_lists.route(self, method, parts, query)
+        if listed is not None:
+            return listed
         if parts[0] == "messages":
             return self._route_anthropic(method, parts[2:])
         table: dict[tuple[str, ...], tuple[bytes, Callable[..., BatchReply]]] = {
@@ -125,6 +128,27 @@ class SimBatches:
 
     def _next(self) -> int:
         return next(self._ids)
+
+    # lists and deletes (batch_lists) ------------------------------------------
+
+    def file_objects(self) -> list[dict[str, Any]]:
+        return [stored.public() for stored in self._files.values()]
+
+    def openai_objects(self) -> list[dict[str, Any]]:
+        return [self._openai_batch(ident).obj for ident in list(self._openai)]
+
+    def anthropic_objects(self, headers: Mapping[bytes, bytes]) -> list[dict[str, Any]]:
+        return [self._anthropic_batch(ident, headers).obj for ident in list(self._anthropic)]
+
+    def delete_file(self, ident: str) -> dict[str, Any]:
+        self._files.pop(self._get_file(ident).id)
+        return {"id": ident, "object": "file", "deleted": True}
+
+    def delete_anthropic(self, ident: str, headers: Mapping[bytes, bytes]) -> dict[str, Any]:
+        status = self._anthropic_batch(ident, headers).obj["processing_status"]
+        batch_lists.refuse_delete_while_processing(ident, status)
+        del self._anthropic[ident]
+        return {"id": ident, "type": "message_batch_deleted"}
 
     # OpenAI files -------------------------------------------------------------
 

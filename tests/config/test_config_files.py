@@ -127,7 +127,7 @@ def test_example_file_loads_and_every_profile_resolves() -> None:
     profiles = {name: resolve_profile(config, name) for name in config.names}
     assert config.default_profile in profiles
     assert {"development", "production", "high-load", "sim"} <= profiles.keys()
-    assert {p.provider for p in profiles.values()} == {"openai", "anthropic", "ollama"}
+    assert {p.provider for p in profiles.values()} == {"openai", "anthropic", "ollama", "azure"}
 
 
 def test_example_carries_the_seed_recommendations() -> None:

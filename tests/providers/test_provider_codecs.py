@@ -23,7 +23,9 @@ from tests.providers.capture_kit import Capture
 
 SECRET = "sk-SENTINEL-0123456789abcdef"
 PROVIDERS = list(PROVIDER_NAMES)
-PATHS = {"openai": "chat/completions", "anthropic": "v1/messages", "ollama": "api/chat"}
+PATHS = {"openai": "chat/completions", "anthropic": "v1/messages", "ollama": "api/chat",
+         "azure": "openai/v1/chat/completions"}
+KEY_HEADERS = {"anthropic": "x-api-key"}  # azure's default codec is the v1 form: bearer
 
 
 def request(**changes: Any) -> Request:
@@ -68,8 +70,8 @@ def test_key_only_in_auth_header_and_never_in_repr(provider: str) -> None:
     call = codec_for(provider).build(request(system="be brief"), SECRET)
     assert SECRET.encode() not in call.body
     holders = [k.lower() for k, v in call.headers.items() if SECRET in v]
-    assert holders == (["x-api-key"] if provider == "anthropic" else ["authorization"])
-    if provider != "anthropic":
+    assert holders == [KEY_HEADERS.get(provider, "authorization")]
+    if provider not in KEY_HEADERS:
         assert lower_headers(call)["authorization"] == f"Bearer {SECRET}"
     assert SECRET not in repr(call) and SECRET not in str(call.headers)
 
@@ -78,6 +80,7 @@ def test_key_only_in_auth_header_and_never_in_repr(provider: str) -> None:
 def test_no_auth_header_without_key(provider: str) -> None:
     headers = lower_headers(codec_for(provider).build(request(), None))
     assert "authorization" not in headers and "x-api-key" not in headers
+    assert "api-key" not in headers
 
 
 @pytest.mark.parametrize("provider", ["openai", "ollama"])

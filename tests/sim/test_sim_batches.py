@@ -338,13 +338,14 @@ def test_unknown_batch_routes_and_methods() -> None:
         async with httpx.AsyncClient(base_url=sim.base_url) as client:
             return {
                 "get list": (await client.get("/v1/batches")).status_code,
+                "put list": (await client.put("/v1/batches", content=b"{}")).status_code,
                 "bad tail": (await client.get("/v1/files/f1/bogus")).status_code,
                 "post file": (await client.post("/v1/files/f1", content=b"{}")).status_code,
                 "no batch": (await client.get("/v1/messages/batches/nope")).status_code,
                 "not multipart": (await client.post("/v1/files", json={})).status_code,
             }
 
-    assert with_sim(go) == {"get list": 405, "bad tail": 404, "post file": 405,
+    assert with_sim(go) == {"get list": 200, "put list": 405, "bad tail": 404, "post file": 405,
                             "no batch": 404, "not multipart": 400}
 
 
