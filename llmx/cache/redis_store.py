@@ -68,6 +68,9 @@ class RedisStore:
         self._clock = clock
         self._warn = warn
         self._ops: list[Callable[[Any], object]] = []  # writes not sent yet (one pipeline)
+        self._pushes: dict[int, tuple[str, bytes]] = {}  # op index -> (log, row) of an RPUSH
+        self._written: dict[str, tuple[int, list[bytes]]] = {}  # log -> rows the last send
+        # pushed (first seq, payloads), when they were contiguous
         self._recent: dict[str, bytes] = {}  # answers this store wrote: read back from here
         self._logs: set[str] = set()  # vector logs this store reads: their heads ride on GETs
         self._heads: dict[str, tuple[int, float]] = {}  # log -> (head, when), from a GET
@@ -149,6 +152,7 @@ class RedisStore:
     def append_vector(self, key: str, scope: str, embedder: str, vector: bytes) -> int | None:
         """Queued with the answer it belongs to: ``None`` (its number is Redis' on send)."""
         payload = rows.pack_vector(key, scope, vector)
+        self._pushes[len(self._ops)] = (embedder, payload)
         self._queue(lambda pipe: pipe.rpush(PREFIX + "v:" + embedder, payload))
         return None
 
@@ -163,7 +167,11 @@ class RedisStore:
                 yield (number, *unpacked)
 
     def written_since(self, embedder: str, seq: int) -> list[tuple[int, str, str, bytes]] | None:
-        return None  # every row is read back from Redis: other processes write there too
+        """``vectors_since`` from memory when this store's last send appended every row from
+        ``seq + 1`` on (``RPUSH`` says each row's number); else None."""
+        from llmx.cache.vector_log import from_flushed
+
+        return from_flushed(self._written.get(embedder, (0, [])), seq)
 
     def vector_seq(self, embedder: str) -> int:
         """The log's head: as the look-up's ``get`` just brought it, else one ``LLEN``."""
@@ -264,15 +272,29 @@ class RedisStore:
     def _send(self) -> None:
         self._scheduled = False
         ops, self._ops = self._ops, []
+        pushes, self._pushes = self._pushes, {}
         if not ops:
             return
         pipe = self._client.pipeline(transaction=False)
         for op in ops:
             op(pipe)
         try:
-            pipe.execute()
+            results = pipe.execute()
         except redis.RedisError as exc:
             raise CacheUnavailable(f"the shared cache cannot be written: {_said(exc)}") from None
+        self._note_pushes(pushes, results)
+
+    def _note_pushes(self, pushes: dict[int, tuple[str, bytes]], results: list[Any]) -> None:
+        """Remember each log's rows this send appended, when their numbers are contiguous."""
+        by_log: dict[str, list[tuple[int, bytes]]] = {}
+        for index, (log, payload) in pushes.items():
+            by_log.setdefault(log, []).append((int(results[index]), payload))
+        for log, pushed in by_log.items():
+            first = pushed[0][0]
+            if [number for number, _ in pushed] == list(range(first, first + len(pushed))):
+                self._written[log] = (first, [payload for _, payload in pushed])
+            else:
+                self._written.pop(log, None)
 
     def _flush_or_warn(self) -> None:
         """Send what is queued; a failure costs one ``warn`` line (none when a caller was
