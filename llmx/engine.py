@@ -170,6 +170,20 @@ class Client:
     async def _fetch_embeddings(self, model: str, texts: Sequence[str]) -> list[list[float]]:
         return await fetch_embeddings(self.link(), self.profile.provider, model, texts)
 
+    async def embed(self, texts: Sequence[str], model: str | None = None) -> list[list[float]]:
+        """One vector per text from the profile's embeddings API (``model``: the profile's
+        ``cache.embedding_model``, else the provider's default); ``UsageError`` for a
+        provider without one (Anthropic)."""
+        from llmx.cache.setup import DEFAULT_EMBEDDING_MODELS
+        from llmx.errors import UsageError
+
+        provider = self.profile.provider
+        chosen = model or self.profile.cache.embedding_model or DEFAULT_EMBEDDING_MODELS.get(
+            provider)
+        if chosen is None or provider == "anthropic":
+            raise UsageError(f"profile {self.profile.name!r} ({provider}) has no embeddings API")
+        return await self._fetch_embeddings(chosen, texts)
+
     def stats(self) -> dict[str, int]:
         """The HTTP engine's counters (requests, retries, ...); empty before entering."""
         return {} if self._link is None else self._link.engine.stats.as_dict()

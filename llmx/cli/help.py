@@ -91,7 +91,8 @@ retries and records shared by every client).
 
 Prints its base URL as the first line of stdout. A request's `model` names a profile, or a
 model of the default profile; every answer carries `x-llmx-cache: exact|semantic|miss`.
-Routes: `POST /v1/chat/completions`, `GET /v1/models`, `GET /metrics`, `GET /healthz`.
+Routes: `POST /v1/chat/completions`, `POST /v1/messages`, `POST /v1/embeddings`,
+`GET /v1/models`, `GET /metrics`, `GET /healthz`.
 Ctrl-C / SIGTERM finish the answers in flight, then exit 0.
 
 Examples:

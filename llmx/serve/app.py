@@ -1,7 +1,7 @@
 """The proxy's ASGI application: routes, authentication, the access log, errors as JSON.
 
 Routes: ``POST /v1/chat/completions`` and ``POST /v1/messages`` (OpenAI- and
-Anthropic-shaped, ``llmx.serve.chat``), ``GET /v1/models`` (the
+Anthropic-shaped, ``llmx.serve.chat``), ``POST /v1/embeddings``, ``GET /v1/models`` (the
 profiles, as models), ``GET /healthz``, ``GET /metrics`` (Prometheus text). Every
 answer to a chat request carries ``x-llmx-cache: exact | semantic | miss``.
 
@@ -26,12 +26,13 @@ from typing import TextIO
 from llmx.serve.asgi import BodyTooLarge, Disconnected, Exchange, Receive, Scope, Send
 from llmx.serve.chat import Dialect, chat
 from llmx.serve.clients import Clients
+from llmx.serve.embeddings import embeddings
 from llmx.serve.metrics import Metrics
 from llmx.serve.wire_anthropic import AnthropicDialect
 from llmx.serve.wire_openai import OpenAIDialect
 
-ROUTES = {"/v1/chat/completions": "POST", "/v1/messages": "POST", "/v1/models": "GET",
-          "/healthz": "GET", "/metrics": "GET"}
+ROUTES = {"/v1/chat/completions": "POST", "/v1/messages": "POST", "/v1/embeddings": "POST",
+          "/v1/models": "GET", "/healthz": "GET", "/metrics": "GET"}
 CHAT_ROUTES = ("/v1/chat/completions", "/v1/messages")
 
 
@@ -92,6 +93,8 @@ class ServeApp:
         elif path in CHAT_ROUTES:
             return await chat(exchange, await _json(exchange), self.clients, self.metrics,
                               dialect)
+        elif path == "/v1/embeddings":
+            await embeddings(exchange, await _json(exchange), self.clients, dialect)
         elif path == "/v1/models":
             await exchange.json(200, self._models())
         elif path == "/healthz":

@@ -67,7 +67,7 @@ async def chat(exchange: Exchange, body: object, clients: Clients, metrics: Metr
         await exchange.json(400, dialect.error("invalid_request_error", str(exc)))
         return ""
     except LlmxError as exc:
-        await _failed(exchange, exc, dialect)
+        await failed(exchange, exc, dialect)
         return ""
     tier = answer.cached or "miss"
     ident, now = dialect.prefix + secrets.token_hex(12), int(time.time())
@@ -79,7 +79,7 @@ async def chat(exchange: Exchange, body: object, clients: Clients, metrics: Metr
         try:
             completion = await answer.collect()
         except LlmxError as exc:
-            await _failed(exchange, exc, dialect)
+            await failed(exchange, exc, dialect)
             return tier
         await exchange.json(200, dialect.whole(completion, ident, now), header)
     if exchange.status == 200:
@@ -104,7 +104,7 @@ async def _stream(exchange: Exchange, answer: Answer, writer: Writer, dialect: D
                 await exchange.write(event)
     except LlmxError as exc:
         if not started:
-            await _failed(exchange, exc, dialect)
+            await failed(exchange, exc, dialect)
             return
         await exchange.write(dialect.stream_error(_status(exc)[1], exc.message), more=False)
         return
@@ -124,7 +124,7 @@ def _count(metrics: Metrics, answer: Answer, tier: str) -> None:
                      latency_ms=completion.latency_ms, ttft_ms=completion.ttft_ms)
 
 
-async def _failed(exchange: Exchange, exc: LlmxError, dialect: Dialect) -> None:
+async def failed(exchange: Exchange, exc: LlmxError, dialect: Dialect) -> None:
     status, kind = _status(exc)
     await exchange.json(status, dialect.error(kind, exc.message))
 

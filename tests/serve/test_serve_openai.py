@@ -202,3 +202,18 @@ def test_an_unset_key_variable_and_a_taken_port_are_refused(tmp_path: Path) -> N
         busy = run_serve(tmp_path / "b", "--port", str(taken.getsockname()[1]))
     assert busy.returncode == 2 and "cannot listen on 127.0.0.1" in busy.stderr
     assert busy.stdout == ""
+
+
+def test_embeddings_in_both_encodings(sim: Sim, serve_factory: Factory) -> None:
+    server = serve_factory(sim)
+    got = _client(server).embeddings.create(model="local", input=["one text", "another"])
+    assert [item.index for item in got.data] == [0, 1]  # the SDK asked for base64
+    assert len(got.data[0].embedding) > 8
+    assert got.data[0].embedding != got.data[1].embedding
+    raw = httpx.post(server.v1 + "/embeddings", timeout=10,
+                     json={"model": "local", "input": "one text", "encoding_format": "float"})
+    assert raw.status_code == 200
+    floats = raw.json()["data"][0]["embedding"]
+    assert floats == pytest.approx(got.data[0].embedding, rel=1e-6)
+    bad = httpx.post(server.v1 + "/embeddings", json={"input": []}, timeout=10)
+    assert bad.status_code == 400 and "`input`" in bad.json()["error"]["message"]
