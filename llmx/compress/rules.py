@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from llmx.choices import RULE_MODES, RuleMode
-from llmx.compress import rules_fold, rules_text
+from llmx.compress import fold_log, rules_fold, rules_text
 from llmx.compress.rules_protect import mask, split_fenced
 
 COMPRESSOR_VERSION = "rules-1"
@@ -90,7 +90,7 @@ def _prose(piece: str, rules: frozenset[str]) -> str:
         text = rules_text.collapse_blank_lines(text)
     text = masked.restore(text)
     if "log_fold" in rules:
-        text = rules_fold.fold_templates(text)
+        text = fold_log.fold_templates(text)
     if "duplicates" in rules:
         text = rules_fold.fold_duplicates(text)
     return text
