@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from llmx.compress.shapes import WORD, split_line_parts, summarise, words_of
-from llmx.compress.traces import trace_units
+from llmx.compress.traces import SharedFrames, trace_units
 
 TIMES = "\u00d7"
 KEY = "\x00"  # stands for one variable in a key
@@ -81,7 +81,7 @@ def fold(text: str) -> Folded:
     if saving < _MIN_SAVING:
         chosen = {start: line for start, line in chosen.items() if pending[start] is None}
     pending = {start: pending[start] for start in chosen}
-    if not chosen:
+    if not chosen and all(end - start == 1 for start, end in units.items()):
         return Folded(text, 0, 0, 0, 0)
     out, removed, legend_at = _emit(found, units, groups, chosen)
     if legend_at is not None:
@@ -153,6 +153,7 @@ def _emit(found: Scan, units: dict[int, int], groups: dict[str, list[int]],
     out: list[str] = []
     removed = 0
     legend_at: int | None = None
+    shared = SharedFrames()
     for start, end in units.items():
         if start in skip:
             removed += end - start
@@ -160,8 +161,12 @@ def _emit(found: Scan, units: dict[int, int], groups: dict[str, list[int]],
             if legend_at is None and "<" in chosen[start]:
                 legend_at = len(out)
             out.append(chosen[start])
+        elif end - start > 1:
+            lines = shared.shorten(found.lines[start:end])
+            removed += end - start - len(lines)
+            out.extend(lines)
         else:
-            out.extend(found.lines[start:end])
+            out.append(found.lines[start])
     return out, removed, legend_at
 
 

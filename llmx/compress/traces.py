@@ -102,3 +102,50 @@ def _python_frames(rests: Iterator[str | None]) -> int:
         if body:  # a blank line counts only when a frame follows it
             kept = taken
     return kept
+
+
+MIN_SHARED = 3  # a shorter run of repeated lines is cheaper written out
+
+
+class SharedFrames:
+    """Runs of trace lines already written in an earlier trace, replaced by one reference.
+
+    ``shorten(lines)`` answers ``lines`` with every run of ``MIN_SHARED`` or more consecutive
+    lines that stood, consecutively and in the same order, in a trace given to it before
+    replaced by ``[same N lines as above from: FIRST]`` (indented like the run): the reader
+    finds FIRST above and reads N lines from there. Order is kept; the header line of a trace
+    is never replaced, so each trace still says what failed.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[int, int]] = {}  # line -> (trace, position) where first seen
+        self._traces = 0
+
+    def shorten(self, lines: Sequence[str]) -> list[str]:
+        trace = self._traces
+        self._traces += 1
+        for position, line in enumerate(lines):
+            self._seen.setdefault(line, (trace, position))
+        out = [lines[0]]
+        index = 1
+        while index < len(lines):
+            run = self._run(lines, index, trace)
+            if run >= MIN_SHARED:
+                first = lines[index]
+                indent = first[: len(first) - len(first.lstrip())]
+                out.append(f"{indent}[same {run} lines as above from: {first.strip()}]")
+                index += run
+            else:
+                out.append(lines[index])
+                index += 1
+        return out
+
+    def _run(self, lines: Sequence[str], index: int, trace: int) -> int:
+        where = self._seen.get(lines[index])
+        if where is None or where[0] == trace:
+            return 0
+        size = 1
+        while index + size < len(lines) and \
+                self._seen.get(lines[index + size]) == (where[0], where[1] + size):
+            size += 1
+        return size
