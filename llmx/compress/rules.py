@@ -15,8 +15,12 @@ Conservative (meaning-preserving; changes no word except folding duplicates):
   ``duplicates``  consecutive identical lines / paragraphs -> one, with ``[×N]``
 Aggressive adds:
   ``filler.*``    politeness and filler phrases ("I want you to", "please", ...)
-  ``log_fold``    lines sharing a template (they differ only in numbers, ids, times) -> one
-                  template line with a count and a summary of each slot's values
+  ``json_lines``  NDJSON lines with the same keys -> the keys once, each line as its values
+                  (``ndjson.py``)
+  ``log_fold``    records (lines, or whole stack traces) sharing a template (they differ only
+                  in variable tokens: numbers, ids, times, IPs, paths with ids) -> one template
+                  with a count and a summary of each slot's values; repeated runs of trace
+                  frames -> one reference (``fold_log.py``, ``shapes.py``, ``traces.py``)
 
 Never touched in any mode: fenced and inline code, URLs, paths, quoted strings, JSON strings,
 indented code lines, and numbers (except inside folded log templates, where a slot's values
@@ -29,10 +33,10 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from llmx.choices import RULE_MODES, RuleMode
-from llmx.compress import fold_log, rules_fold, rules_text
+from llmx.compress import fold_log, ndjson, rules_fold, rules_text
 from llmx.compress.rules_protect import mask, split_fenced
 
-COMPRESSOR_VERSION = "rules-1"
+COMPRESSOR_VERSION = "rules-2"
 
 Mode = RuleMode  # the modes with rules (``choices.RULE_MODES``)
 
@@ -46,7 +50,7 @@ def rules_for(mode: Mode) -> tuple[str, ...]:
     if mode == "conservative":
         return CONSERVATIVE_RULES
     if mode == "aggressive":
-        return (*CONSERVATIVE_RULES, *rules_text.filler_names(), "log_fold")
+        return (*CONSERVATIVE_RULES, *rules_text.filler_names(), "json_lines", "log_fold")
     raise ValueError(f"unknown compression mode {mode!r}; expected one of {RULE_MODES}")
 
 
@@ -89,6 +93,8 @@ def _prose(piece: str, rules: frozenset[str]) -> str:
     if "blank_lines" in rules:
         text = rules_text.collapse_blank_lines(text)
     text = masked.restore(text)
+    if "json_lines" in rules:
+        text = ndjson.tabulate(text)
     if "log_fold" in rules:
         text = fold_log.fold_templates(text)
     if "duplicates" in rules:
