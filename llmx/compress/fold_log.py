@@ -3,7 +3,7 @@
 A *record* is one line, or a stack trace (``traces.trace_units``: its header and frames,
 kept together so that a trace never comes apart). A record's *key* is its text with every
 variable token (``shapes.VARIABLE``: decided by the whole token's shape) replaced by ``\\x00``.
-Records of a piece with the same key are one group; a group of two or more is written once,
+Records of a block (lines between blank lines) with the same key are one group; a group of two or more is written once,
 where its first record stood, as the template with each slot summarised
 (``shapes.summarise``) and a count:
 
@@ -55,6 +55,12 @@ class Folded(NamedTuple):
     duplicates: int  # groups of identical records
     traces: int  # of which multi-line records (stack traces)
     lines_removed: int
+    merged: int = 0  # templates merged into others to fit a budget (``merge.py``)
+
+
+def merged_note(merges: int) -> str:
+    return (f"[over the token budget: {merges} templates merged into similar ones "
+            "(Drain-style); their <...> slots may hold differing words]")
 
 
 def scan(text: str) -> Scan:
@@ -69,15 +75,24 @@ def fold_templates(text: str) -> str:
     return fold(text).text
 
 
-def fold(text: str) -> Folded:
+def fold(text: str, level: int = 0) -> Folded:
+    """Fold ``text``; at ``level`` 1..3 similar templates are also merged (``merge.py``)."""
     if KEY in text or _WORDS_DUE in text or "\n" not in text:
         return Folded(text, 0, 0, 0, 0)
     found = scan(text)
     units = trace_units(found.lines, found.keys)
     groups: dict[str, list[int]] = {}
+    block = 0  # records fold only within their block (lines between blank lines)
     for start, end in units.items():
-        groups.setdefault("\n".join(found.keys[start:end]), []).append(start)
-    chosen, pending, saving = _choose(found, units, groups)
+        if not found.lines[start].strip():
+            block += 1
+            continue
+        groups.setdefault(f"{block}\n" + "\n".join(found.keys[start:end]), []).append(start)
+    rebuilt: dict[int, list[str]] = {}
+    merges = 0
+    if level:
+        groups, rebuilt, merges = _merged(found, units, groups, level)
+    chosen, pending, saving = _choose(found, units, groups, rebuilt)
     if saving < _MIN_SAVING:
         chosen = {start: line for start, line in chosen.items() if pending[start] is None}
     pending = {start: pending[start] for start in chosen}
@@ -86,24 +101,42 @@ def fold(text: str) -> Folded:
     out, removed, legend_at = _emit(found, units, groups, chosen)
     if legend_at is not None:
         out.insert(legend_at, LEGEND)
+    if merges:
+        out.insert(0, merged_note(merges))
     rendered = _fill_words(out, pending)
     traces = sum(1 for start in chosen if units[start] - start > 1)
     varying = sum(1 for start in chosen if pending[start] is not None)
-    return Folded(rendered, varying, len(chosen) - varying, traces, removed)
+    return Folded(rendered, varying, len(chosen) - varying, traces, removed, merges)
 
 
-def _choose(found: Scan, units: dict[int, int], groups: dict[str, list[int]]
+def _merged(found: Scan, units: dict[int, int], groups: dict[str, list[int]], level: int
+            ) -> tuple[dict[str, list[int]], dict[int, list[str]], int]:
+    from llmx.compress.merge import merge_groups
+
+    single = {group: members for group, members in groups.items()
+              if all(units[start] == start + 1 for start in members)}
+    merged, rebuilt, merges = merge_groups(single, found.keys,
+                                           lambda index: found.values_of(index, index + 1),
+                                           level)
+    merged.update((group, members) for group, members in groups.items() if group not in single)
+    return dict(sorted(merged.items(), key=lambda item: item[1][0])), rebuilt, merges
+
+
+def _choose(found: Scan, units: dict[int, int], groups: dict[str, list[int]],
+            rebuilt: dict[int, list[str]]
             ) -> tuple[dict[int, str], dict[int, list[set[str]] | None], int]:
     """Folded text by first record; per varying template its slots' missing words; saving."""
     chosen: dict[int, str] = {}
     pending: dict[int, list[set[str]] | None] = {}
     saving = 0
-    for key, members in groups.items():
+    for group, members in groups.items():
+        key = group.partition("\n")[2]
         first = members[0]
         end = units[first]
         if len(members) < 2 or found.lines[first].lstrip().startswith("|"):
             continue
-        rendered = _render(key, [found.values_of(start, units[start]) for start in members])
+        rendered = _render(key, [rebuilt.get(start) or found.values_of(start, units[start])
+                                 for start in members])
         if rendered is None:
             continue
         body, missing = rendered
@@ -147,9 +180,9 @@ def _estimate(text: str) -> int:
 def _emit(found: Scan, units: dict[int, int], groups: dict[str, list[int]],
           chosen: dict[int, str]) -> tuple[list[str], int, int | None]:
     skip: set[int] = set()
-    for start in chosen:
-        members = groups["\n".join(found.keys[start : units[start]])]
-        skip.update(members[1:])
+    for members in groups.values():
+        if members[0] in chosen:
+            skip.update(members[1:])
     out: list[str] = []
     removed = 0
     legend_at: int | None = None

@@ -58,19 +58,23 @@ def all_rules() -> tuple[str, ...]:
     return rules_for("aggressive")
 
 
-def compress(text: str, mode: Mode) -> str:
-    """``text`` with the rules of ``mode`` applied. Deterministic and idempotent."""
-    return apply_rules(text, rules_for(mode))
+def compress(text: str, mode: Mode, merge: int = 0) -> str:
+    """``text`` with the rules of ``mode`` applied. Deterministic and idempotent.
+
+    ``merge`` 1..3 (aggressive mode; for a text over a token budget, see ``shrink``) also
+    merges similar log templates, more at each level (``merge.py``); 0 never does.
+    """
+    return apply_rules(text, rules_for(mode), merge)
 
 
-def apply_rules(text: str, names: Collection[str]) -> str:
+def apply_rules(text: str, names: Collection[str], merge: int = 0) -> str:
     """``text`` with the named rules applied (any subset of ``all_rules()``)."""
     chosen = frozenset(names)
     unknown = chosen - frozenset(all_rules())
     if unknown:
         raise ValueError(f"unknown compression rules: {', '.join(sorted(unknown))}")
     pieces = split_fenced(text)
-    out = [piece if is_code else _prose(piece, chosen) for is_code, piece in pieces]
+    out = [piece if is_code else _prose(piece, chosen, merge) for is_code, piece in pieces]
     if "blank_lines" in chosen and out:
         if not pieces[0][0]:
             out[0] = out[0].lstrip("\n")
@@ -79,7 +83,7 @@ def apply_rules(text: str, names: Collection[str]) -> str:
     return "".join(out)
 
 
-def _prose(piece: str, rules: frozenset[str]) -> str:
+def _prose(piece: str, rules: frozenset[str], merge: int) -> str:
     if "whitespace" in rules:
         piece = piece.replace("\r\n", "\n")
     masked = mask(piece, minify="json" in rules)
@@ -96,7 +100,7 @@ def _prose(piece: str, rules: frozenset[str]) -> str:
     if "json_lines" in rules:
         text = ndjson.tabulate(text)
     if "log_fold" in rules:
-        text = fold_log.fold_templates(text)
+        text = fold_log.fold(text, merge).text
     if "duplicates" in rules:
         text = rules_fold.fold_duplicates(text)
     return text
