@@ -37,7 +37,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import tiktoken
-
 from compress_drain3 import CONFIGS, drain3_python, run_drain3
 
 from llmx.compress import rules_text

@@ -1,11 +1,11 @@
 """Log templates (aggressive): records that differ only in variables fold into one template.
 
-A *record* is one line, or a stack trace (``traces.trace_units``: its header and frames,
-kept together so that a trace never comes apart). A record's *key* is its text with every
+A *record* is one line, or a stack trace (``traces.trace_units``: its header and
+frames, kept together so that a trace never comes apart). A record's *key* is its text with every
 variable token (``shapes.VARIABLE``: decided by the whole token's shape) replaced by ``\\x00``.
-Records of a block (lines between blank lines) with the same key are one group; a group of two or more is written once,
-where its first record stood, as the template with each slot summarised
-(``shapes.summarise``) and a count:
+Records of a block (lines between blank lines) with the same key are one group; a group of
+two or more is written once, where its first record stood, as the template with each slot
+summarised (``shapes.summarise``) and a count:
 
 - ``<line> [×N]``: N lines like it; for a trace, a line ``[trace above ×N]`` follows it.
 - ``<a|b>`` the values seen, ``<lo..hi>`` a numeric range, ``<first..last>`` times,
@@ -56,6 +56,7 @@ class Folded(NamedTuple):
     traces: int  # of which multi-line records (stack traces)
     lines_removed: int
     merged: int = 0  # templates merged into others to fit a budget (``merge.py``)
+    origins: tuple[int, ...] = ()  # per output line: the input line it stands for (-1: a note)
 
 
 def merged_note(merges: int) -> str:
@@ -78,7 +79,7 @@ def fold_templates(text: str) -> str:
 def fold(text: str, level: int = 0) -> Folded:
     """Fold ``text``; at ``level`` 1..3 similar templates are also merged (``merge.py``)."""
     if KEY in text or _WORDS_DUE in text or "\n" not in text:
-        return Folded(text, 0, 0, 0, 0)
+        return _unfolded(text)
     found = scan(text)
     units = trace_units(found.lines, found.keys)
     groups: dict[str, list[int]] = {}
@@ -97,16 +98,24 @@ def fold(text: str, level: int = 0) -> Folded:
         chosen = {start: line for start, line in chosen.items() if pending[start] is None}
     pending = {start: pending[start] for start in chosen}
     if not chosen and all(end - start == 1 for start, end in units.items()):
-        return Folded(text, 0, 0, 0, 0)
-    out, removed, legend_at = _emit(found, units, groups, chosen)
+        return _unfolded(text)
+    out, origins, legend_at = _emit(found, units, groups, chosen)
     if legend_at is not None:
         out.insert(legend_at, LEGEND)
+        origins.insert(legend_at, -1)
     if merges:
         out.insert(0, merged_note(merges))
+        origins.insert(0, -1)
     rendered = _fill_words(out, pending)
     traces = sum(1 for start in chosen if units[start] - start > 1)
     varying = sum(1 for start in chosen if pending[start] is not None)
-    return Folded(rendered, varying, len(chosen) - varying, traces, removed, merges)
+    removed = len(found.lines) - sum(1 for origin in origins if origin >= 0)
+    return Folded(rendered, varying, len(chosen) - varying, traces, removed, merges,
+                  tuple(origins))
+
+
+def _unfolded(text: str) -> Folded:
+    return Folded(text, 0, 0, 0, 0, 0, tuple(range(text.count("\n") + 1)))
 
 
 def _merged(found: Scan, units: dict[int, int], groups: dict[str, list[int]], level: int
@@ -178,29 +187,35 @@ def _estimate(text: str) -> int:
 
 
 def _emit(found: Scan, units: dict[int, int], groups: dict[str, list[int]],
-          chosen: dict[int, str]) -> tuple[list[str], int, int | None]:
+          chosen: dict[int, str]) -> tuple[list[str], list[int], int | None]:
+    """Output lines, the input line each stands for (-1: a marker), where the legend goes."""
     skip: set[int] = set()
     for members in groups.values():
         if members[0] in chosen:
             skip.update(members[1:])
     out: list[str] = []
-    removed = 0
+    origins: list[int] = []
     legend_at: int | None = None
     shared = SharedFrames()
     for start, end in units.items():
         if start in skip:
-            removed += end - start
-        elif start in chosen:
+            continue
+        if start in chosen:
             if legend_at is None and "<" in chosen[start]:
                 legend_at = len(out)
-            out.append(chosen[start])
-        elif end - start > 1:
-            lines = shared.shorten(found.lines[start:end])
-            removed += end - start - len(lines)
+            lines = chosen[start].split("\n")
             out.extend(lines)
+            origins.extend(range(start, start + len(lines)))
+            if end - start > 1:
+                origins[-1] = -1  # the line "[trace above xN]"
+        elif end - start > 1:
+            for line, offset in shared.shorten(found.lines[start:end]):
+                out.append(line)
+                origins.append(start + offset)
         else:
             out.append(found.lines[start])
-    return out, removed, legend_at
+            origins.append(start)
+    return out, origins, legend_at
 
 
 def _fill_words(out: Sequence[str], pending: dict[int, list[set[str]] | None]) -> str:

@@ -96,8 +96,7 @@ def _skip_blanks(line: str, position: int) -> int:
 def _tag_names() -> Iterator[str]:
     size = 1
     while True:
-        for letters in _product(size):
-            yield letters
+        yield from _product(size)
         size += 1
 
 

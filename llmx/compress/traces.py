@@ -26,7 +26,8 @@ from collections.abc import Iterator, Sequence
 
 _PYTHON_HEADER = "Traceback (most recent call last):"
 _JAVA_FRAME = re.compile(r"[ \t]*at [\w$.<>/\x00]+\(")  # matched on keys: \x00 is a variable
-_JAVA_MORE = re.compile(r"[ \t]*(?:\.\.\. (?:\d+|\x00) more|Caused by: |Suppressed: |[ \t]*at [\w$.<>/\x00]+\()")
+_JAVA_MORE = re.compile(
+    r"[ \t]*(?:\.\.\. (?:\d+|\x00) more|Caused by: |Suppressed: |[ \t]*at [\w$.<>/\x00]+\()")
 _EXCEPTION = re.compile(r"[A-Za-z_][\w.$]*(?::|$)")
 
 
@@ -84,13 +85,12 @@ def _python_frames(rests: Iterator[str | None]) -> int:
     a frame itself or the exception; the exception ends the trace. Indentation is not relied
     on: the whitespace rule may have narrowed it after a log prefix.
     """
-    taken = kept = 0
+    kept = 0
     after_frame = False
-    for rest in rests:
+    for taken, rest in enumerate(rests, start=1):
         if rest is None:
             break
         body = rest.strip(" \t")
-        taken += 1
         if body.startswith(('File "', "File \x00")):  # a quoted path with a digit is a variable
             after_frame = True
         elif _EXCEPTION.match(body):
@@ -110,33 +110,35 @@ MIN_SHARED = 3  # a shorter run of repeated lines is cheaper written out
 class SharedFrames:
     """Runs of trace lines already written in an earlier trace, replaced by one reference.
 
-    ``shorten(lines)`` answers ``lines`` with every run of ``MIN_SHARED`` or more consecutive
-    lines that stood, consecutively and in the same order, in a trace given to it before
-    replaced by ``[same N lines as above from: FIRST]`` (indented like the run): the reader
-    finds FIRST above and reads N lines from there. Order is kept; the header line of a trace
-    is never replaced, so each trace still says what failed.
+    ``shorten(lines)`` answers ``lines`` (each with its offset) with every run of
+    ``MIN_SHARED`` or more consecutive lines that stood, consecutively and in the same
+    order, in a trace given to it before replaced by ``[same N lines as above from:
+    FIRST]`` (indented like the run): the reader finds FIRST above and reads N lines from
+    there. Order is kept; a trace's header line is never replaced, so each trace still says
+    what failed.
     """
 
     def __init__(self) -> None:
         self._seen: dict[str, tuple[int, int]] = {}  # line -> (trace, position) where first seen
         self._traces = 0
 
-    def shorten(self, lines: Sequence[str]) -> list[str]:
+    def shorten(self, lines: Sequence[str]) -> list[tuple[str, int]]:
+        """The trace's output lines, each with the offset of the first line it stands for."""
         trace = self._traces
         self._traces += 1
         for position, line in enumerate(lines):
             self._seen.setdefault(line, (trace, position))
-        out = [lines[0]]
+        out = [(lines[0], 0)]
         index = 1
         while index < len(lines):
             run = self._run(lines, index, trace)
             if run >= MIN_SHARED:
                 first = lines[index]
                 indent = first[: len(first) - len(first.lstrip())]
-                out.append(f"{indent}[same {run} lines as above from: {first.strip()}]")
+                out.append((f"{indent}[same {run} lines as above from: {first.strip()}]", index))
                 index += run
             else:
-                out.append(lines[index])
+                out.append((lines[index], index))
                 index += 1
         return out
 
