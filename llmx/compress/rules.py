@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from llmx.choices import RULE_MODES, RuleMode
-from llmx.compress import fold_log, ndjson, rules_fold, rules_text
+from llmx.compress import rules_fold, rules_text
 from llmx.compress.rules_protect import mask, split_fenced
 
 COMPRESSOR_VERSION = "rules-2"
@@ -98,9 +98,13 @@ def _prose(piece: str, rules: frozenset[str], merge: int) -> str:
         text = rules_text.collapse_blank_lines(text)
     text = masked.restore(text)
     if "json_lines" in rules:
-        text = ndjson.tabulate(text)
+        from llmx.compress.ndjson import tabulate  # aggressive only: its import waits
+
+        text = tabulate(text)
     if "log_fold" in rules:
-        text = fold_log.fold(text, merge).text
+        from llmx.compress.fold_log import fold  # its regexes compile on first use
+
+        text = fold(text, merge).text
     if "duplicates" in rules:
         text = rules_fold.fold_duplicates(text)
     return text
