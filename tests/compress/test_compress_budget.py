@@ -86,3 +86,20 @@ def test_cli_rejects_a_budget_that_is_no_number(tmp_path: Path) -> None:
     result = invoke(["compress", "--max-tokens", "lots"], stdin=b"x\n",
                     env={"LLMX_HOME": str(tmp_path)})
     assert result.returncode == 2 and b"Traceback" not in result.stderr
+
+
+def test_ask_merges_a_piped_log_that_is_over_the_context_window(tmp_path: Path) -> None:
+    """``prepare`` gives compression the window less the reply reserve as its budget."""
+    from llmx.config.profile import Profile
+    from llmx.plan import Call
+    from llmx.prepare import prepare
+
+    text = log(400)
+    roomy, tight = (Profile(name="t", provider="openai", model="gpt-4", base_url="embedded",
+                            context_window=window) for window in (200_000, 250))
+    call = Call(compress="aggressive", max_tokens=100)
+    wide = prepare(roomy, text, call, stream=False, tokenizers=tmp_path)
+    narrow = prepare(tight, text, call, stream=False, tokenizers=tmp_path)
+    assert "over the token budget" not in wide.request.messages[-1].content
+    assert narrow.request.messages[-1].content.startswith("[over the token budget:")
+    assert narrow.tokens_after < wide.tokens_after
