@@ -22,10 +22,13 @@ Aggressive adds:
                   with a count and a summary of each slot's values; repeated runs of trace
                   frames -> one reference (``fold_log.py``, ``shapes.py``, ``traces.py``)
 
-Never touched in any mode: fenced and inline code, URLs, paths, quoted strings, JSON strings,
-indented code lines, and numbers (except inside folded log templates, where a slot's values
-are summarised). Abbreviations are deliberately absent: they cost tokens in cl100k.
-Long-context pruning is left to ``context.fit`` (it needs a token budget; rules have none).
+Never rewritten in any mode: fenced and inline code, URLs, paths, quoted strings, JSON
+strings, indented code lines, and numbers. Log folding never cuts inside one either: a
+quoted string, URL or path holding a digit is one whole variable, and a slot's summary shows
+whole values (``<first|last|… N distinct>``); it never changes a fenced code block. Every
+distinct word (3+ letters) of a folded text stays in it. Abbreviations are deliberately
+absent: they cost tokens in cl100k. With a token budget (``shrink``), similar templates are
+merged (``merge`` 1..3, ``merge.py``); long-context pruning is left to ``context.fit``.
 """  # noqa: RUF002 - the multiplication sign and curly quotes are meant
 
 from __future__ import annotations
