@@ -88,7 +88,8 @@ def fold(text: str, level: int = 0) -> Folded:
         if not found.lines[start].strip():
             block += 1
             continue
-        groups.setdefault(f"{block}\n" + "\n".join(found.keys[start:end]), []).append(start)
+        key = found.keys[start] if end == start + 1 else "\n".join(found.keys[start:end])
+        groups.setdefault(f"{block}\n{key}", []).append(start)
     rebuilt: dict[int, list[str]] = {}
     merges = 0
     if level:

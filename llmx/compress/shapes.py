@@ -33,7 +33,7 @@ DATETIME = (
 )
 _SEP = r"\s,;()\[\]{}<>|\"'="
 VARIABLE = re.compile(  # (?<!\w) first: one cheap check fails the many in-word positions
-    rf"(?<!\w)((?<![.:/-])(?:{DATETIME})(?![\w:])"
+    rf"(?<!\w)((?<![.:/-])(?=[MTWFSJAOND\d])(?:{DATETIME})(?![\w:])"  # a day, month or digit
     r'|(?<!\\)"(?=(?:[^"\\\n]|\\.)*?\d)(?:[^"\\\n]|\\.)*+"'
     r"|(?<!\\)'[^'\n\d]*+\d[^'\n]*'(?!\w)"
     r"|(?<![.:/-])[a-zA-Z][\w+.-]*+://[^\s\"'<>\d]*+\d[^\s\"'<>]*"

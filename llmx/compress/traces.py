@@ -33,9 +33,12 @@ _EXCEPTION = re.compile(r"[A-Za-z_][\w.$]*(?::|$)")
 
 def trace_units(lines: Sequence[str], keys: Sequence[str]) -> dict[int, int]:
     """``{start: end}`` of each record (a trace, or one line), in order, covering all lines."""
+    total = len(lines)
+    joined = "\n".join(lines)
+    if _PYTHON_HEADER not in joined and " at " not in joined and "\tat " not in joined:
+        return dict(zip(range(total), range(1, total + 1), strict=True))  # no trace: fast
     units: dict[int, int] = {}
     index = 0
-    total = len(lines)
     while index < total:
         end = index + 1
         if end < total and _may_head(lines[index], lines[end]):
