@@ -1,0 +1,185 @@
+"""`llmx serve` next to the LiteLLM proxy, both with their cache on, in front of one simulator.
+
+    python benchmarks/serve_vs_litellm.py [--requests 1000] [--clients 100] [--rounds 2]
+                                          [--litellm-python PATH]
+
+Figures (budgets from issue 14), each a ratio against LiteLLM measured in the same run:
+  requests per second   at --clients concurrent clients, for misses (distinct prompts) and
+                        for cache hits (the same prompts again)            llmx >= 3x LiteLLM
+  CPU per request       the proxy process's user+system time / requests     llmx <= 1/3
+
+Phases alternate (llmx, LiteLLM, LiteLLM, llmx, ...) so the machine's drift touches both. The
+load comes from one httpx client in this process; the simulator answers at once, so what is
+measured is each proxy's own cost. LiteLLM is never a project dependency: it lives in its own
+venv (benchmarks/.venv-litellm, created on first use with `pip install 'litellm[proxy]'`) or
+the interpreter --litellm-python names; its remote price-map fetch is turned off
+(LITELLM_LOCAL_MODEL_COST_MAP), so nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import simproc
+
+HERE = Path(__file__).resolve().parent
+LITELLM_VENV = HERE / ".venv-litellm"
+KEY = "sk-bench-" + "k" * 32
+
+
+def litellm_python(given: str | None) -> Path:
+    if given:
+        return Path(given)
+    python = LITELLM_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(LITELLM_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "litellm[proxy]"],
+                       check=True)
+    return python
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_up(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{url}: the proxy exited ({proc.returncode})")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"{url}: not up after {timeout:.0f} s")
+
+
+def start_litellm(python: Path, sim_url: str, home: Path) -> tuple[subprocess.Popen[bytes], str]:
+    config = home / "litellm.yaml"
+    config.write_text(
+        "model_list:\n  - model_name: sim-1\n    litellm_params:\n      model: openai/sim-1\n"
+        f"      api_base: {sim_url}/v1\n      api_key: unused\n"
+        "litellm_settings:\n  cache: true\n  cache_params:\n    type: local\n"
+        f"general_settings:\n  master_key: {KEY}\n")
+    port = free_port()
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    proc = subprocess.Popen([str(python.parent / "litellm"), "--config", str(config),
+                             "--port", str(port), "--num_workers", "1"], cwd=home, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    wait_up(url + "/health/liveliness", proc, 300)
+    return proc, url
+
+
+def start_llmx(sim_url: str, home: Path) -> tuple[subprocess.Popen[bytes], str]:
+    config = home / "llmx.toml"
+    config.write_text(f'default_profile = "up"\n[profiles.up]\nprovider = "openai"\n'
+                      f'model = "sim-1"\nbase_url = "{sim_url}/v1"\n')
+    port = free_port()
+    env = {**os.environ, "LLMX_HOME": str(home / "state"), "BENCH_KEY": KEY}
+    proc = subprocess.Popen([sys.executable, "-m", "llmx", "serve", "--port", str(port),
+                             "--config", str(config), "--api-key-env", "BENCH_KEY"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    wait_up(url + "/healthz", proc, 60)
+    return proc, url
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid`` and its children that were waited for (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+async def load(url: str, prompts: list[str], clients: int) -> tuple[float, int]:
+    """Send every prompt, ``clients`` at a time; requests per second and failed requests."""
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    headers = {"authorization": f"Bearer {KEY}"}
+    queue = iter(prompts)
+    failed = [0]
+    async with httpx.AsyncClient(timeout=120, limits=limits, headers=headers) as client:
+        async def worker() -> None:
+            for prompt in queue:
+                body = {"model": "sim-1", "max_tokens": 16,
+                        "messages": [{"role": "user", "content": prompt}]}
+                try:
+                    reply = await client.post(url + "/v1/chat/completions", json=body)
+                    failed[0] += reply.status_code != 200
+                except httpx.HTTPError:
+                    failed[0] += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        return len(prompts) / (time.perf_counter() - started), failed[0]
+
+
+def phase(name: str, proc: subprocess.Popen[bytes], url: str, prompts: list[str],
+          clients: int) -> tuple[float, float]:
+    before = cpu_seconds(proc.pid)
+    rate, failed = asyncio.run(load(url, prompts, clients))
+    cpu = (cpu_seconds(proc.pid) - before) / len(prompts) * 1000
+    print(f"  {name}: {rate:.1f} req/s, {cpu:.2f} CPU ms/req, {failed} failed",
+          file=sys.stderr)
+    if failed:
+        raise SystemExit(f"{name}: {failed} of {len(prompts)} requests failed")
+    return rate, cpu
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--litellm-python")
+    args = parser.parse_args()
+    python = litellm_python(args.litellm_python)
+    sim, sim_url = simproc.start(simproc.sim_command(), quiet=True)
+    results: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    with tempfile.TemporaryDirectory(prefix="llmx-vs-litellm-") as directory:
+        home = Path(directory)
+        procs = {"llmx": start_llmx(sim_url, home), "litellm": start_litellm(python, sim_url,
+                                                                               home)}
+        try:
+            for n in range(args.rounds):
+                order = ("llmx", "litellm") if n % 2 == 0 else ("litellm", "llmx")
+                for name in order:
+                    proc, url = procs[name]
+                    prompts = [f"round {n} {name} question {i}" for i in range(args.requests)]
+                    for kind in ("miss", "hit"):
+                        results.setdefault((name, kind), []).append(
+                            phase(f"{name} {kind}", proc, url, prompts, args.clients))
+        finally:
+            for proc, _ in procs.values():
+                proc.terminate()
+                proc.wait(timeout=30)
+            simproc.stop(sim)
+    for kind in ("miss", "hit"):
+        ours, theirs = results[("llmx", kind)], results[("litellm", kind)]
+        rate_o, rate_t = (statistics.median(r for r, _ in x) for x in (ours, theirs))
+        cpu_o, cpu_t = (statistics.median(c for _, c in x) for x in (ours, theirs))
+        print(f"{kind:4s}  requests/s  llmx {rate_o:7.1f}  LiteLLM {rate_t:7.1f}  "
+              f"ratio {rate_o / rate_t:5.2f}x (budget >= 3x)")
+        print(f"{kind:4s}  CPU ms/req  llmx {cpu_o:7.2f}  LiteLLM {cpu_t:7.2f}  "
+              f"ratio {cpu_o / cpu_t:5.2f} (budget <= 0.33)")
+    print(f"{args.clients} concurrent clients, {args.requests} requests per phase, "
+          f"{args.rounds} rounds, medians")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
