@@ -10,6 +10,7 @@
         await chain.generate("hello")  # one answer, whole
 
     Fallback([main, backup], on_switch=print)  # any profiles, in the order to try them
+    await first_answer(names, attempt)  # attempt(0), attempt(1)... until one answers (batch)
 
 What a caller may rely on:
 
@@ -37,10 +38,10 @@ What a caller may rely on:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Callable, Coroutine, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
 from llmx.answer import Answer
 from llmx.errors import LlmxError, ProviderError, RateLimitError, TransportError
@@ -51,7 +52,9 @@ if TYPE_CHECKING:
     from llmx.engine import Client, Plan
     from llmx.types import Chunk, Completion
 
-__all__ = ["Fallback", "FallbackAnswer", "Switch", "may_fall_back"]
+__all__ = ["Fallback", "FallbackAnswer", "Switch", "first_answer", "may_fall_back"]
+
+T = TypeVar("T")
 
 
 def may_fall_back(error: BaseException) -> bool:
@@ -61,6 +64,23 @@ def may_fall_back(error: BaseException) -> bool:
         return True
     return (isinstance(error, ProviderError) and error.status is not None
             and 500 <= error.status <= 599)
+
+
+async def first_answer(names: Sequence[str], attempt: Callable[[int], Awaitable[T]],
+                on_switch: Callable[[Switch], None] | None = None) -> T:
+    """The result of ``attempt(0)``, else — when it failed with an error ``may_fall_back``
+    accepts — of ``attempt(1)``, and so on; ``names[i]`` names the profile of attempt
+    ``i``. For calls that hand nothing over before they end (``Client.generate``): every
+    such failure moves on. The last attempt's error is raised as it is."""
+    for index in range(len(names) - 1):
+        try:
+            return await attempt(index)
+        except LlmxError as exc:
+            if not may_fall_back(exc):
+                raise
+            if on_switch is not None:
+                on_switch(Switch(names[index], exc, names[index + 1]))
+    return await attempt(len(names) - 1)
 
 
 class Switch(NamedTuple):

@@ -24,7 +24,7 @@ from llmx.errors import (
     TransportError,
     UsageError,
 )
-from llmx.fallback import Fallback, Switch, may_fall_back
+from llmx.fallback import Fallback, Switch, first_answer, may_fall_back
 from llmx.prepare import Call
 from llmx.sim import SimOptions, SimServer
 
@@ -194,3 +194,32 @@ def _with_url(profile: Profile, url: str) -> Profile:
     from llmx.values import replaced
 
     return replaced(profile, base_url=url)
+
+
+def test_first_answer_moves_on_only_for_errors_that_may_fall_back() -> None:
+    async def main(errors: list[BaseException | None]) -> tuple[object, list[int], list[Switch]]:
+        tried: list[int] = []
+        switches: list[Switch] = []
+
+        async def attempt(index: int) -> str:
+            tried.append(index)
+            error = errors[index]
+            if error is not None:
+                raise error
+            return f"answer {index}"
+
+        try:
+            out: object = await first_answer(["a", "b", "c"], attempt, switches.append)
+        except LlmxError as exc:
+            out = exc
+        return out, tried, switches
+
+    out, tried, switches = asyncio.run(main([TransportError("down"), RateLimitError("429"),
+                                             None]))
+    assert out == "answer 2" and tried == [0, 1, 2]
+    assert [(s.failed, s.to) for s in switches] == [("a", "b"), ("b", "c")]
+    out, tried, switches = asyncio.run(main([AuthError("401"), None, None]))
+    assert isinstance(out, AuthError) and tried == [0] and switches == []
+    last = RateLimitError("429 again")
+    out, tried, _ = asyncio.run(main([TransportError("down"), TransportError("down"), last]))
+    assert out is last and tried == [0, 1, 2]

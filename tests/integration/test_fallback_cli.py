@@ -5,6 +5,7 @@ after its retries on 429, 5xx, in-band overload or a connection error, before an
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -192,3 +193,43 @@ def test_a_real_process_falls_back_and_answers(cli: InProcessCli, sim: Any) -> N
     assert result.returncode == 0, result.err
     assert result.out.strip() and len(notes(result)) == 1
     assert served(sim.url) == 1
+
+
+def write_lines(path: Path, lines: list[dict[str, object]]) -> None:
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+
+def test_batch_lines_fall_back_with_one_note_per_pair(cli: InProcessCli, sim: Any) -> None:
+    cli.write_config(chain_toml({"main": {"url": refused_url(), "retries": 0,
+                                          "fallback": ["backup"]},
+                                 "backup": {"url": sim.url, "model": "sim-2"},
+                                 "plain": {"url": sim.url}}))
+    source, out = cli.home / "in.jsonl", cli.home / "out.jsonl"
+    write_lines(source, [*({"id": f"q{i}", "prompt": f"question {i}"} for i in range(5)),
+                         {"id": "own", "prompt": "asked of plain", "profile": "plain"}])
+    result = cli.run("batch", str(source), "-o", str(out), "-j", "4")
+    assert result.returncode == 0, result.err
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [line["id"] for line in lines] == [*(f"q{i}" for i in range(5)), "own"]
+    assert all(line["text"] and "error" not in line for line in lines)
+    assert len(notes(result)) == 1 and "'backup' answers now" in notes(result)[0]
+    assert served(sim.url) == 6
+    rows = Counter((r["profile"], r["status"], r["model"]) for r in records(cli))
+    assert rows == {("main", "error", "sim-1"): 5, ("backup", "ok", "sim-2"): 5,
+                    ("plain", "ok", "sim-1"): 1}
+
+
+def test_batch_lines_that_fail_for_good_do_not_fall_back(cli: InProcessCli, sim: Any,
+                                                        sim_factory: SimFactory) -> None:
+    backup = sim_factory("--latency-ms", "1")
+    cli.write_config(chain_toml({"main": {"url": sim.url, "api_key_env": "LLMX_TEST_KEY",
+                                          "fallback": ["backup"]},
+                                 "backup": {"url": backup.url}}))
+    source, out = cli.home / "in.jsonl", cli.home / "out.jsonl"
+    write_lines(source, [{"id": "a", "prompt": "one"}, {"id": "b", "prompt": "two"}])
+    result = cli.run("batch", str(source), "-o", str(out),
+                     env={"LLMX_TEST_KEY": "sim-invalid"})
+    assert result.returncode == ExitCode.PARTIAL, result.err
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [line["error"]["type"] for line in lines] == ["AuthError", "AuthError"]
+    assert notes(result) == [] and served(backup.url) == 0
