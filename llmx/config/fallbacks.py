@@ -8,7 +8,8 @@ named profile's own fallbacks follow it, depth first, each profile once: with
 
 What a caller may rely on:
 
-* ``names()`` turns a TOML array of non-empty strings, none twice, into a tuple;
+* the key's value is checked by ``schema.profile_names`` (an array of non-empty strings,
+  none twice, held as a tuple); this module is imported only by a config that uses it;
 * a loaded ``Config`` has passed ``check_chains``: every name in every ``fallback`` is a
   profile of that config (else one ``ConfigError`` naming the key and the closest name),
   and no profile reaches itself through fallbacks (``profiles.b.fallback: cycle: a -> b
@@ -23,30 +24,12 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from llmx.config import schema
-from llmx.config.schema import Checker, fail
+from llmx.config.schema import fail
 
 if TYPE_CHECKING:
     from llmx.config.settings import Profile
 
-__all__ = ["chain", "check_chains", "names"]
-
-
-def names() -> Checker:
-    """An array of profile names (non-empty strings, each once), as a tuple."""
-    one = schema.text()
-
-    def check(path: str, value: Any) -> tuple[str, ...]:
-        if not isinstance(value, list | tuple):
-            fail(path, f"expected an array of profile names, got {schema.type_name(value)}")
-        found: list[str] = []
-        for index, item in enumerate(value):
-            one(f"{path}[{index}]", item)
-            if item in found:
-                fail(path, f"'{item}' is listed twice")
-            found.append(item)
-        return tuple(found)
-
-    return check
+__all__ = ["chain", "check_chains"]
 
 
 def chain(profiles: Mapping[str, Profile], name: str) -> tuple[str, ...]:

@@ -28,7 +28,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from llmx.choices import EMBEDDED, Provider
-from llmx.config import fallbacks, fields, schema
+from llmx.config import fields, schema
 from llmx.config.fields import declared, defaults
 from llmx.config.schema import fail
 from llmx.config.settings import (
@@ -125,7 +125,10 @@ def _load(data: Mapping[str, Any], source: Path | None) -> Config:
         name: _build(name, _resolve(name, tables, builtins, ()), builtin=name not in tables)
         for name in sorted(tables.keys() | builtins.keys())
     }
-    fallbacks.check_chains(profiles, _unknown_profile_text)
+    if any(profile.fallback for profile in profiles.values()):
+        from llmx.config.fallbacks import check_chains
+
+        check_chains(profiles, _unknown_profile_text)
     default = data.get("default_profile")
     if default is not None:
         schema.text()("default_profile", default)

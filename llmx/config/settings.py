@@ -27,7 +27,7 @@ from llmx.choices import (
     Provider,
     TtlKind,
 )
-from llmx.config import fallbacks, schema
+from llmx.config import schema
 from llmx.config.fields import Declared, setting, settings_table, table
 
 MIN_CONTEXT_WINDOW = 256
@@ -216,7 +216,7 @@ class Profile:
     retries: int = setting(
         default=2, check=schema.integer(0, 100), help="on 429, 5xx and connection errors")
     fallback: tuple[str, ...] = setting(
-        default=(), check=fallbacks.names(), show=list, example=["backup"],
+        default=(), check=schema.profile_names(), show=list, example=["backup"],
         help="profiles tried in turn when a call fails after its retries (429, 5xx, 529, "
              "connection errors, in-band overload) before any output; each one's own "
              "fallbacks follow it")
