@@ -15,6 +15,7 @@ __all__ = [
     "Chunk",
     "Client",
     "Completion",
+    "Fallback",
     "LlmxError",
     "Message",
     "Plan",
@@ -28,6 +29,7 @@ _LAZY = {
     "Chunk": "llmx.types",
     "Client": "llmx.engine",
     "Completion": "llmx.types",
+    "Fallback": "llmx.fallback",
     "LlmxError": "llmx.errors",
     "Message": "llmx.types",
     "Plan": "llmx.plan",
@@ -38,6 +40,7 @@ _LAZY = {
 if TYPE_CHECKING:
     from llmx.engine import Client
     from llmx.errors import LlmxError
+    from llmx.fallback import Fallback
     from llmx.plan import Plan
     from llmx.prepare import Call
     from llmx.types import Chunk, Completion, Message, Request, Usage

@@ -21,6 +21,7 @@ from llmx.values import fields_of, frozen, names
 
 if TYPE_CHECKING:
     from llmx.answer import Answer
+    from llmx.cli.ask_fallback import AskChain
     from llmx.config.profile import Profile
     from llmx.engine import Client, Plan
     from llmx.types import Completion
@@ -139,7 +140,9 @@ def run_ask(args: AskArgs, io: Io) -> int:
         from llmx.cli import collect_garbage
 
         collect_garbage()
-        code = asyncio.run(_ask(client, plan, args, io))
+        from llmx.cli.ask_fallback import with_fallbacks
+
+        code = asyncio.run(_ask(with_fallbacks(client, config, prompt, args, io), plan, args, io))
     if code == 0:
         keep()  # the answer is out: remember the config's parse for the next ask
     return code
@@ -204,7 +207,7 @@ def _dry_run(plan: Plan, args: AskArgs, io: Io) -> int:
     return 0
 
 
-async def _ask(client: Client, plan: Plan, args: AskArgs, io: Io) -> int:
+async def _ask(client: Client | AskChain, plan: Plan, args: AskArgs, io: Io) -> int:
     async with client:
         answer = client.stream(plan, wire_stream=args.stream)
         omitted = plan.prepared.omitted_tokens

@@ -123,7 +123,7 @@ async def _main(args: BatchArgs, config: Config, io: Io) -> int:
                     limits = (_bucket(args.rpm, "rpm", profile, io, clients.warn),
                               _bucket(args.tpm, "tpm", profile, io, clients.warn))
                     summary = await _direct(args, clients, concurrency, out, stream, skip,
-                                            stop, io, limits)
+                                            stop, io, limits, config)
     if args.summary_json:
         _write_summary(args.summary_json, summary, io)
     return int(summary.exit_code())
@@ -151,15 +151,17 @@ def _bucket(per_minute: int | None, kind: str, profile: Profile, io: Io,
 
 async def _direct(args: BatchArgs, clients: Clients, concurrency: int, out: LineOut,
                   stream: BinaryIO, skip: set[str], stop: asyncio.Event, io: Io,
-                  limits: tuple[Bucket | None, Bucket | None]) -> Summary:
+                  limits: tuple[Bucket | None, Bucket | None], config: Config) -> Summary:
     from llmx.batch.feed import count_lines
     from llmx.batch.jobs import aread_jobs, call_for, read_jobs
     from llmx.batch.output import OrderedWriter
     from llmx.batch.runner import run_batch
+    from llmx.cli.batch_fallback import LineFallbacks
     from llmx.engine import Plan
     from llmx.ui.progress import make_progress
 
     flags = {"no_cache": args.no_cache, "refresh": args.refresh}
+    fallbacks = LineFallbacks(clients, config, args.profile, io.stderr, flags)
 
     def plan(job: Job) -> Plan | None:  # by its profile's Client, once that is open
         client = clients.opened(job.profile)
@@ -168,9 +170,9 @@ async def _direct(args: BatchArgs, clients: Clients, concurrency: int, out: Line
 
     def send(job: Job, planned: Planned | None) -> Awaitable[Completion]:
         client = clients.opened(job.profile)
-        if client is not None and isinstance(planned, Plan):
-            return client.generate(planned)  # the plan made when the line was read
-        return opened_then_send(job)
+        if client is not None and isinstance(planned, Plan):  # planned when it was read
+            return fallbacks.send(job, lambda: client.generate(planned))
+        return fallbacks.send(job, lambda: opened_then_send(job))
 
     async def opened_then_send(job: Job) -> Completion:
         client = await clients.get(job.profile)

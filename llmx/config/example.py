@@ -84,12 +84,12 @@ SEED_PROFILES = (
     Example("production", "Production: bigger cache and pool, HTTP/2, aggressive compression.\n"
             "`extends` starts from another profile; sub-tables merge key by key.", {
                 "extends": "development", "description": "OpenAI, tuned for production",
-                "temperature": 0.0,
+                "temperature": 0.0, "fallback": ["claude"],
                 "http": {"max_connections": 20, "http2": True},
                 "cache": {"max_entries": 2000, "semantic": True},
                 "compression": {"mode": "aggressive"},
                 "batch": {"concurrency": 20, "max_batch_size": 20},
-            }),
+            }, notes={"fallback": "OpenAI down or rate-limited after retries: Claude answers"}),
     Example("high-load", "High load: everything wider still; HTTP/2 multiplexes requests on "
             "few connections.", {
                 "extends": "production", "description": "OpenAI, tuned for high load",

@@ -132,6 +132,10 @@ def _load(data: Mapping[str, Any], source: Path | None) -> Config:
         name: _build(name, _resolve(name, tables, builtins, ()), builtin=name not in tables)
         for name in sorted(tables.keys() | builtins.keys())
     }
+    if any(profile.fallback for profile in profiles.values()):
+        from llmx.config.fallbacks import check_chains
+
+        check_chains(profiles, _unknown_profile_text)
     default = data.get("default_profile")
     if default is not None:
         schema.text()("default_profile", default)

@@ -20,7 +20,9 @@ WIDTH = 96
 
 
 def toml_value(value: Any) -> str:
-    """``value`` spelled as TOML (by tomli-w)."""
+    """``value`` spelled as TOML (by tomli-w); an array on one line."""
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
     import tomli_w
 
     return tomli_w.dumps({"k": value}).removeprefix("k = ").rstrip("\n")

@@ -320,3 +320,22 @@ def url() -> Checker:
         return value.rstrip("/")
 
     return check
+
+
+def profile_names() -> Checker:
+    """An array of profile names (non-empty strings, each once), as a tuple; whether they
+    name profiles is checked once the whole config is known (``llmx.config.fallbacks``)."""
+    one = text()
+
+    def check(path: str, value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list | tuple):
+            fail(path, f"expected an array of profile names, got {type_name(value)}")
+        found: list[str] = []
+        for index, item in enumerate(value):
+            one(f"{path}[{index}]", item)
+            if item in found:
+                fail(path, f"'{item}' is listed twice")
+            found.append(item)
+        return tuple(found)
+
+    return check

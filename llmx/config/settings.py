@@ -238,6 +238,11 @@ class Profile:
         help="total budget for one request, retries included")
     retries: int = setting(
         default=2, check=schema.integer(0, 100), help="on 429, 5xx and connection errors")
+    fallback: tuple[str, ...] = setting(
+        default=(), check=schema.profile_names(), show=list, example=["backup"],
+        help="profiles tried in turn when a call fails after its retries (429, 5xx, 529, "
+             "connection errors, in-band overload) before any output; each one's own "
+             "fallbacks follow it")
     http: HttpSettings = table(default_factory=HttpSettings, help="the connection pool")
     cache: CacheSettings = table(default_factory=CacheSettings,
                                  help="the answer cache: exact, then semantic")
