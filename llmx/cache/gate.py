@@ -40,6 +40,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import sqlite3
+from array import array
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Final, Protocol
@@ -156,14 +157,8 @@ class LexicalGate:
         if not present:
             return []
         chosen = self._lists_to_read(present, ids, gate * gate)
-        cover: dict[int, float] = {}
-        get = cover.get
-        for term, entries in postings.read_many(db, chosen):
-            share = ids[term]
-            for entry in entries:
-                cover[entry] = get(entry, 0.0) + share
-        best = heapq.nlargest(max(_MIN_RESCORED, _RESCORE_FACTOR * limit), cover,
-                              key=cover.__getitem__)
+        best = _best(postings.read_many(db, chosen), ids,
+                     max(_MIN_RESCORED, _RESCORE_FACTOR * limit))
         if not best:
             return []
         marks = ",".join("?" * len(best))
@@ -198,6 +193,10 @@ class LexicalGate:
             self._current()
         except (sqlite3.Error, OSError) as exc:
             raise _unavailable(exc) from exc
+
+    def indexed(self) -> int:
+        """The log seq the file reflected when this process last looked (-1: not yet)."""
+        return self._seq
 
     def close(self) -> None:
         if self._db is not None:
@@ -318,6 +317,33 @@ class LexicalGate:
             return None
         row = row_of_bytes(blob) if len(blob) == 4 * self._rows.dims else self._rows.row(text)
         return text, pack(row)
+
+
+def _best(lists: list[tuple[int, array[int]]], ids: dict[int, float], count: int) -> list[int]:
+    """The ``count`` entries of ``lists`` that cover the largest share of the query (the
+    sum of ``ids[term]`` over the lists holding them). Entries met in several lists are
+    summed; of those met in one list only (most of them, the same cover each), only a list's
+    first ``count`` can be among the best: the rest is set work in C, not a Python loop."""
+    seen: set[int] = set()
+    several: set[int] = set()
+    for _, entries in lists:
+        met = set(entries)
+        several |= seen & met
+        seen |= met
+    cover = dict.fromkeys(several, 0.0)
+    for term, entries in lists:
+        share = ids[term]
+        for entry in several.intersection(entries):
+            cover[entry] += share
+    for term, entries in lists:
+        share, taken = ids[term], 0
+        for entry in entries:
+            if taken == count:
+                break
+            if entry not in several:
+                cover[entry] = share
+                taken += 1
+    return heapq.nlargest(count, cover, key=cover.__getitem__)
 
 
 def _unavailable(exc: BaseException) -> Exception:

@@ -56,7 +56,8 @@ def read(db: sqlite3.Connection, term: int) -> array[int]:
 
 
 def read_many(db: sqlite3.Connection, terms: list[int]) -> list[tuple[int, array[int]]]:
-    """``(term, every id of term)`` for each of ``terms`` that has ids, in one statement."""
+    """``(term, every id of term)`` for each of ``terms`` that has ids, in ``terms``'
+    order, in one statement."""
     if not terms:
         return []
     marks = ",".join("?" * len(terms))
@@ -64,7 +65,7 @@ def read_many(db: sqlite3.Connection, terms: list[int]) -> list[tuple[int, array
     for term, blob in db.execute(f"SELECT term, ids FROM postings WHERE term IN ({marks})"
                                  " ORDER BY term, chunk", terms):
         blobs.setdefault(term, []).append(blob)
-    return [(term, _ids(b"".join(parts))) for term, parts in blobs.items()]
+    return [(term, _ids(b"".join(blobs[term]))) for term in terms if term in blobs]
 
 
 def add(db: sqlite3.Connection, batch: Mapping[int, list[int]]) -> None:
