@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import statistics
 import subprocess
 import sys
@@ -38,7 +37,7 @@ from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one thread each, as faiss is run
 import numpy as np
-from cache_gate_index import FIRST_GATE, GATE, LIMIT, brute, near, sentences, vocabulary
+from cache_gate_index import FIRST_GATE, GATE, LIMIT, brute, workload
 
 from llmx.cache.embed import LexicalEmbedder
 from llmx.cache.gate import LexicalGate
@@ -54,17 +53,9 @@ def corpus(size: int, queries: int, seed: int, cache: Path) -> Path:
     if (where / "done").exists():
         return where
     where.mkdir(parents=True, exist_ok=True)
-    rng = random.Random(seed)
-    words = vocabulary(rng)
-    texts = sentences(size, rng, words)
-    asked = [near(rng.choice(texts), rng, words) for _ in range(queries // 2)]
-    asked += sentences(queries - len(asked), rng, words)
-    rng.shuffle(asked)
-    embedder = LexicalEmbedder()
-    matrix = np.concatenate([embedder.embed(texts[i : i + 10_000])
-                             for i in range(0, size, 10_000)])
+    texts, asked, matrix = workload(size, queries, seed)
     np.save(where / "matrix.npy", matrix)
-    np.save(where / "queries.npy", embedder.embed(asked))
+    np.save(where / "queries.npy", LexicalEmbedder().embed(asked))
     (where / "texts.json").write_text(json.dumps(texts))
     (where / "queries.json").write_text(json.dumps(asked))
     start = time.perf_counter()
