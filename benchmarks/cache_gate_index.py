@@ -73,6 +73,8 @@ def build_gate(path: Path, texts: Sequence[str],
                        NAME, 256)
     start = time.perf_counter()
     gate.warm()
+    while gate.indexed() < len(texts):  # one catch-up indexes CATCH_UP_ROWS rows: all now
+        gate.warm()
     return gate, (time.perf_counter() - start) * 1e6 / max(1, len(texts))
 
 
@@ -225,7 +227,9 @@ def first_query(gate_path: Path, snap_dir: Path, size: int, query: str) -> list[
             f"{g_mb / max(b_mb, 0.1):.3f}x memory"]
 
 
-def synthetic(size: int, queries: int, work: Path, seed: int) -> None:
+def workload(size: int, queries: int, seed: int) -> tuple[list[str], list[str], np.ndarray]:
+    """The synthetic store's texts, the queries (half near copies, half fresh) and the
+    texts' lexical rows."""
     rng = random.Random(seed)
     words = vocabulary(rng)
     texts = sentences(size, rng, words)
@@ -235,6 +239,12 @@ def synthetic(size: int, queries: int, work: Path, seed: int) -> None:
     embedder = LexicalEmbedder()
     matrix = np.concatenate([embedder.embed(texts[i : i + 10_000])
                              for i in range(0, size, 10_000)])
+    return texts, asked, matrix
+
+
+def synthetic(size: int, queries: int, work: Path, seed: int) -> None:
+    texts, asked, matrix = workload(size, queries, seed)
+    embedder = LexicalEmbedder()
     gate_path = work / f"gate-{size}.db"
     gate, insert_us = build_gate(gate_path, texts, matrix)
     figures = compare(gate, matrix, asked, embedder)

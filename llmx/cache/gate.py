@@ -20,21 +20,27 @@ n-grams shared across different words or hash collisions (the benchmark
 an entry under the gate.
 
 Truth stays in the store's vector log (``VectorLog``): the file is a derived index that
-says which log seq it reflects (``meta``), catches up from the log before each query
-(reading the entry's prompt from the response store; keys whose entry is gone are
-skipped), and is rebuilt from the whole log when the log is behind it or no longer holds
-its last row. One catch-up indexes at most ``CATCH_UP_ROWS`` log rows, so a large log met
-for the first time (a cache from before the gate) is indexed over the following queries,
-each paying a bounded share; until then its older entries are not candidates (a miss, never
-a wrong answer). Rows queued by this process but not yet written to the log are searched from
-memory. The file is written with ``synchronous=OFF`` (it costs no fsync); a damaged file
-is deleted and rebuilt. Nothing is opened until the first query.
+says which log seq it reflects (``meta``), catches up from the log before each query when
+the log's head moved (rows of other processes: the entry's prompt is read from the
+response store; keys whose entry is gone are skipped), and is rebuilt from the whole log
+when the log is behind it or no longer holds its last row. This process's own rows are
+indexed right after the store's flush wrote them (``caught_up``, the store's ``on_flush``),
+from memory (``queued`` kept their prompts and rows), so a look-up does not pay for them;
+a query at the head costs the head's read and three indexed SELECTs (frequencies, the
+posting lists, the rows to score). One catch-up indexes at most ``CATCH_UP_ROWS`` log
+rows, so a large log met for the first time (a cache from before the gate) is indexed over
+the following queries, each paying a bounded share; until then its older entries are not
+candidates (a miss, never a wrong answer). Rows queued by this process but not yet indexed
+are searched from memory. The file is written with ``synchronous=OFF`` (it costs no
+fsync); a damaged file is deleted and rebuilt. Nothing is opened until the first query.
 """
 
 from __future__ import annotations
 
 import hashlib
+import heapq
 import sqlite3
+from array import array
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Final, Protocol
@@ -93,23 +99,39 @@ class LexicalGate:
         self._embedder = embedder
         self._rows = LexicalRows(dims)
         self._db: sqlite3.Connection | None = None
-        self._pending: dict[str, tuple[str, str, bytes, frozenset[int]]] = {}  # not in the log
+        self._pending: dict[str, tuple[str, str, bytes, frozenset[int]]] = {}  # not indexed
+        self._seq = -1  # the log seq the file was at when last seen here (-1: not yet)
+        self._last: tuple[str, list[str], Sparse] = ("", [], {})  # the last row computed
         self.budget = READ_BUDGET
 
     def row(self, text: str) -> Sparse:
-        return self._rows.row(text)
+        """``text``'s lexical row; the words and row of the last text are kept, so the
+        look-up's ``candidates`` and the answer's ``queued`` do not compute them again."""
+        return self._tokens_row(text)[1]
+
+    def _tokens_row(self, text: str) -> tuple[list[str], Sparse]:
+        last = self._last
+        if last[0] != text or not last[1]:
+            tokens = words(text)
+            last = self._last = (text, tokens, self._rows.row(text, tokens))
+        return last[1], last[2]
 
     def queued(self, key: str, scope: str, prompt: str, row: Sparse | None = None) -> None:
-        """A row this process appended that the log does not hold yet (grouped writes;
-        the store's queue holds few: ``llmx.cache.queue.Grouping``)."""
-        packed = pack(self._rows.row(prompt) if row is None else row)
-        ids = frozenset(term_id(scope, stem) for stem in terms(prompt))
+        """A row this process appended that the index does not hold yet (grouped writes:
+        searched from memory until ``caught_up`` indexes it, from memory too)."""
+        tokens, computed = self._tokens_row(prompt)
+        packed = pack(computed if row is None else row)
+        ids = frozenset(term_id(scope, stem) for stem in terms(prompt, tokens))
         self._pending[key] = (scope, prompt, packed, ids)
+
+    def forget(self, key: str) -> None:
+        """Drop a queued row whose write failed."""
+        self._pending.pop(key, None)
 
     def candidates(self, scope: str, prompt: str, *, limit: int = 5,
                    gate: float = 0.5) -> list[Candidate]:
         """Entries of ``scope`` with lexical cosine >= ``gate``, best first, <= ``limit``."""
-        tokens = words(prompt)
+        tokens, row = self._tokens_row(prompt)
         if limit <= 0 or not tokens:
             return []
         shares = terms(prompt, tokens)
@@ -120,10 +142,10 @@ class LexicalGate:
             raise _unavailable(exc) from exc
         if not found:
             return []
-        query = dense(self._rows.row(prompt, tokens), self._rows.dims)
+        query = dense(row, self._rows.dims)
         scored: dict[str, Candidate] = {}
-        for key, stored, row in found:
-            cosine = packed_dot(query, row)
+        for key, stored, packed in found:
+            cosine = packed_dot(query, packed)
             if cosine >= gate and key not in scored:
                 scored[key] = Candidate(key, stored, min(cosine, 1.0))
         return sorted(scored.values(), key=lambda c: (-c.lexical, c.key))[:limit]
@@ -134,26 +156,30 @@ class LexicalGate:
         present = postings.frequencies(db, ids)
         if not present:
             return []
-        present.sort(key=lambda row: row[1])
-        left = sum(ids[term] for term, _ in present)
-        cover: dict[int, float] = {}
-        read = 0
-        for term, df in present:
-            if left < gate * gate or (read and read + df > self.budget):
-                break
-            read += df
-            share = ids[term]
-            left -= share
-            get = cover.get
-            for entry in postings.read(db, term):
-                cover[entry] = get(entry, 0.0) + share
-        best = sorted(cover, key=cover.__getitem__, reverse=True)
-        best = best[: max(_MIN_RESCORED, _RESCORE_FACTOR * limit)]
+        chosen = self._lists_to_read(present, ids, gate * gate)
+        best = _best(postings.read_many(db, chosen), ids,
+                     max(_MIN_RESCORED, _RESCORE_FACTOR * limit))
         if not best:
             return []
         marks = ",".join("?" * len(best))
         rows = db.execute(f"SELECT key, prompt, row FROM entries WHERE id IN ({marks})", best)
         return [(key, text, row) for key, text, row in rows]
+
+    def _lists_to_read(self, present: list[tuple[int, int]], ids: dict[int, float],
+                       needed: float) -> list[int]:
+        """The terms whose lists a query reads: rarest first, until the shares left could
+        not carry ``needed`` or the next list would pass the read budget."""
+        present.sort(key=lambda row: row[1])
+        left = sum(ids[term] for term, _ in present)
+        chosen: list[int] = []
+        read = 0
+        for term, df in present:
+            if left < needed or (read and read + df > self.budget):
+                break
+            read += df
+            left -= ids[term]
+            chosen.append(term)
+        return chosen
 
     def _from_pending(self, scope: str, ids: dict[int, float]) -> list[tuple[str, str, bytes]]:
         return [(key, text, packed) for key, (where, text, packed, has) in self._pending.items()
@@ -167,6 +193,10 @@ class LexicalGate:
             self._current()
         except (sqlite3.Error, OSError) as exc:
             raise _unavailable(exc) from exc
+
+    def indexed(self) -> int:
+        """The log seq the file reflected when this process last looked (-1: not yet)."""
+        return self._seq
 
     def close(self) -> None:
         if self._db is not None:
@@ -204,50 +234,116 @@ class LexicalGate:
             self._db = db
         return self._db
 
+    def caught_up(self) -> None:
+        """Index what the log holds now, if the file is open — called after the store's
+        flush, so this process's rows just written are indexed from memory (their prompts
+        and rows from ``queued``, the rows' numbers from ``written_since``) off the
+        look-up. Never raises: the next look-up meets (and reports) the same trouble."""
+        if self._db is not None:
+            try:
+                self._catch_up(self._db)
+            except (sqlite3.Error, OSError):
+                return
+
     def _catch_up(self, db: sqlite3.Connection) -> sqlite3.Connection:
         head = self._log.vector_seq(self._embedder)
-        if _meta(db, "seq", 0) == head:
+        if head == self._seq:  # nothing appended since this process last looked
             return db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            seq = int(_meta(db, "seq", 0))
-            if seq != head:
-                self._apply(db, seq, head)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+        seq = int(_meta(db, "seq", 0))
+        if seq != head:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                seq = int(_meta(db, "seq", 0))
+                if seq != head:
+                    seq = self._apply(db, seq, head)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        self._seq = seq
         return db
 
-    def _apply(self, db: sqlite3.Connection, seq: int, head: int) -> None:
+    def _apply(self, db: sqlite3.Connection, seq: int, head: int) -> int:
         """Index the log rows after ``seq``; start over when the log no longer holds our
-        last row (it was cleared, pruned or replaced) or is behind us."""
-        rows = iter(self._log.vectors_since(self._embedder, max(seq - 1, 0)))
-        if seq > 0:
-            first = next(rows, None)
-            if seq > head or first is None or first[:2] != (seq, _meta(db, "key", "")):
-                _reset(db)
-                rows, seq = iter(self._log.vectors_since(self._embedder, 0)), 0
+        last row (it was cleared, pruned or replaced) or is behind us. Returns the seq
+        the file reflects now."""
+        if seq > 0 and not self._holds(db, seq, head):
+            _reset(db)
+            seq = 0
         last = (seq, str(_meta(db, "key", "")) if seq else "")
         batch: dict[int, list[int]] = {}
         done = 0
-        for number, key, scope, blob in rows:
+        for number, key, scope, blob in self._rows_after(seq, head):
             if done == CATCH_UP_ROWS:  # the rest on the next queries: a miss, never a wait
                 break
             done += 1
             last = (number, key)
-            self._pending.pop(key, None)
-            text = self._prompt(key, scope)
-            if text is not None:
-                row = (row_of_bytes(blob) if len(blob) == 4 * self._rows.dims
-                       else self._rows.row(text))
-                _insert(db, (number, key, scope, text), pack(row), batch)
+            found = self._entry(key, scope, blob)
+            if found is not None:
+                _insert(db, (number, key, scope, found[0]), found[1], batch)
         postings.add(db, batch)
         if done < CATCH_UP_ROWS and last[0] < head:  # the log's head row is gone (a clear
             # keeps the counters)
             last = (head, "")
         for name, value in (("seq", last[0]), ("key", last[1]), ("format", FORMAT)):
             db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
+        return last[0]
+
+    def _holds(self, db: sqlite3.Connection, seq: int, head: int) -> bool:
+        """Does the log still hold the row the file reflects last (number and key)?"""
+        if seq > head:
+            return False
+        first = next(iter(self._log.vectors_since(self._embedder, seq - 1)), None)
+        return first is not None and first[:2] == (seq, _meta(db, "key", ""))
+
+    def _rows_after(self, seq: int, head: int) -> Iterable[tuple[int, str, str, bytes]]:
+        """The log rows after ``seq``: from the store's memory when its last flush wrote
+        all of them up to ``head`` (``CacheStore.written_since``), else read from the log."""
+        written = getattr(self._log, "written_since", None)
+        mine: list[tuple[int, str, str, bytes]] | None = (
+            None if written is None else written(self._embedder, seq))
+        if mine and mine[-1][0] >= head:
+            return mine
+        return self._log.vectors_since(self._embedder, seq)
+
+    def _entry(self, key: str, scope: str, blob: bytes) -> tuple[str, bytes] | None:
+        """The prompt and packed row to index for a log row: from ``queued`` when this
+        process wrote it, else the response store's prompt (None: the entry is gone)."""
+        queued = self._pending.pop(key, None)
+        if queued is not None and queued[0] == scope:
+            return queued[1], queued[2]
+        text = self._prompt(key, scope)
+        if text is None:
+            return None
+        row = row_of_bytes(blob) if len(blob) == 4 * self._rows.dims else self._rows.row(text)
+        return text, pack(row)
+
+
+def _best(lists: list[tuple[int, array[int]]], ids: dict[int, float], count: int) -> list[int]:
+    """The ``count`` entries of ``lists`` that cover the largest share of the query (the
+    sum of ``ids[term]`` over the lists holding them). Entries met in several lists are
+    summed; of those met in one list only (most of them, the same cover each), only a list's
+    first ``count`` can be among the best: the rest is set work in C, not a Python loop."""
+    seen: set[int] = set()
+    several: set[int] = set()
+    for _, entries in lists:
+        met = set(entries)
+        several |= seen & met
+        seen |= met
+    cover = dict.fromkeys(several, 0.0)
+    for term, entries in lists:
+        share = ids[term]
+        for entry in several.intersection(entries):
+            cover[entry] += share
+    for term, entries in lists:
+        share, taken = ids[term], 0
+        for entry in entries:
+            if taken == count:
+                break
+            if entry not in several:
+                cover[entry] = share
+                taken += 1
+    return heapq.nlargest(count, cover, key=cover.__getitem__)
 
 
 def _unavailable(exc: BaseException) -> Exception:

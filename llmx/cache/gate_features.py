@@ -50,6 +50,8 @@ STOPWORDS: Final = frozenset({
 })
 
 Sparse = dict[int, float]
+# a word's buckets, signs, sqrt(n-grams), is-a-stopword, and its (bucket, value)s met once
+_Word = tuple[tuple[int, ...], tuple[float, ...], float, bool, tuple[tuple[int, float], ...]]
 
 
 class LexicalRows:
@@ -59,33 +61,43 @@ class LexicalRows:
 
     def __init__(self, dims: int) -> None:
         self.dims = dims
-        self._words: dict[str, tuple[tuple[int, ...], tuple[float, ...], float, bool]] = {}
+        self._words: dict[str, _Word] = {}
         self._pairs: dict[tuple[str, str], tuple[int, float]] = {}
 
     def row(self, text: str, tokens: list[str] | None = None) -> Sparse:
         """The unit-length (or empty) float32 row of ``text``, sparse."""
         tokens = words(text) if tokens is None else tokens
         sums: dict[int, float] = {}
+        get = sums.get
         for word, count in Counter(tokens).items():
-            buckets, signs, root, stop = self._words.get(word) or self._word(word)
+            buckets, signs, root, stop, once = self._words.get(word) or self._word(word)
+            if count == 1:  # the usual case: the values were computed once for the word
+                for bucket, value in once:
+                    sums[bucket] = get(bucket, 0.0) + value
+                continue
             tf = (1.0 + math.log(count)) * (STOPWORD_WEIGHT if stop else 1.0)
             gram, unigram = tf * CHARGRAM_WEIGHT / root, tf * UNIGRAM_WEIGHT
             for i, (bucket, sign) in enumerate(zip(buckets, signs, strict=True)):
-                sums[bucket] = sums.get(bucket, 0.0) + sign * (unigram if i == 0 else gram)
+                sums[bucket] = get(bucket, 0.0) + sign * (unigram if i == 0 else gram)
         content = [t for t in tokens if t not in STOPWORDS]
         for pair, count in Counter(pairwise(content)).items():
             bucket, sign = self._pairs.get(pair) or self._pair(pair)
             sums[bucket] = sums.get(bucket, 0.0) + sign * (BIGRAM_WEIGHT * (1.0 + math.log(count)))
         return _unit(sums)
 
-    def _word(self, word: str) -> tuple[tuple[int, ...], tuple[float, ...], float, bool]:
+    def _word(self, word: str) -> _Word:
         data = word.encode("utf-8", "surrogatepass")
         marked = b"<" + data + b">"
         grams = [zlib.crc32(marked[s : s + n])
                  for n in CHARGRAM_SIZES for s in range(len(marked) - n + 1)]
         crcs = [zlib.crc32(b"\x01" + data), *grams]
-        entry = (tuple(c % self.dims for c in crcs), tuple(_sign(c) for c in crcs),
-                 math.sqrt(len(grams)), word in STOPWORDS)
+        buckets, signs = tuple(c % self.dims for c in crcs), tuple(_sign(c) for c in crcs)
+        root, stop = math.sqrt(len(grams)), word in STOPWORDS
+        tf = (1.0 + math.log(1)) * (STOPWORD_WEIGHT if stop else 1.0)  # a word met once
+        gram, unigram = tf * CHARGRAM_WEIGHT / root, tf * UNIGRAM_WEIGHT
+        once = tuple((bucket, sign * (unigram if i == 0 else gram))
+                     for i, (bucket, sign) in enumerate(zip(buckets, signs, strict=True)))
+        entry = (buckets, signs, root, stop, once)
         if len(self._words) >= _WORD_CACHE:
             self._words.clear()
         self._words[word] = entry

@@ -3,7 +3,8 @@
 Tables (our own, in the gate's file): ``postings(term, chunk, ids)`` — ``ids`` is up to
 ``CHUNK`` little-endian int64 entry ids — and ``terms(term, df, chunks, tail)``: how many
 ids the term has, how many chunks, and how many ids its last chunk holds. Reading a term
-costs one indexed range scan of ``df / CHUNK`` rows; adding ids rewrites only the last
+costs one indexed range scan of ``df / CHUNK`` rows (``read_many``: several terms in one
+statement); adding ids rewrites only the last
 chunk (writing does not slow down as a list grows); removing an id rewrites the chunk
 that holds it. ``add`` takes a whole batch so that a long catch-up writes each term once.
 """
@@ -52,6 +53,19 @@ def read(db: sqlite3.Connection, term: int) -> array[int]:
     """Every id of ``term``, in the order added."""
     rows = db.execute("SELECT ids FROM postings WHERE term = ? ORDER BY chunk", (term,))
     return _ids(b"".join(blob for (blob,) in rows))
+
+
+def read_many(db: sqlite3.Connection, terms: list[int]) -> list[tuple[int, array[int]]]:
+    """``(term, every id of term)`` for each of ``terms`` that has ids, in ``terms``'
+    order, in one statement."""
+    if not terms:
+        return []
+    marks = ",".join("?" * len(terms))
+    blobs: dict[int, list[bytes]] = {}
+    for term, blob in db.execute(f"SELECT term, ids FROM postings WHERE term IN ({marks})"
+                                 " ORDER BY term, chunk", terms):
+        blobs.setdefault(term, []).append(blob)
+    return [(term, _ids(b"".join(blobs[term]))) for term in terms if term in blobs]
 
 
 def add(db: sqlite3.Connection, batch: Mapping[int, list[int]]) -> None:

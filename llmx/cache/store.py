@@ -104,6 +104,7 @@ class CacheStore:
         self._scheduled = False  # a due queue's write waits for the event loop's next turn
         self._heads: dict[str, int] = {}  # embedder -> the last seq this store's flush wrote
         self._flushed: dict[str, tuple[int, list[bytes]]] = {}  # embedder -> first seq, rows
+        self.on_flush: Callable[[], None] | None = None  # called after a flush wrote vectors
 
     # -- responses -------------------------------------------------------------------------
 
@@ -159,6 +160,8 @@ class CacheStore:
             self._flushed = {name: (self._heads[name] - len(rows_) + 1, rows_)
                              for name, rows_ in vectors.items()}
         self._wrote = True
+        if vectors and self.on_flush is not None:  # e.g. the gate indexes them from memory
+            self.on_flush()
 
     def __len__(self) -> int:
         """Entries stored (an expired one counts until the next write removes it); a damaged

@@ -8,7 +8,9 @@ Semantic matching (``semantic``): with every embedder but ``provider``, stage 1 
 lexical gate (``candidates``: ``llmx.cache.gate``, pure Python, no numpy — a miss with no
 candidate costs a few SQLite reads) and the stages behind ``cache.embedder`` are
 ``llmx.cache.gate_stages``; the prompt's lexical row is written to the vector log without
-numpy too. A provider embedder's vectors are searched by ``llmx.cache.vectors``.
+numpy too, and computed once per look-up (the gate keeps the last one). The gate indexes
+this process's rows after the store's flush (``store.on_flush``), not during a look-up. A
+provider embedder's vectors are searched by ``llmx.cache.vectors``.
 
 Writes are grouped: ``save`` may queue (``llmx.cache.queue``); ``flush`` writes the queue
 now, ``close`` always does. An exact hit performs no database write and no fsync (its use is
@@ -251,9 +253,14 @@ class TieredCache:
         """Append the lexical row to the vector log (the bytes ``LexicalEmbedder`` gives)."""
         from llmx.cache.gate_features import row_bytes
 
-        blob = row_bytes(row, LEXICAL_DIMS)
-        if self.store.append_vector(keys.exact, keys.scope, LEXICAL_NAME, blob) is None:
-            self._gate().queued(keys.exact, keys.scope, keys.prompt, row)
+        gate = self._gate()
+        gate.queued(keys.exact, keys.scope, keys.prompt, row)  # indexed after the flush
+        try:
+            self.store.append_vector(keys.exact, keys.scope, LEXICAL_NAME,
+                                     row_bytes(row, LEXICAL_DIMS))
+        except BaseException:
+            gate.forget(keys.exact)
+            raise
 
     def flush(self) -> None:
         """Write the queued cache writes now; raises ``CacheUnavailable`` (they are lost)."""
@@ -261,11 +268,12 @@ class TieredCache:
             self._store.flush()
 
     def close(self) -> None:
-        """Write what is queued (a failure costs one ``warn`` line) and release the files."""
-        if self._lexical is not None:
-            self._lexical.close()
+        """Write what is queued (a failure costs one ``warn`` line) and release the files;
+        the gate, when open, indexes the rows that flush wrote (the next process need not)."""
         if self._store is not None:
             self._store.close()
+        if self._lexical is not None:
+            self._lexical.close()
 
     def _embed(self) -> Embedder:
         if self._embedder is None:
@@ -294,6 +302,7 @@ class TieredCache:
 
             self._lexical = LexicalGate(store.snapshot_dir / f"gate-{LEXICAL_NAME}.db", store,
                                         prompt, LEXICAL_NAME, LEXICAL_DIMS)
+            store.on_flush = self._lexical.caught_up  # this process's rows: off the look-up
         return self._lexical
 
     def _vectors(self, dims: int) -> VectorIndex:
