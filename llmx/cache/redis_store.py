@@ -75,6 +75,7 @@ class RedisStore:
         self._logs: set[str] = set()  # vector logs this store reads: their heads ride on GETs
         self._heads: dict[str, tuple[int, float]] = {}  # log -> (head, when), from a GET
         self._scheduled = False
+        self.on_flush: Callable[[], None] | None = None  # called after a send appended rows
         self._told = False  # a failure was already reported (to a caller, or warned)
 
     # -- responses -------------------------------------------------------------------------
@@ -283,6 +284,8 @@ class RedisStore:
         except redis.RedisError as exc:
             raise CacheUnavailable(f"the shared cache cannot be written: {_said(exc)}") from None
         self._note_pushes(pushes, results)
+        if pushes and self.on_flush is not None:  # e.g. the gate indexes them from memory
+            self.on_flush()
 
     def _note_pushes(self, pushes: dict[int, tuple[str, bytes]], results: list[Any]) -> None:
         """Remember each log's rows this send appended, when their numbers are contiguous."""
