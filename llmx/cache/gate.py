@@ -293,7 +293,10 @@ class LexicalGate:
         """Does the log still hold the row the file reflects last (number and key)?"""
         if seq > head:
             return False
-        first = next(iter(self._log.vectors_since(self._embedder, seq - 1)), None)
+        written = getattr(self._log, "written_since", None)
+        mine = None if written is None else written(self._embedder, seq - 1)
+        first = (mine[0] if mine else
+                 next(iter(self._log.vectors_since(self._embedder, seq - 1)), None))
         return first is not None and first[:2] == (seq, _meta(db, "key", ""))
 
     def _rows_after(self, seq: int, head: int) -> Iterable[tuple[int, str, str, bytes]]:

@@ -53,6 +53,7 @@ from llmx.state import Warn
 
 PREFIX = "llmx:"
 RECENT = 256  # answers this store wrote, kept to read back without a round trip
+WRITTEN_KEPT = 64  # rows this store appended in a row, kept for written_since
 HEAD_FRESH_S = 1.0  # a log head brought by a GET serves the vector_seq that follows
 TIMEOUT_S = 2.0  # per command: a Redis slower than this is treated as unreachable
 
@@ -295,7 +296,15 @@ class RedisStore:
         for log, pushed in by_log.items():
             first = pushed[0][0]
             if [number for number, _ in pushed] == list(range(first, first + len(pushed))):
-                self._written[log] = (first, [payload for _, payload in pushed])
+                payloads = [payload for _, payload in pushed]
+                before, kept = self._written.get(log, (0, []))
+                if kept and before + len(kept) == first:  # contiguous with the last send's
+                    payloads = (kept + payloads)[-WRITTEN_KEPT:]
+                    first = before + len(kept) + len(pushed) - len(payloads)
+                self._written[log] = (first, payloads)
+                # RPUSH's number is the log's head as of this send: the vector_seq that
+                # follows (the gate indexing these rows) needs no LLEN
+                self._heads[log] = (pushed[-1][0], time.monotonic())
             else:
                 self._written.pop(log, None)
 
