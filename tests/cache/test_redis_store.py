@@ -45,7 +45,9 @@ def test_the_vector_log_numbers_rows_in_order(redis_server: RedisServer, tmp_pat
     assert list(two.vectors_since("emb", 0)) == [(1, "k1", "s", b"\x01\x02"),
                                                  (2, "k2", "s", b"\x03")]
     assert list(one.vectors_since("emb", 1)) == [(2, "k2", "s", b"\x03")]
-    assert one.written_since("emb", 0) is None
+    assert one.written_since("emb", 0) == [(1, "k1", "s", b"\x01\x02")]  # its own, by RPUSH
+    assert two.written_since("emb", 0) is None  # row 1 is not two's: read it from Redis
+    assert two.written_since("emb", 1) == [(2, "k2", "s", b"\x03")]
 
 
 def test_aux_values_are_tagged_never_pickled(redis_server: RedisServer, tmp_path: Path) -> None:
