@@ -286,7 +286,16 @@ class RedisStore:
             raise CacheUnavailable(f"the shared cache cannot be written: {_said(exc)}") from None
         self._note_pushes(pushes, results)
         if pushes and self.on_flush is not None:  # e.g. the gate indexes them from memory
-            self.on_flush()
+            # RPUSH's numbers are the logs' heads as of this send: the hook's vector_seq
+            # needs no LLEN (outside the hook, heads are read again)
+            now = time.monotonic()
+            pushed = {log: (int(results[index]), now) for index, (log, _) in pushes.items()}
+            self._heads.update(pushed)
+            try:
+                self.on_flush()
+            finally:
+                for log in pushed:
+                    self._heads.pop(log, None)
 
     def _note_pushes(self, pushes: dict[int, tuple[str, bytes]], results: list[Any]) -> None:
         """Remember each log's rows this send appended, when their numbers are contiguous."""
@@ -302,9 +311,6 @@ class RedisStore:
                     payloads = (kept + payloads)[-WRITTEN_KEPT:]
                     first = before + len(kept) + len(pushed) - len(payloads)
                 self._written[log] = (first, payloads)
-                # RPUSH's number is the log's head as of this send: the vector_seq that
-                # follows (the gate indexing these rows) needs no LLEN
-                self._heads[log] = (pushed[-1][0], time.monotonic())
             else:
                 self._written.pop(log, None)
 
