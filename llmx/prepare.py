@@ -28,7 +28,7 @@ APPROXIMATE_MARGIN = 0.9  # share of the window used when counting with a stand-
 
 
 KINDS = CONTENT_KINDS  # what a prompt can be (the cache.ttl keys less "default")
-CHECKED = ("model", "temperature", "max_tokens", "kind", "compress")  # Call fields with a rule
+CHECKED = ("model", "temperature", "max_tokens", "kind", "compress", "reasoning_effort")  # Call fields with a rule
 
 
 def call_rules(provider: str) -> dict[str, Checker]:
@@ -36,9 +36,10 @@ def call_rules(provider: str) -> dict[str, Checker]:
     batch line's params and the config file accept exactly the same values."""
     from llmx.config import fields
     from llmx.config.profile import temperature_rule
+    from llmx.choices import REASONING_EFFORTS
     from llmx.config.schema import choice
 
-    return {"model": fields.rule("model"), "temperature": temperature_rule(provider),
+    return {"reasoning_effort": choice(*REASONING_EFFORTS),"model": fields.rule("model"), "temperature": temperature_rule(provider),
             "max_tokens": fields.rule("max_tokens"), "kind": choice(*KINDS),
             "compress": fields.rule("compression.mode")}
 
@@ -80,6 +81,7 @@ def build_request(profile: Profile, prompt: str, call: Call, *, stream: bool) ->
         tools=call.tools,
         tool_choice=call.tool_choice,
         schema=call.schema,
+        reasoning_effort=call.reasoning_effort,
     )
 
 
