@@ -28,20 +28,22 @@ APPROXIMATE_MARGIN = 0.9  # share of the window used when counting with a stand-
 
 
 KINDS = CONTENT_KINDS  # what a prompt can be (the cache.ttl keys less "default")
-CHECKED = ("model", "temperature", "max_tokens", "kind", "compress", "reasoning_effort")  # Call fields with a rule
+# Call fields with a rule:
+CHECKED = ("model", "temperature", "max_tokens", "kind", "compress", "reasoning_effort")
 
 
 def call_rules(provider: str) -> dict[str, Checker]:
     """The rule of each checked Call field: the config key's own checker, so a flag, a
     batch line's params and the config file accept exactly the same values."""
+    from llmx.choices import REASONING_EFFORTS
     from llmx.config import fields
     from llmx.config.profile import temperature_rule
-    from llmx.choices import REASONING_EFFORTS
     from llmx.config.schema import choice
 
-    return {"reasoning_effort": choice(*REASONING_EFFORTS),"model": fields.rule("model"), "temperature": temperature_rule(provider),
+    return {"model": fields.rule("model"), "temperature": temperature_rule(provider),
             "max_tokens": fields.rule("max_tokens"), "kind": choice(*KINDS),
-            "compress": fields.rule("compression.mode")}
+            "compress": fields.rule("compression.mode"),
+            "reasoning_effort": choice(*REASONING_EFFORTS)}
 
 
 def check_call(profile: Profile, call: Call, names: Mapping[str, str] | None = None) -> None:

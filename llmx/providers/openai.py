@@ -24,8 +24,9 @@ carried a ``refusal`` (its text goes to ``Chunk.refusal``, never into ``text``),
 own reason otherwise (``stop``, ``length``, ``content_filter``...). A choice without a
 message (Gemini's OpenAI-compatible endpoint sends one) is an empty answer with no finish
 reason (not a known-complete answer: never cached); in a stream, a choice without a delta
-gives nothing but its finish reason. An error object anywhere in a stream (``{"error": ...}``, vLLM's
-``{"object": "error", ...}``, an ``event: error``) raises, even when ``[DONE]`` follows.
+gives nothing but its finish reason. An error object anywhere in a stream
+(``{"error": ...}``, vLLM's ``{"object": "error", ...}``, an ``event: error``) raises, even
+when ``[DONE]`` follows.
 
 Reasoning: ``Request.reasoning_effort`` goes out as ``reasoning_effort``. Reasoning text comes
 as ``reasoning_content`` (DeepSeek, vLLM before 0.11) or ``reasoning`` (vLLM 0.11+,
