@@ -51,6 +51,8 @@ def check_call(profile: Profile, call: Call, names: Mapping[str, str] | None = N
     ``names`` says what to call each field in the message (e.g. ``--max-tokens``)."""
     if call.tool_choice is not None or call.schema is not None:
         _check_tools(call)
+        if call.reasoning_effort is not None and profile.provider == "anthropic":
+            _check_thinking(call)
     values = [(name, getattr(call, name)) for name in CHECKED]
     if all(value is None for _, value in values):
         return
@@ -60,6 +62,17 @@ def check_call(profile: Profile, call: Call, names: Mapping[str, str] | None = N
     for name, value in values:
         if value is not None:
             check_flag((names or {}).get(name, name), rules[name], value)
+
+
+def _check_thinking(call: Call) -> None:
+    """Anthropic refuses extended thinking with a forced tool (``--schema`` is one)."""
+    from llmx.errors import UsageError
+
+    forced = "--schema" if call.schema is not None else (
+        None if call.tool_choice in ("auto", "none") else f"--tool-choice {call.tool_choice}")
+    if forced is not None:
+        raise UsageError(f"--reasoning-effort cannot be combined with {forced} for an "
+                         "Anthropic profile (its extended thinking refuses a forced tool)")
 
 
 def _check_tools(call: Call) -> None:

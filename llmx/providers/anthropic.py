@@ -32,7 +32,8 @@ Reasoning: ``Request.reasoning_effort`` sends ``thinking: {"type": "enabled", "b
 THINKING_BUDGETS[effort]}`` (low 1024, the API's minimum; medium 4096; high 16384). The budget
 counts against ``max_tokens`` and must stay below it, so with thinking on ``max_tokens`` is
 the budget plus the answer's own cap (the request's ``max_tokens``, else
-``DEFAULT_MAX_TOKENS``), and no ``temperature`` is sent (the API refuses one with thinking).
+``DEFAULT_MAX_TOKENS``), and no ``temperature`` is sent (the API refuses one with thinking;
+a forced tool too, which ``llmx.prepare.check_call`` refuses before anything is sent).
 A ``thinking`` block's text (whole, or as ``thinking_delta`` pieces) goes to
 ``Chunk.reasoning``; ``signature_delta`` and ``redacted_thinking`` blocks carry nothing
 readable and are skipped. Usage: ``cache_read_input_tokens`` and

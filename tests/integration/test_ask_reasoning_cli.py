@@ -78,3 +78,16 @@ def test_bad_effort_is_one_error_and_nothing_is_sent(cli: InProcessCli, sim: Sim
     result = cli.run("ask", "--reasoning-effort", "extreme", "why?")
     result.assert_one_error(2, "--reasoning-effort", "low, medium, high", "extreme")
     assert requests_seen(sim) == 0
+
+
+@pytest.mark.parametrize("forced", [["--schema", '{"type":"object"}'],
+                                    ["--tools", "TOOLS", "--tool-choice", "required"]])
+def test_anthropic_thinking_with_a_forced_tool_is_refused_before_sending(
+        cli: InProcessCli, sim: Sim, forced: list[str]) -> None:
+    configure(cli, sim, "anthropic")
+    tools = cli.home / "tools.json"
+    tools.write_text(json.dumps([{"type": "function", "function": {"name": "f"}}]))
+    argv = [str(tools) if word == "TOOLS" else word for word in forced]
+    result = cli.run("ask", "--reasoning-effort", "low", *argv, "why?")
+    result.assert_one_error(2, "--reasoning-effort", "Anthropic")
+    assert requests_seen(sim) == 0
