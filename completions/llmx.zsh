@@ -89,8 +89,10 @@ _llmx_ask() {
         '(--stream --no-stream)--no-stream[Stream the answer as it arrives.]' \
         '(-p --profile)-p+[Profile to use (default\: default_profile).]:name:_llmx__profiles' \
         '(-p --profile)--profile=[Profile to use (default\: default_profile).]:name:_llmx__profiles' \
+        '(--reasoning-effort)--reasoning-effort=[How hard a reasoning model thinks\: low, medium, high (OpenAI reasoning_effort, Anthropic thinking budget, Ollama think).]:level: ' \
         '(--refresh)--refresh[Ask the provider even if cached; store the new answer.]' \
         '(--schema)--schema=[A JSON Schema (a file, or the JSON itself) the answer must follow; the answer is its JSON (exit 10 when it does not follow it).]:file|json: ' \
+        '(--show-reasoning)--show-reasoning[Print the model'\''s reasoning (thinking) to stderr, dim on a terminal; stdout gets only the answer (--json\: `reasoning`).]' \
         '(-s --system)-s+[System prompt.]:text: ' \
         '(-s --system)--system=[System prompt.]:text: ' \
         '(--temperature)--temperature=[Sampling temperature.]:number: ' \

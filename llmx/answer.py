@@ -4,8 +4,8 @@
 (its ``Prepared`` request) and the request path's generator (``llmx.steps``), which yields
 the answer's Chunks and, after the last one, the call's Completion. ``Tally`` is how a
 generator turns the Chunks it saw into that Completion (text, usage, model, finish reason,
-tool calls in the order they came, refusal text, latency and time to first token: the first
-text or refusal piece).
+tool calls in the order they came, refusal text, reasoning text, latency and time to first
+token: the first text or refusal piece; reasoning does not count as the first token).
 """
 
 from __future__ import annotations
@@ -62,8 +62,8 @@ class Answer:
 class Tally:
     """The Completion of the Chunks ``add``-ed so far, timed from ``started``."""
 
-    __slots__ = ("_calls", "_clock", "_finish_reason", "_model", "_provider", "_refusal",
-                 "_started", "_ttft", "_usage", "pieces")
+    __slots__ = ("_calls", "_clock", "_finish_reason", "_model", "_provider", "_reasoning",
+                 "_refusal", "_started", "_ttft", "_usage", "pieces")
 
     def __init__(self, provider: str, model: str, clock: Callable[[], float],
                  started: float) -> None:
@@ -74,6 +74,7 @@ class Tally:
         self._finish_reason: str | None = None
         self._calls: list[ToolCall] = []
         self._refusal: list[str] = []
+        self._reasoning: list[str] = []
 
     def add(self, chunk: Chunk) -> None:
         if chunk.text or chunk.refusal:
@@ -83,6 +84,8 @@ class Tally:
                 self.pieces.append(chunk.text)
             if chunk.refusal:
                 self._refusal.append(chunk.refusal)
+        if chunk.reasoning:
+            self._reasoning.append(chunk.reasoning)
         if chunk.tool_calls:
             self._calls.extend(chunk.tool_calls)
         if chunk.usage is not None:
@@ -101,16 +104,18 @@ class Tally:
             latency_ms=(self._clock() - self._started) * 1000, ttft_ms=ttft,
             finish_reason=self._finish_reason, cached=hit.tier if hit else False,
             similarity=hit.similarity if hit else None, tool_calls=tuple(self._calls),
-            refusal="".join(self._refusal),
+            refusal="".join(self._refusal), reasoning="".join(self._reasoning),
         )
 
 
 async def replay(hit: Hit) -> AsyncGenerator[Chunk, None]:
     """A cache entry as the Chunks it was first streamed in (usage, tool calls and ending on
-    the last)."""
+    the last), after one Chunk with its stored reasoning text, if any."""
     entry = hit.entry
     pieces = entry.pieces()
     usage = Usage(entry.input_tokens, entry.output_tokens)
+    if entry.reasoning:
+        yield Chunk(reasoning=entry.reasoning, model=entry.model)
     for i, piece in enumerate(pieces):
         last = i == len(pieces) - 1
         yield Chunk(text=piece, usage=usage if last else None, model=entry.model,

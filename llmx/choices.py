@@ -51,6 +51,10 @@ TtlKind = Literal["default", ContentKind]
 """The keys of ``cache.ttl``: a content kind, or ``default`` for kinds a profile does not list."""
 TTL_KINDS: Final[tuple[TtlKind, ...]] = get_args(TtlKind)
 
+ReasoningEffort = Literal["low", "medium", "high"]
+"""``--reasoning-effort``: how hard a reasoning model thinks (``Request.reasoning_effort``)."""
+REASONING_EFFORTS: Final[tuple[ReasoningEffort, ...]] = get_args(ReasoningEffort)
+
 HitTier = Literal["exact", "semantic"]
 """How a cached answer was found: the same request, or a near-identical prompt."""
 HIT_TIERS: Final[tuple[HitTier, ...]] = get_args(HitTier)

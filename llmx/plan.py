@@ -31,6 +31,7 @@ class Call(NamedTuple):
     tools: str | None = None  # Request.tools: canonical JSON (llmx.tooling.canonical_tools)
     tool_choice: str | None = None  # "auto" | "required" | "none" | a tool's name
     schema: str | None = None  # Request.schema: canonical JSON (tooling.canonical_schema)
+    reasoning_effort: str | None = None  # one of choices.REASONING_EFFORTS, checked by check_call
 
 
 class Prepared(NamedTuple):

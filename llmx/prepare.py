@@ -28,19 +28,22 @@ APPROXIMATE_MARGIN = 0.9  # share of the window used when counting with a stand-
 
 
 KINDS = CONTENT_KINDS  # what a prompt can be (the cache.ttl keys less "default")
-CHECKED = ("model", "temperature", "max_tokens", "kind", "compress")  # Call fields with a rule
+# Call fields with a rule:
+CHECKED = ("model", "temperature", "max_tokens", "kind", "compress", "reasoning_effort")
 
 
 def call_rules(provider: str) -> dict[str, Checker]:
     """The rule of each checked Call field: the config key's own checker, so a flag, a
     batch line's params and the config file accept exactly the same values."""
+    from llmx.choices import REASONING_EFFORTS
     from llmx.config import fields
     from llmx.config.profile import temperature_rule
     from llmx.config.schema import choice
 
     return {"model": fields.rule("model"), "temperature": temperature_rule(provider),
             "max_tokens": fields.rule("max_tokens"), "kind": choice(*KINDS),
-            "compress": fields.rule("compression.mode")}
+            "compress": fields.rule("compression.mode"),
+            "reasoning_effort": choice(*REASONING_EFFORTS)}
 
 
 def check_call(profile: Profile, call: Call, names: Mapping[str, str] | None = None) -> None:
@@ -48,6 +51,8 @@ def check_call(profile: Profile, call: Call, names: Mapping[str, str] | None = N
     ``names`` says what to call each field in the message (e.g. ``--max-tokens``)."""
     if call.tool_choice is not None or call.schema is not None:
         _check_tools(call)
+        if call.reasoning_effort is not None and profile.provider == "anthropic":
+            _check_thinking(call)
     values = [(name, getattr(call, name)) for name in CHECKED]
     if all(value is None for _, value in values):
         return
@@ -57,6 +62,17 @@ def check_call(profile: Profile, call: Call, names: Mapping[str, str] | None = N
     for name, value in values:
         if value is not None:
             check_flag((names or {}).get(name, name), rules[name], value)
+
+
+def _check_thinking(call: Call) -> None:
+    """Anthropic refuses extended thinking with a forced tool (``--schema`` is one)."""
+    from llmx.errors import UsageError
+
+    forced = "--schema" if call.schema is not None else (
+        None if call.tool_choice in ("auto", "none") else f"--tool-choice {call.tool_choice}")
+    if forced is not None:
+        raise UsageError(f"--reasoning-effort cannot be combined with {forced} for an "
+                         "Anthropic profile (its extended thinking refuses a forced tool)")
 
 
 def _check_tools(call: Call) -> None:
@@ -80,6 +96,7 @@ def build_request(profile: Profile, prompt: str, call: Call, *, stream: bool) ->
         tools=call.tools,
         tool_choice=call.tool_choice,
         schema=call.schema,
+        reasoning_effort=call.reasoning_effort,
     )
 
 

@@ -20,6 +20,9 @@ field names of ``Record`` plus ``"v"`` (the line format version, now 1):
     cost_saved    estimated money a hit saved, null when no price is known
     status        "ok" | "error"
     error         the error's class name (never its message: secrets hide in messages), or null
+    reasoning_tokens  the part of output_tokens the model spent reasoning, as the provider
+                  reported it (0: none or not reported; absent from lines written before it
+                  existed, which read as 0)
 
 Writers append whole lines with a single ``write()`` on a file opened ``O_APPEND`` (one
 line, or a group of queued lines: ``RecordLog(group_s=...)``), so any number of processes
@@ -91,6 +94,7 @@ class _Fields(NamedTuple):
     cost_saved: float | None
     status: str
     error: str | None
+    reasoning_tokens: int = 0
 
 
 KEYS = ("v", *_Fields._fields)  # a line's keys, in the order they are written

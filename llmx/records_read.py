@@ -41,6 +41,7 @@ def from_json(data: Mapping[str, Any]) -> Record:
             cost_saved=_optional_number(data["cost_saved"]),
             status=_text(data["status"]),
             error=None if data["error"] is None else _text(data["error"]),
+            reasoning_tokens=_count(data.get("reasoning_tokens", 0)),
         )
     except (KeyError, TypeError) as exc:
         raise ValueError(f"malformed request record: {exc}") from None

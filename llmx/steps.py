@@ -46,10 +46,11 @@ from llmx.plan import NOT_LOOKED, Looked, Plan, Vector
 from llmx.prepare import Call, prepare
 from llmx.records import Record, error_name
 from llmx.state import StateUnavailable
-from llmx.types import Chunk, Completion, Request
+from llmx.types import Chunk, Completion, Request, Usage
 
 if TYPE_CHECKING:
     from llmx.cache.leases import Lease
+    from llmx.config.settings import Price
     from llmx.flight import Flight
     from llmx.wiring import Link, Parts
 
@@ -164,7 +165,7 @@ def record(parts: Parts, plan: Plan, completion: Completion, hit: Hit | None,
         model=completion.model, tier=tier, similarity=hit.similarity if hit else None,
         lookup_ms=lookup_ms, latency_ms=completion.latency_ms, ttft_ms=completion.ttft_ms,
         input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
-        tokens_saved=plan.prepared.tokens_saved,
+        reasoning_tokens=usage.reasoning_tokens, tokens_saved=plan.prepared.tokens_saved,
         cost=None if cost is None else (0.0 if hit else cost), cost_saved=cost if hit else None,
         status="ok" if error is None else "error",
         error=None if error is None else error_name(error))
@@ -176,10 +177,21 @@ def record(parts: Parts, plan: Plan, completion: Completion, hit: Hit | None,
 
 def _cost(parts: Parts, completion: Completion) -> float | None:
     """Estimated money for these tokens at the profile's price (per 1M tokens)."""
-    price, usage = parts.profile.price, completion.usage
-    if price is None:
-        return None
-    return (usage.input_tokens * price.input + usage.output_tokens * price.output) / 1e6
+    price = parts.profile.price
+    return None if price is None else cost_of(price, completion.usage)
+
+
+def cost_of(price: Price, usage: Usage) -> float:
+    """Money for ``usage`` at ``price`` (per 1M tokens): prompt tokens read from or written
+    to the provider's prompt cache at their own rates (the input rate when none is set),
+    the rest of the prompt at the input rate, every answer token (reasoning included) at
+    the output rate."""
+    read, write = usage.cache_read_tokens, usage.cache_write_tokens
+    plain = max(usage.input_tokens - read - write, 0)
+    cached = price.input if price.cached_input is None else price.cached_input
+    written = price.input if price.cache_write is None else price.cache_write
+    return (plain * price.input + read * cached + write * written
+            + usage.output_tokens * price.output) / 1e6
 
 
 def tally(parts: Parts, plan: Plan, started: float) -> Tally:

@@ -42,7 +42,9 @@ class Request(NamedTuple):
     ``tools`` is the canonical JSON text of an OpenAI-style list of
     ``{"type": "function", "function": {name, description, parameters}}``; ``tool_choice`` is
     ``"auto"``, ``"required"``, ``"none"`` or a tool's name; ``schema`` is the canonical JSON
-    text of a JSON Schema the answer must follow (structured output). ``None``: not asked for.
+    text of a JSON Schema the answer must follow (structured output). ``reasoning_effort``
+    is ``"low"``, ``"medium"`` or ``"high"`` (each codec maps it: OpenAI ``reasoning_effort``,
+    Anthropic ``thinking.budget_tokens``, Ollama ``think``). ``None``: not asked for.
     """
 
     model: str
@@ -54,11 +56,22 @@ class Request(NamedTuple):
     tools: str | None = None
     tool_choice: str | None = None
     schema: str | None = None
+    reasoning_effort: str | None = None
 
 
 class Usage(NamedTuple):
+    """Token counts as the provider reported them (0: not reported).
+
+    ``input_tokens`` counts every prompt token, cached ones included; ``cache_read_tokens``
+    and ``cache_write_tokens`` are the parts of it read from / written to the provider's
+    prompt cache (priced at their own rates). ``output_tokens`` counts every answer token,
+    reasoning included; ``reasoning_tokens`` is the reasoning part of it."""
+
     input_tokens: int = 0
     output_tokens: int = 0
+    reasoning_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
 
 
 class Chunk(NamedTuple):
@@ -67,7 +80,9 @@ class Chunk(NamedTuple):
     ``text`` is the new text only. ``usage``, ``model`` and ``finish_reason``
     are set on whichever chunk the provider reported them in (often the last).
     ``tool_calls`` holds complete calls only, each emitted once; ``refusal`` is refusal text
-    (never mixed into ``text``); ``reasoning`` is reserved for reasoning deltas.
+    (never mixed into ``text``); ``reasoning`` is new reasoning text (a reasoning model's
+    thinking: OpenAI-compatible ``reasoning_content``/``reasoning``, Anthropic ``thinking``
+    blocks, Ollama ``message.thinking``), never mixed into ``text`` either.
     Finish reasons as llmx reports them: ``"stop"``, ``"length"``, ``"tool_calls"``,
     ``"refusal"``, ``"content_filter"`` (codecs map the provider's names onto these).
     """

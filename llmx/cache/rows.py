@@ -81,6 +81,8 @@ def entry_json(entry: Entry) -> dict[str, Any]:
             "created": entry.created, "v": ENTRY_VERSION}
     if entry.tool_calls:
         data["tool_calls"] = [list(call) for call in entry.tool_calls]
+    if entry.reasoning:
+        data["reasoning"] = entry.reasoning
     return data
 
 

@@ -240,7 +240,7 @@ class TieredCache:
             provider=completion.provider, input_tokens=completion.usage.input_tokens,
             output_tokens=completion.usage.output_tokens, finish_reason=completion.finish_reason,
             prompt=keys.prompt, scope=keys.scope, kind=content_kind, created=self._wall(),
-            tool_calls=completion.tool_calls,
+            tool_calls=completion.tool_calls, reasoning=completion.reasoning,
         )
         self.store.set(keys.exact, entry, expire=self.settings.ttl_for(content_kind))
         vector = self.query_vector(keys) if vector is None else vector
@@ -319,7 +319,7 @@ def completion_from(hit: Hit, latency_ms: float) -> Completion:
         text=entry.text, model=entry.model, provider=entry.provider,
         usage=Usage(entry.input_tokens, entry.output_tokens), latency_ms=latency_ms,
         ttft_ms=latency_ms, finish_reason=entry.finish_reason, cached=hit.tier,
-        similarity=hit.similarity, tool_calls=entry.tool_calls,
+        similarity=hit.similarity, tool_calls=entry.tool_calls, reasoning=entry.reasoning,
     )
 
 

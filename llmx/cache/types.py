@@ -33,6 +33,7 @@ class Entry(NamedTuple):
     kind: str  # content kind that chose the TTL
     created: float  # unix time
     tool_calls: tuple[ToolCall, ...] = ()  # a complete tool-call answer's calls
+    reasoning: str = ""  # the answer's reasoning text (replayed before the answer)
 
     def to_json(self) -> dict[str, Any]:
         data = self._asdict()
@@ -42,6 +43,8 @@ class Entry(NamedTuple):
             data["tool_calls"] = [list(call) for call in self.tool_calls]
         else:
             del data["tool_calls"]  # entries without calls keep their old form
+        if not self.reasoning:
+            del data["reasoning"]  # nor do entries without reasoning
         return data
 
     @classmethod
@@ -64,6 +67,7 @@ class Entry(NamedTuple):
                 created=float(_typed(data["created"], (int, float))),
                 tool_calls=tuple(ToolCall(*(_typed(part, str) for part in _typed(call, list)))
                                  for call in _typed(data.get("tool_calls", []), list)),
+                reasoning=_typed(data.get("reasoning", ""), str),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"malformed cache entry: {exc}") from None

@@ -22,6 +22,7 @@ from llmx.values import fields_of, frozen, names
 if TYPE_CHECKING:
     from llmx.answer import Answer
     from llmx.cli.ask_fallback import AskChain
+    from llmx.cli.ask_reasoning import ReasoningOut
     from llmx.config.profile import Profile
     from llmx.engine import Client, Plan
     from llmx.types import Completion
@@ -50,6 +51,8 @@ class AskArgs:
     tools: str | None = None  # the --tools file
     tool_choice: str | None = None
     schema: str | None = None  # the --schema file or JSON text
+    show_reasoning: bool = False
+    reasoning_effort: str | None = None
 
 
 def parse_fast(argv: Sequence[str]) -> AskArgs | None:
@@ -119,7 +122,7 @@ def run_ask(args: AskArgs, io: Io) -> int:
         io.stderr.flush()
     call = Call(system=args.system, model=args.model, temperature=args.temperature,
                 max_tokens=args.max_tokens, no_cache=args.no_cache, refresh=args.refresh,
-                kind=args.kind, compress=args.compress)
+                kind=args.kind, compress=args.compress, reasoning_effort=args.reasoning_effort)
     if args.tools is not None or args.tool_choice is not None or args.schema is not None:
         tools, choice, schema = tool_options(args)
         call = call._replace(tools=tools, tool_choice=choice, schema=schema)
@@ -175,7 +178,8 @@ def check_flags(args: AskArgs, profile: Profile) -> None:
 
     check_call(profile, Call(model=args.model, temperature=args.temperature,
                              max_tokens=args.max_tokens, kind=args.kind,
-                             compress=args.compress), FLAG_NAMES)
+                             compress=args.compress, reasoning_effort=args.reasoning_effort),
+               FLAG_NAMES)
 
 
 def _dry_run(plan: Plan, args: AskArgs, io: Io) -> int:
@@ -218,21 +222,34 @@ async def _ask(client: Client | AskChain, plan: Plan, args: AskArgs, io: Io) -> 
             completion = await answer.collect()
             _emit_whole(completion, client.profile, args, io)
         else:
-            await _stream_to(answer, io)
+            await _stream_to(answer, io, args.show_reasoning)
             completion = answer.completion()
     return _conclude(completion, plan, args, io)
 
 
-async def _stream_to(answer: Answer, io: Io) -> None:
+async def _stream_to(answer: Answer, io: Io, show_reasoning: bool) -> None:
     from llmx.ui.stream import make_sink
 
+    thinking = _reasoning_out(io) if show_reasoning else None
     sink = make_sink(io.stdout, is_tty=io.stdout_is_tty, env=io.env)
     try:
         async for chunk in answer:
+            if chunk.reasoning and thinking is not None:
+                thinking.write(chunk.reasoning)
             if chunk.text:
+                if thinking is not None:
+                    thinking.end()
                 sink.write(chunk.text)
     finally:
+        if thinking is not None:
+            thinking.end()
         sink.close()
+
+
+def _reasoning_out(io: Io) -> ReasoningOut:
+    from llmx.cli.ask_reasoning import ReasoningOut
+
+    return ReasoningOut(io)
 
 
 def _emit_whole(completion: Completion, profile: Profile, args: AskArgs, io: Io) -> None:
@@ -240,12 +257,18 @@ def _emit_whole(completion: Completion, profile: Profile, args: AskArgs, io: Io)
         obj = completion_json(completion, profile)
         if args.tools is not None:
             obj.setdefault("tool_calls", [])  # asked with tools: the key is always there
+        if args.show_reasoning or args.reasoning_effort is not None:
+            obj["reasoning"] = completion.reasoning
         io.stdout.write(json.dumps(obj, ensure_ascii=False))
         io.stdout.write("\n")
         io.stdout.flush()
         return
     from llmx.ui.stream import make_sink
 
+    if args.show_reasoning and completion.reasoning:
+        thinking = _reasoning_out(io)
+        thinking.write(completion.reasoning)
+        thinking.end()
     sink = make_sink(io.stdout, is_tty=io.stdout_is_tty, env=io.env)
     sink.write(completion.text)
     sink.close()

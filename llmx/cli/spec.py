@@ -21,7 +21,7 @@ The grammar is click's, which users of click tools know (and POSIX getopt agrees
 from collections.abc import Sequence
 from typing import Any, Literal, NamedTuple
 
-from llmx.choices import CONTENT_KINDS, RULE_MODES
+from llmx.choices import CONTENT_KINDS, REASONING_EFFORTS, RULE_MODES
 
 Kind = Literal["value", "flag", "const"]
 ValueType = type[str] | type[int] | type[float]
@@ -104,6 +104,12 @@ ASK: tuple[Opt, ...] = (
     Opt("schema", ("--schema",), "A JSON Schema (a file, or the JSON itself) the answer must "
         "follow; the answer is its JSON (exit 10 when it does not follow it).",
         metavar="FILE|JSON"),
+    Opt("show_reasoning", ("--show-reasoning",), "Print the model's reasoning (thinking) to "
+        "stderr, dim on a terminal; stdout gets only the answer (--json: `reasoning`).",
+        kind="flag"),
+    Opt("reasoning_effort", ("--reasoning-effort",), f"How hard a reasoning model thinks: "
+        f"{', '.join(REASONING_EFFORTS)} (OpenAI reasoning_effort, Anthropic thinking budget, "
+        "Ollama think).", metavar="LEVEL"),
 )
 
 

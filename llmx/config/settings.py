@@ -166,6 +166,14 @@ class Price:
                            help="per one million prompt tokens")
     output: float = setting(default=0.0, check=schema.number(0.0),
                             help="per one million answer tokens")
+    cached_input: float | None = setting(
+        default=None, check=schema.number(0.0), example=0.075,
+        help="per one million prompt tokens read from the provider's prompt cache "
+             "(OpenAI cached_tokens, Anthropic cache reads; default: the input price)")
+    cache_write: float | None = setting(
+        default=None, check=schema.number(0.0), example=1.0,
+        help="per one million prompt tokens written to the provider's prompt cache "
+             "(Anthropic cache_creation_input_tokens; default: the input price)")
 
 
 EXTENDS = Declared(

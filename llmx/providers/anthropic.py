@@ -27,6 +27,18 @@ block (other than the structured-output one) is ``tool_calls``, ``refusal`` stay
 reply's text then goes to ``Chunk.refusal``); others (``pause_turn``...) pass as sent. An
 ``error`` event (e.g. ``overloaded_error``, which stands for HTTP 529) is mapped like its
 HTTP twin.
+
+Reasoning: ``Request.reasoning_effort`` sends ``thinking: {"type": "enabled", "budget_tokens":
+THINKING_BUDGETS[effort]}`` (low 1024, the API's minimum; medium 4096; high 16384). The budget
+counts against ``max_tokens`` and must stay below it, so with thinking on ``max_tokens`` is
+the budget plus the answer's own cap (the request's ``max_tokens``, else
+``DEFAULT_MAX_TOKENS``), and no ``temperature`` is sent (the API refuses one with thinking;
+a forced tool too, which ``llmx.prepare.check_call`` refuses before anything is sent).
+A ``thinking`` block's text (whole, or as ``thinking_delta`` pieces) goes to
+``Chunk.reasoning``; ``signature_delta`` and ``redacted_thinking`` blocks carry nothing
+readable and are skipped. Usage: ``cache_read_input_tokens`` and
+``cache_creation_input_tokens`` fill ``Usage.cache_read_tokens`` / ``cache_write_tokens``
+(both are also counted in ``input_tokens``).
 """
 
 from __future__ import annotations
@@ -63,6 +75,7 @@ _FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
            TOOL_USE: "tool_calls"}
 _CHOICE = {"auto": "auto", "required": "any", "none": "none"}
 _INPUT_KEYS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+THINKING_BUDGETS = {"low": 1024, "medium": 4096, "high": 16384}  # --reasoning-effort
 
 
 class AnthropicCodec:
@@ -74,17 +87,19 @@ class AnthropicCodec:
     def build(self, request: Request, api_key: str | None) -> HttpCall:
         system = [request.system] if request.system else []
         system.extend(m.content for m in request.messages if m.role == "system")
+        answer_cap = request.max_tokens if request.max_tokens is not None else DEFAULT_MAX_TOKENS
+        budget = THINKING_BUDGETS.get(request.reasoning_effort or "")
         payload: dict[str, Any] = {
             "model": request.model,
-            "max_tokens": (
-                request.max_tokens if request.max_tokens is not None else DEFAULT_MAX_TOKENS
-            ),
+            "max_tokens": answer_cap + (budget or 0),
             "messages": [message_dict(m) for m in request.messages if m.role != "system"],
             "stream": request.stream,
         }
         if system:
             payload["system"] = "\n\n".join(system)
-        if request.temperature is not None:
+        if budget is not None:
+            payload["thinking"] = {"type": "enabled", "budget_tokens": budget}
+        elif request.temperature is not None:
             payload["temperature"] = request.temperature
         payload.update(tool_fields(request))
         auth = {"anthropic-version": API_VERSION}
@@ -98,6 +113,8 @@ class AnthropicCodec:
             raise inband_error(PROVIDER, data, stream=False)
         blocks = [as_dict(block) for block in as_list(data.get("content"))]
         text = "".join(as_str(b.get("text")) or "" for b in blocks if b.get("type") == "text")
+        thinking = "".join(as_str(b.get("thinking")) or "" for b in blocks
+                           if b.get("type") == "thinking")
         calls = []
         for block in blocks:
             if block.get("type") == TOOL_USE:
@@ -114,7 +131,7 @@ class AnthropicCodec:
             text="" if refusal else text,
             usage=_usage(as_dict(usage)) if isinstance(usage, dict) else None,
             model=as_str(data.get("model")),
-            finish_reason=finish, tool_calls=tuple(calls), refusal=refusal,
+            finish_reason=finish, tool_calls=tuple(calls), refusal=refusal, reasoning=thinking,
         )
 
     def stream_decoder(self) -> AnthropicStreamDecoder:
@@ -162,8 +179,12 @@ def _input_tokens(usage: Mapping[str, Any]) -> int:
     return sum(as_int(usage.get(key)) for key in _INPUT_KEYS)
 
 
-def _usage(usage: Mapping[str, Any]) -> Usage:
-    return Usage(_input_tokens(usage), as_int(usage.get("output_tokens")))
+def _usage(usage: Mapping[str, Any], output: int | None = None) -> Usage:
+    """Usage from a usage object (``output``: the output count when known otherwise)."""
+    return Usage(_input_tokens(usage),
+                 as_int(usage.get("output_tokens")) if output is None else output,
+                 cache_read_tokens=as_int(usage.get("cache_read_input_tokens")),
+                 cache_write_tokens=as_int(usage.get("cache_creation_input_tokens")))
 
 
 class _BadEventData(StreamError):
@@ -173,13 +194,14 @@ class _BadEventData(StreamError):
 class AnthropicStreamDecoder:
     """Turns a Messages SSE stream into Chunks; usage is reported with the stop reason."""
 
-    __slots__ = ("_blocks", "_input", "_model", "_output", "_sse", "_stopped")
+    __slots__ = ("_blocks", "_cache", "_input", "_model", "_output", "_sse", "_stopped")
 
     def __init__(self) -> None:
         self._sse = SseParser()
         self._model: str | None = None
         self._input = 0
         self._output = 0
+        self._cache: dict[str, Any] = {}  # the cache read/write counts last reported
         self._stopped = False  # message_stop or a stop_reason was seen
         # tool_use blocks by index: [id, name, the input's fragments, the start's input]
         self._blocks: dict[int, list[str]] = {}
@@ -244,7 +266,11 @@ class AnthropicStreamDecoder:
                 return Chunk(text=piece, model=self._model)
             block[2] += piece
             return None
-        text = as_str(delta.get("text")) if delta.get("type") == "text_delta" else None
+        kind = delta.get("type")
+        if kind == "thinking_delta":
+            thinking = as_str(delta.get("thinking"))
+            return Chunk(reasoning=thinking, model=self._model) if thinking else None
+        text = as_str(delta.get("text")) if kind == "text_delta" else None
         return Chunk(text=text, model=self._model) if text else None
 
     def _calls(self) -> tuple[ToolCall, ...]:
@@ -258,11 +284,18 @@ class AnthropicStreamDecoder:
         usage = as_dict(message.get("usage"))
         self._input = _input_tokens(usage)
         self._output = as_int(usage.get("output_tokens"))
+        self._keep_cache(usage)
+
+    def _keep_cache(self, usage: Mapping[str, Any]) -> None:
+        for key in _INPUT_KEYS[1:]:
+            if key in usage:
+                self._cache[key] = usage[key]
 
     def _delta(self, obj: Mapping[str, Any]) -> Chunk:
         usage = as_dict(obj.get("usage"))
         if any(key in usage for key in _INPUT_KEYS):
             self._input = max(self._input, _input_tokens(usage))
+            self._keep_cache(usage)
         if "output_tokens" in usage:
             self._output = as_int(usage.get("output_tokens"))
         stop = as_str(as_dict(obj.get("delta")).get("stop_reason"))
@@ -270,5 +303,6 @@ class AnthropicStreamDecoder:
         if stop:
             self._stopped = True
             calls = self._calls()
-        return Chunk(usage=Usage(self._input, self._output), model=self._model,
+        counts = _usage(self._cache, self._output)._replace(input_tokens=self._input)
+        return Chunk(usage=counts, model=self._model,
                      finish_reason=_finish(stop, bool(calls)), tool_calls=calls)

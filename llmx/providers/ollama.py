@@ -20,7 +20,16 @@ calls are given as they come; a call without an ``id`` is named ``call_<n>`` by 
 
 ``Chunk.finish_reason`` is ``"tool_calls"`` when a line carried ``message.tool_calls``
 (Ollama still says ``done_reason: "stop"`` then), otherwise ``done_reason`` as sent
-(``stop``, ``length``, ``load`` for a bare model load), ``"stop"`` when it is absent.
+(``stop``, ``length``...), ``"stop"`` when it is absent.
+
+``done_reason: "load"`` (Ollama answers so when it only loaded the model, e.g. for a request
+with no messages) is not the end of an answer: in a stream that line is skipped and reading
+goes on (a stream that ends after it "ended early"); a whole reply that says it raises
+``StreamError`` (no answer came).
+
+Reasoning: ``Request.reasoning_effort`` sends ``think``: the level itself for the models that
+take levels (``gpt-oss``), ``true`` for the others (which take only a switch). The thinking
+text comes in ``message.thinking`` beside ``message.content`` and goes to ``Chunk.reasoning``.
 """
 
 from __future__ import annotations
@@ -52,6 +61,8 @@ CHAT_PATH = "api/chat"
 EMBED_PATH = "api/embed"
 TOOL_CALLS = "tool_calls"
 INBAND_STATUS = 500  # what an error line inside a 200 stream stands for
+LOAD = "load"  # done_reason of a bare model load: no answer
+LEVELLED = ("gpt-oss",)  # model name prefixes whose `think` takes "low" | "medium" | "high"
 
 class OllamaCodec:
     """Codec for ``POST {base_url}/api/chat`` (base_url is the bare server)."""
@@ -76,12 +87,17 @@ class OllamaCodec:
             payload["tools"] = json.loads(request.tools)
         if request.schema is not None:
             payload["format"] = json.loads(request.schema)
+        if request.reasoning_effort is not None:
+            payload["think"] = think_value(request.model, request.reasoning_effort)
         return HttpCall("POST", CHAT_PATH, json_headers(bearer(api_key)), encode_json(payload))
 
     def parse_response(self, body: bytes) -> Chunk:
         data = as_dict(load_json(PROVIDER, body))
         if data.get("error"):
             raise inband_error(PROVIDER, data, INBAND_STATUS, stream=False)
+        if _is_load(data):
+            raise StreamError(f"{PROVIDER}: the model was loaded but no answer came "
+                              "(done_reason: load)")
         return _chunk(data, _has_tool_calls(data), 0)
 
     def stream_decoder(self) -> OllamaStreamDecoder:
@@ -89,6 +105,16 @@ class OllamaCodec:
 
     def parse_error(self, status: int, headers: Mapping[str, str], body: bytes) -> LlmxError:
         return status_error(PROVIDER, status, body)
+
+
+def think_value(model: str, effort: str) -> str | bool:
+    """What ``think`` says for an effort: the level where the model takes levels."""
+    bare = model.rsplit("/", 1)[-1]
+    return effort if bare.startswith(LEVELLED) else True
+
+
+def _is_load(data: Mapping[str, Any]) -> bool:
+    return data.get("done") is True and data.get("done_reason") == LOAD
 
 
 def _has_tool_calls(data: Mapping[str, Any]) -> bool:
@@ -113,9 +139,11 @@ def _chunk(data: Mapping[str, Any], tools: bool, first: int) -> Chunk:
     the reply called a tool (in this line or an earlier one)."""
     message = as_dict(data.get("message"))
     text = as_str(message.get("content")) or ""
+    thinking = as_str(message.get("thinking")) or ""
     calls = _calls(message, first)
     if data.get("done") is not True:
-        return Chunk(text=text, model=as_str(data.get("model")), tool_calls=calls)
+        return Chunk(text=text, model=as_str(data.get("model")), tool_calls=calls,
+                     reasoning=thinking)
     reason = as_str(data.get("done_reason")) or "stop"
     return Chunk(
         text=text,
@@ -123,6 +151,7 @@ def _chunk(data: Mapping[str, Any], tools: bool, first: int) -> Chunk:
         model=as_str(data.get("model")),
         finish_reason=TOOL_CALLS if tools else reason,
         tool_calls=calls,
+        reasoning=thinking,
     )
 
 
@@ -158,13 +187,13 @@ class OllamaStreamDecoder:
             obj = as_dict(item)
             if obj.get("error"):
                 raise inband_error(PROVIDER, obj, INBAND_STATUS)
-            if self._done:
-                continue
+            if self._done or _is_load(obj):
+                continue  # a load line is not the answer's end: read on
             self._tools = self._tools or _has_tool_calls(obj)
             chunk = _chunk(obj, self._tools, self._calls)
             self._calls += len(chunk.tool_calls)
             self._done = obj.get("done") is True
-            if chunk.text or chunk.tool_calls or self._done:
+            if chunk.text or chunk.reasoning or chunk.tool_calls or self._done:
                 chunks.append(chunk)
         return chunks
 

@@ -21,9 +21,21 @@ come once, on the chunk with the finish reason (or at the end of a stream withou
 ``Chunk.finish_reason`` says what happened, not only what the wire said: ``"tool_calls"``
 when the reply called a tool (whatever finish_reason came with it), ``"refusal"`` when it
 carried a ``refusal`` (its text goes to ``Chunk.refusal``, never into ``text``), the wire's
-own reason otherwise (``stop``, ``length``, ``content_filter``...), and None for a choice
-without a message. An error object anywhere in a stream (``{"error": ...}``, vLLM's
-``{"object": "error", ...}``, an ``event: error``) raises, even when ``[DONE]`` follows.
+own reason otherwise (``stop``, ``length``, ``content_filter``...). A choice without a
+message (Gemini's OpenAI-compatible endpoint sends one) is an empty answer with no finish
+reason (not a known-complete answer: never cached); in a stream, a choice without a delta
+gives nothing but its finish reason. An error object anywhere in a stream
+(``{"error": ...}``, vLLM's ``{"object": "error", ...}``, an ``event: error``) raises, even
+when ``[DONE]`` follows.
+
+Reasoning: ``Request.reasoning_effort`` goes out as ``reasoning_effort``. Reasoning text comes
+as ``reasoning_content`` (DeepSeek, vLLM before 0.11) or ``reasoning`` (vLLM 0.11+,
+OpenRouter) beside ``content``, in a delta or a whole message; it goes to ``Chunk.reasoning``.
+Usage: ``usage.completion_tokens_details.reasoning_tokens`` and
+``usage.prompt_tokens_details.cached_tokens`` fill ``Usage.reasoning_tokens`` and
+``Usage.cache_read_tokens``. Usage may come on the last chunk with ``choices: []`` (OpenAI,
+llama.cpp), or on every chunk as a running total (vLLM ``continuous_usage_stats``): the
+last one seen wins.
 """
 
 from __future__ import annotations
@@ -38,6 +50,7 @@ from llmx.providers.base import HttpCall
 from llmx.providers.sse import SseEvent, SseParser
 from llmx.providers.wire import (
     as_dict,
+    as_int,
     as_list,
     as_str,
     bearer,
@@ -48,9 +61,8 @@ from llmx.providers.wire import (
     json_headers,
     load_json,
     status_error,
-    usage_from,
 )
-from llmx.types import Chunk, Request, ToolCall
+from llmx.types import Chunk, Request, ToolCall, Usage
 
 PROVIDER = "openai"
 CHAT_PATH = "chat/completions"
@@ -79,6 +91,8 @@ class OpenAICodec:
         if request.stream:
             payload["stream_options"] = {"include_usage": True}
         payload.update(tool_fields(request))
+        if request.reasoning_effort is not None:
+            payload["reasoning_effort"] = request.reasoning_effort
         return HttpCall("POST", CHAT_PATH, json_headers(bearer(api_key)), encode_json(payload))
 
     def parse_response(self, body: bytes) -> Chunk:
@@ -119,12 +133,28 @@ def _whole_calls(message: Mapping[str, Any]) -> tuple[ToolCall, ...]:
     return tuple(calls)
 
 
+def usage_of(data: Any) -> Usage | None:
+    """``Usage`` from an OpenAI ``usage`` object (with its token details); None when absent."""
+    if not isinstance(data, dict):
+        return None
+    prompt = as_dict(data.get("prompt_tokens_details"))
+    completion = as_dict(data.get("completion_tokens_details"))
+    return Usage(as_int(data.get("prompt_tokens")), as_int(data.get("completion_tokens")),
+                 reasoning_tokens=as_int(completion.get("reasoning_tokens")),
+                 cache_read_tokens=as_int(prompt.get("cached_tokens")))
+
+
+def reasoning_of(part: Mapping[str, Any]) -> str:
+    """The reasoning text of a delta or message (``reasoning_content`` or ``reasoning``)."""
+    return as_str(part.get("reasoning_content")) or as_str(part.get("reasoning")) or ""
+
+
 def chunk_from_completion(body: bytes | str) -> Chunk:
     """A whole ``chat.completion`` JSON body as one Chunk."""
     data = as_dict(load_json(PROVIDER, body))
     if is_error_object(data):
         raise inband_error(PROVIDER, data, stream=False)
-    usage = usage_from(data.get("usage"), "prompt_tokens", "completion_tokens")
+    usage = usage_of(data.get("usage"))
     model = as_str(data.get("model"))
     choice = _first_choice(data)
     message = choice.get("message")
@@ -135,7 +165,8 @@ def chunk_from_completion(body: bytes | str) -> Chunk:
     tools = bool(calls or message.get("function_call"))
     finish = _finish(as_str(choice.get("finish_reason")), tools, bool(refusal))
     return Chunk(text=as_str(message.get("content")) or "", usage=usage, model=model,
-                 finish_reason=finish, tool_calls=calls, refusal=refusal)
+                 finish_reason=finish, tool_calls=calls, refusal=refusal,
+                 reasoning=reasoning_of(message))
 
 
 def _finish(wire: str | None, tools: bool, refusal: bool) -> str | None:
@@ -221,20 +252,21 @@ class OpenAIStreamDecoder:
         delta = as_dict(choice.get("delta"))
         refusal = as_str(delta.get("refusal")) or ""
         text = as_str(delta.get("content")) or ""
+        reasoning = reasoning_of(delta)
         self._refusal = self._refusal or bool(refusal)
         self._calls.add(as_list(delta.get("tool_calls")))
         self._tools = self._tools or bool(delta.get("tool_calls") or delta.get("function_call"))
         finish = as_str(choice.get("finish_reason"))
-        usage = usage_from(obj.get("usage"), "prompt_tokens", "completion_tokens")
+        usage = usage_of(obj.get("usage"))
         calls: tuple[ToolCall, ...] = ()
         if finish:
             self._finished = True
             finish = _finish(finish, self._tools, self._refusal)
             calls = self._calls.take()
-        if not (text or finish or usage or refusal):
+        if not (text or finish or usage or refusal or reasoning):
             return None
         return Chunk(text=text, usage=usage, model=as_str(obj.get("model")), finish_reason=finish,
-                     tool_calls=calls, refusal=refusal)
+                     tool_calls=calls, refusal=refusal, reasoning=reasoning)
 
 
 class CallParts:

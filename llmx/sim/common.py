@@ -54,6 +54,7 @@ class ChatCall:
     tools: tuple[tuple[str, str], ...] = ()  # (name, parameters JSON) of each callable tool
     tool_choice: str | None = None  # None/"auto", "required", "none" or a tool's name
     schema: str | None = None  # the JSON Schema (JSON text) a structured answer follows
+    reasoning: str | None = None  # the reasoning asked for: an effort level, "on", or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +71,12 @@ class Answer:
     truncated: bool
     input_tokens: int
     tool_call: tuple[str, str] | None = None  # (id suffix, name): pieces are its arguments
+    reasoning: tuple[str, ...] = ()  # reasoning pieces, sent before the answer's
 
     @property
     def output_tokens(self) -> int:
-        return len(self.pieces)
+        """Every answer token, reasoning included (as providers count them)."""
+        return len(self.pieces) + len(self.reasoning)
 
     @property
     def text(self) -> str:
@@ -107,9 +110,22 @@ class StreamBody:
     tail: Callable[[Durations, float], bytes]
 
 
+REASONING_TOKENS = {"low": 8, "medium": 16, "high": 32}  # reasoning pieces by effort
+REASONING_MARK = "reason"  # a model whose name holds this reasons without being asked
+
+
+def reasoning_level(call: ChatCall) -> str | None:
+    """How much the answer to ``call`` reasons: the level asked for (``"on"`` is medium),
+    ``medium`` for a model named like a reasoning model, None for no reasoning."""
+    if call.reasoning is not None:
+        return call.reasoning if call.reasoning in REASONING_TOKENS else "medium"
+    return "medium" if REASONING_MARK in call.model.lower() else None
+
+
 def make_answer(call: ChatCall, default_length: int) -> Answer:
     """The deterministic answer to ``call``: same model and texts, same answer (a tool call
-    or a structured answer when the call asks for one: ``llmx.sim.structured``)."""
+    or a structured answer when the call asks for one: ``llmx.sim.structured``). A plain
+    answer reasons first (``Answer.reasoning``) when ``reasoning_level`` says so."""
     if call.schema is not None or (call.tools and call.tool_choice != "none"):
         from llmx.sim.structured import structured_answer
 
@@ -117,7 +133,10 @@ def make_answer(call: ChatCall, default_length: int) -> Answer:
     limit = call.max_tokens
     truncated = limit is not None and limit < default_length
     pieces = answer_pieces(seed_of(call.model, *call.texts), default_length, limit)
-    return Answer(tuple(pieces), truncated, count_all(call.texts))
+    level = reasoning_level(call)
+    thinking = () if level is None else tuple(
+        answer_pieces(seed_of("reasoning", call.model, *call.texts), REASONING_TOKENS[level]))
+    return Answer(tuple(pieces), truncated, count_all(call.texts), reasoning=thinking)
 
 
 def dumps(obj: Any) -> bytes:

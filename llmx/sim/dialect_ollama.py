@@ -8,6 +8,10 @@ A tool-call answer (``llmx.sim.structured``) is ``message.tool_calls`` with the 
 as an object, whole (Ollama does not fragment them): streamed, one line with the call once
 every piece of the answer is out, then the ``done`` line (``done_reason: "stop"``, as Ollama
 says after a tool call). A ``format`` answer is JSON text streamed like any other.
+
+Reasoning (``think`` true or a level in the request, or a model named with "reason"; ``think:
+false`` turns it off): ``message.thinking`` beside ``message.content`` (streamed: one line per
+thinking piece, with empty ``content``, before the answer's lines); ``eval_count`` counts it.
 """
 
 from __future__ import annotations
@@ -70,7 +74,19 @@ def parse_chat(obj: dict[str, Any]) -> ChatCall:
         tools=tools,
         tool_choice=choice,
         schema=schema,
+        reasoning=_think(obj),
     )
+
+
+def _think(obj: dict[str, Any]) -> str | None:
+    think = obj.get("think")
+    if think is None or think is False:
+        return None
+    if think is True:
+        return "on"
+    if think in ("low", "medium", "high"):
+        return str(think)
+    raise bad_request(f"invalid think value: {think!r}")
 
 
 def _done_fields(answer: Answer, durations: Durations) -> dict[str, Any]:
@@ -91,7 +107,10 @@ def _done_fields(answer: Answer, durations: Durations) -> dict[str, Any]:
 
 def _message(answer: Answer, whole: bool) -> dict[str, Any]:
     if answer.tool_call is None:
-        return {"role": "assistant", "content": answer.text if whole else ""}
+        message = {"role": "assistant", "content": answer.text if whole else ""}
+        if whole and answer.reasoning:
+            message["thinking"] = "".join(answer.reasoning)
+        return message
     call = {"function": {"name": answer.tool_call[1], "arguments": json.loads(answer.text)}}
     return {"role": "assistant", "content": "", "tool_calls": [call]}
 
@@ -132,7 +151,12 @@ def stream_chat(call: ChatCall, answer: Answer, meta: Meta) -> StreamBody:
         body.update(_done_fields(answer, durations))
         return dumps(body) + b"\n"
 
-    return StreamBody(b"application/x-ndjson", b"", frames, tail)
+    head = b"".join(
+        dumps({"model": call.model, "created_at": created_at(meta.created),
+               "message": {"role": "assistant", "content": "", "thinking": piece},
+               "done": False}) + b"\n"
+        for piece in answer.reasoning)
+    return StreamBody(b"application/x-ndjson", head, frames, tail)
 
 
 def parse_embed(obj: dict[str, Any]) -> EmbedCall:

@@ -9,6 +9,12 @@ A tool-call answer (``llmx.sim.structured``) is a message with ``content: null``
 ``tool_calls`` (finish_reason ``tool_calls``); streamed, the call's first delta carries its
 ``id``, ``type`` and ``function.name`` with empty ``arguments``, and each later delta one
 fragment of ``function.arguments`` under the same ``index``, as OpenAI streams them.
+
+Reasoning (``llmx.sim.common.reasoning_level``: a ``reasoning_effort`` in the request, or a
+model named with "reason"): the reply carries it as vLLM and DeepSeek do, in
+``message.reasoning_content`` (streamed: one ``delta.reasoning_content`` chunk per piece,
+after the role chunk and before any content), and counts it in
+``usage.completion_tokens_details.reasoning_tokens`` (part of ``completion_tokens``).
 """
 
 from __future__ import annotations
@@ -66,7 +72,17 @@ def parse_chat(obj: dict[str, Any]) -> ChatCall:
         tools=tools,
         tool_choice=choice,
         schema=schema,
+        reasoning=_effort(obj),
     )
+
+
+def _effort(obj: dict[str, Any]) -> str | None:
+    effort = obj.get("reasoning_effort")
+    if effort is None:
+        return None
+    if effort not in ("minimal", "low", "medium", "high"):
+        raise bad_request(f"Invalid value for 'reasoning_effort': {effort!r}.")
+    return "low" if effort == "minimal" else str(effort)
 
 
 def _usage(answer: Answer) -> dict[str, Any]:
@@ -76,7 +92,7 @@ def _usage(answer: Answer) -> dict[str, Any]:
         "total_tokens": answer.input_tokens + answer.output_tokens,
         "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
         "completion_tokens_details": {
-            "reasoning_tokens": 0,
+            "reasoning_tokens": len(answer.reasoning),
             "audio_tokens": 0,
             "accepted_prediction_tokens": 0,
             "rejected_prediction_tokens": 0,
@@ -110,6 +126,8 @@ def render_chat(call: ChatCall, answer: Answer, meta: Meta) -> bytes:
     }
     if answer.tool_call is not None:
         message.update(content=None, tool_calls=_tool_calls(answer))
+    if answer.reasoning:
+        message["reasoning_content"] = "".join(answer.reasoning)
     return dumps(
         {
             "id": meta.id,
@@ -158,6 +176,10 @@ def stream_chat(call: ChatCall, answer: Answer, meta: Meta) -> StreamBody:
         token_head = prefix + '[{"index":0,"delta":{"tool_calls":[{"index":0,"function":' \
             '{"arguments":'
         token_tail = '}}]},"logprobs":null,"finish_reason":null}]' + suffix
+    if answer.reasoning:
+        head += "".join(prefix + '[{"index":0,"delta":{"reasoning_content":' + jstr(piece)
+                        + '},"logprobs":null,"finish_reason":null}]' + suffix
+                        for piece in answer.reasoning).encode()
 
     def frames(pieces: Sequence[str], now: float) -> bytes:
         return "".join(token_head + jstr(p) + token_tail for p in pieces).encode()

@@ -226,7 +226,6 @@ def test_ollama_stream_tool_call_reports_tool_calls_though_wire_says_stop() -> N
 
 @pytest.mark.parametrize(("message", "reason", "finish"), [
     ({"role": "assistant", "content": "", "tool_calls": [OLLAMA_TOOL]}, "stop", "tool_calls"),
-    ({"role": "assistant", "content": ""}, "load", "load"),
     ({"role": "assistant", "content": "hi"}, "length", "length"),
 ])
 def test_ollama_whole_reply_finish_reason(message: dict[str, Any], reason: str,

@@ -54,7 +54,6 @@ FINISHES = [
     ("anthropic", "tool_calls", "tool_calls"),
     ("anthropic", "refusal", "refusal"),
     ("ollama", "tool_calls", "tool_calls"),
-    ("ollama", "load", "load"),
 ]
 
 
@@ -97,6 +96,19 @@ def test_directed_errors_map_like_their_http_twins(provider: str, name: str, str
     error = with_sim(go)
     assert type(error) is cls
     assert getattr(error, "status", None) == status
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "whole"])
+def test_ollama_load_reply_is_not_an_answer(stream: bool) -> None:
+    """``done_reason: "load"`` ends no answer: a stream of only that line ended early, a
+    whole reply saying it is an error (never an empty answer that exits 0)."""
+    async def go(sim: SimServer) -> LlmxError:
+        with pytest.raises(StreamError) as info:
+            await ask(sim, "ollama", "hello [[sim:load]]", stream=stream)
+        return info.value
+
+    message = str(with_sim(go))
+    assert ("ended early" in message) if stream else ("done_reason: load" in message)
 
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic"])

@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 DOCUMENTED_KEYS = {
     "v", "ts", "profile", "provider", "model", "tier", "similarity", "lookup_ms", "latency_ms",
     "ttft_ms", "input_tokens", "output_tokens", "tokens_saved", "cost", "cost_saved", "status",
-    "error",
+    "error", "reasoning_tokens",
 }
 
 
