@@ -53,7 +53,7 @@ class ResponsesCall(ChatCall):
     summary: bool = False
 
     @property
-    def reasoning(self) -> bool:
+    def reasoning_model(self) -> bool:
         name = self.model.rpartition("/")[2].lower()
         return any(name == f or name.startswith((f + "-", f + ".")) for f in REASONING_FAMILIES)
 
@@ -97,7 +97,7 @@ def _input_texts(value: Any) -> tuple[tuple[str, ...], str]:
 
 def _reasoning_tokens(call: ChatCall) -> int:
     """Hidden reasoning tokens: some for a reasoning model, none for any other."""
-    if not (isinstance(call, ResponsesCall) and call.reasoning):
+    if not (isinstance(call, ResponsesCall) and call.reasoning_model):
         return 0
     return 2 * SUMMARY_LENGTH + len(call.texts)
 
@@ -112,7 +112,7 @@ def _usage(call: ChatCall, answer: Answer) -> dict[str, Any]:
 
 def _reasoning_item(call: ChatCall, meta: Meta, *, done: bool) -> list[dict[str, Any]]:
     """The leading reasoning item of a reasoning model's output (none for other models)."""
-    if not (isinstance(call, ResponsesCall) and call.reasoning):
+    if not (isinstance(call, ResponsesCall) and call.reasoning_model):
         return []
     summary = ([{"type": "summary_text", "text": "".join(call.summary_pieces())}]
                if done and call.summary else [])
