@@ -40,6 +40,7 @@ from llmx.sim.common import (
     optional_int,
     require_model,
 )
+from llmx.sim.structured import responses_tools
 from llmx.sim.text import answer_pieces, seed_of
 
 REASONING_FAMILIES = ("gpt-5", "o1", "o3", "o4")
@@ -71,9 +72,11 @@ def parse_chat(obj: dict[str, Any]) -> ChatCall:
         texts = (instructions, *texts)
     reasoning = obj.get("reasoning")
     summary = isinstance(reasoning, dict) and reasoning.get("summary") is not None
+    tools, choice, schema = responses_tools(obj)
     return ResponsesCall(model=model, texts=texts, last_user=last_user,
                          max_tokens=optional_int(obj, "max_output_tokens"),
-                         stream=obj.get("stream") is True, summary=summary)
+                         stream=obj.get("stream") is True, tools=tools, tool_choice=choice,
+                         schema=schema, summary=summary)
 
 
 def _input_texts(value: Any) -> tuple[tuple[str, ...], str]:
@@ -132,6 +135,22 @@ def _message(meta: Meta, text: str | None) -> dict[str, Any]:
             "content": [_part(text)] if text is not None else []}
 
 
+def _call_item(meta: Meta, answer: Answer, arguments: str | None) -> dict[str, Any]:
+    """The function_call output item of a tool-call answer (``arguments`` None: in
+    progress, empty)."""
+    assert answer.tool_call is not None
+    suffix, name = answer.tool_call
+    return {"id": "fc" + meta.id.removeprefix("resp"), "type": "function_call",
+            "status": "completed" if arguments is not None else "in_progress",
+            "call_id": "call_" + suffix, "name": name, "arguments": arguments or ""}
+
+
+def _output_item(meta: Meta, answer: Answer, done: bool) -> dict[str, Any]:
+    if answer.tool_call is not None:
+        return _call_item(meta, answer, answer.text if done else None)
+    return _message(meta, answer.text if done else None)
+
+
 def _response(call: ChatCall, answer: Answer, meta: Meta, *, done: bool) -> dict[str, Any]:
     status = ("incomplete" if answer.truncated else "completed") if done else "in_progress"
     return {
@@ -140,7 +159,7 @@ def _response(call: ChatCall, answer: Answer, meta: Meta, *, done: bool) -> dict
         "incomplete_details": {"reason": "max_output_tokens"} if done and answer.truncated
         else None,
         "instructions": None, "max_output_tokens": call.max_tokens, "model": call.model,
-        "output": [*_reasoning_item(call, meta, done=True), _message(meta, answer.text)]
+        "output": [*_reasoning_item(call, meta, done=True), _output_item(meta, answer, True)]
         if done else [],
         "parallel_tool_calls": True, "previous_response_id": None,
         "reasoning": {"effort": None, "summary": None}, "store": False,
@@ -174,6 +193,8 @@ class _Events:
 
 
 def stream_chat(call: ChatCall, answer: Answer, meta: Meta) -> StreamBody:
+    if answer.tool_call is not None:
+        return _stream_call(call, answer, meta)
     events = _Events()
     item_id = _message(meta, None)["id"]
     index = len(_reasoning_item(call, meta, done=False))  # the message's output_index
@@ -228,3 +249,30 @@ def _reasoning_events(events: _Events, call: ChatCall, meta: Meta) -> str:
                             part={"type": "summary_text", "text": text}, **where)
     done = _reasoning_item(call, meta, done=True)[0]
     return out + events.event("response.output_item.done", output_index=0, item=done)
+
+
+def _stream_call(call: ChatCall, answer: Answer, meta: Meta) -> StreamBody:
+    """A tool-call answer streamed: the function_call item, its arguments' deltas, done."""
+    events = _Events()
+    index = len(_reasoning_item(call, meta, done=False))
+    item = _call_item(meta, answer, None)
+    where = {"item_id": item["id"], "output_index": index}
+    head = (events.event("response.created", response=_response(call, answer, meta, done=False))
+            + events.event("response.in_progress",
+                           response=_response(call, answer, meta, done=False))
+            + _reasoning_events(events, call, meta)
+            + events.event("response.output_item.added", output_index=index, item=item))
+
+    def frames(pieces: Sequence[str], now: float) -> bytes:
+        return "".join(events.event("response.function_call_arguments.delta", delta=piece,
+                                    **where) for piece in pieces).encode()
+
+    def tail(durations: Durations, now: float) -> bytes:
+        return (events.event("response.function_call_arguments.done", arguments=answer.text,
+                             **where)
+                + events.event("response.output_item.done", output_index=index,
+                               item=_call_item(meta, answer, answer.text))
+                + events.event("response.completed",
+                               response=_response(call, answer, meta, done=True))).encode()
+
+    return StreamBody(b"text/event-stream; charset=utf-8", head.encode(), frames, tail)

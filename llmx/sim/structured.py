@@ -77,6 +77,30 @@ def openai_tools(obj: dict[str, Any]) -> Found:
     return tools, _checked(choice, tools), schema
 
 
+def responses_tools(obj: dict[str, Any]) -> Found:
+    """Tools (flat function tools), tool_choice and ``text.format`` of a Responses request."""
+    value = obj.get("tools")
+    if value is not None and not isinstance(value, list):
+        raise bad_request("Invalid type for 'tools': expected an array.")
+    tools = []
+    for i, item in enumerate(value or []):
+        if not isinstance(item, dict) or item.get("type") != "function":
+            raise bad_request(f"tools[{i}] must be a function tool")
+        tools.append(_tool(item.get("name"), item.get("parameters"), f"tools[{i}]"))
+    choice = obj.get("tool_choice")
+    if isinstance(choice, dict):
+        choice = choice.get("name")
+    if choice is not None and not isinstance(choice, str):
+        raise bad_request("tool_choice must be a string or a named function")
+    fmt = (obj.get("text") or {}).get("format") if isinstance(obj.get("text"), dict) else None
+    schema = None
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        schema = _schema_text(fmt.get("schema", {}), "text.format.schema")
+    elif isinstance(fmt, dict) and fmt.get("type") == "json_object":
+        schema = ANY_OBJECT
+    return tuple(tools), _checked(choice, tuple(tools)), schema
+
+
 def anthropic_tools(obj: dict[str, Any]) -> Found:
     """Tools and tool_choice of a Messages request (``any`` is ``required``)."""
     value = obj.get("tools")
