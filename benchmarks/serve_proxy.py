@@ -5,8 +5,10 @@
 Figures (budgets from issue 14):
   added TTFT, a miss     first content delta of a streamed chat completion through the
                          proxy minus the same request straight to the simulator, paired
-                         (straight, proxy, proxy, straight, ...), distinct prompts, so the
-                         proxy looks each one up, misses, sends it and stores it      <= 2 ms
+                         (straight, proxy, proxy, straight, ...), new prompts, so the
+                         proxy looks each one up, misses, sends it and stores it: prompts
+                         with no lexical neighbour, then prompts whose neighbours the
+                         semantic tier's model must judge                              <= 2 ms
   concurrent streams     N streams held open at once through the proxy (a simulator
                          pacing each answer), all of them answered whole               1,000
 
@@ -19,7 +21,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import random
 import statistics
+import string
 import subprocess
 import sys
 import tempfile
@@ -56,7 +60,19 @@ async def first_token_ms(client: httpx.AsyncClient, base: str, prompt: str) -> f
     return (seen - started) * 1000
 
 
-async def added_ttft(straight: str, proxy: str, pairs: int) -> dict[str, list[float]]:
+def prompt_for(i: int, side: str, kind: str) -> str:
+    """``similar``: prompts that share most words, so the proxy's semantic tier has
+    candidates and its model must judge them; ``distinct``: made-up words no other prompt
+    has, so the look-up finds no candidate."""
+    if kind == "similar":
+        return f"question {i} via {side}"
+    rng = random.Random(f"{side} {i}")
+    return " ".join("".join(rng.choice(string.ascii_lowercase) for _ in range(7))
+                    for _ in range(6))
+
+
+async def added_ttft(straight: str, proxy: str, pairs: int, kind: str
+                     ) -> dict[str, list[float]]:
     """Each side's TTFTs (ms), pair by pair, each side with its own prompt."""
     out: dict[str, list[float]] = {straight: [], proxy: []}
     async with httpx.AsyncClient(timeout=60) as client:
@@ -65,7 +81,8 @@ async def added_ttft(straight: str, proxy: str, pairs: int) -> dict[str, list[fl
         for i in range(pairs):
             order = (straight, proxy) if i % 2 == 0 else (proxy, straight)
             for side in order:
-                out[side].append(await first_token_ms(client, side, f"question {i} via {side}"))
+                out[side].append(await first_token_ms(client, side,
+                                                      prompt_for(i, side, kind)))
     return out
 
 
@@ -96,19 +113,22 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="llmx-serve-bench-") as home:
         serve, serve_url = start_serve(sim_url, Path(home))
         try:
-            ttfts = asyncio.run(added_ttft(sim_url + "/v1", serve_url + "/v1", args.pairs))
+            ttfts = {kind: asyncio.run(added_ttft(sim_url + "/v1", serve_url + "/v1",
+                                                  args.pairs, kind))
+                     for kind in ("distinct", "similar")}
             whole, wall = asyncio.run(many_streams(serve_url + "/v1", args.streams))
         finally:
             simproc.stop(serve)
             simproc.stop(sim)
-    straight, proxied = ttfts[sim_url + "/v1"], ttfts[serve_url + "/v1"]
-    diffs = [b - a for a, b in zip(straight, proxied, strict=True)]
-    quartiles = statistics.quantiles(diffs, n=4)
-    print(f"TTFT straight to the simulator (ttft {args.ttft_ms:g} ms): median "
-          f"{statistics.median(straight):.2f} ms; through llmx serve (a miss): "
-          f"{statistics.median(proxied):.2f} ms")
-    print(f"added TTFT, {len(diffs)} pairs: median {statistics.median(diffs):.2f} ms "
-          f"(middle half {quartiles[0]:.2f} to {quartiles[2]:.2f} ms)   budget <= 2 ms")
+    for kind, by_side in ttfts.items():
+        straight, proxied = by_side[sim_url + "/v1"], by_side[serve_url + "/v1"]
+        diffs = [b - a for a, b in zip(straight, proxied, strict=True)]
+        quartiles = statistics.quantiles(diffs, n=4)
+        print(f"{kind} prompts: TTFT straight to the simulator (ttft {args.ttft_ms:g} ms) "
+              f"median {statistics.median(straight):.2f} ms; through llmx serve (a miss) "
+              f"{statistics.median(proxied):.2f} ms; added, {len(diffs)} pairs: median "
+              f"{statistics.median(diffs):.2f} ms (middle half {quartiles[0]:.2f} to "
+              f"{quartiles[2]:.2f} ms)   budget <= 2 ms")
     print(f"concurrent streams through llmx serve: {whole} of {args.streams} answered whole "
           f"in {wall:.1f} s   budget: all of 1,000")
     return 0 if whole == args.streams else 1
