@@ -9,8 +9,11 @@ Figures (budgets from issue 14), each a ratio against LiteLLM measured in the sa
   CPU per request       the proxy process's user+system time / requests     llmx <= 1/3
 
 Phases alternate (llmx, LiteLLM, LiteLLM, llmx, ...) so the machine's drift touches both. The
-load comes from one httpx client in this process; the simulator answers at once, so what is
-measured is each proxy's own cost. LiteLLM is never a project dependency: it lives in its own
+load comes from wrk (Debian's package; C, two threads, ``SECONDS`` a phase), or, without it,
+from an httpx client in this process, which costs ~16 ms of CPU a request itself and then
+bounds both sides' rates; the simulator answers at once, so what is measured is each
+proxy's own cost. A hit phase first answers the ``CYCLE`` prompts it then repeats.
+LiteLLM is never a project dependency: it lives in its own
 venv (benchmarks/.venv-litellm, created on first use with `pip install 'litellm[proxy]'`) or
 the interpreter --litellm-python names; its remote price-map fetch is turned off
 (LITELLM_LOCAL_MODEL_COST_MAP), so nothing leaves the machine.
@@ -21,6 +24,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -35,6 +40,8 @@ import simproc
 HERE = Path(__file__).resolve().parent
 LITELLM_VENV = HERE / ".venv-litellm"
 KEY = "sk-bench-" + "k" * 32
+CYCLE = 200  # prompts a hit phase repeats
+SECONDS = 10.0  # each wrk phase
 FAILED = {"llmx": 0, "litellm": 0}  # requests that got no 200 (a failed llmx one stops it)
 
 
@@ -129,11 +136,60 @@ async def load(url: str, prompts: list[str], clients: int) -> tuple[float, int]:
         return len(prompts) / (time.perf_counter() - started), failed[0]
 
 
+WRK_SCRIPT = """
+local counter, id = 0, 0
+function setup(thread) thread:set("id", math.random(1, 1000000000)) end
+function init(args) id = wrk.thread:get("id") or 0 end
+request = function()
+  counter = counter + 1
+  local i = counter
+  if CYCLE > 0 then i = counter % CYCLE else i = id .. " " .. counter end
+  local body = '{"model":"sim-1","max_tokens":16,"messages":[{"role":"user","content":"'
+    .. PREFIX .. ' question ' .. i .. '"}]}'
+  return wrk.format("POST", "/v1/chat/completions",
+    {["Content-Type"] = "application/json", ["Authorization"] = "Bearer KEY"}, body)
+end
+"""
+
+
+def load_wrk(url: str, prefix: str, cycle: int, clients: int, seconds: float
+             ) -> tuple[float, int, int]:
+    """wrk (C, two threads) against ``url`` for ``seconds``: requests per second, requests
+    without a 2xx, requests in all. ``cycle`` > 0 repeats ``cycle`` prompts (already
+    answered once: cache hits); 0 makes every prompt new (misses)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT.replace("CYCLE", str(cycle)).replace("KEY", KEY)
+                     .replace("PREFIX", repr(prefix)))
+    try:
+        done = subprocess.run(["wrk", "-t2", f"-c{clients}", f"-d{seconds:g}s", "-s",
+                               script.name, url], capture_output=True, text=True, check=True)
+    finally:
+        os.unlink(script.name)
+    out = done.stdout
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
+                       out)
+    failed = (int(bad.group(1)) if bad else 0) + (sum(map(int, errors.groups())) if errors
+                                                  else 0)
+    return rate, failed, total
+
+
 def phase(name: str, proc: subprocess.Popen[bytes], url: str, prompts: list[str],
           clients: int) -> tuple[float, float]:
     before = cpu_seconds(proc.pid)
-    rate, failed = asyncio.run(load(url, prompts, clients))
-    cpu = (cpu_seconds(proc.pid) - before) / len(prompts) * 1000
+    if shutil.which("wrk"):
+        kind, prefix = name.split()[1], prompts[0].rsplit(" question", 1)[0]
+        if kind == "hit":  # answer the prompts wrk will cycle over once, so they are cached
+            asyncio.run(load(url, [f"{prefix} question {i}" for i in range(CYCLE)], clients))
+            before = cpu_seconds(proc.pid)
+        rate, failed, sent = load_wrk(url, prefix, CYCLE if kind == "hit" else 0, clients,
+                                      SECONDS)
+    else:
+        rate, failed = asyncio.run(load(url, prompts, clients))
+        sent = len(prompts)
+    cpu = (cpu_seconds(proc.pid) - before) / sent * 1000
     print(f"  {name}: {rate:.1f} req/s, {cpu:.2f} CPU ms/req, {failed} failed",
           file=sys.stderr)
     if failed and name.startswith("llmx"):
@@ -162,6 +218,7 @@ def main() -> int:
                 for name in order:
                     proc, url = procs[name]
                     prompts = [f"round {n} {name} question {i}" for i in range(args.requests)]
+                    print(f"round {n}: {name}", file=sys.stderr)
                     for kind in ("miss", "hit"):
                         results.setdefault((name, kind), []).append(
                             phase(f"{name} {kind}", proc, url, prompts, args.clients))
