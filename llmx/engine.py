@@ -149,7 +149,8 @@ class Client:
                 return Answer(plan.prepared, replay_hit(parts, plan, looked, started),
                               looked.hit.tier)
             flight = self._flights.board(plan.flight_key)
-        return Answer(plan.prepared, fly(parts, self._link, plan, looked, flight, started))
+        return Answer(plan.prepared, fly(parts, self._link, plan, looked, flight, started,
+                                          self._flights))
 
     def generate(self, prompt: str | Plan, call: Call | None = None
                  ) -> Coroutine[Any, Any, Completion]:

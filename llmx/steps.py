@@ -51,7 +51,7 @@ from llmx.types import Chunk, Completion, Request, Usage
 if TYPE_CHECKING:
     from llmx.cache.leases import Lease
     from llmx.config.settings import Price
-    from llmx.flight import Flight
+    from llmx.flight import Flight, Flights
     from llmx.wiring import Link, Parts
 
 NO_CACHE = Policy(read=False, write=False)
@@ -216,13 +216,34 @@ async def replay_hit(parts: Parts, plan: Plan, looked: Looked, started: float
 
 
 async def fly(parts: Parts, link: Link | None, plan: Plan, looked: Looked | None,
-              flight: Flight, started: float) -> AsyncGenerator[Chunk | Completion, None]:
-    """The first call of a flight to be iterated drives it; the others follow it."""
-    source = (drive(parts, link, plan, looked, flight, started) if flight.claim()
+              flight: Flight, started: float, flights: Flights | None = None
+              ) -> AsyncGenerator[Chunk | Completion, None]:
+    """The first call of a flight to be iterated drives it; the others follow it. A
+    follower whose driver failed before any chunk reached it, with an error worth trying
+    again (its caller walked away, 429, 5xx, a connection error: ``llmx.fallback``), drives
+    a new flight of ``flights`` once, which the other such followers join."""
+    driving = flight.claim()
+    source = (drive(parts, link, plan, looked, flight, started) if driving
               else follow(parts, plan, flight, started))
-    async with aclosing(source) as items:
-        async for item in items:
-            yield item
+    handed = False
+    try:
+        async with aclosing(source) as items:
+            async for item in items:
+                handed = handed or isinstance(item, Chunk)
+                yield item
+    except LlmxError as exc:
+        if driving or handed or flights is None or not _worth_again(exc):
+            raise
+        again = fly(parts, link, plan, None, flights.board(plan.flight_key), started)
+        async with aclosing(again) as items:
+            async for item in items:
+                yield item
+
+
+def _worth_again(error: LlmxError) -> bool:
+    from llmx.fallback import may_fall_back
+
+    return may_fall_back(error)
 
 
 async def drive(parts: Parts, link: Link | None, plan: Plan, looked: Looked | None,
