@@ -16,8 +16,10 @@ closed (no longer found) when it lands or fails; a follower that joined it reads
 
 What a follower gets when the driver does not finish: the driver's own error (a provider
 error, a timeout: the same exception object), or ``FlightCancelled`` when the driver's caller
-walked away (cancelled, or closed its Answer early). A follower is never charged a second
-request and never handed a partial answer as if it were whole; it may ask again.
+walked away (cancelled, or closed its Answer early). A follower is never handed a partial
+answer as if it were whole. When nothing had reached it yet and the error is worth trying
+again, ``llmx.steps.fly`` makes it drive a new flight once (the other such followers join
+that one); otherwise it may ask again.
 
 The table of open flights holds them weakly: a flight whose participants were all dropped
 unread disappears with them. Pure asyncio (imported only once a flight has to wait or fail,
