@@ -28,6 +28,7 @@ from llmx.serve.wire import BadRequest, ChatCall
 
 if TYPE_CHECKING:
     from llmx.answer import Answer
+    from llmx.config.settings import Price
     from llmx.serve.asgi import Exchange
     from llmx.serve.clients import Clients
     from llmx.serve.metrics import Metrics
@@ -83,7 +84,7 @@ async def chat(exchange: Exchange, body: object, clients: Clients, metrics: Metr
             return tier
         await exchange.json(200, dialect.whole(completion, ident, now), header)
     if exchange.status == 200:
-        _count(metrics, answer, tier)
+        _count(metrics, answer, tier, profile.price)
     return tier
 
 
@@ -114,14 +115,17 @@ async def _stream(exchange: Exchange, answer: Answer, writer: Writer, dialect: D
     await exchange.write(writer.last(), more=False)
 
 
-def _count(metrics: Metrics, answer: Answer, tier: str) -> None:
+def _count(metrics: Metrics, answer: Answer, tier: str, price: Price | None) -> None:
     try:
         completion = answer.completion()
     except RuntimeError:
         return
+    from llmx.steps import cost_of
+
     metrics.answered(tier, input_tokens=completion.usage.input_tokens,
                      output_tokens=completion.usage.output_tokens,
-                     latency_ms=completion.latency_ms, ttft_ms=completion.ttft_ms)
+                     latency_ms=completion.latency_ms, ttft_ms=completion.ttft_ms,
+                     cost=0.0 if price is None else cost_of(price, completion.usage))
 
 
 async def failed(exchange: Exchange, exc: LlmxError, dialect: Dialect) -> None:

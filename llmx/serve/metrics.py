@@ -2,9 +2,11 @@
 
 Counters: ``llmx_requests_total{route,status}``, ``llmx_cache_hits_total{tier}``,
 ``llmx_coalesced_requests_total``, ``llmx_tokens_total{direction}`` (input tokens sent
-upstream and output tokens received, cache hits excluded). Histograms (milliseconds):
-``llmx_upstream_latency_ms`` and ``llmx_upstream_ttft_ms``, of the answers that reached
-the provider. Labels carry no secret: a route, a status code, a cache tier.
+upstream and output tokens received, cache hits excluded), ``llmx_cost_usd_total{kind}``
+(``spent`` on answers from the provider, ``saved`` by hits: the original answer's usage),
+estimated at the profile's ``price`` (answers of a profile without one count 0).
+Histograms (milliseconds): ``llmx_upstream_latency_ms`` and ``llmx_upstream_ttft_ms``, of
+the answers that reached the provider. Labels carry no secret: a route, a status code, a cache tier.
 """
 
 from __future__ import annotations
@@ -38,12 +40,13 @@ class Histogram:
 
 
 class Metrics:
-    __slots__ = ("coalesced", "hits", "latency", "requests", "tokens", "ttft")
+    __slots__ = ("coalesced", "cost", "hits", "latency", "requests", "tokens", "ttft")
 
     def __init__(self) -> None:
         self.requests: Counter[tuple[str, int]] = Counter()
         self.hits: Counter[str] = Counter()
         self.tokens: Counter[str] = Counter()
+        self.cost: dict[str, float] = {"spent": 0.0, "saved": 0.0}
         self.coalesced = 0
         self.latency = Histogram()
         self.ttft = Histogram()
@@ -52,11 +55,14 @@ class Metrics:
         self.requests[(route, status)] += 1
 
     def answered(self, tier: str, *, input_tokens: int, output_tokens: int,
-                 latency_ms: float, ttft_ms: float | None) -> None:
-        """One answer: a cache hit of ``tier``, or (``"miss"``) one from the provider."""
+                 latency_ms: float, ttft_ms: float | None, cost: float = 0.0) -> None:
+        """One answer: a cache hit of ``tier``, or (``"miss"``) one from the provider;
+        ``cost``: its estimated money (a hit's is what it saved)."""
         if tier != "miss":
             self.hits[tier] += 1
+            self.cost["saved"] += cost
             return
+        self.cost["spent"] += cost
         self.tokens["input"] += input_tokens
         self.tokens["output"] += output_tokens
         self.latency.observe(latency_ms)
@@ -75,6 +81,9 @@ class Metrics:
                   "# TYPE llmx_tokens_total counter"]
         lines += [f'llmx_tokens_total{{direction="{d}"}} {self.tokens[d]}'
                   for d in ("input", "output")]
+        lines.append("# TYPE llmx_cost_usd_total counter")
+        lines += [f'llmx_cost_usd_total{{kind="{kind}"}} {value:.6f}'
+                  for kind, value in self.cost.items()]
         lines += self.latency.lines("llmx_upstream_latency_ms")
         lines += self.ttft.lines("llmx_upstream_ttft_ms")
         return "\n".join(lines) + "\n"

@@ -7,6 +7,7 @@ import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import openai
@@ -217,3 +218,24 @@ def test_embeddings_in_both_encodings(sim: Sim, serve_factory: Factory) -> None:
     assert floats == pytest.approx(got.data[0].embedding, rel=1e-6)
     bad = httpx.post(server.v1 + "/embeddings", json={"input": []}, timeout=10)
     assert bad.status_code == 400 and "`input`" in bad.json()["error"]["message"]
+
+
+def test_metrics_count_hits_tokens_and_money(sim: Sim, serve_factory: Factory) -> None:
+    from tests.integration.conftest import profile_toml
+
+    config = profile_toml(sim.url) + "[profiles.local.price]\ninput = 1000000.0\noutput = 0.0\n"
+    server = serve_factory(sim, config=config)  # $1 per prompt token: easy to check
+    client = _client(server)
+    messages: Any = [{"role": "user", "content": "count the money"}]
+    first = client.chat.completions.create(model="local", messages=messages)
+    client.chat.completions.create(model="local", messages=messages)  # a hit
+    assert first.usage is not None
+    spent = float(first.usage.prompt_tokens)
+    text = httpx.get(server.url + "/metrics", timeout=10).text
+    values = {line.split()[0]: float(line.split()[1]) for line in text.splitlines()
+              if line and not line.startswith("#")}
+    assert values['llmx_cache_hits_total{tier="exact"}'] == 1
+    assert values['llmx_tokens_total{direction="input"}'] == spent
+    assert values['llmx_cost_usd_total{kind="spent"}'] == pytest.approx(spent)
+    assert values['llmx_cost_usd_total{kind="saved"}'] == pytest.approx(spent)
+    assert values["llmx_upstream_latency_ms_count"] == 1
