@@ -239,3 +239,21 @@ def test_metrics_count_hits_tokens_and_money(sim: Sim, serve_factory: Factory) -
     assert values['llmx_cost_usd_total{kind="spent"}'] == pytest.approx(spent)
     assert values['llmx_cost_usd_total{kind="saved"}'] == pytest.approx(spent)
     assert values["llmx_upstream_latency_ms_count"] == 1
+
+
+def test_llmx_stats_reads_a_proxys_records(sim: Sim, serve_factory: Factory) -> None:
+    import subprocess
+    import sys
+
+    server = serve_factory(sim)
+    client = _client(server)
+    for _ in range(2):
+        client.chat.completions.create(model="local",
+                                       messages=[{"role": "user", "content": "record me"}])
+    code, _ = server.stop()  # the proxy writes its queued records when it shuts down
+    assert code == 0
+    done = subprocess.run([sys.executable, "-m", "llmx", "stats", "--json"], env=server.env,
+                          capture_output=True, text=True, timeout=60, check=True)
+    total = json.loads(done.stdout)["total"]
+    assert total["requests"] == 2
+    assert total["tiers"]["exact"] == 1 and total["tiers"]["miss"] == 1
