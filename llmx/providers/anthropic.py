@@ -49,7 +49,7 @@ from typing import Any
 
 from llmx.errors import LlmxError, StreamError
 from llmx.providers.base import HttpCall
-from llmx.providers.sse import SseEvent, SseParser
+from llmx.providers.sse import SseEvent, SseParser, chunks_of
 from llmx.providers.wire import (
     as_dict,
     as_int,
@@ -219,12 +219,7 @@ class AnthropicStreamDecoder:
         return chunks
 
     def _take(self, events: list[SseEvent]) -> list[Chunk]:
-        chunks: list[Chunk] = []
-        for event in events:
-            chunk = self._chunk(event)
-            if chunk is not None:
-                chunks.append(chunk)
-        return chunks
+        return chunks_of(events, self._chunk)
 
     def _chunk(self, event: SseEvent) -> Chunk | None:
         if event.event == "error":

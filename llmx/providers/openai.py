@@ -47,7 +47,7 @@ from typing import Any
 from llmx.errors import LlmxError, StreamError
 from llmx.providers import openai_models
 from llmx.providers.base import HttpCall
-from llmx.providers.sse import SseEvent, SseParser
+from llmx.providers.sse import SseEvent, SseParser, chunks_of
 from llmx.providers.wire import (
     as_dict,
     as_int,
@@ -221,14 +221,7 @@ class OpenAIStreamDecoder:
         return [*chunks, Chunk(tool_calls=calls)] if calls else chunks
 
     def _take(self, events: list[SseEvent]) -> list[Chunk]:
-        chunks: list[Chunk] = []
-        for event in events:
-            if self._done:
-                break
-            chunk = self._chunk(event)
-            if chunk is not None:
-                chunks.append(chunk)
-        return chunks
+        return chunks_of(events, self._chunk, lambda: self._done)
 
     def _chunk(self, event: SseEvent) -> Chunk | None:
         if event.event == "error":

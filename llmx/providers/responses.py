@@ -31,7 +31,7 @@ from typing import Any
 from llmx.errors import LlmxError, StreamError
 from llmx.providers import openai_models
 from llmx.providers.base import HttpCall
-from llmx.providers.sse import SseEvent, SseParser
+from llmx.providers.sse import SseEvent, SseParser, chunks_of
 from llmx.providers.wire import (
     as_dict,
     as_list,
@@ -212,14 +212,7 @@ class ResponsesStreamDecoder:
         return chunks
 
     def _take(self, events: list[SseEvent]) -> list[Chunk]:
-        chunks: list[Chunk] = []
-        for event in events:
-            if self._ended:
-                break
-            chunk = self._chunk(event)
-            if chunk is not None:
-                chunks.append(chunk)
-        return chunks
+        return chunks_of(events, self._chunk, lambda: self._ended)
 
     def _chunk(self, event: SseEvent) -> Chunk | None:
         data = event.data.strip()

@@ -26,7 +26,11 @@ line is kept, as a list of pieces joined once when its line end arrives.
 from __future__ import annotations
 
 import codecs
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
+
+_T = TypeVar("_T")
 
 DEFAULT_EVENT = "message"
 
@@ -111,3 +115,18 @@ class SseParser:
             events.append(SseEvent("\n".join(self._data), self._event or DEFAULT_EVENT))
         self._data = []
         self._event = ""
+
+
+def chunks_of(events: Iterable[SseEvent], chunk: Callable[[SseEvent], _T | None],
+              ended: Callable[[], bool] = lambda: False) -> list[_T]:
+    """What ``chunk`` makes of each event, in order (events it returns None for are
+    skipped), stopping at the first event after ``ended()`` turned true (a stream's end
+    event: whatever follows it is not the answer's)."""
+    out: list[_T] = []
+    for event in events:
+        if ended():
+            break
+        made = chunk(event)
+        if made is not None:
+            out.append(made)
+    return out
