@@ -59,11 +59,19 @@ async def lead_or_wait(cache: TieredCache, keys: Keys) -> Lease | Hit | None:
     if store is None:
         return None
     try:
+        waited = False
         while True:
             token = store.lead(keys.exact, LEASE_MS)
             if token is not None:
-                return Lease(store, keys.exact, token)
+                # a sender may have stored the answer and let its lease go since we last
+                # looked: look once more before sending (only a waiter can have missed it)
+                hit = cache.exact(keys) if waited else None
+                if hit is None:
+                    return Lease(store, keys.exact, token)
+                store.release(keys.exact, token)
+                return hit
             await asyncio.sleep(POLL_S)
+            waited = True
             hit = cache.exact(keys)
             if hit is not None:
                 return hit
