@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-VENV = HERE / ".venv-drain3"
+import sidevenv
+
 CONFIGS = ("drain3", "drain3 masked")
 
 RUNNER = r"""
@@ -76,15 +75,8 @@ print(json.dumps(result))
 
 
 def drain3_python(given: str | None) -> str:
-    """An interpreter with drain3: ``given``, or the benchmark's own venv (made once)."""
-    if given:
-        return given
-    python = VENV / "bin" / "python"
-    if not python.exists():
-        print(f"creating {VENV} for the drain3 reference (once)", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "drain3"], check=True)
-    return str(python)
+    """An interpreter with drain3: ``given``, or the benchmark's own venv."""
+    return sidevenv.python_with("drain3", ["drain3"], given)
 
 
 def run_drain3(python: str, paths: Sequence[Path]) -> dict[str, dict[str, tuple[str, float]]]:

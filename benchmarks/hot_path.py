@@ -41,12 +41,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import sidevenv
 import simproc  # benchmarks/simproc.py (scripts run with benchmarks/ on sys.path)
 from batch_e2e import make_input
 from startup import write_profile
 
-HERE = Path(__file__).resolve().parent
-AIOHTTP_VENV = HERE / ".venv-aiohttp"
 LLMX = [sys.executable, "-m", "llmx"]
 SYNCS = ("fsync", "fdatasync")
 BATCH_RATIO = 0.30 / 0.15  # the issue's 0.30 ms budget over aiohttp's 0.15 ms that day
@@ -211,15 +210,8 @@ def miss(runs: int, env: dict[str, str]) -> None:
 
 
 def aiohttp_python(given: str | None) -> str:
-    """An interpreter with aiohttp: ``given``, or the benchmark's own venv (made once)."""
-    if given:
-        return given
-    python = AIOHTTP_VENV / "bin" / "python"
-    if not python.exists():
-        print(f"creating {AIOHTTP_VENV} for the aiohttp baseline (once)", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "venv", str(AIOHTTP_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "aiohttp"], check=True)
-    return str(python)
+    """An interpreter with aiohttp: ``given``, or the benchmark's own venv."""
+    return sidevenv.python_with("aiohttp", ["aiohttp"], given)
 
 
 def batch(args: argparse.Namespace, home: Path, env: dict[str, str]) -> None:

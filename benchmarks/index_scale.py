@@ -35,6 +35,8 @@ import sys
 import time
 from pathlib import Path
 
+import sidevenv
+
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one thread each, as faiss is run
 import numpy as np
 from cache_gate_index import FIRST_GATE, GATE, LIMIT, brute, workload
@@ -43,7 +45,6 @@ from llmx.cache.embed import LexicalEmbedder
 from llmx.cache.gate import LexicalGate
 
 HERE = Path(__file__).resolve().parent
-FAISS_VENV = HERE / ".venv-faiss"
 NAME = "lexical-v1-256"
 
 
@@ -160,15 +161,8 @@ def brute_figures(where: Path) -> tuple[dict[str, float], list[list[str]]]:
 
 
 def faiss_python(given: str | None) -> str:
-    if given:
-        return given
-    python = FAISS_VENV / "bin" / "python"
-    if not python.exists():
-        print(f"creating {FAISS_VENV} for the faiss comparison (once)", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "venv", str(FAISS_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "faiss-cpu", "numpy"],
-                       check=True)
-    return str(python)
+    """An interpreter with faiss: ``given``, or the benchmark's own venv."""
+    return sidevenv.python_with("faiss", ["faiss-cpu", "numpy"], given)
 
 
 def faiss_figures(python: str, where: Path, truth: list[list[str]],

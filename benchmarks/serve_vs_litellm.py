@@ -35,10 +35,9 @@ import time
 from pathlib import Path
 
 import httpx
+import sidevenv
 import simproc
 
-HERE = Path(__file__).resolve().parent
-LITELLM_VENV = HERE / ".venv-litellm"
 KEY = "sk-bench-" + "k" * 32
 CYCLE = 200  # prompts a hit phase repeats
 SECONDS = 10.0  # each wrk phase
@@ -46,14 +45,8 @@ FAILED = {"llmx": 0, "litellm": 0}  # requests that got no 200 (a failed llmx on
 
 
 def litellm_python(given: str | None) -> Path:
-    if given:
-        return Path(given)
-    python = LITELLM_VENV / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(LITELLM_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "litellm[proxy]"],
-                       check=True)
-    return python
+    """An interpreter with litellm: ``given``, or the benchmark's own venv."""
+    return Path(sidevenv.python_with("litellm", ["litellm[proxy]"], given))
 
 
 def free_port() -> int:
