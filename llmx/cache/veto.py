@@ -23,6 +23,11 @@ that a similarity score cannot see. Pure (standard library only); ~30 µs per sh
 * ``direction`` — the words after "to", "into", "from" or "than" swap roles:
   "convert Celsius to Fahrenheit" / "convert Fahrenheit to Celsius",
   "is Python faster than Java" / "is Java faster than Python".
+* ``identifier`` — both prompts name identifiers (a whole token mixing letters and digits:
+  "case tt-3", "order A7", "error E42", "sku x1y2"; separators inside are ignored, so
+  "gpt-4" and "gpt4" are one) and the identifiers differ: "case tt-3" / "case so-3". The
+  number rule already tells "A7" from "A8"; this one tells "A7" from "B7". One side
+  naming an identifier the other writes out ("2fa" / "two factor") is not a veto.
 * ``entity``   — each prompt names something (a capitalised word that does not
   just open a sentence: "Ubuntu", "GitHub", "Rust") that the other does not
   mention in any case or inflection: "install Docker on Ubuntu" / "... on
@@ -77,6 +82,8 @@ _REWRITES: Final = (
 )
 _WORD: Final = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+")
 _SYMBOLS: Final = re.compile(r"[$€£¥%°]")
+_TOKEN_EDGES: Final = ".,;:!?\"'()[]{}<>"
+_ID_SEPARATORS: Final = re.compile(r"[-_./:#]")
 _NEGATION: Final = re.compile(
     r"\b(?:not|never|without|none|nobody|nothing|neither|nor|nowhere)\b"
     r"|\bno\b(?!\s*(?:[,.!?;:]|$))"
@@ -139,6 +146,7 @@ class Signature:
     units: frozenset[str]
     directions: frozenset[Direction]
     names: frozenset[str]  # capitalised words not opening a sentence, lower-cased
+    ids: frozenset[str]  # whole tokens mixing letters and digits, separators removed
 
 
 @functools.lru_cache(maxsize=4096)  # a pure function of the text; a query meets many candidates
@@ -155,6 +163,7 @@ def signature(text: str) -> Signature:
         units=frozenset(units),
         directions=frozenset(_directions(tokens)),
         names=frozenset(_names(text)),
+        ids=frozenset(_identifiers(normal)),
     )
 
 
@@ -179,6 +188,8 @@ def compare(a: Signature, b: Signature) -> str | None:
         return "unit"
     if _swapped(a, b):
         return "direction"
+    if a.ids and b.ids and a.ids != b.ids:
+        return "identifier"
     if _names_swapped(a, b):
         return "entity"
     return None
@@ -203,6 +214,18 @@ def _number_value(token: str) -> str | None:
         return str(int(plain)) if plain.isdigit() else plain
     value = NUMBER_WORDS.get(token)
     return None if value is None else str(value)
+
+
+def _identifiers(normal: str) -> list[str]:
+    """The whitespace-separated tokens of ``normal`` that hold a letter and a digit, edge
+    punctuation stripped and inner separators removed ("tt-3" -> "tt3")."""
+    found: list[str] = []
+    for raw in normal.split():
+        token = _ID_SEPARATORS.sub("", raw.strip(_TOKEN_EDGES))
+        if (any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
+                and token.isalnum()):
+            found.append(token)
+    return found
 
 
 def _poles(tokens: Sequence[str]) -> set[tuple[int, int]]:

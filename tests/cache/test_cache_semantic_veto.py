@@ -38,6 +38,9 @@ BLOCKED = [
     ("How do I install Docker on Ubuntu?", "How do I install Docker on Windows?", "entity"),
     ("Explain closures with an example in Rust", "Explain closures with an example in Go",
      "entity"),
+    ("Summarise the notes of case tt-3", "Summarise the notes of case so-3", "identifier"),
+    ("What does error E42 mean?", "What does error W42 mean?", "identifier"),
+    ("Ship order A7 today", "ship order b7 today", "identifier"),
 ]
 
 PARAPHRASES = [
@@ -53,6 +56,8 @@ PARAPHRASES = [
     ("How do I enable 2FA on GitHub?", "how do i enable 2fa on github"),
     ("Install Docker on Ubuntu", "installing docker on ubuntu"),
     ("Is Python faster than Java?", "Is python quicker than Java?"),
+    ("What is new in GPT-4?", "what's new in gpt4"),
+    ("Summarise ticket AB-12.", "summarise ticket ab12"),
 ]
 
 
