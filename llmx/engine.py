@@ -35,16 +35,19 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from llmx.answer import Answer
+from llmx.cache.types import Policy
 from llmx.errors import LlmxError
 from llmx.flight import Flights
 from llmx.plan import Plan
 from llmx.prepare import Call, Prepared
+from llmx.refresh import Refresher, due
 from llmx.state import Once, Warn
 from llmx.steps import fly, from_cache, look_up, make_plan, replay_hit
 from llmx.types import Completion
 from llmx.wiring import Link, connect, fetch_embeddings, open_parts
 
 if TYPE_CHECKING:
+    from llmx.cache.types import Hit
     from llmx.config.profile import Profile
     from llmx.providers.http import HttpEngine
 
@@ -59,6 +62,9 @@ class Client:
     ``llmx.state.Once`` to several clients to say each kind of trouble once among them.
     ``warm``: entering opens the cache's store and semantic index, so that the first request
     pays for neither; a one-shot caller that has already looked up (the CLI) passes False.
+    ``refresh_ahead``: with the profile's ``cache.refresh_ahead`` set, an exact hit in the
+    last share of its life is asked again in the background (``llmx.refresh``); leaving the
+    client waits for those answers. A one-shot caller (the CLI's ``ask``) passes False.
     """
 
     def __init__(
@@ -72,6 +78,7 @@ class Client:
         state: bool = True,
         warn: Warn | Once | None = None,
         warm: bool = True,
+        refresh_ahead: bool = True,
     ) -> None:
         self.profile = profile
         self._parts = open_parts(profile, env=env, state=state, warn=warn, clock=clock,
@@ -81,6 +88,8 @@ class Client:
         self._stack = AsyncExitStack()
         self._link: Link | None = None  # set when entered
         self._flights = Flights()
+        self._refresher = (Refresher(self._refresh_failed)
+                           if refresh_ahead and profile.cache.refresh_ahead > 0 else None)
 
     def __repr__(self) -> str:
         return f"Client(profile={self.profile.name!r}, provider={self.profile.provider!r})"
@@ -91,6 +100,8 @@ class Client:
 
     async def __aexit__(self, exc_type: type[BaseException] | None,
                         exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self._refresher is not None:
+            await self._refresher.close()
         await self._stack.aclose()
         self.close()
 
@@ -146,6 +157,7 @@ class Client:
         if flight is None:
             looked = look_up(parts, plan)
             if looked.hit is not None:
+                self._refresh_if_due(plan, looked.hit)
                 return Answer(plan.prepared, replay_hit(parts, plan, looked, started),
                               looked.hit.tier)
             flight = self._flights.board(plan.flight_key)
@@ -159,6 +171,22 @@ class Client:
         Like ``stream``, the call is planned and looked up (or joins its identical call in
         flight) when ``generate`` is called."""
         return self.stream(prompt, call, wire_stream=False).collect()
+
+    def _refresh_if_due(self, plan: Plan, hit: Hit) -> None:
+        """Start a background refresh of ``plan``'s entry when ``hit`` is due for one."""
+        cache, refresher = self.profile.cache, self._refresher
+        if refresher is None or not due(hit, cache.refresh_ahead, cache.ttl_for(hit.entry.kind),
+                                        self._parts.wall()):
+            return
+        fresh = plan._replace(call=plan.call._replace(refresh=True),
+                              policy=Policy.of(cache.mode, refresh=True))
+        try:
+            refresher.start(plan.key, lambda: self.generate(fresh))
+        except RuntimeError:
+            return  # no event loop runs (a synchronous caller): nothing can run after it
+
+    def _refresh_failed(self, error: BaseException) -> None:
+        self._parts.warnings.state_failed("refresh a cached answer ahead of its expiry", error)
 
     # -- parts the request path borrows -------------------------------------------------------
 

@@ -126,7 +126,8 @@ def run_ask(args: AskArgs, io: Io) -> int:
     if args.tools is not None or args.tool_choice is not None or args.schema is not None:
         tools, choice, schema = tool_options(args)
         call = call._replace(tools=tools, tool_choice=choice, schema=schema)
-    client = Client(profile, env=io.env, warn=stderr_warn(io.stderr), warm=False)
+    client = Client(profile, env=io.env, warn=stderr_warn(io.stderr), warm=False,
+                    refresh_ahead=False)
     plan = client.plan(prompt, call, stream=args.stream)  # prepared once, for all below
     if args.dry_run:
         client.close()

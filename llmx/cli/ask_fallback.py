@@ -70,7 +70,7 @@ def with_fallbacks(client: Client, config: Config, prompt: str, args: AskArgs, i
     warnings = Once(stderr_warn(io.stderr))
 
     def make(profile: Profile) -> Client:
-        return Client(profile, env=io.env, warn=warnings, warm=False)
+        return Client(profile, env=io.env, warn=warnings, warm=False, refresh_ahead=False)
 
     def note(switch: Switch) -> None:
         io.stderr.write(switch.note() + "\n")

@@ -125,6 +125,12 @@ class CacheSettings:
         help=f"how long an answer stays fresh, per content kind ({', '.join(TTL_KINDS)}); "
              f"kinds not listed use `default` ({schema.format_duration(_DEFAULT_TTL)})")
 
+    refresh_ahead: float = setting(
+        default=0.0, check=schema.number(0.0, 0.5), example=0.1,
+        help="share of an answer's life (0.1 = its last 10 %) in which an exact hit is asked "
+             "again once, in the background of a long-running process (batch, serve, the "
+             "library), never in a one-shot ask; 0: off")
+
     def ttl_for(self, kind: TtlKind | str) -> float:
         return self.ttl.get(kind, self.ttl["default"])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -115,3 +116,14 @@ def test_provider_embedder_uses_the_embeddings_endpoint(cli: InProcessCli, sim: 
     assert embed_calls >= 2  # one per new prompt (vectors of known texts are cached)
     ask_json(cli, "How do I enable 2FA on GitHub?")
     assert ask_json(cli, "How do I disable 2FA on GitHub?")["cached"] is False
+
+
+def test_a_one_shot_ask_never_refreshes_ahead(cli: InProcessCli, sim: Sim) -> None:
+    cli.write_config(profile_toml(sim.url) + "[profiles.local.cache]\n"
+                     'refresh_ahead = 0.5\nttl = { default = "6s" }\n')
+    first = ask_json(cli, "a question asked twice")
+    time.sleep(3.3)  # past half of its 6 s life: due for a refresh in a long-running process
+    second = ask_json(cli, "a question asked twice")
+    time.sleep(0.3)
+    assert first["cached"] is False and second["cached"] == "exact"
+    assert served(sim) == 1
