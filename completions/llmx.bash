@@ -26,12 +26,13 @@ _llmx__spec() {
         'ask') subs='' opts='--compress --config --dry-run --help --json --kind --max-tokens --model --no-cache --no-compress --no-stdin --no-stream --profile --reasoning-effort --refresh --schema --show-reasoning --stdin --stream --system --temperature --tool-choice --tools -h -m -p -s' valued='--compress --config --kind --max-tokens --model --profile --reasoning-effort --schema --system --temperature --tool-choice --tools -m -p -s' ;;
         'batch') subs='' opts='--concurrency --config --grace --help --line-retries --no-cache --output --profile --provider-batch --refresh --resume --rpm --semantic --summary-json --tpm --unordered -h -j -o -p' valued='--concurrency --config --grace --line-retries --output --profile --rpm --summary-json --tpm -j -o -p' ;;
         'bench') subs='' opts='--help --json --profile --quick --targets --yes -h -p' valued='--profile --targets -p' ;;
-        'cache') subs='clear ls path prune show' opts='--help -h' valued='' ;;
+        'cache') subs='clear ls path prune show warm' opts='--help -h' valued='' ;;
         'cache clear') subs='' opts='--help --yes -h -y' valued='' ;;
         'cache ls') subs='' opts='--help --json --limit -h -n' valued='--limit -n' ;;
         'cache path') subs='' opts='--help -h' valued='' ;;
         'cache prune') subs='' opts='--help -h' valued='' ;;
         'cache show') subs='' opts='--help --json -h' valued='' ;;
+        'cache warm') subs='' opts='--concurrency --config --grace --help --line-retries --profile --refresh --rpm --semantic --summary-json --tpm -h -j -p' valued='--concurrency --config --grace --line-retries --profile --rpm --summary-json --tpm -j -p' ;;
         'completions') subs='' opts='--help -h' valued='' ;;
         'compress') subs='' opts='--explain --help --json --max-tokens --mode --model -h -m' valued='--max-tokens --mode --model -m' ;;
         'config') subs='init path show' opts='--help -h' valued='' ;;
@@ -60,6 +61,9 @@ _llmx__values() {
         'batch:-p') kind=profiles ;;
         'bench:--profile') kind=profiles ;;
         'bench:-p') kind=profiles ;;
+        'cache warm:--config') kind=files ;;
+        'cache warm:--profile') kind=profiles ;;
+        'cache warm:-p') kind=profiles ;;
         'completions:') kind=words words='bash fish zsh' ;;
         'config init:') kind=files ;;
         'config path:--config') kind=files ;;

@@ -4,7 +4,7 @@
 
 # The (sub)command being completed, as words joined by spaces ('' for llmx itself).
 function __llmx_command
-    set -l known 'ask' 'batch' 'bench' 'cache' 'cache clear' 'cache ls' 'cache path' 'cache prune' 'cache show' 'completions' 'compress' 'config' 'config init' 'config path' 'config show' 'profiles' 'serve' 'sim' 'stats'
+    set -l known 'ask' 'batch' 'bench' 'cache' 'cache clear' 'cache ls' 'cache path' 'cache prune' 'cache show' 'cache warm' 'completions' 'compress' 'config' 'config init' 'config path' 'config show' 'profiles' 'serve' 'sim' 'stats'
     set -l path ''
     for word in (commandline -opc)[2..-1]
         set -l candidate (string trim -- "$path $word")
@@ -110,6 +110,7 @@ complete -c llmx -n '__llmx_at cache' -a 'ls' -d 'List cached answers, newest fi
 complete -c llmx -n '__llmx_at cache' -a 'path' -d 'Print the cache directory.'
 complete -c llmx -n '__llmx_at cache' -a 'prune' -d 'Drop expired and over-limit entries and compact the files.'
 complete -c llmx -n '__llmx_at cache' -a 'show' -d 'Show one cached answer.'
+complete -c llmx -n '__llmx_at cache' -a 'warm' -d 'Answer a JSONL file of prompts into the cache, printing no answers.'
 complete -c llmx -n '__llmx_at cache' -s 'h' -l 'help' -d 'Show this message and exit.'
 complete -c llmx -n '__llmx_at cache clear' -s 'h' -l 'help' -d 'Show this message and exit.'
 complete -c llmx -n '__llmx_at cache clear' -s 'y' -l 'yes' -d 'Really delete everything.'
@@ -120,6 +121,17 @@ complete -c llmx -n '__llmx_at cache path' -s 'h' -l 'help' -d 'Show this messag
 complete -c llmx -n '__llmx_at cache prune' -s 'h' -l 'help' -d 'Show this message and exit.'
 complete -c llmx -n '__llmx_at cache show' -s 'h' -l 'help' -d 'Show this message and exit.'
 complete -c llmx -n '__llmx_at cache show' -l 'json' -d 'Print JSON.'
+complete -c llmx -n '__llmx_at cache warm' -s 'j' -l 'concurrency' -x -d 'Requests in flight (default: the profile\'s batch.concurrency).'
+complete -c llmx -n '__llmx_at cache warm' -l 'config' -r -F -d 'Config file (default: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).'
+complete -c llmx -n '__llmx_at cache warm' -l 'grace' -x -d 'Seconds lines in flight get to finish after Ctrl-C / SIGTERM.'
+complete -c llmx -n '__llmx_at cache warm' -s 'h' -l 'help' -d 'Show this message and exit.'
+complete -c llmx -n '__llmx_at cache warm' -l 'line-retries' -x -d 'Extra attempts per line after transient errors (0-100).'
+complete -c llmx -n '__llmx_at cache warm' -s 'p' -l 'profile' -x -a '(__llmx_profiles)' -d 'Profile to use (default: default_profile).'
+complete -c llmx -n '__llmx_at cache warm' -l 'refresh' -d 'Ask the provider even if cached; store the new answers.'
+complete -c llmx -n '__llmx_at cache warm' -l 'rpm' -x -d 'Requests per minute at most.'
+complete -c llmx -n '__llmx_at cache warm' -l 'semantic' -d 'Also answer lines from semantic (paraphrase) cache matches; off in batches by default.'
+complete -c llmx -n '__llmx_at cache warm' -l 'summary-json' -x -d 'Write the summary as JSON to this file (- for stderr).'
+complete -c llmx -n '__llmx_at cache warm' -l 'tpm' -x -d 'Tokens per minute at most.'
 complete -c llmx -n '__llmx_at completions' -s 'h' -l 'help' -d 'Show this message and exit.'
 complete -c llmx -n '__llmx_at completions' -a 'bash fish zsh'
 complete -c llmx -n '__llmx_at compress' -l 'explain' -d 'Which rules fired and the tokens each saved, on stderr.'

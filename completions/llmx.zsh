@@ -156,6 +156,7 @@ _llmx_cache() {
         (path) _llmx_cache_path && ret=0 ;;
         (prune) _llmx_cache_prune && ret=0 ;;
         (show) _llmx_cache_show && ret=0 ;;
+        (warm) _llmx_cache_warm && ret=0 ;;
         esac
     fi
     return ret
@@ -169,6 +170,7 @@ _llmx_cache__commands() {
         'path:Print the cache directory.'
         'prune:Drop expired and over-limit entries and compact the files.'
         'show:Show one cached answer.'
+        'warm:Answer a JSONL file of prompts into the cache, printing no answers.'
     )
     _describe -t commands 'llmx cache command' commands
 }
@@ -213,6 +215,26 @@ _llmx_cache_show() {
         '(-h --help)--help[Show this message and exit.]' \
         '(--json)--json[Print JSON.]' \
         ':key: '
+}
+
+_llmx_cache_warm() {
+    typeset -A opt_args
+    _arguments \
+        '(-j --concurrency)-j+[Requests in flight (default\: the profile'\''s batch.concurrency).]:n: ' \
+        '(-j --concurrency)--concurrency=[Requests in flight (default\: the profile'\''s batch.concurrency).]:n: ' \
+        '(--config)--config=[Config file (default\: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).]:path:_files' \
+        '(--grace)--grace=[Seconds lines in flight get to finish after Ctrl-C / SIGTERM.]:number: ' \
+        '(-h --help)-h[Show this message and exit.]' \
+        '(-h --help)--help[Show this message and exit.]' \
+        '(--line-retries)--line-retries=[Extra attempts per line after transient errors (0-100).]:n: ' \
+        '(-p --profile)-p+[Profile to use (default\: default_profile).]:name:_llmx__profiles' \
+        '(-p --profile)--profile=[Profile to use (default\: default_profile).]:name:_llmx__profiles' \
+        '(--refresh)--refresh[Ask the provider even if cached; store the new answers.]' \
+        '(--rpm)--rpm=[Requests per minute at most.]:n: ' \
+        '(--semantic)--semantic[Also answer lines from semantic (paraphrase) cache matches; off in batches by default.]' \
+        '(--summary-json)--summary-json=[Write the summary as JSON to this file (- for stderr).]:text: ' \
+        '(--tpm)--tpm=[Tokens per minute at most.]:n: ' \
+        ':source: '
 }
 
 _llmx_completions() {

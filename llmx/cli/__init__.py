@@ -140,10 +140,11 @@ def _dispatch(args: list[str], io: Io | None = None) -> int:
         parsed = parse_fast(args[1:])
         if parsed is not None:
             return guarded(lambda: run_ask(parsed, streams), streams)
-    if args[:1] == ["batch"]:
+    if args[:1] == ["batch"] or args[:2] == ["cache", "warm"]:
         from llmx.cli.batch_spec import parse_fast as parse_batch
 
-        batch = parse_batch(args[1:])
+        warm = args[0] == "cache"
+        batch = parse_batch(args[2:] if warm else args[1:], warm=warm)
         if batch is not None:
             from llmx.cli.batch_cmd import run_batch_command
 

@@ -18,7 +18,7 @@ from llmx.choices import RULE_MODES
 from llmx.cli._boundary import guarded
 from llmx.cli._io import Io
 from llmx.cli.ask import ASK_DEFAULTS
-from llmx.cli.batch_spec import BATCH, BATCH_DEFAULTS, BATCH_WORDS
+from llmx.cli.batch_spec import BATCH, BATCH_DEFAULTS, BATCH_WORDS, WARM, WARM_WORDS
 from llmx.cli.help import (
     APP_HELP,
     ASK_HELP,
@@ -27,6 +27,7 @@ from llmx.cli.help import (
     COMPRESS_HELP,
     SERVE_HELP,
     STATS_HELP,
+    WARM_HELP,
 )
 from llmx.cli.spec import ASK, ASK_WORDS, CONFIG, PROFILE
 from llmx.cli.spec_typer import command_function, option
@@ -214,6 +215,18 @@ def _batch(ctx: typer.Context, words: tuple[str, ...], values: dict[str, Any]) -
 
 app.command("batch", help=BATCH_HELP)(command_function(BATCH, BATCH_WORDS, BATCH_DEFAULTS,
                                                         _batch))
+
+
+def _warm(ctx: typer.Context, words: tuple[str, ...], values: dict[str, Any]) -> None:
+    from llmx.cli.batch_cmd import run_batch_command
+    from llmx.cli.batch_spec import batch_args
+
+    args = batch_args(words, {**values, "config": _config(ctx, values.get("config"))})
+    _exit(ctx, lambda io: run_batch_command(args._replace(warm=True), io))
+
+
+cache_app.command("warm", help=WARM_HELP)(command_function(WARM, WARM_WORDS, BATCH_DEFAULTS,
+                                                           _warm))
 
 
 @app.command(help=BENCH_HELP)

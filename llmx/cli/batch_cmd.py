@@ -124,6 +124,10 @@ async def _main(args: BatchArgs, config: Config, io: Io) -> int:
                               _bucket(args.tpm, "tpm", profile, io, clients.warn))
                     summary = await _direct(args, clients, concurrency, out, stream, skip,
                                             stop, io, limits, config)
+    if args.warm:
+        from llmx.cli.warm import report
+
+        io.stderr.write(report(summary) + "\n")
     if args.summary_json:
         _write_summary(args.summary_json, summary, io)
     return int(summary.exit_code())
@@ -266,6 +270,11 @@ def _output(args: BatchArgs, io: Io) -> Iterator[tuple[LineOut, set[str]]]:
     stdout, devices and FIFOs are streamed into, a line (or a ready run of lines) per write."""
     from llmx.batch.outfile import OutputFile, real_target
 
+    if args.warm:
+        from llmx.cli.warm import FailedLines
+
+        yield FailedLines(io.stderr), set()
+        return
     if not args.output or args.output == "-":
         yield _stdout_sink(io), set()
         return

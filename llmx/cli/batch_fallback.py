@@ -35,10 +35,17 @@ class LineFallbacks:
 
     def send(self, job: Job, first: Callable[[], Awaitable[Completion]]
              ) -> Awaitable[Completion]:
-        """``first()`` when the line's profile has no fallbacks (known at once), else the
-        line through its chain (``flags``: ``call_for``'s, as for the first profile)."""
-        names = self._chains.get(job.profile)
-        if names is not None and len(names) == 1:
+        """``first()`` — called now, so the line boards its Client's flight at launch and
+        an identical line launched after it joins — when the line's profile has no
+        fallbacks, else the line through its chain (``flags``: ``call_for``'s, as for the
+        first profile). A profile that does not resolve fails in the line's own task."""
+        from llmx.errors import LlmxError
+
+        try:
+            names = self._chain(job.profile)
+        except LlmxError:
+            return self._through(job, first)
+        if len(names) == 1:
             return first()
         return self._through(job, first)
 

@@ -34,6 +34,7 @@ class BatchArgs(NamedTuple):
     semantic: bool = False
     no_cache: bool = False
     refresh: bool = False
+    warm: bool = False  # `llmx cache warm`: the cache is the output (no option sets it)
 
 
 BATCH_WORDS = Words("source", "JSONL input file, or - for stdin.", many=False)
@@ -65,6 +66,12 @@ BATCH: tuple[Opt, ...] = (
 )
 BATCH_DEFAULTS: Mapping[str, Any] = BatchArgs._field_defaults
 
+# `llmx cache warm FILE`: a batch whose output is the cache, so no output options
+WARM_WORDS = Words("source", "JSONL prompt file (the lines `llmx batch` reads), or - for "
+                   "stdin.", many=False)
+_NOT_WARM = frozenset({"output", "unordered", "resume", "provider_batch", "no_cache"})
+WARM: tuple[Opt, ...] = tuple(opt for opt in BATCH if opt.field not in _NOT_WARM)
+
 
 def batch_args(words: Sequence[str], values: Mapping[str, Any]) -> BatchArgs:
     """``BatchArgs`` from the words (one input at most: both parsers refuse a second) and
@@ -77,10 +84,10 @@ def batch_args(words: Sequence[str], values: Mapping[str, Any]) -> BatchArgs:
     return BatchArgs(**given)
 
 
-def parse_fast(argv: Sequence[str]) -> BatchArgs | None:
-    """Parse ``batch`` arguments (after the word ``batch``); None means "let Typer do it"
-    (help, errors, anything unusual)."""
-    parsed = parse(BATCH, argv)
+def parse_fast(argv: Sequence[str], *, warm: bool = False) -> BatchArgs | None:
+    """Parse ``batch`` arguments (after the word ``batch``; with ``warm``, ``cache warm``'s
+    after ``cache warm``); None means "let Typer do it" (help, errors, anything unusual)."""
+    parsed = parse(WARM if warm else BATCH, argv)
     if parsed is None or len(parsed[0]) > 1:
         return None
-    return batch_args(*parsed)
+    return batch_args(*parsed)._replace(warm=warm)

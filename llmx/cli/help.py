@@ -62,6 +62,20 @@ Examples:
 * `llmx batch prompts.jsonl --provider-batch -o answers.jsonl`   (50 % cheaper, slower)
 """
 
+WARM_HELP = """Answer a JSONL file of prompts into the cache, printing no answers.
+
+A batch whose output is the cache: the same input lines, concurrency, limits, retries and
+Ctrl-C handling as `llmx batch`, but answers go only to the cache (and the records). Lines
+already answered by the cache are not sent again; stderr ends with what was already warm,
+what was answered now, and each failed line (exit 7 when any failed).
+
+Examples:
+
+* `llmx cache warm faq.jsonl -j 50`
+* `llmx cache warm faq.jsonl --refresh`   (ask every line again and store the new answers)
+* `llmx cache warm faq.jsonl --semantic`   (a paraphrase already cached counts as warm)
+"""
+
 COMPRESS_HELP = """Compress text the way `llmx ask --compress` would; counts go to stderr.
 
 Conservative mode changes no word (whitespace, duplicate lines, JSON, tables).

@@ -75,7 +75,8 @@ def test_every_option_sets_a_field_of_its_type_and_each_word_is_declared_once() 
     types = {name: str(kind) for name, kind in BatchArgs.__annotations__.items()}
     valued = [opt for opt in BATCH if opt.kind == "value"]
     assert all(opt.type.__name__ in types[opt.field] for opt in valued)
-    assert {opt.field for opt in BATCH} | {"source"} == set(types)  # every field reachable
+    # every field reachable (``warm`` is set by the command `cache warm`, not by an option)
+    assert {opt.field for opt in BATCH} | {"source", "warm"} == set(types)
     words = [name for opt in BATCH for name in (*opt.names, *opt.off)]
     assert len(words) == len(set(words))
 
@@ -90,3 +91,12 @@ def test_a_batch_line_does_not_import_typer() -> None:
                           check=False)
     assert done.stdout.strip().splitlines()[-1] == "False", done.stderr
     assert "--grace" in done.stderr  # refused by the command's own check, not by click
+
+
+def test_cache_warm_takes_the_batch_options_but_no_output_ones() -> None:
+    assert parse_fast(["faq.jsonl", "-j", "5", "--refresh"], warm=True) == BatchArgs(
+        source="faq.jsonl", concurrency=5, refresh=True, warm=True)
+    for argv in (["-o", "out.jsonl"], ["--resume"], ["--unordered"], ["--provider-batch"],
+                 ["--no-cache"]):
+        assert parse_fast(argv, warm=True) is None  # left to Typer, which refuses it
+        assert parse_fast(argv) is not None  # a batch takes it

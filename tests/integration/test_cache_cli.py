@@ -127,3 +127,36 @@ def test_a_one_shot_ask_never_refreshes_ahead(cli: InProcessCli, sim: Sim) -> No
     time.sleep(0.3)
     assert first["cached"] is False and second["cached"] == "exact"
     assert served(sim) == 1
+
+
+def test_cache_warm_fills_the_cache_and_prints_no_answer(cli: InProcessCli, sim: Sim,
+                                                         tmp_path: Path) -> None:
+    cli.write_config(profile_toml(sim.url))
+    prompts = tmp_path / "faq.jsonl"
+    prompts.write_text('{"id": "a", "prompt": "what is a monad"}\n'
+                       '{"id": "b", "prompt": "what is a functor"}\n'
+                       '{"id": "c", "prompt": "what is a functor"}\n'
+                       '{"id": "d"}\n')
+    first = cli.run("cache", "warm", str(prompts))
+    assert first.returncode == 7 and first.stdout == b""  # line d failed; no answer printed
+    said = first.stderr.decode()
+    assert 'cache warm: line d: BadLine: line 4: missing "prompt" or "messages"' in said
+    assert said.rstrip().endswith("cache warm: 4 prompts, 0 already warm, 2 answered now, "
+                                  "1 repeated in the input, 1 failed"), said
+    assert served(sim) == 2
+    for prompt in ("what is a monad", "what is a functor"):
+        assert ask_json(cli, prompt)["cached"] == "exact"
+    again = cli.run("cache", "warm", str(prompts))
+    assert again.stderr.decode().rstrip().endswith(
+        "cache warm: 4 prompts, 3 already warm, 0 answered now, 1 failed"), again.stderr.decode()
+    assert served(sim) == 2
+
+
+def test_cache_warm_refuses_bad_input_and_sends_nothing(cli: InProcessCli, sim: Sim,
+                                                        tmp_path: Path) -> None:
+    cli.write_config(profile_toml(sim.url))
+    missing = cli.run("cache", "warm", str(tmp_path / "nope.jsonl"))
+    assert missing.returncode == 2 and missing.stderr.decode().count("error:") == 1
+    output = cli.run("cache", "warm", "-o", str(tmp_path / "out.jsonl"), str(tmp_path / "x"))
+    assert output.returncode == 2 and not (tmp_path / "out.jsonl").exists()
+    assert served(sim) == 0
