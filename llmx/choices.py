@@ -55,6 +55,11 @@ ReasoningEffort = Literal["low", "medium", "high"]
 """``--reasoning-effort``: how hard a reasoning model thinks (``Request.reasoning_effort``)."""
 REASONING_EFFORTS: Final[tuple[ReasoningEffort, ...]] = get_args(ReasoningEffort)
 
+BatchMode = Literal["auto", "direct", "provider"]
+"""``llmx batch --mode``: decide from ``--deadline`` and the estimated saving, one request per
+line, or the provider's Batch API (``llmx.batch.choose``)."""
+BATCH_MODES: Final[tuple[BatchMode, ...]] = get_args(BatchMode)
+
 HitTier = Literal["exact", "semantic"]
 """How a cached answer was found: the same request, or a near-identical prompt."""
 HIT_TIERS: Final[tuple[HitTier, ...]] = get_args(HitTier)

@@ -43,6 +43,9 @@ from llmx.types import Chunk, Request, Usage
 # Anthropic, https://docs.anthropic.com/en/docs/build-with-claude/batch-processing
 # ("reducing costs by 50%").
 _DISCOUNTS: Mapping[str, float] = {"openai": 0.5, "anthropic": 0.5}
+# How long a batch may take: OpenAI's only `completion_window` is "24h"; Anthropic ends a
+# batch after 24 hours at most (most end sooner; a plan must allow the whole window).
+_WINDOWS_S: Mapping[str, float] = {"openai": 24 * 3600.0, "anthropic": 24 * 3600.0}
 _OPENAI_DONE = frozenset({"completed", "failed", "expired", "cancelled"})
 _ANTHROPIC_DONE = frozenset({"ended"})
 
@@ -55,6 +58,11 @@ def batch_discount(provider: str) -> float:
     """The share of the standard price a provider batch saves (0.0 when it has no batch API):
     estimated batch cost = standard cost * (1 - batch_discount(provider))."""
     return _DISCOUNTS.get(provider, 0.0)
+
+
+def batch_window_s(provider: str) -> float | None:
+    """The longest a provider batch may take, in seconds (None: no Batch API)."""
+    return _WINDOWS_S.get(provider)
 
 
 @dataclass(frozen=True, slots=True)

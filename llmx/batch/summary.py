@@ -63,6 +63,7 @@ class Summary:
     max_reorder_buffer: int = 0
     max_read_ahead: int = 0  # most lines held at once (waiting + in flight + reorder buffer)
     final_concurrency: int = 0  # the adaptive concurrency limit at the end
+    mode: Mapping[str, Any] = field(default_factory=dict)  # --mode: chosen, reason, costs
 
     @property
     def unfinished(self) -> int:

@@ -26,12 +26,14 @@ def click_app() -> TyperGroup:
     import typer.main
 
     from llmx.cli.app import app
+    from llmx.cli.batch_spec import BATCH
     from llmx.cli.spec import ASK
     from llmx.cli.spec_typer import wire_consts
 
     command = typer.main.get_command(app)
     assert isinstance(command, TyperGroup)
     wire_consts(command.commands["ask"], ASK)
+    wire_consts(command.commands["batch"], BATCH)
     with_metavars(command)
     return command
 

@@ -8,6 +8,7 @@ Batch API instead.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import signal
@@ -17,6 +18,7 @@ from contextlib import AsyncExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from llmx.choices import BATCH_MODES
 from llmx.cli._io import Io
 from llmx.cli.batch_spec import BatchArgs
 from llmx.config import schema
@@ -30,8 +32,9 @@ if TYPE_CHECKING:
     from llmx.batch.feed import Planned
     from llmx.batch.jobs import Job
     from llmx.batch.limits import Bucket
-    from llmx.batch.output import LineOut, Result
+    from llmx.batch.output import LineOut
     from llmx.batch.summary import Summary
+    from llmx.cli.batch_mode import Items
     from llmx.config.profile import Config, Profile
     from llmx.engine import Client
     from llmx.types import Completion
@@ -85,6 +88,7 @@ def run_batch_command(args: BatchArgs, io: Io) -> int:
 
     args = checked_flags(args)
     config = load(args.config, io.env, Path.cwd())
+    _check_mode(args, config)
     check_paths(args.source, args.output, args.summary_json, resume=args.resume,
                 stdin=io.stdin, stdout=io.stdout)
     return asyncio.run(_main(args, config, io))
@@ -103,10 +107,25 @@ def checked_flags(args: BatchArgs) -> BatchArgs:
     check("--rpm", rule("batch.rpm"), args.rpm)
     check("--tpm", rule("batch.tpm"), args.tpm)
     check("--line-retries", LINE_RETRIES, args.line_retries)
+    check("--mode", schema.choice(*BATCH_MODES), args.mode)
+    check("--deadline", schema.duration(), args.deadline)
     return args._replace(grace=schema.check_flag("--grace", GRACE, args.grace))
 
 
+def _check_mode(args: BatchArgs, config: Config) -> None:
+    """``--mode provider`` with a provider that has no Batch API: refused before anything."""
+    from llmx.batch.provider import batch_window_s
+    from llmx.config.profile import resolve_profile
+
+    if args.mode == "provider":
+        provider = resolve_profile(config, args.profile).provider
+        if batch_window_s(provider) is None:
+            raise UsageError(f"--mode provider: {provider} has no Batch API (use --mode "
+                             "direct or auto)")
+
+
 async def _main(args: BatchArgs, config: Config, io: Io) -> int:
+    from llmx.cli.batch_mode import decide, provider_batch
     from llmx.config.profile import resolve_profile
 
     profile = resolve_profile(config, args.profile)
@@ -116,14 +135,19 @@ async def _main(args: BatchArgs, config: Config, io: Io) -> int:
         async with AsyncExitStack() as stack:
             clients = Clients(config, args.profile, io, stack, concurrency, args.semantic)
             await clients.get(None)  # the default profile opens before the output
+            choice, items = decide(args, profile, stream)
+            if args.mode != "auto" or args.deadline is not None:
+                io.stderr.write(choice.line(args.mode) + "\n")
             with _output(args, io) as (out, skip):
-                if args.provider_batch:
-                    summary = await _provider_batch(args, clients, out, stream, skip, io)
+                if choice.mode == "provider":
+                    summary = await provider_batch(args, clients, out, stream, items, skip,
+                                                   io)
                 else:
                     limits = (_bucket(args.rpm, "rpm", profile, io, clients.warn),
                               _bucket(args.tpm, "tpm", profile, io, clients.warn))
-                    summary = await _direct(args, clients, concurrency, out, stream, skip,
-                                            stop, io, limits, config)
+                    summary = await _direct(args, clients, concurrency, out, stream, items,
+                                            skip, stop, io, limits, config)
+            summary = dataclasses.replace(summary, mode=choice.as_dict())
     if args.warm:
         from llmx.cli.warm import report
 
@@ -154,7 +178,8 @@ def _bucket(per_minute: int | None, kind: str, profile: Profile, io: Io,
 
 
 async def _direct(args: BatchArgs, clients: Clients, concurrency: int, out: LineOut,
-                  stream: BinaryIO, skip: set[str], stop: asyncio.Event, io: Io,
+                  stream: BinaryIO, items: Items | None, skip: set[str], stop: asyncio.Event,
+                  io: Io,
                   limits: tuple[Bucket | None, Bucket | None], config: Config) -> Summary:
     from llmx.batch.feed import count_lines
     from llmx.batch.jobs import aread_jobs, call_for, read_jobs
@@ -186,7 +211,8 @@ async def _direct(args: BatchArgs, clients: Clients, concurrency: int, out: Line
         client = clients.opened(job.profile)
         return client is not None and isinstance(planned, Plan) and client.in_flight(planned)
 
-    jobs = aread_jobs(stream) if args.source == "-" else read_jobs(stream)
+    jobs = (iter(items) if items is not None
+            else aread_jobs(stream) if args.source == "-" else read_jobs(stream))
     return await run_batch(
         jobs, send=send, plan=plan, shared=shared,
         writer=OrderedWriter(out, ordered=not args.unordered),
@@ -195,41 +221,6 @@ async def _direct(args: BatchArgs, clients: Clients, concurrency: int, out: Line
         total=None if args.source == "-" else count_lines(args.source),
         resends=clients.resends,
         progress=make_progress(io.stderr, is_tty=io.stderr_is_tty, env=io.env))
-
-
-async def _provider_batch(args: BatchArgs, clients: Clients, out: LineOut, stream: BinaryIO,
-                          skip: set[str], io: Io) -> Summary:
-    from llmx.batch.jobs import Job, call_for, read_jobs
-    from llmx.batch.output import OrderedWriter, Result
-    from llmx.batch.provider import run_provider_batch
-    from llmx.batch.summary import Summary
-
-    client = await clients.get(None)
-    read = list(read_jobs(stream))
-    items = [item for item in read if item.id not in skip]  # --resume: answered ids
-    jobs = [item for item in items if isinstance(item, Job)]
-
-    def status(state: str, info: object) -> None:
-        io.stderr.write(f"batch: provider status {state}\n")
-        io.stderr.flush()
-
-    link = client.link()
-    results = await run_provider_batch(
-        jobs, provider=client.profile.provider, engine=link.engine, endpoint=link.endpoint,
-        api_key=link.api_key(), model=client.profile.model, on_status=status,
-        to_request=lambda job: client.prepare(job.prompt or "", call_for(job)).request)
-    io.stderr.write(_cost_line(client.profile, results) + "\n")
-    by_index = {job.index: result for job, result in zip(jobs, results, strict=True)}
-    writer = OrderedWriter(out)
-    ok = errors = 0
-    for seq, item in enumerate(items):
-        result = by_index[item.index] if isinstance(item, Job) else Result.failed(
-            item.index, item.id, ("BadLine", item.message), attempts=0)
-        ok, errors = (ok, errors + 1) if result.error else (ok + 1, errors)
-        writer.add(seq, result)
-    writer.drain()
-    return Summary(total=len(items), ok=ok, errors=errors, sends=len(jobs),
-                   skipped=len(read) - len(items))
 
 
 @contextmanager
@@ -336,22 +327,6 @@ def _for_batch(profile: Profile, concurrency: int, semantic: bool) -> Profile:
         http = replaced(http, max_connections=concurrency, max_keepalive=concurrency)
     cache = profile.cache if semantic else replaced(profile.cache, semantic=False)
     return replaced(profile, http=http, cache=cache)
-
-
-def _cost_line(profile: Profile, results: list[Result]) -> str:
-    """The Batch API's estimated cost next to what the normal API would have cost."""
-    from llmx.batch.provider import batch_discount
-
-    discount = batch_discount(profile.provider)
-    price = profile.price
-    if price is None:
-        return (f"batch: billed at {100 * (1 - discount):.0f}% of normal prices "
-                "(set [price] in the profile for a cost estimate)")
-    tokens_in = sum(r.usage.input_tokens for r in results if r.usage)
-    tokens_out = sum(r.usage.output_tokens for r in results if r.usage)
-    normal = (tokens_in * price.input + tokens_out * price.output) / 1e6
-    return (f"batch: estimated cost {normal * (1 - discount):.4f} with the Batch API vs "
-            f"{normal:.4f} at normal prices ({tokens_in} in / {tokens_out} out tokens)")
 
 
 def _write_summary(target: str, summary: Summary, io: Io) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
+from llmx.choices import BATCH_MODES
 from llmx.cli.spec import CONFIG, PROFILE, Opt, Words, parse
 
 
@@ -25,7 +26,8 @@ class BatchArgs(NamedTuple):
     resume: bool = False
     rpm: int | None = None
     tpm: int | None = None
-    provider_batch: bool = False
+    mode: str = "auto"
+    deadline: str | None = None
     summary_json: str | None = None
     profile: str | None = None
     config: str | None = None
@@ -47,8 +49,14 @@ BATCH: tuple[Opt, ...] = (
     Opt("resume", ("--resume",), "Skip ids already answered in the output file.", kind="flag"),
     Opt("rpm", ("--rpm",), "Requests per minute at most.", type=int),
     Opt("tpm", ("--tpm",), "Tokens per minute at most.", type=int),
-    Opt("provider_batch", ("--provider-batch",), "Use the provider's Batch API (OpenAI, "
-        "Anthropic).", kind="flag"),
+    Opt("mode", ("--mode",), f"How lines are sent: {' | '.join(BATCH_MODES)}. auto: the "
+        "provider's Batch API (OpenAI, Anthropic; 50 % cheaper) when --deadline allows its "
+        "24 h window and the estimated saving is at least batch.auto_min_saving, else one "
+        "request per line.", metavar="MODE"),
+    Opt("mode", ("--provider-batch",), "Same as --mode provider.", kind="const",
+        const="provider"),
+    Opt("deadline", ("--deadline",), "How long the run may take (e.g. 36h, 2d): lets "
+        "--mode auto choose the Batch API.", metavar="DURATION"),
     Opt("summary_json", ("--summary-json",), "Write the summary as JSON to this file (- for "
         "stderr)."),
     Opt("line_retries", ("--line-retries",), "Extra attempts per line after transient errors "
@@ -69,7 +77,7 @@ BATCH_DEFAULTS: Mapping[str, Any] = BatchArgs._field_defaults
 # `llmx cache warm FILE`: a batch whose output is the cache, so no output options
 WARM_WORDS = Words("source", "JSONL prompt file (the lines `llmx batch` reads), or - for "
                    "stdin.", many=False)
-_NOT_WARM = frozenset({"output", "unordered", "resume", "provider_batch", "no_cache"})
+_NOT_WARM = frozenset({"output", "unordered", "resume", "mode", "deadline", "no_cache"})
 WARM: tuple[Opt, ...] = tuple(opt for opt in BATCH if opt.field not in _NOT_WARM)
 
 

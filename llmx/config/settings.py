@@ -156,6 +156,10 @@ class BatchSettings:
     tpm: int | None = setting(
         default=None, check=schema.integer(0), example=200_000,
         help="tokens per minute (0 or unset: no limit)")
+    auto_min_saving: float = setting(
+        default=0.01, check=schema.number(0.0),
+        help="`llmx batch --mode auto`: the least estimated saving (in the [price]'s "
+             "currency) for which a run waits for the provider's Batch API")
     max_batch_size: int = setting(
         default=16, check=schema.integer(1, 10_000),
         help="embedding lookups grouped into one request (the seed's batch_size)")

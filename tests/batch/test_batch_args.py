@@ -41,8 +41,11 @@ ACCEPTED: list[tuple[list[str], BatchArgs]] = [
     (["-j100", "--output=o", "x"], BatchArgs(source="x", output="o", concurrency=100)),
     (["-o", "-", "x"], BatchArgs(source="x", output="-")),
     (["--unordered", "--resume", "--provider-batch", "--semantic", "--no-cache", "--refresh"],
-     BatchArgs(unordered=True, resume=True, provider_batch=True, semantic=True,
+     BatchArgs(unordered=True, resume=True, mode="provider", semantic=True,
                no_cache=True, refresh=True)),
+    (["--provider-batch", "--mode", "direct"], BatchArgs(mode="direct")),  # the last wins
+    (["--mode=auto", "--deadline", "36h", "--provider-batch"],
+     BatchArgs(mode="provider", deadline="36h")),
     (["--rpm", "60", "--tpm=1000", "--line-retries", "0", "--grace", "0.5"],
      BatchArgs(rpm=60, tpm=1000, line_retries=0, grace=0.5)),
     (["--grace", "-1", "x"], BatchArgs(source="x", grace=-1.0)),  # checked by the command
