@@ -36,12 +36,15 @@ from typing import TYPE_CHECKING, Any
 
 from llmx.answer import Answer
 from llmx.cache.types import Policy
+from llmx.counters import Counts, counters_dir
+from llmx.counters import append as append_counts
 from llmx.errors import LlmxError
 from llmx.flight import Flights
 from llmx.plan import Plan
 from llmx.prepare import Call, Prepared
 from llmx.refresh import Refresher, due
 from llmx.state import Once, Warn
+from llmx.stats_figures import Figures
 from llmx.steps import fly, from_cache, look_up, make_plan, replay_hit
 from llmx.types import Completion
 from llmx.wiring import Link, connect, fetch_embeddings, open_parts
@@ -110,11 +113,23 @@ class Client:
         parts = self._parts
         if parts.cache is not None:
             parts.cache.close()
+            parts.counts.update(parts.cache.counts())
         if parts.records is not None:
             try:
                 parts.records.close()
+                append_counts(counters_dir(parts.env), self.profile.name, parts.counts)
             except (OSError, LlmxError) as exc:
                 parts.warnings.state_failed("write the request record", exc)
+
+    @property
+    def figures(self) -> Figures:
+        """This Client's records so far, folded into the monitoring figures' sums."""
+        return self._parts.figures
+
+    @property
+    def counts(self) -> Counts:
+        """This Client's counters (``llmx.counters``), written once when it closes."""
+        return self._parts.counts
 
     # -- the steps, as public calls ---------------------------------------------------------
 
@@ -153,6 +168,8 @@ class Client:
         started = self._parts.clock()  # latency includes preparing and the cache lookup
         plan = (prompt if isinstance(prompt, Plan)
                 else self.plan(prompt, call, stream=wire_stream)).sent_as(wire_stream)
+        if plan.at:  # planned earlier (a batch line, when it was read): its wait until now
+            plan = plan._replace(queued_ms=max(0.0, (started - plan.at) * 1000.0))
         parts, flight, looked = self._parts, self._flights.find(plan.flight_key), None
         if flight is None:
             looked = look_up(parts, plan)
@@ -197,6 +214,8 @@ class Client:
         return self._link
 
     async def _fetch_embeddings(self, model: str, texts: Sequence[str]) -> list[list[float]]:
+        self._parts.counts.add("embed_requests")
+        self._parts.counts.add("embed_texts", len(texts))
         return await fetch_embeddings(self.link(), self.profile.provider, model, texts)
 
     async def embed(self, texts: Sequence[str], model: str | None = None) -> list[list[float]]:

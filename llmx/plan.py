@@ -62,6 +62,8 @@ class Plan(NamedTuple):
     call: Call
     keys: Keys | None  # the cache's keys; None when this Client has no cache
     policy: Policy  # what this call may do with the cache
+    at: float = 0.0  # the Client's clock when it was planned (0: unknown)
+    queued_ms: float = 0.0  # from planning to sending, set when it is sent (batch: the queue)
 
     @property
     def flight_key(self) -> FlightKey:

@@ -23,6 +23,10 @@ field names of ``Record`` plus ``"v"`` (the line format version, now 1):
     reasoning_tokens  the part of output_tokens the model spent reasoning, as the provider
                   reported it (0: none or not reported; absent from lines written before it
                   existed, which read as 0)
+    queue_ms      time from the call being planned to being sent: a batch line's wait in
+                  the queue and its rate limits (0 when sent at once; absent before it existed)
+    shared        true when the call followed an identical call in flight: it sent no request
+                  (tier "off", cost 0, cost_saved the answer's price); absent: false
 
 Writers append whole lines with a single ``write()`` on a file opened ``O_APPEND`` (one
 line, or a group of queued lines: ``RecordLog(group_s=...)``), so any number of processes
@@ -95,6 +99,8 @@ class _Fields(NamedTuple):
     status: str
     error: str | None
     reasoning_tokens: int = 0
+    queue_ms: float = 0.0
+    shared: bool = False
 
 
 KEYS = ("v", *_Fields._fields)  # a line's keys, in the order they are written

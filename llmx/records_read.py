@@ -42,9 +42,17 @@ def from_json(data: Mapping[str, Any]) -> Record:
             status=_text(data["status"]),
             error=None if data["error"] is None else _text(data["error"]),
             reasoning_tokens=_count(data.get("reasoning_tokens", 0)),
+            queue_ms=_number(data.get("queue_ms", 0.0)),
+            shared=_flag(data.get("shared", False)),
         )
     except (KeyError, TypeError) as exc:
         raise ValueError(f"malformed request record: {exc}") from None
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError("expected true or false")
+    return value
 
 
 def _text(value: Any) -> str:

@@ -238,7 +238,7 @@ class _Tally:
                 self.ttft[hit].append(record.ttft_ms)
         else:
             self.errors += 1
-        if hit:
+        if hit or record.shared:  # a shared answer cost no request either
             self.saved_cache += record.input_tokens + record.output_tokens
         else:
             self.tokens_in += record.input_tokens

@@ -64,10 +64,10 @@ def make_plan(parts: Parts, prompt: str, call: Call, *, stream: bool) -> Plan:
     if parts.cache is None:
         key = exact_key(prepared.request, provider=profile.provider,
                         endpoint=endpoint_of(profile.base_url), compressor=prepared.compressor)
-        return Plan(prepared, key, call, None, NO_CACHE)
+        return Plan(prepared, key, call, None, NO_CACHE, parts.clock())
     keys = parts.cache.keys(prepared.request, prepared.compressor)
     policy = Policy.of(profile.cache.mode, no_cache=call.no_cache, refresh=call.refresh)
-    return Plan(prepared, keys.exact, call, keys, policy)
+    return Plan(prepared, keys.exact, call, keys, policy, parts.clock())
 
 
 def look_up(parts: Parts, plan: Plan) -> Looked:
@@ -153,11 +153,14 @@ async def store(parts: Parts, plan: Plan, looked: Looked, completion: Completion
 
 
 def record(parts: Parts, plan: Plan, completion: Completion, hit: Hit | None,
-           lookup_ms: float, error: BaseException | None = None) -> None:
-    """Step 6: one line in the records log (nothing with ``state=False``)."""
+           lookup_ms: float, error: BaseException | None = None, *,
+           shared: bool = False) -> None:
+    """Step 6: one line in the records log (nothing with ``state=False``). ``shared``: the
+    call followed an identical one in flight (no request, no look-up of its own)."""
     if parts.records is None:
         return
-    tier = hit.tier if hit else ("miss" if plan.policy.read else "off")
+    tier = hit.tier if hit else ("miss" if plan.policy.read and not shared else "off")
+    saved = hit is not None or shared
     usage = completion.usage
     cost = _cost(parts, completion)
     record = Record(
@@ -166,9 +169,12 @@ def record(parts: Parts, plan: Plan, completion: Completion, hit: Hit | None,
         lookup_ms=lookup_ms, latency_ms=completion.latency_ms, ttft_ms=completion.ttft_ms,
         input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
         reasoning_tokens=usage.reasoning_tokens, tokens_saved=plan.prepared.tokens_saved,
-        cost=None if cost is None else (0.0 if hit else cost), cost_saved=cost if hit else None,
+        cost=None if cost is None else (0.0 if saved else cost),
+        cost_saved=cost if saved else None,
         status="ok" if error is None else "error",
-        error=None if error is None else error_name(error))
+        error=None if error is None else error_name(error),
+        queue_ms=plan.queued_ms, shared=shared)
+    parts.figures.add(record)
     try:
         parts.records.append(record)
     except (OSError, LlmxError) as exc:  # a full or read-only disk, a file in the way
@@ -297,9 +303,12 @@ async def _lead_or_wait(parts: Parts, plan: Plan) -> tuple[Hit | None, Lease | N
 async def follow(parts: Parts, plan: Plan, flight: Flight, started: float
                  ) -> AsyncGenerator[Chunk | Completion, None]:
     """A follower: the flight's chunks as they come (its error, if it fails); then the
-    Completion, timed from this call's start. No record: the driver wrote it."""
+    Completion, timed from this call's start, and its record (``shared``: it cost no
+    request; tier ``off``: it looked nothing up)."""
     seen = tally(parts, plan, started)
     async for chunk in flight.replay():
         seen.add(chunk)
         yield chunk
-    yield seen.completion(flight.hit)
+    completion = seen.completion(flight.hit)
+    record(parts, plan, completion, None, 0.0, shared=True)
+    yield completion

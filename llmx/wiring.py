@@ -19,9 +19,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from llmx.choices import EMBEDDED
+from llmx.counters import Counts
 from llmx.paths import records_dir, state_dir
 from llmx.records import RecordLog
 from llmx.state import Once, Warn, to_stderr
+from llmx.stats_figures import Figures
 from llmx.values import frozen
 
 if TYPE_CHECKING:
@@ -49,6 +51,8 @@ class Parts:
     clock: Callable[[], float]  # durations (perf_counter)
     wall: Callable[[], float]  # record and entry times (time.time)
     tokenizers: Path | None  # where tokenizer files are kept (None: state=False)
+    counts: Counts  # the machinery's counters, one line when the Client closes
+    figures: Figures  # this Client's records, folded (``llmx.stats_figures``)
 
 
 @frozen
@@ -77,7 +81,8 @@ def open_parts(profile: Profile, *, env: Mapping[str, str] | None, state: bool,
     records = RecordLog(records_dir(environ), group_s=RECORDS_GROUP_S) if state else None
     return Parts(
         profile=profile, env=environ, cache=cache, records=records, warnings=warnings,
-        clock=clock, wall=wall, tokenizers=state_dir(environ) / "tokenizers" if state else None)
+        clock=clock, wall=wall, tokenizers=state_dir(environ) / "tokenizers" if state else None,
+        counts=Counts(), figures=Figures())
 
 
 async def connect(parts: Parts, stack: AsyncExitStack, engine: HttpEngine | None, *,

@@ -30,6 +30,7 @@ from urllib.parse import quote
 
 from llmx.batch import provider_wire as wire
 from llmx.batch.jobs import Job, Result
+from llmx.counters import Counts
 from llmx.errors import LlmxError, ProviderError, RateLimitError, TransportError
 from llmx.providers.anthropic import API_VERSION, AnthropicCodec
 from llmx.providers.base import Codec, HttpCall
@@ -174,13 +175,15 @@ async def run_provider_batch(
     clock: Callable[[], float] = time.monotonic,
     on_status: StatusHook | None = None,
     to_request: Callable[[Job], Request] | None = None,
+    counts: Counts | None = None,
 ) -> list[Result]:
     """Run ``jobs`` through ``provider``'s batch API: one Result per job, in job order.
 
     ``to_request`` gives the Request direct mode would send for a job (default:
     ``provider_wire.job_request``, with ``model`` when the job names none); an OpenAI Batch
     line's ``openai_body`` goes to OpenAI as is. ``on_status(status, batch object)`` is
-    called after a batch is created and after every poll.
+    called after a batch is created and after every poll. ``counts`` (a Client's) gets the
+    batches submitted and the requests in them.
     """
     if provider not in wire.LIMITS:
         raise ProviderError(f"{provider} has no batch API in llmx (only openai and anthropic)")
@@ -191,6 +194,9 @@ async def run_provider_batch(
     ctx = _Ctx(provider, engine, endpoint, codec, auth, policy, sleep, clock,
                started + policy.deadline_s, on_status)
     groups = wire.split(_items(provider, jobs, to_request, model), *wire.LIMITS[provider])
+    if counts is not None:
+        counts.add("provider_batches", len(groups))
+        counts.add("provider_batch_lines", len(jobs))
     run = _run_openai if provider == "openai" else _run_anthropic
     found: Found = {}
     for part in await _together([run(ctx, group) for group in groups]):

@@ -64,6 +64,7 @@ class Summary:
     max_read_ahead: int = 0  # most lines held at once (waiting + in flight + reorder buffer)
     final_concurrency: int = 0  # the adaptive concurrency limit at the end
     mode: Mapping[str, Any] = field(default_factory=dict)  # --mode: chosen, reason, costs
+    monitoring: Mapping[str, Any] = field(default_factory=dict)  # llmx.stats_figures
 
     @property
     def unfinished(self) -> int:

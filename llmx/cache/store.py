@@ -104,6 +104,8 @@ class CacheStore:
         self._scheduled = False  # a due queue's write waits for the event loop's next turn
         self._heads: dict[str, int] = {}  # embedder -> the last seq this store's flush wrote
         self._flushed: dict[str, tuple[int, list[bytes]]] = {}  # embedder -> first seq, rows
+        self.stored = 0  # entries this store wrote (for ``llmx.counters``)
+        self.evicted = 0  # entries it removed to keep its limits
         self.on_flush: Callable[[], None] | None = None  # called after a flush wrote vectors
 
     # -- responses -------------------------------------------------------------------------
@@ -154,7 +156,9 @@ class CacheStore:
         entries, vectors = self._queue.take()
         if entries:
             used = self._touches.take()
-            _afresh(lambda: writes.write_entries(self._dbs, entries, used, self._limits()))
+            self.evicted += _afresh(lambda: writes.write_entries(self._dbs, entries, used,
+                                                                 self._limits()))
+            self.stored += len(entries)
         if vectors:
             self._heads = _afresh(lambda: writes.write_vectors(self._dbs, vectors))
             self._flushed = {name: (self._heads[name] - len(rows_) + 1, rows_)

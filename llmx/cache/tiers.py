@@ -267,6 +267,12 @@ class TieredCache:
         if self._store is not None:
             self._store.flush()
 
+    def counts(self) -> dict[str, int]:
+        """What the store counted (``llmx.counters`` names): entries written and evicted."""
+        store = self._store
+        return {"cache_stored": getattr(store, "stored", 0),
+                "cache_evicted": getattr(store, "evicted", 0)}
+
     def close(self) -> None:
         """Write what is queued (a failure costs one ``warn`` line) and release the files;
         the gate, when open, indexes the rows that flush wrote (the next process need not)."""

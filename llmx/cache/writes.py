@@ -29,9 +29,10 @@ class Limits(NamedTuple):
 
 
 def write_entries(dbs: Databases, entries: dict[str, Queued], used: list[str],
-                  limits: Limits) -> None:
+                  limits: Limits) -> int:
     """One transaction: drop expired rows, move the ``used`` entries (oldest use first) to
-    the back of the LRU order, then write ``entries`` behind them; then keep the limits."""
+    the back of the LRU order, then write ``entries`` behind them; then keep the limits.
+    Returns how many entries were evicted to keep them (expired rows not counted)."""
     with dbs.failing(RESPONSES):
         responses = dbs.writer(RESPONSES)
         with responses.transact():
@@ -44,9 +45,10 @@ def write_entries(dbs: Databases, entries: dict[str, Queued], used: list[str],
                 if not responses.add(key, queued.value, expire=queued.expire):
                     responses.delete(key)  # a rewrite is a use: to the back
                     responses.set(key, queued.value, expire=queued.expire)
-            _evict(responses, len(responses) - limits.max_entries)
+            evicted = _evict(responses, len(responses) - limits.max_entries)
         if responses.volume() > limits.max_bytes:  # the file shrinks when a delete commits
-            enforce_limits(dbs, responses, limits)
+            evicted += enforce_limits(dbs, responses, limits)
+    return evicted
 
 
 def _move_to_back(responses: Any, key: str, now: float) -> None:

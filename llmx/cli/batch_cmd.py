@@ -75,6 +75,17 @@ class Clients:
     def opened(self, name: str | None) -> Client | None:
         return self._clients.get(name or self._default)
 
+    def monitoring(self) -> dict[str, object]:
+        """The run's monitoring figures (``llmx.stats_figures``), once the clients closed."""
+        from llmx.counters import Counts
+        from llmx.stats_figures import Figures
+
+        figures, counts = Figures(), Counts()
+        for client in self._clients.values():
+            figures.merge(client.figures)
+            counts.update(client.counts.nonzero())
+        return figures.to_json(counts.nonzero())
+
     def resends(self) -> int:
         """Requests the clients' HTTP engines sent again (retries inside one send)."""
         return sum(client.stats().get("retries", 0) for client in self._clients.values())
@@ -148,6 +159,7 @@ async def _main(args: BatchArgs, config: Config, io: Io) -> int:
                     summary = await _direct(args, clients, concurrency, out, stream, items,
                                             skip, stop, io, limits, config)
             summary = dataclasses.replace(summary, mode=choice.as_dict())
+    summary = dataclasses.replace(summary, monitoring=clients.monitoring())
     if args.warm:
         from llmx.cli.warm import report
 

@@ -122,7 +122,8 @@ async def _send_batch(client: Client, jobs: list[Job], io: Io) -> dict[int, Resu
     results = await run_provider_batch(
         jobs, provider=client.profile.provider, engine=link.engine, endpoint=link.endpoint,
         api_key=link.api_key(), model=client.profile.model, on_status=status,
-        to_request=lambda job: client.prepare(job.prompt or "", call_for(job)).request)
+        to_request=lambda job: client.prepare(job.prompt or "", call_for(job)).request,
+        counts=client.counts)
     io.stderr.write(_cost_line(client.profile, results) + "\n")
     return {job.index: result for job, result in zip(jobs, results, strict=True)}
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable, Iterator
 
 from llmx.cli._io import Io
+from llmx.counters import counters_dir, read_totals
 from llmx.errors import UsageError
 from llmx.paths import records_dir
-from llmx.records import RecordLog, Skipped
+from llmx.records import Record, RecordLog, Skipped
 from llmx.stats import GROUP_BY, Summary, parse_since, summarize
+from llmx.stats_figures import Figures
 
 
 def run_stats(io: Io, *, as_json: bool, since: str | None, by: str | None,
@@ -24,16 +27,20 @@ def run_stats(io: Io, *, as_json: bool, since: str | None, by: str | None,
     now = time.time()
     start = now - parse_since(since) if since is not None else None
     log = RecordLog(records_dir(io.env))
-    skipped = Skipped()
-    summary = summarize(log.read(start, skipped), now=now, by=by, start=start, skipped=skipped)
+    skipped, figures = Skipped(), Figures()
+    summary = summarize(_folded(log.read(start, skipped), figures), now=now, by=by,
+                        start=start, skipped=skipped)
+    counts = read_totals(counters_dir(io.env), start)
     if as_json:
         data = {**summary.to_json(), "entries": entries, "disk_bytes": disk_bytes,
-                "since": since}
+                "since": since, "monitoring": figures.to_json(counts)}
         io.stdout.write(json.dumps(data) + "\n")
     elif summary.total.requests == 0:
         io.stdout.write(_nothing_yet(since, entries) + "\n")
     else:
         _print_table(io, summary, entries=entries, disk_bytes=disk_bytes, since=since)
+        io.stdout.write("".join(f"  {line}\n" for line in ["monitoring:",
+                                                            *figures.lines(counts)]))
     io.stdout.flush()
     if summary.skipped_lines and not as_json:
         io.stderr.write(f"note: {summary.skipped_lines:,} unreadable lines in the records "
@@ -45,6 +52,13 @@ def run_stats(io: Io, *, as_json: bool, since: str | None, by: str | None,
         if note is not None:
             io.stderr.write(f"note: {note}\n")
     return 0
+
+
+def _folded(records: Iterable[Record], figures: Figures) -> Iterator[Record]:
+    """``records``, each also folded into ``figures`` as it passes."""
+    for record in records:
+        figures.add(record)
+        yield record
 
 
 def _nothing_yet(since: str | None, entries: int | None) -> str:

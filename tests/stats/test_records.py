@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 DOCUMENTED_KEYS = {
     "v", "ts", "profile", "provider", "model", "tier", "similarity", "lookup_ms", "latency_ms",
     "ttft_ms", "input_tokens", "output_tokens", "tokens_saved", "cost", "cost_saved", "status",
-    "error", "reasoning_tokens",
+    "error", "reasoning_tokens", "queue_ms", "shared",
 }
 
 
@@ -41,6 +41,8 @@ def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
         record(ts=BASE_TS + 2, tier="off", lookup_ms=0.0, status="error",
                error="RateLimitError", cost=0.5, input_tokens=0, output_tokens=0,
                tokens_saved=3, provider="anthropic"),
+        record(ts=BASE_TS + 3, tier="off", lookup_ms=0.0, cost=0.0, cost_saved=0.5,
+               queue_ms=12.5, shared=True),
     ]
     log = RecordLog(tmp_path / "records")
     for item in written:
