@@ -180,6 +180,12 @@ class LeanRoute:
                 await answer.aclose()
         return answer
 
+    async def warm(self, n: int) -> int:
+        """Open connections to the base URL's origin until ``n`` are open (see
+        ``H11Transport.warm``); how many were opened."""
+        host, port, _, _ = self._target("")
+        return await self.transport.warm(host, port, n, self._timeouts)
+
     def _target(self, path: str) -> tuple[str, int, bytes, bytes]:
         """``(host, port, Host header, request target)`` for a call's path, as httpx has it."""
         found = self._targets.get(path)
