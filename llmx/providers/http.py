@@ -24,7 +24,7 @@ import asyncio
 import os
 import random
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import aclosing
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
@@ -130,12 +130,13 @@ class _Route:
                                             headers=_headers(call))
         return await self.client.send(request, stream=stream)
 
-    async def warm(self, n: int) -> int:
-        """Open ``n`` connections (see ``HttpEngine.warm``); how many were opened."""
-        if n <= 0:
-            return 0
+    def warm(self, n: int) -> Awaitable[int]:
+        """Open ``n`` connections (see ``HttpEngine.warm``); await it for how many opened."""
         if self.lean is not None:
-            return await self.lean.warm(n)
+            return self.lean.warm(n)
+        return self._heads(n)
+
+    async def _heads(self, n: int) -> int:
         results = await asyncio.gather(*(self._head() for _ in range(n)))
         return sum(results)
 
@@ -177,7 +178,7 @@ class HttpEngine:
         connect is counted and left for the first request to report."""
         route = self._route(ep)
         wanted = ep.min_connections if n is None else n
-        task = asyncio.get_running_loop().create_task(route.warm(wanted))
+        task = asyncio.ensure_future(_counted(route.warm(max(0, wanted))))
         self._warming.add(task)
         task.add_done_callback(self._warming.discard)
         return task
@@ -326,6 +327,10 @@ class HttpEngine:
         finally:
             if response is not None:
                 await response.aclose()
+
+
+async def _counted(opening: Awaitable[int]) -> int:
+    return await opening
 
 
 async def _decode_stream(response: _Reply, codec: Codec) -> AsyncGenerator[Chunk, None]:

@@ -90,10 +90,11 @@ class Pool:
         return len(self._idle)
 
     async def acquire(self, timeouts: Mapping[str, float | None]) -> tuple[Connection, bool]:
-        """A connection for one request, and whether it was reused (had carried one)."""
+        """A connection for one request, and whether it is reused (has carried one before:
+        a warmed connection's first request is not a reuse)."""
         conn = self._take_idle()
         if conn is not None:
-            return conn, True
+            return conn, conn.requests > 0
         waiting = len(self._waiters)
         if waiting == self._warming and self.count < self._max:
             self.count += 1  # room, and no one queued but for connections being warmed
@@ -128,7 +129,7 @@ class Pool:
         while idle:
             conn = idle.pop()
             if self._healthy(conn):
-                self.counters.reused += 1
+                self.counters.reused += conn.requests > 0  # a warmed one is not reused yet
                 return conn
             self._discard(conn)
         return None
@@ -192,16 +193,21 @@ class Pool:
 
     # -- warm start -------------------------------------------------------------------------
 
-    async def warm(self, n: int, timeouts: Mapping[str, float | None]) -> int:
-        """Open connections until ``n`` are open (within the limit); return how many opened.
-        A connect that fails is counted (``failed``) and not raised: the first request
-        meets the same trouble and reports it."""
+    def reserve(self, n: int) -> int:
+        """Count up to ``n`` connections (within the limit, less those open) as being warmed,
+        now: requests made from here on wait for them. How many ``warm`` must open."""
         wanted = max(0, min(n, self._max) - self.count)
-        if not wanted:
-            return 0
         self.count += wanted
         self._warming += wanted
-        results = await asyncio.gather(*(self._warm_one(timeouts) for _ in range(wanted)))
+        return wanted
+
+    async def warm(self, reserved: int, timeouts: Mapping[str, float | None]) -> int:
+        """Open the ``reserved`` connections; return how many opened. A connect that fails
+        is counted (``failed``) and not raised: the first request meets the same trouble
+        and reports it."""
+        if not reserved:
+            return 0
+        results = await asyncio.gather(*(self._warm_one(timeouts) for _ in range(reserved)))
         return sum(results)
 
     async def _warm_one(self, timeouts: Mapping[str, float | None]) -> bool:

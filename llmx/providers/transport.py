@@ -117,13 +117,15 @@ class H11Transport(httpx.AsyncBaseTransport):
             total.add(pool.counters)
         return total
 
-    async def warm(self, host: str, port: int, n: int,
-                   timeouts: Mapping[str, float | None]) -> int:
-        """Open connections to ``host:port`` until ``n`` are open; return how many were
-        opened. Failures are counted, not raised (the first request reports them)."""
+    def warm(self, host: str, port: int, n: int,
+             timeouts: Mapping[str, float | None]) -> Awaitable[int]:
+        """Open connections to ``host:port`` until ``n`` are open; await the result for how
+        many were opened. They count as on their way from this call on (a request made
+        meanwhile waits for one). Failures are counted, not raised."""
         if self._closed:
-            return 0
-        return await self._pool(host, port).warm(n, timeouts)
+            return asyncio.sleep(0, 0)
+        pool = self._pool(host, port)
+        return pool.warm(pool.reserve(n), timeouts)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
