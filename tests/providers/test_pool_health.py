@@ -7,7 +7,6 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import httpx
@@ -17,8 +16,9 @@ from llmx.providers.connection import Connection
 from llmx.providers.http import Endpoint, HttpEngine
 from llmx.providers.openai import OpenAICodec
 from llmx.providers.transport import H11Transport
-from llmx.sim import SimOptions, SimServer
+from llmx.sim import SimServer
 from llmx.types import Message, Request
+from tests.sim.simkit import with_sim
 
 T = TypeVar("T")
 CHAT = "/v1/chat/completions"
@@ -29,14 +29,6 @@ REPLY = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r
 
 def limits(n: int, expiry: float | None = 60.0) -> httpx.Limits:
     return httpx.Limits(max_connections=n, max_keepalive_connections=n, keepalive_expiry=expiry)
-
-
-def run_sim(fn: Callable[[SimServer], Awaitable[T]], **options: Any) -> T:
-    async def main() -> T:
-        async with SimServer(SimOptions(**options)) as sim:
-            return await fn(sim)
-
-    return asyncio.run(main())
 
 
 def client(base_url: str, transport: H11Transport) -> httpx.AsyncClient:
@@ -129,7 +121,7 @@ def test_a_request_whose_connection_was_closed_before_any_byte_went_out_is_resen
             second = await http.post(CHAT, content=BODY)
             return second.status_code, transport.counters(), sim.stats()["requests"]
 
-    status, counters, served = run_sim(go, idle_close_ms=50)
+    status, counters, served = with_sim(go, idle_close_ms=50)
     assert status == 200
     assert counters.retried == 1 and counters.failed == 1 and counters.opened == 2
     assert served == 2  # the dead connection carried nothing
@@ -150,7 +142,7 @@ def test_a_streamed_request_body_is_never_resent(monkeypatch: pytest.MonkeyPatch
                 await http.post(CHAT, content=body())
             return type(caught.value).__name__, transport.counters()
 
-    name, counters = run_sim(go, idle_close_ms=50)
+    name, counters = with_sim(go, idle_close_ms=50)
     assert name == "NothingSent"
     assert counters.retried == 0 and counters.failed == 1
 
@@ -165,7 +157,7 @@ def test_a_request_the_server_read_then_dropped_is_not_resent_by_the_pool() -> N
                 await http.post(CHAT, content=BODY)
             return transport.counters(), sim.stats()["requests"]
 
-    counters, served = run_sim(go, cut_rate=1.0)
+    counters, served = with_sim(go, cut_rate=1.0)
     assert served == 1
     assert counters.retried == 0 and counters.failed == 1
 
@@ -177,8 +169,8 @@ def test_the_pool_grows_to_its_limit_under_load_and_no_further() -> None:
             await asyncio.gather(*(http.post(CHAT, content=BODY) for _ in range(6)))
             return transport.open_connections(), transport.counters()
 
-    open_2, counters_2 = run_sim(lambda sim: go(sim, 2), latency_ms=30)
-    open_6, counters_6 = run_sim(lambda sim: go(sim, 6), latency_ms=30)
+    open_2, counters_2 = with_sim(lambda sim: go(sim, 2), latency_ms=30)
+    open_6, counters_6 = with_sim(lambda sim: go(sim, 6), latency_ms=30)
     assert (open_2, counters_2.opened, counters_2.reused) == (2, 2, 4)
     assert (open_6, counters_6.opened, counters_6.reused) == (6, 6, 0)
 
@@ -195,7 +187,7 @@ def test_idle_connections_are_closed_after_the_expiry_down_to_min_connections() 
             return busy, transport.open_connections(), transport.counters(), \
                 sim.stats()["open_connections"]
 
-    busy, after, counters, server_side = run_sim(go, latency_ms=30)
+    busy, after, counters, server_side = with_sim(go, latency_ms=30)
     assert (busy, after, server_side) == (3, 1, 1)
     assert counters.expired == 2
 
@@ -216,7 +208,7 @@ def test_the_engine_reports_the_pool_counters_and_a_dead_idle_connection_costs_n
         finally:
             await engine.aclose()
 
-    counts = run_sim(go, idle_close_ms=40)
+    counts = with_sim(go, idle_close_ms=40)
     assert counts["failures"] == 0 and counts["requests"] == 3
     assert counts["connections_opened"] == 3
     assert counts["connections_discarded"] == 2

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import httpx
@@ -16,20 +15,13 @@ from llmx.engine import Client
 from llmx.errors import ConfigError, TransportError
 from llmx.providers.http import Endpoint, HttpEngine
 from llmx.providers.openai import OpenAICodec
-from llmx.sim import SimOptions, SimServer
+from llmx.sim import SimServer
 from llmx.types import Message, Request
+from tests.sim.simkit import with_sim
 
 T = TypeVar("T")
 REQUEST = Request(model="sim-1", messages=(Message("user", "hi"),), stream=False)
 CODEC = OpenAICodec()
-
-
-def run_sim(fn: Callable[[SimServer], Awaitable[T]], **options: Any) -> T:
-    async def main() -> T:
-        async with SimServer(SimOptions(**options)) as sim:
-            return await fn(sim)
-
-    return asyncio.run(main())
 
 
 def profile(base_url: str, **http: Any) -> Any:
@@ -50,7 +42,7 @@ def test_warm_opens_the_connections_and_requests_use_them() -> None:
         finally:
             await engine.aclose()
 
-    opened, counts, served_on = run_sim(go, latency_ms=20)
+    opened, counts, served_on = with_sim(go, latency_ms=20)
     assert opened == 3 and served_on == 3
     assert counts["connections_opened"] == 3 and counts["connections_open"] == 3
 
@@ -67,7 +59,7 @@ def test_a_request_made_while_warming_waits_for_a_warm_connection() -> None:
         finally:
             await engine.aclose()
 
-    assert run_sim(go) == (2, 2)
+    assert with_sim(go) == (2, 2)
 
 
 def test_warming_never_opens_more_than_max_connections_or_than_are_open() -> None:
@@ -81,7 +73,7 @@ def test_warming_never_opens_more_than_max_connections_or_than_are_open() -> Non
         finally:
             await engine.aclose()
 
-    assert run_sim(go) == (2, 0)
+    assert with_sim(go) == (2, 0)
 
 
 def test_a_failed_warm_start_raises_nothing_and_the_first_request_reports_it() -> None:
@@ -139,7 +131,7 @@ def test_entering_a_client_warms_when_configured_and_the_first_request_skips_the
     async def go(sim: SimServer) -> tuple[Any, Any]:
         return await first_request_s(sim), await first_request_s(sim, min_connections=1)
 
-    (cold_s, cold), (warm_s, warm) = run_sim(go, connect_delay_ms=300)
+    (cold_s, cold), (warm_s, warm) = with_sim(go, connect_delay_ms=300)
     assert cold_s >= 0.3 > warm_s
     assert cold["connections_opened"] == warm["connections_opened"] == 1
     assert warm["connections_reused"] == 0
