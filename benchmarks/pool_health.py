@@ -1,0 +1,123 @@
+"""Healthy pools: failed requests with and without the idle-connection check, against a
+server that closes idle connections.
+
+    python benchmarks/pool_health.py [--rounds 6] [--requests 40] [--idle-close-ms 40]
+
+A ``llmx sim`` in its own process closes every connection idle for ``--idle-close-ms``
+(``SimOptions.idle_close_ms``, a server's keep-alive timeout). A client (the library's
+``HttpEngine``, ``retries = 0`` so that every connection failure reaches the caller) sends
+``--requests`` requests from ``--workers`` tasks; between two requests a task pauses for a
+random time around the server's idle timeout (0.5x to 2x), part of it with the event loop
+busy (``--busy-share``: CPU work in the program, during which the server's close waits in
+the socket, undelivered). Two sides, alternating round by round in one run:
+
+  checked   ``http.health_check = true`` (the default): an idle connection is polled
+            before reuse, and a request re-sent on a fresh connection if nothing of it
+            was written
+  blind     ``health_check = false``: idle connections reused unchecked (a naive pool)
+
+Each side prints its failed requests, the pool's counters (opened, reused, discarded,
+failed, re-sent) and the requests per second, summed over its rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import time
+from collections import Counter
+
+import simproc  # benchmarks/simproc.py (scripts run with benchmarks/ on sys.path)
+
+SIDES = (("checked", True), ("blind", False))
+
+
+async def one_round(base_url: str, health: bool, args: argparse.Namespace,
+                    rng: random.Random) -> Counter[str]:
+    from llmx.errors import LlmxError
+    from llmx.providers.http import Endpoint, HttpEngine
+    from llmx.providers.openai import OpenAICodec
+    from llmx.types import Message, Request
+
+    codec = OpenAICodec()
+    call = codec.build(Request(model="sim-1", messages=(Message("user", "hi"),),
+                               stream=False), "k")
+    ep = Endpoint(base_url=base_url + "/v1", retries=0, health_check=health,
+                  max_connections=args.workers, max_keepalive=args.workers)
+    engine = HttpEngine()
+    idle_s = args.idle_close_ms / 1000
+    gaps = [rng.uniform(0.5 * idle_s, 2.0 * idle_s) for _ in range(args.requests)]
+    tally: Counter[str] = Counter()
+
+    async def worker(mine: list[float]) -> None:
+        for gap in mine:
+            try:
+                await engine.request(ep, call, codec)
+                tally["ok"] += 1
+            except LlmxError as exc:
+                tally["failed requests"] += 1
+                if args.verbose:
+                    print(health, type(exc).__name__, exc, file=sys.stderr)
+            busy = gap * args.busy_share
+            await asyncio.sleep(gap - busy)
+            time.sleep(busy)  # the loop is busy: nothing is read from any socket
+
+    started = time.perf_counter()
+    try:
+        await asyncio.gather(*(worker(gaps[i::args.workers]) for i in range(args.workers)))
+    finally:
+        counts = engine.counters()
+        await engine.aclose()
+    tally["seconds"] += int((time.perf_counter() - started) * 1000)  # ms, summed
+    for name in ("opened", "reused", "discarded", "failed", "retried"):
+        tally[f"connections {name}"] += counts.get(f"connections_{name}", 0)
+    return tally
+
+
+async def measure(base_url: str, args: argparse.Namespace) -> dict[str, Counter[str]]:
+    rng = random.Random(16)
+    totals: dict[str, Counter[str]] = {name: Counter() for name, _ in SIDES}
+    for _ in range(args.rounds):
+        for name, health in SIDES:
+            totals[name] += await one_round(base_url, health, args, rng)
+    return totals
+
+
+def report(totals: dict[str, Counter[str]], args: argparse.Namespace) -> None:
+    print(f"server closes idle connections after {args.idle_close_ms:g} ms; {args.workers} "
+          f"workers; pauses 0.5x-2x that, {args.busy_share:.0%} of each with the loop busy")
+    names = ("failed requests", "connections opened", "connections reused",
+             "connections discarded", "connections failed", "connections retried")
+    print(f"{'side':10} {'requests':>8} " + " ".join(f"{n.split()[-1]:>10}" for n in names))
+    for side, tally in totals.items():
+        sent = tally["ok"] + tally["failed requests"]
+        print(f"{side:10} {sent:8d} " + " ".join(f"{tally[n]:10d}" for n in names))
+    base = totals["blind"]["failed requests"]
+    checked = totals["checked"]["failed requests"]
+    share = (f"{checked / base:.2f}x the blind pool's" if base else "blind pool: none")
+    print(f"failed requests, checked vs blind: {checked} vs {base} ({share}); "
+          f"rounds per side: {args.rounds}, alternating; python {sys.version.split()[0]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--idle-close-ms", type=float, default=40.0)
+    parser.add_argument("--busy-share", type=float, default=0.3)
+    parser.add_argument("--verbose", action="store_true", help="print each failure")
+    args = parser.parse_args()
+    sim, base_url = simproc.start(simproc.sim_command(
+        "--idle-close-ms", str(args.idle_close_ms)), quiet=True)
+    try:
+        totals = asyncio.run(measure(base_url, args))
+    finally:
+        simproc.stop(sim)
+    report(totals, args)
+
+
+if __name__ == "__main__":
+    main()
