@@ -143,6 +143,7 @@ class PipeSink:
             if self._coalescer is not None:
                 self._coalescer.close(tail)
             elif tail:
+                self._writes += 1
                 self._put(tail)
 
 
