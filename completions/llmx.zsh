@@ -342,10 +342,12 @@ _llmx_sim() {
     typeset -A opt_args
     _arguments \
         '(--batch-delay-s)--batch-delay-s=[How long a provider batch takes.]:seconds: ' \
+        '(--connect-delay-ms)--connect-delay-ms=[Set-up time of each new connection.]:ms: ' \
         '(--cut-rate)--cut-rate=[Share of connections cut mid-answer.]:share: ' \
         '(--fail-rate)--fail-rate=[Share of 500/503 answers.]:share: ' \
         '(-h --help)-h[Show this message and exit.]' \
         '(-h --help)--help[Show this message and exit.]' \
+        '(--idle-close-ms)--idle-close-ms=[Close connections idle this long (0 = never).]:ms: ' \
         '(--inband-error-rate)--inband-error-rate=[Share of answers ended by an in-band error.]:share: ' \
         '(--jitter)--jitter=[Relative jitter on delays, 0..1.]:share: ' \
         '(--latency-ms)--latency-ms=[Added latency before the answer.]:ms: ' \

@@ -233,5 +233,6 @@ class Client:
         return await self._fetch_embeddings(chosen, texts)
 
     def stats(self) -> dict[str, int]:
-        """The HTTP engine's counters (requests, retries, ...); empty before entering."""
-        return {} if self._link is None else self._link.engine.stats.as_dict()
+        """The HTTP engine's counters (requests, retries, ..., and the pool's
+        ``connections_*``: ``HttpEngine.counters``); empty before entering."""
+        return {} if self._link is None else self._link.engine.counters()

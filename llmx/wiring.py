@@ -4,7 +4,8 @@
 records log, the warnings, the clocks); ``connect`` builds what needs one (the HTTP engine,
 the endpoint, the provider codec, and the embedded simulator when the profile's base URL is
 ``"embedded"``), and opens the cache's store and semantic index ahead of the first request
-(``TieredCache.warm``). The request path (``llmx.steps``) takes these as values and never
+(``TieredCache.warm``) and, when the profile sets ``http.min_connections``, that many
+connections (``HttpEngine.warm``, in the background). The request path (``llmx.steps``) takes these as values and never
 builds a part itself. Nothing heavy is imported here at module level: httpx when
 connecting, the cache's store on first use, the simulator only for an ``"embedded"``
 profile.
@@ -105,8 +106,10 @@ async def connect(parts: Parts, stack: AsyncExitStack, engine: HttpEngine | None
     if engine is None:  # closed before the simulator stops: its connections go first
         engine = HttpEngine()
         stack.push_async_callback(engine.aclose)
-    return Link(engine=engine, endpoint=endpoint_for(profile, base_url),
-                codec=codec_for_profile(profile),
+    endpoint = endpoint_for(profile, base_url)
+    if endpoint.min_connections > 0:
+        engine.warm(endpoint)  # in the background: a request meanwhile waits for one
+    return Link(engine=engine, endpoint=endpoint, codec=codec_for_profile(profile),
                 api_key=functools.cache(lambda: _api_key(profile, parts.env)))
 
 

@@ -113,6 +113,10 @@ def sim(
     inband_error_rate: Annotated[float, _valued(
         "SHARE", "Share of answers ended by an in-band error.")] = 0.0,
     batch_delay_s: Annotated[float, _valued("SECONDS", "How long a provider batch takes.")] = 0.2,
+    connect_delay_ms: Annotated[float, _valued(
+        "MS", "Set-up time of each new connection.")] = 0.0,
+    idle_close_ms: Annotated[float, _valued(
+        "MS", "Close connections idle this long (0 = never).")] = 0.0,
     seed: Annotated[int, _valued("N", "Seed for answers and faults.")] = 0,
 ) -> None:
     """Run the embedded simulated provider (OpenAI, Anthropic and Ollama APIs) on 127.0.0.1.
@@ -125,7 +129,8 @@ def sim(
                    per_input_token_ms=per_input_token_ms, jitter=jitter, fail_rate=fail_rate,
                    rate_limit_rate=rate_limit_rate, cut_rate=cut_rate, stall_rate=stall_rate,
                    midstream_stall_rate=midstream_stall_rate, refusal_rate=refusal_rate,
-                   inband_error_rate=inband_error_rate, batch_delay_s=batch_delay_s, seed=seed)
+                   inband_error_rate=inband_error_rate, batch_delay_s=batch_delay_s,
+                   connect_delay_ms=connect_delay_ms, idle_close_ms=idle_close_ms, seed=seed)
     _exit(ctx, lambda io: run_sim(options, io))
 
 

@@ -229,10 +229,13 @@ async def _ask(client: Client | AskChain, plan: Plan, args: AskArgs, io: Io) -> 
 
 
 async def _stream_to(answer: Answer, io: Io, show_reasoning: bool) -> None:
+    import asyncio
+
     from llmx.ui.stream import make_sink
 
     thinking = _reasoning_out(io) if show_reasoning else None
-    sink = make_sink(io.stdout, is_tty=io.stdout_is_tty, env=io.env)
+    sink = make_sink(io.stdout, is_tty=io.stdout_is_tty, env=io.env,
+                     later=asyncio.get_running_loop().call_later)
     try:
         async for chunk in answer:
             if chunk.reasoning and thinking is not None:

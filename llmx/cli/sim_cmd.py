@@ -10,7 +10,8 @@ from llmx.errors import ExitCode
 RATES = ("fail_rate", "rate_limit_rate", "cut_rate", "stall_rate", "midstream_stall_rate",
          "refusal_rate", "inband_error_rate", "jitter")
 PROVIDER_PATHS = (("openai", "/v1"), ("anthropic", ""), ("ollama", ""))
-DELAYS = ("latency_ms", "ttft_ms", "tokens_per_s", "per_input_token_ms", "batch_delay_s")
+DELAYS = ("latency_ms", "ttft_ms", "tokens_per_s", "per_input_token_ms", "batch_delay_s",
+          "connect_delay_ms", "idle_close_ms")
 
 
 def check_options(options: dict[str, Any]) -> dict[str, Any]:

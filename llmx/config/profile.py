@@ -281,6 +281,9 @@ def _check_combination(path: str, profile: Profile) -> None:
     if profile.http.max_keepalive > profile.http.max_connections:
         fail(schema.join(schema.join(path, "http"), "max_keepalive"),
              f"must be at most http.max_connections ({profile.http.max_connections})")
+    if profile.http.min_connections > profile.http.max_connections:
+        fail(schema.join(schema.join(path, "http"), "min_connections"),
+             f"must be at most http.max_connections ({profile.http.max_connections})")
     if profile.cache.embedder == "provider" and profile.provider in ("anthropic", "azure"):
         fail(schema.join(schema.join(path, "cache"), "embedder"),
              f"provider {profile.provider} has no embeddings API in llmx; use \"lexical\"")

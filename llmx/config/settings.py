@@ -71,6 +71,13 @@ class HttpSettings:
     keepalive_expiry: float = setting(
         default=60.0, check=schema.duration(allow_zero=True), show=_seconds,
         help="how long an idle connection stays open")
+    min_connections: int = setting(
+        default=0, check=schema.integer(0, 10_000), example=2,
+        help="connections opened when a client starts and kept as a warm standby "
+             "(at most max_connections; 0: none, each opened on first use)")
+    health_check: bool = setting(
+        default=True, check=schema.boolean(),
+        help="check an idle connection before reusing it (off: reuse blindly)")
     http2: bool = setting(
         default=False, check=schema.boolean(),
         help="HTTP/2: many requests share few connections")

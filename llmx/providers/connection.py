@@ -5,12 +5,15 @@ Bytes arrive in a buffer (reading pauses above a high-water mark); ``next_event`
 them into the reader's events: a ``Head``, body parts (``bytes``), ``END``. Every failure
 surfaces as an httpx exception (``WriteError``, ``WriteTimeout``, ``ReadTimeout``,
 ``ReadError``, ``RemoteProtocolError``) without a ``request`` attached: httpx's client
-attaches its own, the lean path has none.
+attaches its own, the lean path has none. ``NothingSent`` (a ``WriteError``) says the
+connection was found closed before any byte of the request reached the socket: such a
+request may be sent again on another connection whatever its method.
 """
 
 from __future__ import annotations
 
 import asyncio
+import select
 from collections.abc import AsyncIterable
 from typing import Any
 
@@ -21,6 +24,10 @@ from llmx.providers.h1 import END, LAST_CHUNK, NEED_DATA, BadResponse, ResponseR
 _READ_HIGH_WATER = 256 * 1024  # buffered bytes at which reading pauses
 _NEVER = float("inf")
 _SLACK = 1e-3  # a timer may run this much early (the loop's clock resolution)
+
+
+class NothingSent(httpx.WriteError):
+    """The connection was closed before any byte of the request was written."""
 
 
 def resolve_later(fut: asyncio.Future[Any], timeout: float | None,
@@ -44,6 +51,8 @@ class Connection(asyncio.Protocol):
         self.reader = ResponseReader()
         self._sending = False  # a request is being written
         self.transport: asyncio.Transport | None = None
+        self._fd = -1  # the socket's descriptor, for ``alive``
+        self.requests = 0  # requests sent on this connection
         self.expires_at = 0.0
         self._chunks: list[bytes] = []
         self._size = 0
@@ -63,6 +72,8 @@ class Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        sock = transport.get_extra_info("socket")
+        self._fd = sock.fileno() if sock is not None else -1
 
     def data_received(self, data: bytes) -> None:
         self._chunks.append(data)
@@ -101,6 +112,20 @@ class Connection(asyncio.Protocol):
         return (not self._eof and not self._chunks and self.transport is not None
                 and not self.transport.is_closing() and not self._sending
                 and self.reader.done and self.reader.quiet)
+
+    def alive(self) -> bool:
+        """``usable``, and a zero-timeout poll of the socket finds nothing to read: an idle
+        HTTP/1.1 connection that is readable holds the server's close (or stray bytes)
+        which the event loop has not delivered yet."""
+        if not self.usable():
+            return False
+        if self._fd < 0:
+            return True
+        try:
+            readable, _, _ = select.select((self._fd,), (), (), 0)
+        except (OSError, ValueError):
+            return False
+        return not readable
 
     def finish_cycle(self) -> bool:
         """After a complete response: True if the connection may carry the next request."""
@@ -155,10 +180,16 @@ class Connection(asyncio.Protocol):
         it is a HEAD (its response has no body); ``close``: it asked to close after."""
         self.reader.expect(head_only=head_only, close=close)
         self._sending = True
-        if isinstance(body, bytes):
-            await self._write(head + body if body else head, timeout)
-        else:
-            await self._write(head, timeout)
+        self.requests += 1
+        first = head + body if isinstance(body, bytes) and body else head
+        transport = self.transport
+        if self._eof or transport is None or transport.is_closing():
+            raise NothingSent("the connection was closed before the request was sent")
+        transport.write(first)
+        if transport.is_closing():  # the socket refused the first bytes (reset, broken pipe)
+            raise NothingSent("the connection was closed before the request was sent")
+        await self._write(None, timeout)
+        if not isinstance(body, bytes):
             async for part in body:
                 await self._write(chunk(part) if chunked else part, timeout)
             if chunked:

@@ -1,7 +1,14 @@
-"""The one HTTP engine: pooled httpx clients, timeouts, retries. The only httpx user.
+"""The one HTTP engine: pooled httpx clients, timeouts, retries, warm start.
 
-Every transport exception is mapped to the ``LlmxError`` tree here, once. Provider bodies
-are handed to the codec; this module never interprets a wire format itself.
+Every transport exception is mapped to the ``LlmxError`` tree once (``http_errors``).
+Provider bodies are handed to the codec; this module never interprets a wire format itself.
+
+Warm start: ``warm(ep)`` opens ``ep.min_connections`` connections in the background (a
+request that comes meanwhile waits for one of them rather than opening its own). Over llmx's
+own transport (plain ``http://``) that is a bare connect; over httpx (``https``, HTTP/2, a
+proxy) each is a ``HEAD`` of the base URL, whose answer (any status) is read and dropped,
+so that DNS, TCP, TLS and HTTP/2 set-up are done before the first call. ``counters()``:
+the engine's counts and, over llmx's transport, the pools' (``connections_*``).
 
 Timeouts: ``connect_timeout`` bounds connecting, ``read_timeout`` any single wait for
 bytes, and ``timeout`` is the total budget of a request, retries included; for a stream it
@@ -16,11 +23,10 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import socket
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 import httpx
@@ -28,17 +34,13 @@ import httpx
 from llmx import __version__
 from llmx.config.fields import defaults
 from llmx.config.settings import HttpSettings, Profile
-from llmx.errors import (
-    LlmxError,
-    ProviderError,
-    RequestTimeout,
-    StreamError,
-    TransportError,
-)
+from llmx.errors import LlmxError, ProviderError, RequestTimeout
 from llmx.providers.base import Codec, HttpCall
 from llmx.providers.deadline import Deadlines
+from llmx.providers.http_errors import Failure, timeout_message, transport_failure
 from llmx.providers.lean import LeanRoute
-from llmx.providers.proxy import proxy_for, shown
+from llmx.providers.pool import PoolCounters
+from llmx.providers.proxy import proxy_for
 from llmx.providers.retry import (
     RetryPolicy,
     retry_after_seconds,
@@ -52,9 +54,6 @@ USER_AGENT = f"llmx/{__version__}"
 # What httpx's client adds to every request; the lean path sends the same.
 _LEAN_DEFAULTS = {"accept": "*/*", "accept-encoding": "gzip, deflate", "user-agent": USER_AGENT}
 
-
-_PROXY_HINT = ("is the proxy up? It comes from HTTPS_PROXY / HTTP_PROXY / ALL_PROXY; hosts in "
-               "NO_PROXY (and loopback) skip it")
 
 _POOL = HttpSettings()
 _PROFILE = defaults(Profile)
@@ -73,20 +72,13 @@ class Endpoint:
     max_connections: int = _POOL.max_connections
     max_keepalive: int = _POOL.max_keepalive
     keepalive_expiry: float = _POOL.keepalive_expiry
+    min_connections: int = _POOL.min_connections
+    health_check: bool = _POOL.health_check
     http2: bool = _POOL.http2
 
     def pool_key(self) -> tuple[Any, ...]:
         return (self.base_url, self.max_connections, self.max_keepalive,
-                self.keepalive_expiry, self.http2)
-
-
-@dataclass(slots=True)
-class _Failure(Exception):
-    """An attempt failed; ``retryable`` and ``retry_after`` steer the retry loop."""
-
-    error: LlmxError
-    retryable: bool
-    retry_after: float | None = None
+                self.keepalive_expiry, self.min_connections, self.health_check, self.http2)
 
 
 @dataclass
@@ -138,6 +130,24 @@ class _Route:
                                             headers=_headers(call))
         return await self.client.send(request, stream=stream)
 
+    def warm(self, n: int) -> Awaitable[int]:
+        """Open ``n`` connections (see ``HttpEngine.warm``); await it for how many opened."""
+        if self.lean is not None:
+            return self.lean.warm(n)
+        return self._heads(n)
+
+    async def _heads(self, n: int) -> int:
+        results = await asyncio.gather(*(self._head() for _ in range(n)))
+        return sum(results)
+
+    async def _head(self) -> bool:
+        try:
+            response = await self.client.head("")
+            await response.aclose()
+        except httpx.HTTPError:
+            return False
+        return True
+
 
 @dataclass
 class HttpEngine:
@@ -151,10 +161,42 @@ class HttpEngine:
     _routes: dict[tuple[Any, ...], _Route] = field(default_factory=dict)
     _deadlines: Deadlines = field(default_factory=Deadlines)  # one timer for all calls
 
+    _warming: set[asyncio.Task[int]] = field(default_factory=set)
+
     async def aclose(self) -> None:
+        for task in list(self._warming):
+            task.cancel()
+        if self._warming:
+            await asyncio.gather(*self._warming, return_exceptions=True)
         routes, self._routes = list(self._routes.values()), {}
         for route in routes:
             await route.client.aclose()
+
+    def warm(self, ep: Endpoint, n: int | None = None) -> asyncio.Task[int]:
+        """Open ``n`` (default ``ep.min_connections``) connections to ``ep`` in the
+        background; the task's result is how many were opened. Never raises: a failed
+        connect is counted and left for the first request to report."""
+        route = self._route(ep)
+        wanted = ep.min_connections if n is None else n
+        task = asyncio.ensure_future(_counted(route.warm(max(0, wanted))))
+        self._warming.add(task)
+        task.add_done_callback(self._warming.discard)
+        return task
+
+    def counters(self) -> dict[str, int]:
+        """``stats`` plus, for routes over llmx's transport, the pools' counts:
+        ``connections_opened`` / ``_reused`` / ``_discarded`` / ``_failed`` / ``_expired``
+        / ``_retried`` (cumulative) and ``connections_open`` / ``_idle`` (now)."""
+        counts = self.stats.as_dict()
+        lean = [r.lean.transport for r in self._routes.values() if r.lean is not None]
+        if lean:
+            total = PoolCounters()
+            for transport in lean:
+                total.add(transport.counters())
+            counts.update({f"connections_{k}": v for k, v in asdict(total).items()})
+            counts["connections_open"] = sum(t.open_connections() for t in lean)
+            counts["connections_idle"] = sum(t.idle_connections() for t in lean)
+        return counts
 
     def client(self, ep: Endpoint) -> httpx.AsyncClient:
         return self._route(ep).client
@@ -188,7 +230,8 @@ class HttpEngine:
             return client, None
         if base.startswith("http://") and not ep.http2 and proxy is None:
             # httpcore's pool is CPU-bound at high concurrency; H11Transport is not.
-            lean = H11Transport(limits)
+            lean = H11Transport(limits, min_connections=ep.min_connections,
+                                health_check=ep.health_check)
             return httpx.AsyncClient(base_url=base, timeout=timeout, transport=lean), lean
         # Plain http never does TLS: skip loading the CA bundle (~50 ms per process). The
         # context honours SSL_CERT_FILE / SSL_CERT_DIR, as httpx's trust_env would.
@@ -202,7 +245,7 @@ class HttpEngine:
         body = await self.request_body(ep, call, codec)
         try:
             return _parse_or_fail(codec, body)
-        except _Failure as failure:
+        except Failure as failure:
             raise failure.error from None
 
     async def request_body(self, ep: Endpoint, call: HttpCall, codec: Codec) -> bytes:
@@ -213,10 +256,10 @@ class HttpEngine:
             try:
                 return await self._deadlines.within(deadline - self.clock(),
                                                     self._request_once(ep, call, codec))
-            except _Failure as failure:
+            except Failure as failure:
                 attempt = await self._before_retry(failure, attempt, ep, deadline, False)
             except TimeoutError:
-                raise RequestTimeout(_timeout_message(ep)) from None
+                raise RequestTimeout(timeout_message(ep.base_url, ep.timeout)) from None
 
     async def stream(self, ep: Endpoint, call: HttpCall, codec: Codec) -> AsyncIterator[Chunk]:
         """Stream a call's chunks. Retries only before the first chunk is yielded."""
@@ -230,11 +273,11 @@ class HttpEngine:
                         emitted = True
                         yield chunk
                 return
-            except _Failure as failure:
+            except Failure as failure:
                 attempt = await self._before_retry(failure, attempt, ep, deadline, emitted)
 
     async def _before_retry(
-        self, failure: _Failure, attempt: int, ep: Endpoint, deadline: float, emitted: bool
+        self, failure: Failure, attempt: int, ep: Endpoint, deadline: float, emitted: bool
     ) -> int:
         """Wait before the next attempt, or raise the failure's error if it is final."""
         self.stats.failures += 1
@@ -253,7 +296,7 @@ class HttpEngine:
         try:
             response = await route.send(call, stream=False)
         except httpx.HTTPError as exc:
-            raise _transport_failure(exc, ep, route.proxy) from None
+            raise _mapped(exc, ep, route.proxy) from None
         if response.status_code >= 300:
             raise _status_failure(codec, response.status_code, response.headers, response.content)
         return response.content
@@ -277,12 +320,17 @@ class HttpEngine:
                 async for chunk in chunks:
                     yield chunk
         except httpx.HTTPError as exc:
-            raise _transport_failure(exc, ep, route.proxy) from None
+            raise _mapped(exc, ep, route.proxy) from None
         except TimeoutError:
-            raise _Failure(RequestTimeout(_timeout_message(ep)), retryable=False) from None
+            raise Failure(RequestTimeout(timeout_message(ep.base_url, ep.timeout)),
+                          retryable=False) from None
         finally:
             if response is not None:
                 await response.aclose()
+
+
+async def _counted(opening: Awaitable[int]) -> int:
+    return await opening
 
 
 async def _decode_stream(response: _Reply, codec: Codec) -> AsyncGenerator[Chunk, None]:
@@ -307,17 +355,17 @@ def _feed(step: Callable[[bytes], list[Chunk]], data: bytes) -> list[Chunk]:
     try:
         return step(data)
     except LlmxError as exc:
-        raise _Failure(exc, retryable=should_retry_error(exc)) from None
+        raise Failure(exc, retryable=should_retry_error(exc)) from None
 
 
 def _parse_or_fail(codec: Codec, body: bytes) -> Chunk:
     try:
         return codec.parse_response(body)
     except LlmxError as exc:
-        raise _Failure(exc, retryable=should_retry_error(exc)) from None
+        raise Failure(exc, retryable=should_retry_error(exc)) from None
     except (ValueError, KeyError, TypeError, IndexError):
         error = ProviderError(f"{codec.name}: unreadable response body ({len(body)} bytes)")
-        raise _Failure(error, retryable=False) from None
+        raise Failure(error, retryable=False) from None
 
 
 def _headers(call: HttpCall) -> dict[str, str]:
@@ -326,64 +374,13 @@ def _headers(call: HttpCall) -> dict[str, str]:
     return headers
 
 
-def _status_failure(codec: Codec, status: int, headers: Mapping[str, str], body: bytes) -> _Failure:
+def _status_failure(codec: Codec, status: int, headers: Mapping[str, str], body: bytes) -> Failure:
     error = codec.parse_error(status, headers, body)
     retry_after = retry_after_seconds(headers)
     if retry_after is not None and hasattr(error, "retry_after"):
         error.retry_after = retry_after
-    return _Failure(error, should_retry_status(status, headers), retry_after)
+    return Failure(error, should_retry_status(status, headers), retry_after)
 
 
-def _host(ep: Endpoint) -> str:
-    url = httpx.URL(ep.base_url)
-    port = f":{url.port}" if url.port else ""
-    return f"{url.host}{port}"
-
-
-def _timeout_message(ep: Endpoint) -> str:
-    return f"no answer from {_host(ep)} within {ep.timeout:g}s (the profile's timeout)"
-
-
-def _transport_failure(exc: httpx.HTTPError, ep: Endpoint, proxy: str | None) -> _Failure:
-    """Map an httpx exception to the error tree. Messages name the host, never the URL, and
-    the proxy when one is used (``proxy.shown``: without its credentials)."""
-    host = _host(ep) if proxy is None else f"{_host(ep)} via proxy {shown(proxy)}"
-    if isinstance(exc, httpx.ProxyError):
-        error: LlmxError = TransportError(f"the proxy failed: {host}: {_proxy_reason(exc)}")
-    elif isinstance(exc, httpx.ConnectTimeout):
-        error = RequestTimeout(f"connecting to {host} timed out after {ep.connect_timeout:g}s")
-    elif isinstance(exc, httpx.TimeoutException):
-        error = RequestTimeout(f"no data from {host} for {ep.read_timeout:g}s (read timeout)")
-    elif isinstance(exc, httpx.ConnectError):
-        error = TransportError(f"cannot connect to {host}: {_reason(exc)}")
-    elif isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
-        error = TransportError(f"connection to {host} was closed mid-response")
-    elif isinstance(exc, httpx.DecodingError):
-        error = StreamError(f"could not decode the response from {host}")
-        return _Failure(error, retryable=False)
-    else:
-        error = TransportError(f"HTTP error talking to {host}: {type(exc).__name__}")
-    if proxy is not None:
-        error.hint = _PROXY_HINT
-    return _Failure(error, retryable=True)
-
-
-def _reason(exc: BaseException) -> str:
-    """Why a connect failed, from the OS error under httpx's exception chain."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(seen, socket.gaierror):
-            return "host name not found"
-        if isinstance(seen, OSError) and seen.strerror:
-            return seen.strerror.lower()
-        seen = seen.__cause__ or seen.__context__
-    text = str(exc).lower()
-    return "connection refused" if "refused" in text else "connection failed"
-
-
-def _proxy_reason(exc: httpx.ProxyError) -> str:
-    """What the proxy said (e.g. ``502 Bad Gateway`` for a refused tunnel), credentials cut."""
-    text = " ".join(str(exc).split())[:120]
-    return text.rpartition("@")[2] if "@" in text else (text or "no reason given")
+def _mapped(exc: httpx.HTTPError, ep: Endpoint, proxy: str | None) -> Failure:
+    return transport_failure(exc, ep.base_url, proxy, (ep.connect_timeout, ep.read_timeout))

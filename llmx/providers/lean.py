@@ -14,7 +14,7 @@ Failures are the transport's httpx exceptions (``HttpEngine`` maps them once), p
 from __future__ import annotations
 
 import zlib
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping
 
 import httpx
 
@@ -179,6 +179,12 @@ class LeanRoute:
             finally:
                 await answer.aclose()
         return answer
+
+    def warm(self, n: int) -> Awaitable[int]:
+        """Open connections to the base URL's origin until ``n`` are open (see
+        ``H11Transport.warm``); await it for how many were opened."""
+        host, port, _, _ = self._target("")
+        return self.transport.warm(host, port, n, self._timeouts)
 
     def _target(self, path: str) -> tuple[str, int, bytes, bytes]:
         """``(host, port, Host header, request target)`` for a call's path, as httpx has it."""

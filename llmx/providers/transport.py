@@ -11,185 +11,34 @@ Failures surface as httpx exceptions, so callers map them in one place:
 ``PoolTimeout``, ``ConnectTimeout``, ``ConnectError`` (the OS error as ``__cause__``),
 ``WriteTimeout``, ``ReadTimeout``, ``ReadError`` and ``RemoteProtocolError`` (the server
 closed mid-response or broke the protocol).
+
+The pools (``llmx.providers.pool``) check an idle connection before reuse, can be warmed
+(``warm``), shrink after idle time and count what they do (``counters``). A request whose
+connection turns out closed before any of its bytes were written (``NothingSent``) is sent
+once more on a fresh connection, whatever its method: nothing reached the server. Any
+other failure is raised, never retried here (``HttpEngine`` decides).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Mapping
+import functools
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 
 import httpx
 
-from llmx.providers.connection import Connection, resolve, resolve_later
+from llmx.providers.connection import Connection, NothingSent
 from llmx.providers.h1 import END, Head, check_headers, request_head
+from llmx.providers.pool import Pool, PoolCounters, PoolPolicy
 
-_EXPIRED = object()  # what a pool waiter's future holds when its wait ran out
-_CLOSED = object()  # ... when the transport was closed meanwhile
 _CLOSE_GRACE_S = 1.0
 _HTTP11 = {"http_version": b"HTTP/1.1"}
-
-
-def _os_reason(exc: OSError) -> str:
-    return os.strerror(exc.errno) if exc.errno else str(exc)
-
-
-class _Pool:
-    """Keep-alive connections to one origin, at most ``max_connections`` at a time."""
-
-    def __init__(self, host: str, port: int, limits: httpx.Limits) -> None:
-        self.host, self.port = host, port
-        self._max = limits.max_connections or 2**31
-        self._max_idle = (self._max if limits.max_keepalive_connections is None
-                          else limits.max_keepalive_connections)
-        self._expiry = limits.keepalive_expiry
-        self._idle: deque[Connection] = deque()
-        self._waiters: deque[asyncio.Future[object]] = deque()
-        self.count = 0  # connections counted against the limit (connecting, busy or idle)
-        self.all: set[Connection] = set()
-        self.closed = False
-
-    async def acquire(self, timeouts: Mapping[str, float | None]) -> Connection:
-        conn = self._take_idle()
-        if conn is not None:
-            return conn
-        if self.count < self._max and not self._waiters:
-            self.count += 1
-        else:
-            handed = await self._wait_turn(timeouts.get("pool"))
-            if isinstance(handed, Connection):
-                if handed.usable():
-                    return handed
-                handed.close()  # dead while handed over: keep its slot, connect anew
-                self.all.discard(handed)
-        try:
-            return await self._connect(timeouts.get("connect"))
-        except BaseException:
-            self._free_slot()
-            raise
-
-    def _take_idle(self) -> Connection | None:
-        idle = self._idle
-        now = asyncio.get_running_loop().time()
-        while idle and idle[0].expires_at <= now:
-            self.drop(idle.popleft())
-        while idle:
-            conn = idle.pop()
-            if conn.usable():
-                return conn
-            self.drop(conn)
-        return None
-
-    async def _wait_turn(self, timeout: float | None) -> object:
-        """Queue for a connection (or a free slot, handed over as None)."""
-        fut: asyncio.Future[object] = asyncio.get_running_loop().create_future()
-        self._waiters.append(fut)
-        handle = resolve_later(fut, timeout, _EXPIRED)
-        try:
-            handed = await fut
-        except BaseException:
-            self._give_back(fut)
-            raise
-        finally:
-            if handle is not None:
-                handle.cancel()
-        if handed is _EXPIRED:
-            with contextlib.suppress(ValueError):  # a releaser may have skipped it already
-                self._waiters.remove(fut)
-            raise httpx.PoolTimeout("timed out waiting for a free connection")
-        if handed is _CLOSED:
-            raise httpx.ConnectError("the transport was closed")
-        return handed
-
-    def _give_back(self, fut: asyncio.Future[object]) -> None:
-        """A waiter gave up; pass on whatever was handed to it meanwhile."""
-        handed = fut.result() if fut.done() and not fut.cancelled() else _EXPIRED
-        if handed is _CLOSED:
-            return
-        if isinstance(handed, Connection):
-            if handed.usable():
-                self._recycle(handed)
-            else:
-                self.drop(handed)
-        elif handed is None:
-            self._free_slot()
-        else:
-            fut.cancel()
-            with contextlib.suppress(ValueError):
-                self._waiters.remove(fut)
-
-    async def _connect(self, timeout: float | None) -> Connection:
-        loop = asyncio.get_running_loop()
-        target = f"{self.host}:{self.port}"
-        try:
-            async with asyncio.timeout(timeout):
-                _, conn = await loop.create_connection(Connection, self.host, self.port)
-        except TimeoutError as exc:
-            raise httpx.ConnectTimeout(f"timed out connecting to {target}") from exc
-        except OSError as exc:
-            raise httpx.ConnectError(f"cannot connect to {target}: {_os_reason(exc)}") from exc
-        if self.closed:
-            conn.close()
-            raise httpx.ConnectError("the transport was closed")
-        self.all.add(conn)
-        return conn
-
-    def release(self, conn: Connection) -> None:
-        """A response was read to its end: reuse the connection, or close it."""
-        if conn.finish_cycle():
-            self._recycle(conn)
-        else:
-            self.drop(conn)
-
-    def _recycle(self, conn: Connection) -> None:
-        """Hand a reusable connection to the first waiter, or keep it idle."""
-        while self._waiters:
-            fut = self._waiters.popleft()
-            if not fut.done():
-                fut.set_result(conn)
-                return
-        if len(self._idle) >= self._max_idle:
-            self.drop(conn)
-            return
-        expiry = float("inf") if self._expiry is None else self._expiry
-        conn.expires_at = asyncio.get_running_loop().time() + expiry
-        self._idle.append(conn)
-
-    def drop(self, conn: Connection) -> None:
-        """Close a connection; its slot goes to the next waiter."""
-        conn.close()
-        self.all.discard(conn)
-        self._free_slot()
-
-    def _free_slot(self) -> None:
-        while self._waiters:
-            fut = self._waiters.popleft()
-            if not fut.done():
-                fut.set_result(None)
-                return
-        self.count -= 1
-
-    def close_all(self) -> list[asyncio.Future[None]]:
-        self.closed = True
-        for fut in self._waiters:
-            resolve(fut, _CLOSED)
-        self._waiters.clear()
-        self._idle.clear()
-        closing = list(self.all)
-        self.all.clear()
-        self.count = 0
-        for conn in closing:
-            if conn.transport is not None:
-                conn.transport.abort()
-        return [c.closed for c in closing]
 
 
 class ResponseStream(httpx.AsyncByteStream):
     """The body as it arrives; the connection goes back to the pool at its end."""
 
-    def __init__(self, pool: _Pool, conn: Connection, timeout: float | None) -> None:
+    def __init__(self, pool: Pool, conn: Connection, timeout: float | None) -> None:
         self._pool = pool
         self._conn: Connection | None = conn
         self._timeout = timeout
@@ -204,8 +53,8 @@ class ResponseStream(httpx.AsyncByteStream):
                 if event is END:
                     break
                 yield event
-        except BaseException:
-            self._discard()
+        except BaseException as exc:
+            self._discard(exc)
             raise
         self._conn = None
         self._pool.release(conn)
@@ -217,8 +66,8 @@ class ResponseStream(httpx.AsyncByteStream):
             return b""
         try:
             body = await conn.read_body(self._timeout)
-        except BaseException:
-            self._discard()
+        except BaseException as exc:
+            self._discard(exc)
             raise
         self._conn = None
         self._pool.release(conn)
@@ -227,10 +76,10 @@ class ResponseStream(httpx.AsyncByteStream):
     async def aclose(self) -> None:
         self._discard()
 
-    def _discard(self) -> None:
+    def _discard(self, exc: BaseException | None = None) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
-            self._pool.drop(conn)
+            self._pool.lost(conn, exc)
 
 
 class H11Transport(httpx.AsyncBaseTransport):
@@ -238,19 +87,45 @@ class H11Transport(httpx.AsyncBaseTransport):
 
     ``limits`` as for httpx: ``max_connections`` caps the connections to one host:port,
     further requests wait in FIFO order up to the request's ``pool`` timeout;
-    ``max_keepalive_connections`` caps idle ones; ``keepalive_expiry`` drops idle
-    connections older than that many seconds.
+    ``max_keepalive_connections`` caps idle ones; ``keepalive_expiry`` closes idle
+    connections older than that many seconds, down to ``min_connections``.
+    ``health_check`` False reuses idle connections unchecked and never re-sends (a
+    baseline for benchmarks).
     """
 
-    def __init__(self, limits: httpx.Limits | None = None) -> None:
-        self._limits = limits if limits is not None else httpx.Limits(
+    def __init__(self, limits: httpx.Limits | None = None, *, min_connections: int = 0,
+                 health_check: bool = True) -> None:
+        limits = limits if limits is not None else httpx.Limits(
             max_connections=100, max_keepalive_connections=100, keepalive_expiry=60.0)
-        self._pools: dict[tuple[str, int], _Pool] = {}
+        self._policy = PoolPolicy(limits, min_connections, health_check)
+        self._pools: dict[tuple[str, int], Pool] = {}
         self._closed = False
+        self._gone = PoolCounters()  # the counts of pools closed already
 
     def open_connections(self) -> int:
         """How many connections are open (connecting, busy or idle) over all origins."""
         return sum(len(pool.all) for pool in self._pools.values())
+
+    def idle_connections(self) -> int:
+        return sum(pool.idle for pool in self._pools.values())
+
+    def counters(self) -> PoolCounters:
+        """What the pools have done so far, summed over origins (``PoolCounters``)."""
+        total = PoolCounters()
+        total.add(self._gone)
+        for pool in self._pools.values():
+            total.add(pool.counters)
+        return total
+
+    def warm(self, host: str, port: int, n: int,
+             timeouts: Mapping[str, float | None]) -> Awaitable[int]:
+        """Open connections to ``host:port`` until ``n`` are open; await the result for how
+        many were opened. They count as on their way from this call on (a request made
+        meanwhile waits for one). Failures are counted, not raised."""
+        if self._closed:
+            return asyncio.sleep(0, 0)
+        pool = self._pool(host, port)
+        return pool.warm(pool.reserve(n), timeouts)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
@@ -290,30 +165,60 @@ class H11Transport(httpx.AsyncBaseTransport):
         if self._closed:
             raise RuntimeError("H11Transport is closed")
         pool = self._pool(host, port)
-        conn = await pool.acquire(timeouts)
+        conn, _ = await pool.acquire(timeouts)
+        send = functools.partial(Connection.send_request, head=head, body=body,
+                                 timeout=timeouts.get("write"), head_only=head_only,
+                                 close=close, chunked=chunked)
+        conn = await self._sent(pool, conn, send, timeouts, resendable=isinstance(body, bytes))
         try:
-            await conn.send_request(head, body, timeouts.get("write"), head_only=head_only,
-                                    close=close, chunked=chunked)
             read = timeouts.get("read")
             reply = await conn.next_event(read)
             while reply.status_code < 200:  # informational: the final head comes next
                 reply = await conn.next_event(read)
-        except BaseException:
-            pool.drop(conn)
+        except BaseException as exc:
+            pool.lost(conn, exc)
             raise
         return reply, ResponseStream(pool, conn, timeouts.get("read"))
 
-    def _pool(self, host: str, port: int) -> _Pool:
+    @staticmethod
+    async def _sent(pool: Pool, conn: Connection,
+                    send: Callable[[Connection], Awaitable[None]],
+                    timeouts: Mapping[str, float | None], *, resendable: bool) -> Connection:
+        """Send on ``conn``; if it was closed before any byte went out, once more on a fresh
+        connection. The connection the request went out on."""
+        try:
+            await send(conn)
+            return conn
+        except NothingSent as exc:
+            if not (pool.health_check and resendable):
+                pool.lost(conn, exc)
+                raise
+        except BaseException as exc:
+            pool.lost(conn, exc)
+            raise
+        pool.failed(conn, keep_slot=True)
+        pool.counters.retried += 1
+        conn = await pool.fresh(timeouts)
+        try:
+            await send(conn)
+        except BaseException as exc:
+            pool.lost(conn, exc)
+            raise
+        return conn
+
+    def _pool(self, host: str, port: int) -> Pool:
         key = (host, port)
         pool = self._pools.get(key)
         if pool is None:
-            pool = self._pools[key] = _Pool(host, port, self._limits)
+            pool = self._pools[key] = Pool(host, port, self._policy)
         return pool
 
     async def aclose(self) -> None:
         """Close every connection (busy ones too) and wait until their sockets are closed."""
         self._closed = True
         pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            self._gone.add(pool.counters)
         closing = [fut for pool in pools for fut in pool.close_all()]
         pending = [fut for fut in closing if not fut.done()]
         if pending:

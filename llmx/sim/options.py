@@ -22,6 +22,8 @@ _NON_NEGATIVE = (
     "per_input_token_ms",
     "retry_after_s",
     "batch_delay_s",
+    "connect_delay_ms",
+    "idle_close_ms",
 )
 
 
@@ -44,6 +46,13 @@ class SimOptions:
     500 it stands for), each in the request's dialect, as the ``refusal`` and
     ``error_after_text`` directives do (``llmx.sim.directives``); a dialect without such a
     reply (Ollama has no refusal) answers normally.
+
+    Connections: ``connect_delay_ms`` holds every new connection that long before the
+    server reads from it (what DNS, TCP and a TLS handshake cost over a real network: the
+    first request on a fresh connection waits, a request on a connection opened earlier does
+    not); ``idle_close_ms`` closes a connection that has carried no request for that long
+    (0 = never), as a server's keep-alive timeout does; a request that arrives as it closes
+    meets a closed socket.
 
     ``batch_delay_s`` (seconds) is how long after its creation a provider
     batch (OpenAI Batch API, Anthropic Message Batches) completes.
@@ -69,6 +78,8 @@ class SimOptions:
     embedding_dims: int = 256
     max_tracked_prompts: int = 10_000
     batch_delay_s: float = 0.2  # how long a provider batch (OpenAI, Anthropic) takes
+    connect_delay_ms: float = 0.0  # a new connection is read from only after this long
+    idle_close_ms: float = 0.0  # an idle connection is closed after this long (0 = never)
 
     def __post_init__(self) -> None:
         for f in fields(self):

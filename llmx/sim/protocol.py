@@ -6,6 +6,11 @@ and no fault is written synchronously from ``data_received``; anything that
 waits (latency, streams, faults) runs in one task per connection, which is
 cancelled when the peer goes away, so a stalled request never outlives its
 client.
+
+Two options shape the connection itself (``SimOptions``): ``connect_delay_ms`` pauses
+reading from a new connection for that long (its first request waits; one sent on a
+connection opened earlier does not), and ``idle_close_ms`` closes a connection once it
+has been idle that long (no request in progress, no byte of the next one received).
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ class SimConnection(asyncio.Protocol):
         self._task: asyncio.Task[None] | None = None
         self._paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
+        self._idle_timer: asyncio.TimerHandle | None = None
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     # asyncio.Protocol -------------------------------------------------------
@@ -60,8 +66,15 @@ class SimConnection(asyncio.Protocol):
         stats = self._app.stats
         stats.open_connections += 1
         stats.connections += 1
+        opts = self._app.opts
+        if opts.connect_delay_ms > 0:
+            transport.pause_reading()
+            asyncio.get_running_loop().call_later(opts.connect_delay_ms / 1000.0, self._ready)
+        else:
+            self._arm_idle()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_idle()
         self._registry.discard(self)
         self._app.stats.open_connections -= 1
         if not self.closed.done():
@@ -71,6 +84,7 @@ class SimConnection(asyncio.Protocol):
             self._task.cancel()
 
     def data_received(self, data: bytes) -> None:
+        self._disarm_idle()
         try:
             self._h11.receive_data(data)
         except RuntimeError:  # data after the connection was closed: ignore it
@@ -95,6 +109,38 @@ class SimConnection(asyncio.Protocol):
             self._transport.abort()
         return self._task
 
+    # the connection's own timers ---------------------------------------------
+
+    def _ready(self) -> None:
+        """The simulated connection set-up is over: start reading."""
+        transport = self._transport
+        if transport is not None and not transport.is_closing():
+            transport.resume_reading()
+            self._arm_idle()
+
+    def _arm_idle(self) -> None:
+        idle_ms = self._app.opts.idle_close_ms
+        if idle_ms > 0 and self._idle_timer is None and not self._busy:
+            loop = asyncio.get_running_loop()
+            self._idle_timer = loop.call_later(idle_ms / 1000.0, self._idle_expired)
+
+    def _disarm_idle(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+
+    def _between_requests(self) -> bool:
+        """No request in progress and no byte of the next one received."""
+        conn = self._h11
+        return (self._request is None and conn.their_state is h11.IDLE
+                and not conn.trailing_data[0])
+
+    def _idle_expired(self) -> None:
+        self._idle_timer = None
+        if not self._busy and self._between_requests():
+            self._app.stats.idle_closed += 1
+            self._close()
+
     # reading ----------------------------------------------------------------
 
     def _pump(self) -> None:
@@ -107,6 +153,8 @@ class SimConnection(asyncio.Protocol):
                 self._protocol_error(exc.error_status_hint)
                 return
             if event is h11.NEED_DATA or event is h11.PAUSED:
+                if self._between_requests():
+                    self._arm_idle()
                 return
             if isinstance(event, h11.Request):
                 self._request = event

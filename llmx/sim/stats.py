@@ -39,6 +39,7 @@ class SimStats:
         self.output_tokens = 0
         self.internal_errors = 0
         self.batch_requests = 0  # requests answered inside provider batches
+        self.idle_closed = 0  # connections closed for idling (``idle_close_ms``)
         self.by_endpoint: Counter[str] = Counter()
         self.by_status: Counter[int] = Counter()
         self.faults: Counter[str] = Counter()
@@ -72,6 +73,7 @@ class SimStats:
             "output_tokens": self.output_tokens,
             "internal_errors": self.internal_errors,
             "batch_requests": self.batch_requests,
+            "idle_closed": self.idle_closed,
             "prompts": dict(self.prompts),
             "prompts_untracked": self.prompts_untracked,
             "recent_prompts": list(self.recent_prompts),

@@ -6,7 +6,7 @@ terminal, and so is ``llmx.ui.blocks``, the pure part of that rendering.
 
 Selection (``make_sink``):
 
-* stdout is not a terminal                  -> ``PipeSink`` (raw text, flushed per chunk)
+* stdout is not a terminal                  -> ``PipeSink`` (raw text; see below)
 * ``LLMX_RAW`` set (not "", "0", "false", "no", "off"), or ``TERM`` is "dumb"/"unknown"
                                              -> ``PipeSink`` even on a terminal
 * otherwise                                 -> ``MarkdownSink``
@@ -14,15 +14,22 @@ Selection (``make_sink``):
 ``NO_COLOR`` (non-empty) switches off *colour*, not Markdown: on a terminal the answer
 is still laid out as Markdown (headings, lists, tables, code blocks), just without colour.
 Use ``LLMX_RAW=1`` for the text exactly as the model wrote it.
+
+``PipeSink`` flushes each chunk as it arrives, or, given ``later`` (the event loop's
+``call_later``), adapts to the stream's pace (``llmx.ui.stream_buffer``): a sparse stream
+is still written chunk by chunk, a fast one in bursts, no text held more than ~20 ms.
 """
 
 from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Protocol, TextIO
+
+from llmx.ui.stream_buffer import Coalescer, Later
 
 if TYPE_CHECKING:
     from llmx.errors import OutputError
@@ -90,30 +97,54 @@ def discard_output(stream: TextIO) -> None:
 
 
 class PipeSink:
-    """Raw answer text, flushed per chunk; nothing else and no ANSI codes."""
+    """Raw answer text and nothing else, no ANSI codes; flushed per chunk, or per burst of
+    fast chunks when given ``later`` (see the module docstring). ``chunks`` and ``writes``
+    give the buffer efficiency (``writes / chunks``)."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, *, later: Later | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._stream = stream
         self._last = ""
         self._closed = False
+        self._coalescer = None if later is None else Coalescer(self._put, later, clock=clock)
+        self._chunks = self._writes = 0
+
+    @property
+    def chunks(self) -> int:
+        return self._chunks if self._coalescer is None else self._coalescer.chunks
+
+    @property
+    def writes(self) -> int:
+        return self._writes if self._coalescer is None else self._coalescer.writes
+
+    def _put(self, text: str) -> None:
+        self._stream.write(text)
+        self._stream.flush()
 
     def write(self, text: str) -> None:
         if not text:
             return
         with closed_output_guard():
-            self._stream.write(text)
-            self._stream.flush()
+            if self._coalescer is None:
+                self._chunks += 1
+                self._writes += 1
+                self._put(text)
+            else:
+                self._coalescer.add(text)
         self._last = text[-1]
 
     def close(self) -> None:
-        """End with exactly one newline if the answer did not end with one."""
+        """Write what is held, and end with exactly one newline if the answer did not."""
         if self._closed:
             return
         self._closed = True
-        if self._last and self._last != "\n":
-            with closed_output_guard():
-                self._stream.write("\n")
-                self._stream.flush()
+        tail = "\n" if self._last and self._last != "\n" else ""
+        with closed_output_guard():
+            if self._coalescer is not None:
+                self._coalescer.close(tail)
+            elif tail:
+                self._writes += 1
+                self._put(tail)
 
 
 def raw_requested(env: Mapping[str, str]) -> bool:
@@ -124,11 +155,13 @@ def raw_requested(env: Mapping[str, str]) -> bool:
 
 
 def make_sink(
-    stream: TextIO, *, is_tty: bool, env: Mapping[str, str], width: int | None = None
+    stream: TextIO, *, is_tty: bool, env: Mapping[str, str], width: int | None = None,
+    later: Later | None = None
 ) -> Sink:
-    """The sink for ``stream``: Markdown on a capable terminal, raw text otherwise."""
+    """The sink for ``stream``: Markdown on a capable terminal, raw text otherwise
+    (``later``: buffer that text adaptively, see ``PipeSink``)."""
     if not is_tty or raw_requested(env):
-        return PipeSink(stream)
+        return PipeSink(stream, later=later)
     from llmx.ui.markdown import MarkdownSink, terminal_console
 
     return MarkdownSink(terminal_console(stream, env=env, width=width))
