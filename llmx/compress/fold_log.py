@@ -20,16 +20,14 @@ and Markdown table rows are never folded; a NUL in the input disables folding.
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from llmx.compress.shapes import WORD, split_line_parts, summarise, words_of
+from llmx.compress.shapes import KEY, WORD, scan_lines, summarise, words_of
 from llmx.compress.traces import SharedFrames, trace_units
 
 TIMES = "\u00d7"
-KEY = "\x00"  # stands for one variable in a key
 _WORDS_DUE = "\x01"  # where a slot's missing words go, once the output's words are known
 LEGEND = (
     f"[folded log: “T [{TIMES}N]” = N lines like T, placed at the first; "
@@ -65,10 +63,7 @@ def merged_note(merges: int) -> str:
 
 
 def scan(text: str) -> Scan:
-    parts = split_line_parts(text)
-    keys = KEY.join(parts[0::2]).split("\n")
-    first = list(itertools.accumulate((key.count(KEY) for key in keys), initial=0))
-    return Scan(text.split("\n"), keys, parts[1::2], first)
+    return Scan(*scan_lines(text))
 
 
 def fold_templates(text: str) -> str:

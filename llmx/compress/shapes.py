@@ -14,12 +14,19 @@ variable is, tried in this order:
 
 Everything else — every token without a digit — is literal: it belongs to the template, so
 no word of the input can disappear into a slot. ``summarise`` renders one slot's values.
+
+``scan_lines(text)`` gives every line's key (its literal text, each variable replaced by
+``KEY``) and values, exactly as ``split_line_parts`` would on each line. It runs the regex
+once per *line shape* (the line with every digit written ``0``): the regex tests digits only
+as ``\\d`` and counts them, so two lines of the same shape have their variables at the same
+places, and a log repeats few shapes (88-98 % of the loghub lines repeat an earlier shape).
 """
 
 from __future__ import annotations
 
+import operator
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 _DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
@@ -46,11 +53,58 @@ _TIME = re.compile(DATETIME)
 _RUN = re.compile(r"\d+")
 WORD = re.compile(r"[A-Za-z]{3,}")
 MAX_LISTED = 3  # a slot with at most this many distinct values lists them all
+KEY = "\x00"  # stands for one variable in a key
+_SHAPE = str.maketrans("123456789", "000000000")  # keeps lengths, and every digit a digit
+
+Layout = tuple[str | None, Callable[[str], Sequence[str]] | None]  # key, value cutter
 
 
 def split_line_parts(text: str) -> list[str]:
     """Literal text and variables, alternating (``parts[0::2]`` literal, ``[1::2]`` variables)."""
     return VARIABLE.split(text)
+
+
+def scan_lines(text: str) -> tuple[list[str], list[str], list[str], list[int]]:
+    """Lines, their keys, all values in order, index of each line's first value (+1 extra)."""
+    lines = text.split("\n")
+    layouts: dict[str, Layout] = {}
+    keys: list[str] = []
+    values: list[str] = []
+    first = [0]
+    for line, shape in zip(lines, text.translate(_SHAPE).split("\n"), strict=True):
+        layout = layouts.get(shape)
+        if layout is None:
+            layout = layouts[shape] = _layout(shape)
+        key, cut = layout
+        if key is None:  # a digit outside the variables: the key differs per line
+            parts = VARIABLE.split(line)
+            keys.append(KEY.join(parts[0::2]))
+            values.extend(parts[1::2])
+        else:
+            keys.append(key)
+            if cut is not None:
+                values.extend(cut(line))
+        first.append(len(values))
+    return lines, keys, values, first
+
+
+def _layout(shape: str) -> Layout:
+    """The key of every line of ``shape`` (None: it differs per line) and what cuts the
+    values out of such a line (None: it has none)."""
+    spans = [match.span() for match in VARIABLE.finditer(shape)]
+    literal = [shape[end:start] for end, start in
+               zip([0, *(end for _, end in spans)], [*(start for start, _ in spans), len(shape)],
+                   strict=True)]
+    key = KEY.join(literal)
+    if "0" in key:
+        return None, None
+    if not spans:
+        return key, None
+    cuts = [slice(start, end) for start, end in spans]
+    if len(cuts) == 1:
+        only = cuts[0]
+        return key, lambda line: (line[only],)
+    return key, operator.itemgetter(*cuts)
 
 
 def summarise(values: Sequence[str]) -> tuple[str, set[str]]:
