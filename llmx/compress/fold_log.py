@@ -30,8 +30,8 @@ from llmx.compress.traces import SharedFrames, trace_units
 TIMES = "\u00d7"
 _WORDS_DUE = "\x01"  # where a slot's missing words go, once the output's words are known
 LEGEND = (
-    f"[folded log: “T [{TIMES}N]” = N lines like T, placed at the first; "
-    "<a|b> values seen, <a..b> range (numbers) or first..last (times)]"
+    f"[folded log: T [{TIMES}N] = N lines like T, at the first; <a|b> values; "
+    "<a..b> range or first..last]"
 )
 _TOKEN_ESTIMATE = re.compile(r"[A-Za-z]+|\d{1,3}|[^\sA-Za-z\d]")
 _MIN_SAVING = 2 * len(_TOKEN_ESTIMATE.findall(LEGEND))
@@ -168,9 +168,8 @@ def _render(key: str, member_values: list[list[str]]) -> tuple[str, list[set[str
     out = [literal[0]]
     missing: list[set[str]] = []
     for column, text in zip(zip(*member_values, strict=True), literal[1:], strict=True):
-        shown, words = summarise(column)
+        shown, words = summarise(column, _WORDS_DUE)
         if words:
-            shown = shown[:-1] + _WORDS_DUE + ">" if shown.endswith(">") else shown + _WORDS_DUE
             missing.append(words)
         out.append(shown)
         out.append(text)
