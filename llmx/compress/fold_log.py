@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from llmx.compress.shapes import KEY, WORD, scan_lines, summarise, words_of
-from llmx.compress.traces import SharedFrames, trace_units
+from llmx.compress.traces import SharedFrames, trace_units, unprefixed
 
 TIMES = "\u00d7"
 _WORDS_DUE = "\x01"  # where a slot's missing words go, once the output's words are known
@@ -77,6 +77,11 @@ def fold(text: str, level: int = 0) -> Folded:
         return _unfolded(text)
     found = scan(text)
     units = trace_units(found.lines, found.keys)
+    if len(units) < len(found.lines):  # traces: their prefixes after the header go
+        lines = unprefixed(found.lines, found.keys, units,
+                           lambda index: found.values_of(index, index + 1))
+        if lines is not None:
+            found = scan("\n".join(lines))
     groups: dict[str, list[int]] = {}
     block = 0  # records fold only within their block (lines between blank lines)
     for start, end in units.items():
@@ -199,6 +204,13 @@ def _emit(found: Scan, units: dict[int, int], groups: dict[str, list[int]],
             if legend_at is None and "<" in chosen[start]:
                 legend_at = len(out)
             lines = chosen[start].split("\n")
+            if end - start > 1 and _WORDS_DUE not in chosen[start]:  # a trace: shared runs
+                for line, offset in shared.shorten(lines[:-1]):
+                    out.append(line)
+                    origins.append(start + offset)
+                out.append(lines[-1])
+                origins.append(-1)  # the line "[trace above xN]"
+                continue
             out.extend(lines)
             origins.extend(range(start, start + len(lines)))
             if end - start > 1:

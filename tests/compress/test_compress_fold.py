@@ -53,11 +53,17 @@ def check_order(text: str, folded: fold_log.Folded) -> None:
     assert len(folded.origins) == len(out)
     kept = [origin for origin in folded.origins if origin >= 0]
     assert kept == sorted(set(kept)), "an output line moved"
+    header: set[str] = set()  # the words of the last line that was not a trace continuation
     for line, origin in zip(out, folded.origins, strict=True):
+        continued = line.startswith("  ") and origin >= 0 and lines[origin][:1] not in " \t"
+        if not continued:
+            header = set(WORD.findall(line))
         if origin < 0 or line == lines[origin] or line.lstrip().startswith("[same "):
             continue
-        # a template shows its first member's words (literal, or a slot's first value)
-        assert set(WORD.findall(lines[origin])) <= set(WORD.findall(line)), (line, origin)
+        # a template shows its first member's words (literal, or a slot's first value); a
+        # trace line whose prefix went shows the rest, the prefix stands on the header
+        shown = set(WORD.findall(line)) | (header if continued else set())
+        assert set(WORD.findall(lines[origin])) <= shown, (line, origin)
 
 
 def check_rows(text: str) -> None:
@@ -129,9 +135,36 @@ def test_traces_that_differ_share_their_common_frames_by_reference() -> None:
     folded = fold_log.fold(text)
     out = folded.text.split("\n")
     assert out.count("--- testBeta") == 1 and "AssertionError: expected Beta" in out
-    references = [line for line in out if line.startswith("\t[same 8 lines as above from: ")]
-    assert len(references) == 2  # Beta and Gamma point back at Alpha's frames
+    references = [line for line in out if line.startswith("\t[same 8 lines as above")]
+    assert references == ["\t[same 8 lines as above]"] * 2  # the same place, one trace up
     check_order(text, folded)
+
+
+def test_a_shared_run_elsewhere_in_an_earlier_trace_is_named_by_its_first_line() -> None:
+    frames = [f"\tat org.example.runner.Step{i}.run(Step{i}.java:{10 + i})" for i in range(6)]
+    first = "Error: alpha\n\tat org.example.A.check(A.java:5)\n" + "\n".join(frames)
+    second = "Error: beta\n\tat org.example.B.check(B.java:5)\n\tat org.example.B.more(" \
+        "B.java:9)\n" + "\n".join(frames)
+    third = "Error: gamma\n" + "\n".join(frames)
+    folded = fold_log.fold("\n".join([first, "x", second, "y", third]))
+    out = folded.text.split("\n")
+    assert out.count("\t[same 6 lines as above from: at org.example.runner.Step0.run"
+                     "(Step0.java:10)]") == 2  # one line further down in the trace above
+    check_order("\n".join([first, "x", second, "y", third]), folded)
+
+
+def test_a_trace_logged_line_by_line_keeps_its_prefix_on_the_header_only() -> None:
+    prefix = "2026-01-01 10:00:00.123 4242 TRACE app.worker "
+    trace = ["Traceback (most recent call last):", '  File "/srv/a.py", line 3, in run',
+             "    go()", "ValueError: bad"]
+    text = "\n".join([f"{prefix}{line}" for line in trace] + ["done"])
+    folded = fold_log.fold(text)
+    out = folded.text.split("\n")
+    assert out[0] == prefix + trace[0]
+    assert out[1:4] == ['  File "/srv/a.py", line 3, in run', "  go()", "  ValueError: bad"]
+    check_order(text, folded)
+    other = text.replace("4242 TRACE app.worker     go()", "4243 TRACE app.worker     go()")
+    assert fold_log.fold(other).text == other  # a line with another prefix: all kept
 
 
 def test_ndjson_lines_are_written_once_per_key_set_with_values_as_written() -> None:
