@@ -30,8 +30,7 @@ from llmx.compress.traces import SharedFrames, trace_units, unprefixed
 TIMES = "\u00d7"
 _WORDS_DUE = "\x01"  # where a slot's missing words go, once the output's words are known
 LEGEND = (
-    f"[folded log: T [{TIMES}N] = N lines like T, at the first; <a|b> values; "
-    "<a..b> range or first..last]"
+    f"[folded log: T [{TIMES}N] = N lines like T, at the first; <a|b> values; <a..b> range]"
 )
 _TOKEN_ESTIMATE = re.compile(r"[A-Za-z]+|\d{1,3}|[^\sA-Za-z\d]")
 _MIN_SAVING = 2 * len(_TOKEN_ESTIMATE.findall(LEGEND))
@@ -82,6 +81,8 @@ def fold(text: str, level: int = 0) -> Folded:
                            lambda index: found.values_of(index, index + 1))
         if lines is not None:
             found = scan("\n".join(lines))
+    if "JSON lines {" in text:  # rows of ndjson.tabulate: keyed by their values' shapes
+        found = _with_rows(found)
     groups: dict[str, list[int]] = {}
     block = 0  # records fold only within their block (lines between blank lines)
     for start, end in units.items():
@@ -113,6 +114,26 @@ def fold(text: str, level: int = 0) -> Folded:
     removed = len(found.lines) - sum(1 for origin in origins if origin >= 0)
     return Folded(rendered, varying, len(chosen) - varying, traces, removed, merges,
                   tuple(origins))
+
+
+def _with_rows(found: Scan) -> Scan:
+    from llmx.compress.ndjson_rows import row_keys
+
+    rows = row_keys(found.lines)
+    if not rows:
+        return found
+    keys = list(found.keys)
+    values: list[str] = []
+    first = [0]
+    for index in range(len(found.lines)):
+        row = rows.get(index)
+        if row is None:
+            values.extend(found.values_of(index, index + 1))
+        else:
+            keys[index] = row[0]
+            values.extend(row[1])
+        first.append(len(values))
+    return Scan(found.lines, keys, values, first)
 
 
 def _unfolded(text: str) -> Folded:

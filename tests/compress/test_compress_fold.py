@@ -179,6 +179,33 @@ def test_ndjson_lines_are_written_once_per_key_set_with_values_as_written() -> N
         assert len(json.loads(row.removeprefix("A"))) == 4
 
 
+def test_ndjson_rows_fold_by_kind_with_names_and_messages_as_data() -> None:
+    names = ["Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Zeta", "Theta", "Kappa"]
+    rows = []
+    for i, name in enumerate(names):
+        rows.append(json.dumps({"t": f"09:00:{i:02d}", "action": "run", "test": f"Test{name}"}))
+        verdict = "fail" if name == "Gamma" else "pass"
+        rows.append(json.dumps({"t": f"09:00:{i:02d}.5", "action": verdict,
+                                "test": f"Test{name}"}))
+    text = "\n".join(rows)
+    out = compress(text, "aggressive").split("\n")
+    runs = [line for line in out if '"run"' in line]
+    fails = [line for line in out if '"fail"' in line]
+    assert len(runs) == 1 and runs[0].endswith(f"[{TIMES}8]")  # the names are data
+    assert fails == ['A["09:00:02.5","fail","TestGamma"]']  # the one failure, whole
+    assert all(f"Test{name}" in "\n".join(out) for name in names)  # every name still there
+    check_order(tabulate(text), fold_log.fold(tabulate(text)))
+
+
+def test_ndjson_columns_with_few_values_stay_in_the_template() -> None:
+    rows = [json.dumps({"level": ["info", "warn"][i % 2], "msg": f"job {i} done",
+                        "host": ["north", "south"][i % 2]}) for i in range(12)]
+    out = compress("\n".join(rows), "aggressive").split("\n")
+    folded = [line for line in out if line.startswith("A[")]
+    assert folded == ['A["info","job <0..10> done","north"] [\u00d76]',
+                      'A["warn","job <1..11> done","south"] [\u00d76]']
+
+
 @pytest.mark.parametrize("line", ['{"a": 1, "a": 2}', '{"a": 1} x', '{"a": [1, 2}', '{"a"}'])
 def test_lines_that_are_not_one_json_object_are_left_alone(line: str) -> None:
     text = "\n".join([line] * 4)
