@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 _PYTHON_HEADER = "Traceback (most recent call last):"
 _JAVA_FRAME = re.compile(r"[ \t]*at [\w$.<>/\x00]+\(")  # matched on keys: \x00 is a variable
+_JAVA_FRAME_ANYWHERE = re.compile(r"at [\w$.<>/\x00]+\(")
 _JAVA_MORE = re.compile(
     r"[ \t]*(?:\.\.\. (?:\d+|\x00) more|Caused by: |Suppressed: |[ \t]*at [\w$.<>/\x00]+\()")
 KEY = "\x00"  # a variable, in a key (shapes.KEY)
@@ -89,6 +90,8 @@ def _prefix(keys: Sequence[str], start: int) -> str | None:
     if (position := header.find(_PYTHON_HEADER)) >= 0:
         prefix = header[:position]
         return prefix if following.startswith(prefix) else None
+    if _JAVA_FRAME_ANYWHERE.search(following) is None:  # cheap: most lines hold no frame
+        return None
     size = 0
     limit = min(len(header), len(following))
     while size < limit and header[size] == following[size]:
