@@ -83,7 +83,7 @@ def test_fixtures_fold_keep_every_word_and_never_reorder(
 ) -> None:
     text = fixture(name)
     out = compress(text, "aggressive")
-    assert count(out) < 0.3 * count(text), name  # measured 73-85 % saved
+    assert count(out) < 0.3 * count(text), name  # measured 77.6-86.6 % saved
     assert set(WORD.findall(text)) <= set(WORD.findall(out))
     check_rows(text)
     check_order(tabulate(text), fold_log.fold(tabulate(text)))
@@ -98,6 +98,21 @@ def test_structured_logs_keep_every_word_and_never_reorder(shared_data: Path, na
     assert len(words & set(WORD.findall(out))) >= 0.98 * len(words)
     check_rows(text)
     check_order(tabulate(text), fold_log.fold(tabulate(text)))
+
+
+@pytest.mark.parametrize("name", ["jvm_service_exceptions.log", "http_events.ndjson",
+                                  *STRUCTURED[:3]])
+def test_traces_and_ndjson_fold_like_logs_85_percent_keeping_98_percent_of_words(
+    name: str, count: Callable[[str], int], shared_data: Path
+) -> None:
+    """The logs' acceptance, on the inputs that meet it (the Python fixture and the Spark
+    event log do not: see fixtures/README.md and the closing note)."""
+    text = fixture(name) if name in NAMES else structured(shared_data, name)
+    out = compress(text, "aggressive")
+    before, after = count(text), count(out)
+    assert after <= 0.15 * before, f"{name}: {before} -> {after} tokens"
+    words = set(WORD.findall(text))
+    assert len(words & set(WORD.findall(out))) >= 0.98 * len(words)
 
 
 def test_a_python_trace_is_folded_whole_with_its_count() -> None:
