@@ -14,6 +14,12 @@ times, names and messages, and every word of a folded value is still listed in i
 Why it is general: in a log of JSON events the keys are the schema and a column that
 repeats a few values names the kind of event; a column that changes on most rows carries
 per-event data, whatever program wrote it.
+
+A data string holding a blank is a *message*: its text is templated like a log line (its
+tokens with digits are variables), and where it repeats one of the row's other data strings
+(``"=== RUN TestX"`` in the row of test ``TestX``) that part is a variable too; so messages
+alike but for their event's own fields fold, and a message seen once stays whole. Why it
+is general: a message that names its event's fields varies with them, not with its text.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from llmx.compress.shapes import KEY, MAX_LISTED
+from llmx.compress.shapes import KEY, MAX_LISTED, split_line_parts
 
 DATA_SHARE = 4  # a string column with more distinct values than rows / DATA_SHARE is data
 _DEFINITION = re.compile(r"\[([A-Z]+) = JSON lines \{")
@@ -29,6 +35,8 @@ _ROW = re.compile(r"([A-Z]+)\[")
 _TOKEN = re.compile(
     r'"(?:[^"\\\n]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null|[\[\]{}:,]|[ \t]+')
 _DIGIT = re.compile(r"\d")
+_BLANK = re.compile(r" |\\[nt]")  # in a JSON string: a space, or a newline or tab escaped
+_ESCAPED_BLANK = re.compile(r"(\\[nrt])")
 
 Leaf = tuple[tuple[str | int, ...], int, int]  # column, start, end
 
@@ -45,19 +53,71 @@ def row_keys(lines: Sequence[str]) -> dict[int, tuple[str, list[str]]]:
             if leaves is not None:
                 rows[index] = leaves
     data = _data_columns(lines, rows)
-    out: dict[int, tuple[str, list[str]]] = {}
-    for index, leaves in rows.items():
-        line = lines[index]
-        literal: list[str] = []
-        values: list[str] = []
-        position = 0
-        for column, start, end in leaves:
-            if column in data or _DIGIT.search(line, start, end):
-                literal.append(line[position:start])
-                values.append(line[start:end])
-                position = end
-        literal.append(line[position:])
-        out[index] = (KEY.join(literal), values)
+    return {index: _row_key(lines[index], leaves, data) for index, leaves in rows.items()}
+
+
+def _row_key(line: str, leaves: list[Leaf], data: set[tuple[str | int, ...]]
+             ) -> tuple[str, list[str]]:
+    """A row's key and values: a data leaf is one value, or, when it is a message (a string
+    holding a blank), its text is templated like a log line (``_message_parts``)."""
+    slots = [(start, end) for column, start, end in leaves
+             if column in data or _DIGIT.search(line, start, end)]
+    messages = {start for start, end in slots if line[start] == '"' and _BLANK.search(
+        line, start, end)}
+    names = [line[start + 1 : end - 1] for start, end in slots
+             if start not in messages and end - start > 5 and line[start] == '"'
+             and not _DIGIT.search(line, start, end)]
+    literal: list[str] = []
+    values: list[str] = []
+    buffer: list[str] = []
+    position = 0
+    for start, end in slots:
+        buffer.append(line[position:start])
+        position = end
+        if start not in messages:
+            literal.append("".join(buffer))
+            buffer = []
+            values.append(line[start:end])
+            continue
+        parts = _message_parts(line[start + 1 : end - 1], names)
+        buffer.append('"' + parts[0])
+        for variable, after in zip(parts[1::2], parts[2::2], strict=True):
+            literal.append("".join(buffer))
+            buffer = [after]
+            values.append(variable)
+        buffer.append('"')
+    buffer.append(line[position:])
+    literal.append("".join(buffer))
+    return KEY.join(literal), values
+
+
+def _message_parts(text: str, names: Sequence[str]) -> list[str]:
+    """``text`` (a JSON string's inside) as literal and variables, alternating: the row's
+    names (its other data strings) where they recur, then variables as in a log line."""
+    pieces = [text]
+    for name in sorted((name for name in names if name in text), key=len, reverse=True):
+        split: list[str] = []
+        for index, piece in enumerate(pieces):
+            if index % 2:
+                split.append(piece)
+                continue
+            for part_index, part in enumerate(piece.split(name)):
+                if part_index:
+                    split.append(name)
+                split.append(part)
+        pieces = split
+    out = [""]
+    for index, piece in enumerate(pieces):
+        if index % 2:
+            out.extend((piece, ""))
+            continue
+        for run_index, run in enumerate(_ESCAPED_BLANK.split(piece)):
+            if run_index % 2:  # an escaped newline or tab separates tokens, as a blank does
+                out[-1] += run
+                continue
+            parts = split_line_parts(run)
+            out[-1] += parts[0]
+            out.extend(parts[1:])
     return out
 
 

@@ -212,6 +212,24 @@ def test_ndjson_rows_fold_by_kind_with_names_and_messages_as_data() -> None:
     check_order(tabulate(text), fold_log.fold(tabulate(text)))
 
 
+def test_ndjson_messages_fold_by_their_text_with_their_own_fields_as_variables() -> None:
+    names = ["Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Zeta"]
+    rows = []
+    for i, name in enumerate(names):
+        rows.append(json.dumps({"t": f"09:00:{i:02d}", "test": f"Test{name}",
+                                "out": f"=== RUN   Test{name}\n"}))
+        if name == "Gamma":
+            rows.append(json.dumps({"t": f"09:00:{i:02d}.2", "test": "TestGamma",
+                                    "out": "    gamma_test.go:7: wanted 3 got 4\n"}))
+    text = "\n".join(rows)
+    out = compress(text, "aggressive").split("\n")
+    (runs,) = [line for line in out if "=== RUN" in line]
+    assert '"=== RUN   <TestAlpha|TestZeta|… 6 distinct>\\n"' in runs  # the name varies
+    assert runs.endswith(f"[{TIMES}6]")
+    assert 'A["09:00:02.2","TestGamma","    gamma_test.go:7: wanted 3 got 4\\n"]' in out
+    check_order(tabulate(text), fold_log.fold(tabulate(text)))
+
+
 def test_ndjson_columns_with_few_values_stay_in_the_template() -> None:
     rows = [json.dumps({"level": ["info", "warn"][i % 2], "msg": f"job {i} done",
                         "host": ["north", "south"][i % 2]}) for i in range(12)]
