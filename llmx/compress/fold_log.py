@@ -20,20 +20,17 @@ and Markdown table rows are never folded; a NUL in the input disables folding.
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from llmx.compress.shapes import WORD, split_line_parts, summarise, words_of
-from llmx.compress.traces import SharedFrames, trace_units
+from llmx.compress.shapes import KEY, WORD, scan_lines, summarise, words_of
+from llmx.compress.traces import SharedFrames, trace_units, unprefixed
 
 TIMES = "\u00d7"
-KEY = "\x00"  # stands for one variable in a key
 _WORDS_DUE = "\x01"  # where a slot's missing words go, once the output's words are known
 LEGEND = (
-    f"[folded log: “T [{TIMES}N]” = N lines like T, placed at the first; "
-    "<a|b> values seen, <a..b> range (numbers) or first..last (times)]"
+    f"[folded log: T [{TIMES}N] = N lines like T, at the first; <a|b> values; <a..b> range]"
 )
 _TOKEN_ESTIMATE = re.compile(r"[A-Za-z]+|\d{1,3}|[^\sA-Za-z\d]")
 _MIN_SAVING = 2 * len(_TOKEN_ESTIMATE.findall(LEGEND))
@@ -65,10 +62,7 @@ def merged_note(merges: int) -> str:
 
 
 def scan(text: str) -> Scan:
-    parts = split_line_parts(text)
-    keys = KEY.join(parts[0::2]).split("\n")
-    first = list(itertools.accumulate((key.count(KEY) for key in keys), initial=0))
-    return Scan(text.split("\n"), keys, parts[1::2], first)
+    return Scan(*scan_lines(text))
 
 
 def fold_templates(text: str) -> str:
@@ -82,6 +76,13 @@ def fold(text: str, level: int = 0) -> Folded:
         return _unfolded(text)
     found = scan(text)
     units = trace_units(found.lines, found.keys)
+    if len(units) < len(found.lines):  # traces: their prefixes after the header go
+        lines = unprefixed(found.lines, found.keys, units,
+                           lambda index: found.values_of(index, index + 1))
+        if lines is not None:
+            found = scan("\n".join(lines))
+    if "JSON lines {" in text:  # rows of ndjson.tabulate: keyed by their values' shapes
+        found = _with_rows(found)
     groups: dict[str, list[int]] = {}
     block = 0  # records fold only within their block (lines between blank lines)
     for start, end in units.items():
@@ -113,6 +114,26 @@ def fold(text: str, level: int = 0) -> Folded:
     removed = len(found.lines) - sum(1 for origin in origins if origin >= 0)
     return Folded(rendered, varying, len(chosen) - varying, traces, removed, merges,
                   tuple(origins))
+
+
+def _with_rows(found: Scan) -> Scan:
+    from llmx.compress.ndjson_rows import row_keys
+
+    rows = row_keys(found.lines)
+    if not rows:
+        return found
+    keys = list(found.keys)
+    values: list[str] = []
+    first = [0]
+    for index in range(len(found.lines)):
+        row = rows.get(index)
+        if row is None:
+            values.extend(found.values_of(index, index + 1))
+        else:
+            keys[index] = row[0]
+            values.extend(row[1])
+        first.append(len(values))
+    return Scan(found.lines, keys, values, first)
 
 
 def _unfolded(text: str) -> Folded:
@@ -173,9 +194,8 @@ def _render(key: str, member_values: list[list[str]]) -> tuple[str, list[set[str
     out = [literal[0]]
     missing: list[set[str]] = []
     for column, text in zip(zip(*member_values, strict=True), literal[1:], strict=True):
-        shown, words = summarise(column)
+        shown, words = summarise(column, _WORDS_DUE)
         if words:
-            shown = shown[:-1] + _WORDS_DUE + ">" if shown.endswith(">") else shown + _WORDS_DUE
             missing.append(words)
         out.append(shown)
         out.append(text)
@@ -205,6 +225,13 @@ def _emit(found: Scan, units: dict[int, int], groups: dict[str, list[int]],
             if legend_at is None and "<" in chosen[start]:
                 legend_at = len(out)
             lines = chosen[start].split("\n")
+            if end - start > 1 and _WORDS_DUE not in chosen[start]:  # a trace: shared runs
+                for line, offset in shared.shorten(lines[:-1]):
+                    out.append(line)
+                    origins.append(start + offset)
+                out.append(lines[-1])
+                origins.append(-1)  # the line "[trace above xN]"
+                continue
             out.extend(lines)
             origins.extend(range(start, start + len(lines)))
             if end - start > 1:

@@ -19,8 +19,10 @@ Aggressive adds:
                   (``ndjson.py``)
   ``log_fold``    records (lines, or whole stack traces) sharing a template (they differ only
                   in variable tokens: numbers, ids, times, IPs, paths with ids) -> one template
-                  with a count and a summary of each slot's values; repeated runs of trace
-                  frames -> one reference (``fold_log.py``, ``shapes.py``, ``traces.py``)
+                  with a count and a summary of each slot's values; NDJSON rows by their
+                  values' shapes (``ndjson_rows.py``); a trace's repeated log prefix on its
+                  header only; runs of trace lines seen in an earlier trace -> one reference
+                  (``fold_log.py``, ``shapes.py``, ``traces.py``)
 
 Never rewritten in any mode: fenced and inline code, URLs, paths, quoted strings, JSON
 strings, indented code lines, and numbers. Log folding never cuts inside one either: a

@@ -31,22 +31,44 @@ from dataclasses import dataclass
 
 _FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$", re.MULTILINE)
 
-# Every branch starts with a literal so that the regex engine can skip ahead quickly; the
-# checks on the character before a quote are lookbehinds placed after the quote itself.
-_PROTECTED = re.compile(
-    r"""(
-      ```[^\n]*?```                               # inline code, three backticks
-    | ``[^\n]*?``                                 # inline code, two backticks
-    | `[^`\n]+`                                   # inline code
-    | \ {4}(?<=\n\ {4})(?![\ \t]*(?:[-*+]|\d{1,9}[.)])[\ \t])[^\n]*  # indented code line
-    | \t(?<=\n\t)(?![\ \t]*(?:[-*+]|\d{1,9}[.)])[\ \t])[^\n]*       # (tab-indented)
-    | "(?<![\w"]")[^"\n]*"                        # "double quoted"
-    | “[^”\n]*”                                   # “curly double quoted”
-    | \u2018[^\u2019\n]*\u2019                       # curly single quoted
-    | '(?<![\w']')(?=[^\s'])[^'\n]*?(?<=[^\s'])'(?![\w'])   # 'quoted', not an apostrophe
-    )""",
-    re.VERBOSE,
+# One pattern per kind of span, each starting with a literal (a regex that starts with a set
+# of characters tests each character against it, several times slower than a literal), tried
+# only when its probe occurs; ``_protected_spans`` merges them as one alternation would: the
+# leftmost span, and on a tie the kind listed first. Indented lines are found after their
+# line's "\n", which is not part of the span.
+_NOT_A_LIST_ITEM = r"(?![ \t]*(?:[-*+]|\d{1,9}[.)])[ \t])"
+_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("```", re.compile(r"```[^\n]*?```")),  # inline code, three backticks
+    ("``", re.compile(r"``[^\n]*?``")),  # inline code, two backticks
+    ("`", re.compile(r"`[^`\n]+`")),  # inline code
+    ("\n    ", re.compile(rf"\n( {{4}}{_NOT_A_LIST_ITEM}[^\n]*)")),  # indented code line
+    ("\n\t", re.compile(rf"\n(\t{_NOT_A_LIST_ITEM}[^\n]*)")),  # (tab-indented)
+    ('"', re.compile(r'"(?<![\w"]")[^"\n]*"')),  # "double quoted"
+    ("\u201c", re.compile("\u201c[^\u201d\n]*\u201d")),  # curly double quoted
+    ("\u2018", re.compile("\u2018[^\u2019\n]*\u2019")),  # curly single quoted
+    ("'", re.compile(r"'(?<![\w']')(?=[^\s'])[^'\n]*?(?<=[^\s'])'(?![\w'])")),  # not don't
 )
+
+
+def _protected_spans(text: str) -> Iterator[tuple[int, int]]:
+    """``(start, end)`` of each protected span of ``text``, in order, none overlapping."""
+    kinds = [pattern for probe, pattern in _KINDS if probe in text]
+    found = [pattern.search(text) for pattern in kinds]
+    position = 0
+    while True:
+        best: tuple[int, int] | None = None
+        for index, match in enumerate(found):
+            if match is not None and match.start(match.lastindex or 0) < position:
+                found[index] = match = kinds[index].search(text, position)
+            if match is not None:
+                span = match.span(match.lastindex or 0)
+                if best is None or span[0] < best[0]:
+                    best = span
+        if best is None:
+            return
+        yield best
+        position = best[1]
+
 
 # A line that may open a JSON object or array: the bracket, then what a JSON value can hold.
 _JSON_START = re.compile(r"^[ \t]*([\[{])[ \t\r]*(?:[\"{\[\]}\d\-tfn]|$)", re.MULTILINE)
@@ -184,6 +206,12 @@ def mask(text: str, *, minify: bool) -> Masked:
 
 
 def _mask_inline(chunk: str, mark: str, spans: list[str], out: list[str]) -> None:
-    parts = _PROTECTED.split("\n" + chunk)  # "\n": the indented-line branches see a line start
-    spans.extend(parts[1::2])
-    out.append(mark.join(parts[0::2])[1:])
+    text = "\n" + chunk  # "\n": an indented line at the start is at a line start
+    pieces: list[str] = []
+    position = 0
+    for start, end in _protected_spans(text):
+        pieces.append(text[position:start])
+        spans.append(text[start:end])
+        position = end
+    pieces.append(text[position:])
+    out.append(mark.join(pieces)[1:])

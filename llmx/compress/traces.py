@@ -16,18 +16,25 @@ or nothing) and whose rest is a frame:
   ``Suppressed: ...`` lines, which start a nested cause.
 
 Both shapes are the languages' own traceback formats, not any product's.
+
+``unprefixed`` writes the prefix of a trace whose lines all carry the header's (same time,
+process, logger: one event logged line by line) on the header only; the other lines keep
+their rest, indented by two spaces. Why it is general: a logger repeats its columns on every
+line of a multi-line message, and they say nothing the header does not.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 _PYTHON_HEADER = "Traceback (most recent call last):"
 _JAVA_FRAME = re.compile(r"[ \t]*at [\w$.<>/\x00]+\(")  # matched on keys: \x00 is a variable
+_JAVA_FRAME_ANYWHERE = re.compile(r"at [\w$.<>/\x00]+\(")
 _JAVA_MORE = re.compile(
     r"[ \t]*(?:\.\.\. (?:\d+|\x00) more|Caused by: |Suppressed: |[ \t]*at [\w$.<>/\x00]+\()")
+KEY = "\x00"  # a variable, in a key (shapes.KEY)
 _EXCEPTION = re.compile(r"[A-Za-z_][\w.$]*(?::|$)")
 
 
@@ -48,6 +55,31 @@ def trace_units(lines: Sequence[str], keys: Sequence[str]) -> dict[int, int]:
     return units
 
 
+CONTINUED = "  "  # stands for the header's prefix on a trace's later lines
+
+
+def unprefixed(lines: Sequence[str], keys: Sequence[str], units: dict[int, int],
+               values_of: Callable[[int], Sequence[str]]) -> list[str] | None:
+    """``lines`` with each trace's repeated prefix left out after its header (see the module
+    docstring); None when no trace has one."""
+    out: list[str] | None = None
+    for start, end in units.items():
+        if end - start < 2 or (prefix := _prefix(keys, start)) is None or not prefix.strip():
+            continue
+        literal = prefix.split(KEY)
+        values = values_of(start)[: len(literal) - 1]
+        text = "".join(piece for pair in zip(literal, values, strict=False) for piece in pair)
+        text += literal[-1]
+        if len(values) < len(literal) - 1 or not all(
+                line.startswith(text) for line in lines[start + 1 : end]):
+            continue
+        if out is None:
+            out = list(lines)
+        for index in range(start + 1, end):
+            out[index] = CONTINUED + lines[index][len(text) :].lstrip(" ")
+    return out
+
+
 def _may_head(line: str, following: str) -> bool:
     return _PYTHON_HEADER in line or " at " in following or "\tat " in following
 
@@ -58,6 +90,8 @@ def _prefix(keys: Sequence[str], start: int) -> str | None:
     if (position := header.find(_PYTHON_HEADER)) >= 0:
         prefix = header[:position]
         return prefix if following.startswith(prefix) else None
+    if _JAVA_FRAME_ANYWHERE.search(following) is None:  # cheap: most lines hold no frame
+        return None
     size = 0
     limit = min(len(header), len(following))
     while size < limit and header[size] == following[size]:
@@ -117,40 +151,54 @@ class SharedFrames:
     ``MIN_SHARED`` or more consecutive lines that stood, consecutively and in the same
     order, in a trace given to it before replaced by ``[same N lines as above from:
     FIRST]`` (indented like the run): the reader finds FIRST above and reads N lines from
-    there. Order is kept; a trace's header line is never replaced, so each trace still says
-    what failed.
+    there; when the run stands at the same place in the trace just before this one, the
+    reference is ``[same N lines as above]`` (those lines of the trace above, which may
+    themselves point further up). The longest run is taken (a line seen in several places,
+    such as a blank line or a frame that recurs, is tried at each, the latest first); a run
+    never starts at a blank line.
+    Order is kept; a trace's header line is never replaced, so each trace still says what
+    failed.
     """
 
     def __init__(self) -> None:
-        self._seen: dict[str, tuple[int, int]] = {}  # line -> (trace, position) where first seen
-        self._traces = 0
+        self._traces: list[Sequence[str]] = []
+        self._where: dict[str, list[tuple[int, int]]] = {}  # line -> (trace, position)s
 
     def shorten(self, lines: Sequence[str]) -> list[tuple[str, int]]:
         """The trace's output lines, each with the offset of the first line it stands for."""
-        trace = self._traces
-        self._traces += 1
-        for position, line in enumerate(lines):
-            self._seen.setdefault(line, (trace, position))
         out = [(lines[0], 0)]
         index = 1
         while index < len(lines):
-            run = self._run(lines, index, trace)
+            run, above = self._run(lines, index) if lines[index].strip() else (0, False)
             if run >= MIN_SHARED:
                 first = lines[index]
                 indent = first[: len(first) - len(first.lstrip())]
-                out.append((f"{indent}[same {run} lines as above from: {first.strip()}]", index))
+                where = "" if above else f" from: {first.strip()}"
+                out.append((f"{indent}[same {run} lines as above{where}]", index))
                 index += run
             else:
                 out.append((lines[index], index))
                 index += 1
+        trace = len(self._traces)
+        self._traces.append(lines)
+        for position, line in enumerate(lines):
+            self._where.setdefault(line, []).append((trace, position))
         return out
 
-    def _run(self, lines: Sequence[str], index: int, trace: int) -> int:
-        where = self._seen.get(lines[index])
-        if where is None or where[0] == trace:
-            return 0
-        size = 1
-        while index + size < len(lines) and \
-                self._seen.get(lines[index + size]) == (where[0], where[1] + size):
-            size += 1
-        return size
+    def _run(self, lines: Sequence[str], index: int) -> tuple[int, bool]:
+        """The longest earlier run starting with ``lines[index]``; whether it stands at the
+        same place in the trace just before."""
+        best, above = 0, False
+        latest = len(self._traces) - 1
+        for trace, position in reversed(self._where.get(lines[index], [])[-MAX_TRIED:]):
+            earlier = self._traces[trace]
+            size = 1
+            while index + size < len(lines) and position + size < len(earlier) and \
+                    earlier[position + size] == lines[index + size]:
+                size += 1
+            if size > best:
+                best, above = size, trace == latest and position == index
+        return best, above
+
+
+MAX_TRIED = 16  # earlier places of one line tried for a run (bounds the work per line)

@@ -13,6 +13,7 @@ from llmx.compress.rules import (
     compress,
     rules_for,
 )
+from llmx.compress.rules_protect import mask
 
 MODES = ("conservative", "aggressive")
 TIMES = "\u00d7"
@@ -87,6 +88,20 @@ def test_indented_code_lines_keep_their_inner_spacing() -> None:
 def test_apostrophes_are_not_quotes_but_single_quotes_are() -> None:
     out = compress("It's fine, please don't worry. Say 'please  help' now.", "aggressive")
     assert out == "It's fine, don't worry. Say 'please  help' now."
+
+
+@pytest.mark.parametrize(("text", "spans"), [
+    ("say 'a \"b' c\" d", ["'a \"b'"]),  # the leftmost span wins; the later quote is text
+    ("x \"a 'b\" c' d", ['"a \'b"']),
+    ("    first line\ntext `one` and ``two`` and ```three```", [
+        "    first line", "`one`", "``two``", "```three```"]),
+    ("a\n\tcode 'q'\n    - item 'r'", ["\tcode 'q'", "'r'"]),  # a list item is not code
+    ("“a” and ‘b’ but don't", ["“a”", "‘b’"]),  # noqa: RUF001 - curly quotes are the case
+])
+def test_protected_spans_are_found_leftmost_first(text: str, spans: list[str]) -> None:
+    masked = mask(text, minify=False)
+    assert masked.spans == tuple(spans)
+    assert masked.restore(masked.text) == text
 
 
 def test_filler_inside_a_token_is_never_removed() -> None:
@@ -244,7 +259,7 @@ def test_log_lines_fold_into_a_template_with_count_and_value_summaries() -> None
     )
     assert body[1] == "2024-01-01 10:00:59 ERROR disk /dev/sda1 failed"  # rare: verbatim
     assert body[2] == (
-        f"<2024-01-02 11:00:00..2024-01-02 11:00:05> WARN retrying <5|3> times [{TIMES}6]"
+        f"<2024-01-02 11:00:00..05> WARN retrying <5|3> times [{TIMES}6]"  # same minute
     )
     assert len(body) == 3
 

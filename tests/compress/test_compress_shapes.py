@@ -52,7 +52,17 @@ def test_split_parts_put_back_together_are_the_text() -> None:
     (["blk_7", "blk_-9", "blk_12", "blk_3"], "blk_<-9..12>", set()),  # one integer varies
     (["ab1x", "cd2y", "ef3z", "gh4w"], "<ab1x|gh4w|… 4 distinct>", set()),
     (["user=alice1", "user=bobby2", "user=carol3", "user=dave4"],
-     "<user=alice1|user=dave4|… 4 distinct>", {"bobby", "carol"}),
+     "user=<alice1|dave4|… 4 distinct>", {"bobby", "carol"}),  # a shared part written once
+    (["worker-11", "worker-13", "worker-11"], "worker-<11|13>", set()),
+    (["10.0.11.5:5432", "10.0.13.5:5432"], "10.0.<11|13>.5:5432", set()),  # cut at a dot
+    (["ab12", "ab13"], "<ab12|ab13>", set()),  # never inside a run of letters and digits
+    (["0.551s", "1.654s", "0.2s", "2.907s"], "<0.2..2.907>s", set()),  # a unit
+    (["08:00:03,111", "08:00:40,000", "08:00:59,183", "08:01:00,000"],
+     "<08:00:03,111..01:00,000>", set()),  # the last without the hour it shares
+    (["2024-01-01 10:00:00", "2024-01-02 10:00:00", "2024-01-03 10:00:29", "2024-01-03 9:00"],
+     "<2024-01-01 10:00:00..2024-01-03 9:00>", set()),  # never a part of a date
+    (["2024-01-01 10:00:00", "2024-01-01 10:00:09", "2024-01-01 10:00:29", "2024-01-01 11:00"],
+     "<2024-01-01 10:00:00..11:00>", set()),  # same day: the date left out
 ])
 def test_summaries(values: list[str], shown: str, missing: set[str]) -> None:
     assert summarise(values) == (shown, missing)
