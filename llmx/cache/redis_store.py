@@ -47,7 +47,7 @@ import redis
 
 from llmx.cache import rows
 from llmx.cache.databases import CacheUnavailable
-from llmx.cache.redis_scripts import BUCKET, RELEASE, RENEW
+from llmx.cache.redis_scripts import ADMIT, BUCKET, RELEASE, RENEW
 from llmx.cache.types import Entry
 from llmx.state import Warn
 
@@ -233,6 +233,17 @@ class RedisStore:
         wait = self._do(lambda: self._client.eval(BUCKET, 1, PREFIX + "b:" + name,
                                                   per_second, capacity, amount, ttl_ms))
         return float(wait)
+
+    def admit(self, buckets: list[tuple[str, float, float, float, float]], ttl_ms: int
+              ) -> tuple[int, float]:
+        """Take from every bucket ``(name, per_second, capacity, need, take)`` only when each
+        holds ``need``, atomically: ``(0, 0.0)``, or (the 1-based index of a short bucket,
+        seconds until it holds its need), taking nothing."""
+        names = [PREFIX + "b:" + bucket[0] for bucket in buckets]
+        numbers = [number for bucket in buckets for number in bucket[1:]]
+        short, wait = self._do(lambda: self._client.eval(ADMIT, len(names), *names, *numbers,
+                                                         ttl_ms))
+        return int(short), float(wait)
 
     # -- helpers ------------------------------------------------------------------------------
 

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from llmx.cli._io import Io
 from llmx.errors import ExitCode, UsageError
+
+if TYPE_CHECKING:
+    from llmx.config.profile import Profile
+    from llmx.config.serve import ServeSettings
+    from llmx.serve.budgets import Budgets
 
 
 def run_serve(io: Io, *, host: str, port: int, profile: str | None, config: str | None,
@@ -16,15 +23,19 @@ def run_serve(io: Io, *, host: str, port: int, profile: str | None, config: str 
     from llmx.config.files import load
     from llmx.config.profile import resolve_profile
     from llmx.config.schema import check_flag, integer
-    from llmx.serve.run import bind, is_loopback, keys_from
+    from llmx.config.serve import serve_of
+    from llmx.serve.keys import client_keys
+    from llmx.serve.run import bind, is_loopback
 
     port = check_flag("--port", integer(0, 65535), port)
     settings = load(config, io.env, Path.cwd())
     default = resolve_profile(settings, profile)
-    keys = keys_from(dict(io.env), api_key_env)
+    serve_table = serve_of(settings)
+    keys = client_keys(dict(io.env), api_key_env, serve_table)
     if not keys and not is_loopback(host):
-        raise UsageError(f"--host {host} is not a loopback address: give --api-key-env VAR, "
-                         "so that only your clients can spend your providers' keys")
+        raise UsageError(f"--host {host} is not a loopback address: give --api-key-env VAR "
+                         "(or [serve.clients] keys), so that only your clients can spend "
+                         "your providers' keys")
     sock = bind(host, port)
     from llmx.serve.app import ServeApp
     from llmx.serve.clients import Clients
@@ -35,14 +46,33 @@ def run_serve(io: Io, *, host: str, port: int, profile: str | None, config: str 
         io.stderr.write(f"warning: {message}\n")
         io.stderr.flush()
 
-    clients = Clients(settings, default, env=io.env, warn=Once(warn))
-    app = ServeApp(clients, keys=keys, log=io.stderr)
+    once = Once(warn)
+    clients = Clients(settings, default, env=io.env, warn=once)
+    budgets = _budgets(serve_table, default, io, warn)
+    app = ServeApp(clients, keys=keys, log=io.stderr, budgets=budgets)
     serve(app, sock, io.stdout, lambda url: _say(io, url, bool(keys)))
     return int(ExitCode.OK)
 
 
+def _budgets(serve_table: ServeSettings, default: Profile, io: Io,
+             warn: Callable[[str], None]) -> Budgets:
+    """The clients' budgets: in the default profile's Redis when its cache is there."""
+    import time
+
+    from llmx.serve.budgets import Budgets
+
+    clients = dict(serve_table.clients)
+    if default.cache.backend != "redis" or not any(c.rpm or c.tpm for c in clients.values()):
+        return Budgets(clients, warn=warn)
+    from llmx.cache.shared import open_redis
+    from llmx.paths import cache_dir
+
+    store = open_redis(default.cache, cache_dir(io.env), clock=time.time, warn=None)
+    return Budgets(clients, shared=store, warn=warn)
+
+
 def _say(io: Io, url: str, keyed: bool) -> None:
-    auth = "clients must send one of the --api-key-env keys" if keyed else "no client key needed"
+    auth = "clients must send one of their keys" if keyed else "no client key needed"
     io.stderr.write(f"llmx serve: OpenAI clients use base_url={url}/v1 ({auth}); "
                     "Ctrl-C stops it\n")
     io.stderr.flush()
