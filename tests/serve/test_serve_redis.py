@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import httpx
 import openai
+import pytest
 
 from tests.integration.conftest import Sim
 from tests.redis_kit import RedisServer, _redis_session, redis_server
@@ -69,3 +70,21 @@ def test_ten_streams_over_two_proxies_reach_the_provider_once(
     answers = asyncio.run(ten())
     assert len(set(answers)) == 1 and answers[0]
     assert _requests(slow) == 1
+
+
+def test_a_client_budget_is_one_budget_across_proxies(sim: Sim, serve_factory: Factory,
+                                                      redis_server: RedisServer) -> None:
+    config = (_config(sim, redis_server.url)
+              + '[serve.clients.ci]\nkey_env = "CI_KEY"\nrpm = 3\n')
+    env = {"CI_KEY": "ci-secret"}
+    proxies = [serve_factory(sim, env=env, config=config) for _ in range(2)]
+    clients = [openai.OpenAI(base_url=p.v1, api_key="ci-secret", max_retries=0)
+               for p in proxies]
+    for i in range(3):  # A, B, A: three of the minute's three requests
+        clients[i % 2].chat.completions.create(
+            model="local", messages=[{"role": "user", "content": f"budget question {i}"}])
+    with pytest.raises(openai.RateLimitError) as caught:  # B has served only one
+        clients[1].chat.completions.create(
+            model="local", messages=[{"role": "user", "content": "one too many"}])
+    assert int(caught.value.response.headers["retry-after"]) >= 1
+    assert redis_server.command("EXISTS", "llmx:b:serve:requests:ci") == "1"
