@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,9 +9,8 @@ from llmx.cli._io import Io
 from llmx.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
+    from llmx.cache.redis_store import RedisStore
     from llmx.config.profile import Profile
-    from llmx.config.serve import ServeSettings
-    from llmx.serve.budgets import Budgets
 
 
 def run_serve(io: Io, *, host: str, port: int, profile: str | None, config: str | None,
@@ -46,29 +44,30 @@ def run_serve(io: Io, *, host: str, port: int, profile: str | None, config: str 
         io.stderr.write(f"warning: {message}\n")
         io.stderr.flush()
 
-    once = Once(warn)
-    clients = Clients(settings, default, env=io.env, warn=once)
-    budgets = _budgets(serve_table, default, io, warn)
-    app = ServeApp(clients, keys=keys, log=io.stderr, budgets=budgets)
+    from llmx.serve.budgets import Budgets
+    from llmx.serve.fleet import Fleet
+    from llmx.serve.metrics import Metrics
+
+    clients = Clients(settings, default, env=io.env, warn=Once(warn))
+    store = _shared_store(default, io)
+    budgets = Budgets(dict(serve_table.clients), shared=store, warn=warn)
+    app = ServeApp(clients, keys=keys, log=io.stderr, budgets=budgets,
+                   fleet=Fleet(Metrics(), store, warn))
     serve(app, sock, io.stdout, lambda url: _say(io, url, bool(keys)))
     return int(ExitCode.OK)
 
 
-def _budgets(serve_table: ServeSettings, default: Profile, io: Io,
-             warn: Callable[[str], None]) -> Budgets:
-    """The clients' budgets: in the default profile's Redis when its cache is there."""
+def _shared_store(default: Profile, io: Io) -> RedisStore | None:
+    """The default profile's Redis (its ``cache.backend = "redis"``), where the clients'
+    budgets and the fleet's metrics are kept; None without one."""
+    if default.cache.backend != "redis":
+        return None
     import time
 
-    from llmx.serve.budgets import Budgets
-
-    clients = dict(serve_table.clients)
-    if default.cache.backend != "redis" or not any(c.rpm or c.tpm for c in clients.values()):
-        return Budgets(clients, warn=warn)
     from llmx.cache.shared import open_redis
     from llmx.paths import cache_dir
 
-    store = open_redis(default.cache, cache_dir(io.env), clock=time.time, warn=None)
-    return Budgets(clients, shared=store, warn=warn)
+    return open_redis(default.cache, cache_dir(io.env), clock=time.time, warn=None)
 
 
 def _say(io: Io, url: str, keyed: bool) -> None:

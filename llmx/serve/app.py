@@ -31,6 +31,7 @@ from llmx.serve.budgets import Budgets
 from llmx.serve.chat import Dialect, Served, chat
 from llmx.serve.clients import Clients
 from llmx.serve.embeddings import embeddings
+from llmx.serve.fleet import Fleet
 from llmx.serve.metrics import Metrics
 from llmx.serve.wire_anthropic import AnthropicDialect
 from llmx.serve.wire_openai import OpenAIDialect
@@ -42,15 +43,17 @@ CHAT_ROUTES = ("/v1/chat/completions", "/v1/messages")
 
 class ServeApp:
     """``keys`` maps each client key to its client's name (none: every request is let in);
-    ``budgets`` holds the clients' rpm / tpm budgets."""
+    ``budgets`` holds the clients' rpm / tpm budgets; ``fleet`` reports the metrics to the
+    fleet's sum (``llmx.serve.fleet``; none: ``/metrics`` is this proxy's own)."""
 
-    __slots__ = ("_budgets", "_clock", "_keys", "_log", "clients", "metrics")
+    __slots__ = ("_budgets", "_clock", "_fleet", "_keys", "_log", "clients", "metrics")
 
     def __init__(self, clients: Clients, *, keys: Mapping[str, str], log: TextIO,
-                 budgets: Budgets | None = None, metrics: Metrics | None = None,
+                 budgets: Budgets | None = None, fleet: Fleet | None = None,
                  clock: Callable[[], float] = time.perf_counter) -> None:
         self.clients = clients
-        self.metrics = metrics or Metrics()
+        self._fleet = fleet or Fleet(Metrics())
+        self.metrics = self._fleet.metrics
         self._keys = tuple((key.encode(), name) for key, name in keys.items())
         self._budgets = budgets or Budgets({})
         self._log = log
@@ -66,8 +69,10 @@ class ServeApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                self._fleet.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                await self._fleet.stop()  # the last counts reach the fleet's sum
                 await self.clients.close()  # queued cache and record writes are written
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -124,7 +129,7 @@ class ServeApp:
         elif path == "/healthz":
             await exchange.json(200, {"status": "ok"})
         else:
-            await exchange.text(200, self.metrics.text(), "text/plain; version=0.0.4")
+            await exchange.text(200, self._fleet.text(), "text/plain; version=0.0.4")
         return Served()
 
     def _client(self, exchange: Exchange) -> str | None:
