@@ -20,12 +20,14 @@ cache tier of a chat answer and the client's name; never a header.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import time
 from collections.abc import Callable, Mapping
 from typing import TextIO
 
+from llmx.errors import LlmxError
 from llmx.serve.asgi import BodyTooLarge, Disconnected, Exchange, Receive, Scope, Send
 from llmx.serve.budgets import Budgets
 from llmx.serve.chat import Dialect, Served, chat
@@ -69,6 +71,7 @@ class ServeApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                await self._warm()
                 self._fleet.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
@@ -76,6 +79,17 @@ class ServeApp:
                 await self.clients.close()  # queued cache and record writes are written
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    async def _warm(self) -> None:
+        """Open the default profile's Client before the first request (its imports, pool and
+        cache cost that request nothing), then freeze what start-up made: the collector
+        never scans it again, so no long pause lands in the middle of an answer."""
+        import gc
+
+        with contextlib.suppress(LlmxError):  # the first request meets it and says why
+            await self.clients.client(self.clients.default)
+        gc.collect()
+        gc.freeze()
 
     async def _http(self, exchange: Exchange) -> None:
         started, served = self._clock(), Served()

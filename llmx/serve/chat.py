@@ -105,12 +105,11 @@ async def _stream(exchange: Exchange, answer: Answer, writer: Writer, dialect: D
     started = False
     try:
         async for chunk in answer:
-            if not started:
+            event = writer.chunk(chunk)
+            if not started:  # the opening events and the first delta leave in one write
                 await exchange.start(200, "text/event-stream", (*header,
                                                                 ("cache-control", "no-cache")))
-                await exchange.write(writer.first())
-                started = True
-            event = writer.chunk(chunk)
+                event, started = writer.first() + event, True
             if event:
                 await exchange.write(event)
     except LlmxError as exc:
