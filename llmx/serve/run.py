@@ -108,8 +108,9 @@ def serve(app: ServeApp, sock: socket.socket, stdout: TextIO,
     stdout.flush()
     if started is not None:
         started(url)
+    # no proxy-headers middleware: the app reads no client address, and a request skips it
     config = uvicorn.Config(app, http=_protocol(), lifespan="on", access_log=False,
-                            log_level="warning",
+                            log_level="warning", proxy_headers=False,
                             timeout_graceful_shutdown=GRACE_S, server_header=False)
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn passes the signal on once it
         asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))  # has shut down
