@@ -73,7 +73,8 @@ async def chat(exchange: Exchange, body: object, clients: Clients, metrics: Metr
         client = await clients.client(profile)
         call = asked.call._replace(model=model)
         plan = client.plan(asked.prompt, call, stream=asked.stream)
-        metrics.coalesced += client.in_flight(plan)  # it joins an identical call in flight
+        joined = client.in_flight(plan)  # it joins an identical call in flight
+        metrics.coalesced += joined
         answer = client.stream(plan, wire_stream=asked.stream)
     except BadRequest as exc:
         await exchange.json(400, dialect.error("invalid_request_error", str(exc)))
@@ -94,8 +95,8 @@ async def chat(exchange: Exchange, body: object, clients: Clients, metrics: Metr
             await failed(exchange, exc, dialect)
             return Served(tier)
         await exchange.json(200, dialect.whole(completion, ident, now), header)
-    return Served(tier, _count(metrics, answer, tier, profile.price)
-                  if exchange.status == 200 else 0)
+    tokens = _count(metrics, answer, tier, profile.price) if exchange.status == 200 else 0
+    return Served(tier, 0 if joined else tokens)  # a follower cost the provider nothing
 
 
 async def _stream(exchange: Exchange, answer: Answer, writer: Writer, dialect: Dialect,
