@@ -21,3 +21,33 @@ return tostring(wait)
 """
 RELEASE = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
             "return redis.call('del', KEYS[1]) else return 0 end")
+# take from every bucket only when each holds what it needs (all or nothing): KEYS are the
+# buckets, ARGV four numbers a bucket (rate a second, capacity, tokens needed, tokens taken)
+# then the expiry in ms; returns {0, "0"} when taken, else {the short bucket's 1-based
+# index, the seconds until it holds what it needs}
+ADMIT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local levels, short, wait = {}, 0, 0
+for i = 1, #KEYS do
+  local rate, capacity = tonumber(ARGV[4 * i - 3]), tonumber(ARGV[4 * i - 2])
+  local need = tonumber(ARGV[4 * i - 1])
+  local state = redis.call('HMGET', KEYS[i], 'tokens', 'stamp')
+  local tokens = tonumber(state[1]) or capacity
+  local stamp = tonumber(state[2]) or now
+  tokens = math.min(capacity, tokens + math.max(0, now - stamp) * rate)
+  levels[i] = tokens
+  if tokens < need and (need - tokens) / rate > wait then
+    short, wait = i, (need - tokens) / rate
+  end
+end
+if short > 0 then
+  return {short, tostring(wait)}
+end
+for i = 1, #KEYS do
+  local left = levels[i] - tonumber(ARGV[4 * i])
+  redis.call('HSET', KEYS[i], 'tokens', tostring(left), 'stamp', tostring(now))
+  redis.call('PEXPIRE', KEYS[i], ARGV[4 * #KEYS + 1])
+end
+return {0, '0'}
+"""

@@ -12,6 +12,7 @@ Keys (``llmx:`` prefix):
     llmx:l:<exact key>        a lease: which process is sending that request now
                               (``llmx.cache.leases``), with an expiry it renews
     llmx:b:<name>             a token bucket (rpm / tpm shared by every process)
+    llmx:m:serve              the proxies' counters, summed (``llmx.serve.fleet``)
     llmx:a:<ns>:<key>         aux values (the model's vectors of stored prompts): tagged
                               bytes, an int or JSON, never a pickle (a shared Redis must not
                               be able to run code in its clients)
@@ -47,7 +48,7 @@ import redis
 
 from llmx.cache import rows
 from llmx.cache.databases import CacheUnavailable
-from llmx.cache.redis_scripts import BUCKET, RELEASE, RENEW
+from llmx.cache.redis_scripts import ADMIT, BUCKET, RELEASE, RENEW
 from llmx.cache.types import Entry
 from llmx.state import Warn
 
@@ -234,6 +235,27 @@ class RedisStore:
                                                   per_second, capacity, amount, ttl_ms))
         return float(wait)
 
+    def admit(self, buckets: list[tuple[str, float, float, float, float]], ttl_ms: int
+              ) -> tuple[int, float]:
+        """Take from every bucket ``(name, per_second, capacity, need, take)`` only when each
+        holds ``need``, atomically: ``(0, 0.0)``, or (the 1-based index of a short bucket,
+        seconds until it holds its need), taking nothing."""
+        names = [PREFIX + "b:" + bucket[0] for bucket in buckets]
+        numbers = [number for bucket in buckets for number in bucket[1:]]
+        short, wait = self._do(lambda: self._client.eval(ADMIT, len(names), *names, *numbers,
+                                                         ttl_ms))
+        return int(short), float(wait)
+
+    def add_counts(self, name: str, deltas: dict[str, float]) -> dict[str, float]:
+        """Add ``deltas`` to the counters of the hash ``name`` and read them all back, in one
+        round trip (``HINCRBYFLOAT`` each, then ``HGETALL``)."""
+        pipe = self._client.pipeline(transaction=True)  # the read sees every addition
+        for field, delta in deltas.items():
+            pipe.hincrbyfloat(PREFIX + name, field, delta)
+        pipe.hgetall(PREFIX + name)
+        found = self._do(pipe.execute)[-1]
+        return {_text(field): float(value) for field, value in found.items()}
+
     # -- helpers ------------------------------------------------------------------------------
 
     def _keys(self, pattern: str) -> Iterator[str]:
@@ -348,6 +370,10 @@ def _said(exc: BaseException) -> str:
     from llmx.errors import redact
 
     return redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _tagged(value: Any) -> bytes:

@@ -182,7 +182,21 @@ def render_example() -> str:
         parts.append(_section(title))
         for example in examples:
             parts.extend([*profile_lines(example), ""])
+    parts += [_section("`llmx serve`: its clients, each with its key and budgets."),
+              *serve_lines(), ""]
     return "\n".join(parts).rstrip("\n") + "\n"
+
+
+def serve_lines() -> list[str]:
+    """The commented ``[serve.clients.NAME]`` example (``llmx.config.serve``)."""
+    from llmx.config.serve import ClientSettings
+
+    intro = ["# Clients of `llmx serve`: a request must carry one of their keys (Authorization:",
+             "# Bearer KEY or x-api-key); over a budget it gets a 429 with retry-after. With",
+             "# cache.backend = \"redis\" on the default profile every proxy shares the budgets."]
+    values = {"key_env": "LLMX_KEY_CI", "rpm": 120, "tpm": 200_000}
+    return [*intro, *table_lines(ClientSettings, "serve.clients.ci", values,
+                                 Style(full=True, helped=True, notes={}, examples={}))]
 
 
 def main(argv: list[str]) -> int:

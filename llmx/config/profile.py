@@ -83,6 +83,7 @@ class Config(NamedTuple):
     default_profile: str | None
     profiles: Mapping[str, Profile]
     source: Path | None = None
+    serve: object = None  # the checked [serve] table: ``llmx.config.serve.serve_of(config)``
 
     @property
     def names(self) -> list[str]:
@@ -141,7 +142,15 @@ def _load(data: Mapping[str, Any], source: Path | None) -> Config:
         schema.text()("default_profile", default)
         if default not in profiles:
             fail("default_profile", _unknown_profile_text(default, profiles))
-    return Config(default, MappingProxyType(profiles), source)
+    return Config(default, MappingProxyType(profiles), source, _serve(data))
+
+
+def _serve(data: Mapping[str, Any]) -> object:
+    if "serve" not in data:
+        return None  # no import: most commands never look at it
+    from llmx.config.serve import serve_settings
+
+    return serve_settings(data["serve"])
 
 
 def profile_path(name: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from llmx.errors import (
     UNAVAILABLE_STATUS,
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from llmx.answer import Answer
     from llmx.config.settings import Price
     from llmx.serve.asgi import Exchange
+    from llmx.serve.budgets import Refused
     from llmx.serve.clients import Clients
     from llmx.serve.metrics import Metrics
     from llmx.types import Chunk, Completion
@@ -51,25 +52,36 @@ class Dialect(Protocol):
     def writer(self, ident: str, created: int, model: str, include_usage: bool) -> Writer: ...
     def error(self, kind: str, message: str) -> dict[str, Any]: ...
     def stream_error(self, kind: str, message: str) -> bytes: ...
+    def over_budget(self, refused: Refused) -> tuple[dict[str, Any],
+                                                     tuple[tuple[str, str], ...]]: ...
+
+
+class Served(NamedTuple):
+    """What a chat request came to: the cache tier it was served from (``miss``: upstream;
+    empty when it failed), and the tokens the provider sent and received for it."""
+
+    tier: str = ""
+    tokens: int = 0
 
 
 async def chat(exchange: Exchange, body: object, clients: Clients, metrics: Metrics,
-               dialect: Dialect) -> str:
-    """Answer one chat request; the cache tier it was served from (``miss``: upstream)."""
+               dialect: Dialect) -> Served:
+    """Answer one chat request; the tier it came from and the provider tokens it cost."""
     try:
         asked = dialect.parse(body if isinstance(body, dict) else None)
         profile, model = clients.resolve(asked.model)
         client = await clients.client(profile)
         call = asked.call._replace(model=model)
         plan = client.plan(asked.prompt, call, stream=asked.stream)
-        metrics.coalesced += client.in_flight(plan)  # it joins an identical call in flight
+        joined = client.in_flight(plan)  # it joins an identical call in flight
+        metrics.coalesced += joined
         answer = client.stream(plan, wire_stream=asked.stream)
     except BadRequest as exc:
         await exchange.json(400, dialect.error("invalid_request_error", str(exc)))
-        return ""
+        return Served()
     except LlmxError as exc:
         await failed(exchange, exc, dialect)
-        return ""
+        return Served()
     tier = answer.cached or "miss"
     ident, now = dialect.prefix + secrets.token_hex(12), int(time.time())
     header = (("x-llmx-cache", tier),)
@@ -81,11 +93,10 @@ async def chat(exchange: Exchange, body: object, clients: Clients, metrics: Metr
             completion = await answer.collect()
         except LlmxError as exc:
             await failed(exchange, exc, dialect)
-            return tier
+            return Served(tier)
         await exchange.json(200, dialect.whole(completion, ident, now), header)
-    if exchange.status == 200:
-        _count(metrics, answer, tier, profile.price)
-    return tier
+    tokens = _count(metrics, answer, tier, profile.price) if exchange.status == 200 else 0
+    return Served(tier, 0 if joined else tokens)  # a follower cost the provider nothing
 
 
 async def _stream(exchange: Exchange, answer: Answer, writer: Writer, dialect: Dialect,
@@ -95,12 +106,11 @@ async def _stream(exchange: Exchange, answer: Answer, writer: Writer, dialect: D
     started = False
     try:
         async for chunk in answer:
-            if not started:
+            event = writer.chunk(chunk)
+            if not started:  # the opening events and the first delta leave in one write
                 await exchange.start(200, "text/event-stream", (*header,
                                                                 ("cache-control", "no-cache")))
-                await exchange.write(writer.first())
-                started = True
-            event = writer.chunk(chunk)
+                event, started = writer.first() + event, True
             if event:
                 await exchange.write(event)
     except LlmxError as exc:
@@ -115,17 +125,19 @@ async def _stream(exchange: Exchange, answer: Answer, writer: Writer, dialect: D
     await exchange.write(writer.last(), more=False)
 
 
-def _count(metrics: Metrics, answer: Answer, tier: str, price: Price | None) -> None:
+def _count(metrics: Metrics, answer: Answer, tier: str, price: Price | None) -> int:
+    """Count a delivered answer in the metrics; the tokens it cost upstream (0 for a hit)."""
     try:
         completion = answer.completion()
     except RuntimeError:
-        return
+        return 0
     from llmx.steps import cost_of
 
-    metrics.answered(tier, input_tokens=completion.usage.input_tokens,
-                     output_tokens=completion.usage.output_tokens,
+    usage = completion.usage
+    metrics.answered(tier, input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
                      latency_ms=completion.latency_ms, ttft_ms=completion.ttft_ms,
-                     cost=0.0 if price is None else cost_of(price, completion.usage))
+                     cost=0.0 if price is None else cost_of(price, usage))
+    return usage.input_tokens + usage.output_tokens if tier == "miss" else 0
 
 
 async def failed(exchange: Exchange, exc: LlmxError, dialect: Dialect) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import Counter
+from collections.abc import Mapping
 
 BUCKETS_MS = (5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0)
 
@@ -29,6 +30,15 @@ class Histogram:
         self.counts[bisect_left(BUCKETS_MS, value)] += 1
         self.total += value
         self.values += 1
+
+    def fields(self, name: str) -> dict[str, float]:
+        out = {f"{name}:b:{i}": float(count) for i, count in enumerate(self.counts)}
+        return {**out, f"{name}:sum": self.total, f"{name}:count": float(self.values)}
+
+    def load(self, name: str, fields: Mapping[str, float]) -> None:
+        self.counts = [int(fields.get(f"{name}:b:{i}", 0)) for i in range(len(self.counts))]
+        self.total = fields.get(f"{name}:sum", 0.0)
+        self.values = int(fields.get(f"{name}:count", 0))
 
     def lines(self, name: str) -> list[str]:
         out, running = [f"# TYPE {name} histogram"], 0
@@ -68,6 +78,34 @@ class Metrics:
         self.latency.observe(latency_ms)
         if ttft_ms is not None:
             self.ttft.observe(ttft_ms)
+
+    def fields(self) -> dict[str, float]:
+        """Every counter as one flat ``name: value`` map (what a fleet sums, field by field:
+        ``llmx.serve.fleet``); ``Metrics.of(fields)`` reads it back."""
+        out = {f"requests:{route}:{status}": float(count)
+               for (route, status), count in self.requests.items()}
+        out.update({f"hits:{tier}": float(count) for tier, count in self.hits.items()})
+        out.update({f"tokens:{d}": float(count) for d, count in self.tokens.items()})
+        out.update({f"cost:{kind}": value for kind, value in self.cost.items()})
+        out["coalesced"] = float(self.coalesced)
+        return {**out, **self.latency.fields("latency"), **self.ttft.fields("ttft")}
+
+    @classmethod
+    def of(cls, fields: Mapping[str, float]) -> Metrics:
+        metrics = cls()
+        for name, value in fields.items():
+            kind, _, rest = name.partition(":")
+            if kind == "requests":
+                route, _, status = rest.rpartition(":")
+                metrics.requests[(route, int(status))] = int(value)
+            elif kind in ("hits", "tokens"):
+                getattr(metrics, kind)[rest] = int(value)
+            elif kind == "cost":
+                metrics.cost[rest] = value
+        metrics.coalesced = int(fields.get("coalesced", 0))
+        metrics.latency.load("latency", fields)
+        metrics.ttft.load("ttft", fields)
+        return metrics
 
     def text(self) -> str:
         lines = ["# TYPE llmx_requests_total counter"]

@@ -4,6 +4,12 @@ The socket is bound here (``--port 0`` picks a free port), so the first line of 
 the URL clients use before any request can arrive. SIGINT / SIGTERM stop accepting, let the
 answers in flight finish (up to ``GRACE_S``), then close every Client (their queued cache
 and record writes are written); ``serve`` then returns normally.
+
+HTTP is uvicorn's h11 protocol with one change (``CoalescedH11``): the bytes a response
+writes within one turn of the event loop leave in one ``send``. Uvicorn writes a status
+line and every body part at once, so a stream's head, its first event and its first
+content delta went out as three segments; each woke the client, which on a busy machine
+took the CPU from the proxy before the content was written (~1.4 ms of the added TTFT).
 """
 
 from __future__ import annotations
@@ -12,8 +18,8 @@ import asyncio
 import contextlib
 import ipaddress
 import socket
-from collections.abc import Callable, Sequence
-from typing import TextIO
+from collections.abc import Callable
+from typing import Any, TextIO
 
 from llmx.errors import UsageError
 from llmx.serve.app import ServeApp
@@ -53,6 +59,45 @@ def base_url(sock: socket.socket) -> str:
     return f"http://{shown}:{port}"
 
 
+class _Coalesced:
+    """A transport whose writes in one turn of the event loop go out as one write, at the
+    end of that turn (or before the transport closes). Everything else is the inner one's."""
+
+    __slots__ = ("_inner", "_loop", "_parts")
+
+    def __init__(self, inner: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._inner, self._loop = inner, loop
+        self._parts: list[bytes] = []
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not self._parts:
+            self._loop.call_soon(self._flush)
+        self._parts.append(bytes(data))
+
+    def _flush(self) -> None:
+        data, self._parts = b"".join(self._parts), []
+        if data and not self._inner.is_closing():
+            self._inner.write(data)
+
+    def close(self) -> None:
+        self._flush()
+        self._inner.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def _protocol() -> type[asyncio.Protocol]:
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class CoalescedH11(H11Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            assert isinstance(transport, asyncio.Transport)
+            super().connection_made(_Coalesced(transport, self.loop))  # type: ignore[arg-type]
+
+    return CoalescedH11
+
+
 def serve(app: ServeApp, sock: socket.socket, stdout: TextIO,
           started: Callable[[str], None] | None = None) -> None:
     """Print the base URL (``/v1`` is where OpenAI clients point), then serve until a signal."""
@@ -63,20 +108,9 @@ def serve(app: ServeApp, sock: socket.socket, stdout: TextIO,
     stdout.flush()
     if started is not None:
         started(url)
-    config = uvicorn.Config(app, lifespan="on", access_log=False, log_level="warning",
+    # no proxy-headers middleware: the app reads no client address, and a request skips it
+    config = uvicorn.Config(app, http=_protocol(), lifespan="on", access_log=False,
+                            log_level="warning", proxy_headers=False,
                             timeout_graceful_shutdown=GRACE_S, server_header=False)
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn passes the signal on once it
         asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))  # has shut down
-
-
-def keys_from(env: dict[str, str] | None, names: Sequence[str]) -> list[str]:
-    """The client keys named by ``--api-key-env`` (each variable may hold several, comma
-    separated); a named variable that is unset or empty is an error."""
-    keys: list[str] = []
-    for name in names:
-        value = (env or {}).get(name, "")
-        found = [key.strip() for key in value.split(",") if key.strip()]
-        if not found:
-            raise UsageError(f"--api-key-env {name}: the variable is unset or empty")
-        keys += found
-    return keys

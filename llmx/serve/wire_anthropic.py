@@ -14,13 +14,18 @@ that names them. The reply is a
 from __future__ import annotations
 
 import json
-from typing import Any
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from llmx.messages import BadMessages, split_messages
 from llmx.plan import Call
 from llmx.serve.wire import BadRequest, ChatCall
 from llmx.serve.wire_tools import anthropic_blocks, anthropic_tooling
 from llmx.types import Chunk, Completion, ToolCall
+
+if TYPE_CHECKING:
+    from llmx.serve.budgets import Refused
 
 REFUSED_FIELDS = ("thinking",)
 STOP_REASONS = {"stop": "end_turn", "end_turn": "end_turn", "length": "max_tokens",
@@ -156,6 +161,23 @@ class AnthropicDialect:
     @staticmethod
     def stream_error(kind: str, message: str) -> bytes:
         return _event("error", AnthropicDialect.error(kind, message))
+
+
+    @staticmethod
+    def over_budget(refused: Refused) -> tuple[dict[str, Any], tuple[tuple[str, str], ...]]:
+        """A client over its ``[serve]`` budget: the Messages API's ``rate_limit_error`` and
+        its headers (``retry-after``, ``anthropic-ratelimit-{requests,tokens}-{limit,
+        remaining,reset}``, the reset as an RFC 3339 time)."""
+        seconds = refused.retry_after_s
+        reset = datetime.fromtimestamp(time.time() + refused.retry_after, UTC)
+        message = (f"This llmx serve key is over its {refused.limit} {refused.what} a "
+                   f"minute; try again in {seconds}s.")
+        prefix = f"anthropic-ratelimit-{refused.what}"
+        return (AnthropicDialect.error("rate_limit_error", message),
+                (("retry-after", str(seconds)), (f"{prefix}-limit", str(refused.limit)),
+                 (f"{prefix}-remaining", "0"),
+                 (f"{prefix}-reset", reset.isoformat(timespec="seconds").replace("+00:00",
+                                                                                  "Z"))))
 
 
 def _tool_events(index: int, call: ToolCall) -> bytes:

@@ -15,14 +15,18 @@ llmx cannot honour yet (``functions``, ``logprobs``, images, tool results in ``m
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmx.messages import BadMessages, split_messages
 from llmx.plan import Call
 from llmx.serve.wire import BadRequest, ChatCall
 from llmx.serve.wire_tools import openai_call_deltas, openai_calls, openai_tooling
 from llmx.types import Chunk, Completion, Message, ToolCall
+
+if TYPE_CHECKING:
+    from llmx.serve.budgets import Refused
 
 REFUSED_FIELDS = ("functions", "function_call", "logprobs")
 
@@ -186,6 +190,23 @@ class OpenAIDialect:
         """An in-band error after the stream has started (the status line is already sent);
         no ``[DONE]`` follows, so no client takes the cut answer for a whole one."""
         return _sse(error_json(kind, message))
+
+
+    @staticmethod
+    def over_budget(refused: Refused) -> tuple[dict[str, Any], tuple[tuple[str, str], ...]]:
+        """A client over its ``[serve]`` budget: OpenAI's 429 body (type ``requests`` or
+        ``tokens``, code ``rate_limit_exceeded``) and headers (``retry-after``,
+        ``retry-after-ms``, ``x-ratelimit-{limit,remaining,reset}-{requests,tokens}``)."""
+        seconds = refused.retry_after_s
+        message = (f"Rate limit reached for {refused.what} per min on this llmx serve key: "
+                   f"Limit {refused.limit}. Please try again in {seconds}s.")
+        body = {"error": {"message": message, "type": refused.what, "param": None,
+                          "code": "rate_limit_exceeded"}}
+        return body, (("retry-after", str(seconds)),
+                      ("retry-after-ms", str(math.ceil(refused.retry_after * 1000))),
+                      (f"x-ratelimit-limit-{refused.what}", str(refused.limit)),
+                      (f"x-ratelimit-remaining-{refused.what}", "0"),
+                      (f"x-ratelimit-reset-{refused.what}", f"{seconds}s"))
 
 
 def error_json(kind: str, message: str) -> dict[str, Any]:

@@ -4,10 +4,12 @@ across the fleet."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
 import httpx
 import openai
+import pytest
 
 from tests.integration.conftest import Sim
 from tests.redis_kit import RedisServer, _redis_session, redis_server
@@ -69,3 +71,62 @@ def test_ten_streams_over_two_proxies_reach_the_provider_once(
     answers = asyncio.run(ten())
     assert len(set(answers)) == 1 and answers[0]
     assert _requests(slow) == 1
+
+
+def test_a_client_budget_is_one_budget_across_proxies(sim: Sim, serve_factory: Factory,
+                                                      redis_server: RedisServer) -> None:
+    config = (_config(sim, redis_server.url)
+              + '[serve.clients.ci]\nkey_env = "CI_KEY"\nrpm = 3\n')
+    env = {"CI_KEY": "ci-secret"}
+    proxies = [serve_factory(sim, env=env, config=config) for _ in range(2)]
+    clients = [openai.OpenAI(base_url=p.v1, api_key="ci-secret", max_retries=0)
+               for p in proxies]
+    for i in range(3):  # A, B, A: three of the minute's three requests
+        clients[i % 2].chat.completions.create(
+            model="local", messages=[{"role": "user", "content": f"budget question {i}"}])
+    with pytest.raises(openai.RateLimitError) as caught:  # B has served only one
+        clients[1].chat.completions.create(
+            model="local", messages=[{"role": "user", "content": "one too many"}])
+    assert int(caught.value.response.headers["retry-after"]) >= 1
+    assert redis_server.command("EXISTS", "llmx:b:serve:requests:ci") == "1"
+
+
+def _counter(text: str, name: str) -> float:
+    found = [line.rsplit(" ", 1)[1] for line in text.splitlines() if line.startswith(name + " ")]
+    assert len(found) == 1, (name, text)
+    return float(found[0])
+
+
+def _calls(redis_server: RedisServer, command: str) -> int:
+    stats = redis_server.command("INFO", "commandstats")
+    line = [part for part in stats.splitlines() if part.startswith(f"cmdstat_{command}:")]
+    return int(line[0].split("calls=")[1].split(",")[0]) if line else 0
+
+
+def test_metrics_are_the_fleets_sum_without_a_round_trip_per_request(
+        sim: Sim, serve_factory: Factory, redis_server: RedisServer) -> None:
+    a, b = (serve_factory(sim, config=_config(sim, redis_server.url)) for _ in range(2))
+    ask_a, ask_b = (openai.OpenAI(base_url=p.v1, api_key="x", max_retries=0).chat.completions
+                    for p in (a, b))
+    one = [{"role": "user", "content": "what does a load balancer do"}]
+    two = [{"role": "user", "content": "what is a write-ahead log"}]
+    ask_a.create(model="local", messages=one)  # type: ignore[arg-type]
+    ask_b.create(model="local", messages=one)  # type: ignore[arg-type]  (a hit)
+    ask_b.create(model="local", messages=two)  # type: ignore[arg-type]
+    httpx.get(b.url + "/metrics", timeout=10)  # B reports its counts
+    text = httpx.get(a.url + "/metrics", timeout=10).text
+    assert text.startswith("# llmx: the fleet's counters")
+    chat_ok = 'llmx_requests_total{route="/v1/chat/completions",status="200"}'
+    assert _counter(text, chat_ok) == 3
+    assert _counter(text, 'llmx_cache_hits_total{tier="exact"}') == 1
+    assert _counter(text, "llmx_upstream_latency_ms_count") == 2  # two misses, A's and B's
+    before, started = _calls(redis_server, "hgetall"), time.monotonic()
+    for _ in range(30):
+        ask_a.create(model="local", messages=one)  # type: ignore[arg-type]
+    reports = _calls(redis_server, "hgetall") - before
+    elapsed = time.monotonic() - started
+    assert reports <= 2 * (elapsed / 1.0 + 1), (reports, elapsed)  # per second, not request
+    assert reports < 30
+    time.sleep(1.5)  # A's counts reach the sum within a second, unscraped
+    text = httpx.get(b.url + "/metrics", timeout=10).text
+    assert _counter(text, 'llmx_cache_hits_total{tier="exact"}') == 31
