@@ -30,6 +30,7 @@ from llmx.cli.help import (
     WARM_HELP,
 )
 from llmx.cli.spec import ASK, ASK_WORDS, CONFIG, PROFILE
+from llmx.cli.logs_cmd import logs_app
 from llmx.cli.spec_typer import command_function, option
 
 app = typer.Typer(
@@ -46,6 +47,7 @@ config_app = typer.Typer(help="Find, create and inspect the config file.", no_ar
 app.add_typer(config_app, name="config")
 cache_app = typer.Typer(help="Inspect and manage the response cache.", no_args_is_help=True)
 app.add_typer(cache_app, name="cache")
+app.add_typer(logs_app, name="logs")
 
 ConfigOpt = Annotated[str | None, option(CONFIG)]
 ProfileOpt = Annotated[str | None, option(PROFILE)]
