@@ -22,8 +22,8 @@ _llmx__profiles() {
 # for the command path $1 ('' for llmx itself, 'config show' for `llmx config show`).
 _llmx__spec() {
     case $1 in
-        '') subs='ask batch bench cache completions compress config profiles serve sim stats' opts='--config --help --version -V -h' valued='--config' ;;
-        'ask') subs='' opts='--compress --config --dry-run --help --json --kind --max-tokens --model --no-cache --no-compress --no-stdin --no-stream --profile --reasoning-effort --refresh --schema --show-reasoning --stdin --stream --system --temperature --tool-choice --tools -h -m -p -s' valued='--compress --config --kind --max-tokens --model --profile --reasoning-effort --schema --system --temperature --tool-choice --tools -m -p -s' ;;
+        '') subs='ask batch bench cache completions compress config logs profiles serve sim stats' opts='--config --help --version -V -h' valued='--config' ;;
+        'ask') subs='' opts='--cid --compress --config --continue --dry-run --help --json --kind --max-tokens --model --no-cache --no-compress --no-log --no-stdin --no-stream --profile --reasoning-effort --refresh --schema --show-reasoning --stdin --stream --system --temperature --tool-choice --tools -c -h -m -p -s' valued='--cid --compress --config --kind --max-tokens --model --profile --reasoning-effort --schema --system --temperature --tool-choice --tools -m -p -s' ;;
         'batch') subs='' opts='--concurrency --config --deadline --grace --help --line-retries --mode --no-cache --output --profile --provider-batch --refresh --resume --rpm --semantic --summary-json --tpm --unordered -h -j -o -p' valued='--concurrency --config --deadline --grace --line-retries --mode --output --profile --rpm --summary-json --tpm -j -o -p' ;;
         'bench') subs='' opts='--help --json --profile --quick --targets --yes -h -p' valued='--profile --targets -p' ;;
         'cache') subs='clear ls path prune show warm' opts='--help -h' valued='' ;;
@@ -39,6 +39,8 @@ _llmx__spec() {
         'config init') subs='' opts='--force --help -h' valued='' ;;
         'config path') subs='' opts='--config --help -h' valued='--config' ;;
         'config show') subs='' opts='--config --help --profile -h -p' valued='--config --profile -p' ;;
+        'logs') subs='path' opts='--cid --count --help --json --query -h -n -q' valued='--cid --count --query -n -q' ;;
+        'logs path') subs='' opts='--help -h' valued='' ;;
         'profiles') subs='' opts='--config --help -h' valued='--config' ;;
         'serve') subs='' opts='--api-key-env --config --help --host --port --profile -h -p' valued='--api-key-env --config --host --port --profile -p' ;;
         'sim') subs='' opts='--batch-delay-s --cut-rate --fail-rate --help --inband-error-rate --jitter --latency-ms --midstream-stall-rate --per-input-token-ms --port --rate-limit-rate --refusal-rate --seed --stall-rate --tokens-per-s --ttft-ms -h' valued='--batch-delay-s --cut-rate --fail-rate --inband-error-rate --jitter --latency-ms --midstream-stall-rate --per-input-token-ms --port --rate-limit-rate --refusal-rate --seed --stall-rate --tokens-per-s --ttft-ms' ;;

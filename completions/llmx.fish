@@ -4,7 +4,7 @@
 
 # The (sub)command being completed, as words joined by spaces ('' for llmx itself).
 function __llmx_command
-    set -l known 'ask' 'batch' 'bench' 'cache' 'cache clear' 'cache ls' 'cache path' 'cache prune' 'cache show' 'cache warm' 'completions' 'compress' 'config' 'config init' 'config path' 'config show' 'profiles' 'serve' 'sim' 'stats'
+    set -l known 'ask' 'batch' 'bench' 'cache' 'cache clear' 'cache ls' 'cache path' 'cache prune' 'cache show' 'cache warm' 'completions' 'compress' 'config' 'config init' 'config path' 'config show' 'logs' 'logs path' 'profiles' 'serve' 'sim' 'stats'
     set -l path ''
     for word in (commandline -opc)[2..-1]
         set -l candidate (string trim -- "$path $word")
@@ -55,6 +55,7 @@ complete -c llmx -n '__llmx_at' -a 'cache' -d 'Inspect and manage the response c
 complete -c llmx -n '__llmx_at' -a 'completions' -d 'Print a static completion script for SHELL (the files in completions/ are these).'
 complete -c llmx -n '__llmx_at' -a 'compress' -d 'Compress text the way `llmx ask --compress` would; counts go to stderr.'
 complete -c llmx -n '__llmx_at' -a 'config' -d 'Find, create and inspect the config file.'
+complete -c llmx -n '__llmx_at' -a 'logs' -d 'The logged answers, newest last (`llmx logs path`: where).'
 complete -c llmx -n '__llmx_at' -a 'profiles' -d 'List profiles (the default one is marked with *).'
 complete -c llmx -n '__llmx_at' -a 'serve' -d 'Serve the profiles behind an OpenAI-compatible endpoint (cache, single flight, retries and records shared by every client).'
 complete -c llmx -n '__llmx_at' -a 'sim' -d 'Run the embedded simulated provider (OpenAI, Anthropic and Ollama APIs) on 127.0.0.1.'
@@ -62,8 +63,10 @@ complete -c llmx -n '__llmx_at' -a 'stats' -d 'What the cache and compression sa
 complete -c llmx -n '__llmx_at' -l 'config' -r -F -d 'Config file (default: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).'
 complete -c llmx -n '__llmx_at' -s 'h' -l 'help' -d 'Show this message and exit.'
 complete -c llmx -n '__llmx_at' -s 'V' -l 'version' -d 'Print the version and exit.'
+complete -c llmx -n '__llmx_at ask' -l 'cid' -x -d 'Continue the conversation with this id (or a unique prefix of it; `llmx logs` shows them).'
 complete -c llmx -n '__llmx_at ask' -l 'compress' -x -d 'Compress the prompt: conservative or aggressive (default: the profile\'s compression.mode).'
 complete -c llmx -n '__llmx_at ask' -l 'config' -r -F -d 'Config file (default: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).'
+complete -c llmx -n '__llmx_at ask' -s 'c' -l 'continue' -d 'Continue the newest conversation: its earlier turns are sent as history (fitted to the context window).'
 complete -c llmx -n '__llmx_at ask' -l 'dry-run' -d 'Show the prompt that would be sent and its token counts; send nothing.'
 complete -c llmx -n '__llmx_at ask' -s 'h' -l 'help' -d 'Show this message and exit.'
 complete -c llmx -n '__llmx_at ask' -l 'json' -d 'Print one JSON object: text, model, provider, usage, latency_ms, ttft_ms, cached.'
@@ -72,6 +75,7 @@ complete -c llmx -n '__llmx_at ask' -l 'max-tokens' -x -d 'Cap on answer tokens.
 complete -c llmx -n '__llmx_at ask' -s 'm' -l 'model' -x -d 'Override the model.'
 complete -c llmx -n '__llmx_at ask' -l 'no-cache' -d 'Neither read nor write the cache for this call.'
 complete -c llmx -n '__llmx_at ask' -l 'no-compress' -d 'Send the prompt as it is.'
+complete -c llmx -n '__llmx_at ask' -l 'no-log' -d 'Keep no log of this call (default: the profile\'s `logs`).'
 complete -c llmx -n '__llmx_at ask' -l 'stdin' -l 'no-stdin' -d 'Always wait for / never read piped stdin (default: read it if data comes within 1s).'
 complete -c llmx -n '__llmx_at ask' -l 'stream' -l 'no-stream' -d 'Stream the answer as it arrives.'
 complete -c llmx -n '__llmx_at ask' -s 'p' -l 'profile' -x -a '(__llmx_profiles)' -d 'Profile to use (default: default_profile).'
@@ -154,6 +158,13 @@ complete -c llmx -n '__llmx_at config path' -s 'h' -l 'help' -d 'Show this messa
 complete -c llmx -n '__llmx_at config show' -l 'config' -r -F -d 'Config file (default: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).'
 complete -c llmx -n '__llmx_at config show' -s 'h' -l 'help' -d 'Show this message and exit.'
 complete -c llmx -n '__llmx_at config show' -s 'p' -l 'profile' -x -a '(__llmx_profiles)' -d 'Profile to use (default: default_profile).'
+complete -c llmx -n '__llmx_at logs' -a 'path' -d 'Print where the logs database is.'
+complete -c llmx -n '__llmx_at logs' -l 'cid' -x -d 'Only this conversation (an id or a unique prefix).'
+complete -c llmx -n '__llmx_at logs' -s 'n' -l 'count' -x -d 'How many answers, the newest (0: all).'
+complete -c llmx -n '__llmx_at logs' -s 'h' -l 'help' -d 'Show this message and exit.'
+complete -c llmx -n '__llmx_at logs' -l 'json' -d 'One JSON object per line.'
+complete -c llmx -n '__llmx_at logs' -s 'q' -l 'query' -x -d 'Only answers whose prompt, answer or system prompt hold every word.'
+complete -c llmx -n '__llmx_at logs path' -s 'h' -l 'help' -d 'Show this message and exit.'
 complete -c llmx -n '__llmx_at profiles' -l 'config' -r -F -d 'Config file (default: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).'
 complete -c llmx -n '__llmx_at profiles' -s 'h' -l 'help' -d 'Show this message and exit.'
 complete -c llmx -n '__llmx_at serve' -l 'api-key-env' -x -d 'Environment variable holding the client key(s), comma separated; repeatable. Required off loopback.'

@@ -29,8 +29,8 @@ from llmx.cli.help import (
     STATS_HELP,
     WARM_HELP,
 )
-from llmx.cli.spec import ASK, ASK_WORDS, CONFIG, PROFILE
 from llmx.cli.logs_cmd import logs_app
+from llmx.cli.spec import ASK, ASK_WORDS, CONFIG, PROFILE
 from llmx.cli.spec_typer import command_function, option
 
 app = typer.Typer(

@@ -9,6 +9,7 @@ Nothing logged yet prints nothing and creates nothing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from typing import Annotated, Any
@@ -94,10 +95,8 @@ def entry_json(entry: Entry) -> dict[str, Any]:
     obj["attachments"] = [{"name": name, "sha256": digest}
                           for name, digest in entry.attachments]
     if entry.tool_calls is not None:
-        try:
+        with contextlib.suppress(ValueError):  # else kept as the text it was logged as
             obj["tool_calls"] = json.loads(entry.tool_calls)
-        except ValueError:
-            pass  # kept as the text it was logged as
     return obj
 
 
