@@ -4,7 +4,7 @@
 
 # The (sub)command being completed, as words joined by spaces ('' for llmx itself).
 function __llmx_command
-    set -l known 'ask' 'batch' 'bench' 'cache' 'cache clear' 'cache ls' 'cache path' 'cache prune' 'cache show' 'cache warm' 'completions' 'compress' 'config' 'config init' 'config path' 'config show' 'logs' 'logs path' 'profiles' 'serve' 'sim' 'stats'
+    set -l known 'ask' 'batch' 'bench' 'cache' 'cache clear' 'cache ls' 'cache path' 'cache prune' 'cache show' 'cache warm' 'chat' 'completions' 'compress' 'config' 'config init' 'config path' 'config show' 'logs' 'logs path' 'profiles' 'serve' 'sim' 'stats'
     set -l path ''
     for word in (commandline -opc)[2..-1]
         set -l candidate (string trim -- "$path $word")
@@ -52,6 +52,7 @@ complete -c llmx -n '__llmx_at' -a 'ask' -d 'Ask one question; the answer stream
 complete -c llmx -n '__llmx_at' -a 'batch' -d 'Answer a JSONL file of prompts concurrently: one output line per input line.'
 complete -c llmx -n '__llmx_at' -a 'bench' -d 'Reproduce the performance table by measurement: naive baseline vs llmx.'
 complete -c llmx -n '__llmx_at' -a 'cache' -d 'Inspect and manage the response cache.'
+complete -c llmx -n '__llmx_at' -a 'chat' -d 'A conversation: a REPL on a terminal, one turn per line from a pipe.'
 complete -c llmx -n '__llmx_at' -a 'completions' -d 'Print a static completion script for SHELL (the files in completions/ are these).'
 complete -c llmx -n '__llmx_at' -a 'compress' -d 'Compress text the way `llmx ask --compress` would; counts go to stderr.'
 complete -c llmx -n '__llmx_at' -a 'config' -d 'Find, create and inspect the config file.'
@@ -138,6 +139,21 @@ complete -c llmx -n '__llmx_at cache warm' -l 'rpm' -x -d 'Requests per minute a
 complete -c llmx -n '__llmx_at cache warm' -l 'semantic' -d 'Also answer lines from semantic (paraphrase) cache matches; off in batches by default.'
 complete -c llmx -n '__llmx_at cache warm' -l 'summary-json' -x -d 'Write the summary as JSON to this file (- for stderr).'
 complete -c llmx -n '__llmx_at cache warm' -l 'tpm' -x -d 'Tokens per minute at most.'
+complete -c llmx -n '__llmx_at chat' -l 'cid' -x -d 'Continue the conversation with this id (or a unique prefix of it; `llmx logs` shows them).'
+complete -c llmx -n '__llmx_at chat' -l 'compress' -x -d 'Compress the prompt: conservative or aggressive (default: the profile\'s compression.mode).'
+complete -c llmx -n '__llmx_at chat' -l 'config' -r -F -d 'Config file (default: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).'
+complete -c llmx -n '__llmx_at chat' -s 'c' -l 'continue' -d 'Continue the newest conversation: its earlier turns are sent as history (fitted to the context window).'
+complete -c llmx -n '__llmx_at chat' -s 'h' -l 'help' -d 'Show this message and exit.'
+complete -c llmx -n '__llmx_at chat' -l 'max-tokens' -x -d 'Cap on answer tokens.'
+complete -c llmx -n '__llmx_at chat' -s 'm' -l 'model' -x -d 'Override the model.'
+complete -c llmx -n '__llmx_at chat' -l 'no-cache' -d 'Neither read nor write the cache for this call.'
+complete -c llmx -n '__llmx_at chat' -l 'no-log' -d 'Keep no log of this call (default: the profile\'s `logs`).'
+complete -c llmx -n '__llmx_at chat' -s 'p' -l 'profile' -x -a '(__llmx_profiles)' -d 'Profile to use (default: default_profile).'
+complete -c llmx -n '__llmx_at chat' -l 'reasoning-effort' -x -d 'How hard a reasoning model thinks: low, medium, high (OpenAI reasoning_effort, Anthropic thinking budget, Ollama think).'
+complete -c llmx -n '__llmx_at chat' -l 'refresh' -d 'Ask the provider even if cached; store the new answer.'
+complete -c llmx -n '__llmx_at chat' -l 'show-reasoning' -d 'Print the model\'s reasoning (thinking) to stderr, dim on a terminal; stdout gets only the answer (--json: `reasoning`).'
+complete -c llmx -n '__llmx_at chat' -s 's' -l 'system' -x -d 'System prompt.'
+complete -c llmx -n '__llmx_at chat' -l 'temperature' -x -d 'Sampling temperature.'
 complete -c llmx -n '__llmx_at completions' -s 'h' -l 'help' -d 'Show this message and exit.'
 complete -c llmx -n '__llmx_at completions' -a 'bash fish zsh'
 complete -c llmx -n '__llmx_at compress' -l 'explain' -d 'Which rules fired and the tokens each saved, on stderr.'

@@ -38,6 +38,7 @@ _llmx() {
         (batch) _llmx_batch && ret=0 ;;
         (bench) _llmx_bench && ret=0 ;;
         (cache) _llmx_cache && ret=0 ;;
+        (chat) _llmx_chat && ret=0 ;;
         (completions) _llmx_completions && ret=0 ;;
         (compress) _llmx_compress && ret=0 ;;
         (config) _llmx_config && ret=0 ;;
@@ -58,6 +59,7 @@ _llmx__commands() {
         'batch:Answer a JSONL file of prompts concurrently\: one output line per input line.'
         'bench:Reproduce the performance table by measurement\: naive baseline vs llmx.'
         'cache:Inspect and manage the response cache.'
+        'chat:A conversation\: a REPL on a terminal, one turn per line from a pipe.'
         'completions:Print a static completion script for SHELL (the files in completions/ are these).'
         'compress:Compress text the way `llmx ask --compress` would; counts go to stderr.'
         'config:Find, create and inspect the config file.'
@@ -243,6 +245,32 @@ _llmx_cache_warm() {
         '(--summary-json)--summary-json=[Write the summary as JSON to this file (- for stderr).]:text: ' \
         '(--tpm)--tpm=[Tokens per minute at most.]:n: ' \
         ':source: '
+}
+
+_llmx_chat() {
+    typeset -A opt_args
+    _arguments \
+        '(--cid)--cid=[Continue the conversation with this id (or a unique prefix of it; `llmx logs` shows them).]:id: ' \
+        '(--compress)--compress=[Compress the prompt\: conservative or aggressive (default\: the profile'\''s compression.mode).]:mode: ' \
+        '(--config)--config=[Config file (default\: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).]:path:_files' \
+        '(-c --continue)-c[Continue the newest conversation\: its earlier turns are sent as history (fitted to the context window).]' \
+        '(-c --continue)--continue[Continue the newest conversation\: its earlier turns are sent as history (fitted to the context window).]' \
+        '(-h --help)-h[Show this message and exit.]' \
+        '(-h --help)--help[Show this message and exit.]' \
+        '(--max-tokens)--max-tokens=[Cap on answer tokens.]:n: ' \
+        '(-m --model)-m+[Override the model.]:model: ' \
+        '(-m --model)--model=[Override the model.]:model: ' \
+        '(--no-cache)--no-cache[Neither read nor write the cache for this call.]' \
+        '(--no-log)--no-log[Keep no log of this call (default\: the profile'\''s `logs`).]' \
+        '(-p --profile)-p+[Profile to use (default\: default_profile).]:name:_llmx__profiles' \
+        '(-p --profile)--profile=[Profile to use (default\: default_profile).]:name:_llmx__profiles' \
+        '(--reasoning-effort)--reasoning-effort=[How hard a reasoning model thinks\: low, medium, high (OpenAI reasoning_effort, Anthropic thinking budget, Ollama think).]:level: ' \
+        '(--refresh)--refresh[Ask the provider even if cached; store the new answer.]' \
+        '(--show-reasoning)--show-reasoning[Print the model'\''s reasoning (thinking) to stderr, dim on a terminal; stdout gets only the answer (--json\: `reasoning`).]' \
+        '(-s --system)-s+[System prompt.]:text: ' \
+        '(-s --system)--system=[System prompt.]:text: ' \
+        '(--temperature)--temperature=[Sampling temperature.]:number: ' \
+        '*:prompt: '
 }
 
 _llmx_completions() {

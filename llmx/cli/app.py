@@ -19,6 +19,7 @@ from llmx.cli._boundary import guarded
 from llmx.cli._io import Io
 from llmx.cli.ask import ASK_DEFAULTS
 from llmx.cli.batch_spec import BATCH, BATCH_DEFAULTS, BATCH_WORDS, WARM, WARM_WORDS
+from llmx.cli.chat_cmd import CHAT, CHAT_HELP, CHAT_WORDS, chat_body
 from llmx.cli.help import (
     APP_HELP,
     ASK_HELP,
@@ -90,6 +91,7 @@ def _ask(ctx: typer.Context, words: tuple[str, ...], values: dict[str, Any]) -> 
 
 
 app.command("ask", help=ASK_HELP)(command_function(ASK, ASK_WORDS, ASK_DEFAULTS, _ask))
+app.command("chat", help=CHAT_HELP)(command_function(CHAT, CHAT_WORDS, ASK_DEFAULTS, chat_body))
 
 
 def _valued(metavar: str, help_text: str) -> Any:
