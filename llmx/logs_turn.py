@@ -106,15 +106,23 @@ def after(turn: Turn, prompt: str, answer: str) -> Turn:
 
 
 def keep(turn: Turn, prompt: str, plan: "Plan", completion: "Completion", profile: "Profile",
-         warnings: "Once", *, reasoning_shown: bool = False) -> None:
+         warnings: "Once", *, reasoning_shown: bool = False,
+         files: Sequence[tuple[str, bytes]] = ()) -> None:
     """Log the delivered ``completion`` of ``prompt`` (as the user gave it, before
-    compression) when the turn is logged; trouble is one warning."""
+    compression) when the turn is logged; trouble is one warning. ``files``: the name and
+    bytes of each file whose text the prompt holds (``-f``), logged as name and sha256."""
     if not turn.keep:
         return
     from llmx.errors import LlmxError
 
+    entry = entry_of(turn, prompt, plan, completion, profile, reasoning_shown)
+    if files:
+        import hashlib
+
+        named = tuple((name, hashlib.sha256(data).hexdigest()) for name, data in files)
+        entry = entry._replace(attachments=named + entry.attachments)
     try:
-        append(entry_of(turn, prompt, plan, completion, profile, reasoning_shown), turn.home)
+        append(entry, turn.home)
     except (OSError, LlmxError) as exc:
         warnings.state_failed("write the conversation log", exc)
 

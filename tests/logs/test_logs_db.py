@@ -145,3 +145,34 @@ def test_undecodable_text_is_stored(tmp_path: Path) -> None:
     home = tmp_path / "state"
     append(entry(prompt="bad \udcff byte", answer="ok"), home)
     assert everything(home)[0].prompt == "bad ? byte"
+
+
+def test_a_turn_logs_its_images_and_files_as_names_and_hashes(tmp_path: Path) -> None:
+    import hashlib
+
+    from llmx.cache.types import Policy
+    from llmx.config.profile import builtin_config
+    from llmx.logs_turn import Turn, keep
+    from llmx.plan import Call, Plan, Prepared
+    from llmx.state import Once
+    from llmx.types import Completion, Message, Request
+
+    home = tmp_path / "state"
+    message = Message("user", "look")
+    images = ()
+    if "images" in Message._fields:  # the attachment contract (llmx.types.Image)
+        from llmx.types import Image  # type: ignore[attr-defined]
+
+        images = (Image("image/png", b"\x89PNG pixels", "cat.png"),)
+        message = message._replace(images=images)
+    plan = Plan(Prepared(Request(model="sim-1", messages=(message,))), "key", Call(), None,
+                Policy(read=True, write=True))
+    said: list[str] = []
+    keep(Turn("c0ffee000009", (), True, home), "look", plan,
+         Completion("a cat", "sim-1", "openai"), builtin_config().profiles["sim"],
+         Once(said.append), files=(("notes.txt", b"some notes"),))
+    (row,) = everything(home)
+    expected = [("notes.txt", hashlib.sha256(b"some notes").hexdigest())]
+    expected += [(image.name, hashlib.sha256(image.data).hexdigest()) for image in images]
+    assert list(row.attachments) == expected and said == []
+    assert all(b"pixels" not in path.read_bytes() for path in home.iterdir())
