@@ -163,19 +163,20 @@ def _values(line: bytes) -> tuple[Any, ...] | None:
         return None
     if not isinstance(obj, dict) or obj.get("v") != 1:
         return None
-    values = []
-    for name in COLUMNS:
-        value = obj.get(name)
-        if not isinstance(value, _TYPES[name]) or isinstance(value, bool):
+    values = [obj.get(name) for name in COLUMNS]
+    for value, types in zip(values, _TYPES, strict=True):
+        if type(value) not in types:  # exact types: a bool is not an int here
             return None
-        values.append(json.dumps(value) if name == "attachments" else value)
+    values[_ATTACHMENTS] = json.dumps(values[_ATTACHMENTS])
     return tuple(values)
 
 
 _TEXT, _MAYBE_TEXT, _NUMBER = (str,), (str, type(None)), (int, float)
-_TYPES: dict[str, tuple[type, ...]] = {
+_BY_NAME: dict[str, tuple[type, ...]] = {
     **{name: _TEXT for name in ("uid", "cid", "profile", "provider", "model", "tier",
                                 "prompt", "answer")},
     **{name: _MAYBE_TEXT for name in ("system", "reasoning", "finish_reason", "tool_calls")},
     "ts": _NUMBER, "input_tokens": (int,), "output_tokens": (int,),
     "cost": (int, float, type(None)), "attachments": (list,)}
+_TYPES = tuple(_BY_NAME[name] for name in COLUMNS)
+_ATTACHMENTS = COLUMNS.index("attachments")
