@@ -27,7 +27,7 @@ for i in range(EACH):
         assert connection is not None
         connection.execute("SELECT count(*) FROM logs").fetchone()
         connection.close()
-print("done", name)
+sys.stdout.write(f"done {name}\\n")  # one write: whole lines even unbuffered
 """.replace("EACH", str(EACH))
 
 
