@@ -109,7 +109,9 @@ def run_chat(args: AskArgs, io: Io) -> int:
         io.stderr.write(note + "\n")
     turn = logs_turn.of_args(args, profile, io.env, io.stderr)
     warnings = Once(stderr_warn(io.stderr))
-    session = Session(Client(profile, env=io.env, warn=warnings), args, turn, warnings, io)
+    # no refresh-ahead: between two turns the event loop waits for the user, not for it
+    client = Client(profile, env=io.env, warn=warnings, refresh_ahead=False)
+    session = Session(client, args, turn, warnings, io)
     first = " ".join(args.prompt).strip()
     with asyncio.Runner() as runner:
         runner.run(session.client.__aenter__())
