@@ -22,8 +22,8 @@ _llmx__profiles() {
 # for the command path $1 ('' for llmx itself, 'config show' for `llmx config show`).
 _llmx__spec() {
     case $1 in
-        '') subs='ask batch bench cache completions compress config profiles serve sim stats' opts='--config --help --version -V -h' valued='--config' ;;
-        'ask') subs='' opts='--compress --config --dry-run --help --json --kind --max-tokens --model --no-cache --no-compress --no-stdin --no-stream --profile --reasoning-effort --refresh --schema --show-reasoning --stdin --stream --system --temperature --tool-choice --tools -h -m -p -s' valued='--compress --config --kind --max-tokens --model --profile --reasoning-effort --schema --system --temperature --tool-choice --tools -m -p -s' ;;
+        '') subs='ask batch bench cache chat completions compress config logs profiles serve sim stats' opts='--config --help --version -V -h' valued='--config' ;;
+        'ask') subs='' opts='--cid --compress --config --continue --dry-run --help --json --kind --max-tokens --model --no-cache --no-compress --no-log --no-stdin --no-stream --profile --reasoning-effort --refresh --schema --show-reasoning --stdin --stream --system --temperature --tool-choice --tools -c -h -m -p -s' valued='--cid --compress --config --kind --max-tokens --model --profile --reasoning-effort --schema --system --temperature --tool-choice --tools -m -p -s' ;;
         'batch') subs='' opts='--concurrency --config --deadline --grace --help --line-retries --mode --no-cache --output --profile --provider-batch --refresh --resume --rpm --semantic --summary-json --tpm --unordered -h -j -o -p' valued='--concurrency --config --deadline --grace --line-retries --mode --output --profile --rpm --summary-json --tpm -j -o -p' ;;
         'bench') subs='' opts='--help --json --profile --quick --targets --yes -h -p' valued='--profile --targets -p' ;;
         'cache') subs='clear ls path prune show warm' opts='--help -h' valued='' ;;
@@ -33,12 +33,15 @@ _llmx__spec() {
         'cache prune') subs='' opts='--help -h' valued='' ;;
         'cache show') subs='' opts='--help --json -h' valued='' ;;
         'cache warm') subs='' opts='--concurrency --config --grace --help --line-retries --profile --refresh --rpm --semantic --summary-json --tpm -h -j -p' valued='--concurrency --config --grace --line-retries --profile --rpm --summary-json --tpm -j -p' ;;
+        'chat') subs='' opts='--cid --compress --config --continue --help --max-tokens --model --no-cache --no-log --profile --reasoning-effort --refresh --show-reasoning --system --temperature -c -h -m -p -s' valued='--cid --compress --config --max-tokens --model --profile --reasoning-effort --system --temperature -m -p -s' ;;
         'completions') subs='' opts='--help -h' valued='' ;;
         'compress') subs='' opts='--explain --help --json --max-tokens --mode --model -h -m' valued='--max-tokens --mode --model -m' ;;
         'config') subs='init path show' opts='--help -h' valued='' ;;
         'config init') subs='' opts='--force --help -h' valued='' ;;
         'config path') subs='' opts='--config --help -h' valued='--config' ;;
         'config show') subs='' opts='--config --help --profile -h -p' valued='--config --profile -p' ;;
+        'logs') subs='path' opts='--cid --count --help --json --query -h -n -q' valued='--cid --count --query -n -q' ;;
+        'logs path') subs='' opts='--help -h' valued='' ;;
         'profiles') subs='' opts='--config --help -h' valued='--config' ;;
         'serve') subs='' opts='--api-key-env --config --help --host --port --profile -h -p' valued='--api-key-env --config --host --port --profile -p' ;;
         'sim') subs='' opts='--batch-delay-s --connect-delay-ms --cut-rate --fail-rate --help --idle-close-ms --inband-error-rate --jitter --latency-ms --midstream-stall-rate --per-input-token-ms --port --rate-limit-rate --refusal-rate --seed --stall-rate --tokens-per-s --ttft-ms -h' valued='--batch-delay-s --connect-delay-ms --cut-rate --fail-rate --idle-close-ms --inband-error-rate --jitter --latency-ms --midstream-stall-rate --per-input-token-ms --port --rate-limit-rate --refusal-rate --seed --stall-rate --tokens-per-s --ttft-ms' ;;
@@ -64,6 +67,9 @@ _llmx__values() {
         'cache warm:--config') kind=files ;;
         'cache warm:--profile') kind=profiles ;;
         'cache warm:-p') kind=profiles ;;
+        'chat:--config') kind=files ;;
+        'chat:--profile') kind=profiles ;;
+        'chat:-p') kind=profiles ;;
         'completions:') kind=words words='bash fish zsh' ;;
         'config init:') kind=files ;;
         'config path:--config') kind=files ;;

@@ -38,9 +38,11 @@ _llmx() {
         (batch) _llmx_batch && ret=0 ;;
         (bench) _llmx_bench && ret=0 ;;
         (cache) _llmx_cache && ret=0 ;;
+        (chat) _llmx_chat && ret=0 ;;
         (completions) _llmx_completions && ret=0 ;;
         (compress) _llmx_compress && ret=0 ;;
         (config) _llmx_config && ret=0 ;;
+        (logs) _llmx_logs && ret=0 ;;
         (profiles) _llmx_profiles && ret=0 ;;
         (serve) _llmx_serve && ret=0 ;;
         (sim) _llmx_sim && ret=0 ;;
@@ -57,9 +59,11 @@ _llmx__commands() {
         'batch:Answer a JSONL file of prompts concurrently\: one output line per input line.'
         'bench:Reproduce the performance table by measurement\: naive baseline vs llmx.'
         'cache:Inspect and manage the response cache.'
+        'chat:A conversation\: a REPL on a terminal, one turn per line from a pipe.'
         'completions:Print a static completion script for SHELL (the files in completions/ are these).'
         'compress:Compress text the way `llmx ask --compress` would; counts go to stderr.'
         'config:Find, create and inspect the config file.'
+        'logs:The logged answers, newest last (`llmx logs path`\: where).'
         'profiles:List profiles (the default one is marked with *).'
         'serve:Serve the profiles behind an OpenAI-compatible endpoint (cache, single flight, retries and records shared by every client).'
         'sim:Run the embedded simulated provider (OpenAI, Anthropic and Ollama APIs) on 127.0.0.1.'
@@ -71,8 +75,11 @@ _llmx__commands() {
 _llmx_ask() {
     typeset -A opt_args
     _arguments \
+        '(--cid)--cid=[Continue the conversation with this id (or a unique prefix of it; `llmx logs` shows them).]:id: ' \
         '(--compress)--compress=[Compress the prompt\: conservative or aggressive (default\: the profile'\''s compression.mode).]:mode: ' \
         '(--config)--config=[Config file (default\: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).]:path:_files' \
+        '(-c --continue)-c[Continue the newest conversation\: its earlier turns are sent as history (fitted to the context window).]' \
+        '(-c --continue)--continue[Continue the newest conversation\: its earlier turns are sent as history (fitted to the context window).]' \
         '(--dry-run)--dry-run[Show the prompt that would be sent and its token counts; send nothing.]' \
         '(-h --help)-h[Show this message and exit.]' \
         '(-h --help)--help[Show this message and exit.]' \
@@ -83,6 +90,7 @@ _llmx_ask() {
         '(-m --model)--model=[Override the model.]:model: ' \
         '(--no-cache)--no-cache[Neither read nor write the cache for this call.]' \
         '(--no-compress)--no-compress[Send the prompt as it is.]' \
+        '(--no-log)--no-log[Keep no log of this call (default\: the profile'\''s `logs`).]' \
         '(--stdin --no-stdin)--stdin[Always wait for / never read piped stdin (default\: read it if data comes within 1s).]' \
         '(--stdin --no-stdin)--no-stdin[Always wait for / never read piped stdin (default\: read it if data comes within 1s).]' \
         '(--stream --no-stream)--stream[Stream the answer as it arrives.]' \
@@ -239,6 +247,32 @@ _llmx_cache_warm() {
         ':source: '
 }
 
+_llmx_chat() {
+    typeset -A opt_args
+    _arguments \
+        '(--cid)--cid=[Continue the conversation with this id (or a unique prefix of it; `llmx logs` shows them).]:id: ' \
+        '(--compress)--compress=[Compress the prompt\: conservative or aggressive (default\: the profile'\''s compression.mode).]:mode: ' \
+        '(--config)--config=[Config file (default\: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).]:path:_files' \
+        '(-c --continue)-c[Continue the newest conversation\: its earlier turns are sent as history (fitted to the context window).]' \
+        '(-c --continue)--continue[Continue the newest conversation\: its earlier turns are sent as history (fitted to the context window).]' \
+        '(-h --help)-h[Show this message and exit.]' \
+        '(-h --help)--help[Show this message and exit.]' \
+        '(--max-tokens)--max-tokens=[Cap on answer tokens.]:n: ' \
+        '(-m --model)-m+[Override the model.]:model: ' \
+        '(-m --model)--model=[Override the model.]:model: ' \
+        '(--no-cache)--no-cache[Neither read nor write the cache for this call.]' \
+        '(--no-log)--no-log[Keep no log of this call (default\: the profile'\''s `logs`).]' \
+        '(-p --profile)-p+[Profile to use (default\: default_profile).]:name:_llmx__profiles' \
+        '(-p --profile)--profile=[Profile to use (default\: default_profile).]:name:_llmx__profiles' \
+        '(--reasoning-effort)--reasoning-effort=[How hard a reasoning model thinks\: low, medium, high (OpenAI reasoning_effort, Anthropic thinking budget, Ollama think).]:level: ' \
+        '(--refresh)--refresh[Ask the provider even if cached; store the new answer.]' \
+        '(--show-reasoning)--show-reasoning[Print the model'\''s reasoning (thinking) to stderr, dim on a terminal; stdout gets only the answer (--json\: `reasoning`).]' \
+        '(-s --system)-s+[System prompt.]:text: ' \
+        '(-s --system)--system=[System prompt.]:text: ' \
+        '(--temperature)--temperature=[Sampling temperature.]:number: ' \
+        '*:prompt: '
+}
+
 _llmx_completions() {
     typeset -A opt_args
     _arguments \
@@ -315,6 +349,44 @@ _llmx_config_show() {
         '(-h --help)--help[Show this message and exit.]' \
         '(-p --profile)-p+[Profile to use (default\: default_profile).]:name:_llmx__profiles' \
         '(-p --profile)--profile=[Profile to use (default\: default_profile).]:name:_llmx__profiles'
+}
+
+_llmx_logs() {
+    local curcontext=$curcontext state state_descr line ret=1
+    typeset -A opt_args
+    _arguments -C \
+        '(--cid)--cid=[Only this conversation (an id or a unique prefix).]:id: ' \
+        '(-n --count)-n+[How many answers, the newest (0\: all).]:n: ' \
+        '(-n --count)--count=[How many answers, the newest (0\: all).]:n: ' \
+        '(-h --help)-h[Show this message and exit.]' \
+        '(-h --help)--help[Show this message and exit.]' \
+        '(--json)--json[One JSON object per line.]' \
+        '(-q --query)-q+[Only answers whose prompt, answer or system prompt hold every word.]:text: ' \
+        '(-q --query)--query=[Only answers whose prompt, answer or system prompt hold every word.]:text: ' \
+        ': :_llmx_logs__commands' \
+        '*:: :->command' && ret=0
+    if [[ $state == command ]]; then
+        curcontext=${curcontext%:*:*}:llmx-logs-$words[1]:
+        case $words[1] in
+        (path) _llmx_logs_path && ret=0 ;;
+        esac
+    fi
+    return ret
+}
+
+_llmx_logs__commands() {
+    local -a commands
+    commands=(
+        'path:Print where the logs database is.'
+    )
+    _describe -t commands 'llmx logs command' commands
+}
+
+_llmx_logs_path() {
+    typeset -A opt_args
+    _arguments \
+        '(-h --help)-h[Show this message and exit.]' \
+        '(-h --help)--help[Show this message and exit.]'
 }
 
 _llmx_profiles() {

@@ -19,6 +19,7 @@ from llmx.cli._boundary import guarded
 from llmx.cli._io import Io
 from llmx.cli.ask import ASK_DEFAULTS
 from llmx.cli.batch_spec import BATCH, BATCH_DEFAULTS, BATCH_WORDS, WARM, WARM_WORDS
+from llmx.cli.chat_cmd import CHAT, CHAT_HELP, CHAT_WORDS, chat_body
 from llmx.cli.help import (
     APP_HELP,
     ASK_HELP,
@@ -29,6 +30,7 @@ from llmx.cli.help import (
     STATS_HELP,
     WARM_HELP,
 )
+from llmx.cli.logs_cmd import logs_app
 from llmx.cli.spec import ASK, ASK_WORDS, CONFIG, PROFILE
 from llmx.cli.spec_typer import command_function, option
 
@@ -46,6 +48,7 @@ config_app = typer.Typer(help="Find, create and inspect the config file.", no_ar
 app.add_typer(config_app, name="config")
 cache_app = typer.Typer(help="Inspect and manage the response cache.", no_args_is_help=True)
 app.add_typer(cache_app, name="cache")
+app.add_typer(logs_app, name="logs")
 
 ConfigOpt = Annotated[str | None, option(CONFIG)]
 ProfileOpt = Annotated[str | None, option(PROFILE)]
@@ -88,6 +91,7 @@ def _ask(ctx: typer.Context, words: tuple[str, ...], values: dict[str, Any]) -> 
 
 
 app.command("ask", help=ASK_HELP)(command_function(ASK, ASK_WORDS, ASK_DEFAULTS, _ask))
+app.command("chat", help=CHAT_HELP)(command_function(CHAT, CHAT_WORDS, ASK_DEFAULTS, chat_body))
 
 
 def _valued(metavar: str, help_text: str) -> Any:

@@ -10,7 +10,7 @@ both parsers over the same command lines and compares the ``AskArgs``.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from llmx.cli._io import Io
@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from llmx.cli.ask_reasoning import ReasoningOut
     from llmx.config.profile import Profile
     from llmx.engine import Client, Plan
-    from llmx.types import Completion
+    from llmx.prepare import Call
+    from llmx.types import Completion, Message
 
 
 @frozen  # not a dataclass nor a named tuple: created at the import of every ``llmx ask``
@@ -48,6 +49,9 @@ class AskArgs:
     kind: str | None = None
     compress: str | None = None
     dry_run: bool = False
+    resume: bool = False  # -c / --continue
+    cid: str | None = None
+    no_log: bool = False
     tools: str | None = None  # the --tools file
     tool_choice: str | None = None
     schema: str | None = None  # the --schema file or JSON text
@@ -105,12 +109,12 @@ def _with_context(prompt: str, args: AskArgs, io: Io) -> str:
 def run_ask(args: AskArgs, io: Io) -> int:
     from pathlib import Path
 
+    from llmx import logs_turn
     from llmx.config.files import load
     from llmx.config.memo import keep
     from llmx.config.profile import first_use_note, resolve_profile
     from llmx.engine import Client
-    from llmx.prepare import Call
-    from llmx.state import stderr_warn
+    from llmx.state import Once, stderr_warn
 
     prompt = gather_prompt(args, io)
     config = load(args.config, io.env, Path.cwd())
@@ -120,14 +124,10 @@ def run_ask(args: AskArgs, io: Io) -> int:
     if note is not None:
         io.stderr.write(note + "\n")
         io.stderr.flush()
-    call = Call(system=args.system, model=args.model, temperature=args.temperature,
-                max_tokens=args.max_tokens, no_cache=args.no_cache, refresh=args.refresh,
-                kind=args.kind, compress=args.compress, reasoning_effort=args.reasoning_effort)
-    if args.tools is not None or args.tool_choice is not None or args.schema is not None:
-        tools, choice, schema = tool_options(args)
-        call = call._replace(tools=tools, tool_choice=choice, schema=schema)
-    client = Client(profile, env=io.env, warn=stderr_warn(io.stderr), warm=False,
-                    refresh_ahead=False)
+    turn = logs_turn.of_args(args, profile, io.env, io.stderr)
+    call = call_of(args, turn.history)
+    warnings = Once(stderr_warn(io.stderr))  # one line for the cache, records and logs
+    client = Client(profile, env=io.env, warn=warnings, warm=False, refresh_ahead=False)
     plan = client.plan(prompt, call, stream=args.stream)  # prepared once, for all below
     if args.dry_run:
         client.close()
@@ -137,6 +137,8 @@ def run_ask(args: AskArgs, io: Io) -> int:
     if hit is not None:
         client.close()
         _emit_whole(hit, profile, args, io)
+        logs_turn.keep(turn, prompt, plan, hit, profile, warnings,
+                       reasoning_shown=args.show_reasoning)
         code = _conclude(hit, plan, args, io)
     else:
         import asyncio  # only now: a cache hit never starts an event loop
@@ -146,10 +148,30 @@ def run_ask(args: AskArgs, io: Io) -> int:
         collect_garbage()
         from llmx.cli.ask_fallback import with_fallbacks
 
-        code = asyncio.run(_ask(with_fallbacks(client, config, prompt, args, io), plan, args, io))
+        def log(completion: Completion, answered: Profile) -> None:
+            logs_turn.keep(turn, prompt, plan, completion, answered, warnings,
+                           reasoning_shown=args.show_reasoning)
+
+        chain = with_fallbacks(client, config, prompt, args, io)
+        code = asyncio.run(_ask(chain, plan, args, io, log))
     if code == 0:
         keep()  # the answer is out: remember the config's parse for the next ask
     return code
+
+
+def call_of(args: AskArgs, history: tuple[Message, ...] = ()) -> Call:
+    """The ``Call`` of a command line's options (``ask``; ``chat``, per turn), with the
+    conversation's earlier turns as ``history``."""
+    from llmx.prepare import Call
+
+    call = Call(system=args.system, model=args.model, temperature=args.temperature,
+                max_tokens=args.max_tokens, no_cache=args.no_cache, refresh=args.refresh,
+                kind=args.kind, compress=args.compress, reasoning_effort=args.reasoning_effort,
+                history=history)
+    if args.tools is not None or args.tool_choice is not None or args.schema is not None:
+        tools, choice, schema = tool_options(args)
+        call = call._replace(tools=tools, tool_choice=choice, schema=schema)
+    return call
 
 
 def tool_options(args: AskArgs) -> tuple[str | None, str | None, str | None]:
@@ -212,7 +234,9 @@ def _dry_run(plan: Plan, args: AskArgs, io: Io) -> int:
     return 0
 
 
-async def _ask(client: Client | AskChain, plan: Plan, args: AskArgs, io: Io) -> int:
+async def _ask(client: Client | AskChain, plan: Plan, args: AskArgs, io: Io,
+               log: Callable[[Completion, Profile], None]) -> int:
+    """Send ``plan``, print the answer, then ``log`` it (with the profile that answered)."""
     async with client:
         answer = client.stream(plan, wire_stream=args.stream)
         omitted = plan.prepared.omitted_tokens
@@ -225,6 +249,7 @@ async def _ask(client: Client | AskChain, plan: Plan, args: AskArgs, io: Io) -> 
         else:
             await _stream_to(answer, io, args.show_reasoning)
             completion = answer.completion()
+    log(completion, client.profile)
     return _conclude(completion, plan, args, io)
 
 

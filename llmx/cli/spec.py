@@ -96,6 +96,12 @@ ASK: tuple[Opt, ...] = (
         const="off"),
     Opt("dry_run", ("--dry-run",), "Show the prompt that would be sent and its token "
         "counts; send nothing.", kind="flag"),
+    Opt("resume", ("-c", "--continue"), "Continue the newest conversation: its earlier "
+        "turns are sent as history (fitted to the context window).", kind="flag"),
+    Opt("cid", ("--cid",), "Continue the conversation with this id (or a unique prefix of "
+        "it; `llmx logs` shows them).", metavar="ID"),
+    Opt("no_log", ("--no-log",), "Keep no log of this call (default: the profile's `logs`).",
+        kind="flag"),
     Opt("tools", ("--tools",), "JSON file: a list of OpenAI-style function tools the model "
         "may call; each call is printed as one JSON line (--json: `tool_calls`).",
         metavar="FILE"),

@@ -268,6 +268,10 @@ class Profile:
         help="profiles tried in turn when a call fails after its retries (429, 5xx, 529, "
              "connection errors, in-band overload) before any output; each one's own "
              "fallbacks follow it")
+    logs: bool = setting(
+        default=True, check=schema.boolean(),
+        help="keep each answer with its prompt in the logs database (`llmx logs`, `-c`); "
+             "false: this profile's calls leave no trace there (as `--no-log` does)")
     http: HttpSettings = table(default_factory=HttpSettings, help="the connection pool")
     cache: CacheSettings = table(default_factory=CacheSettings,
                                  help="the answer cache: exact, then semantic")
