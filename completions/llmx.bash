@@ -23,7 +23,7 @@ _llmx__profiles() {
 _llmx__spec() {
     case $1 in
         '') subs='ask batch bench cache completions compress config profiles serve sim stats' opts='--config --help --version -V -h' valued='--config' ;;
-        'ask') subs='' opts='--compress --config --dry-run --help --json --kind --max-tokens --model --no-cache --no-compress --no-stdin --no-stream --profile --reasoning-effort --refresh --schema --show-reasoning --stdin --stream --system --temperature --tool-choice --tools -h -m -p -s' valued='--compress --config --kind --max-tokens --model --profile --reasoning-effort --schema --system --temperature --tool-choice --tools -m -p -s' ;;
+        'ask') subs='' opts='--attach --compress --config --dry-run --extract --extract-last --file --help --json --kind --max-tokens --model --no-cache --no-compress --no-stdin --no-stream --profile --reasoning-effort --refresh --schema --show-reasoning --stdin --stream --system --temperature --template --tool-choice --tools -a -f -h -m -p -s -t -x' valued='--attach --compress --config --file --kind --max-tokens --model --profile --reasoning-effort --schema --system --temperature --template --tool-choice --tools -a -f -m -p -s -t' ;;
         'batch') subs='' opts='--concurrency --config --grace --help --line-retries --no-cache --output --profile --provider-batch --refresh --resume --rpm --semantic --summary-json --tpm --unordered -h -j -o -p' valued='--concurrency --config --grace --line-retries --output --profile --rpm --summary-json --tpm -j -o -p' ;;
         'bench') subs='' opts='--help --json --profile --quick --targets --yes -h -p' valued='--profile --targets -p' ;;
         'cache') subs='clear ls path prune show' opts='--help -h' valued='' ;;

@@ -71,9 +71,16 @@ _llmx__commands() {
 _llmx_ask() {
     typeset -A opt_args
     _arguments \
+        '*-a+[An image sent with the prompt\: PNG, JPEG, GIF or WebP, a path or an http(s) URL that llmx fetches (repeatable; size limits per provider).]:path|url: ' \
+        '*--attach=[An image sent with the prompt\: PNG, JPEG, GIF or WebP, a path or an http(s) URL that llmx fetches (repeatable; size limits per provider).]:path|url: ' \
         '(--compress)--compress=[Compress the prompt\: conservative or aggressive (default\: the profile'\''s compression.mode).]:mode: ' \
         '(--config)--config=[Config file (default\: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).]:path:_files' \
         '(--dry-run)--dry-run[Show the prompt that would be sent and its token counts; send nothing.]' \
+        '(-x --extract)-x[Print only the first fenced code block of the answer (exit 11 when it has none).]' \
+        '(-x --extract)--extract[Print only the first fenced code block of the answer (exit 11 when it has none).]' \
+        '(--extract-last)--extract-last[Print only the last fenced code block of the answer (exit 11 when it has none).]' \
+        '*-f+[A text file sent with the prompt, labelled with its name (repeatable; a binary file or one over 1 MiB is refused).]:path: ' \
+        '*--file=[A text file sent with the prompt, labelled with its name (repeatable; a binary file or one over 1 MiB is refused).]:path: ' \
         '(-h --help)-h[Show this message and exit.]' \
         '(-h --help)--help[Show this message and exit.]' \
         '(--json)--json[Print one JSON object\: text, model, provider, usage, latency_ms, ttft_ms, cached.]' \
@@ -96,6 +103,8 @@ _llmx_ask() {
         '(-s --system)-s+[System prompt.]:text: ' \
         '(-s --system)--system=[System prompt.]:text: ' \
         '(--temperature)--temperature=[Sampling temperature.]:number: ' \
+        '(-t --template)-t+[Apply the config'\''s \[templates.NAME\]\: its system, prompt ({input}\: stdin, {args}\: the prompt words) and settings; flags win.]:name: ' \
+        '(-t --template)--template=[Apply the config'\''s \[templates.NAME\]\: its system, prompt ({input}\: stdin, {args}\: the prompt words) and settings; flags win.]:name: ' \
         '(--tool-choice)--tool-choice=[With --tools\: auto, required, none or a tool'\''s name.]:choice: ' \
         '(--tools)--tools=[JSON file\: a list of OpenAI-style function tools the model may call; each call is printed as one JSON line (--json\: `tool_calls`).]:file: ' \
         '*:prompt: '

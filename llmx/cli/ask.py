@@ -53,6 +53,11 @@ class AskArgs:
     schema: str | None = None  # the --schema file or JSON text
     show_reasoning: bool = False
     reasoning_effort: str | None = None
+    files: tuple[str, ...] = ()  # -f: text files (llmx.attach)
+    attach: tuple[str, ...] = ()  # -a: image paths or URLs
+    template: str | None = None  # -t: a [templates.NAME] of the config (llmx.templates)
+    extract: bool = False  # -x: only the first fenced code block (llmx.cli.extract)
+    extract_last: bool = False  # --extract-last: only the last one
 
 
 def parse_fast(argv: Sequence[str]) -> AskArgs | None:
