@@ -22,6 +22,7 @@ from llmx.values import fields_of, frozen, names
 if TYPE_CHECKING:
     from llmx.answer import Answer
     from llmx.cli.ask_fallback import AskChain
+    from llmx.cli.ask_inputs import Inputs
     from llmx.cli.ask_reasoning import ReasoningOut
     from llmx.config.profile import Profile
     from llmx.engine import Client, Plan
@@ -79,19 +80,29 @@ ASK_FIELDS = frozenset(names(AskArgs)) - {"prompt"}
 ASK_DEFAULTS = {item.name: item.default for item in fields_of(AskArgs)}
 
 
-def gather_prompt(args: AskArgs, io: Io) -> str:
-    """The prompt text from arguments and stdin (see ``llmx.cli._stdin``)."""
+def gather_prompt(args: AskArgs, io: Io, inputs: Inputs | None = None) -> str:
+    """The prompt text from arguments and stdin (see ``llmx.cli._stdin``), or from the
+    template's prompt, followed by the ``-f`` files (``inputs``: ``llmx.cli.ask_inputs``)."""
     words = args.prompt
-    if words == ("-",) or (not words and not io.stdin_is_tty):
+    files = inputs.files if inputs is not None else ()
+    if inputs is not None and inputs.prompt is not None:
+        from llmx.cli.ask_inputs import templated
+
+        text = templated(inputs.prompt, args, io)
+    elif words == ("-",) or (not words and not io.stdin_is_tty):
         if args.stdin is False:
             raise UsageError("no prompt: `-` reads stdin, but --no-stdin was given")
         text = read_all(io.stdin)
-    elif not words:
+    elif not words and not files:
         raise UsageError("no prompt given", hint='llmx ask "your question"  (or pipe text in)')
     else:
         text = " ".join(words)
         if not io.stdin_is_tty:
             text = _with_context(text, args, io)
+    if files:
+        from llmx.attach import with_files
+
+        text = with_files(text, files)
     if not text.strip():
         raise UsageError("the prompt is empty")
     return text
@@ -117,8 +128,13 @@ def run_ask(args: AskArgs, io: Io) -> int:
     from llmx.prepare import Call
     from llmx.state import stderr_warn
 
-    prompt = gather_prompt(args, io)
     config = load(args.config, io.env, Path.cwd())
+    inputs = None
+    if args.template is not None or args.files or args.extract or args.extract_last:
+        from llmx.cli.ask_inputs import prepare_inputs
+
+        args, inputs = prepare_inputs(config, args)
+    prompt = gather_prompt(args, io, inputs)
     profile = resolve_profile(config, args.profile)
     check_flags(args, profile)
     note = first_use_note(config, args.profile)
@@ -131,6 +147,10 @@ def run_ask(args: AskArgs, io: Io) -> int:
     if args.tools is not None or args.tool_choice is not None or args.schema is not None:
         tools, choice, schema = tool_options(args)
         call = call._replace(tools=tools, tool_choice=choice, schema=schema)
+    if args.attach:
+        from llmx.cli.ask_inputs import images_for
+
+        call = call._replace(images=images_for(args, profile.provider))
     client = Client(profile, env=io.env, warn=stderr_warn(io.stderr), warm=False)
     plan = client.plan(prompt, call, stream=args.stream)  # prepared once, for all below
     if args.dry_run:
@@ -165,6 +185,12 @@ def tool_options(args: AskArgs) -> tuple[str | None, str | None, str | None]:
 
 def _conclude(completion: Completion, plan: Plan, args: AskArgs, io: Io) -> int:
     """After the answer is out: tool calls, refusals and the schema check (exit code)."""
+    if args.extract or args.extract_last:
+        from llmx.cli.extract import exit_code
+
+        code = exit_code(completion.text, args.extract_last)
+        if code:
+            return code
     if not (completion.tool_calls or completion.refusal or plan.prepared.request.schema
             or completion.finish_reason in ("refusal", "content_filter")):
         return 0
@@ -223,7 +249,7 @@ async def _ask(client: Client | AskChain, plan: Plan, args: AskArgs, io: Io) -> 
         if omitted:
             io.stderr.write(f"note: {omitted} prompt tokens were left out to fit "
                             "the model's context window\n")
-        if args.json or not args.stream:
+        if args.json or not args.stream or args.extract or args.extract_last:
             completion = await answer.collect()
             _emit_whole(completion, client.profile, args, io)
         else:
@@ -274,6 +300,10 @@ def _emit_whole(completion: Completion, profile: Profile, args: AskArgs, io: Io)
         thinking = _reasoning_out(io)
         thinking.write(completion.reasoning)
         thinking.end()
+    if args.extract or args.extract_last:
+        from llmx.cli.extract import write_block
+
+        return write_block(completion.text, args.extract_last, io)
     sink = make_sink(io.stdout, is_tty=io.stdout_is_tty, env=io.env)
     sink.write(completion.text)
     sink.close()

@@ -83,6 +83,7 @@ class Config(NamedTuple):
     default_profile: str | None
     profiles: Mapping[str, Profile]
     source: Path | None = None
+    templates: Mapping[str, Any] = MappingProxyType({})  # name -> llmx.templates.Template
 
     @property
     def names(self) -> list[str]:
@@ -141,7 +142,13 @@ def _load(data: Mapping[str, Any], source: Path | None) -> Config:
         schema.text()("default_profile", default)
         if default not in profiles:
             fail("default_profile", _unknown_profile_text(default, profiles))
-    return Config(default, MappingProxyType(profiles), source)
+    raw_templates = data.get("templates")
+    if raw_templates is None:
+        return Config(default, MappingProxyType(profiles), source)
+    from llmx.templates import load_templates
+
+    return Config(default, MappingProxyType(profiles), source,
+                  load_templates(raw_templates, profiles))
 
 
 def profile_path(name: str) -> str:
