@@ -22,7 +22,7 @@ _llmx__profiles() {
 # for the command path $1 ('' for llmx itself, 'config show' for `llmx config show`).
 _llmx__spec() {
     case $1 in
-        '') subs='ask batch bench cache completions compress config profiles serve sim stats' opts='--config --help --version -V -h' valued='--config' ;;
+        '') subs='ask batch bench cache completions compress config profiles serve sim stats templates' opts='--config --help --version -V -h' valued='--config' ;;
         'ask') subs='' opts='--attach --compress --config --dry-run --extract --extract-last --file --help --json --kind --max-tokens --model --no-cache --no-compress --no-stdin --no-stream --profile --reasoning-effort --refresh --schema --show-reasoning --stdin --stream --system --temperature --template --tool-choice --tools -a -f -h -m -p -s -t -x' valued='--attach --compress --config --file --kind --max-tokens --model --profile --reasoning-effort --schema --system --temperature --template --tool-choice --tools -a -f -m -p -s -t' ;;
         'batch') subs='' opts='--concurrency --config --grace --help --line-retries --no-cache --output --profile --provider-batch --refresh --resume --rpm --semantic --summary-json --tpm --unordered -h -j -o -p' valued='--concurrency --config --grace --line-retries --output --profile --rpm --summary-json --tpm -j -o -p' ;;
         'bench') subs='' opts='--help --json --profile --quick --targets --yes -h -p' valued='--profile --targets -p' ;;
@@ -42,6 +42,7 @@ _llmx__spec() {
         'serve') subs='' opts='--api-key-env --config --help --host --port --profile -h -p' valued='--api-key-env --config --host --port --profile -p' ;;
         'sim') subs='' opts='--batch-delay-s --cut-rate --fail-rate --help --inband-error-rate --jitter --latency-ms --midstream-stall-rate --per-input-token-ms --port --rate-limit-rate --refusal-rate --seed --stall-rate --tokens-per-s --ttft-ms -h' valued='--batch-delay-s --cut-rate --fail-rate --inband-error-rate --jitter --latency-ms --midstream-stall-rate --per-input-token-ms --port --rate-limit-rate --refusal-rate --seed --stall-rate --tokens-per-s --ttft-ms' ;;
         'stats') subs='' opts='--by --help --json --since -h' valued='--by --since' ;;
+        'templates') subs='' opts='--config --help --json -h' valued='--config' ;;
         *) subs='' opts='' valued='' ;;
     esac
 }
@@ -70,6 +71,7 @@ _llmx__values() {
         'serve:--config') kind=files ;;
         'serve:--profile') kind=profiles ;;
         'serve:-p') kind=profiles ;;
+        'templates:--config') kind=files ;;
     esac
 }
 

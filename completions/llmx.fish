@@ -4,7 +4,7 @@
 
 # The (sub)command being completed, as words joined by spaces ('' for llmx itself).
 function __llmx_command
-    set -l known 'ask' 'batch' 'bench' 'cache' 'cache clear' 'cache ls' 'cache path' 'cache prune' 'cache show' 'completions' 'compress' 'config' 'config init' 'config path' 'config show' 'profiles' 'serve' 'sim' 'stats'
+    set -l known 'ask' 'batch' 'bench' 'cache' 'cache clear' 'cache ls' 'cache path' 'cache prune' 'cache show' 'completions' 'compress' 'config' 'config init' 'config path' 'config show' 'profiles' 'serve' 'sim' 'stats' 'templates'
     set -l path ''
     for word in (commandline -opc)[2..-1]
         set -l candidate (string trim -- "$path $word")
@@ -59,6 +59,7 @@ complete -c llmx -n '__llmx_at' -a 'profiles' -d 'List profiles (the default one
 complete -c llmx -n '__llmx_at' -a 'serve' -d 'Serve the profiles behind an OpenAI-compatible endpoint (cache, single flight, retries and records shared by every client).'
 complete -c llmx -n '__llmx_at' -a 'sim' -d 'Run the embedded simulated provider (OpenAI, Anthropic and Ollama APIs) on 127.0.0.1.'
 complete -c llmx -n '__llmx_at' -a 'stats' -d 'What the cache and compression saved, from the request records.'
+complete -c llmx -n '__llmx_at' -a 'templates' -d 'List the config\'s prompt templates ([templates.NAME]; use one with `ask -t NAME`).'
 complete -c llmx -n '__llmx_at' -l 'config' -r -F -d 'Config file (default: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).'
 complete -c llmx -n '__llmx_at' -s 'h' -l 'help' -d 'Show this message and exit.'
 complete -c llmx -n '__llmx_at' -s 'V' -l 'version' -d 'Print the version and exit.'
@@ -173,3 +174,6 @@ complete -c llmx -n '__llmx_at stats' -l 'by' -x -d 'Group by `model` or `profil
 complete -c llmx -n '__llmx_at stats' -s 'h' -l 'help' -d 'Show this message and exit.'
 complete -c llmx -n '__llmx_at stats' -l 'json' -d 'Print one JSON object.'
 complete -c llmx -n '__llmx_at stats' -l 'since' -x -d 'Only records newer than this, e.g. 30m, 24h, 7d.'
+complete -c llmx -n '__llmx_at templates' -l 'config' -r -F -d 'Config file (default: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).'
+complete -c llmx -n '__llmx_at templates' -s 'h' -l 'help' -d 'Show this message and exit.'
+complete -c llmx -n '__llmx_at templates' -l 'json' -d 'Every key of each template, as one JSON object.'

@@ -45,6 +45,7 @@ _llmx() {
         (serve) _llmx_serve && ret=0 ;;
         (sim) _llmx_sim && ret=0 ;;
         (stats) _llmx_stats && ret=0 ;;
+        (templates) _llmx_templates && ret=0 ;;
         esac
     fi
     return ret
@@ -64,6 +65,7 @@ _llmx__commands() {
         'serve:Serve the profiles behind an OpenAI-compatible endpoint (cache, single flight, retries and records shared by every client).'
         'sim:Run the embedded simulated provider (OpenAI, Anthropic and Ollama APIs) on 127.0.0.1.'
         'stats:What the cache and compression saved, from the request records.'
+        'templates:List the config'\''s prompt templates (\[templates.NAME\]; use one with `ask -t NAME`).'
     )
     _describe -t commands 'llmx command' commands
 }
@@ -353,6 +355,15 @@ _llmx_stats() {
         '(-h --help)--help[Show this message and exit.]' \
         '(--json)--json[Print one JSON object.]' \
         '(--since)--since=[Only records newer than this, e.g. 30m, 24h, 7d.]:age: '
+}
+
+_llmx_templates() {
+    typeset -A opt_args
+    _arguments \
+        '(--config)--config=[Config file (default\: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).]:path:_files' \
+        '(-h --help)-h[Show this message and exit.]' \
+        '(-h --help)--help[Show this message and exit.]' \
+        '(--json)--json[Every key of each template, as one JSON object.]'
 }
 
 if [[ ${zsh_eval_context[-1]-} == loadautofunc ]]; then
