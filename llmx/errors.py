@@ -24,7 +24,8 @@
 ``ExitCode.PARTIAL`` (7) is not an exception: batch runs return it when some
 lines failed; nor is ``ExitCode.NO_CODE_BLOCK`` (11): ``ask -x`` returns it when the
 answer (delivered, cached and recorded as usual) has no fenced code block to print.
-Messages are one line each and never contain secrets: every error's message and hint pass through ``redact`` when the error is made, so a key a provider
+Messages are one line each and never contain secrets: every error's
+message and hint pass through ``redact`` when the error is made, so a key a provider
 echoes back ("Incorrect API key provided: sk-...") is masked before anything can
 print, write or record it. ``redact`` masks every value given to ``register_secret``
 (``config/secrets.py`` registers each API key it resolves) and two unmistakable
