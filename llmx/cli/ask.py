@@ -99,12 +99,12 @@ def gather_prompt(args: AskArgs, io: Io, inputs: Inputs | None = None) -> str:
         text = " ".join(words)
         if not io.stdin_is_tty:
             text = _with_context(text, args, io)
+    if not text.strip() and not any(item.text.strip() for item in files):
+        raise UsageError("the prompt is empty")
     if files:
         from llmx.attach import with_files
 
         text = with_files(text, files)
-    if not text.strip():
-        raise UsageError("the prompt is empty")
     return text
 
 

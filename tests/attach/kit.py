@@ -77,7 +77,7 @@ def _handler(recorder: Recorder) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             for name, value in extra.items():
                 self.send_header(name, value)
-            if "Content-Length" not in extra and "Transfer-Encoding" not in extra:
+            if not {"Content-Length", "Connection"} & extra.keys():  # "close": no length
                 self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)

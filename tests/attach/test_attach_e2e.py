@@ -140,3 +140,14 @@ def test_the_sim_saw_the_very_bytes(cli: InProcessCli, recorder: Recorder, sim: 
     recent = httpx.get(f"{sim.url}/sim/stats", timeout=10).json()["recent_prompts"]
     digest = hashlib.sha256(data).hexdigest()[:12]
     assert f"[image image/png {len(data)} bytes sha256:{digest}]" in recent[-1]
+
+
+def test_files_alone_make_the_prompt(cli: InProcessCli, recorder: Recorder) -> None:
+    configure(cli, recorder, "openai")
+    (cli.home / "q.md").write_text("What is 2+2?")
+    (cli.home / "a b.txt").write_text('say "4"\n')
+    done = cli.run("ask", "--no-stream", "-f", "q.md", "-f", "a b.txt")
+    assert done.returncode == 0, done.err
+    assert recorder.bodies[0]["messages"][-1]["content"] == (
+        '<file name="q.md">\nWhat is 2+2?\n</file>\n\n'
+        '<file name="a b.txt">\nsay "4"\n</file>')
