@@ -215,6 +215,7 @@ def check_flags(args: AskArgs, profile: Profile) -> None:
 
 def _dry_run(plan: Plan, args: AskArgs, io: Io) -> int:
     """What would be sent, and its token counts; nothing is sent or cached."""
+    from llmx.cli.ask_inputs import message_json
     from llmx.cli.compress_cmd import summary_line
     from llmx.compress.tokens import tokenizer_for
     from llmx.paths import state_dir
@@ -228,7 +229,7 @@ def _dry_run(plan: Plan, args: AskArgs, io: Io) -> int:
         before = after = tokenizer.count(request.messages[-1].content)
     if args.json:
         obj = {"model": request.model, "system": request.system,
-               "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+               "messages": [message_json(m) for m in request.messages],
                "tokens_before": before, "tokens_after": after, "compressor": prepared.compressor,
                "omitted_tokens": prepared.omitted_tokens, "encoding": tokenizer.encoding,
                "approximate": tokenizer.approximate}

@@ -9,7 +9,7 @@ profile's provider's limits. Every refusal is one ``UsageError``/``ConfigError``
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from llmx.errors import UsageError
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from llmx.cli._io import Io
     from llmx.cli.ask import AskArgs
     from llmx.config.profile import Config
-    from llmx.types import Image
+    from llmx.types import Image, Message
 
 
 class Inputs(NamedTuple):
@@ -62,6 +62,19 @@ def templated(prompt: str, args: AskArgs, io: Io) -> str:
         raise UsageError(f"template {args.template!r} reads stdin ({INPUT}), but {why}",
                          hint=f"some-command | llmx ask -t {args.template}")
     return render(prompt, args.prompt, read_all(io.stdin))
+
+
+def message_json(message: Message) -> dict[str, Any]:
+    """A message as ``--dry-run --json`` shows it: its images by name, type, size and
+    sha256 (never their bytes)."""
+    shown: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.images:
+        import hashlib
+
+        shown["images"] = [{"name": image.name, "mime": image.mime, "bytes": len(image.data),
+                            "sha256": hashlib.sha256(image.data).hexdigest()}
+                           for image in message.images]
+    return shown
 
 
 def images_for(args: AskArgs, provider: str) -> tuple[Image, ...]:

@@ -130,3 +130,18 @@ def test_keys_cover_image_bytes_and_nothing_else_changes() -> None:
 
     # a scope ignores the question's text but not its images
     assert scope(IMAGE, text="a") == scope(IMAGE, text="b") != scope(text="a")
+
+
+def test_dry_run_json_names_the_images_never_their_bytes(tmp_path: Path) -> None:
+    from tests.cli.harness import private_cli
+
+    cli = private_cli(tmp_path)
+    (cli.home / "p.png").write_bytes(png(9, 9))
+    done = cli.run("ask", "--dry-run", "--json", "-a", "p.png", "what?")
+    assert done.returncode == 0, done.err
+    import hashlib
+
+    [message] = json.loads(done.out)["messages"]
+    assert message == {"role": "user", "content": "what?", "images": [
+        {"name": "p.png", "mime": "image/png", "bytes": len(png(9, 9)),
+         "sha256": hashlib.sha256(png(9, 9)).hexdigest()}]}
