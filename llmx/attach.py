@@ -102,8 +102,9 @@ def _text_file(name: str) -> TextFile:
     return TextFile(name, text, hashlib.sha256(data).hexdigest())
 
 
-def read_capped(name: str, limit: int, *, what: str) -> bytes:
-    """The bytes of the file ``name``, refusing one larger than ``limit`` (``UsageError``)."""
+def read_capped(name: str, limit: int, *, what: str, whose: str = "") -> bytes:
+    """The bytes of the file ``name``, refusing one larger than ``limit`` (``UsageError``;
+    ``whose`` says whose limit it is)."""
     try:
         with open(name, "rb") as handle:
             data = handle.read(limit + 1)
@@ -114,7 +115,7 @@ def read_capped(name: str, limit: int, *, what: str) -> bytes:
     except OSError as exc:
         raise UsageError(f"{what} {name}: cannot read it ({exc.strerror})") from None
     if len(data) > limit:
-        raise UsageError(f"{what} {name}: larger than the {_size(limit)} limit")
+        raise UsageError(f"{what} {name}: larger than the {_size(limit)} limit{whose}")
     return data
 
 
@@ -136,7 +137,8 @@ def read_images(sources: Sequence[str], provider: str) -> tuple[Image, ...]:
     """One ``Image`` per ``-a`` source, checked against ``provider``'s limits."""
     limits = limits_for(provider)
     cap = min(limits.per_image, MAX_IMAGE_BYTES)
-    images = tuple(_image(source, cap) for source in sources)
+    whose = f" of one {provider} image" if provider in _LIMITS else ""
+    images = tuple(_image(source, cap, whose) for source in sources)
     total = sum(len(image.data) for image in images)
     if total > limits.total:
         raise UsageError(f"-a: the images add up to {_size(total)}, over the {_size(limits.total)}"
@@ -144,13 +146,13 @@ def read_images(sources: Sequence[str], provider: str) -> tuple[Image, ...]:
     return images
 
 
-def _image(source: str, cap: int) -> Image:
+def _image(source: str, cap: int, whose: str) -> Image:
     if source.startswith(("http://", "https://")):
         from llmx.attach_fetch import fetch
 
         data = fetch(source, cap)
     else:
-        data = read_capped(source, cap, what="-a")
+        data = read_capped(source, cap, what="-a", whose=whose)
     mime = sniff(data)
     if mime is None:
         raise UsageError(f"-a {source}: not a PNG, JPEG, GIF or WebP image (judged by its bytes)")
