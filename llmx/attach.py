@@ -18,9 +18,9 @@ What a caller may rely on:
   pairs, never the contents.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: a named tuple's string annotations are
+# compiled when its class is made (~3 ms for the first compile of a process).
 
-import hashlib
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -64,11 +64,11 @@ IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 
 
 class TextFile(NamedTuple):
-    """One ``-f`` file: its name as given, its text, the sha256 hex of its bytes."""
+    """One ``-f`` file: its name as given, its text, and its bytes (for the logs' sha256)."""
 
     name: str
     text: str
-    sha256: str
+    data: bytes
 
 
 def limits_for(provider: str) -> Limits:
@@ -99,7 +99,7 @@ def _text_file(name: str) -> TextFile:
     except UnicodeDecodeError as exc:
         raise UsageError(f"-f {name}: not UTF-8 text (byte {exc.start})",
                          hint="attach images with -a") from None
-    return TextFile(name, text, hashlib.sha256(data).hexdigest())
+    return TextFile(name, text, data)
 
 
 def read_capped(name: str, limit: int, *, what: str, whose: str = "") -> bytes:
@@ -161,9 +161,11 @@ def _image(source: str, cap: int, whose: str) -> Image:
 
 def digests(files: Sequence[TextFile], images: Sequence[Image]) -> tuple[tuple[str, str], ...]:
     """``(name, sha256 hex)`` of every attachment: files first, then images."""
-    found = [(item.name, item.sha256) for item in files]
-    found.extend((image.name, hashlib.sha256(image.data).hexdigest()) for image in images)
-    return tuple(found)
+    import hashlib  # here only: it loads OpenSSL, which a cache hit need not pay for
+
+    named = [(item.name, item.data) for item in files]
+    named.extend((image.name, image.data) for image in images)
+    return tuple((name, hashlib.sha256(data).hexdigest()) for name, data in named)
 
 
 def _size(count: int) -> str:

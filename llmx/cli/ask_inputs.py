@@ -9,7 +9,7 @@ profile's provider's limits. Every refusal is one ``UsageError``/``ConfigError``
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from llmx.errors import UsageError
 
@@ -21,11 +21,15 @@ if TYPE_CHECKING:
     from llmx.types import Image, Message
 
 
-class Inputs(NamedTuple):
-    """A template's prompt (None: the prompt as given) and the ``-f`` files, read."""
+class Inputs:
+    """A template's prompt (None: the prompt as given) and the ``-f`` files, read. (A plain
+    class: a named tuple with these annotations would compile them at import.)"""
 
-    prompt: str | None = None
-    files: tuple[TextFile, ...] = ()
+    __slots__ = ("files", "prompt")
+
+    def __init__(self, prompt: str | None = None, files: tuple[TextFile, ...] = ()) -> None:
+        self.prompt = prompt
+        self.files = files
 
 
 def prepare_inputs(config: Config, args: AskArgs) -> tuple[AskArgs, Inputs]:

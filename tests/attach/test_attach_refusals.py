@@ -48,7 +48,8 @@ CASES: dict[str, tuple[Setup, str, tuple[str, ...]]] = {
     "missing image": (lambda h, r: ["-a", "gone.png"], "openai", ("no such file",)),
     "image over anthropic's 5 MB": (
         lambda h, r: ["-a", write(h, "big.png", png() + b"\x00" * limits_for("anthropic")
-                                  .per_image)], "anthropic", ("larger than the 3.8 MiB limit of one anthropic image",)),
+                                  .per_image)], "anthropic",
+        ("larger than the 3.8 MiB limit of one anthropic image",)),
     "images over anthropic's request": (
         lambda h, r: ["-a", write(h, "m.png", png() + b"\x00" * (3 * MiB))] * 9, "anthropic",
         ("the images add up to", "anthropic accepts in one request")),
