@@ -22,8 +22,8 @@ _llmx__profiles() {
 # for the command path $1 ('' for llmx itself, 'config show' for `llmx config show`).
 _llmx__spec() {
     case $1 in
-        '') subs='ask batch bench cache chat completions compress config logs profiles serve sim stats' opts='--config --help --version -V -h' valued='--config' ;;
-        'ask') subs='' opts='--cid --compress --config --continue --dry-run --help --json --kind --max-tokens --model --no-cache --no-compress --no-log --no-stdin --no-stream --profile --reasoning-effort --refresh --schema --show-reasoning --stdin --stream --system --temperature --tool-choice --tools -c -h -m -p -s' valued='--cid --compress --config --kind --max-tokens --model --profile --reasoning-effort --schema --system --temperature --tool-choice --tools -m -p -s' ;;
+        '') subs='ask batch bench cache chat completions compress config logs profiles serve sim stats templates' opts='--config --help --version -V -h' valued='--config' ;;
+        'ask') subs='' opts='--attach --cid --compress --config --continue --dry-run --extract --extract-last --file --help --json --kind --max-tokens --model --no-cache --no-compress --no-log --no-stdin --no-stream --profile --reasoning-effort --refresh --schema --show-reasoning --stdin --stream --system --temperature --template --tool-choice --tools -a -c -f -h -m -p -s -t -x' valued='--attach --cid --compress --config --file --kind --max-tokens --model --profile --reasoning-effort --schema --system --temperature --template --tool-choice --tools -a -f -m -p -s -t' ;;
         'batch') subs='' opts='--concurrency --config --deadline --grace --help --line-retries --mode --no-cache --output --profile --provider-batch --refresh --resume --rpm --semantic --summary-json --tpm --unordered -h -j -o -p' valued='--concurrency --config --deadline --grace --line-retries --mode --output --profile --rpm --summary-json --tpm -j -o -p' ;;
         'bench') subs='' opts='--help --json --profile --quick --targets --yes -h -p' valued='--profile --targets -p' ;;
         'cache') subs='clear ls path prune show warm' opts='--help -h' valued='' ;;
@@ -46,6 +46,7 @@ _llmx__spec() {
         'serve') subs='' opts='--api-key-env --config --help --host --port --profile -h -p' valued='--api-key-env --config --host --port --profile -p' ;;
         'sim') subs='' opts='--batch-delay-s --connect-delay-ms --cut-rate --fail-rate --help --idle-close-ms --inband-error-rate --jitter --latency-ms --midstream-stall-rate --per-input-token-ms --port --rate-limit-rate --refusal-rate --seed --stall-rate --tokens-per-s --ttft-ms -h' valued='--batch-delay-s --connect-delay-ms --cut-rate --fail-rate --idle-close-ms --inband-error-rate --jitter --latency-ms --midstream-stall-rate --per-input-token-ms --port --rate-limit-rate --refusal-rate --seed --stall-rate --tokens-per-s --ttft-ms' ;;
         'stats') subs='' opts='--by --help --json --since -h' valued='--by --since' ;;
+        'templates') subs='' opts='--config --help --json -h' valued='--config' ;;
         *) subs='' opts='' valued='' ;;
     esac
 }
@@ -80,6 +81,7 @@ _llmx__values() {
         'serve:--config') kind=files ;;
         'serve:--profile') kind=profiles ;;
         'serve:-p') kind=profiles ;;
+        'templates:--config') kind=files ;;
     esac
 }
 

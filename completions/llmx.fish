@@ -4,7 +4,7 @@
 
 # The (sub)command being completed, as words joined by spaces ('' for llmx itself).
 function __llmx_command
-    set -l known 'ask' 'batch' 'bench' 'cache' 'cache clear' 'cache ls' 'cache path' 'cache prune' 'cache show' 'cache warm' 'chat' 'completions' 'compress' 'config' 'config init' 'config path' 'config show' 'logs' 'logs path' 'profiles' 'serve' 'sim' 'stats'
+    set -l known 'ask' 'batch' 'bench' 'cache' 'cache clear' 'cache ls' 'cache path' 'cache prune' 'cache show' 'cache warm' 'chat' 'completions' 'compress' 'config' 'config init' 'config path' 'config show' 'logs' 'logs path' 'profiles' 'serve' 'sim' 'stats' 'templates'
     set -l path ''
     for word in (commandline -opc)[2..-1]
         set -l candidate (string trim -- "$path $word")
@@ -61,14 +61,19 @@ complete -c llmx -n '__llmx_at' -a 'profiles' -d 'List profiles (the default one
 complete -c llmx -n '__llmx_at' -a 'serve' -d 'Serve the profiles behind an OpenAI-compatible endpoint (cache, single flight, retries and records shared by every client).'
 complete -c llmx -n '__llmx_at' -a 'sim' -d 'Run the embedded simulated provider (OpenAI, Anthropic and Ollama APIs) on 127.0.0.1.'
 complete -c llmx -n '__llmx_at' -a 'stats' -d 'What the cache and compression saved, from the request records.'
+complete -c llmx -n '__llmx_at' -a 'templates' -d 'List the config\'s prompt templates ([templates.NAME]; use one with `ask -t NAME`).'
 complete -c llmx -n '__llmx_at' -l 'config' -r -F -d 'Config file (default: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).'
 complete -c llmx -n '__llmx_at' -s 'h' -l 'help' -d 'Show this message and exit.'
 complete -c llmx -n '__llmx_at' -s 'V' -l 'version' -d 'Print the version and exit.'
+complete -c llmx -n '__llmx_at ask' -s 'a' -l 'attach' -x -d 'An image sent with the prompt: PNG, JPEG, GIF or WebP, a path or an http(s) URL that llmx fetches (repeatable; size limits per provider).'
 complete -c llmx -n '__llmx_at ask' -l 'cid' -x -d 'Continue the conversation with this id (or a unique prefix of it; `llmx logs` shows them).'
 complete -c llmx -n '__llmx_at ask' -l 'compress' -x -d 'Compress the prompt: conservative or aggressive (default: the profile\'s compression.mode).'
 complete -c llmx -n '__llmx_at ask' -l 'config' -r -F -d 'Config file (default: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).'
 complete -c llmx -n '__llmx_at ask' -s 'c' -l 'continue' -d 'Continue the newest conversation: its earlier turns are sent as history (fitted to the context window).'
 complete -c llmx -n '__llmx_at ask' -l 'dry-run' -d 'Show the prompt that would be sent and its token counts; send nothing.'
+complete -c llmx -n '__llmx_at ask' -s 'x' -l 'extract' -d 'Print only the first fenced code block of the answer (exit 11 when it has none).'
+complete -c llmx -n '__llmx_at ask' -l 'extract-last' -d 'Print only the last fenced code block of the answer (exit 11 when it has none).'
+complete -c llmx -n '__llmx_at ask' -s 'f' -l 'file' -x -d 'A text file sent with the prompt, labelled with its name (repeatable; a binary file or one over 1 MiB is refused).'
 complete -c llmx -n '__llmx_at ask' -s 'h' -l 'help' -d 'Show this message and exit.'
 complete -c llmx -n '__llmx_at ask' -l 'json' -d 'Print one JSON object: text, model, provider, usage, latency_ms, ttft_ms, cached.'
 complete -c llmx -n '__llmx_at ask' -l 'kind' -x -d 'Content kind for the cache TTL: code, json, chat (default: detected).'
@@ -86,6 +91,7 @@ complete -c llmx -n '__llmx_at ask' -l 'schema' -x -d 'A JSON Schema (a file, or
 complete -c llmx -n '__llmx_at ask' -l 'show-reasoning' -d 'Print the model\'s reasoning (thinking) to stderr, dim on a terminal; stdout gets only the answer (--json: `reasoning`).'
 complete -c llmx -n '__llmx_at ask' -s 's' -l 'system' -x -d 'System prompt.'
 complete -c llmx -n '__llmx_at ask' -l 'temperature' -x -d 'Sampling temperature.'
+complete -c llmx -n '__llmx_at ask' -s 't' -l 'template' -x -d 'Apply the config\'s [templates.NAME]: its system, prompt ({input}: stdin, {args}: the prompt words) and settings; flags win.'
 complete -c llmx -n '__llmx_at ask' -l 'tool-choice' -x -d 'With --tools: auto, required, none or a tool\'s name.'
 complete -c llmx -n '__llmx_at ask' -l 'tools' -x -d 'JSON file: a list of OpenAI-style function tools the model may call; each call is printed as one JSON line (--json: `tool_calls`).'
 complete -c llmx -n '__llmx_at batch' -s 'j' -l 'concurrency' -x -d 'Requests in flight (default: the profile\'s batch.concurrency).'
@@ -211,3 +217,6 @@ complete -c llmx -n '__llmx_at stats' -l 'by' -x -d 'Group by `model` or `profil
 complete -c llmx -n '__llmx_at stats' -s 'h' -l 'help' -d 'Show this message and exit.'
 complete -c llmx -n '__llmx_at stats' -l 'json' -d 'Print one JSON object.'
 complete -c llmx -n '__llmx_at stats' -l 'since' -x -d 'Only records newer than this, e.g. 30m, 24h, 7d.'
+complete -c llmx -n '__llmx_at templates' -l 'config' -r -F -d 'Config file (default: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).'
+complete -c llmx -n '__llmx_at templates' -s 'h' -l 'help' -d 'Show this message and exit.'
+complete -c llmx -n '__llmx_at templates' -l 'json' -d 'Every key of each template, as one JSON object.'

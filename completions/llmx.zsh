@@ -47,6 +47,7 @@ _llmx() {
         (serve) _llmx_serve && ret=0 ;;
         (sim) _llmx_sim && ret=0 ;;
         (stats) _llmx_stats && ret=0 ;;
+        (templates) _llmx_templates && ret=0 ;;
         esac
     fi
     return ret
@@ -68,6 +69,7 @@ _llmx__commands() {
         'serve:Serve the profiles behind an OpenAI-compatible endpoint (cache, single flight, retries and records shared by every client).'
         'sim:Run the embedded simulated provider (OpenAI, Anthropic and Ollama APIs) on 127.0.0.1.'
         'stats:What the cache and compression saved, from the request records.'
+        'templates:List the config'\''s prompt templates (\[templates.NAME\]; use one with `ask -t NAME`).'
     )
     _describe -t commands 'llmx command' commands
 }
@@ -75,12 +77,19 @@ _llmx__commands() {
 _llmx_ask() {
     typeset -A opt_args
     _arguments \
+        '*-a+[An image sent with the prompt\: PNG, JPEG, GIF or WebP, a path or an http(s) URL that llmx fetches (repeatable; size limits per provider).]:path|url: ' \
+        '*--attach=[An image sent with the prompt\: PNG, JPEG, GIF or WebP, a path or an http(s) URL that llmx fetches (repeatable; size limits per provider).]:path|url: ' \
         '(--cid)--cid=[Continue the conversation with this id (or a unique prefix of it; `llmx logs` shows them).]:id: ' \
         '(--compress)--compress=[Compress the prompt\: conservative or aggressive (default\: the profile'\''s compression.mode).]:mode: ' \
         '(--config)--config=[Config file (default\: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).]:path:_files' \
         '(-c --continue)-c[Continue the newest conversation\: its earlier turns are sent as history (fitted to the context window).]' \
         '(-c --continue)--continue[Continue the newest conversation\: its earlier turns are sent as history (fitted to the context window).]' \
         '(--dry-run)--dry-run[Show the prompt that would be sent and its token counts; send nothing.]' \
+        '(-x --extract)-x[Print only the first fenced code block of the answer (exit 11 when it has none).]' \
+        '(-x --extract)--extract[Print only the first fenced code block of the answer (exit 11 when it has none).]' \
+        '(--extract-last)--extract-last[Print only the last fenced code block of the answer (exit 11 when it has none).]' \
+        '*-f+[A text file sent with the prompt, labelled with its name (repeatable; a binary file or one over 1 MiB is refused).]:path: ' \
+        '*--file=[A text file sent with the prompt, labelled with its name (repeatable; a binary file or one over 1 MiB is refused).]:path: ' \
         '(-h --help)-h[Show this message and exit.]' \
         '(-h --help)--help[Show this message and exit.]' \
         '(--json)--json[Print one JSON object\: text, model, provider, usage, latency_ms, ttft_ms, cached.]' \
@@ -104,6 +113,8 @@ _llmx_ask() {
         '(-s --system)-s+[System prompt.]:text: ' \
         '(-s --system)--system=[System prompt.]:text: ' \
         '(--temperature)--temperature=[Sampling temperature.]:number: ' \
+        '(-t --template)-t+[Apply the config'\''s \[templates.NAME\]\: its system, prompt ({input}\: stdin, {args}\: the prompt words) and settings; flags win.]:name: ' \
+        '(-t --template)--template=[Apply the config'\''s \[templates.NAME\]\: its system, prompt ({input}\: stdin, {args}\: the prompt words) and settings; flags win.]:name: ' \
         '(--tool-choice)--tool-choice=[With --tools\: auto, required, none or a tool'\''s name.]:choice: ' \
         '(--tools)--tools=[JSON file\: a list of OpenAI-style function tools the model may call; each call is printed as one JSON line (--json\: `tool_calls`).]:file: ' \
         '*:prompt: '
@@ -442,6 +453,15 @@ _llmx_stats() {
         '(-h --help)--help[Show this message and exit.]' \
         '(--json)--json[Print one JSON object.]' \
         '(--since)--since=[Only records newer than this, e.g. 30m, 24h, 7d.]:age: '
+}
+
+_llmx_templates() {
+    typeset -A opt_args
+    _arguments \
+        '(--config)--config=[Config file (default\: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).]:path:_files' \
+        '(-h --help)-h[Show this message and exit.]' \
+        '(-h --help)--help[Show this message and exit.]' \
+        '(--json)--json[Every key of each template, as one JSON object.]'
 }
 
 if [[ ${zsh_eval_context[-1]-} == loadautofunc ]]; then

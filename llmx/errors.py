@@ -22,7 +22,9 @@
     └── Interrupted (130)         Ctrl-C / SIGTERM
 
 ``ExitCode.PARTIAL`` (7) is not an exception: batch runs return it when some
-lines failed. Messages are one line each and never contain secrets: every error's
+lines failed; nor is ``ExitCode.NO_CODE_BLOCK`` (11): ``ask -x`` returns it when the
+answer (delivered, cached and recorded as usual) has no fenced code block to print.
+Messages are one line each and never contain secrets: every error's
 message and hint pass through ``redact`` when the error is made, so a key a provider
 echoes back ("Incorrect API key provided: sk-...") is masked before anything can
 print, write or record it. ``redact`` masks every value given to ``register_secret``
@@ -90,6 +92,7 @@ class ExitCode(IntEnum):
     OUTPUT = 8
     REFUSED = 9
     SCHEMA_MISMATCH = 10
+    NO_CODE_BLOCK = 11
     INTERRUPTED = 130
 
 
@@ -105,6 +108,7 @@ EXIT_CODE_HELP = {
     ExitCode.OUTPUT: "the output could not be written (disk full, stdout closed)",
     ExitCode.REFUSED: "the model refused, or a content filter stopped the answer",
     ExitCode.SCHEMA_MISMATCH: "the answer does not follow --schema (it is still printed)",
+    ExitCode.NO_CODE_BLOCK: "-x / --extract-last: the answer has no fenced code block",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C / SIGTERM)",
 }
 

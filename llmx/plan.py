@@ -11,7 +11,7 @@ changed copy; equality is by value.
 from typing import Any, NamedTuple
 
 from llmx.cache.types import Hit, Keys, Policy
-from llmx.types import Message, Request
+from llmx.types import Image, Message, Request
 
 __all__ = ["NOT_LOOKED", "Call", "FlightKey", "Looked", "Plan", "Prepared", "Vector"]
 
@@ -32,6 +32,7 @@ class Call(NamedTuple):
     tool_choice: str | None = None  # "auto" | "required" | "none" | a tool's name
     schema: str | None = None  # Request.schema: canonical JSON (tooling.canonical_schema)
     reasoning_effort: str | None = None  # one of choices.REASONING_EFFORTS, checked by check_call
+    images: tuple[Image, ...] = ()  # attached to the prompt's message (``-a``; llmx.attach)
 
 
 class Prepared(NamedTuple):

@@ -88,7 +88,7 @@ def build_request(profile: Profile, prompt: str, call: Call, *, stream: bool) ->
     """A Request from a prompt; call values win over the profile's."""
     return Request(
         model=call.model or profile.model,
-        messages=(*call.history, Message("user", prompt)),
+        messages=(*call.history, Message("user", prompt, call.images)),
         system=call.system,
         temperature=profile.temperature if call.temperature is None else call.temperature,
         max_tokens=profile.max_tokens if call.max_tokens is None else call.max_tokens,

@@ -19,9 +19,30 @@ Role = Literal["system", "user", "assistant"]
 CacheTier = Literal[False, HitTier]  # False: not from the cache
 
 
+class Image(NamedTuple):
+    """One attached image (``-a``), as read or fetched by :mod:`llmx.attach`.
+
+    ``mime`` is sniffed from the bytes, one of ``"image/png"``, ``"image/jpeg"``,
+    ``"image/gif"``, ``"image/webp"``; ``data`` is the file's bytes (never logged: logs keep
+    ``name`` and the sha256 of ``data``); ``name`` is the path or URL as the user gave it.
+    """
+
+    mime: str
+    data: bytes
+    name: str
+
+
 class Message(NamedTuple):
+    """One turn. ``content`` is the text; ``images`` are attached images, sent after the text.
+
+    Each codec encodes ``images`` the way its provider wants (OpenAI ``image_url`` data URL
+    parts, Responses ``input_image``, Anthropic base64 ``image`` blocks, Ollama ``images``);
+    a message without images is encoded exactly as before (a plain string).
+    """
+
     role: Role
     content: str
+    images: tuple[Image, ...] = ()
 
 
 class ToolCall(NamedTuple):

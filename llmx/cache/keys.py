@@ -6,7 +6,9 @@
   version 2 added the base URL's scheme, path and API-selecting query to the endpoint),
 * the provider name and the endpoint as ``scheme://host:port/path`` (see ``endpoint_of``: never
   the userinfo, and never an API key: no function here is ever given one),
-* the model, the system prompt and every message as ``[role, content]``,
+* the model, the system prompt and every message as ``[role, content]`` (a message with
+  images as ``[role, content, [sha256 hex of each image's bytes]]``: the bytes decide, not
+  the file name or URL they came from; a message without images keys as it always did),
 * every generation parameter that changes the answer: each field of ``Request`` other than
   ``model``, ``messages``, ``system`` and ``stream`` (streamed and whole answers share entries),
   plus any ``params`` the caller adds; ``None`` values are left out, so adding a new optional
@@ -16,7 +18,8 @@
 
 ``scope_key`` hashes the same inputs with the content of the last user message blanked out:
 two requests share a scope when only that question differs, so a semantic match may stand in
-for the other's answer. A request with ``tools`` keeps its question in the scope: tool calls
+for the other's answer (its images stay in the scope: a similar question about another
+image is another question). A request with ``tools`` keeps its question in the scope: tool calls
 are answered by the exact tier only. The two hashes are domain-separated and never collide.
 """
 
@@ -30,7 +33,7 @@ from types import MappingProxyType
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
 
-from llmx.types import Request
+from llmx.types import Message, Request
 
 KEY_VERSION: Final = 2
 _NOT_PARAMS: Final = frozenset({"model", "messages", "system", "stream"})
@@ -48,7 +51,7 @@ def exact_key(
 ) -> str:
     """sha256 hex of everything that decides the answer to ``request``."""
     document = _document("exact", request, provider, endpoint, compressor, params)
-    document["messages"] = [[m.role, m.content] for m in request.messages]
+    document["messages"] = [_keyed(m, m.content) for m in request.messages]
     return _digest(document)
 
 
@@ -66,7 +69,7 @@ def scope_key(
     # similar question ("weather in Lyon?") must never replay another's calls.
     last_user = _last_user_index(request) if request.tools is None else None
     document["messages"] = [
-        [m.role, None if i == last_user else m.content] for i, m in enumerate(request.messages)
+        _keyed(m, None if i == last_user else m.content) for i, m in enumerate(request.messages)
     ]
     return _digest(document)
 
@@ -127,6 +130,13 @@ def _document(
         "params": generation_params(request, params),
         "compressor": compressor,
     }
+
+
+def _keyed(message: Message, content: str | None) -> list[Any]:
+    if not message.images:
+        return [message.role, content]
+    sha256 = _sha256()
+    return [message.role, content, [sha256(image.data).hexdigest() for image in message.images]]
 
 
 def _last_user_index(request: Request) -> int | None:

@@ -164,6 +164,17 @@ def profiles(ctx: typer.Context, config: ConfigOpt = None) -> None:
     _exit(ctx, lambda io: run_profiles(_config(ctx, config), io))
 
 
+@app.command()
+def templates(ctx: typer.Context, config: ConfigOpt = None,
+              json_out: Annotated[bool, typer.Option("--json", help="Every key of each "
+                                                     "template, as one JSON object.")] = False,
+              ) -> None:
+    """List the config's prompt templates ([templates.NAME]; use one with `ask -t NAME`)."""
+    from llmx.cli.templates_cmd import run_templates
+
+    _exit(ctx, lambda io: run_templates(_config(ctx, config), json_out, io))
+
+
 @config_app.command("path")
 def config_path(ctx: typer.Context, config: ConfigOpt = None) -> None:
     """Show where llmx looks for its config and which file it uses."""

@@ -22,6 +22,7 @@ from llmx.values import fields_of, frozen, names
 if TYPE_CHECKING:
     from llmx.answer import Answer
     from llmx.cli.ask_fallback import AskChain
+    from llmx.cli.ask_inputs import Inputs
     from llmx.cli.ask_reasoning import ReasoningOut
     from llmx.config.profile import Profile
     from llmx.engine import Client, Plan
@@ -57,6 +58,11 @@ class AskArgs:
     schema: str | None = None  # the --schema file or JSON text
     show_reasoning: bool = False
     reasoning_effort: str | None = None
+    files: tuple[str, ...] = ()  # -f: text files (llmx.attach)
+    attach: tuple[str, ...] = ()  # -a: image paths or URLs
+    template: str | None = None  # -t: a [templates.NAME] of the config (llmx.templates)
+    extract: bool = False  # -x: only the first fenced code block (llmx.cli.extract)
+    extract_last: bool = False  # --extract-last: only the last one
 
 
 def parse_fast(argv: Sequence[str]) -> AskArgs | None:
@@ -78,21 +84,31 @@ ASK_FIELDS = frozenset(names(AskArgs)) - {"prompt"}
 ASK_DEFAULTS = {item.name: item.default for item in fields_of(AskArgs)}
 
 
-def gather_prompt(args: AskArgs, io: Io) -> str:
-    """The prompt text from arguments and stdin (see ``llmx.cli._stdin``)."""
+def gather_prompt(args: AskArgs, io: Io, inputs: Inputs | None = None) -> str:
+    """The prompt text from arguments and stdin (see ``llmx.cli._stdin``), or from the
+    template's prompt, followed by the ``-f`` files (``inputs``: ``llmx.cli.ask_inputs``)."""
     words = args.prompt
-    if words == ("-",) or (not words and not io.stdin_is_tty):
+    files = inputs.files if inputs is not None else ()
+    if inputs is not None and inputs.prompt is not None:
+        from llmx.cli.ask_inputs import templated
+
+        text = templated(inputs.prompt, args, io)
+    elif words == ("-",) or (not words and not io.stdin_is_tty):
         if args.stdin is False:
             raise UsageError("no prompt: `-` reads stdin, but --no-stdin was given")
         text = read_all(io.stdin)
-    elif not words:
+    elif not words and not files:
         raise UsageError("no prompt given", hint='llmx ask "your question"  (or pipe text in)')
     else:
         text = " ".join(words)
         if not io.stdin_is_tty:
             text = _with_context(text, args, io)
-    if not text.strip():
+    if not text.strip() and not any(item.text.strip() for item in files):
         raise UsageError("the prompt is empty")
+    if files:
+        from llmx.attach import with_files
+
+        text = with_files(text, files)
     return text
 
 
@@ -116,8 +132,13 @@ def run_ask(args: AskArgs, io: Io) -> int:
     from llmx.engine import Client
     from llmx.state import Once, stderr_warn
 
-    prompt = gather_prompt(args, io)
     config = load(args.config, io.env, Path.cwd())
+    inputs = None
+    if args.template is not None or args.files or args.extract or args.extract_last:
+        from llmx.cli.ask_inputs import prepare_inputs
+
+        args, inputs = prepare_inputs(config, args)
+    prompt = gather_prompt(args, io, inputs)
     profile = resolve_profile(config, args.profile)
     check_flags(args, profile)
     note = first_use_note(config, args.profile)
@@ -126,6 +147,10 @@ def run_ask(args: AskArgs, io: Io) -> int:
         io.stderr.flush()
     turn = logs_turn.of_args(args, profile, io.env, io.stderr)
     call = call_of(args, turn.history)
+    if args.attach:
+        from llmx.cli.ask_inputs import images_for
+
+        call = call._replace(images=images_for(args, profile.provider))
     warnings = Once(stderr_warn(io.stderr))  # one line for the cache, records and logs
     client = Client(profile, env=io.env, warn=warnings, warm=False, refresh_ahead=False)
     plan = client.plan(prompt, call, stream=args.stream)  # prepared once, for all below
@@ -183,6 +208,12 @@ def tool_options(args: AskArgs) -> tuple[str | None, str | None, str | None]:
 
 def _conclude(completion: Completion, plan: Plan, args: AskArgs, io: Io) -> int:
     """After the answer is out: tool calls, refusals and the schema check (exit code)."""
+    if args.extract or args.extract_last:
+        from llmx.cli.extract import exit_code
+
+        code = exit_code(completion.text, args.extract_last)
+        if code:
+            return code
     if not (completion.tool_calls or completion.refusal or plan.prepared.request.schema
             or completion.finish_reason in ("refusal", "content_filter")):
         return 0
@@ -207,6 +238,7 @@ def check_flags(args: AskArgs, profile: Profile) -> None:
 
 def _dry_run(plan: Plan, args: AskArgs, io: Io) -> int:
     """What would be sent, and its token counts; nothing is sent or cached."""
+    from llmx.cli.ask_inputs import message_json
     from llmx.cli.compress_cmd import summary_line
     from llmx.compress.tokens import tokenizer_for
     from llmx.paths import state_dir
@@ -220,7 +252,7 @@ def _dry_run(plan: Plan, args: AskArgs, io: Io) -> int:
         before = after = tokenizer.count(request.messages[-1].content)
     if args.json:
         obj = {"model": request.model, "system": request.system,
-               "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+               "messages": [message_json(m) for m in request.messages],
                "tokens_before": before, "tokens_after": after, "compressor": prepared.compressor,
                "omitted_tokens": prepared.omitted_tokens, "encoding": tokenizer.encoding,
                "approximate": tokenizer.approximate}
@@ -243,7 +275,7 @@ async def _ask(client: Client | AskChain, plan: Plan, args: AskArgs, io: Io,
         if omitted:
             io.stderr.write(f"note: {omitted} prompt tokens were left out to fit "
                             "the model's context window\n")
-        if args.json or not args.stream:
+        if args.json or not args.stream or args.extract or args.extract_last:
             completion = await answer.collect()
             _emit_whole(completion, client.profile, args, io)
         else:
@@ -298,6 +330,10 @@ def _emit_whole(completion: Completion, profile: Profile, args: AskArgs, io: Io)
         thinking = _reasoning_out(io)
         thinking.write(completion.reasoning)
         thinking.end()
+    if args.extract or args.extract_last:
+        from llmx.cli.extract import write_block
+
+        return write_block(completion.text, args.extract_last, io)
     sink = make_sink(io.stdout, is_tty=io.stdout_is_tty, env=io.env)
     sink.write(completion.text)
     sink.close()

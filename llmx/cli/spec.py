@@ -9,6 +9,7 @@ The grammar is click's, which users of click tools know (and POSIX getopt agrees
 
 * ``--name VALUE`` or ``--name=VALUE``; ``-n VALUE`` or ``-nVALUE`` (so ``-m=gpt`` is the
   value ``=gpt``); a value is the next word whatever it looks like (``-p --json``);
+* a repeatable option (``-f a -f b``) keeps every value, in order;
 * a flag takes no ``=value``; ``--stream``/``--no-stream`` set one field True/False;
 * a *constant* flag stores a value into another option's field (``--no-compress`` is
   ``--compress off``); for one field the last word wins, as for a repeated option;
@@ -23,7 +24,7 @@ from typing import Any, Literal, NamedTuple
 
 from llmx.choices import CONTENT_KINDS, REASONING_EFFORTS, RULE_MODES
 
-Kind = Literal["value", "flag", "const"]
+Kind = Literal["value", "flag", "const", "many"]
 ValueType = type[str] | type[int] | type[float]
 
 # The declarations are NamedTuples, not dataclasses: this module is imported by every
@@ -34,7 +35,9 @@ class Opt(NamedTuple):
     """One option: the words that name it, the ``AskArgs`` field it sets, how.
 
     ``kind``: ``value`` takes a word converted by ``type``; ``flag`` sets ``field`` to True
-    (its ``off`` names set False); ``const`` sets ``field`` to ``const``."""
+    (its ``off`` names set False); ``const`` sets ``field`` to ``const``; ``many`` takes a
+    word like ``value`` each time it is given, and the field holds them all, in order (a
+    tuple; ``()`` when never given)."""
 
     field: str
     names: tuple[str, ...]
@@ -116,6 +119,19 @@ ASK: tuple[Opt, ...] = (
     Opt("reasoning_effort", ("--reasoning-effort",), f"How hard a reasoning model thinks: "
         f"{', '.join(REASONING_EFFORTS)} (OpenAI reasoning_effort, Anthropic thinking budget, "
         "Ollama think).", metavar="LEVEL"),
+    Opt("files", ("-f", "--file"), "A text file sent with the prompt, labelled with its name "
+        "(repeatable; a binary file or one over 1 MiB is refused).", kind="many",
+        metavar="PATH"),
+    Opt("attach", ("-a", "--attach"), "An image sent with the prompt: PNG, JPEG, GIF or WebP, "
+        "a path or an http(s) URL that llmx fetches (repeatable; size limits per provider).",
+        kind="many", metavar="PATH|URL"),
+    Opt("template", ("-t", "--template"), "Apply the config's [templates.NAME]: its system, "
+        "prompt ({input}: stdin, {args}: the prompt words) and settings; flags win.",
+        metavar="NAME"),
+    Opt("extract", ("-x", "--extract"), "Print only the first fenced code block of the answer "
+        "(exit 11 when it has none).", kind="flag"),
+    Opt("extract_last", ("--extract-last",), "Print only the last fenced code block of the "
+        "answer (exit 11 when it has none).", kind="flag"),
 )
 
 
@@ -154,12 +170,12 @@ def _take(item: str, rest: list[str], by_name: dict[str, tuple[Opt, bool]],
     elif not item.startswith("--") and item[:2] in by_name:
         found = by_name[item[:2]]
         attached = item[2:] or None  # `-mgpt`, `-m=gpt` (the value `=gpt`), or `-m`
-        if attached is not None and found[0].kind != "value":
+        if attached is not None and found[0].kind not in ("value", "many"):
             return False  # a cluster of short flags: none exists, leave it to click
     else:
         return False
     opt, on = found
-    if opt.kind != "value":
+    if opt.kind in ("flag", "const"):
         if attached is not None:
             return False  # `--json=1`
         values[opt.field] = opt.const if opt.kind == "const" else on
@@ -168,7 +184,8 @@ def _take(item: str, rest: list[str], by_name: dict[str, tuple[Opt, bool]],
     if raw is None:
         return False
     try:
-        values[opt.field] = opt.type(raw)
+        value = opt.type(raw)
     except ValueError:
         return False
+    values[opt.field] = (*values.get(opt.field, ()), value) if opt.kind == "many" else value
     return True

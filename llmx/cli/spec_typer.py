@@ -33,7 +33,9 @@ def option(opt: Opt) -> Any:
 
 def annotation(opt: Opt, default: Any) -> Any:
     """``Annotated[type, typer.Option(...)]`` for ``opt`` with this default."""
-    base: Any = bool if opt.kind != "value" else opt.type
+    if opt.kind == "many":
+        return Annotated[list[opt.type] | None, option(opt)]  # type: ignore[name-defined]
+    base: Any = bool if opt.kind not in ("value", "many") else opt.type
     if default is None and opt.kind != "const":
         base = base | None
     return Annotated[base, option(opt)]
@@ -48,14 +50,17 @@ def command_function(table: Sequence[Opt], words: Words, defaults: Mapping[str, 
     words_type = Annotated[given, typer.Argument(help=words.help, show_default=False)]
     params = [inspect.Parameter("ctx", keyword, annotation=typer.Context),
               inspect.Parameter(words.field, keyword, annotation=words_type, default=None)]
+    many = [opt.field for opt in table if opt.kind == "many"]
     for opt in table:
-        default = False if opt.kind == "const" else defaults[opt.field]
+        default = False if opt.kind == "const" else (
+            None if opt.kind == "many" else defaults[opt.field])
         params.append(inspect.Parameter(opt.param, keyword, annotation=annotation(opt, default),
                                         default=default))
 
     def run(**values: Any) -> None:
         ctx = values.pop("ctx")
         found = values.pop(words.field)
+        values.update({field: tuple(values[field] or ()) for field in many})
         body(ctx, tuple(found or ()) if words.many else (() if found is None else (found,)),
              values)
 

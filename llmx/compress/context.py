@@ -184,7 +184,7 @@ class _Conversation:
                 f"framing alone take {fixed:,}", hint=_HINT)
         text = self.messages[anchor].content
         new_text, new_size, omitted = _cut_middle(text, size, room, self.count)
-        replaced = Message(self.messages[anchor].role, new_text)
+        replaced = self.messages[anchor]._replace(content=new_text)
         return Fitted(self._rebuild(gone, marker, (anchor, replaced)), len(gone),
                       dropped_tokens + omitted, True, fixed + new_size)
 

@@ -172,6 +172,19 @@ def profile_lines(example: Example) -> list[str]:
     return [*intro, *body]
 
 
+def template_lines() -> list[str]:
+    """The commented lines of one example ``[templates.NAME]`` table (llmx.templates)."""
+    from llmx.templates import Template
+
+    intro = ["# {input} is what is piped on stdin, {args} the prompt's words; the settings",
+             "# apply unless a flag sets them:  git diff | llmx ask -t review \"naming\""]
+    values = {"description": "review a diff", "system": "You are a careful code reviewer.",
+              "prompt": "Review this change:\n\n{input}\n\nFocus on: {args}",
+              "temperature": 0.2}
+    style = Style(full=True, helped=True, notes={}, examples={})
+    return [*intro, *table_lines(Template, "templates.review", values, style)]
+
+
 def render_example() -> str:
     """The text of ``llmx.toml.example``."""
     parts = [HEADER.rstrip("\n"), "",
@@ -184,6 +197,8 @@ def render_example() -> str:
             parts.extend([*profile_lines(example), ""])
     parts += [_section("`llmx serve`: its clients, each with its key and budgets."),
               *serve_lines(), ""]
+    parts.extend([_section("Prompt templates: `llmx ask -t NAME`, listed by `llmx templates`."),
+                  *template_lines(), ""])
     return "\n".join(parts).rstrip("\n") + "\n"
 
 

@@ -27,7 +27,7 @@ __all__ = ["MISSING", "TOP_LEVEL_KEYS", "Declared", "Field", "declared", "defaul
            "defaults", "profile_spec", "rule", "setting", "settings_table", "table",
            "table_spec"]
 
-TOP_LEVEL_KEYS = ("default_profile", "profiles", "serve")
+TOP_LEVEL_KEYS = ("default_profile", "profiles", "serve", "templates")
 T = TypeVar("T")
 
 

@@ -84,6 +84,7 @@ class Config(NamedTuple):
     profiles: Mapping[str, Profile]
     source: Path | None = None
     serve: object = None  # the checked [serve] table: ``llmx.config.serve.serve_of(config)``
+    templates: Mapping[str, Any] = MappingProxyType({})  # name -> llmx.templates.Template
 
     @property
     def names(self) -> list[str]:
@@ -142,7 +143,13 @@ def _load(data: Mapping[str, Any], source: Path | None) -> Config:
         schema.text()("default_profile", default)
         if default not in profiles:
             fail("default_profile", _unknown_profile_text(default, profiles))
-    return Config(default, MappingProxyType(profiles), source, _serve(data))
+    templates: Mapping[str, Any] = MappingProxyType({})
+    raw_templates = data.get("templates")
+    if raw_templates is not None:
+        from llmx.templates import load_templates
+
+        templates = load_templates(raw_templates, profiles)
+    return Config(default, MappingProxyType(profiles), source, _serve(data), templates)
 
 
 def _serve(data: Mapping[str, Any]) -> object:

@@ -49,6 +49,7 @@ from typing import Any
 
 from llmx.errors import LlmxError, StreamError
 from llmx.providers.base import HttpCall
+from llmx.providers.image_parts import anthropic_message
 from llmx.providers.sse import SseEvent, SseParser, chunks_of
 from llmx.providers.wire import (
     as_dict,
@@ -60,7 +61,6 @@ from llmx.providers.wire import (
     is_error_object,
     json_headers,
     load_json,
-    message_dict,
     status_error,
 )
 from llmx.tooling import SCHEMA_TOOL, SCHEMA_TOOL_DESCRIPTION, functions
@@ -92,7 +92,7 @@ class AnthropicCodec:
         payload: dict[str, Any] = {
             "model": request.model,
             "max_tokens": answer_cap + (budget or 0),
-            "messages": [message_dict(m) for m in request.messages if m.role != "system"],
+            "messages": [anthropic_message(m) for m in request.messages if m.role != "system"],
             "stream": request.stream,
         }
         if system:

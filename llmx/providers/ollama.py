@@ -40,6 +40,7 @@ from typing import Any
 
 from llmx.errors import LlmxError, StreamError
 from llmx.providers.base import HttpCall
+from llmx.providers.image_parts import ollama_message
 from llmx.providers.ndjson import NdjsonSplitter
 from llmx.providers.wire import (
     as_dict,
@@ -73,7 +74,7 @@ class OllamaCodec:
     def build(self, request: Request, api_key: str | None) -> HttpCall:
         payload: dict[str, Any] = {
             "model": request.model,
-            "messages": chat_messages(request),
+            "messages": chat_messages(request, ollama_message),
             "stream": request.stream,
         }
         options: dict[str, Any] = {}

@@ -47,6 +47,7 @@ from typing import Any
 from llmx.errors import LlmxError, StreamError
 from llmx.providers import openai_models
 from llmx.providers.base import HttpCall
+from llmx.providers.image_parts import openai_message
 from llmx.providers.sse import SseEvent, SseParser, chunks_of
 from llmx.providers.wire import (
     as_dict,
@@ -84,7 +85,7 @@ class OpenAICodec:
     def build(self, request: Request, api_key: str | None) -> HttpCall:
         payload: dict[str, Any] = {
             "model": request.model,
-            "messages": chat_messages(request),
+            "messages": chat_messages(request, openai_message),
             "stream": request.stream,
         }
         openai_models.add_sampling(payload, request, self.overrides)

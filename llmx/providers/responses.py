@@ -31,6 +31,7 @@ from typing import Any
 from llmx.errors import LlmxError, StreamError
 from llmx.providers import openai_models
 from llmx.providers.base import HttpCall
+from llmx.providers.image_parts import responses_message
 from llmx.providers.sse import SseEvent, SseParser, chunks_of
 from llmx.providers.wire import (
     as_dict,
@@ -42,7 +43,6 @@ from llmx.providers.wire import (
     is_error_object,
     json_headers,
     load_json,
-    message_dict,
     status_error,
     usage_from,
 )
@@ -87,7 +87,7 @@ def request_body(request: Request, overrides: openai_models.Overrides) -> dict[s
     """The JSON body of ``POST /responses`` for ``request``."""
     body: dict[str, Any] = {
         "model": request.model,
-        "input": [message_dict(m) for m in request.messages],
+        "input": [responses_message(m) for m in request.messages],
         "stream": request.stream,
         "store": False,
     }

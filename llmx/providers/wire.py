@@ -6,7 +6,7 @@ Standard library only; no IO. Nothing here knows a particular provider.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -53,10 +53,13 @@ def encode_json(payload: Mapping[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def chat_messages(request: Request) -> list[dict[str, str]]:
-    """The request's messages as role/content dicts, the system prompt first."""
-    messages = [{"role": "system", "content": request.system}] if request.system else []
-    messages.extend(message_dict(m) for m in request.messages)
+def chat_messages(request: Request, encode: Callable[[Message], dict[str, Any]] | None = None
+                  ) -> list[dict[str, Any]]:
+    """The request's messages as role/content dicts, the system prompt first; ``encode``
+    (default ``message_dict``) turns each message into its dict."""
+    messages: list[dict[str, Any]] = (
+        [{"role": "system", "content": request.system}] if request.system else [])
+    messages.extend(map(encode or message_dict, request.messages))
     return messages
 
 

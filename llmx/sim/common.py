@@ -167,22 +167,34 @@ def optional_int(obj: dict[str, Any], *names: str) -> int | None:
     return None
 
 
-def content_text(content: Any) -> str:
-    """The text of a message's content: a string or a list of text parts."""
+PartReader = Callable[[dict[str, Any]], "str | None"]  # a dialect's image part -> its marker
+MessageImages = Callable[[dict[str, Any]], "list[str]"]  # a message's own image list (Ollama)
+
+
+def content_text(content: Any, image: PartReader | None = None) -> str:
+    """The text of a message's content: a string or a list of text parts; with ``image``
+    (``llmx.sim.images``), each image part the dialect knows adds its marker line."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        parts = [
-            p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)
-        ]
+        parts = []
+        for part in content:
+            if not isinstance(part, dict):
+                continue
+            if isinstance(part.get("text"), str):
+                parts.append(part["text"])
+            elif image is not None and (found := image(part)) is not None:
+                parts.append(found)
         return "\n".join(parts)
     if content is None:
         return ""
     raise bad_request("message content must be a string or a list of parts")
 
 
-def message_texts(messages: Any) -> tuple[tuple[str, ...], str]:
-    """(every message's text, the last user message's text)."""
+def message_texts(messages: Any, image: PartReader | None = None,
+                  images: MessageImages | None = None) -> tuple[tuple[str, ...], str]:
+    """(every message's text, the last user message's text); ``image`` reads image parts,
+    ``images`` a message's separate image list (their markers follow its text)."""
     if not isinstance(messages, list):
         raise bad_request("messages must be a list")
     texts: list[str] = []
@@ -190,7 +202,9 @@ def message_texts(messages: Any) -> tuple[tuple[str, ...], str]:
     for message in messages:
         if not isinstance(message, dict):
             raise bad_request("each message must be an object")
-        text = content_text(message.get("content"))
+        text = content_text(message.get("content"), image)
+        if images is not None:
+            text = "\n".join([text, *images(message)]) if message.get("images") else text
         texts.append(text)
         if message.get("role") == "user":
             last_user = text

@@ -39,6 +39,7 @@ from llmx.sim.common import (
     optional_int,
     require_model,
 )
+from llmx.sim.images import anthropic_part
 from llmx.sim.structured import anthropic_tools
 
 _ERROR_TYPES = {
@@ -58,7 +59,7 @@ def parse_chat(obj: dict[str, Any]) -> ChatCall:
     model = require_model(obj, "model: Field required")
     if "messages" not in obj:
         raise bad_request("messages: Field required")
-    texts, last_user = message_texts(obj["messages"])
+    texts, last_user = message_texts(obj["messages"], anthropic_part)
     system = content_text(obj.get("system"))
     if system:
         texts = (system, *texts)

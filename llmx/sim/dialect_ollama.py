@@ -36,6 +36,7 @@ from llmx.sim.common import (
     message_texts,
     require_model,
 )
+from llmx.sim.images import ollama_images
 from llmx.sim.structured import ollama_tools
 
 _LOAD_NS = 1_000_000  # a nominal, constant model load time
@@ -63,7 +64,7 @@ def _num_predict(obj: dict[str, Any]) -> int | None:
 
 def parse_chat(obj: dict[str, Any]) -> ChatCall:
     model = require_model(obj, "model is required")
-    texts, last_user = message_texts(obj.get("messages", []))
+    texts, last_user = message_texts(obj.get("messages", []), images=ollama_images)
     tools, choice, schema = ollama_tools(obj)
     return ChatCall(
         model=model,

@@ -40,6 +40,7 @@ from llmx.sim.common import (
     optional_int,
     require_model,
 )
+from llmx.sim.images import openai_part
 from llmx.sim.structured import openai_tools
 
 _ERROR_TYPES = {
@@ -57,7 +58,7 @@ def parse_chat(obj: dict[str, Any]) -> ChatCall:
     model = require_model(obj, "you must provide a model parameter")
     if "messages" not in obj:
         raise bad_request("Missing required parameter: 'messages'.")
-    texts, last_user = message_texts(obj["messages"])
+    texts, last_user = message_texts(obj["messages"], openai_part)
     stream = obj.get("stream") is True
     options = obj.get("stream_options")
     include_usage = stream and isinstance(options, dict) and options.get("include_usage") is True

@@ -40,6 +40,7 @@ from llmx.sim.common import (
     optional_int,
     require_model,
 )
+from llmx.sim.images import responses_part
 from llmx.sim.structured import responses_tools
 from llmx.sim.text import answer_pieces, seed_of
 
@@ -91,7 +92,7 @@ def _input_texts(value: Any) -> tuple[tuple[str, ...], str]:
             raise bad_request("Invalid type for 'input' item: expected an object.")
         if "content" not in item:
             continue  # function_call_output and other non-message items carry no prompt
-        text = content_text(item.get("content"))
+        text = content_text(item.get("content"), responses_part)
         texts.append(text)
         if item.get("role") == "user":
             last_user = text

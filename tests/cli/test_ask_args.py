@@ -65,6 +65,13 @@ ACCEPTED: list[tuple[list[str], AskArgs]] = [
                               system="be brief", config="f.toml")),
     (["--temperature", "nan", "café", ""], AskArgs(prompt=("café", ""),
                                                   temperature=float("nan"))),
+    (["-f", "a.txt", "q", "-fb.txt", "--file=c.txt"],
+     AskArgs(prompt=("q",), files=("a.txt", "b.txt", "c.txt"))),
+    (["-a", "p.png", "--attach", "https://h/i.png", "-a", "p.png", "q"],
+     AskArgs(prompt=("q",), attach=("p.png", "https://h/i.png", "p.png"))),
+    (["-t", "review", "-x", "q"], AskArgs(prompt=("q",), template="review", extract=True)),
+    (["--extract-last", "--template=r", "-f", "-", "q"],
+     AskArgs(prompt=("q",), extract_last=True, template="r", files=("-",))),
 ]
 
 
@@ -76,7 +83,8 @@ def test_both_parsers_give_the_same_args(monkeypatch: pytest.MonkeyPatch, argv: 
     assert repr(fast) == repr(typer) == repr(expected)  # repr: nan equals itself
 
 
-REFUSED = [["--help"], ["-h"], ["x", "-h"], ["--bogus", "x"], ["-x"], ["--max-tokens", "lots"],
+REFUSED = [["--help"], ["-h"], ["x", "-h"], ["--bogus", "x"], ["-z"], ["-f"], ["-a"],
+           ["-x=1"], ["--extract-last=1"], ["--max-tokens", "lots"],
            ["--max-tokens", "0x10"], ["--max-tokens", "1.5"], ["--temperature", "warm"],
            ["-p"], ["--model"], ["--json=1"], ["--stream=yes"], ["--no-compress=1"],
            ["--jsonx"], ["-jp", "x"]]
