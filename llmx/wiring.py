@@ -6,8 +6,8 @@ the endpoint, the provider codec, and the embedded simulator when the profile's 
 ``"embedded"``), and opens the cache's store and semantic index ahead of the first request
 (``TieredCache.warm``) and, when the profile sets ``http.min_connections``, that many
 connections (``HttpEngine.warm``, in the background). The request path (``llmx.steps``)
-takes these as values and never builds a part itself. Nothing heavy is imported here at module level: httpx when
-connecting, the cache's store on first use, the simulator only for an ``"embedded"``
+takes these as values and never builds a part itself. Nothing heavy is imported here at
+module level: httpx when connecting, the cache's store on first use, the simulator only for an ``"embedded"``
 profile.
 """
 
