@@ -7,8 +7,8 @@ the endpoint, the provider codec, and the embedded simulator when the profile's 
 (``TieredCache.warm``) and, when the profile sets ``http.min_connections``, that many
 connections (``HttpEngine.warm``, in the background). The request path (``llmx.steps``)
 takes these as values and never builds a part itself. Nothing heavy is imported here at
-module level: httpx when connecting, the cache's store on first use, the simulator only for an ``"embedded"``
-profile.
+module level: httpx when connecting, the cache's store on first use, the simulator only
+for an ``"embedded"`` profile.
 """
 
 from __future__ import annotations
