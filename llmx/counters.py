@@ -69,6 +69,18 @@ class Counts:
         return {name: value for name, value in self._values.items() if value}
 
 
+_POOL_NAMES: Final = {"connections_opened": "conn_opened", "connections_reused": "conn_reused",
+                      "connections_failed": "conn_failed",
+                      "connections_discarded": "conn_discarded"}
+
+
+def pool_counts(engine_counters: Mapping[str, int]) -> dict[str, int]:
+    """The names here of an ``HttpEngine.counters()``'s pool counts (none for routes over
+    httpx, whose pool exposes no counts)."""
+    return {ours: engine_counters[theirs] for theirs, ours in _POOL_NAMES.items()
+            if theirs in engine_counters}
+
+
 def counters_dir(env: Mapping[str, str]) -> Path:
     """Beside the records directory (its own, so readers of records never meet these)."""
     from llmx.paths import records_dir

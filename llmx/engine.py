@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from llmx.answer import Answer
 from llmx.cache.types import Policy
-from llmx.counters import Counts, counters_dir
+from llmx.counters import Counts, counters_dir, pool_counts
 from llmx.counters import append as append_counts
 from llmx.errors import LlmxError
 from llmx.flight import Flights
@@ -105,6 +105,8 @@ class Client:
                         exc: BaseException | None, tb: TracebackType | None) -> None:
         if self._refresher is not None:
             await self._refresher.close()
+        if self._link is not None:  # the pool's counts, before the engine closes
+            self._parts.counts.update(pool_counts(self._link.engine.counters()))
         await self._stack.aclose()
         self.close()
 

@@ -102,11 +102,11 @@ class Figures:
             "tokens_per_s": _ratio(self.out_tokens, self.gen_s),
             "buffer_efficiency": _ratio(_n(counts, "stream_writes"), _n(counts, "stream_chunks")),
             "connections": {
-                "active_peak": int(_n(counts, "conn_peak")),
-                "errors": int(_n(counts, "conn_failed")),
-                "opened": int(_n(counts, "conn_opened")),
-                "reused": int(_n(counts, "conn_reused")),
-                "discarded": int(_n(counts, "conn_discarded")),
+                "active_peak": _count(counts, "conn_peak", "conn_capacity"),
+                "errors": _count(counts, "conn_failed"),
+                "opened": _count(counts, "conn_opened"),
+                "reused": _count(counts, "conn_reused"),
+                "discarded": _count(counts, "conn_discarded"),
                 "utilisation": _utilisation(counts)},
         }
 
@@ -127,9 +127,20 @@ class Figures:
             f"TTFT: p50 {_ms(data['ttft_ms']['p50'])}, p99 {_ms(data['ttft_ms']['p99'])}; "
             f"{_num(data['tokens_per_s'])} tokens/s",
             f"buffer efficiency: {_num(data['buffer_efficiency'])} writes per piece",
-            f"connections: {conn['active_peak']} active at most, {conn['errors']} errors, "
-            f"pool utilisation {_pct(conn['utilisation'])}",
+            f"connections: {_whole(conn['active_peak'])} active at most, "
+            f"{_whole(conn['errors'])} errors, pool utilisation {_pct(conn['utilisation'])}",
         ]
+
+
+_POOL: tuple[str, ...] = ("conn_opened", "conn_reused", "conn_failed", "conn_discarded")
+
+
+def _count(counts: Mapping[str, float], name: str, *needs: str) -> int | None:
+    """A connection count, or None when no pool reported any (routes over httpx, or a
+    window without requests), so that "0 errors" is never said for want of counting."""
+    if not any(_n(counts, other) for other in (needs or _POOL)):
+        return None
+    return int(_n(counts, name))
 
 
 def _utilisation(counts: Mapping[str, float]) -> float | None:
@@ -144,6 +155,10 @@ def _pct(value: float | None) -> str:
 
 def _ms(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f} ms"
+
+
+def _whole(value: int | None) -> str:
+    return "n/a" if value is None else str(value)
 
 
 def _num(value: float | None) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from llmx.counters import Counts, append, read_totals
+from llmx.counters import Counts, append, pool_counts, read_totals
 from llmx.stats_figures import Figures
 from tests.stats.factory import BASE_TS, record
 
@@ -59,7 +59,8 @@ def test_each_figure_from_known_records_and_counters(tmp_path: Path) -> None:
 def test_no_data_is_null_not_zero() -> None:
     data = Figures().to_json({})
     assert data["hit_rate"]["total"] is None and data["tokens_per_s"] is None
-    assert data["queue_wait_ms"]["p99"] is None and data["connections"]["utilisation"] is None
+    assert data["queue_wait_ms"]["p99"] is None
+    assert set(data["connections"].values()) == {None}  # no pool counted: not "0 errors"
     assert all("n/a" in line for line in Figures().lines({})[:2])
 
 
@@ -68,3 +69,14 @@ def test_an_unknown_counter_is_a_bug_and_a_bad_line_is_skipped(tmp_path: Path) -
         Counts().add("made_up")
     (tmp_path / "counters-2026-12.jsonl").write_text('garbage\n{"v": 1, "ts": "x"}\n')
     assert read_totals(tmp_path)["cache_stored"] == 0
+
+
+def test_the_pools_counts_arrive_under_their_names() -> None:
+    engine = {"requests": 9, "connections_opened": 2, "connections_reused": 7,
+              "connections_failed": 1, "connections_discarded": 0, "connections_open": 2}
+    assert pool_counts(engine) == {"conn_opened": 2, "conn_reused": 7, "conn_failed": 1,
+                                   "conn_discarded": 0}
+    assert pool_counts({"requests": 3}) == {}  # a route over httpx reports none
+    data = Figures().to_json(pool_counts(engine))
+    assert data["connections"]["errors"] == 1 and data["connections"]["reused"] == 7
+    assert data["connections"]["active_peak"] is None  # the pool does not report a peak
