@@ -105,7 +105,8 @@ class Client:
                         exc: BaseException | None, tb: TracebackType | None) -> None:
         if self._refresher is not None:
             await self._refresher.close()
-        if self._link is not None:  # the pool's counts, before the engine closes
+        if self._link is not None and self._engine is None:  # its own engine's pool (an
+            # engine passed in is counted by its owner), read before the engine closes
             self._parts.counts.update(pool_counts(self._link.engine.counters()))
         await self._stack.aclose()
         self.close()
