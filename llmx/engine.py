@@ -45,7 +45,7 @@ from llmx.prepare import Call, Prepared
 from llmx.refresh import Refresher, due
 from llmx.state import Once, Warn
 from llmx.stats_figures import Figures
-from llmx.steps import fly, from_cache, look_up, make_plan, replay_hit
+from llmx.steps import fly, from_cache, keep, look_up, make_plan, replay_hit
 from llmx.types import Completion
 from llmx.wiring import Link, connect, fetch_embeddings, open_parts
 
@@ -155,6 +155,11 @@ class Client:
     def cached(self, prompt: str, call: Call | None = None) -> Completion | None:
         """``lookup(plan(prompt, call))``."""
         return self.lookup(self.plan(prompt, call, stream=False))
+
+    async def keep(self, plan: Plan, completion: Completion, *, billed: float = 1.0) -> None:
+        """Cache (when complete) and record an answer to ``plan`` that was not asked through
+        this Client — a provider batch's line, billed at ``billed`` times the price."""
+        await keep(self._parts, plan, completion, billed=billed)
 
     def in_flight(self, plan: Plan) -> bool:
         """Would a call of ``plan`` made now share a request already in flight?"""

@@ -152,17 +152,26 @@ async def store(parts: Parts, plan: Plan, looked: Looked, completion: Completion
         parts.warnings.state_failed("save the answer to the cache", exc)
 
 
+async def keep(parts: Parts, plan: Plan, completion: Completion, *, billed: float) -> None:
+    """Steps 5 and 6 for an answer that came another way (a provider batch's line for
+    ``plan``): stored when complete, and recorded at ``billed`` times the profile's price."""
+    await store(parts, plan, NOT_LOOKED, completion, [completion.text])
+    record(parts, plan, completion, None, 0.0, billed=billed)
+
+
 def record(parts: Parts, plan: Plan, completion: Completion, hit: Hit | None,
            lookup_ms: float, error: BaseException | None = None, *,
-           shared: bool = False) -> None:
+           shared: bool = False, billed: float = 1.0) -> None:
     """Step 6: one line in the records log (nothing with ``state=False``). ``shared``: the
-    call followed an identical one in flight (no request, no look-up of its own)."""
+    call followed an identical one in flight (no request, no look-up of its own).
+    ``billed``: the share of the price the provider charges (a Batch API's discount)."""
     if parts.records is None:
         return
     tier = hit.tier if hit else ("miss" if plan.policy.read and not shared else "off")
     saved = hit is not None or shared
     usage = completion.usage
     cost = _cost(parts, completion)
+    cost = None if cost is None else cost * billed
     record = Record(
         ts=parts.wall(), profile=parts.profile.name, provider=completion.provider,
         model=completion.model, tier=tier, similarity=hit.similarity if hit else None,

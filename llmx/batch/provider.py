@@ -25,7 +25,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from llmx.batch import provider_wire as wire
@@ -162,7 +162,21 @@ class _Ctx:
                 f"{self.poll.deadline_s:g}s; cancel requested")
 
 
-async def run_provider_batch(
+class Ran(NamedTuple):
+    """What a provider batch gave: one outcome per job, in job order, and its wall time."""
+
+    outcomes: list[wire.Outcome]  # an answer (a whole Chunk), or (error type, message)
+    elapsed_ms: float
+
+
+async def run_provider_batch(jobs: Sequence[Job], **options: Any) -> list[Result]:
+    """``provider_outcomes`` as one Result per job, in job order (same options)."""
+    ran = await provider_outcomes(jobs, **options)
+    return [result_of(job, outcome, ran.elapsed_ms)
+            for job, outcome in zip(jobs, ran.outcomes, strict=True)]
+
+
+async def provider_outcomes(
     jobs: Sequence[Job],
     *,
     provider: str,
@@ -176,8 +190,8 @@ async def run_provider_batch(
     on_status: StatusHook | None = None,
     to_request: Callable[[Job], Request] | None = None,
     counts: Counts | None = None,
-) -> list[Result]:
-    """Run ``jobs`` through ``provider``'s batch API: one Result per job, in job order.
+) -> Ran:
+    """Run ``jobs`` through ``provider``'s batch API: one outcome per job, in job order.
 
     ``to_request`` gives the Request direct mode would send for a job (default:
     ``provider_wire.job_request``, with ``model`` when the job names none); an OpenAI Batch
@@ -201,9 +215,8 @@ async def run_provider_batch(
     found: Found = {}
     for part in await _together([run(ctx, group) for group in groups]):
         found.update(part)
-    elapsed_ms = (clock() - started) * 1000.0
     missing = ("ProviderError", wire.MISSING)
-    return [_result(job, found.get(job.index, missing), elapsed_ms) for job in jobs]
+    return Ran([found.get(job.index, missing) for job in jobs], (clock() - started) * 1000.0)
 
 
 def _items(
@@ -288,7 +301,8 @@ def _match(
     return {item.index: answers.get(item.custom_id, missing) for item in group}
 
 
-def _result(job: Job, outcome: wire.Outcome, latency_ms: float) -> Result:
+def result_of(job: Job, outcome: wire.Outcome, latency_ms: float) -> Result:
+    """A job's output line from its outcome."""
     if isinstance(outcome, Chunk):
         return Result(index=job.index, id=job.id, text=outcome.text,
                       usage=outcome.usage or Usage(), cached=False, latency_ms=latency_ms,

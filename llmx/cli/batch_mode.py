@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from llmx.batch.choose import ASSUMED_OUTPUT, Choice, Estimate, choose
 from llmx.config.schema import parse_duration
+from llmx.types import Chunk, Completion, Usage
 
 if TYPE_CHECKING:
     from llmx.batch.jobs import BadLine, Job
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from llmx.cli.batch_spec import BatchArgs
     from llmx.config.profile import Profile
     from llmx.engine import Client
+    from llmx.plan import Plan
 
 Items = list["Job | BadLine"]
 
@@ -94,38 +96,56 @@ async def provider_batch(args: BatchArgs, clients: Clients, out: LineOut, stream
 
 
 def _from_cache(client: Client, jobs: list[Job], args: BatchArgs
-                ) -> tuple[dict[int, Result], list[Job]]:
+                ) -> tuple[dict[int, Result], list[tuple[Job, Plan]]]:
+    """The lines the cache answers, and the others with their plans (prepared once: the
+    plan looked up is the one sent and then kept)."""
     from llmx.batch.jobs import call_for
     from llmx.batch.output import Result
 
     answered: dict[int, Result] = {}
-    rest: list[Job] = []
+    rest: list[tuple[Job, Plan]] = []
     for job in jobs:
         call = call_for(job, no_cache=args.no_cache, refresh=args.refresh)
-        hit = client.lookup(client.plan(job.prompt or "", call, stream=False))
+        plan = client.plan(job.prompt or "", call, stream=False)
+        hit = client.lookup(plan)
         if hit is None:
-            rest.append(job)
+            rest.append((job, plan))
         else:
             answered[job.index] = Result.answered(job.index, job.id, hit, attempts=0)
     return answered, rest
 
 
-async def _send_batch(client: Client, jobs: list[Job], io: Io) -> dict[int, Result]:
-    from llmx.batch.jobs import call_for
-    from llmx.batch.provider import run_provider_batch
+async def _send_batch(client: Client, planned: list[tuple[Job, Plan]], io: Io
+                      ) -> dict[int, Result]:
+    """One provider batch for ``planned``; each complete answer is cached and every answer
+    recorded (at the Batch API's discount), as a direct call's would be."""
+    from llmx.batch.provider import batch_discount, provider_outcomes, result_of
 
     def status(state: str, info: object) -> None:
         io.stderr.write(f"batch: provider status {state}\n")
         io.stderr.flush()
 
-    link = client.link()
-    results = await run_provider_batch(
+    link, jobs = client.link(), [job for job, _ in planned]
+    requests = {job.index: plan.prepared.request for job, plan in planned}
+    ran = await provider_outcomes(
         jobs, provider=client.profile.provider, engine=link.engine, endpoint=link.endpoint,
         api_key=link.api_key(), model=client.profile.model, on_status=status,
-        to_request=lambda job: client.prepare(job.prompt or "", call_for(job)).request,
-        counts=client.counts)
-    io.stderr.write(_cost_line(client.profile, results) + "\n")
-    return {job.index: result for job, result in zip(jobs, results, strict=True)}
+        to_request=lambda job: requests[job.index], counts=client.counts)
+    billed = 1.0 - batch_discount(client.profile.provider)
+    results: dict[int, Result] = {}
+    for (job, plan), outcome in zip(planned, ran.outcomes, strict=True):
+        results[job.index] = result_of(job, outcome, ran.elapsed_ms)
+        if isinstance(outcome, Chunk):  # else (error type, message)
+            await client.keep(plan, _completion(client, outcome, ran.elapsed_ms), billed=billed)
+    io.stderr.write(_cost_line(client.profile, list(results.values())) + "\n")
+    return results
+
+
+def _completion(client: Client, answer: Chunk, latency_ms: float) -> Completion:
+    return Completion(answer.text, answer.model or client.profile.model,
+                      client.profile.provider, answer.usage or Usage(), latency_ms,
+                      finish_reason=answer.finish_reason, tool_calls=answer.tool_calls,
+                      refusal=answer.refusal, reasoning=answer.reasoning)
 
 
 def _cost_line(profile: Profile, results: list[Result]) -> str:

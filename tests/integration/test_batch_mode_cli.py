@@ -65,3 +65,29 @@ def test_bad_mode_flags_are_refused_before_anything(cli_here: InProcessCli, sim:
     result = cli_here.run("batch", str(source), "-o", str(out), "--provider-batch")
     assert result.returncode == 2 and "ollama has no Batch API" in result.stderr.decode()
     assert not out.exists() and _stats(sim)["requests"] == 0
+
+
+def test_provider_batch_answers_are_cached_and_recorded_at_the_discount(
+        cli_here: InProcessCli, sim: Sim, tmp_path: Path) -> None:
+    cli_here.write_config(profile_toml(sim.url) + "[profiles.local.price]\ninput = 2.5\n"
+                          "output = 10.0\n")
+    source = tmp_path / "in.jsonl"
+    _write(source, 3)
+    first = cli_here.run("batch", str(source), "-o", str(tmp_path / "a.jsonl"), "--mode",
+                         "provider")
+    assert first.returncode == 0, first.stderr
+    assert _stats(sim)["batch_requests"] == 3
+    asked = cli_here.run("ask", "mode question 1")  # answered by the batch: no new request
+    assert asked.returncode == 0, asked.stderr
+    assert _stats(sim)["by_endpoint"].get("/v1/chat/completions") is None
+    answers = {json.loads(x)["id"]: json.loads(x)["text"]
+               for x in (tmp_path / "a.jsonl").read_text().splitlines()}
+    assert asked.stdout.decode().strip() == answers["q1"].strip()
+    records = [json.loads(x) for f in Path(cli_here.env["LLMX_HOME"]).glob("records/*.jsonl")
+               for x in f.read_text().splitlines()]
+    assert sorted(r["tier"] for r in records) == ["exact", "miss", "miss", "miss"]
+    sent = [r for r in records if r["tier"] == "miss"]
+    assert len(sent) == 3
+    for r in sent:  # the Batch API's 50 % off the profile's price
+        full = (r["input_tokens"] * 2.5 + r["output_tokens"] * 10.0) / 1e6
+        assert r["cost"] == pytest.approx(full / 2)
