@@ -25,7 +25,7 @@ _llmx__spec() {
         '') subs='ask batch bench cache chat completions compress config logs profiles serve sim stats templates' opts='--config --help --version -V -h' valued='--config' ;;
         'ask') subs='' opts='--attach --cid --compress --config --continue --dry-run --extract --extract-last --file --help --json --kind --max-tokens --model --no-cache --no-compress --no-log --no-stdin --no-stream --profile --reasoning-effort --refresh --schema --show-reasoning --stdin --stream --system --temperature --template --tool-choice --tools -a -c -f -h -m -p -s -t -x' valued='--attach --cid --compress --config --file --kind --max-tokens --model --profile --reasoning-effort --schema --system --temperature --template --tool-choice --tools -a -f -m -p -s -t' ;;
         'batch') subs='' opts='--concurrency --config --deadline --grace --help --line-retries --mode --no-cache --output --profile --provider-batch --refresh --resume --rpm --semantic --summary-json --tpm --unordered -h -j -o -p' valued='--concurrency --config --deadline --grace --line-retries --mode --output --profile --rpm --summary-json --tpm -j -o -p' ;;
-        'bench') subs='' opts='--help --json --profile --quick --targets --yes -h -p' valued='--profile --targets -p' ;;
+        'bench') subs='' opts='--connect-ms --help --json --profile --quick --targets --yes -h -p' valued='--connect-ms --profile --targets -p' ;;
         'cache') subs='clear ls path prune show warm' opts='--help -h' valued='' ;;
         'cache clear') subs='' opts='--help --yes -h -y' valued='' ;;
         'cache ls') subs='' opts='--help --json --limit -h -n' valued='--limit -n' ;;

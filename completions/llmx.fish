@@ -112,6 +112,7 @@ complete -c llmx -n '__llmx_at batch' -l 'semantic' -d 'Also answer lines from s
 complete -c llmx -n '__llmx_at batch' -l 'summary-json' -x -d 'Write the summary as JSON to this file (- for stderr).'
 complete -c llmx -n '__llmx_at batch' -l 'tpm' -x -d 'Tokens per minute at most.'
 complete -c llmx -n '__llmx_at batch' -l 'unordered' -d 'Write lines as they finish, not in input order.'
+complete -c llmx -n '__llmx_at bench' -l 'connect-ms' -x -d 'What a new connection to the simulator costs (default 20: TCP + TLS at a 10 ms round trip; 0: loopback only).'
 complete -c llmx -n '__llmx_at bench' -s 'h' -l 'help' -d 'Show this message and exit.'
 complete -c llmx -n '__llmx_at bench' -l 'json' -d 'One JSON object.'
 complete -c llmx -n '__llmx_at bench' -s 'p' -l 'profile' -x -a '(__llmx_profiles)' -d 'Profile to use (default: default_profile).'

@@ -151,6 +151,7 @@ _llmx_batch() {
 _llmx_bench() {
     typeset -A opt_args
     _arguments \
+        '(--connect-ms)--connect-ms=[What a new connection to the simulator costs (default 20\: TCP + TLS at a 10 ms round trip; 0\: loopback only).]:ms: ' \
         '(-h --help)-h[Show this message and exit.]' \
         '(-h --help)--help[Show this message and exit.]' \
         '(--json)--json[One JSON object.]' \

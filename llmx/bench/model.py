@@ -28,19 +28,27 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class LatencyModel:
-    """The simulator's knobs, resembling a hosted model."""
+    """The simulator's knobs, resembling a hosted model.
+
+    ``connect_ms``: a new connection is read from only after this long (``llmx sim
+    --connect-delay-ms``): TCP's handshake and TLS 1.3's each take one round trip before the
+    first request byte, so 20 ms is two round trips at 10 ms, a client in the provider's
+    region (across regions, round trips of 20-100 ms make it 40-200 ms). Loopback alone
+    would price a new connection at ~1 ms, which no hosted provider offers; ``llmx bench
+    --connect-ms 0`` measures that case."""
 
     latency_ms: float = 0.0
     ttft_ms: float = 150.0
     tokens_per_s: float = 60.0
     per_input_token_ms: float = 0.02
     jitter: float = 0.1
+    connect_ms: float = 20.0
 
     def argv(self) -> list[str]:
         return ["--latency-ms", str(self.latency_ms), "--ttft-ms", str(self.ttft_ms),
                 "--tokens-per-s", str(self.tokens_per_s),
                 "--per-input-token-ms", str(self.per_input_token_ms),
-                "--jitter", str(self.jitter)]
+                "--jitter", str(self.jitter), "--connect-delay-ms", str(self.connect_ms)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -258,12 +258,16 @@ def bench(
                                     help="Targets to compare with: seed or pass3.")] = "seed",
     yes: Annotated[bool, typer.Option("--yes", help="Don't ask before spending money on a "
                                       "real provider.")] = False,
+    connect_ms: Annotated[float | None, typer.Option(
+        "--connect-ms", metavar="MS", help="What a new connection to the simulator costs "
+        "(default 20: TCP + TLS at a 10 ms round trip; 0: loopback only).")] = None,
     profile: ProfileOpt = None,
 ) -> None:
     from llmx.cli.bench_cmd import run_bench_command
 
     _exit(ctx, lambda io: run_bench_command(io, quick=quick, as_json=json_out,
-                                            profile=profile, yes=yes, targets=targets))
+                                            profile=profile, yes=yes, targets=targets,
+                                            connect_ms=connect_ms))
 
 
 @app.command(help=COMPRESS_HELP)

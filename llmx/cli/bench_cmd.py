@@ -26,14 +26,22 @@ HEADERS = ("metric", "target", "baseline", "optimised", "unit", "improvement", "
 
 
 def run_bench_command(io: Io, *, quick: bool, as_json: bool, profile: str | None, yes: bool,
-                      targets: str, console: Console | None = None) -> int:
-    """Run the bench on the embedded simulator; print the table (or JSON). Exit 0."""
+                      targets: str, connect_ms: float | None = None,
+                      console: Console | None = None) -> int:
+    """Run the bench on the embedded simulator; print the table (or JSON). Exit 0.
+    ``connect_ms``: the simulated new connection's cost (None: the model's default)."""
     if targets not in TARGETS:
         raise UsageError(f"unknown --targets {targets!r}", hint="use seed or pass3")
+    if connect_ms is not None and not 0 <= connect_ms <= 10_000:
+        raise UsageError(f"--connect-ms: expected 0 to 10000 ms, got {connect_ms:g}")
     from llmx.bench import BenchOptions, run_bench
+    from llmx.bench.model import LatencyModel
 
-    options = BenchOptions(quick=quick, targets=targets)
+    model = LatencyModel() if connect_ms is None else LatencyModel(connect_ms=connect_ms)
+    options = BenchOptions(quick=quick, targets=targets, model=model)
     if profile is not None:
+        if connect_ms is not None:
+            raise UsageError("--connect-ms models the simulator; a real profile has its own")
         options = BenchOptions(quick=quick, targets=targets, profile=_real(profile, io))
         _confirm(options, yes, io)
 
@@ -111,7 +119,8 @@ def header(result: BenchResult) -> list[str]:
             f"Python {machine['python']}, targets: {data['targets']}",
             f"target: {data['target']['kind']}; latency model: ttft {model['ttft_ms']} ms, "
             f"{model['tokens_per_s']} tokens/s, {model['per_input_token_ms']} ms/input token, "
-            f"+{model['latency_ms']} ms, jitter {model['jitter']}",
+            f"+{model['latency_ms']} ms, jitter {model['jitter']}, "
+            f"new connection {model['connect_ms']} ms",
             f"workload: {json.dumps(data['workload'])}",
             f"price per 1M tokens: input {price['input']}, output {price['output']}, "
             f"batch discount {price['batch_discount'] * 100:.0f} %; "

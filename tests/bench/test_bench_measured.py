@@ -17,11 +17,13 @@ from llmx.cli._io import Io
 from llmx.cli.bench_cmd import plain_table, run_bench_command
 from llmx.errors import UsageError
 
-FAST = LatencyModel(ttft_ms=20.0, tokens_per_s=200.0, per_input_token_ms=0.005, jitter=0.0)
+FAST = LatencyModel(ttft_ms=20.0, tokens_per_s=200.0, per_input_token_ms=0.005, jitter=0.0,
+                    connect_ms=0.0)
 # A 250 ms gap: the complex row also holds the client's compression work (CPU), which on a
 # shared 2-core machine under a parallel test run varies by tens of milliseconds between the
 # two runs; the gap must stand well above that for "moves with the model" to be a measurement.
-SLOW = LatencyModel(ttft_ms=270.0, tokens_per_s=200.0, per_input_token_ms=0.005, jitter=0.0)
+SLOW = LatencyModel(ttft_ms=270.0, tokens_per_s=200.0, per_input_token_ms=0.005, jitter=0.0,
+                    connect_ms=60.0)
 ALL_ROWS = {t.SIMPLE_P50, t.SIMPLE_P95, t.COMPLEX_P50, t.HIT_RATE, t.FALSE_HITS,
             t.CONCURRENCY, t.THROUGHPUT, t.TTFT_P50, t.TTFT_P95, t.TTFT_CACHED,
             t.TOKENS_CONS, t.TOKENS_AGGR, t.COST, t.LOOKUP_P50, t.LOOKUP_P99, t.STARTUP}
@@ -119,6 +121,16 @@ def test_pass3_targets_are_used(runs: tuple[BenchResult, BenchResult]) -> None:
     assert pass3.row(t.COMPLEX_P50).passed is None
 
 
+def test_a_new_connections_cost_is_paid_per_request_by_the_baseline_only(
+        runs: tuple[BenchResult, BenchResult]) -> None:
+    slow = runs[1]
+    for name in (t.SIMPLE_P50, t.TTFT_P50):
+        ahead = [_base(run, name) - _opt(run, name) for run in runs]
+        # the optimised side's pooled connection was opened before the timed requests
+        assert ahead[1] - ahead[0] > 0.6 * (SLOW.connect_ms - FAST.connect_ms), (name, ahead)
+    assert "new connection 60.0 ms" in plain_table(slow)
+
+
 def test_plain_table_lists_every_row(runs: tuple[BenchResult, BenchResult]) -> None:
     text = plain_table(runs[0])
     for name in ALL_ROWS:
@@ -135,6 +147,19 @@ def test_cli_rejects_unknown_targets() -> None:
     with pytest.raises(UsageError):
         run_bench_command(_io(), quick=True, as_json=True, profile=None, yes=True,
                           targets="pass9")
+
+
+@pytest.mark.parametrize("bad", [-1.0, 10_001.0])
+def test_cli_rejects_a_connect_cost_out_of_range(bad: float) -> None:
+    with pytest.raises(UsageError, match="--connect-ms: expected 0 to 10000 ms"):
+        run_bench_command(_io(), quick=True, as_json=True, profile=None, yes=True,
+                          targets="seed", connect_ms=bad)
+
+
+def test_a_real_profile_has_no_simulated_connect_cost() -> None:
+    with pytest.raises(UsageError, match="--connect-ms models the simulator"):
+        run_bench_command(_io(), quick=True, as_json=True, profile="sim", yes=True,
+                          targets="seed", connect_ms=5.0)
 
 
 def test_a_real_profile_needs_confirmation_and_shows_the_cost_first() -> None:
