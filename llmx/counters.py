@@ -71,7 +71,9 @@ class Counts:
 
 _POOL_NAMES: Final = {"connections_opened": "conn_opened", "connections_reused": "conn_reused",
                       "connections_failed": "conn_failed",
-                      "connections_discarded": "conn_discarded"}
+                      "connections_discarded": "conn_discarded",
+                      "connections_peak": "conn_peak",
+                      "connections_capacity": "conn_capacity"}
 
 
 def pool_counts(engine_counters: Mapping[str, int]) -> dict[str, int]:
@@ -79,6 +81,15 @@ def pool_counts(engine_counters: Mapping[str, int]) -> dict[str, int]:
     httpx, whose pool exposes no counts)."""
     return {ours: engine_counters[theirs] for theirs, ours in _POOL_NAMES.items()
             if theirs in engine_counters}
+
+
+def sink_counts(sink: object) -> dict[str, int]:
+    """A pipe writer's pieces and writes (``PipeSink.chunks`` / ``.writes``) under the names
+    here; none for a sink that does not count them (Markdown on a terminal)."""
+    chunks, writes = getattr(sink, "chunks", None), getattr(sink, "writes", None)
+    if not isinstance(chunks, int) or not isinstance(writes, int):
+        return {}
+    return {"stream_chunks": chunks, "stream_writes": writes}
 
 
 def counters_dir(env: Mapping[str, str]) -> Path:
