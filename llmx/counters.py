@@ -32,14 +32,14 @@ NAMES: Final = (
     "embed_texts",  # texts in those requests
     "provider_batches",  # provider Batch API jobs submitted
     "provider_batch_lines",  # requests in those jobs
-    "stream_chunks",  # answer pieces handed to the pipe writer
+    "stream_chunks",  # pieces of a provider's stream handed to the pipe writer (llmx ask)
     "stream_writes",  # write() calls the pipe writer made for them
     "conn_opened",  # connections the pool opened
     "conn_reused",  # requests sent on a kept-alive connection
     "conn_failed",  # connections that failed (connect errors, resets, broken reads)
     "conn_discarded",  # kept-alive connections dropped as unusable before reuse
-    "conn_peak",  # the most connections in use at once (a maximum, not a sum)
-    "conn_capacity",  # the pool's max_connections (a maximum, not a sum)
+    "conn_peak",  # the most connections the busiest pool had in use at once (a maximum)
+    "conn_capacity",  # that pool's max_connections (a maximum, not a sum)
 )
 PEAKS: Final = frozenset({"conn_peak", "conn_capacity"})
 _OPEN_FLAGS: Final = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
