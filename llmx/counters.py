@@ -62,11 +62,27 @@ class Counts:
             self._values[name] += amount
 
     def update(self, values: Mapping[str, int]) -> None:
+        """Add ``values``; their ``conn_peak`` and ``conn_capacity`` are one pool's pair and
+        replace the pair here when that pool was the busier (a higher share in use, then
+        more in use), so the pair stays one pool's (several Clients of one batch run)."""
         for name, amount in values.items():
-            self.add(name, amount)
+            if name not in PEAKS:
+                self.add(name, amount)
+        peak, capacity = values.get("conn_peak", 0), values.get("conn_capacity", 0)
+        if (peak or capacity) and busier(peak, capacity, self._values["conn_peak"],
+                                          self._values["conn_capacity"]):
+            self._values["conn_peak"], self._values["conn_capacity"] = peak, capacity
 
     def nonzero(self) -> dict[str, int]:
         return {name: value for name, value in self._values.items() if value}
+
+
+def busier(peak: int, capacity: int, peak_b: int, capacity_b: int) -> bool:
+    """Whether a pool with ``peak`` of ``capacity`` in use (0: no limit) was busier than
+    another: a higher share in use, then more in use, then the larger."""
+    share = peak / capacity if capacity else 0.0
+    share_b = peak_b / capacity_b if capacity_b else 0.0
+    return (share, peak, capacity) > (share_b, peak_b, capacity_b)
 
 
 _POOL_NAMES: Final = {"connections_opened": "conn_opened", "connections_reused": "conn_reused",

@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass
 
 import httpx
 
+from llmx.counters import busier
 from llmx.providers.connection import Connection, resolve, resolve_later
 
 _EXPIRED = object()  # what a pool waiter's future holds when its wait ran out
@@ -57,19 +58,11 @@ class PoolCounters:
         for name, value in asdict(other).items():
             if name not in _PAIR:
                 setattr(self, name, getattr(self, name) + value)
-        if _busier(other, self):
+        if busier(other.peak, other.capacity, self.peak, self.capacity):
             self.peak, self.capacity = other.peak, other.capacity
 
 
 _PAIR = frozenset({"peak", "capacity"})
-
-
-def _busier(a: PoolCounters, b: PoolCounters) -> bool:
-    """Whether ``a``'s pool was the busier: a higher share in use, then more in use, then
-    the larger (so an unused pool still reports its capacity)."""
-    share_a = a.peak / a.capacity if a.capacity else 0.0
-    share_b = b.peak / b.capacity if b.capacity else 0.0
-    return (share_a, a.peak, a.capacity) > (share_b, b.peak, b.capacity)
 
 
 @dataclass(frozen=True, slots=True)

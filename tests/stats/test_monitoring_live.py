@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from llmx.config.profile import load_config, resolve_profile
-from llmx.counters import counters_dir, read_totals, sink_counts
+from llmx.counters import Counts, counters_dir, read_totals, sink_counts
 from llmx.engine import Client
 from llmx.providers.http import Endpoint, HttpEngine
 from llmx.providers.openai import OpenAICodec
@@ -50,6 +50,11 @@ def test_a_sum_of_pools_keeps_the_busiest_pools_peak_and_capacity() -> None:
     unused = PoolCounters()
     unused.add(PoolCounters(capacity=8))
     assert (unused.peak, unused.capacity) == (0, 8)  # a pool that carried nothing yet
+    run = Counts()  # several Clients of one batch run: the pair stays one pool's
+    run.update({"conn_peak": 2, "conn_capacity": 10, "conn_opened": 2})
+    run.update({"conn_peak": 3, "conn_capacity": 4, "conn_opened": 3})
+    run.update({"conn_peak": 5, "conn_capacity": 100})
+    assert run.nonzero() == {"conn_opened": 5, "conn_peak": 3, "conn_capacity": 4}
 
 
 def test_a_client_writes_its_pools_peak_and_capacity_to_the_counters(tmp_path: Path) -> None:
