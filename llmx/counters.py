@@ -32,14 +32,14 @@ NAMES: Final = (
     "embed_texts",  # texts in those requests
     "provider_batches",  # provider Batch API jobs submitted
     "provider_batch_lines",  # requests in those jobs
-    "stream_chunks",  # answer pieces handed to the pipe writer
+    "stream_chunks",  # pieces of a provider's stream handed to the pipe writer (llmx ask)
     "stream_writes",  # write() calls the pipe writer made for them
     "conn_opened",  # connections the pool opened
     "conn_reused",  # requests sent on a kept-alive connection
     "conn_failed",  # connections that failed (connect errors, resets, broken reads)
     "conn_discarded",  # kept-alive connections dropped as unusable before reuse
-    "conn_peak",  # the most connections in use at once (a maximum, not a sum)
-    "conn_capacity",  # the pool's max_connections (a maximum, not a sum)
+    "conn_peak",  # the most connections the busiest pool had in use at once (a maximum)
+    "conn_capacity",  # that pool's max_connections (a maximum, not a sum)
 )
 PEAKS: Final = frozenset({"conn_peak", "conn_capacity"})
 _OPEN_FLAGS: Final = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
@@ -62,16 +62,34 @@ class Counts:
             self._values[name] += amount
 
     def update(self, values: Mapping[str, int]) -> None:
+        """Add ``values``; their ``conn_peak`` and ``conn_capacity`` are one pool's pair and
+        replace the pair here when that pool was the busier (a higher share in use, then
+        more in use), so the pair stays one pool's (several Clients of one batch run)."""
         for name, amount in values.items():
-            self.add(name, amount)
+            if name not in PEAKS:
+                self.add(name, amount)
+        peak, capacity = values.get("conn_peak", 0), values.get("conn_capacity", 0)
+        if (peak or capacity) and busier(peak, capacity, self._values["conn_peak"],
+                                          self._values["conn_capacity"]):
+            self._values["conn_peak"], self._values["conn_capacity"] = peak, capacity
 
     def nonzero(self) -> dict[str, int]:
         return {name: value for name, value in self._values.items() if value}
 
 
+def busier(peak: int, capacity: int, peak_b: int, capacity_b: int) -> bool:
+    """Whether a pool with ``peak`` of ``capacity`` in use (0: no limit) was busier than
+    another: a higher share in use, then more in use, then the larger."""
+    share = peak / capacity if capacity else 0.0
+    share_b = peak_b / capacity_b if capacity_b else 0.0
+    return (share, peak, capacity) > (share_b, peak_b, capacity_b)
+
+
 _POOL_NAMES: Final = {"connections_opened": "conn_opened", "connections_reused": "conn_reused",
                       "connections_failed": "conn_failed",
-                      "connections_discarded": "conn_discarded"}
+                      "connections_discarded": "conn_discarded",
+                      "connections_peak": "conn_peak",
+                      "connections_capacity": "conn_capacity"}
 
 
 def pool_counts(engine_counters: Mapping[str, int]) -> dict[str, int]:
@@ -79,6 +97,15 @@ def pool_counts(engine_counters: Mapping[str, int]) -> dict[str, int]:
     httpx, whose pool exposes no counts)."""
     return {ours: engine_counters[theirs] for theirs, ours in _POOL_NAMES.items()
             if theirs in engine_counters}
+
+
+def sink_counts(sink: object) -> dict[str, int]:
+    """A pipe writer's pieces and writes (``PipeSink.chunks`` / ``.writes``) under the names
+    here; none for a sink that does not count them (Markdown on a terminal)."""
+    chunks, writes = getattr(sink, "chunks", None), getattr(sink, "writes", None)
+    if not isinstance(chunks, int) or not isinstance(writes, int):
+        return {}
+    return {"stream_chunks": chunks, "stream_writes": writes}
 
 
 def counters_dir(env: Mapping[str, str]) -> Path:

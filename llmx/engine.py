@@ -134,6 +134,17 @@ class Client:
         """This Client's counters (``llmx.counters``), written once when it closes."""
         return self._parts.counts
 
+    def live_counts(self) -> dict[str, int]:
+        """``counts`` now, with what closing adds to them (its own engine's pool, the cache's
+        writes and evictions) read so far; ``counts`` is left as it is."""
+        now = Counts()
+        now.update(self._parts.counts.nonzero())
+        if self._parts.cache is not None:
+            now.update(self._parts.cache.counts())
+        if self._link is not None and self._engine is None:
+            now.update(pool_counts(self._link.engine.counters()))
+        return now.nonzero()
+
     # -- the steps, as public calls ---------------------------------------------------------
 
     def plan(self, prompt: str, call: Call | None = None, *, stream: bool = True) -> Plan:

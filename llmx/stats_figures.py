@@ -18,11 +18,13 @@ line (README repeats them):
 * tokens_per_s: answer tokens / seconds from sending to the last token, over answers the
   provider gave (a whole-body answer has no first-token time of its own, so the rate is
   over the whole request for every answer alike).
-* buffer_efficiency: write() calls / answer pieces of streams into a pipe (1.0: one write
-  per piece; lower: pieces coalesced).
-* connections: the most in use at once (``active_peak``), connections that failed
-  (``errors``), opened / reused / discarded, and ``utilisation``, the highest share of a
-  pool's ``max_connections`` in use at once.
+* buffer_efficiency: write() calls / answer pieces of the provider's streams that
+  ``llmx ask`` wrote into a pipe (1.0: one write per piece; lower: pieces coalesced).
+* connections: ``active_peak``, the most connections one pool had in use by requests at
+  once (the busiest pool's: highest share of its ``max_connections``); ``errors``,
+  connections that failed (connect errors, resets, broken reads); opened / reused /
+  discarded; and ``utilisation``, that peak / that pool's ``max_connections``, the highest
+  of any one process.
 
 A figure with no data is null. This module is imported by every Client (it keeps a
 ``Figures`` of its own records); only ``to_json`` imports more.

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from llmx.cli.ask_inputs import Inputs
     from llmx.cli.ask_reasoning import ReasoningOut
     from llmx.config.profile import Profile
+    from llmx.counters import Counts
     from llmx.engine import Client, Plan
     from llmx.prepare import Call
     from llmx.types import Completion, Message
@@ -279,15 +280,20 @@ async def _ask(client: Client | AskChain, plan: Plan, args: AskArgs, io: Io,
             completion = await answer.collect()
             _emit_whole(completion, client.profile, args, io)
         else:
-            await _stream_to(answer, io, args.show_reasoning)
+            await _stream_to(answer, io, args.show_reasoning,
+                             None if answer.cached else getattr(client, "counts", None))
             completion = answer.completion()
     log(completion, client.profile)
     return _conclude(completion, plan, args, io)
 
 
-async def _stream_to(answer: Answer, io: Io, show_reasoning: bool) -> None:
+async def _stream_to(answer: Answer, io: Io, show_reasoning: bool,
+                     counts: Counts | None = None) -> None:
+    """Print a streamed answer; ``counts`` (a provider's stream) gets the pipe writer's
+    pieces and writes (the buffer efficiency figure)."""
     import asyncio
 
+    from llmx.counters import sink_counts
     from llmx.ui.stream import make_sink
 
     thinking = _reasoning_out(io) if show_reasoning else None
@@ -305,6 +311,8 @@ async def _stream_to(answer: Answer, io: Io, show_reasoning: bool) -> None:
         if thinking is not None:
             thinking.end()
         sink.close()
+        if counts is not None:
+            counts.update(sink_counts(sink))
 
 
 def _reasoning_out(io: Io) -> ReasoningOut:

@@ -15,7 +15,10 @@
 
 ``counters`` (``PoolCounters``) say what happened: connections opened, reused, discarded
 (found dead, or not reusable after a response), failed (a connect or a request on them
-failed), expired (closed for idling), and requests retried on a fresh connection.
+failed), expired (closed for idling), and requests retried on a fresh connection; and
+``peak``, the most connections in use by requests at once (connecting or carrying one;
+idle and warming ones are not in use), against ``capacity``, the pool's
+``max_connections`` (0: no limit).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from dataclasses import asdict, dataclass
 
 import httpx
 
+from llmx.counters import busier
 from llmx.providers.connection import Connection, resolve, resolve_later
 
 _EXPIRED = object()  # what a pool waiter's future holds when its wait ran out
@@ -37,7 +41,9 @@ _CLOSED = object()  # ... when the transport was closed meanwhile
 
 @dataclass(slots=True)
 class PoolCounters:
-    """Cumulative counts for one pool (or a sum of pools: ``add``)."""
+    """Cumulative counts for one pool, or for several (``add``: the counts summed, and
+    ``peak`` / ``capacity`` of the busiest pool, the one with the highest share of its
+    capacity in use at once, so that ``peak / capacity`` stays one pool's utilisation)."""
 
     opened: int = 0
     reused: int = 0
@@ -45,10 +51,18 @@ class PoolCounters:
     failed: int = 0
     expired: int = 0
     retried: int = 0
+    peak: int = 0
+    capacity: int = 0
 
     def add(self, other: PoolCounters) -> None:
         for name, value in asdict(other).items():
-            setattr(self, name, getattr(self, name) + value)
+            if name not in _PAIR:
+                setattr(self, name, getattr(self, name) + value)
+        if busier(other.peak, other.capacity, self.peak, self.capacity):
+            self.peak, self.capacity = other.peak, other.capacity
+
+
+_PAIR = frozenset({"peak", "capacity"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +97,7 @@ class Pool:
         self.count = 0  # connections counted against the limit (connecting, busy or idle)
         self.all: set[Connection] = set()
         self.closed = False
-        self.counters = PoolCounters()
+        self.counters = PoolCounters(capacity=limits.max_connections or 0)
 
     @property
     def idle(self) -> int:
@@ -94,6 +108,7 @@ class Pool:
         a warmed connection's first request is not a reuse)."""
         conn = self._take_idle()
         if conn is not None:
+            self._in_use()
             return conn, conn.requests > 0
         waiting = len(self._waiters)
         if waiting == self._warming and self.count < self._max:
@@ -104,9 +119,17 @@ class Pool:
                 if self._healthy(handed):
                     reused = handed.requests > 0
                     self.counters.reused += reused
+                    self._in_use()
                     return handed, reused
                 self._discard(handed, keep_slot=True)  # dead on arrival: connect anew
+        self._in_use()
         return await self.fresh(timeouts), False
+
+    def _in_use(self) -> None:
+        """A request has its connection (or its slot): note the most in use at once."""
+        busy = self.count - len(self._idle) - self._warming
+        if busy > self.counters.peak:
+            self.counters.peak = busy
 
     async def fresh(self, timeouts: Mapping[str, float | None]) -> Connection:
         """A new connection in a slot already counted (``acquire``'s, or the slot of a

@@ -143,7 +143,10 @@ class ServeApp:
         elif path == "/healthz":
             await exchange.json(200, {"status": "ok"})
         else:
-            await exchange.text(200, self._fleet.text(), "text/plain; version=0.0.4")
+            from llmx.serve import metrics_figures
+
+            page = self._fleet.text() + metrics_figures.text(self.clients.opened())
+            await exchange.text(200, page, "text/plain; version=0.0.4")
         return Served()
 
     def _client(self, exchange: Exchange) -> str | None:

@@ -63,6 +63,10 @@ class Clients:
                 self._clients[profile.name] = client
         return client
 
+    def opened(self) -> list[Client]:
+        """The Clients opened so far (for ``/metrics``)."""
+        return list(self._clients.values())
+
     async def close(self) -> None:
         await self._stack.aclose()
         self._clients.clear()
