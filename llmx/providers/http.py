@@ -186,7 +186,9 @@ class HttpEngine:
     def counters(self) -> dict[str, int]:
         """``stats`` plus, for routes over llmx's transport, the pools' counts:
         ``connections_opened`` / ``_reused`` / ``_discarded`` / ``_failed`` / ``_expired``
-        / ``_retried`` (cumulative) and ``connections_open`` / ``_idle`` (now)."""
+        / ``_retried`` (cumulative), ``connections_peak`` / ``_capacity`` (the busiest
+        pool's most connections in use at once, and its ``max_connections``) and
+        ``connections_open`` / ``_idle`` (now)."""
         counts = self.stats.as_dict()
         lean = [r.lean.transport for r in self._routes.values() if r.lean is not None]
         if lean:
