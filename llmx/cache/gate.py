@@ -137,7 +137,8 @@ class LexicalGate:
         shares = terms(prompt, tokens)
         ids = {term_id(scope, stem): share for stem, share in shares.items()}
         try:
-            found = self._from_index(ids, gate, limit) + self._from_pending(scope, ids)
+            found = (self._from_index(ids, gate, limit)
+                     + self._from_pending(scope, ids, gate * gate))
         except (sqlite3.Error, OSError) as exc:
             raise _unavailable(exc) from exc
         if not found:
@@ -181,9 +182,14 @@ class LexicalGate:
             chosen.append(term)
         return chosen
 
-    def _from_pending(self, scope: str, ids: dict[int, float]) -> list[tuple[str, str, bytes]]:
+    def _from_pending(self, scope: str, ids: dict[int, float], needed: float
+                      ) -> list[tuple[str, str, bytes]]:
+        """The queued rows that cover at least ``needed`` of the query: a row's cosine with
+        it is at most the square root of its cover, so the others cannot reach the gate.
+        (Few rows wait for the store's next flush: no budget is needed.)"""
         return [(key, text, packed) for key, (where, text, packed, has) in self._pending.items()
-                if where == scope and not has.isdisjoint(ids)]
+                if where == scope
+                and sum(ids[term] for term in has.intersection(ids)) >= needed]
 
     # -- the file and catching up with the log -----------------------------------------------
 

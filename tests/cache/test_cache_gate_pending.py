@@ -1,0 +1,51 @@
+"""Rows this process queued but the gate has not indexed yet: only those that can reach the
+gate are scored (a row's cover of the query bounds its cosine: ``cos <= sqrt(cover)``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from llmx.cache import gate as gate_module
+from llmx.cache.gate import LexicalGate
+from tests.cache.test_cache_gate import Log, make_gate
+
+
+def _scored(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    real = gate_module.packed_dot
+
+    def counting(query: list[float], blob: bytes) -> float:
+        calls.append(1)
+        return real(query, blob)
+
+    monkeypatch.setattr(gate_module, "packed_dot", counting)
+    return calls
+
+
+def _queue(gate: LexicalGate, texts: list[str]) -> None:
+    for i, text in enumerate(texts):
+        gate.queued(f"q{i}", "s", text)
+
+
+def test_queued_rows_that_cannot_reach_the_gate_are_not_scored(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    gate = make_gate(tmp_path, Log(), {})
+    query = "how can I quickly reset the admin password of my home wifi router"
+    # each shares one of the query's eight content words: too small a part of it to reach 0.5
+    _queue(gate, [f"quickly {word} quarterly ledger {i}" for i, word in
+                  enumerate(["banana", "harbour", "violin", "glacier", "pepper"] * 8)])
+    gate.queued("near", "s", "how do I quickly reset the admin password of my wifi router")
+    scored = _scored(monkeypatch)
+    found = gate.candidates("s", query, gate=0.5)
+    assert [c.key for c in found] == ["near"]
+    assert len(scored) == 1  # the 40 rows sharing one word were never scored
+
+
+def test_every_queued_row_that_can_reach_the_gate_is_scored(tmp_path: Path) -> None:
+    gate = make_gate(tmp_path, Log(), {})
+    _queue(gate, [f"reset the router password on floor {i}" for i in range(60)])
+    gate.queued("best", "s", "reset my router password")
+    found = gate.candidates("s", "reset my router password", limit=5, gate=0.5)
+    assert found[0].key == "best" and found[0].lexical == pytest.approx(1.0)
