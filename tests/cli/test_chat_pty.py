@@ -94,6 +94,8 @@ def test_ctrl_c_stops_the_answer_and_the_repl_goes_on(cli: InProcessCli, slow_si
     assert term.exit_code() == 0
     (row,) = logs(cli)  # the stopped answer is neither logged nor history
     assert row["prompt"] == "world" and row["answer"]
+    alone = cli.run("ask", "--json", "--no-log", "--no-cache", "--max-tokens", "1", "world")
+    assert row["input_tokens"] == json.loads(alone.out)["usage"]["input_tokens"]
 
 
 def test_history_keys_clear_and_exit(cli: InProcessCli) -> None:
