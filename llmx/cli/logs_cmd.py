@@ -35,7 +35,7 @@ Examples:
 * `llmx logs -n 0 --json | jq -r .prompt`   (every prompt)
 * `llmx logs -q "Ann" --json`   (answers holding every word)
 * `llmx logs --cid 3485a9`   (one conversation; `ask --cid 3485a9` continues it)
-* `sqlite3 "$(llmx logs path)" 'SELECT model, count(*) FROM logs GROUP BY model'`
+* `llmx logs -n 0 --json | jq -r .model | sort | uniq -c`   (answers per model)
 """
 
 logs_app = typer.Typer(help=LOGS_HELP, invoke_without_command=True,
