@@ -61,7 +61,7 @@ complete -c llmx -n '__llmx_at' -a 'profiles' -d 'List profiles (the default one
 complete -c llmx -n '__llmx_at' -a 'serve' -d 'Serve the profiles behind an OpenAI-compatible endpoint (cache, single flight, retries and records shared by every client).'
 complete -c llmx -n '__llmx_at' -a 'sim' -d 'Run the embedded simulated provider (OpenAI, Anthropic and Ollama APIs) on 127.0.0.1.'
 complete -c llmx -n '__llmx_at' -a 'stats' -d 'What the cache and compression saved, from the request records.'
-complete -c llmx -n '__llmx_at' -a 'templates' -d 'List the config\'s prompt templates ([templates.NAME]; use one with `ask -t NAME`).'
+complete -c llmx -n '__llmx_at' -a 'templates' -d 'List the config\'s prompt templates (`[templates.NAME]`, used by `ask -t NAME`).'
 complete -c llmx -n '__llmx_at' -l 'config' -r -F -d 'Config file (default: $LLMX_CONFIG, ./llmx.toml, $XDG_CONFIG_HOME/llmx/config.toml).'
 complete -c llmx -n '__llmx_at' -s 'h' -l 'help' -d 'Show this message and exit.'
 complete -c llmx -n '__llmx_at' -s 'V' -l 'version' -d 'Print the version and exit.'

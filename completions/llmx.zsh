@@ -69,7 +69,7 @@ _llmx__commands() {
         'serve:Serve the profiles behind an OpenAI-compatible endpoint (cache, single flight, retries and records shared by every client).'
         'sim:Run the embedded simulated provider (OpenAI, Anthropic and Ollama APIs) on 127.0.0.1.'
         'stats:What the cache and compression saved, from the request records.'
-        'templates:List the config'\''s prompt templates (\[templates.NAME\]; use one with `ask -t NAME`).'
+        'templates:List the config'\''s prompt templates (`\[templates.NAME\]`, used by `ask -t NAME`).'
     )
     _describe -t commands 'llmx command' commands
 }

@@ -33,6 +33,7 @@ from llmx.cli.help import (
 from llmx.cli.logs_cmd import logs_app
 from llmx.cli.spec import ASK, ASK_WORDS, CONFIG, PROFILE
 from llmx.cli.spec_typer import command_function, option
+from llmx.cli.templates_cmd import TEMPLATES_HELP
 
 app = typer.Typer(
     name="llmx",
@@ -164,12 +165,11 @@ def profiles(ctx: typer.Context, config: ConfigOpt = None) -> None:
     _exit(ctx, lambda io: run_profiles(_config(ctx, config), io))
 
 
-@app.command()
+@app.command(help=TEMPLATES_HELP)
 def templates(ctx: typer.Context, config: ConfigOpt = None,
               json_out: Annotated[bool, typer.Option("--json", help="Every key of each "
                                                      "template, as one JSON object.")] = False,
               ) -> None:
-    """List the config's prompt templates ([templates.NAME]; use one with `ask -t NAME`)."""
     from llmx.cli.templates_cmd import run_templates
 
     _exit(ctx, lambda io: run_templates(_config(ctx, config), json_out, io))

@@ -23,8 +23,23 @@ from llmx.logs import Entry, db_path
 
 DEFAULT_LIMIT = 3
 
-logs_app = typer.Typer(help="The logged answers, newest last (`llmx logs path`: where).",
-                       invoke_without_command=True)
+LOGS_HELP = """The logged answers, newest last (`llmx logs path`: where).
+
+Every `ask` and `chat` turn is logged (prompt, system, attachments by name and sha256,
+answer, model, usage, cost, cache tier, conversation id) unless `--no-log` or the
+profile's `logs = false`; API keys never are.
+
+Examples:
+
+* `llmx logs`   (the 3 newest answers, as Markdown)
+* `llmx logs -n 0 --json | jq -r .prompt`   (every prompt)
+* `llmx logs -q "Ann" --json`   (answers holding every word)
+* `llmx logs --cid 3485a9`   (one conversation; `ask --cid 3485a9` continues it)
+* `llmx logs -n 0 --json | jq -r .model | sort | uniq -c`   (answers per model)
+"""
+
+logs_app = typer.Typer(help=LOGS_HELP, invoke_without_command=True,
+                       rich_markup_mode="markdown")
 
 
 def _exit(ctx: typer.Context, command: Any) -> None:

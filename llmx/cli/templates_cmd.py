@@ -7,6 +7,18 @@ from pathlib import Path
 
 from llmx.cli._io import Io
 
+TEMPLATES_HELP = """List the config's prompt templates (`[templates.NAME]`, used by `ask -t NAME`).
+
+A template holds `system`, `prompt` (`{input}`: stdin, `{args}`: the words after it), and
+optionally `profile`, `model` and generation settings; flags given with `-t` win.
+
+Examples:
+
+* `llmx templates`   (name and summary, one a line)
+* `llmx templates --json | jq .review`
+* `git diff | llmx ask -t review "naming"`
+"""
+
 
 def run_templates(config_path: str | None, as_json: bool, io: Io) -> int:
     """Each template's name and summary (``--json``: every key of each, by name). With

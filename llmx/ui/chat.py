@@ -21,7 +21,8 @@ import contextlib
 import os
 import re
 import signal
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
 HISTORY_FILE = "chat_history"
 HISTORY_LINES = 1000
+NUDGE_S = 0.05  # how long a SIGTERM may wait for its handler before it is sent again
 COMMANDS = {"/exit": "leave (Ctrl-D too)", "/quit": "leave", "/clear": "start a new conversation",
             "/help": "this list"}
 _ESCAPE = re.compile(r"(\x1b\[[0-9;]*[A-Za-z])")
@@ -48,7 +50,13 @@ def run_repl(session: Session, runner: asyncio.Runner, first: str) -> int:
     prompt = _prompt(io.env)
     io.stderr.write(f"llmx chat · {session.describe}\n"
                     "/exit or Ctrl-D to leave, /clear for a new conversation, /help\n")
-    previous = signal.signal(signal.SIGTERM, _terminate(session))
+    with _sigterm_leaves(session):
+        return _loop(session, runner, first, history, prompt)
+
+
+def _loop(session: Session, runner: asyncio.Runner, first: str, history: Path | None,
+          prompt: str) -> int:
+    io = session.io
     try:
         line = first
         while True:
@@ -67,7 +75,6 @@ def run_repl(session: Session, runner: asyncio.Runner, first: str) -> int:
                 io.stderr.write("\n")
                 line = ""
     finally:
-        signal.signal(signal.SIGTERM, previous)
         _save_history(history)
 
 
@@ -99,10 +106,46 @@ def _one(session: Session, runner: asyncio.Runner, line: str) -> int | None:
 
 def _terminate(session: Session) -> Callable[[int, FrameType | None], None]:
     def handler(number: int, frame: FrameType | None) -> None:
-        session.terminated = True
-        raise KeyboardInterrupt
+        if not session.terminated:  # once: a nudge that crossed it changes nothing
+            session.terminated = True
+            raise KeyboardInterrupt
 
     return handler
+
+
+@contextlib.contextmanager
+def _sigterm_leaves(session: Session) -> Iterator[None]:
+    """SIGTERM leaves the REPL wherever it lands. Python runs a signal's handler only when
+    the main thread is back in the interpreter; a SIGTERM that lands after readline drew
+    the prompt but before it waits in ``select`` would wait for the next key. So the
+    signal also wakes a thread (``signal.set_wakeup_fd``) that sends SIGTERM to the main
+    thread again until its handler has run (a signal during ``select`` interrupts it)."""
+    import threading
+
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    main = threading.main_thread().ident or 0
+    previous = signal.signal(signal.SIGTERM, _terminate(session))
+    old_fd = signal.set_wakeup_fd(write_end)
+    nudger = threading.Thread(target=_nudge, args=(session, read_end, main), daemon=True)
+    nudger.start()
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(old_fd)
+        os.close(write_end)  # the thread reads the end of the pipe and stops
+        nudger.join(timeout=2)
+        signal.signal(signal.SIGTERM, previous)
+        os.close(read_end)
+
+
+def _nudge(session: Session, read_end: int, main: int) -> None:
+    with contextlib.suppress(OSError):
+        while data := os.read(read_end, 64):
+            while signal.SIGTERM in data and not session.terminated:
+                time.sleep(NUDGE_S)
+                if not session.terminated:
+                    signal.pthread_kill(main, signal.SIGTERM)
 
 
 def _prompt(env: Mapping[str, str]) -> str:

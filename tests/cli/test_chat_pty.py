@@ -28,6 +28,7 @@ UP, LEFT = b"\x1b[A", b"\x1b[D"
 
 def _controlling_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # as a user's shell leaves it
+    os.umask(0)  # what llmx creates must be private whatever the umask
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # the pty is this session's terminal: ^C is SIGINT
 
 
@@ -94,6 +95,8 @@ def test_ctrl_c_stops_the_answer_and_the_repl_goes_on(cli: InProcessCli, slow_si
     assert term.exit_code() == 0
     (row,) = logs(cli)  # the stopped answer is neither logged nor history
     assert row["prompt"] == "world" and row["answer"]
+    alone = cli.run("ask", "--json", "--no-log", "--no-cache", "--max-tokens", "1", "world")
+    assert row["input_tokens"] == json.loads(alone.out)["usage"]["input_tokens"]
 
 
 def test_history_keys_clear_and_exit(cli: InProcessCli) -> None:
@@ -113,9 +116,12 @@ def test_history_keys_clear_and_exit(cli: InProcessCli) -> None:
     assert [row["prompt"] for row in rows] == ["first question"] * 2 + ["second question"]
     assert rows[0]["cid"] == rows[1]["cid"] != rows[2]["cid"]
     assert rows[1]["input_tokens"] > rows[0]["input_tokens"]  # sent with the first turn
-    history = Path(cli.env["LLMX_HOME"]) / "chat_history"
-    assert "first question" in history.read_text()
-    assert history.stat().st_mode & 0o777 == 0o600
+    state = Path(cli.env["LLMX_HOME"])
+    assert "first question" in (state / "chat_history").read_text()
+    mine = sorted(p.name for p in state.iterdir() if p.name.startswith(("chat", "logs")))
+    assert mine == ["chat_history", "logs.db", "logs.pending"]  # -wal/-shm: gone at close
+    modes = {name: (state / name).stat().st_mode & 0o777 for name in mine}
+    assert modes == dict.fromkeys(mine, 0o600) and state.stat().st_mode & 0o777 == 0o700
 
 
 def test_no_log_leaves_no_history_file_and_sigterm_leaves(cli: InProcessCli) -> None:

@@ -4,14 +4,14 @@ CLI printing exactly the code of an answer served over loopback, hit or miss."""
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import pytest
 
 from llmx.cli.extract import chosen_block, code_blocks
 from llmx.errors import ExitCode
+from tests.cli.canned import canned
 from tests.cli.harness import InProcessCli, in_process_cli  # noqa: F401
 
 ANSWER = ("Here you go:\n\n```python\ndef add(a, b):\n    return a + b\n```\n\n"
@@ -41,53 +41,19 @@ def test_first_or_last() -> None:
     assert chosen_block("plain", last=True) is None
 
 
-def _chunk(delta: dict[str, object], finish: str | None = None) -> bytes:
-    obj = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m",
-           "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
-    return b"data: " + json.dumps(obj).encode() + b"\n\n"
-
-
 @pytest.fixture
-def canned() -> Iterator[tuple[str, list[str], list[int]]]:
+def canned_answers() -> Iterator[tuple[str, list[str], list[int]]]:
     """A loopback OpenAI server answering each request with the next text of ``texts``
     (streamed or whole, as asked); ``seen`` counts the requests."""
     texts: list[str] = []
     seen: list[int] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            request = json.loads(self.rfile.read(int(self.headers["content-length"])))
-            text = texts[len(seen) % len(texts)]
-            seen.append(1)
-            if request.get("stream"):
-                pieces = [text[i:i + 7] for i in range(0, len(text), 7)]
-                body = (_chunk({"role": "assistant", "content": ""})
-                        + b"".join(_chunk({"content": p}) for p in pieces)
-                        + _chunk({}, "stop") + b"data: [DONE]\n\n")
-                kind = "text/event-stream"
-            else:
-                body = json.dumps({"id": "c1", "object": "chat.completion", "model": "m",
-                                   "choices": [{"index": 0, "finish_reason": "stop", "message":
-                                                {"role": "assistant", "content": text}}],
-                                   "usage": {"prompt_tokens": 3, "completion_tokens": 9}}
-                                  ).encode()
-                kind = "application/json"
-            self.send_response(200)
-            self.send_header("content-type", kind)
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(headers: Mapping[str, str], request: dict[str, Any]) -> str:
+        seen.append(1)
+        return texts[(len(seen) - 1) % len(texts)]
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", texts, seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    with canned(answer) as url:
+        yield url, texts, seen
 
 
 def configure(cli: InProcessCli, url: str) -> None:
@@ -97,8 +63,8 @@ def configure(cli: InProcessCli, url: str) -> None:
 
 @pytest.mark.parametrize("stream", ["--stream", "--no-stream"])
 def test_x_prints_exactly_the_first_block_then_from_the_cache(
-        cli: InProcessCli, canned: tuple[str, list[str], list[int]], stream: str) -> None:
-    url, texts, seen = canned
+        cli: InProcessCli, canned_answers: tuple[str, list[str], list[int]], stream: str) -> None:
+    url, texts, seen = canned_answers
     texts.append(ANSWER)
     configure(cli, url)
     first = cli.run("ask", stream, "-x", "write add")
@@ -110,8 +76,8 @@ def test_x_prints_exactly_the_first_block_then_from_the_cache(
 
 
 def test_an_answer_without_a_block_exits_11_and_is_still_kept(
-        cli: InProcessCli, canned: tuple[str, list[str], list[int]]) -> None:
-    url, texts, seen = canned
+        cli: InProcessCli, canned_answers: tuple[str, list[str], list[int]]) -> None:
+    url, texts, seen = canned_answers
     texts.append("Sorry, no code today.")
     configure(cli, url)
     done = cli.run("ask", "-x", "write nothing")
