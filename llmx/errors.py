@@ -55,6 +55,11 @@ def register_secret(value: str) -> None:
         _SECRETS.add(value)
 
 
+def registered_secrets() -> frozenset[str]:
+    """The secrets ``register_secret`` was given (``llmx.scrub`` masks them in answers)."""
+    return frozenset(_SECRETS)
+
+
 def mask(secret: str) -> str:
     """A preview safe to show: ``sk-…abcd`` (first 3 and last 4 characters) for
     secrets of 20 characters or more, ``***`` for anything shorter."""

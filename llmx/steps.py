@@ -45,6 +45,7 @@ from llmx.errors import LlmxError
 from llmx.plan import NOT_LOOKED, Looked, Plan, Vector
 from llmx.prepare import Call, prepare
 from llmx.records import Record, error_name
+from llmx.scrub import scrub, scrub_whole
 from llmx.state import StateUnavailable
 from llmx.types import Chunk, Completion, Request, Usage
 
@@ -120,15 +121,16 @@ def _semantic(parts: Parts, keys: Keys, vector: Vector | None) -> Hit | None:
 
 
 async def send(link: Link | None, request: Request) -> AsyncGenerator[Chunk, None]:
-    """Step 4: the provider's answer to ``request``, as Chunks."""
+    """Step 4: the provider's answer to ``request``, as Chunks, any API key it echoes
+    masked (``llmx.scrub``) before the caller, the cache or the logs see it."""
     if link is None:
         raise RuntimeError("use `async with Client(...)` before sending requests")
     call = link.codec.build(request, link.api_key())
     if request.stream:
-        async for chunk in link.engine.stream(link.endpoint, call, link.codec):
+        async for chunk in scrub(link.engine.stream(link.endpoint, call, link.codec)):
             yield chunk
     else:
-        yield await link.engine.request(link.endpoint, call, link.codec)
+        yield scrub_whole(await link.engine.request(link.endpoint, call, link.codec))
 
 
 async def store(parts: Parts, plan: Plan, looked: Looked, completion: Completion,

@@ -120,6 +120,7 @@ async def _send_batch(client: Client, planned: list[tuple[Job, Plan]], io: Io
     """One provider batch for ``planned``; each complete answer is cached and every answer
     recorded (at the Batch API's discount), as a direct call's would be."""
     from llmx.batch.provider import batch_discount, provider_outcomes, result_of
+    from llmx.scrub import scrub_whole
 
     def status(state: str, info: object) -> None:
         io.stderr.write(f"batch: provider status {state}\n")
@@ -134,8 +135,10 @@ async def _send_batch(client: Client, planned: list[tuple[Job, Plan]], io: Io
     billed = 1.0 - batch_discount(client.profile.provider)
     results: dict[int, Result] = {}
     for (job, plan), outcome in zip(planned, ran.outcomes, strict=True):
+        if isinstance(outcome, Chunk):  # an answer (else its error's type and message)
+            outcome = scrub_whole(outcome)  # an API key it echoes, masked before it is kept
         results[job.index] = result_of(job, outcome, ran.elapsed_ms)
-        if isinstance(outcome, Chunk):  # else (error type, message)
+        if isinstance(outcome, Chunk):
             await client.keep(plan, _completion(client, outcome, ran.elapsed_ms), billed=billed)
     io.stderr.write(_cost_line(client.profile, list(results.values())) + "\n")
     return results

@@ -147,3 +147,20 @@ def test_help_shows_examples(cli: InProcessCli, command: str) -> None:
     assert done.returncode == 0, done.err
     _, _, examples = done.out.partition("Examples:")
     assert examples.count(f"llmx {command}") >= 2, done.out
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_an_echoed_key_reaches_no_output_and_no_state(cli: InProcessCli, echo_key: str,
+                                                      stream: bool) -> None:
+    secret = "plainvalue-7d2e91c4b0a8f3"  # no key shape: only its registration hides it
+    configure(cli, echo_key, 'api_key_env = "TEAM_KEY"\n')
+    cli.env["TEAM_KEY"] = secret
+    flags = [] if stream else ["--no-stream"]
+    asked = cli.run("ask", *flags, "what is my key?")
+    again = cli.run("ask", "--json", *flags, "what is my key?")  # answered by the cache
+    assert asked.returncode == again.returncode == 0, asked.err + again.err
+    assert asked.out.startswith("your key is ") and json.loads(again.out)["cached"] == "exact"
+    for said in (asked.out, asked.err, again.out, again.err):
+        assert secret not in said and secret[:12] not in said
+    leaked = [name for name, data in state_files(cli).items() if secret.encode() in data]
+    assert leaked == []
