@@ -227,6 +227,12 @@ class LexicalGate:
                 ensure_private_dir(self.path.parent)
             except LlmxError as exc:  # e.g. a read-only home
                 raise _unavailable(exc) from exc
+            from llmx.cache.rows import private_file
+
+            try:
+                private_file(self.path)  # 0600 whatever the umask (its -wal/-shm follow it)
+            except OSError as exc:
+                raise _unavailable(exc) from exc
             db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=OFF")

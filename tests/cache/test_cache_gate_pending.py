@@ -49,3 +49,20 @@ def test_every_queued_row_that_can_reach_the_gate_is_scored(tmp_path: Path) -> N
     gate.queued("best", "s", "reset my router password")
     found = gate.candidates("s", "reset my router password", limit=5, gate=0.5)
     assert found[0].key == "best" and found[0].lexical == pytest.approx(1.0)
+
+
+def test_the_gates_file_is_private_whatever_the_umask(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    old = os.umask(0)
+    try:
+        gate = make_gate(tmp_path, Log(), {})
+        gate.queued("q1", "s", "reset my router password")
+        gate.warm()
+        gate.candidates("s", "reset the router password")
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.glob("gate.db*")}
+        gate.close()
+    finally:
+        os.umask(old)
+    assert "gate.db" in modes and modes == dict.fromkeys(modes, 0o600), modes
