@@ -29,3 +29,15 @@ def test_http_status_exit_codes(status: int, code: ExitCode) -> None:
 ])
 def test_inband_error_exit_codes(body: object, code: ExitCode) -> None:
     assert inband_error("p", body).exit_code == code
+
+
+def test_readmes_exit_code_table_lists_every_code() -> None:
+    import re
+    from pathlib import Path
+
+    from llmx.errors import ExitCode
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme[readme.index("## Exit codes"):]
+    listed = {int(code) for code in re.findall(r"^\| (\d+) \|", table, re.MULTILINE)}
+    assert listed == {int(code) for code in ExitCode}
