@@ -51,8 +51,11 @@ def test_aggressive_keeps_code_blocks_and_folds_urls_paths_and_quotes_as_whole_v
     """A fenced block is never changed; in a folded log line a URL, path or quoted value is
     one variable, and its slot reads back whole: the template with each slot's first value
     (``head<first|...>tail``, ``<lo..hi>``) is the first line, character for character."""
-    lines = [f'10:00:{i:02d} GET http://10.0.0.{i % 4}:8080/api/items/{i} from '
-             f'/var/spool/job-{i}.json said "retry {i} of 9" ok' for i in range(40)]
+    lines = [
+        f"10:00:{i:02d} GET http://10.0.0.{i % 4}:8080/api/items/{i} from "
+        f'/var/spool/job-{i}.json said "retry {i} of 9" ok'
+        for i in range(40)
+    ]
     text = "\n".join(lines[:20]) + "\n" + FENCE + "\n" + "\n".join(lines[20:]) + "\n"
     out = compress(text, "aggressive")
     assert out.count(FENCE) == 1
@@ -93,9 +96,7 @@ def test_the_spark_event_log_is_over_budget_in_one_line_seen_once(
     assert largest in compress(text, "aggressive")  # kept whole: its words are all there
 
 
-def test_the_python_fixture_spends_its_excess_on_slot_values(
-    count: Callable[[str], int]
-) -> None:
+def test_the_python_fixture_spends_its_excess_on_slot_values(count: Callable[[str], int]) -> None:
     """Why 85 % is out of reach there: with every slot emptied the output fits 15 %, so the
     excess is the values the issue asks to keep (time ranges, first/last job ids)."""
     text = fixture("python_worker_tracebacks.log")
