@@ -40,6 +40,21 @@ def test_over_the_budget_templates_merge_and_the_text_says_so(tokenizer) -> None
     assert all(name in tight.text for name in NAMES)  # the words survive in the slot
 
 
+def test_a_merge_that_would_cost_tokens_is_not_taken(tokenizer) -> None:  # type: ignore[no-untyped-def]
+    """Merging can grow a text (a merged slot lists every template's words): then the
+    unmerged text is the answer, however far over the budget it is."""
+    from llmx.compress.rules import compress
+
+    text = (Path(__file__).parent / "fixtures" / "python_worker_tracebacks.log").read_text()
+    plain = shrink(text, "aggressive", tokenizer)
+    grown = [level for level in (1, 2, 3)
+             if tokenizer.count(compress(text, "aggressive", level)) > plain.after]
+    assert grown  # the fixture has such a level: the test below is not vacuous
+    tight = shrink(text, "aggressive", tokenizer, budget=1)
+    assert tight.after <= plain.after
+    assert tight.merged == 0 or tight.merged not in grown
+
+
 def test_conservative_mode_never_merges_whatever_the_budget(tokenizer) -> None:  # type: ignore[no-untyped-def]
     shrunk = shrink(log(), "conservative", tokenizer, budget=1)
     assert shrunk.merged == 0 and "over the token budget" not in shrunk.text
