@@ -183,6 +183,18 @@ def shortfall_table(inputs: Sequence[tuple[str, str, Path]], count: Callable[[st
     return rows
 
 
+def merge_table(inputs: Sequence[tuple[str, str, Path]], count: Callable[[str], int]
+                ) -> list[str]:
+    """Tokens of the aggressive output at each merge level (what a token budget may use;
+    ``shrink`` takes a level only when it has fewer tokens than the one before)."""
+    rows = ["| input | no merge | level 1 | level 2 | level 3 |", "|---|---:|---:|---:|---:|"]
+    for name, _, path in inputs:
+        text = read(path)
+        cells = [str(count(compress(text, "aggressive", level))) for level in range(4)]
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    return rows
+
+
 def per_rule_table(corpus: Corpus, count: Callable[[str], int]) -> list[str]:
     samples = {"prompts": corpus.prompts, "logs": list(corpus.logs.values()),
                "JSON files": corpus.json_files, "Markdown files": corpus.markdown_files}
@@ -306,6 +318,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\n".join(side_by_side(inputs, count, args.runs, mined)))
     print("\n## Inputs aggressive leaves above 15 %: where the tokens are\n")
     print("\n".join(shortfall_table(inputs, count)))
+    print("\n## Merge levels under a token budget (tokens, aggressive)\n")
+    print("\n".join(merge_table(inputs, count)))
     print("\n## Tokens before/after per mode (cl100k)\n")
     print("\n".join(reduction_table(corpus, count)))
     print("\n## Per-rule savings (tokens; incremental, in pipeline order)\n")
