@@ -15,7 +15,10 @@ summarised (``shapes.summarise``) and a count:
 Order: the output is the input with the later members of each folded group removed, so
 every kept line and every template stands in its first record's order; a trace's lines stay
 in order and together. Lines with no word outside their variables (CSV rows, bare numbers)
-and Markdown table rows are never folded; a NUL in the input disables folding.
+and Markdown table rows are never folded; a NUL in the input disables folding, and so does
+the legend line (``LEGEND``): a text that holds it is folded output already, and folding it
+again would fold templates into templates (two of them that differ only in a slot, or NDJSON
+rows whose columns are classified anew among fewer rows), so compression stays idempotent.
 """  # noqa: RUF002 - the multiplication sign is meant
 
 from __future__ import annotations
@@ -78,7 +81,7 @@ def fold_templates(text: str) -> str:
 
 def fold(text: str, level: int = 0) -> Folded:
     """Fold ``text``; at ``level`` 1..3 similar templates are also merged (``merge.py``)."""
-    if KEY in text or _WORDS_DUE in text or "\n" not in text:
+    if KEY in text or _WORDS_DUE in text or "\n" not in text or LEGEND in text:
         return _unfolded(text)
     found = scan(text, tabulated := "JSON lines {" in text)
     units = trace_units(found.lines, found.keys)

@@ -112,3 +112,45 @@ def test_the_python_fixture_spends_its_excess_on_slot_values(count: Callable[[st
     text = fixture("python_worker_tracebacks.log")
     out = compress(text, "aggressive")
     assert count(slots_emptied(out)) <= 0.15 * count(text)
+
+
+@pytest.mark.parametrize("name", [*NAMES, *STRUCTURED])
+def test_aggressive_is_idempotent_on_traces_and_ndjson_at_every_merge_level(
+    name: str, shared_data: Path
+) -> None:
+    """Folded output folded again is unchanged: a trace shortened by ``[same N lines as
+    above]`` is still one record, and a text holding the legend is not folded twice."""
+    text = text_of(name, shared_data)
+    for level in range(4):
+        once = compress(text, "aggressive", level)
+        assert compress(once, "aggressive", level) == once, level
+        assert compress(once, "aggressive") == once, level
+
+
+def test_a_java_trace_that_opens_with_shared_frames_stays_one_record() -> None:
+    frames = [f"\tat org.example.Step{i}.run(Step{i}.java:{10 + i})" for i in range(6)]
+    names = (
+        "alpha",
+        "bravo",
+        "charlie",
+        "delta",
+        "echo",
+        "foxtrot",
+        "golf",
+        "hotel",
+        "india",
+        "juliet",
+        "kilo",
+        "lima",
+    )  # enough for the headers alone to fold
+    traces = [
+        f"--- test {name}\nAssertionFailedError: expected:<{n}> but was:<{n + 1}>\n"
+        + "\n".join(frames)
+        + f"\n\tat org.example.Cases.{name}(Cases.java:{n})"
+        for n, name in enumerate(names)
+    ]
+    once = compress("\n".join(traces) + "\n", "aggressive")
+    assert "[same 6 lines as above]" in once
+    assert compress(once, "aggressive") == once
+    for n, name in enumerate(names):  # each test keeps its own values, under its own header
+        assert f"--- test {name}\nAssertionFailedError: expected:<{n}> but was:<{n + 1}>" in once
