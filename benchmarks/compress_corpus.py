@@ -158,6 +158,43 @@ def side_by_side(inputs: Sequence[tuple[str, str, Path]], count: Callable[[str],
     return rows
 
 
+SLOT = re.compile(r"<[^<>\n]*>")
+
+
+def shortfall_table(inputs: Sequence[tuple[str, str, Path]], count: Callable[[str], int]
+                    ) -> list[str]:
+    """For each input that aggressive leaves above 15 % of its tokens, where the rest are:
+    the output with every slot emptied (``<>``: what the templates, traces, markers and
+    unfolded lines cost even if no value were shown), and the output's largest line."""
+    rows = ["| input | tokens | 15 % budget | aggressive | slots emptied | largest line | "
+            "it starts |", "|---|---:|---:|---:|---:|---:|---|"]
+    for name, _, path in inputs:
+        text = read(path)
+        before, out = count(text), compress(text, "aggressive")
+        if count(out) <= 0.15 * before:
+            continue
+        emptied = out
+        while (shorter := SLOT.sub("\x02", emptied)) != emptied:
+            emptied = shorter
+        emptied = emptied.replace("\x02", "<>")
+        largest = max(out.split("\n"), key=count)
+        rows.append(f"| {name} | {before} | {int(0.15 * before)} | {count(out)} | "
+                    f"{count(emptied)} | {count(largest)} | `{largest[:48]}` |")
+    return rows
+
+
+def merge_table(inputs: Sequence[tuple[str, str, Path]], count: Callable[[str], int]
+                ) -> list[str]:
+    """Tokens of the aggressive output at each merge level (what a token budget may use;
+    ``shrink`` takes a level only when it has fewer tokens than the one before)."""
+    rows = ["| input | no merge | level 1 | level 2 | level 3 |", "|---|---:|---:|---:|---:|"]
+    for name, _, path in inputs:
+        text = read(path)
+        cells = [str(count(compress(text, "aggressive", level))) for level in range(4)]
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    return rows
+
+
 def per_rule_table(corpus: Corpus, count: Callable[[str], int]) -> list[str]:
     samples = {"prompts": corpus.prompts, "logs": list(corpus.logs.values()),
                "JSON files": corpus.json_files, "Markdown files": corpus.markdown_files}
@@ -279,6 +316,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                  [path for _, _, path in inputs])
     print("## Side by side: llmx and drain3 on every log (cl100k)\n")
     print("\n".join(side_by_side(inputs, count, args.runs, mined)))
+    print("\n## Inputs aggressive leaves above 15 %: where the tokens are\n")
+    print("\n".join(shortfall_table(inputs, count)))
+    print("\n## Merge levels under a token budget (tokens, aggressive)\n")
+    print("\n".join(merge_table(inputs, count)))
     print("\n## Tokens before/after per mode (cl100k)\n")
     print("\n".join(reduction_table(corpus, count)))
     print("\n## Per-rule savings (tokens; incremental, in pipeline order)\n")

@@ -36,8 +36,10 @@ def shrink(text: str, mode: str, tokenizer: "Tokenizer", budget: int | None = No
     another); the original when that would not save tokens.
 
     ``budget`` (tokens; aggressive mode): while the compressed text is over it, similar log
-    templates are merged, one level more each time (the text then says so); the least
-    merged text within the budget, or the most merged one, is the answer.
+    templates are merged, one level more each time (the text then says so); a level is
+    taken only when it has fewer tokens than the text before it (merging can cost tokens:
+    a merged slot lists the words of every template in it), and the least merged text
+    within the budget, or the smallest one, is the answer.
     """
     before = tokenizer.count(text)
     if mode == "off":
@@ -55,8 +57,8 @@ def shrink(text: str, mode: str, tokenizer: "Tokenizer", budget: int | None = No
         if budget is None or rules != "aggressive" or after <= budget:
             break
         merged = compress(text, rules, level)
-        if merged != out:
-            out, after, used = merged, tokenizer.count(merged), level
+        if merged != out and (tokens := tokenizer.count(merged)) < after:
+            out, after, used = merged, tokens, level
     if after >= before:
         return Shrunk(text, before, before, tokenizer.approximate)
     return Shrunk(out, before, after, tokenizer.approximate, used)

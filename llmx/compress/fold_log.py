@@ -15,7 +15,10 @@ summarised (``shapes.summarise``) and a count:
 Order: the output is the input with the later members of each folded group removed, so
 every kept line and every template stands in its first record's order; a trace's lines stay
 in order and together. Lines with no word outside their variables (CSV rows, bare numbers)
-and Markdown table rows are never folded; a NUL in the input disables folding.
+and Markdown table rows are never folded; a NUL in the input disables folding, and so does
+the legend line (``LEGEND``): a text that holds it is folded output already, and folding it
+again would fold templates into templates (two of them that differ only in a slot, or NDJSON
+rows whose columns are classified anew among fewer rows), so compression stays idempotent.
 """  # noqa: RUF002 - the multiplication sign is meant
 
 from __future__ import annotations
@@ -61,8 +64,14 @@ def merged_note(merges: int) -> str:
             "(Drain-style); their <...> slots may hold differing words]")
 
 
-def scan(text: str) -> Scan:
-    return Scan(*scan_lines(text))
+def scan(text: str, tabulated: bool = False) -> Scan:
+    """Every line's key and values; with ``tabulated``, the rows of ``ndjson.tabulate`` are
+    keyed by their values' shapes (``ndjson_rows``), not as text."""
+    if not tabulated:
+        return Scan(*scan_lines(text))
+    from llmx.compress.ndjson_rows import row_keys
+
+    return Scan(*scan_lines(text, row_keys(text.split("\n"))))
 
 
 def fold_templates(text: str) -> str:
@@ -72,17 +81,15 @@ def fold_templates(text: str) -> str:
 
 def fold(text: str, level: int = 0) -> Folded:
     """Fold ``text``; at ``level`` 1..3 similar templates are also merged (``merge.py``)."""
-    if KEY in text or _WORDS_DUE in text or "\n" not in text:
+    if KEY in text or _WORDS_DUE in text or "\n" not in text or LEGEND in text:
         return _unfolded(text)
-    found = scan(text)
+    found = scan(text, tabulated := "JSON lines {" in text)
     units = trace_units(found.lines, found.keys)
     if len(units) < len(found.lines):  # traces: their prefixes after the header go
         lines = unprefixed(found.lines, found.keys, units,
                            lambda index: found.values_of(index, index + 1))
         if lines is not None:
-            found = scan("\n".join(lines))
-    if "JSON lines {" in text:  # rows of ndjson.tabulate: keyed by their values' shapes
-        found = _with_rows(found)
+            found = scan("\n".join(lines), tabulated)
     groups: dict[str, list[int]] = {}
     block = 0  # records fold only within their block (lines between blank lines)
     for start, end in units.items():
@@ -114,26 +121,6 @@ def fold(text: str, level: int = 0) -> Folded:
     removed = len(found.lines) - sum(1 for origin in origins if origin >= 0)
     return Folded(rendered, varying, len(chosen) - varying, traces, removed, merges,
                   tuple(origins))
-
-
-def _with_rows(found: Scan) -> Scan:
-    from llmx.compress.ndjson_rows import row_keys
-
-    rows = row_keys(found.lines)
-    if not rows:
-        return found
-    keys = list(found.keys)
-    values: list[str] = []
-    first = [0]
-    for index in range(len(found.lines)):
-        row = rows.get(index)
-        if row is None:
-            values.extend(found.values_of(index, index + 1))
-        else:
-            keys[index] = row[0]
-            values.extend(row[1])
-        first.append(len(values))
-    return Scan(found.lines, keys, values, first)
 
 
 def _unfolded(text: str) -> Folded:

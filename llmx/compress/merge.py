@@ -7,6 +7,9 @@ the positions where they differ become one slot each (a *wildcard*). Each member
 values are rebuilt for the merged key: at a wildcard, the line's whole token (its own
 variables put back) is one value. Groups of stack traces (several lines) are never merged.
 
+A key never joins a cluster whose merged template would keep no word (3+ letters) outside
+its slots: such a template is never folded, and its members would come out in full.
+
 Why it is general: it looks at nothing but token positions and equality, which is what any
 line-oriented log has; it trades words for tokens, so it runs only over a budget, and the
 output says that it did.
@@ -14,9 +17,11 @@ output says that it did.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 KEY = "\x00"
+_WORD = re.compile(r"[A-Za-z]{3,}")  # shapes.WORD: a template needs one to be folded
 THRESHOLDS = (0.8, 0.6, 0.4)  # merge levels 1, 2, 3: each merges more, and less alike, keys
 
 
@@ -35,7 +40,7 @@ def merge_groups(groups: dict[str, list[int]], keys: Sequence[str],
         tokens = key.split(" ")
         bucket = clusters.setdefault((block, len(tokens)), [])
         for template, members in bucket:
-            if _similarity(template, tokens) >= threshold:
+            if _similarity(template, tokens) >= threshold and _keeps_a_word(template, tokens):
                 for position, token in enumerate(tokens):
                     if template[position] != token:
                         template[position] = None
@@ -44,6 +49,13 @@ def merge_groups(groups: dict[str, list[int]], keys: Sequence[str],
         else:
             bucket.append((list[str | None](tokens), [group]))
     return _rebuild(groups, keys, values_of, clusters)
+
+
+def _keeps_a_word(template: Sequence[str | None], tokens: Sequence[str]) -> bool:
+    """Whether the merged template would keep a word outside its slots: one without is
+    never folded (``fold_log``), so merging into it would write its lines out in full."""
+    kept = " ".join(left for left, right in zip(template, tokens, strict=True) if left == right)
+    return _WORD.search(kept.replace(KEY, " ")) is not None
 
 
 def _similarity(template: Sequence[str | None], tokens: Sequence[str]) -> float:

@@ -25,7 +25,8 @@ def fold_duplicates(text: str) -> str:
     """
     if "\n" not in text:
         return text
-    return _fold_duplicate_lines(_fold_duplicate_paragraphs(text))
+    body = text.rstrip("\n")  # the last paragraph is compared without the text's end
+    return _fold_duplicate_lines(_fold_duplicate_paragraphs(body)) + text[len(body) :]
 
 
 def _fold_duplicate_lines(text: str) -> str:

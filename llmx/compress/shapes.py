@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 _DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
@@ -60,14 +60,26 @@ def split_line_parts(text: str) -> list[str]:
     return VARIABLE.split(text)
 
 
-def scan_lines(text: str) -> tuple[list[str], list[str], list[str], list[int]]:
-    """Lines, their keys, all values in order, index of each line's first value (+1 extra)."""
+def scan_lines(text: str, given: Mapping[int, tuple[str, Sequence[str]]] | None = None
+               ) -> tuple[list[str], list[str], list[str], list[int]]:
+    """Lines, their keys, all values in order, index of each line's first value (+1 extra).
+
+    ``given``: the key and values of some lines (by index), taken as they are (NDJSON rows,
+    which ``ndjson_rows`` keys by their values' shapes): those lines are not scanned."""
     lines = text.split("\n")
     layouts: dict[str, Layout] = {}
     keys: list[str] = []
     values: list[str] = []
     first = [0]
-    for line, shape in zip(lines, text.translate(_SHAPE).split("\n"), strict=True):
+    shapes = text.translate(_SHAPE).split("\n") if not given else \
+        [line.translate(_SHAPE) if index not in given else "" for index, line in
+         enumerate(lines)]
+    for index, (line, shape) in enumerate(zip(lines, shapes, strict=True)):
+        if given and (row := given.get(index)) is not None:
+            keys.append(row[0])
+            values.extend(row[1])
+            first.append(len(values))
+            continue
         layout = layouts.get(shape)
         if layout is None:
             layout = layouts[shape] = _layout(shape)

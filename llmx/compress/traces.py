@@ -14,6 +14,8 @@ or nothing) and whose rest is a frame:
 - Java and other JVM languages: the header is any line followed by an ``at name(...)`` frame;
   frames are indented ``at ...`` lines, ``... N more``, and ``Caused by: ...`` /
   ``Suppressed: ...`` lines, which start a nested cause.
+- In both, a ``[same N lines as above ...]`` line (``SharedFrames``: frames written once) is a
+  frame, so a trace that was folded before is still one record (compression is idempotent).
 
 Both shapes are the languages' own traceback formats, not any product's.
 
@@ -32,8 +34,12 @@ from collections.abc import Callable, Iterator, Sequence
 _PYTHON_HEADER = "Traceback (most recent call last):"
 _JAVA_FRAME = re.compile(r"[ \t]*at [\w$.<>/\x00]+\(")  # matched on keys: \x00 is a variable
 _JAVA_FRAME_ANYWHERE = re.compile(r"at [\w$.<>/\x00]+\(")
+_SAME = r"\[same (?:\d+|\x00) lines as above"  # a run of frames written once (SharedFrames)
 _JAVA_MORE = re.compile(
-    r"[ \t]*(?:\.\.\. (?:\d+|\x00) more|Caused by: |Suppressed: |[ \t]*at [\w$.<>/\x00]+\()")
+    r"[ \t]*(?:\.\.\. (?:\d+|\x00) more|Caused by: |Suppressed: |[ \t]*at [\w$.<>/\x00]+\("
+    rf"|{_SAME})")
+_SAME_RUN = re.compile(_SAME)
+_SAME_FRAME = re.compile(rf"[ \t]+{_SAME}")
 KEY = "\x00"  # a variable, in a key (shapes.KEY)
 _EXCEPTION = re.compile(r"[A-Za-z_][\w.$]*(?::|$)")
 
@@ -81,7 +87,8 @@ def unprefixed(lines: Sequence[str], keys: Sequence[str], units: dict[int, int],
 
 
 def _may_head(line: str, following: str) -> bool:
-    return _PYTHON_HEADER in line or " at " in following or "\tat " in following
+    return (_PYTHON_HEADER in line or " at " in following or "\tat " in following
+            or "[same " in following)
 
 
 def _prefix(keys: Sequence[str], start: int) -> str | None:
@@ -90,8 +97,8 @@ def _prefix(keys: Sequence[str], start: int) -> str | None:
     if (position := header.find(_PYTHON_HEADER)) >= 0:
         prefix = header[:position]
         return prefix if following.startswith(prefix) else None
-    if _JAVA_FRAME_ANYWHERE.search(following) is None:  # cheap: most lines hold no frame
-        return None
+    if _JAVA_FRAME_ANYWHERE.search(following) is None and "[same " not in following:
+        return None  # cheap: most lines hold no frame
     size = 0
     limit = min(len(header), len(following))
     while size < limit and header[size] == following[size]:
@@ -101,7 +108,8 @@ def _prefix(keys: Sequence[str], start: int) -> str | None:
         prefix = prefix[: prefix.rfind(" ") + 1]
     rest = following[len(prefix) :]
     indented = bool(prefix) or rest[:1] in (" ", "\t")
-    return prefix if indented and _JAVA_FRAME.match(rest) else None
+    frame = _JAVA_FRAME.match(rest) or _SAME_FRAME.match(rest)
+    return prefix if indented and frame else None
 
 
 def _trace_end(lines: Sequence[str], keys: Sequence[str], start: int) -> int:
@@ -128,8 +136,8 @@ def _python_frames(rests: Iterator[str | None]) -> int:
         if rest is None:
             break
         body = rest.strip(" \t")
-        if body.startswith(('File "', "File \x00")):  # a quoted path with a digit is a variable
-            after_frame = True
+        if body.startswith(('File "', "File \x00")) or _SAME_RUN.match(body):
+            after_frame = True  # (a quoted path with a digit is a variable)
         elif _EXCEPTION.match(body):
             return taken if kept else 0
         elif after_frame and body:

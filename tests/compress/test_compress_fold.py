@@ -264,3 +264,16 @@ def test_blank_lines_and_tables_are_never_folded() -> None:
     text = "a 1 x\n\n\n\na 2 x\n| k | 1 |\n| k | 2 |\n| k | 3 |"
     assert "\n\n" in compress(text, "aggressive")
     assert "| k | 3 |" in compress(text, "aggressive")
+
+
+FLAT = {'A["x",1,-2.5e3,true,null,"a \\"q\\", 7"]': 6, 'A["",0]': 2, "A[1]": 1}
+
+
+@pytest.mark.parametrize("row", [*FLAT, "A[1, 2]", 'A[{"k":1}]', "A[[1],2]", "A[1]x",
+                                 'A["a",01x]', "A[]", 'A["open]'])
+def test_the_flat_row_fast_path_finds_what_the_token_walk_finds(row: str) -> None:
+    from llmx.compress.ndjson_rows import _flat_leaves, _leaves
+
+    flat = _flat_leaves(row, 1, "A")
+    assert flat is None or flat == _leaves(row, 1, "A")
+    assert (flat is not None and len(flat)) == FLAT.get(row, False)  # only flat rows take it

@@ -351,3 +351,12 @@ def test_every_rule_alone_keeps_protected_spans() -> None:
         out = apply_rules(PROTECTED_PROMPT, [rule])
         assert FENCE in out and '"please   keep   this, really"' in out, rule
         assert "`grep  -n  please  src/`" in out, rule
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_repeated_last_paragraph_folds_the_same_with_or_without_a_final_newline(
+    mode: str,
+) -> None:
+    once = compress("plain words\n\nplain words\n", mode)  # type: ignore[arg-type]
+    assert once == compress("plain words\n\nplain words", mode)  # type: ignore[arg-type]
+    assert compress(once, mode) == once  # type: ignore[arg-type]
