@@ -62,8 +62,10 @@ def run_compress(source: str, options: Options, io: Io) -> int:
         fired = explain(text, mode, tokenizer.count, shrunk.merged)  # type: ignore[arg-type]
         io.stderr.write("\n".join(render(fired, shrunk.before, shrunk.after)) + "\n")
         if options.max_tokens is not None and shrunk.after > options.max_tokens:
+            how = (f"after merging (level {shrunk.merged})" if shrunk.merged else
+                   "(no merge level saved tokens, so none was taken)")
             io.stderr.write(f"explain: still over the budget of {options.max_tokens} tokens "
-                            f"after merging; nothing more is removed here\n")
+                            f"{how}; nothing more is removed here\n")
     if options.as_json:
         io.stdout.write(json.dumps({"text": shrunk.text, **counts}, ensure_ascii=False) + "\n")
     else:

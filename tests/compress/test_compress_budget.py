@@ -98,6 +98,18 @@ def test_cli_explain_goes_to_stderr_and_max_tokens_merges(tmp_path: Path) -> Non
     assert b"explain" not in result.stdout and len(result.stdout) < len(plain.stdout)
 
 
+def test_cli_explain_says_whether_a_merge_was_taken_when_still_over(tmp_path: Path) -> None:
+    env = {"LLMX_HOME": str(tmp_path)}
+    merged = invoke(["compress", "--mode", "aggressive", "--explain", "--max-tokens", "1"],
+                    stdin=log().encode(), env=env)
+    prose = invoke(["compress", "--mode", "aggressive", "--explain", "--max-tokens", "1"],
+                   stdin=b"Please summarise the plan in three short sentences.\n", env=env)
+    assert merged.returncode == prose.returncode == 0
+    assert "still over the budget of 1 tokens after merging (level " in merged.stderr.decode()
+    assert ("still over the budget of 1 tokens (no merge level saved tokens, so none was "
+            "taken)") in prose.stderr.decode()
+
+
 @pytest.mark.parametrize("value", ["0", "-3"])
 def test_cli_rejects_a_budget_below_one(tmp_path: Path, value: str) -> None:
     result = invoke(["compress", "--max-tokens", value], stdin=b"x\n",
