@@ -1,19 +1,23 @@
 """`llmx serve` against the provider straight, in the same run: added TTFT and many streams.
 
-    python benchmarks/serve_proxy.py [--pairs 40] [--streams 1000] [--ttft-ms 20]
+    python benchmarks/serve_proxy.py [--rounds 40] [--streams 1000] [--ttft-ms 20]
 
 Figures (budgets from issue 14):
   added TTFT, a miss     first content delta of a streamed chat completion through the
-                         proxy minus the same request straight to the simulator, paired
-                         (straight, proxy, proxy, straight, ...), new prompts, so the
-                         proxy looks each one up, misses, sends it and stores it: prompts
+                         proxy minus the same request straight to the simulator, in rounds
+                         (straight, proxy, bare proxy; the order turning each round), new
+                         prompts, so the proxy looks each one up, misses, sends it and
+                         stores it: prompts
                          with no lexical neighbour, then prompts whose neighbours the
                          semantic tier's model must judge                              <= 2 ms
+  the proxy's own share  the same, through a second `llmx serve` whose cache is off
+                         (cache.mode = "off": no look-up, no store), in the same rounds:
+                         what the proxy adds besides the cache look-up
   concurrent streams     N streams held open at once through the proxy (a simulator
                          pacing each answer), all of them answered whole               1,000
 
-Both sides use the same client code (httpx, one pooled AsyncClient) against a `llmx sim`
-process; the proxy is a `llmx serve` process whose profile points at that simulator.
+Every side uses the same client code (httpx, one pooled AsyncClient) against a `llmx sim`
+process; each proxy is a `llmx serve` process whose profile points at that simulator.
 """
 
 from __future__ import annotations
@@ -34,11 +38,14 @@ import httpx
 import simproc
 
 
-def start_serve(sim_url: str, home: Path) -> tuple[subprocess.Popen[str], str]:
+def start_serve(sim_url: str, home: Path, *, cache: bool = True
+                ) -> tuple[subprocess.Popen[str], str]:
+    home.mkdir(exist_ok=True)
     config = home / "llmx.toml"
     config.write_text(f'default_profile = "up"\n[profiles.up]\nprovider = "openai"\n'
                       f'model = "sim-1"\nbase_url = "{sim_url}/v1"\n'
-                      "[profiles.up.http]\nmax_connections = 2000\nmax_keepalive = 2000\n")
+                      "[profiles.up.http]\nmax_connections = 2000\nmax_keepalive = 2000\n"
+                      + ("" if cache else '[profiles.up.cache]\nmode = "off"\n'))
     command = [sys.executable, "-m", "llmx", "serve", "--port", "0", "--config", str(config)]
     return simproc.start(command, env={"LLMX_HOME": str(home / "state"), "PATH": "/usr/bin"},
                          quiet=True)
@@ -71,15 +78,15 @@ def prompt_for(i: int, side: str, kind: str) -> str:
                     for _ in range(6))
 
 
-async def added_ttft(straight: str, proxy: str, pairs: int, kind: str
-                     ) -> dict[str, list[float]]:
-    """Each side's TTFTs (ms), pair by pair, each side with its own prompt."""
-    out: dict[str, list[float]] = {straight: [], proxy: []}
+async def added_ttft(sides: list[str], rounds: int, kind: str) -> dict[str, list[float]]:
+    """Each side's TTFTs (ms), round by round, each side with its own prompt; the order
+    turns each round, so no side is always first after the client's pause."""
+    out: dict[str, list[float]] = {side: [] for side in sides}
     async with httpx.AsyncClient(timeout=60) as client:
-        for side in (straight, proxy):  # one warm-up each: connections and the cache open
+        for side in sides:  # one warm-up each: connections and the cache open
             await first_token_ms(client, side, f"warm-up {side}")
-        for i in range(pairs):
-            order = (straight, proxy) if i % 2 == 0 else (proxy, straight)
+        for i in range(rounds):
+            order = sides[i % len(sides):] + sides[:i % len(sides)]
             for side in order:
                 out[side].append(await first_token_ms(client, side,
                                                       prompt_for(i, side, kind)))
@@ -102,33 +109,41 @@ async def many_streams(proxy: str, count: int) -> tuple[int, float]:
         return sum(1 for ok in done if ok is True), time.perf_counter() - started
 
 
+def report(kind: str, ttft_ms: float, straight: list[float], proxied: list[float],
+           bare: list[float]) -> None:
+    diffs = [b - a for a, b in zip(straight, proxied, strict=True)]
+    quartiles = statistics.quantiles(diffs, n=4)
+    own = statistics.median(b - a for a, b in zip(straight, bare, strict=True))
+    print(f"{kind} prompts: TTFT straight to the simulator (ttft {ttft_ms:g} ms) "
+          f"median {statistics.median(straight):.2f} ms; through llmx serve (a miss) "
+          f"{statistics.median(proxied):.2f} ms; added, {len(diffs)} rounds: median "
+          f"{statistics.median(diffs):.2f} ms (middle half {quartiles[0]:.2f} to "
+          f"{quartiles[2]:.2f} ms)   budget <= 2 ms")
+    print(f"  of which the proxy's own (a proxy with its cache off, same rounds): median "
+          f"{own:.2f} ms added; the cache look-up and store: the rest")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", type=int, default=40)
+    parser.add_argument("--rounds", "--pairs", dest="rounds", type=int, default=40)
     parser.add_argument("--streams", type=int, default=1000)
     parser.add_argument("--ttft-ms", type=float, default=20.0)
     args = parser.parse_args()
     sim, sim_url = simproc.start(simproc.sim_command("--ttft-ms", str(args.ttft_ms),
                                                      "--tokens-per-s", "200"), quiet=True)
     with tempfile.TemporaryDirectory(prefix="llmx-serve-bench-") as home:
-        serve, serve_url = start_serve(sim_url, Path(home))
+        serve, serve_url = start_serve(sim_url, Path(home) / "cached")
+        bare, bare_url = start_serve(sim_url, Path(home) / "bare", cache=False)
+        sides = [sim_url + "/v1", serve_url + "/v1", bare_url + "/v1"]
         try:
-            ttfts = {kind: asyncio.run(added_ttft(sim_url + "/v1", serve_url + "/v1",
-                                                  args.pairs, kind))
+            ttfts = {kind: asyncio.run(added_ttft(sides, args.rounds, kind))
                      for kind in ("distinct", "similar")}
             whole, wall = asyncio.run(many_streams(serve_url + "/v1", args.streams))
         finally:
-            simproc.stop(serve)
-            simproc.stop(sim)
+            for proc in (serve, bare, sim):
+                simproc.stop(proc)
     for kind, by_side in ttfts.items():
-        straight, proxied = by_side[sim_url + "/v1"], by_side[serve_url + "/v1"]
-        diffs = [b - a for a, b in zip(straight, proxied, strict=True)]
-        quartiles = statistics.quantiles(diffs, n=4)
-        print(f"{kind} prompts: TTFT straight to the simulator (ttft {args.ttft_ms:g} ms) "
-              f"median {statistics.median(straight):.2f} ms; through llmx serve (a miss) "
-              f"{statistics.median(proxied):.2f} ms; added, {len(diffs)} pairs: median "
-              f"{statistics.median(diffs):.2f} ms (middle half {quartiles[0]:.2f} to "
-              f"{quartiles[2]:.2f} ms)   budget <= 2 ms")
+        report(kind, args.ttft_ms, *(by_side[side] for side in sides))
     print(f"concurrent streams through llmx serve: {whole} of {args.streams} answered whole "
           f"in {wall:.1f} s   budget: all of 1,000")
     return 0 if whole == args.streams else 1

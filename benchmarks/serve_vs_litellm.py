@@ -8,7 +8,8 @@ Figures (budgets from issue 14), each a ratio against LiteLLM measured in the sa
                         for cache hits (the same prompts again)            llmx >= 3x LiteLLM
   CPU per request       the proxy process's user+system time / requests     llmx <= 1/3
 
-Phases alternate (llmx, LiteLLM, LiteLLM, llmx, ...) so the machine's drift touches both. The
+Phases alternate (llmx, LiteLLM, LiteLLM, llmx, ...) so the machine's drift touches both; each
+starts once both proxies are idle, and an answer counts as failed only past 60 s. The
 load comes from wrk (Debian's package; C, two threads, ``SECONDS`` a phase), or, without it,
 from an httpx client in this process, which costs ~16 ms of CPU a request itself and then
 bounds both sides' rates; the simulator answers at once, so what is measured is each
@@ -154,8 +155,11 @@ def load_wrk(url: str, prefix: str, cycle: int, clients: int, seconds: float
         script.write(WRK_SCRIPT.replace("CYCLE", str(cycle)).replace("KEY", KEY)
                      .replace("PREFIX", repr(prefix)))
     try:
-        done = subprocess.run(["wrk", "-t2", f"-c{clients}", f"-d{seconds:g}s", "-s",
-                               script.name, url], capture_output=True, text=True, check=True)
+        # a slow answer is slow, not failed: wrk's own 2 s timeout counted every answer
+        # past 2 s (a machine busy with other work) as an error; the rate still shows it
+        done = subprocess.run(["wrk", "-t2", f"-c{clients}", f"-d{seconds:g}s", "--timeout",
+                               "60s", "-s", script.name, url], capture_output=True, text=True,
+                              check=True)
     finally:
         os.unlink(script.name)
     out = done.stdout
@@ -169,8 +173,20 @@ def load_wrk(url: str, prefix: str, cycle: int, clients: int, seconds: float
     return rate, failed, total
 
 
+def settle(pids: list[int], timeout: float = 60.0) -> None:
+    """Until none of ``pids`` uses more than 5 % of a core (or ``timeout``): a proxy still
+    working off the last phase's abandoned requests takes no CPU from the next phase."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = [cpu_seconds(pid) for pid in pids]
+        time.sleep(0.5)
+        if all(cpu_seconds(pid) - was < 0.025 for pid, was in zip(pids, before, strict=True)):
+            return
+
+
 def phase(name: str, proc: subprocess.Popen[bytes], url: str, prompts: list[str],
-          clients: int) -> tuple[float, float]:
+          clients: int, others: list[int]) -> tuple[float, float]:
+    settle([proc.pid, *others])
     before = cpu_seconds(proc.pid)
     if shutil.which("wrk"):
         kind, prefix = name.split()[1], prompts[0].rsplit(" question", 1)[0]
@@ -214,7 +230,8 @@ def main() -> int:
                     print(f"round {n}: {name}", file=sys.stderr)
                     for kind in ("miss", "hit"):
                         results.setdefault((name, kind), []).append(
-                            phase(f"{name} {kind}", proc, url, prompts, args.clients))
+                            phase(f"{name} {kind}", proc, url, prompts, args.clients,
+                                  [p.pid for p, _ in procs.values() if p is not proc]))
         finally:
             for proc, _ in procs.values():
                 proc.terminate()

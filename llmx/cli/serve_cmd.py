@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,7 +39,7 @@ def run_serve(io: Io, *, host: str, port: int, profile: str | None, config: str 
     from llmx.serve.app import ServeApp
     from llmx.serve.clients import Clients
     from llmx.serve.run import serve
-    from llmx.state import Once
+    from llmx.state import STATE, Once
 
     def warn(message: str) -> None:
         io.stderr.write(f"warning: {message}\n")
@@ -48,11 +49,14 @@ def run_serve(io: Io, *, host: str, port: int, profile: str | None, config: str 
     from llmx.serve.fleet import Fleet
     from llmx.serve.metrics import Metrics
 
-    clients = Clients(settings, default, env=io.env, warn=Once(warn))
+    # one warning when the shared Redis goes away, whichever part meets it first
+    once = Once(warn)
+    shared_failed = partial(once, STATE)
+    clients = Clients(settings, default, env=io.env, warn=once)
     store = _shared_store(default, io)
-    budgets = Budgets(dict(serve_table.clients), shared=store, warn=warn)
+    budgets = Budgets(dict(serve_table.clients), shared=store, warn=shared_failed)
     app = ServeApp(clients, keys=keys, log=io.stderr, budgets=budgets,
-                   fleet=Fleet(Metrics(), store, warn))
+                   fleet=Fleet(Metrics(), store, shared_failed))
     serve(app, sock, io.stdout, lambda url: _say(io, url, bool(keys)))
     return int(ExitCode.OK)
 

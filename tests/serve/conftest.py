@@ -13,7 +13,7 @@ import pytest
 from tests.cli.harness import private_home
 from tests.integration.conftest import LLMX, Sim, _sims, profile_toml, sim, sim_factory
 
-__all__ = ["Serve", "_sims", "serve_factory", "sim", "sim_factory"]
+__all__ = ["Serve", "_sims", "redis_config", "serve_factory", "sim", "sim_factory"]
 
 
 @dataclass
@@ -69,6 +69,13 @@ def serve_factory(tmp_path: Path) -> Iterator[Callable[..., Serve]]:
     yield make
     for server in started:
         server.stop()
+
+
+def redis_config(upstream: Sim, redis_url: str) -> str:
+    """A config whose default profile ``local`` is ``upstream``, its cache in ``redis_url``."""
+    return (f'default_profile = "local"\n[profiles.local]\nprovider = "openai"\n'
+            f'model = "sim-1"\nbase_url = "{upstream.url}/v1"\n'
+            f'[profiles.local.cache]\nbackend = "redis"\nredis_url = "{redis_url}"\n')
 
 
 def run_serve(tmp_path: Path, *flags: str, env: dict[str, str] | None = None

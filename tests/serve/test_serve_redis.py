@@ -13,17 +13,11 @@ import pytest
 
 from tests.integration.conftest import Sim
 from tests.redis_kit import RedisServer, _redis_session, redis_server
-from tests.serve.conftest import Serve
+from tests.serve.conftest import Serve, redis_config
 
 __all__ = ["_redis_session", "redis_server"]
 
 Factory = Callable[..., Serve]
-
-
-def _config(sim: Sim, redis_url: str) -> str:
-    return (f'default_profile = "local"\n[profiles.local]\nprovider = "openai"\n'
-            f'model = "sim-1"\nbase_url = "{sim.url}/v1"\n'
-            f'[profiles.local.cache]\nbackend = "redis"\nredis_url = "{redis_url}"\n')
 
 
 def _requests(sim: Sim) -> int:
@@ -32,8 +26,8 @@ def _requests(sim: Sim) -> int:
 
 def test_a_miss_on_one_proxy_is_a_hit_on_the_other(sim: Sim, serve_factory: Factory,
                                                    redis_server: RedisServer) -> None:
-    a = serve_factory(sim, config=_config(sim, redis_server.url))
-    b = serve_factory(sim, config=_config(sim, redis_server.url))
+    a = serve_factory(sim, config=redis_config(sim, redis_server.url))
+    b = serve_factory(sim, config=redis_config(sim, redis_server.url))
     messages = [{"role": "user", "content": "what is a consistent hash ring"}]
     first = openai.OpenAI(base_url=a.v1, api_key="x", max_retries=0).chat.completions \
         .with_raw_response.create(model="local", messages=messages)  # type: ignore[arg-type]
@@ -49,7 +43,7 @@ def test_ten_streams_over_two_proxies_reach_the_provider_once(
         sim_factory: Callable[..., Sim], serve_factory: Factory,
         redis_server: RedisServer) -> None:
     slow = sim_factory("--ttft-ms", "500", "--tokens-per-s", "200")
-    proxies = [serve_factory(slow, config=_config(slow, redis_server.url)) for _ in range(2)]
+    proxies = [serve_factory(slow, config=redis_config(slow, redis_server.url)) for _ in range(2)]
 
     async def ten() -> list[str]:
         clients = [openai.AsyncOpenAI(base_url=p.v1, api_key="x", max_retries=0)
@@ -75,7 +69,7 @@ def test_ten_streams_over_two_proxies_reach_the_provider_once(
 
 def test_a_client_budget_is_one_budget_across_proxies(sim: Sim, serve_factory: Factory,
                                                       redis_server: RedisServer) -> None:
-    config = (_config(sim, redis_server.url)
+    config = (redis_config(sim, redis_server.url)
               + '[serve.clients.ci]\nkey_env = "CI_KEY"\nrpm = 3\n')
     env = {"CI_KEY": "ci-secret"}
     proxies = [serve_factory(sim, env=env, config=config) for _ in range(2)]
@@ -105,7 +99,7 @@ def _calls(redis_server: RedisServer, command: str) -> int:
 
 def test_metrics_are_the_fleets_sum_without_a_round_trip_per_request(
         sim: Sim, serve_factory: Factory, redis_server: RedisServer) -> None:
-    a, b = (serve_factory(sim, config=_config(sim, redis_server.url)) for _ in range(2))
+    a, b = (serve_factory(sim, config=redis_config(sim, redis_server.url)) for _ in range(2))
     ask_a, ask_b = (openai.OpenAI(base_url=p.v1, api_key="x", max_retries=0).chat.completions
                     for p in (a, b))
     one = [{"role": "user", "content": "what does a load balancer do"}]
