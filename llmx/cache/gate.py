@@ -324,29 +324,34 @@ class LexicalGate:
 
 def _best(lists: list[tuple[int, array[int]]], ids: dict[int, float], count: int) -> list[int]:
     """The ``count`` entries of ``lists`` that cover the largest share of the query (the
-    sum of ``ids[term]`` over the lists holding them). Entries met in several lists are
-    summed; of those met in one list only (most of them, the same cover each), only a list's
-    first ``count`` can be among the best: the rest is set work in C, not a Python loop."""
-    seen: set[int] = set()
+    sum of ``ids[term]`` over the lists holding them). Lists are taken shortest first:
+    each is intersected with the entries met so far (set work in C, the list iterated,
+    not built into a set), and only the lists before the longest are added to them, so
+    the longest list costs one pass. Of the entries met in one list only (most of them,
+    the same cover each), only a list's first ``count`` can be among the best."""
+    ordered = sorted(lists, key=lambda item: len(item[1]))
+    cover: dict[int, float] = {}
     several: set[int] = set()
-    for _, entries in lists:
-        met = set(entries)
-        several |= seen & met
-        seen |= met
-    cover = dict.fromkeys(several, 0.0)
-    for term, entries in lists:
+    last = len(ordered) - 1
+    for index, (term, entries) in enumerate(ordered):
         share = ids[term]
-        for entry in several.intersection(entries):
-            cover[entry] += share
-    for term, entries in lists:
+        again = cover.keys() & entries
+        before = [(entry, cover[entry]) for entry in again]
+        if index < last:
+            cover.update(dict.fromkeys(entries, share))
+        for entry, sum_so_far in before:
+            cover[entry] = sum_so_far + share
+        several |= again
+    best = {entry: cover[entry] for entry in several}
+    for term, entries in ordered:
         share, taken = ids[term], 0
         for entry in entries:
             if taken == count:
                 break
             if entry not in several:
-                cover[entry] = share
+                best[entry] = share
                 taken += 1
-    return heapq.nlargest(count, cover, key=cover.__getitem__)
+    return heapq.nlargest(count, best, key=best.__getitem__)
 
 
 def _unavailable(exc: BaseException) -> Exception:
