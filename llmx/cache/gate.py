@@ -58,7 +58,7 @@ from llmx.cache.gate_features import (
 )
 from llmx.cache.veto import words
 
-FORMAT: Final = 3
+FORMAT: Final = 4
 _SCHEMA: Final = (
     "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS entries (id INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL,"
@@ -67,6 +67,7 @@ _SCHEMA: Final = (
 )
 _MIN_RESCORED: Final = 40
 _RESCORE_FACTOR: Final = 8
+_MAX_PAIRED: Final = 12  # the common terms of a query whose pair lists it reads, at most
 READ_BUDGET: Final = 32_768  # posting ids one query reads at most (after its rarest list)
 CATCH_UP_ROWS: Final = 512  # log rows one query indexes at most (a large old log: over many)
 
@@ -85,6 +86,13 @@ def term_id(scope: str, stem: str) -> int:
     """A term's 63-bit id, per scope (so a posting list never mixes scopes)."""
     digest = hashlib.blake2b(f"{scope}\x00{stem}".encode("utf-8", "surrogatepass"),
                              digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1
+
+
+def pair_id(first: int, second: int) -> int:
+    """The 63-bit id of the list of entries holding both terms (``first < second``)."""
+    digest = hashlib.blake2b(first.to_bytes(8, "little") + second.to_bytes(8, "little"),
+                             digest_size=8, person=b"llmx-pair").digest()
     return int.from_bytes(digest, "little") >> 1
 
 
@@ -156,8 +164,8 @@ class LexicalGate:
         present = postings.frequencies(db, ids)
         if not present:
             return []
-        chosen = self._lists_to_read(present, ids, gate * gate)
-        best = _best(postings.read_many(db, chosen), ids,
+        shares = dict(ids)
+        best = _best(self._lists(db, present, shares, gate * gate), shares,
                      max(_MIN_RESCORED, _RESCORE_FACTOR * limit))
         if not best:
             return []
@@ -165,21 +173,40 @@ class LexicalGate:
         rows = db.execute(f"SELECT key, prompt, row FROM entries WHERE id IN ({marks})", best)
         return [(key, text, row) for key, text, row in rows]
 
-    def _lists_to_read(self, present: list[tuple[int, int]], ids: dict[int, float],
-                       needed: float) -> list[int]:
-        """The terms whose lists a query reads: rarest first, until the shares left could
-        not carry ``needed`` or the next list would pass the read budget."""
+    def _lists(self, db: sqlite3.Connection, present: list[tuple[int, int, int]],
+               shares: dict[int, float], needed: float) -> list[tuple[int, array[int]]]:
+        """The posting lists a query reads, rarest first within the read budget: a rare
+        term's whole list; of a common one (more than ``EARLY`` chunks), the early chunks,
+        or the whole list when its share alone could carry ``needed`` and the budget allows;
+        then the pair lists of the common terms, shortest first (``shares`` gets their
+        shares: both terms')."""
         present.sort(key=lambda row: row[1])
-        left = sum(ids[term] for term, _ in present)
-        chosen: list[int] = []
+        whole: list[int] = []
+        early: list[int] = []
         read = 0
-        for term, df in present:
-            if left < needed or (read and read + df > self.budget):
+        head = postings.EARLY * postings.CHUNK
+        for term, df, chunks in present:
+            alone = chunks <= postings.EARLY or (shares[term] >= needed
+                                                 and read + df <= self.budget)
+            cost = df if alone else min(df, head)
+            if read + cost > self.budget:
+                continue
+            read += cost
+            (whole if alone else early).append(term)
+        common = sorted([term for term, _, chunks in present
+                         if chunks > postings.EARLY][:_MAX_PAIRED])
+        pairs = {pair_id(first, second): shares[first] + shares[second]
+                 for i, first in enumerate(common) for second in common[i + 1 :]}
+        chosen: list[int] = []
+        for pair, df, _ in sorted(postings.frequencies(db, pairs) if pairs else [],
+                                  key=lambda row: row[1]):
+            if read + df > self.budget:
                 break
             read += df
-            left -= ids[term]
-            chosen.append(term)
-        return chosen
+            chosen.append(pair)
+            shares[pair] = pairs[pair]
+        return (postings.read_many(db, whole + chosen)
+                + postings.read_many(db, early, below=postings.EARLY))
 
     def _from_pending(self, scope: str, ids: dict[int, float]) -> list[tuple[str, str, bytes]]:
         return [(key, text, packed) for key, (where, text, packed, has) in self._pending.items()
@@ -272,6 +299,7 @@ class LexicalGate:
             seq = 0
         last = (seq, str(_meta(db, "key", "")) if seq else "")
         batch: dict[int, list[int]] = {}
+        tails = postings.Tails(db)
         done = 0
         for number, key, scope, blob in self._rows_after(seq, head):
             if done == CATCH_UP_ROWS:  # the rest on the next queries: a miss, never a wait
@@ -280,7 +308,7 @@ class LexicalGate:
             last = (number, key)
             found = self._entry(key, scope, blob)
             if found is not None:
-                _insert(db, (number, key, scope, found[0]), found[1], batch)
+                _insert(db, (number, key, scope, found[0]), found[1], (batch, tails))
         postings.add(db, batch)
         if done < CATCH_UP_ROWS and last[0] < head:  # the log's head row is gone (a clear
             # keeps the counters)
@@ -371,17 +399,23 @@ def _meta(db: sqlite3.Connection, name: str, default: int | str) -> int | str:
 
 
 def _insert(db: sqlite3.Connection, entry: tuple[int, str, str, str], row: bytes,
-            batch: dict[int, list[int]]) -> None:
+            pending: tuple[dict[int, list[int]], postings.Tails]) -> None:
     """Index one ``(id, key, scope, prompt)`` with its packed lexical row, its ids queued
-    in ``batch`` (``term -> ids``); a key indexed before loses its old row."""
+    in the batch (``term -> ids``), with a pair id for each two of its terms that land past
+    their lists' early chunks; a key indexed before loses its old row."""
     number, key, scope, text = entry
+    batch, tails = pending
     old = db.execute("SELECT id, terms FROM entries WHERE key = ?", (key,)).fetchone()
     if old is not None:
         postings.add(db, batch)  # the old row's ids may still be in the batch
         batch.clear()
         db.execute("DELETE FROM entries WHERE id = ?", (old[0],))
-        postings.remove(db, _unpacked(old[1]), old[0])
+        gone = _unpacked(old[1])
+        postings.remove(db, gone, old[0])
+        tails.forget(gone)
     ids = sorted({term_id(scope, stem) for stem in terms(text)})
+    late = [term for term in ids if tails.land(term) >= postings.EARLY]
+    ids += [pair_id(first, second) for i, first in enumerate(late) for second in late[i + 1 :]]
     blob = b"".join(term.to_bytes(8, "little") for term in ids)
     db.execute("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?)",
                (number, key, scope, text, blob, row))
