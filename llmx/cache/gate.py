@@ -6,18 +6,26 @@ by ``llmx.cache.gate_features``) is at least ``gate``, best first, at most ``lim
 
 How: every indexed entry's terms (content-word stems, ``gate_features.terms``) are
 posting lists in a SQLite file of our own, ``<snapshot_dir>/gate-<embedder>.db`` (tables
-``meta``, ``entries``, ``postings``, ``terms``; never diskcache's tables). A query looks
-up its terms' document frequencies, reads the posting lists rarest first until the terms
-left could carry less than ``gate**2`` of its squared norm or the next list would take the
-ids read past ``READ_BUDGET`` (so a query's cost has a ceiling however large the store
-grows: only queries made of very common words lose recall by it), ranks the entries met by the
-share of the query they cover, and scores the best ``max(8 * limit, 40)`` exactly from
-their stored rows (the log's vector bytes, packed sparse). A query none of whose terms
-is indexed costs one indexed SELECT: "no entry can reach the gate" is answered without
-reading any entry. Candidates may miss an entry that reaches the gate only through
-n-grams shared across different words or hash collisions (the benchmark
-``benchmarks/cache_gate_index.py`` measures recall against brute force); they never hold
-an entry under the gate.
+``meta``, ``entries``, ``postings``, ``terms``; never diskcache's tables). A list is kept
+in chunks of ids in the order added (``gate_postings``); its first ``EARLY`` chunks hold
+the entries indexed while the term was rare. An entry whose postings for two of its terms
+both land past those early chunks (both terms were common then) is also indexed under the
+pair's own list (``pair_id``): it holds only the entries that have both, so it stays short
+however common each term is. A query reads, rarest term first, until the next list would
+take the ids read past ``READ_BUDGET``: a rare term's whole list, a common term's early
+chunks (or its whole list when the term alone carries ``gate**2`` of the query's squared
+norm, so an entry sharing only it could reach the gate), then the pair lists of its common
+terms, shortest first. Every entry that shares two common terms with the query is in a
+pair list or an early chunk, so the query's cost has a ceiling however large the store
+grows without skipping the common words (only a query whose single common word must carry
+the match, or whose lists pass the budget, loses recall by it). It ranks the entries met by
+the share of the query they cover (a pair list counts both terms' shares), and scores the
+best ``max(8 * limit, 40)`` exactly from their stored rows (the log's vector bytes, packed
+sparse). A query none of whose terms is indexed costs one indexed SELECT: "no entry can
+reach the gate" is answered without reading any entry. Candidates may miss an entry that
+reaches the gate only through n-grams shared across different words or hash collisions (the
+benchmarks ``benchmarks/cache_gate_index.py`` and ``benchmarks/index_scale.py`` measure
+recall against brute force); they never hold an entry under the gate.
 
 Truth stays in the store's vector log (``VectorLog``): the file is a derived index that
 says which log seq it reflects (``meta``), catches up from the log before each query when
@@ -38,9 +46,7 @@ fsync); a damaged file is deleted and rebuilt. Nothing is opened until the first
 from __future__ import annotations
 
 import hashlib
-import heapq
 import sqlite3
-from array import array
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Final, Protocol
@@ -56,6 +62,8 @@ from llmx.cache.gate_features import (
     row_of_bytes,
     terms,
 )
+from llmx.cache.gate_query import best as _best
+from llmx.cache.gate_query import lists_to_read, pair_id
 from llmx.cache.veto import words
 
 FORMAT: Final = 4
@@ -67,7 +75,6 @@ _SCHEMA: Final = (
 )
 _MIN_RESCORED: Final = 40
 _RESCORE_FACTOR: Final = 8
-_MAX_PAIRED: Final = 12  # the common terms of a query whose pair lists it reads, at most
 READ_BUDGET: Final = 32_768  # posting ids one query reads at most (after its rarest list)
 CATCH_UP_ROWS: Final = 512  # log rows one query indexes at most (a large old log: over many)
 
@@ -86,13 +93,6 @@ def term_id(scope: str, stem: str) -> int:
     """A term's 63-bit id, per scope (so a posting list never mixes scopes)."""
     digest = hashlib.blake2b(f"{scope}\x00{stem}".encode("utf-8", "surrogatepass"),
                              digest_size=8).digest()
-    return int.from_bytes(digest, "little") >> 1
-
-
-def pair_id(first: int, second: int) -> int:
-    """The 63-bit id of the list of entries holding both terms (``first < second``)."""
-    digest = hashlib.blake2b(first.to_bytes(8, "little") + second.to_bytes(8, "little"),
-                             digest_size=8, person=b"llmx-pair").digest()
     return int.from_bytes(digest, "little") >> 1
 
 
@@ -165,48 +165,13 @@ class LexicalGate:
         if not present:
             return []
         shares = dict(ids)
-        best = _best(self._lists(db, present, shares, gate * gate), shares,
+        best = _best(lists_to_read(db, present, shares, gate * gate, self.budget), shares,
                      max(_MIN_RESCORED, _RESCORE_FACTOR * limit))
         if not best:
             return []
         marks = ",".join("?" * len(best))
         rows = db.execute(f"SELECT key, prompt, row FROM entries WHERE id IN ({marks})", best)
         return [(key, text, row) for key, text, row in rows]
-
-    def _lists(self, db: sqlite3.Connection, present: list[tuple[int, int, int]],
-               shares: dict[int, float], needed: float) -> list[tuple[int, array[int]]]:
-        """The posting lists a query reads, rarest first within the read budget: a rare
-        term's whole list; of a common one (more than ``EARLY`` chunks), the early chunks,
-        or the whole list when its share alone could carry ``needed`` and the budget allows;
-        then the pair lists of the common terms, shortest first (``shares`` gets their
-        shares: both terms')."""
-        present.sort(key=lambda row: row[1])
-        whole: list[int] = []
-        early: list[int] = []
-        read = 0
-        head = postings.EARLY * postings.CHUNK
-        for term, df, chunks in present:
-            alone = chunks <= postings.EARLY or (shares[term] >= needed
-                                                 and read + df <= self.budget)
-            cost = df if alone else min(df, head)
-            if read + cost > self.budget:
-                continue
-            read += cost
-            (whole if alone else early).append(term)
-        common = sorted([term for term, _, chunks in present
-                         if chunks > postings.EARLY][:_MAX_PAIRED])
-        pairs = {pair_id(first, second): shares[first] + shares[second]
-                 for i, first in enumerate(common) for second in common[i + 1 :]}
-        chosen: list[int] = []
-        for pair, df, _ in sorted(postings.frequencies(db, pairs) if pairs else [],
-                                  key=lambda row: row[1]):
-            if read + df > self.budget:
-                break
-            read += df
-            chosen.append(pair)
-            shares[pair] = pairs[pair]
-        return (postings.read_many(db, whole + chosen)
-                + postings.read_many(db, early, below=postings.EARLY))
 
     def _from_pending(self, scope: str, ids: dict[int, float]) -> list[tuple[str, str, bytes]]:
         return [(key, text, packed) for key, (where, text, packed, has) in self._pending.items()
@@ -348,38 +313,6 @@ class LexicalGate:
             return None
         row = row_of_bytes(blob) if len(blob) == 4 * self._rows.dims else self._rows.row(text)
         return text, pack(row)
-
-
-def _best(lists: list[tuple[int, array[int]]], ids: dict[int, float], count: int) -> list[int]:
-    """The ``count`` entries of ``lists`` that cover the largest share of the query (the
-    sum of ``ids[term]`` over the lists holding them). Lists are taken shortest first:
-    each is intersected with the entries met so far (set work in C, the list iterated,
-    not built into a set), and only the lists before the longest are added to them, so
-    the longest list costs one pass. Of the entries met in one list only (most of them,
-    the same cover each), only a list's first ``count`` can be among the best."""
-    ordered = sorted(lists, key=lambda item: len(item[1]))
-    cover: dict[int, float] = {}
-    several: set[int] = set()
-    last = len(ordered) - 1
-    for index, (term, entries) in enumerate(ordered):
-        share = ids[term]
-        again = cover.keys() & entries
-        before = [(entry, cover[entry]) for entry in again]
-        if index < last:
-            cover.update(dict.fromkeys(entries, share))
-        for entry, sum_so_far in before:
-            cover[entry] = sum_so_far + share
-        several |= again
-    best = {entry: cover[entry] for entry in several}
-    for term, entries in ordered:
-        share, taken = ids[term], 0
-        for entry in entries:
-            if taken == count:
-                break
-            if entry not in several:
-                best[entry] = share
-                taken += 1
-    return heapq.nlargest(count, best, key=best.__getitem__)
 
 
 def _unavailable(exc: BaseException) -> Exception:

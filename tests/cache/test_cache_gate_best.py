@@ -7,7 +7,7 @@ from array import array
 
 import pytest
 
-from llmx.cache.gate import _best
+from llmx.cache.gate_query import best as _best
 
 
 def covers(lists: list[tuple[int, array[int]]], ids: dict[int, float]) -> dict[int, float]:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from llmx.cache import gate as gate_module
 from llmx.cache import gate_postings as postings
+from llmx.cache import gate_query
 from llmx.cache.embed import LexicalEmbedder
 from llmx.cache.gate import LexicalGate
 from llmx.cache.tiers import LEXICAL_DIMS, LEXICAL_NAME
@@ -66,7 +66,7 @@ def test_an_entry_of_common_terms_only_is_found_through_their_pairs(
     without them, it is missed: the test can fail)."""
     monkeypatch.setattr(postings, "CHUNK", 4)
     monkeypatch.setattr(postings, "EARLY", 1)
-    monkeypatch.setattr(gate_module, "_MAX_PAIRED", paired)
+    monkeypatch.setattr(gate_query, "MAX_PAIRED", paired)
     common = ["quartz", "lantern", "meadow", "copper", "harbor"]
     rng = random.Random(5)
     texts = [" ".join([*rng.sample(common, 2), f"filler{n}", f"other{n}"]) for n in range(100)]
