@@ -164,9 +164,9 @@ class LexicalGate:
         present = postings.frequencies(db, ids)
         if not present:
             return []
-        shares = dict(ids)
-        best = _best(lists_to_read(db, present, shares, gate * gate, self.budget), shares,
-                     max(_MIN_RESCORED, _RESCORE_FACTOR * limit))
+        parts: dict[int, tuple[int, int]] = {}
+        lists = lists_to_read(db, present, ids, gate * gate, self.budget, parts)
+        best = _best(lists, ids, max(_MIN_RESCORED, _RESCORE_FACTOR * limit), parts)
         if not best:
             return []
         marks = ",".join("?" * len(best))
