@@ -6,18 +6,26 @@ by ``llmx.cache.gate_features``) is at least ``gate``, best first, at most ``lim
 
 How: every indexed entry's terms (content-word stems, ``gate_features.terms``) are
 posting lists in a SQLite file of our own, ``<snapshot_dir>/gate-<embedder>.db`` (tables
-``meta``, ``entries``, ``postings``, ``terms``; never diskcache's tables). A query looks
-up its terms' document frequencies, reads the posting lists rarest first until the terms
-left could carry less than ``gate**2`` of its squared norm or the next list would take the
-ids read past ``READ_BUDGET`` (so a query's cost has a ceiling however large the store
-grows: only queries made of very common words lose recall by it), ranks the entries met by the
-share of the query they cover, and scores the best ``max(8 * limit, 40)`` exactly from
-their stored rows (the log's vector bytes, packed sparse). A query none of whose terms
-is indexed costs one indexed SELECT: "no entry can reach the gate" is answered without
-reading any entry. Candidates may miss an entry that reaches the gate only through
-n-grams shared across different words or hash collisions (the benchmark
-``benchmarks/cache_gate_index.py`` measures recall against brute force); they never hold
-an entry under the gate.
+``meta``, ``entries``, ``postings``, ``terms``; never diskcache's tables). A list is kept
+in chunks of ids in the order added (``gate_postings``); its first ``EARLY`` chunks hold
+the entries indexed while the term was rare. An entry whose postings for two of its terms
+both land past those early chunks (both terms were common then) is also indexed under the
+pair's own list (``pair_id``): it holds only the entries that have both, so it stays short
+however common each term is. A query reads, rarest term first, until the next list would
+take the ids read past ``READ_BUDGET``: a rare term's whole list, a common term's early
+chunks (or its whole list when the term alone carries ``gate**2`` of the query's squared
+norm, so an entry sharing only it could reach the gate), then the pair lists of its common
+terms, shortest first. Every entry that shares two common terms with the query is in a
+pair list or an early chunk, so the query's cost has a ceiling however large the store
+grows without skipping the common words (only a query whose single common word must carry
+the match, or whose lists pass the budget, loses recall by it). It ranks the entries met by
+the share of the query they cover (a pair list counts both terms' shares), and scores the
+best ``max(8 * limit, 40)`` exactly from their stored rows (the log's vector bytes, packed
+sparse). A query none of whose terms is indexed costs one indexed SELECT: "no entry can
+reach the gate" is answered without reading any entry. Candidates may miss an entry that
+reaches the gate only through n-grams shared across different words or hash collisions (the
+benchmarks ``benchmarks/cache_gate_index.py`` and ``benchmarks/index_scale.py`` measure
+recall against brute force); they never hold an entry under the gate.
 
 Truth stays in the store's vector log (``VectorLog``): the file is a derived index that
 says which log seq it reflects (``meta``), catches up from the log before each query when
@@ -38,9 +46,7 @@ fsync); a damaged file is deleted and rebuilt. Nothing is opened until the first
 from __future__ import annotations
 
 import hashlib
-import heapq
 import sqlite3
-from array import array
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Final, Protocol
@@ -56,9 +62,11 @@ from llmx.cache.gate_features import (
     row_of_bytes,
     terms,
 )
+from llmx.cache.gate_query import best as _best
+from llmx.cache.gate_query import lists_to_read, pair_id
 from llmx.cache.veto import words
 
-FORMAT: Final = 3
+FORMAT: Final = 4
 _SCHEMA: Final = (
     "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS entries (id INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL,"
@@ -157,30 +165,14 @@ class LexicalGate:
         present = postings.frequencies(db, ids)
         if not present:
             return []
-        chosen = self._lists_to_read(present, ids, gate * gate)
-        best = _best(postings.read_many(db, chosen), ids,
-                     max(_MIN_RESCORED, _RESCORE_FACTOR * limit))
+        parts: dict[int, tuple[int, int]] = {}
+        lists = lists_to_read(db, present, ids, gate * gate, self.budget, parts)
+        best = _best(lists, ids, max(_MIN_RESCORED, _RESCORE_FACTOR * limit), parts)
         if not best:
             return []
         marks = ",".join("?" * len(best))
         rows = db.execute(f"SELECT key, prompt, row FROM entries WHERE id IN ({marks})", best)
         return [(key, text, row) for key, text, row in rows]
-
-    def _lists_to_read(self, present: list[tuple[int, int]], ids: dict[int, float],
-                       needed: float) -> list[int]:
-        """The terms whose lists a query reads: rarest first, until the shares left could
-        not carry ``needed`` or the next list would pass the read budget."""
-        present.sort(key=lambda row: row[1])
-        left = sum(ids[term] for term, _ in present)
-        chosen: list[int] = []
-        read = 0
-        for term, df in present:
-            if left < needed or (read and read + df > self.budget):
-                break
-            read += df
-            left -= ids[term]
-            chosen.append(term)
-        return chosen
 
     def _from_pending(self, scope: str, ids: dict[int, float], needed: float
                       ) -> list[tuple[str, str, bytes]]:
@@ -284,6 +276,7 @@ class LexicalGate:
             seq = 0
         last = (seq, str(_meta(db, "key", "")) if seq else "")
         batch: dict[int, list[int]] = {}
+        tails = postings.Tails(db)
         done = 0
         for number, key, scope, blob in self._rows_after(seq, head):
             if done == CATCH_UP_ROWS:  # the rest on the next queries: a miss, never a wait
@@ -292,7 +285,7 @@ class LexicalGate:
             last = (number, key)
             found = self._entry(key, scope, blob)
             if found is not None:
-                _insert(db, (number, key, scope, found[0]), found[1], batch)
+                _insert(db, (number, key, scope, found[0]), found[1], (batch, tails))
         postings.add(db, batch)
         if done < CATCH_UP_ROWS and last[0] < head:  # the log's head row is gone (a clear
             # keeps the counters)
@@ -334,33 +327,6 @@ class LexicalGate:
         return text, pack(row)
 
 
-def _best(lists: list[tuple[int, array[int]]], ids: dict[int, float], count: int) -> list[int]:
-    """The ``count`` entries of ``lists`` that cover the largest share of the query (the
-    sum of ``ids[term]`` over the lists holding them). Entries met in several lists are
-    summed; of those met in one list only (most of them, the same cover each), only a list's
-    first ``count`` can be among the best: the rest is set work in C, not a Python loop."""
-    seen: set[int] = set()
-    several: set[int] = set()
-    for _, entries in lists:
-        met = set(entries)
-        several |= seen & met
-        seen |= met
-    cover = dict.fromkeys(several, 0.0)
-    for term, entries in lists:
-        share = ids[term]
-        for entry in several.intersection(entries):
-            cover[entry] += share
-    for term, entries in lists:
-        share, taken = ids[term], 0
-        for entry in entries:
-            if taken == count:
-                break
-            if entry not in several:
-                cover[entry] = share
-                taken += 1
-    return heapq.nlargest(count, cover, key=cover.__getitem__)
-
-
 def _unavailable(exc: BaseException) -> Exception:
     from llmx.cache.databases import CacheUnavailable
 
@@ -378,17 +344,23 @@ def _meta(db: sqlite3.Connection, name: str, default: int | str) -> int | str:
 
 
 def _insert(db: sqlite3.Connection, entry: tuple[int, str, str, str], row: bytes,
-            batch: dict[int, list[int]]) -> None:
+            pending: tuple[dict[int, list[int]], postings.Tails]) -> None:
     """Index one ``(id, key, scope, prompt)`` with its packed lexical row, its ids queued
-    in ``batch`` (``term -> ids``); a key indexed before loses its old row."""
+    in the batch (``term -> ids``), with a pair id for each two of its terms that land past
+    their lists' early chunks; a key indexed before loses its old row."""
     number, key, scope, text = entry
+    batch, tails = pending
     old = db.execute("SELECT id, terms FROM entries WHERE key = ?", (key,)).fetchone()
     if old is not None:
         postings.add(db, batch)  # the old row's ids may still be in the batch
         batch.clear()
         db.execute("DELETE FROM entries WHERE id = ?", (old[0],))
-        postings.remove(db, _unpacked(old[1]), old[0])
+        gone = _unpacked(old[1])
+        postings.remove(db, gone, old[0])
+        tails.forget(gone)
     ids = sorted({term_id(scope, stem) for stem in terms(text)})
+    late = [term for term in ids if tails.land(term) >= postings.EARLY]
+    ids += [pair_id(first, second) for i, first in enumerate(late) for second in late[i + 1 :]]
     blob = b"".join(term.to_bytes(8, "little") for term in ids)
     db.execute("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?)",
                (number, key, scope, text, blob, row))

@@ -7,6 +7,12 @@ costs one indexed range scan of ``df / CHUNK`` rows (``read_many``: several term
 statement); adding ids rewrites only the last
 chunk (writing does not slow down as a list grows); removing an id rewrites the chunk
 that holds it. ``add`` takes a whole batch so that a long catch-up writes each term once.
+
+Chunks are only ever appended (a chunk's number never changes; ``add`` fills the last one,
+then opens new ones), so "the first ``EARLY`` chunks of a term" is a stable part of its
+list: the entries indexed while the term was rare. ``Tails`` tells, before ``add`` runs,
+which chunk an id appended to a term will land in (the gate indexes term pairs for the
+entries that land past the early chunks, see ``llmx.cache.gate``).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from typing import Final
 
 CHUNK: Final = 512
+EARLY: Final = 2  # chunks of a term's list read in full by every query that has the term
 SCHEMA: Final = (
     "CREATE TABLE IF NOT EXISTS postings (term INTEGER, chunk INTEGER, ids BLOB NOT NULL,"
     " PRIMARY KEY (term, chunk)) WITHOUT ROWID",
@@ -41,12 +48,12 @@ def _blob(ids: array[int]) -> bytes:
     return ids.tobytes()
 
 
-def frequencies(db: sqlite3.Connection, terms: Iterable[int]) -> list[tuple[int, int]]:
-    """``(term, df)`` of the given terms that have ids."""
+def frequencies(db: sqlite3.Connection, terms: Iterable[int]) -> list[tuple[int, int, int]]:
+    """``(term, df, chunks)`` of the given terms that have ids."""
     wanted = list(terms)
     marks = ",".join("?" * len(wanted))
-    return db.execute(f"SELECT term, df FROM terms WHERE term IN ({marks}) AND df > 0",
-                      wanted).fetchall()
+    return db.execute(f"SELECT term, df, chunks FROM terms WHERE term IN ({marks})"
+                      " AND df > 0", wanted).fetchall()
 
 
 def read(db: sqlite3.Connection, term: int) -> array[int]:
@@ -55,15 +62,17 @@ def read(db: sqlite3.Connection, term: int) -> array[int]:
     return _ids(b"".join(blob for (blob,) in rows))
 
 
-def read_many(db: sqlite3.Connection, terms: list[int]) -> list[tuple[int, array[int]]]:
+def read_many(db: sqlite3.Connection, terms: list[int],
+              below: int | None = None) -> list[tuple[int, array[int]]]:
     """``(term, every id of term)`` for each of ``terms`` that has ids, in ``terms``'
-    order, in one statement."""
+    order, in one statement; only the ids of chunks under ``below`` when it is given."""
     if not terms:
         return []
     marks = ",".join("?" * len(terms))
     blobs: dict[int, list[bytes]] = {}
+    limit = "" if below is None else f" AND chunk < {int(below)}"
     for term, blob in db.execute(f"SELECT term, ids FROM postings WHERE term IN ({marks})"
-                                 " ORDER BY term, chunk", terms):
+                                 f"{limit} ORDER BY term, chunk", terms):
         blobs.setdefault(term, []).append(blob)
     return [(term, _ids(b"".join(blobs[term]))) for term in terms if term in blobs]
 
@@ -103,3 +112,31 @@ def remove(db: sqlite3.Connection, terms: Iterable[int], entry: int) -> None:
                 db.execute("UPDATE terms SET df = df - 1, tail = CASE WHEN chunks = ? + 1"
                            " THEN tail - 1 ELSE tail END WHERE term = ?", (chunk, term))
                 break
+
+
+class Tails:
+    """Where the next id appended to a term lands (``add``'s own rule: the last chunk until
+    it holds ``CHUNK`` ids, then a new one), for a batch not yet added: each term's
+    ``(chunks, tail)`` read once, then advanced by every ``land``. ``forget`` the terms
+    whose lists changed otherwise (``remove``)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+        self._state: dict[int, list[int]] = {}
+
+    def land(self, term: int) -> int:
+        """The chunk number the next id of ``term`` goes to (and count it as added)."""
+        state = self._state.get(term)
+        if state is None:
+            row = self._db.execute("SELECT chunks, tail FROM terms WHERE term = ?",
+                                   (term,)).fetchone()
+            state = self._state[term] = list(row) if row is not None else [0, CHUNK]
+        if state[1] >= CHUNK:
+            state[0] += 1
+            state[1] = 0
+        state[1] += 1
+        return state[0] - 1
+
+    def forget(self, terms: Iterable[int]) -> None:
+        for term in terms:
+            self._state.pop(term, None)
