@@ -82,8 +82,8 @@ def look_up(parts: Parts, plan: Plan) -> Looked:
     if hit is None and cache.semantic_on and keys.prompt and cache.may_match():
         if parts.profile.cache.embedder == "provider":
             remote = True  # asked by the driver, in ``look_further``
-        else:
-            vector = cache.query_vector(keys)
+        else:  # the lexical gate makes the row only if an entry may match: else the store
+            vector = None if cache.gated else cache.query_vector(keys)
             hit = _semantic(parts, keys, vector)
     return Looked(hit, vector, remote, (parts.clock() - started) * 1000)
 

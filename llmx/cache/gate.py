@@ -75,6 +75,7 @@ _SCHEMA: Final = (
 )
 _MIN_RESCORED: Final = 40
 _RESCORE_FACTOR: Final = 8
+_WORDS_KEPT: Final = 1024  # texts whose words are kept between a look-up and its store
 READ_BUDGET: Final = 32_768  # posting ids one query reads at most (after its rarest list)
 CATCH_UP_ROWS: Final = 512  # log rows one query indexes at most (a large old log: over many)
 
@@ -109,26 +110,31 @@ class LexicalGate:
         self._db: sqlite3.Connection | None = None
         self._pending: dict[str, tuple[str, str, bytes, frozenset[int]]] = {}  # not indexed
         self._seq = -1  # the log seq the file was at when last seen here (-1: not yet)
-        self._last: tuple[str, list[str], Sparse] = ("", [], {})  # the last row computed
+        self._words: dict[str, list[str]] = {}  # recent texts' words (look-up, then store)
+        self._last: tuple[str, Sparse] = ("", {})  # the last row computed
         self.budget = READ_BUDGET
 
     def row(self, text: str) -> Sparse:
-        """``text``'s lexical row; the words and row of the last text are kept, so the
-        look-up's ``candidates`` and the answer's ``queued`` do not compute them again."""
-        return self._tokens_row(text)[1]
-
-    def _tokens_row(self, text: str) -> tuple[list[str], Sparse]:
+        """``text``'s lexical row; the last one is kept, and recent texts' words, so that
+        the answer's ``queued`` does not compute them again after the look-up."""
         last = self._last
         if last[0] != text or not last[1]:
-            tokens = words(text)
-            last = self._last = (text, tokens, self._rows.row(text, tokens))
-        return last[1], last[2]
+            last = self._last = (text, self._rows.row(text, self._tokens(text)))
+        return last[1]
+
+    def _tokens(self, text: str) -> list[str]:
+        found = self._words.get(text)
+        if found is None:
+            if len(self._words) >= _WORDS_KEPT:
+                self._words.clear()
+            found = self._words[text] = words(text)
+        return found
 
     def queued(self, key: str, scope: str, prompt: str, row: Sparse | None = None) -> None:
         """A row this process appended that the index does not hold yet (grouped writes:
         searched from memory until ``caught_up`` indexes it, from memory too)."""
-        tokens, computed = self._tokens_row(prompt)
-        packed = pack(computed if row is None else row)
+        tokens = self._tokens(prompt)
+        packed = pack(self.row(prompt) if row is None else row)
         ids = frozenset(term_id(scope, stem) for stem in terms(prompt, tokens))
         self._pending[key] = (scope, prompt, packed, ids)
 
@@ -138,8 +144,9 @@ class LexicalGate:
 
     def candidates(self, scope: str, prompt: str, *, limit: int = 5,
                    gate: float = 0.5) -> list[Candidate]:
-        """Entries of ``scope`` with lexical cosine >= ``gate``, best first, <= ``limit``."""
-        tokens, row = self._tokens_row(prompt)
+        """Entries of ``scope`` with lexical cosine >= ``gate``, best first, <= ``limit``.
+        The query's row is computed only when some entry may reach the gate."""
+        tokens = self._tokens(prompt)
         if limit <= 0 or not tokens:
             return []
         shares = terms(prompt, tokens)
@@ -151,7 +158,7 @@ class LexicalGate:
             raise _unavailable(exc) from exc
         if not found:
             return []
-        query = dense(row, self._rows.dims)
+        query = dense(self.row(prompt), self._rows.dims)
         scored: dict[str, Candidate] = {}
         for key, stored, packed in found:
             cosine = packed_dot(query, packed)

@@ -66,3 +66,24 @@ def test_the_gates_file_is_private_whatever_the_umask(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert "gate.db" in modes and modes == dict.fromkeys(modes, 0o600), modes
+
+
+def test_a_query_with_no_possible_match_computes_no_row(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from llmx.cache.gate_features import LexicalRows
+
+    gate = make_gate(tmp_path, Log(), {})
+    gate.queued("q1", "s", "reset my router password")
+    made: list[str] = []
+    real = LexicalRows.row
+
+    def counting(self: LexicalRows, text: str, tokens: list[str] | None = None
+                 ) -> dict[int, float]:
+        made.append(text)
+        return real(self, text, tokens)
+
+    monkeypatch.setattr(LexicalRows, "row", counting)
+    assert gate.candidates("s", "penguins of antarctica in winter") == []
+    assert made == []  # no entry could reach the gate: the row waits for the answer's store
+    assert [c.key for c in gate.candidates("s", "reset the router password")] == ["q1"]
+    assert made == ["reset the router password"]
