@@ -80,7 +80,8 @@ class Session:
         if plan.prepared.omitted_tokens:
             self.io.stderr.write(f"note: {plan.prepared.omitted_tokens} tokens of the "
                                  "conversation were left out to fit the context window\n")
-        await _stream_to(answer, self.io, self.args.show_reasoning)
+        await _stream_to(answer, self.io, self.args.show_reasoning,
+                         None if answer.cached else self.client.counts)
         completion = answer.completion()
         if completion.refusal:
             self.io.stderr.write(f"note: the model refused: {completion.refusal}\n")

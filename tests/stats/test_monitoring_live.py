@@ -111,3 +111,16 @@ def test_ask_into_a_pipe_counts_pieces_and_writes_and_stats_reports_them(
         assert figures["connections"]["errors"] == 0  # counted, none failed: 0, not null
     finally:
         stop_sim(sim)
+
+
+def test_chat_from_a_pipe_counts_its_streams_too(tmp_path: Path) -> None:
+    sim = start_sim("--tokens-per-s", "4000")
+    try:
+        cli = _cli(tmp_path, sim.url)
+        done = cli.run("chat", "--max-tokens", "200", stdin=b"tell me a long story\nagain\n")
+        assert done.returncode == 0, done.err
+        totals = read_totals(counters_dir(cli.env))
+        assert totals["stream_chunks"] > 2 and 1 <= totals["stream_writes"] <= totals[
+            "stream_chunks"]
+    finally:
+        stop_sim(sim)
