@@ -85,16 +85,18 @@ def scrub(chunks: AsyncIterator[Chunk], secrets: Collection[str] | None = None
 
 async def _scrubbed(chunks: AsyncIterator[Chunk], secrets: Collection[str]
                     ) -> AsyncIterator[Chunk]:
-    text, reasoning = Scrubber(secrets), Scrubber(secrets)
+    text, reasoning, refusal = Scrubber(secrets), Scrubber(secrets), Scrubber(secrets)
     async for chunk in chunks:
-        said, thought = text.feed(chunk.text), reasoning.feed(chunk.reasoning)
+        said, thought, refused = (text.feed(chunk.text), reasoning.feed(chunk.reasoning),
+                                  refusal.feed(chunk.refusal))
         if chunk.finish_reason is not None:  # the answer's end: nothing is held past it
-            said, thought = said + text.flush(), thought + reasoning.flush()
-        yield chunk._replace(text=said, reasoning=thought, refusal=text.whole(chunk.refusal),
+            said, thought, refused = (said + text.flush(), thought + reasoning.flush(),
+                                      refused + refusal.flush())
+        yield chunk._replace(text=said, reasoning=thought, refusal=refused,
                              tool_calls=tuple(_call(text, call) for call in chunk.tool_calls))
-    rest, thought = text.flush(), reasoning.flush()
-    if rest or thought:
-        yield Chunk(text=rest, reasoning=thought)
+    rest, thought, refused = text.flush(), reasoning.flush(), refusal.flush()
+    if rest or thought or refused:
+        yield Chunk(text=rest, reasoning=thought, refusal=refused)
 
 
 def _call(scrubber: Scrubber, call: ToolCall) -> ToolCall:

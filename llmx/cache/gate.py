@@ -76,6 +76,7 @@ _SCHEMA: Final = (
 _MIN_RESCORED: Final = 40
 _RESCORE_FACTOR: Final = 8
 _WORDS_KEPT: Final = 1024  # texts whose words are kept between a look-up and its store
+_CHARS_KEPT: Final = 1_000_000  # and their length at most (long prompts: fewer of them)
 READ_BUDGET: Final = 32_768  # posting ids one query reads at most (after its rarest list)
 CATCH_UP_ROWS: Final = 512  # log rows one query indexes at most (a large old log: over many)
 
@@ -111,6 +112,7 @@ class LexicalGate:
         self._pending: dict[str, tuple[str, str, bytes, frozenset[int]]] = {}  # not indexed
         self._seq = -1  # the log seq the file was at when last seen here (-1: not yet)
         self._words: dict[str, list[str]] = {}  # recent texts' words (look-up, then store)
+        self._kept_chars = 0  # the length of the texts in ``_words``
         self._last: tuple[str, Sparse] = ("", {})  # the last row computed
         self.budget = READ_BUDGET
 
@@ -125,9 +127,11 @@ class LexicalGate:
     def _tokens(self, text: str) -> list[str]:
         found = self._words.get(text)
         if found is None:
-            if len(self._words) >= _WORDS_KEPT:
+            if len(self._words) >= _WORDS_KEPT or self._kept_chars + len(text) > _CHARS_KEPT:
                 self._words.clear()
+                self._kept_chars = 0
             found = self._words[text] = words(text)
+            self._kept_chars += len(text)
         return found
 
     def queued(self, key: str, scope: str, prompt: str, row: Sparse | None = None) -> None:

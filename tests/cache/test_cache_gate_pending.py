@@ -87,3 +87,12 @@ def test_a_query_with_no_possible_match_computes_no_row(
     assert made == []  # no entry could reach the gate: the row waits for the answer's store
     assert [c.key for c in gate.candidates("s", "reset the router password")] == ["q1"]
     assert made == ["reset the router password"]
+
+
+def test_the_words_kept_between_look_up_and_store_are_bounded(tmp_path: Path) -> None:
+    gate = make_gate(tmp_path, Log(), {})
+    long = "word " * 150_000  # 750,000 characters
+    gate.candidates("s", long + "one")
+    gate.candidates("s", long + "two")  # the two would pass the bound: the first is let go
+    assert list(gate._words) == [long + "two"]
+    assert gate._kept_chars == len(long) + 3

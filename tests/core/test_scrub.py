@@ -65,3 +65,15 @@ def test_a_whole_reply_masks_text_reasoning_refusal_and_tool_arguments() -> None
     clean = scrub_whole(reply, {SECRET})
     assert SECRET not in repr(clean)
     assert clean.tool_calls[0].arguments == f'{{"k": "{mask(SECRET)}"}}'
+
+
+def test_a_secret_split_across_refusal_pieces_is_masked() -> None:
+    async def refusing() -> AsyncIterator[Chunk]:
+        for i in range(0, len(TEXT), 5):
+            yield Chunk(refusal=TEXT[i:i + 5])
+
+    async def run() -> list[Chunk]:
+        return [c async for c in scrub(refusing(), {SECRET})]
+
+    out = "".join(c.refusal for c in asyncio.run(run()))
+    assert out == TEXT.replace(SECRET, mask(SECRET))
