@@ -8,7 +8,8 @@ Semantic matching (``semantic``): with every embedder but ``provider``, stage 1 
 lexical gate (``candidates``: ``llmx.cache.gate``, pure Python, no numpy — a miss with no
 candidate costs a few SQLite reads) and the stages behind ``cache.embedder`` are
 ``llmx.cache.gate_stages``; the prompt's lexical row is written to the vector log without
-numpy too, and computed once per look-up (the gate keeps the last one). The gate indexes
+numpy too, and computed once: by the look-up when some entry may reach the gate, else by
+the store after the answer (the gate keeps the last row and recent texts' words). The gate indexes
 this process's rows after the store's flush (``store.on_flush``), not during a look-up. A
 provider embedder's vectors are searched by ``llmx.cache.vectors``.
 
