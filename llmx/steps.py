@@ -14,14 +14,18 @@ these steps, in this order; the CLI, the library, batch and ``llmx bench`` share
 4. **send** (``drive``): a flight is opened when the call is made; the first of its calls to
    be iterated drives it: a provider embedder's semantic look-up (an HTTP call) first; with
    a shared (Redis) cache, a lease so that one process in the fleet sends it while the
-   others wait for its stored answer (``llmx.cache.leases``); then the request; each chunk
-   goes to its caller as it arrives, and to every follower.
+   others wait for its stored answer (``llmx.cache.leases``); then the request (``send``:
+   any API key the provider echoes is masked as the chunks arrive, ``llmx.scrub``); each
+   chunk goes to its caller as it arrives, and to every follower.
 5. **store** (``store``): after the last chunk was handed over, a complete answer
    (``llmx.cache.complete``) is written to the cache, with its prompt's vector when the
    semantic tier is on (computed now, after the answer, unless the look-up made it). The
    flight lands after the store, so a call made from then on finds the answer cached.
 6. **record** (``record``): one line in the records log for the call that reached the
    provider or the cache, its error included (a follower writes none: its leader did).
+
+An answer that came another way (a provider Batch API's line for a plan) runs steps 5 and 6
+alone (``keep``), recorded at the price the provider charged for it.
 
 Each generator (``replay_hit``, ``drive``, ``follow``) ends by yielding the call's
 ``Completion``; the ``Answer`` hands it to its caller. Errors end the generator in a
