@@ -1,6 +1,7 @@
 """A semantic-tier miss look-up that has candidates, against the exact-tier look-up, in one run.
 
     python benchmarks/cache_miss_lookup.py [--prompts 60] [--seeded 60] [--gap 0.3] [--rounds 3]
+                                           [--distinct]
 
 Workload (issue 10's budget): ``llmx bench``'s distinct short prompts
 (``llmx.bench.workload.fresh_prompts``), sent one after another to one ``TieredCache`` in
@@ -11,7 +12,10 @@ answer is flushed before the next look-up, the case where the gate has a new row
 process to index). ``--seeded`` answers from another process's run are stored first
 (their case numbers follow the prompts' own, as another run's would). Every prompt shares
 its wording with stored ones and differs by its case number, so the gate finds
-candidates and the veto refuses each one (a miss; the model is never asked).
+candidates and the veto refuses each one (a miss; the model is never asked). ``--distinct``:
+prompts of made-up words instead, which share no word with anything stored (a miss whose
+gate finds no candidate: the query's lexical row is then made by the store, after the answer,
+not by the look-up). The look-up and the save follow the engine's steps (``llmx.steps``).
 
 Printed per round: the exact tier's look-up mean (the same-run baseline), the whole look-up's
 mean and p95 with candidates, their ratio, the share of look-ups that had candidates, and
@@ -101,7 +105,7 @@ async def run(directory: Path, prompts: list[str], gap: float) -> dict[str, floa
         start = time.perf_counter()
         hit = cache.exact(keys)
         middle = time.perf_counter()
-        vector = cache.query_vector(keys)
+        vector = None if cache.gated else cache.query_vector(keys)  # as ``steps.look_up``
         found = cache.semantic(keys, vector)
         end = time.perf_counter()
         statements.append(traced.count - before)
@@ -121,12 +125,21 @@ async def run(directory: Path, prompts: list[str], gap: float) -> dict[str, floa
             "statements": statistics.mean(statements)}
 
 
+def made_up(count: int, rng: random.Random) -> list[str]:
+    """Questions of eight made-up words each: no word is shared with any stored prompt."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return [" ".join("".join(rng.choice(letters) for _ in range(rng.randint(4, 9)))
+                     for _ in range(8)) + "?" for _ in range(count)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prompts", type=int, default=60)
     parser.add_argument("--seeded", type=int, default=60)
     parser.add_argument("--gap", type=float, default=0.3)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--distinct", action="store_true",
+                        help="prompts that share no word with the stored ones")
     args = parser.parse_args()
     for number in range(args.rounds):
         rng = random.Random(number)
@@ -134,9 +147,12 @@ def main() -> None:
             seeded = fresh_prompts(args.prompts + args.seeded, rng, "seed")[args.prompts:]
             subprocess.run([sys.executable, "-c", SEED, tmp, "\n".join(seeded),
                             str(Path(__file__).parent)], check=True)
-            out = asyncio.run(run(Path(tmp), fresh_prompts(args.prompts, rng, "opt"), args.gap))
+            asked = (made_up(args.prompts, rng) if args.distinct
+                     else fresh_prompts(args.prompts, rng, "opt"))
+            out = asyncio.run(run(Path(tmp), asked, args.gap))
+        kind = "without a candidate" if args.distinct else "with candidates"
         print(f"round {number + 1}: exact tier {out['exact']:.3f} ms mean (baseline); whole "
-              f"look-up with candidates {out['mean']:.3f} ms mean, {out['p95']:.3f} ms p95 "
+              f"look-up {kind} {out['mean']:.3f} ms mean, {out['p95']:.3f} ms p95 "
               f"({out['mean'] / out['exact']:.1f}x the exact tier); "
               f"{out['candidates'] * 100:.0f} % of look-ups had candidates; "
               f"{out['statements']:.1f} SQL statements per look-up")
