@@ -86,17 +86,29 @@ def scrub(chunks: AsyncIterator[Chunk], secrets: Collection[str] | None = None
 async def _scrubbed(chunks: AsyncIterator[Chunk], secrets: Collection[str]
                     ) -> AsyncIterator[Chunk]:
     text, reasoning, refusal = Scrubber(secrets), Scrubber(secrets), Scrubber(secrets)
-    async for chunk in chunks:
-        said, thought, refused = (text.feed(chunk.text), reasoning.feed(chunk.reasoning),
-                                  refusal.feed(chunk.refusal))
-        if chunk.finish_reason is not None:  # the answer's end: nothing is held past it
-            said, thought, refused = (said + text.flush(), thought + reasoning.flush(),
-                                      refused + refusal.flush())
-        yield chunk._replace(text=said, reasoning=thought, refusal=refused,
-                             tool_calls=tuple(_call(text, call) for call in chunk.tool_calls))
+    try:
+        async for chunk in chunks:
+            said, thought, refused = (text.feed(chunk.text), reasoning.feed(chunk.reasoning),
+                                      refusal.feed(chunk.refusal))
+            if chunk.finish_reason is not None:  # the answer's end: nothing is held past it
+                said, thought, refused = (said + text.flush(), thought + reasoning.flush(),
+                                          refused + refusal.flush())
+            yield chunk._replace(text=said, reasoning=thought, refusal=refused,
+                                 tool_calls=tuple(_call(text, c) for c in chunk.tool_calls))
+    except Exception:  # a stream cut off: what was held is handed over before the error
+        held = _rest(text, reasoning, refusal)
+        if held is not None:
+            yield held
+        raise
+    held = _rest(text, reasoning, refusal)
+    if held is not None:
+        yield held
+
+
+def _rest(text: Scrubber, reasoning: Scrubber, refusal: Scrubber) -> Chunk | None:
     rest, thought, refused = text.flush(), reasoning.flush(), refusal.flush()
-    if rest or thought or refused:
-        yield Chunk(text=rest, reasoning=thought, refusal=refused)
+    return Chunk(text=rest, reasoning=thought, refusal=refused) if (
+        rest or thought or refused) else None
 
 
 def _call(scrubber: Scrubber, call: ToolCall) -> ToolCall:

@@ -77,3 +77,21 @@ def test_a_secret_split_across_refusal_pieces_is_masked() -> None:
 
     out = "".join(c.refusal for c in asyncio.run(run()))
     assert out == TEXT.replace(SECRET, mask(SECRET))
+
+
+def test_a_stream_cut_off_hands_over_what_was_held_before_its_error() -> None:
+    async def cut() -> AsyncIterator[Chunk]:
+        yield Chunk(text="the answer so far ends in te")  # "te" may begin the secret
+        raise ConnectionResetError("gone")
+
+    async def run() -> tuple[list[str], BaseException | None]:
+        got: list[str] = []
+        try:
+            async for chunk in scrub(cut(), {SECRET}):
+                got.append(chunk.text)
+        except ConnectionResetError as exc:
+            return got, exc
+        return got, None
+
+    got, error = asyncio.run(run())
+    assert "".join(got) == "the answer so far ends in te" and error is not None
