@@ -9,6 +9,9 @@ others wait for its answer in the cache.
   or at once when it fails or is abandoned, so a waiter can take over.
 * a ``Hit``: another process sent it; its stored answer is served from the cache.
 
+Taking the lease and checking that no answer is stored are one atomic step in Redis
+(``RedisStore.lead``): an answer stored after this process looked — a batch line waits in
+its queue between its look-up and its turn — is served, never sent for again.
 A waiter polls every ``POLL_S`` for the answer and for the lease. When the lease is gone
 without an answer (the sender failed, was cancelled, its answer was not cacheable, or it
 was killed and its lease expired), the waiter that takes the lease next sends itself. It
@@ -59,19 +62,13 @@ async def lead_or_wait(cache: TieredCache, keys: Keys) -> Lease | Hit | None:
     if store is None:
         return None
     try:
-        waited = False
         while True:
-            token = store.lead(keys.exact, LEASE_MS)
-            if token is not None:
-                # a sender may have stored the answer and let its lease go since we last
-                # looked: look once more before sending (only a waiter can have missed it)
-                hit = cache.exact(keys) if waited else None
-                if hit is None:
-                    return Lease(store, keys.exact, token)
-                store.release(keys.exact, token)
-                return hit
+            lead = store.lead(keys.exact, LEASE_MS)
+            if isinstance(lead, str):
+                return Lease(store, keys.exact, lead)
+            if lead:  # stored since this process looked (e.g. a batch line in its queue)
+                return cache.exact(keys)  # None only if it cannot be read: send without one
             await asyncio.sleep(POLL_S)
-            waited = True
             hit = cache.exact(keys)
             if hit is not None:
                 return hit

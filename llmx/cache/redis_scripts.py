@@ -19,6 +19,11 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'stamp', tostring(now))
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return tostring(wait)
 """
+# take a lease (KEYS[1]) only while no answer is stored under its key (KEYS[2]), in one
+# atomic step: 1 taken, 0 held by another, -1 the answer is already there
+LEAD = ("if redis.call('exists', KEYS[2]) == 1 then return -1 end "
+        "if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end "
+        "return 0")
 RELEASE = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
             "return redis.call('del', KEYS[1]) else return 0 end")
 # take from every bucket only when each holds what it needs (all or nothing): KEYS are the

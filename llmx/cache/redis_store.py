@@ -48,7 +48,7 @@ import redis
 
 from llmx.cache import rows
 from llmx.cache.databases import CacheUnavailable
-from llmx.cache.redis_scripts import ADMIT, BUCKET, RELEASE, RENEW
+from llmx.cache.redis_scripts import ADMIT, BUCKET, LEAD, RELEASE, RENEW
 from llmx.cache.types import Entry
 from llmx.state import Warn
 
@@ -205,12 +205,16 @@ class RedisStore:
 
     # -- leases: one sender per key across processes (``llmx.cache.leases``) -------------------
 
-    def lead(self, key: str, ttl_ms: int) -> str | None:
-        """A token when this process now holds ``key``'s lease (``SET NX PX``), else None;
-        raises ``CacheUnavailable`` when Redis cannot be reached."""
+    def lead(self, key: str, ttl_ms: int) -> str | bool:
+        """A token when this process now holds ``key``'s lease; False when another process
+        holds it; True when ``key``'s answer is already stored (then no lease is taken: the
+        check and the take are one atomic step, so an answer stored since this process
+        looked is never sent for again). Raises ``CacheUnavailable`` when Redis cannot be
+        reached."""
         token = secrets.token_hex(16)
-        won = self._do(lambda: self._client.set(PREFIX + "l:" + key, token, nx=True, px=ttl_ms))
-        return token if won else None
+        won = self._do(lambda: self._client.eval(LEAD, 2, PREFIX + "l:" + key,
+                                                 PREFIX + "r:" + key, token, ttl_ms))
+        return token if won == 1 else won == -1
 
     def renew(self, key: str, token: str, ttl_ms: int) -> bool:
         """Extend the lease if ``token`` still holds it."""

@@ -1,5 +1,7 @@
 """``lead_or_wait`` (pure asyncio over a fake store): no duplicate send in the window between
-a waiter's look and its lease."""
+a look and a lease. The store's ``lead`` takes a lease only while no answer is stored
+(``RedisStore.lead``: one atomic step in Redis): a token, False (held by another) or True
+(already answered)."""
 
 from __future__ import annotations
 
@@ -11,11 +13,11 @@ from llmx.cache.types import Entry
 
 
 class FakeStore:
-    def __init__(self, leads: list[str | None]) -> None:
+    def __init__(self, leads: list[str | bool]) -> None:
         self.leads = leads
         self.released: list[str] = []
 
-    def lead(self, key: str, ttl_ms: int) -> str | None:
+    def lead(self, key: str, ttl_ms: int) -> str | bool:
         return self.leads.pop(0)
 
     def renew(self, key: str, token: str, ttl_ms: int) -> bool:
@@ -46,12 +48,20 @@ HIT = Entry(text="t", chunks=(), model="m", provider="p", input_tokens=1, output
 
 
 def test_an_answer_stored_as_the_lease_came_free_is_served_not_sent_again() -> None:
-    # look 1 (after the first wait): not stored yet; then the sender stores and releases;
-    # the waiter wins the lease, looks once more, finds the answer, gives the lease back
-    store = FakeStore([None, "tok"])
+    # a waiter: held by another; it looks (not stored yet); the sender stores and releases;
+    # the waiter's next lead says the answer is there: it is served, no lease is taken
+    store = FakeStore([False, True])
     cache = FakeCache(store, [None, HIT])
     got = asyncio.run(leases.lead_or_wait(cache, Keys()))  # type: ignore[arg-type]
-    assert got is HIT and store.released == ["tok"] and cache.looks == 2
+    assert got is HIT and store.released == [] and cache.looks == 2
+
+
+def test_an_answer_stored_since_the_first_look_is_served_not_sent_again() -> None:
+    # a batch line looked up at launch, its turn later: another process answered meanwhile
+    store = FakeStore([True])
+    cache = FakeCache(store, [HIT])
+    got = asyncio.run(leases.lead_or_wait(cache, Keys()))  # type: ignore[arg-type]
+    assert got is HIT and store.released == [] and cache.looks == 1
 
 
 def test_the_first_to_ask_leads_without_an_extra_look() -> None:

@@ -36,6 +36,19 @@ def test_an_answer_round_trips_with_its_expiry(redis_server: RedisServer, tmp_pa
     assert store.get("k3") is None
 
 
+def test_a_lease_is_taken_only_while_no_answer_is_stored(redis_server: RedisServer,
+                                                         tmp_path: Path) -> None:
+    one, two = (RedisStore(redis_server.url, tmp_path / n) for n in ("a", "b"))
+    token = one.lead("lk", 5_000)
+    assert isinstance(token, str) and two.lead("lk", 5_000) is False  # held by one
+    two.set("lk", _entry(), expire=60)
+    two.flush()
+    one.release("lk", token)
+    assert redis_server.command("EXISTS", "llmx:l:lk") == "0"
+    assert two.lead("lk", 5_000) is True  # answered: no lease is taken, none is left
+    assert redis_server.command("EXISTS", "llmx:l:lk") == "0"
+
+
 def test_the_vector_log_numbers_rows_in_order(redis_server: RedisServer, tmp_path: Path) -> None:
     one, two = (RedisStore(redis_server.url, tmp_path / n) for n in ("a", "b"))
     assert one.vector_seq("emb") == 0
