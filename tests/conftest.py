@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection(session: pytest.Session) -> Generator[None, object, object]:
+    """Keep pytest's rewritten test modules (``__pycache__/*-pytest-*.pyc``) even where
+    ``PYTHONDONTWRITEBYTECODE`` is set, as CI compiles the package once for the same reason.
+
+    Each xdist worker collects the whole suite, and rewriting the asserts of ~200 modules
+    costs each one seconds of CPU; pytest reads a cached rewrite whatever the flag says, but
+    writes one only when the flag is off. Only collection is affected: the processes the
+    tests start inherit the environment unchanged."""
+    saved = sys.dont_write_bytecode
+    sys.dont_write_bytecode = False
+    try:
+        return (yield)
+    finally:
+        sys.dont_write_bytecode = saved
 
 
 def shared_data_dir() -> Path | None:
