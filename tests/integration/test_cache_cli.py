@@ -120,9 +120,9 @@ def test_provider_embedder_uses_the_embeddings_endpoint(cli: InProcessCli, sim: 
 
 def test_a_one_shot_ask_never_refreshes_ahead(cli: InProcessCli, sim: Sim) -> None:
     cli.write_config(profile_toml(sim.url) + "[profiles.local.cache]\n"
-                     'refresh_ahead = 0.5\nttl = { default = "6s" }\n')
+                     'refresh_ahead = 0.5\nttl = { default = "3s" }\n')
     first = ask_json(cli, "a question asked twice")
-    time.sleep(3.3)  # past half of its 6 s life: due for a refresh in a long-running process
+    time.sleep(1.65)  # past half of its 3 s life: due for a refresh in a long-running process
     second = ask_json(cli, "a question asked twice")
     time.sleep(0.3)
     assert first["cached"] is False and second["cached"] == "exact"
