@@ -13,17 +13,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from tests.cli.harness import Cli, InProcessCli, private_home
-from tests.integration.conftest import LLMX, Sim, wait_for_requests
+from tests.integration.conftest import LLMX, Sim, http_get, wait_for_requests
 from tests.redis_kit import RedisServer, _redis_session, redis_server
 
 __all__ = ["_redis_session", "redis_server"]
 
 
 def served(sim: Sim) -> int:
-    return int(httpx.get(f"{sim.url}/sim/stats", timeout=10).json()["requests"])
+    return int(http_get(f"{sim.url}/sim/stats", timeout=10).json()["requests"])
 
 
 def machine(tmp_path: Path, name: str, sim: Sim, redis_url: str) -> InProcessCli:
