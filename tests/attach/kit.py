@@ -14,13 +14,14 @@ import contextlib
 import http.client
 import json
 import struct
-import threading
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
+
+from tests.cli.canned import serving
 
 
 def png(width: int = 2, height: int = 2) -> bytes:
@@ -109,10 +110,5 @@ def recording(upstream: str | None = None) -> Iterator[Recorder]:
     recorder = Recorder(upstream)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(recorder))
     recorder.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield recorder
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -14,7 +14,7 @@ import pytest
 
 from tests.attach.kit import GIF, Recorder, png, recording
 from tests.cli.harness import InProcessCli, in_process_cli  # noqa: F401
-from tests.integration.conftest import Sim
+from tests.integration.conftest import Sim, http_get
 
 BASES = {"openai": "/v1", "responses": "/v1", "anthropic": "", "ollama": ""}
 
@@ -131,13 +131,11 @@ def test_a_text_file_is_sent_labelled_with_its_name(cli: InProcessCli,
 
 
 def test_the_sim_saw_the_very_bytes(cli: InProcessCli, recorder: Recorder, sim: Sim) -> None:
-    import httpx
-
     configure(cli, recorder, "anthropic")
     data = png(7, 7)
     (cli.home / "x.png").write_bytes(data)
     assert cli.run("ask", "--no-stream", "-a", "x.png", "look").returncode == 0
-    recent = httpx.get(f"{sim.url}/sim/stats", timeout=10).json()["recent_prompts"]
+    recent = http_get(f"{sim.url}/sim/stats", timeout=10).json()["recent_prompts"]
     digest = hashlib.sha256(data).hexdigest()[:12]
     assert f"[image image/png {len(data)} bytes sha256:{digest}]" in recent[-1]
 

@@ -3,6 +3,8 @@
 ``canned(answer)`` serves on 127.0.0.1 and yields its base URL (without ``/v1``); each
 POST is answered with ``answer(headers, request)``'s text, streamed in small SSE pieces
 when the request asks for a stream, else as one JSON completion.
+
+``serving(server)`` runs any ``socketserver`` server in a thread for a ``with`` block.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from socketserver import BaseServer
 from typing import Any
 
 Answer = Callable[[Mapping[str, str], dict[str, Any]], str]
@@ -53,9 +56,22 @@ def canned(answer: Answer) -> Iterator[str]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serving(server):
         yield f"http://127.0.0.1:{server.server_address[1]}"
+
+
+# How often the serving thread looks for a shutdown request between connections: the
+# default (0.5 s) made every test that stops a server wait half a second at its end.
+POLL_INTERVAL = 0.01
+
+
+@contextmanager
+def serving(server: BaseServer) -> Iterator[BaseServer]:
+    """``server`` answering in a daemon thread inside the block; stopped and closed after."""
+    thread = threading.Thread(target=server.serve_forever, args=(POLL_INTERVAL,), daemon=True)
+    thread.start()
+    try:
+        yield server
     finally:
         server.shutdown()
         server.server_close()

@@ -1,11 +1,12 @@
 """The harness of the bad-input table: one private directory per case, and a snapshot of
 every file before and after, so "nothing lost" is checked, not assumed.
 
-A case about parsing, validation or files runs in-process (``llmx.cli.run`` through the
-CLI test harness, with the environment, working directory and standard streams the process
-would have had); a case about the process's edges runs as a real ``python -m llmx``: a
-closed stdin, a full or closed stdout, a mounted state dir, a non-UTF-8 argument as the
-interpreter decodes it, and ``llmx sim`` (which would serve forever if a check failed).
+A case about parsing, validation, files or the state dir (a read-only or full tmpfs
+mounted over it: the file system refuses the writes, whoever makes them) runs in-process
+(``llmx.cli.run`` through the CLI test harness, with the environment, working directory and
+standard streams the process would have had); a case about the process's edges runs as a
+real ``python -m llmx``: a closed stdin, a full or closed stdout, a non-UTF-8 argument as
+the interpreter decodes it, and ``llmx sim`` (which would serve forever if a check failed).
 
 Cases run once per module: the processes concurrently (a thread each) while the in-process
 cases run one by one in the main thread; each parametrized test then asserts on its own
@@ -62,8 +63,7 @@ class Case:
     @property
     def in_process(self) -> bool:
         """Whether nothing about this case needs a process of its own (see the docstring)."""
-        return not (self.process or self.mount or self.stdin is None
-                    or self.stdout != "pipe")
+        return not (self.process or self.stdin is None or self.stdout != "pipe")
 
 
 def changed(outcome: Outcome, allowed: tuple[str, ...] = ()) -> list[str]:

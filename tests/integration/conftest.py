@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -9,7 +10,9 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from tests.cli.harness import Cli, InProcessCli, private_home
@@ -43,20 +46,35 @@ def stop_sim(sim: Sim) -> None:
         sim.proc.kill()
 
 
+@functools.cache
+def _client() -> httpx.Client:
+    """One client for the tests' own calls (the simulators' stats, a direct request).
+    ``httpx.get``/``httpx.post`` build a client per call, and with it an SSL context that
+    loads the CA bundle: 20-30 ms of CPU each time, seconds over the suite. No connection
+    is kept between calls (as with ``httpx.get``), so a server sees the same connections."""
+    return httpx.Client(limits=httpx.Limits(max_keepalive_connections=0))
+
+
+def http_get(url: str, **options: Any) -> httpx.Response:
+    """``httpx.get`` through the shared client."""
+    return _client().get(url, **options)
+
+
+def http_post(url: str, **options: Any) -> httpx.Response:
+    """``httpx.post`` through the shared client."""
+    return _client().post(url, **options)
+
+
 def reset_sim(sim: Sim) -> Sim:
     """Zero the simulator's counters (``/sim/stats``), as if it had just started."""
-    import httpx
-
-    httpx.post(f"{sim.url}/sim/reset", timeout=10).raise_for_status()
+    http_post(f"{sim.url}/sim/reset", timeout=10).raise_for_status()
     return sim
 
 
 def wait_for_requests(sim: Sim, count: int, timeout: float = 30.0) -> None:
     """Until ``sim`` has received ``count`` requests since its last reset (polls its stats)."""
-    import httpx
-
     deadline = time.monotonic() + timeout
-    while httpx.get(f"{sim.url}/sim/stats", timeout=10).json()["requests"] < count:
+    while http_get(f"{sim.url}/sim/stats", timeout=10).json()["requests"] < count:
         if time.monotonic() > deadline:
             raise AssertionError(f"{sim.url} got no {count} requests in {timeout} s")
         time.sleep(0.01)

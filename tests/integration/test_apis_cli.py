@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import socket
 
-import httpx
-
 from tests.cli.harness import InProcessCli
-from tests.integration.conftest import Sim
+from tests.integration.conftest import Sim, http_get
 
 
 def endpoints(sim: Sim) -> dict[str, int]:
-    stats: dict[str, int] = httpx.get(f"{sim.url}/sim/stats", timeout=10).json()["by_endpoint"]
+    stats: dict[str, int] = http_get(f"{sim.url}/sim/stats", timeout=10).json()["by_endpoint"]
     return stats
 
 

@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import json
 
-import httpx
-
 from tests.cli.harness import InProcessCli, in_process_cli  # noqa: F401
-from tests.integration.conftest import Sim, profile_toml
+from tests.integration.conftest import Sim, http_get, http_post, profile_toml
 
 
 def direct_answer(sim: Sim, prompt: str) -> str:
     body = {"model": "sim-1", "messages": [{"role": "user", "content": prompt}]}
-    reply = httpx.post(f"{sim.url}/v1/chat/completions", json=body, timeout=10).json()
+    reply = http_post(f"{sim.url}/v1/chat/completions", json=body, timeout=10).json()
     return str(reply["choices"][0]["message"]["content"])
 
 
 def requests_served(sim: Sim) -> int:
-    return int(httpx.get(f"{sim.url}/sim/stats", timeout=10).json()["requests"])
+    return int(http_get(f"{sim.url}/sim/stats", timeout=10).json()["requests"])
 
 
 def test_piped_output_is_only_the_answer(cli: InProcessCli, sim: Sim) -> None:

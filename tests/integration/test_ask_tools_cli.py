@@ -13,7 +13,7 @@ import pytest
 from llmx.errors import ExitCode
 from llmx.jsonshape import problem
 from tests.cli.harness import InProcessCli, in_process_cli  # noqa: F401
-from tests.integration.conftest import Sim
+from tests.integration.conftest import Sim, http_get
 
 PARAMETERS = {"type": "object", "properties": {
     "city": {"type": "string"}, "unit": {"type": "string", "enum": ["c", "f"]}},
@@ -135,9 +135,8 @@ def test_a_refusal_exits_9_with_its_text_on_stderr_and_is_not_cached(
             assert "can't help" not in result.out
         if provider == "openai":
             assert "can't help with that" in result.err
-    import httpx
 
-    assert httpx.get(f"{sim.url}/sim/stats", timeout=10).json()["requests"] == 2
+    assert http_get(f"{sim.url}/sim/stats", timeout=10).json()["requests"] == 2
 
 
 def test_a_content_filter_exits_9(cli: InProcessCli, sim: Sim) -> None:
@@ -178,6 +177,5 @@ def test_bad_tool_flags_are_one_error_line_exit_2(cli: InProcessCli, sim: Sim,
         words.append(flag)
     result = cli.run("ask", *words, "hello")
     result.assert_one_error(ExitCode.USAGE, needle)
-    import httpx
 
-    assert httpx.get(f"{sim.url}/sim/stats", timeout=10).json()["requests"] == 0
+    assert http_get(f"{sim.url}/sim/stats", timeout=10).json()["requests"] == 0

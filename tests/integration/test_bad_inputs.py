@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from llmx.errors import ExitCode
+from tests.cli.harness import environ_as, invoke
 from tests.integration.badinput_kit import (
     LLMX,
     Case,
@@ -309,8 +310,10 @@ def _mounted_state(size: str, *, readonly: bool = False, warm: bool = False) -> 
                         str(state)], check=True, capture_output=True)
         MOUNTS.append(state)
         if warm:
-            subprocess.run([*LLMX, "ask", "-p", "sim", "hi"], env=case_env(root, {}),
-                           cwd=root, check=True, capture_output=True)
+            env = case_env(root, {})
+            with environ_as(env):
+                warmed = invoke(["ask", "-p", "sim", "hi"], env=env, cwd=root)
+            assert warmed.returncode == 0, warmed.stderr
         if readonly:
             subprocess.run(["mount", "-o", "remount,ro", str(state)], check=True,
                            capture_output=True)

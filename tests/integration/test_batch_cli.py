@@ -11,11 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from llmx.errors import ExitCode
-from tests.integration.conftest import LLMX, Cli, InProcessCli, Sim, profile_toml
+from tests.integration.conftest import LLMX, Cli, InProcessCli, Sim, http_get, profile_toml
 
 
 @pytest.fixture
@@ -46,7 +45,7 @@ def wait_for_lines(out: Path, count: int, timeout: float = 30.0) -> None:
 
 
 def sim_stats(sim: Sim) -> dict[str, Any]:
-    stats: dict[str, Any] = httpx.get(f"{sim.url}/sim/stats", timeout=10).json()
+    stats: dict[str, Any] = http_get(f"{sim.url}/sim/stats", timeout=10).json()
     return stats
 
 

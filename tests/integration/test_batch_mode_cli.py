@@ -7,14 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.integration.conftest import InProcessCli, Sim, profile_toml
+from tests.integration.conftest import InProcessCli, Sim, http_get, profile_toml
 
 
 def _stats(sim: Sim) -> dict[str, Any]:
-    data: dict[str, Any] = httpx.get(f"{sim.url}/sim/stats", timeout=10).json()
+    data: dict[str, Any] = http_get(f"{sim.url}/sim/stats", timeout=10).json()
     return data
 
 

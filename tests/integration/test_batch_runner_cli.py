@@ -19,10 +19,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.integration.conftest import LLMX, Cli, InProcessCli, Sim, profile_toml
+from tests.integration.conftest import LLMX, Cli, InProcessCli, Sim, http_get, profile_toml
 
 
 @pytest.fixture
@@ -35,7 +34,7 @@ Sims = Callable[..., Sim]
 
 
 def requests(server: Sim) -> int:
-    count: int = httpx.get(f"{server.url}/sim/stats", timeout=10).json()["requests"]
+    count: int = http_get(f"{server.url}/sim/stats", timeout=10).json()["requests"]
     return count
 
 

@@ -9,14 +9,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from tests.cli.harness import InProcessCli, in_process_cli  # noqa: F401
-from tests.integration.conftest import LLMX, Sim, profile_toml
+from tests.integration.conftest import LLMX, Sim, http_get, http_post, profile_toml
 
 
 def served(sim: Sim) -> int:
-    return int(httpx.get(f"{sim.url}/sim/stats", timeout=10).json()["requests"])
+    return int(http_get(f"{sim.url}/sim/stats", timeout=10).json()["requests"])
 
 
 def ask_json(cli: InProcessCli, *argv: str) -> dict[str, Any]:
@@ -107,10 +105,10 @@ def test_eight_processes_at_once_share_one_cache(cli: InProcessCli, sim: Sim) ->
 def test_provider_embedder_uses_the_embeddings_endpoint(cli: InProcessCli, sim: Sim) -> None:
     toml = profile_toml(sim.url) + '[profiles.local.cache]\nembedder = "provider"\n'
     cli.write_config(toml)
-    httpx.post(f"{sim.url}/sim/reset", timeout=10)
+    http_post(f"{sim.url}/sim/reset", timeout=10)
     ask_json(cli, "What is the capital city of France?")
     para = ask_json(cli, "what is the capital city of france")
-    stats = httpx.get(f"{sim.url}/sim/stats", timeout=10).json()
+    stats = http_get(f"{sim.url}/sim/stats", timeout=10).json()
     embed_calls = sum(n for path, n in stats["by_endpoint"].items() if "embeddings" in path)
     assert para["cached"] == "semantic", para
     assert embed_calls >= 2  # one per new prompt (vectors of known texts are cached)
@@ -120,9 +118,9 @@ def test_provider_embedder_uses_the_embeddings_endpoint(cli: InProcessCli, sim: 
 
 def test_a_one_shot_ask_never_refreshes_ahead(cli: InProcessCli, sim: Sim) -> None:
     cli.write_config(profile_toml(sim.url) + "[profiles.local.cache]\n"
-                     'refresh_ahead = 0.5\nttl = { default = "6s" }\n')
+                     'refresh_ahead = 0.5\nttl = { default = "3s" }\n')
     first = ask_json(cli, "a question asked twice")
-    time.sleep(3.3)  # past half of its 6 s life: due for a refresh in a long-running process
+    time.sleep(1.65)  # past half of its 3 s life: due for a refresh in a long-running process
     second = ask_json(cli, "a question asked twice")
     time.sleep(0.3)
     assert first["cached"] is False and second["cached"] == "exact"

@@ -6,10 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from tests.cli.harness import InProcessCli, in_process_cli  # noqa: F401
-from tests.integration.conftest import Sim, profile_toml
+from tests.integration.conftest import Sim, http_get, profile_toml
 
 
 def log_text(lines: int = 400) -> str:
@@ -19,7 +17,7 @@ def log_text(lines: int = 400) -> str:
 
 
 def served(sim: Sim) -> int:
-    return int(httpx.get(f"{sim.url}/sim/stats", timeout=10).json()["requests"])
+    return int(http_get(f"{sim.url}/sim/stats", timeout=10).json()["requests"])
 
 
 def records(cli: InProcessCli) -> list[dict[str, Any]]:

@@ -10,18 +10,18 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from llmx.errors import ExitCode
 from tests.cli.harness import InProcessCli, Result, in_process_cli  # noqa: F401
+from tests.integration.conftest import http_get
 from tests.integration.test_errors_cli import assert_clean_failure, free_port
 
 SimFactory = Callable[..., Any]
 
 
 def served(url: str) -> int:
-    return int(httpx.get(f"{url}/sim/stats", timeout=10).json()["requests"])
+    return int(http_get(f"{url}/sim/stats", timeout=10).json()["requests"])
 
 
 def chain_toml(profiles: Mapping[str, Mapping[str, object]], default: str = "main") -> str:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from tests.cli.harness import InProcessCli, in_process_cli  # noqa: F401
-from tests.integration.conftest import Sim, profile_toml
+from tests.integration.conftest import Sim, http_get, profile_toml
 
 
 def sim_requests(sim: Sim, fragment: str) -> int:
     """Requests whose last user message held ``fragment`` (among the recent ones)."""
-    recent = httpx.get(sim.url + "/sim/stats").json()["recent_prompts"]
+    recent = http_get(sim.url + "/sim/stats").json()["recent_prompts"]
     return sum(fragment in prompt for prompt in recent)
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from llmx.errors import ExitCode
-from tests.integration.conftest import LLMX, Cli, Sim, profile_toml, wait_for_requests
+from tests.integration.conftest import LLMX, Cli, Sim, http_post, profile_toml, wait_for_requests
 
 
 def default_sigint() -> None:
@@ -39,11 +39,9 @@ def test_ctrl_c_mid_stream_exits_130(cli: Cli, sim_factory: Callable[..., Sim]) 
 
 
 def direct_answer(sim: Sim, prompt: str, max_tokens: int) -> str:
-    import httpx
-
     body = {"model": "sim-1", "max_tokens": max_tokens,
             "messages": [{"role": "user", "content": prompt}]}
-    reply = httpx.post(f"{sim.url}/v1/chat/completions", json=body, timeout=30).json()
+    reply = http_post(f"{sim.url}/v1/chat/completions", json=body, timeout=30).json()
     return str(reply["choices"][0]["message"]["content"])
 
 

@@ -1,6 +1,8 @@
-"""A cache shared through a real redis-server: `llmx ask` processes with separate homes (as
-on separate machines) see each other's answers; a Redis that dies costs a warning, never an
-answer."""
+"""A cache shared through a real redis-server: `llmx` runs with separate homes (as on
+separate machines) see each other's answers; a Redis that dies costs a warning, never an
+answer. A run on its own is in-process (the CLI harness: each run opens its own store, so
+what it finds came through Redis); runs that overlap, or one that is killed, are real
+``python -m llmx`` processes."""
 
 from __future__ import annotations
 
@@ -11,24 +13,23 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from tests.cli.harness import Cli, private_home
-from tests.integration.conftest import LLMX, Sim, wait_for_requests
+from tests.cli.harness import Cli, InProcessCli, private_home
+from tests.integration.conftest import LLMX, Sim, http_get, wait_for_requests
 from tests.redis_kit import RedisServer, _redis_session, redis_server
 
 __all__ = ["_redis_session", "redis_server"]
 
 
 def served(sim: Sim) -> int:
-    return int(httpx.get(f"{sim.url}/sim/stats", timeout=10).json()["requests"])
+    return int(http_get(f"{sim.url}/sim/stats", timeout=10).json()["requests"])
 
 
-def machine(tmp_path: Path, name: str, sim: Sim, redis_url: str) -> Cli:
-    """A separate home (its own disk cache, records, gate file) using the shared Redis."""
+def machine(tmp_path: Path, name: str, sim: Sim, redis_url: str) -> InProcessCli:
+    """A separate home (its own disk cache, records, gate file) using the shared Redis;
+    ``run`` is in-process, ``start`` a process."""
     where = tmp_path / name
     where.mkdir()
-    cli = Cli(*private_home(where))
+    cli = InProcessCli(*private_home(where))
     cli.write_config(f'default_profile = "local"\n[profiles.local]\nprovider = "openai"\n'
                      f'model = "sim-1"\nbase_url = "{sim.url}/v1"\n'
                      f'[profiles.local.cache]\nbackend = "redis"\nredis_url = "{redis_url}"\n')
@@ -76,7 +77,7 @@ def test_a_dead_redis_costs_a_warning_not_the_answer(tmp_path: Path, sim: Sim,
 
 
 def test_backend_redis_without_a_url_is_refused(tmp_path: Path, sim: Sim) -> None:
-    cli = Cli(*private_home(tmp_path))
+    cli = InProcessCli(*private_home(tmp_path))
     cli.write_config(f'default_profile = "local"\n[profiles.local]\nprovider = "openai"\n'
                      f'model = "sim-1"\nbase_url = "{sim.url}/v1"\n'
                      '[profiles.local.cache]\nbackend = "redis"\n')

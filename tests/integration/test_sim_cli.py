@@ -6,10 +6,9 @@ import subprocess
 import threading
 import tomllib
 
-import httpx
 import pytest
 
-from tests.integration.conftest import LLMX, Cli, InProcessCli
+from tests.integration.conftest import LLMX, Cli, InProcessCli, http_post
 
 
 @pytest.fixture
@@ -55,7 +54,7 @@ def test_a_base_url_without_v1_gets_a_hint(cli: Cli) -> None:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
         body = {"model": "sim-1", "messages": [{"role": "user", "content": "hi"}]}
-        reply = httpx.post(f"{url}/chat/completions", json=body, timeout=10)
+        reply = http_post(f"{url}/chat/completions", json=body, timeout=10)
         assert reply.status_code == 404
         assert "did you mean /v1/chat/completions?" in reply.json()["error"]["message"]
         cli.write_config(f'default_profile = "p"\n[profiles.p]\nprovider = "openai"\n'

@@ -19,10 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.integration.conftest import Cli, InProcessCli, Sim, profile_toml
+from tests.integration.conftest import Cli, InProcessCli, Sim, http_get, profile_toml
 
 
 @pytest.fixture
@@ -66,7 +65,7 @@ def fill(directory: Path) -> None:
 
 
 def requests(sim: Sim) -> int:
-    return int(httpx.get(f"{sim.url}/sim/stats", timeout=10).json()["requests"])
+    return int(http_get(f"{sim.url}/sim/stats", timeout=10).json()["requests"])
 
 
 def state(cli: Cli) -> Path:

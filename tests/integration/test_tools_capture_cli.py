@@ -5,13 +5,13 @@ prints the calls with their parsed arguments."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from tests.cli.canned import serving
 from tests.cli.harness import InProcessCli
 
 CAPTURE = "openai_chat_stream_toolcalls"
@@ -38,13 +38,8 @@ def replay(shared_data: Path) -> Iterator[tuple[str, dict[str, object]]]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Replay)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield f"http://127.0.0.1:{server.server_address[1]}", request
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_tool_calls_of_a_recorded_stream_come_out_parsed(
