@@ -26,7 +26,9 @@ Loading, never a network call (the only files read are the shipped file and our 
   cache is written (0700 dir, 0600 file, atomic rename). A cache that cannot be created or
   written is skipped: counting still works, only slower.
 
-``tokenizer_for`` memoises the loaded encoding per process (per encoding and cache_dir).
+``tokenizer_for`` memoises the loaded encoding per process, per encoding: the ranks are the
+same whichever cache they came from (both are checked against the source's sha256), so a
+process that opens a second state directory does not parse the file again.
 Text is encoded as ordinary text: ``"<|endoftext|>"`` in a prompt is counted as the tokens
 it spells, never rejected, never turned into a special token.
 """
@@ -35,7 +37,6 @@ from __future__ import annotations
 
 import binascii
 import contextlib
-import functools
 import hashlib
 import importlib.util
 import marshal
@@ -157,9 +158,14 @@ def tokenizer_for(model: str, *, cache_dir: Path | None = None) -> Tokenizer:
     return Tokenizer(name, approximate, _memoised_encoding(name, cache_dir))
 
 
-@functools.lru_cache(maxsize=4)
+_LOADED: dict[str, Encoding] = {}
+
+
 def _memoised_encoding(name: str, cache_dir: Path | None) -> Encoding:
-    return load_encoding(name, cache_dir=cache_dir)
+    encoding = _LOADED.get(name)
+    if encoding is None:
+        encoding = _LOADED[name] = load_encoding(name, cache_dir=cache_dir)
+    return encoding
 
 
 def load_encoding(name: str, *, cache_dir: Path | None = None) -> Encoding:

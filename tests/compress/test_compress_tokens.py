@@ -358,6 +358,17 @@ def test_real_cache_round_trip(
     assert shipped_reads == ["cl100k_base", "cl100k_base"]
 
 
+
+def test_a_second_state_directory_in_one_process_reuses_the_loaded_encoding(
+    shipped_reads: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tokens, "_LOADED", {}, raising=False)
+    first = tokenizer_for("gpt-4", cache_dir=tmp_path / "home-a")
+    second = tokenizer_for("gpt-4", cache_dir=tmp_path / "home-b")
+    assert shipped_reads == ["cl100k_base"]
+    assert first.count("one encoding, two homes") == second.count("one encoding, two homes")
+
+
 # --- never a network call ------------------------------------------------------------------
 
 CHILD = """
