@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +20,25 @@ __all__ = ["Serve", "_sims", "redis_config", "serve_factory", "shared_serve", "s
 
 @dataclass
 class Serve:
-    url: str
+    """A started `llmx serve`. Its URL is read from its first line of stdout when a test
+    first needs it, so the proxies a test starts one after another start up in parallel."""
+
     proc: subprocess.Popen[str]
     env: dict[str, str]
-    log: list[str] = field(default_factory=list)
+    printed: str = ""
+    reading: threading.Lock = field(default_factory=threading.Lock)  # clients in threads
+
+    @property
+    def url(self) -> str:
+        with self.reading:
+            if not self.printed:
+                assert self.proc.stdout is not None
+                line = self.proc.stdout.readline().strip()
+                if not line.startswith("http://127.0.0.1:"):
+                    _, err = self.proc.communicate(timeout=30)
+                    raise RuntimeError(f"serve did not start: {line!r} {err}")
+                self.printed = line
+        return self.printed
 
     @property
     def v1(self) -> str:
@@ -43,7 +59,7 @@ class Serve:
 def start_serve(base: Path, upstream: Sim | None, *flags: str,
                 env: dict[str, str] | None = None, config: str | None = None) -> Serve:
     """`llmx serve --port 0` in its own home ``base``, with a config whose default profile
-    ``local`` is ``upstream`` (unless ``config`` is given); returns once it listens."""
+    ``local`` is ``upstream`` (unless ``config`` is given); started, not yet waited for."""
     base.mkdir(parents=True, exist_ok=True)
     _, environ = private_home(base)
     environ = {**environ, **(env or {})}
@@ -53,12 +69,7 @@ def start_serve(base: Path, upstream: Sim | None, *flags: str,
     proc = subprocess.Popen([*LLMX, "serve", "--port", "0", "--config", str(path), *flags],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=environ)
-    assert proc.stdout is not None
-    url = proc.stdout.readline().strip()
-    if not url.startswith("http://127.0.0.1:"):
-        _, err = proc.communicate(timeout=30)
-        raise RuntimeError(f"serve did not start: {url!r} {err}")
-    return Serve(url, proc, environ)
+    return Serve(proc, environ)
 
 
 @pytest.fixture

@@ -166,7 +166,7 @@ def test_an_unreachable_provider_is_a_502(tmp_path: Path, serve_factory: Factory
 
 def test_shutdown_lets_an_answer_in_flight_finish(sim_factory: Callable[..., Sim],
                                                  serve_factory: Factory) -> None:
-    slow = sim_factory("--ttft-ms", "300", "--tokens-per-s", "40")
+    slow = sim_factory("--ttft-ms", "300", "--tokens-per-s", "100")
     server = serve_factory(slow)
     with httpx.stream("POST", server.v1 + "/chat/completions", timeout=30,
                       json={"stream": True, "model": "local",
