@@ -68,6 +68,7 @@ class BenchOptions:
     price: PriceTable = field(default_factory=PriceTable)
     seed: int = 7
     profile: Profile | None = None  # a real provider instead of the embedded simulator
+    pairs: int | None = None  # test-only: requests per side in the simple and TTFT pairs
 
     @property
     def max_tokens(self) -> int:
@@ -76,7 +77,10 @@ class BenchOptions:
     @property
     def samples(self) -> int:
         """Requests per side in each latency pair (simple, TTFT): enough that the p95 of
-        nearest rank is not the largest one (20: the 19th of 20)."""
+        nearest rank is not the largest one (20: the 19th of 20). ``pairs`` overrides it
+        (the tests' second, slow-model run; neither the CLI nor the defaults set it)."""
+        if self.pairs is not None:
+            return self.pairs
         return 20 if self.quick else 40
 
     @property

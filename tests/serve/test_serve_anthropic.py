@@ -23,8 +23,8 @@ def _requests(sim: Sim) -> int:
     return int(httpx.get(f"{sim.url}/sim/stats", timeout=10).json()["requests"])
 
 
-def test_a_message_then_the_same_one_from_the_cache(sim: Sim, serve_factory: Factory) -> None:
-    client = _client(serve_factory(sim))
+def test_a_message_then_the_same_one_from_the_cache(sim: Sim, shared_serve: Serve) -> None:
+    client = _client(shared_serve)
     ask = {"model": "local", "max_tokens": 64, "system": "answer in one line",
            "messages": [{"role": "user", "content": "what is a write-ahead log?"}]}
     first = client.messages.with_raw_response.create(**ask)  # type: ignore[call-overload]
@@ -40,8 +40,8 @@ def test_a_message_then_the_same_one_from_the_cache(sim: Sim, serve_factory: Fac
 
 
 def test_a_streamed_message_and_the_openai_route_share_the_cache(
-        sim: Sim, serve_factory: Factory) -> None:
-    server = serve_factory(sim)
+        sim: Sim, shared_serve: Serve) -> None:
+    server = shared_serve
     with _client(server).messages.stream(
             model="local", max_tokens=64,
             messages=[{"role": "user", "content": "explain backpressure"}]) as stream:
@@ -87,9 +87,9 @@ def test_keys_and_errors_have_the_messages_api_shape(sim: Sim, serve_factory: Fa
     ({"max_tokens": 8, "system": 5, "messages": [{"role": "user", "content": "hi"}]},
      "`system` must be"),
 ])
-def test_bad_messages_requests_reach_nobody(sim: Sim, serve_factory: Factory,
+def test_bad_messages_requests_reach_nobody(sim: Sim, shared_serve: Serve,
                                             body: dict[str, object], says: str) -> None:
-    server = serve_factory(sim)
+    server = shared_serve
     response = httpx.post(server.url + "/v1/messages", json=body, timeout=10)
     assert response.status_code == 400 and says in response.json()["error"]["message"]
     assert _requests(sim) == 0

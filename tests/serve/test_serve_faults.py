@@ -68,7 +68,7 @@ def test_waiters_recover_when_the_lease_holder_is_killed(
         a.proc.wait(timeout=10)
         leases = redis_server.command("KEYS", "llmx:l:*").split()
         assert len(leases) == 1  # killed: nothing released it
-        redis_server.command("PEXPIRE", leases[0], "1500")  # sooner than LEASE_MS, for the test
+        redis_server.command("PEXPIRE", leases[0], "200")  # sooner than LEASE_MS, for the test
         answers = [waiter.result(timeout=60) for waiter in waiters]
         assert lost.exception(timeout=60) is not None  # A's own client lost its connection
     texts = {text for text, _, _ in answers}
@@ -82,7 +82,7 @@ def test_redis_stopped_mid_stream_costs_one_warning_and_no_answer(
         redis_server: RedisServer) -> None:
     """A stream is in flight when Redis goes away: it is delivered whole, and so is every
     answer after it (a new question from the provider); the proxy warns once."""
-    slow = sim_factory("--ttft-ms", "300", "--tokens-per-s", "40")
+    slow = sim_factory("--ttft-ms", "300", "--tokens-per-s", "100")  # 64 tokens: 0.94 s each
     server = serve_factory(slow, config=redis_config(slow, redis_server.url))
     assert _ask(server, "a question answered while redis is up")[1:] == ("stop", "miss")
     with ThreadPoolExecutor(1) as pool:
@@ -90,6 +90,7 @@ def test_redis_stopped_mid_stream_costs_one_warning_and_no_answer(
                                 stream=True)
         wait_for_requests(slow, 2)
         redis_server.stop()
+        assert not streaming.done()  # Redis went away while the stream was in flight
         text, finish, tier = streaming.result(timeout=60)
     assert text and finish == "stop" and tier == "miss"
     after = [_ask(server, "a new question once redis is gone"),

@@ -28,8 +28,8 @@ def _requests(sim: Sim) -> int:
 
 
 def test_a_repeated_question_is_answered_from_the_cache(sim: Sim,
-                                                         serve_factory: Factory) -> None:
-    server = serve_factory(sim)
+                                                         shared_serve: Serve) -> None:
+    server = shared_serve
     client = _client(server)
     messages = [{"role": "user", "content": "what is a bloom filter?"}]
     first = client.chat.completions.with_raw_response.create(model="local",
@@ -45,8 +45,8 @@ def test_a_repeated_question_is_answered_from_the_cache(sim: Sim,
     assert _requests(sim) == 1
 
 
-def test_a_stream_arrives_in_pieces_with_usage(sim: Sim, serve_factory: Factory) -> None:
-    server = serve_factory(sim)
+def test_a_stream_arrives_in_pieces_with_usage(sim: Sim, shared_serve: Serve) -> None:
+    server = shared_serve
     client = _client(server)
     stream = client.chat.completions.create(
         model="sim-1", stream=True, stream_options={"include_usage": True},
@@ -131,17 +131,17 @@ def test_keys_are_required_when_configured(sim: Sim, serve_factory: Factory) -> 
     ({"messages": [{"role": "user", "content": [{"type": "image_url"}]}]}, "only text parts"),
     ({"messages": [{"role": "user", "content": "hi"}], "max_tokens": 0}, "`max_tokens`"),
 ])
-def test_a_bad_request_gets_400_and_reaches_nobody(sim: Sim, serve_factory: Factory,
+def test_a_bad_request_gets_400_and_reaches_nobody(sim: Sim, shared_serve: Serve,
                                                    body: dict[str, object], says: str) -> None:
-    server = serve_factory(sim)
+    server = shared_serve
     response = httpx.post(server.v1 + "/chat/completions", json=body, timeout=10)
     assert response.status_code == 400
     assert says in response.json()["error"]["message"]
     assert _requests(sim) == 0
 
 
-def test_not_json_and_unknown_routes(sim: Sim, serve_factory: Factory) -> None:
-    server = serve_factory(sim)
+def test_not_json_and_unknown_routes(sim: Sim, shared_serve: Serve) -> None:
+    server = shared_serve
     raw = httpx.post(server.v1 + "/chat/completions", content=b"{nope", timeout=10)
     assert raw.status_code == 400
     assert httpx.get(server.v1 + "/nothing", timeout=10).status_code == 404
@@ -166,7 +166,7 @@ def test_an_unreachable_provider_is_a_502(tmp_path: Path, serve_factory: Factory
 
 def test_shutdown_lets_an_answer_in_flight_finish(sim_factory: Callable[..., Sim],
                                                  serve_factory: Factory) -> None:
-    slow = sim_factory("--ttft-ms", "300", "--tokens-per-s", "40")
+    slow = sim_factory("--ttft-ms", "300", "--tokens-per-s", "100")
     server = serve_factory(slow)
     with httpx.stream("POST", server.v1 + "/chat/completions", timeout=30,
                       json={"stream": True, "model": "local",
@@ -205,8 +205,8 @@ def test_an_unset_key_variable_and_a_taken_port_are_refused(tmp_path: Path) -> N
     assert busy.stdout == ""
 
 
-def test_embeddings_in_both_encodings(sim: Sim, serve_factory: Factory) -> None:
-    server = serve_factory(sim)
+def test_embeddings_in_both_encodings(sim: Sim, shared_serve: Serve) -> None:
+    server = shared_serve
     got = _client(server).embeddings.create(model="local", input=["one text", "another"])
     assert [item.index for item in got.data] == [0, 1]  # the SDK asked for base64
     assert len(got.data[0].embedding) > 8

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import anthropic
@@ -12,8 +11,6 @@ import openai
 
 from tests.integration.conftest import Sim
 from tests.serve.conftest import Serve
-
-Factory = Callable[..., Serve]
 
 WEATHER: dict[str, Any] = {
     "type": "function",
@@ -26,8 +23,8 @@ def _requests(sim: Sim) -> int:
     return int(httpx.get(f"{sim.url}/sim/stats", timeout=10).json()["requests"])
 
 
-def test_tool_calls_come_back_whole_and_are_cached(sim: Sim, serve_factory: Factory) -> None:
-    client = openai.OpenAI(base_url=serve_factory(sim).v1, api_key="x", max_retries=0)
+def test_tool_calls_come_back_whole_and_are_cached(sim: Sim, shared_serve: Serve) -> None:
+    client = openai.OpenAI(base_url=shared_serve.v1, api_key="x", max_retries=0)
     ask: dict[str, Any] = {"model": "local", "tools": [WEATHER], "tool_choice": "required",
                            "messages": [{"role": "user", "content": "weather in Paris?"}]}
     first = client.chat.completions.with_raw_response.create(**ask)
@@ -42,8 +39,8 @@ def test_tool_calls_come_back_whole_and_are_cached(sim: Sim, serve_factory: Fact
     assert _requests(sim) == 1
 
 
-def test_streamed_tool_calls_assemble(sim: Sim, serve_factory: Factory) -> None:
-    client = openai.OpenAI(base_url=serve_factory(sim).v1, api_key="x", max_retries=0)
+def test_streamed_tool_calls_assemble(sim: Sim, shared_serve: Serve) -> None:
+    client = openai.OpenAI(base_url=shared_serve.v1, api_key="x", max_retries=0)
     names, arguments, finish = [], "", None
     ask: dict[str, Any] = {"model": "local", "stream": True, "tools": [WEATHER],
                            "messages": [{"role": "user", "content": "weather in Oslo?"}]}
@@ -59,8 +56,8 @@ def test_streamed_tool_calls_assemble(sim: Sim, serve_factory: Factory) -> None:
     assert "city" in json.loads(arguments)
 
 
-def test_a_json_schema_answer_follows_it(sim: Sim, serve_factory: Factory) -> None:
-    client = openai.OpenAI(base_url=serve_factory(sim).v1, api_key="x", max_retries=0)
+def test_a_json_schema_answer_follows_it(sim: Sim, shared_serve: Serve) -> None:
+    client = openai.OpenAI(base_url=shared_serve.v1, api_key="x", max_retries=0)
     schema = {"type": "object", "properties": {"capital": {"type": "string"},
                                                "population": {"type": "integer"}},
               "required": ["capital", "population"], "additionalProperties": False}
@@ -72,8 +69,8 @@ def test_a_json_schema_answer_follows_it(sim: Sim, serve_factory: Factory) -> No
     assert isinstance(value["capital"], str) and isinstance(value["population"], int)
 
 
-def test_anthropic_tool_use_blocks(sim: Sim, serve_factory: Factory) -> None:
-    client = anthropic.Anthropic(base_url=serve_factory(sim).url, api_key="x", max_retries=0)
+def test_anthropic_tool_use_blocks(sim: Sim, shared_serve: Serve) -> None:
+    client = anthropic.Anthropic(base_url=shared_serve.url, api_key="x", max_retries=0)
     tool = {"name": "get_weather", "description": "The weather in a city",
             "input_schema": WEATHER["function"]["parameters"]}
     ask: dict[str, Any] = {"model": "local", "max_tokens": 64, "tools": [tool],
