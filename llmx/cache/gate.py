@@ -18,10 +18,14 @@ norm, so an entry sharing only it could reach the gate), then the pair lists of 
 terms, shortest first. Every entry that shares two common terms with the query is in a
 pair list or an early chunk, so the query's cost has a ceiling however large the store
 grows without skipping the common words (only a query whose single common word must carry
-the match, or whose lists pass the budget, loses recall by it). It ranks the entries met by
-the share of the query they cover (a pair list counts both terms' shares), and scores the
-best ``max(8 * limit, 40)`` exactly from their stored rows (the log's vector bytes, packed
-sparse). A query none of whose terms is indexed costs one indexed SELECT: "no entry can
+the match, or whose lists pass the budget, loses recall by it). Each posting carries a
+level (format 5): how much of its entry the term (a pair: both terms) carries. It ranks
+the entries met by a bound of their cosine, the query's share on the words they share
+with it weighed by those words' levels in the entry (``gate_query.best``: of many entries
+holding the same common words, those that are mostly those words come first), leaves out
+those whose cover, plus the share of the lists not read whole, is under ``0.7 * gate**2``
+(they cannot reach the gate), and scores the best ``max(8 * limit, 40)`` exactly from
+their stored rows (the log's vector bytes, packed sparse). A query none of whose terms is indexed costs one indexed SELECT: "no entry can
 reach the gate" is answered without reading any entry. Candidates may miss an entry that
 reaches the gate only through n-grams shared across different words or hash collisions (the
 benchmarks ``benchmarks/cache_gate_index.py`` and ``benchmarks/index_scale.py`` measure
@@ -66,7 +70,7 @@ from llmx.cache.gate_query import best as _best
 from llmx.cache.gate_query import lists_to_read, pair_id
 from llmx.cache.veto import words
 
-FORMAT: Final = 4
+FORMAT: Final = 5
 _SCHEMA: Final = (
     "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS entries (id INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL,"
@@ -75,6 +79,8 @@ _SCHEMA: Final = (
 )
 _MIN_RESCORED: Final = 40
 _RESCORE_FACTOR: Final = 8
+_FLOOR_MARGIN: Final = 0.7  # of gate**2: the cover an entry needs to be scored (shares
+# are estimates: hash collisions and the bigrams they count once per word)
 _WORDS_KEPT: Final = 1024  # texts whose words are kept between a look-up and its store
 _CHARS_KEPT: Final = 1_000_000  # and their length at most (long prompts: fewer of them)
 READ_BUDGET: Final = 32_768  # posting ids one query reads at most (after its rarest list)
@@ -177,8 +183,11 @@ class LexicalGate:
         if not present:
             return []
         parts: dict[int, tuple[int, int]] = {}
-        lists = lists_to_read(db, present, ids, gate * gate, self.budget, parts)
-        best = _best(lists, ids, max(_MIN_RESCORED, _RESCORE_FACTOR * limit), parts)
+        needed = gate * gate
+        lists, levels, unread = lists_to_read(db, present, ids, needed, self.budget, parts)
+        floor = _FLOOR_MARGIN * needed - unread  # an entry under it cannot reach the gate
+        best = _best(lists, ids, max(_MIN_RESCORED, _RESCORE_FACTOR * limit), parts, floor,
+                     levels)
         if not best:
             return []
         marks = ",".join("?" * len(best))
@@ -286,7 +295,7 @@ class LexicalGate:
             _reset(db)
             seq = 0
         last = (seq, str(_meta(db, "key", "")) if seq else "")
-        batch: dict[int, list[int]] = {}
+        batch: _Batch = ({}, {})
         tails = postings.Tails(db)
         done = 0
         for number, key, scope, blob in self._rows_after(seq, head):
@@ -297,7 +306,7 @@ class LexicalGate:
             found = self._entry(key, scope, blob)
             if found is not None:
                 _insert(db, (number, key, scope, found[0]), found[1], (batch, tails))
-        postings.add(db, batch)
+        postings.add(db, *batch)
         if done < CATCH_UP_ROWS and last[0] < head:  # the log's head row is gone (a clear
             # keeps the counters)
             last = (head, "")
@@ -354,29 +363,41 @@ def _meta(db: sqlite3.Connection, name: str, default: int | str) -> int | str:
     return default if row is None else row[0]
 
 
+_Batch = tuple[dict[int, list[int]], dict[int, list[int]]]  # term -> ids, their levels
+
+
 def _insert(db: sqlite3.Connection, entry: tuple[int, str, str, str], row: bytes,
-            pending: tuple[dict[int, list[int]], postings.Tails]) -> None:
+            pending: tuple[_Batch, postings.Tails]) -> None:
     """Index one ``(id, key, scope, prompt)`` with its packed lexical row, its ids queued
-    in the batch (``term -> ids``), with a pair id for each two of its terms that land past
-    their lists' early chunks; a key indexed before loses its old row."""
+    in the batch (``term -> ids`` and their levels: the entry's share on the term), with
+    a pair id for each two of its terms that land past their lists' early chunks (its
+    level: the two shares' sum); a key indexed before loses its old row."""
     number, key, scope, text = entry
-    batch, tails = pending
+    (batch, levels), tails = pending
     old = db.execute("SELECT id, terms FROM entries WHERE key = ?", (key,)).fetchone()
     if old is not None:
-        postings.add(db, batch)  # the old row's ids may still be in the batch
+        postings.add(db, batch, levels)  # the old row's ids may still be in the batch
         batch.clear()
+        levels.clear()
         db.execute("DELETE FROM entries WHERE id = ?", (old[0],))
         gone = _unpacked(old[1])
         postings.remove(db, gone, old[0])
         tails.forget(gone)
-    ids = sorted({term_id(scope, stem) for stem in terms(text)})
+    shares: dict[int, float] = {}
+    for stem, share in terms(text).items():
+        term = term_id(scope, stem)
+        shares[term] = shares.get(term, 0.0) + share
+    ids = sorted(shares)
     late = [term for term in ids if tails.land(term) >= postings.EARLY]
-    ids += [pair_id(first, second) for i, first in enumerate(late) for second in late[i + 1 :]]
-    blob = b"".join(term.to_bytes(8, "little") for term in ids)
+    for i, first in enumerate(late):
+        for second in late[i + 1 :]:
+            shares[pair_id(first, second)] = shares[first] + shares[second]
+    blob = b"".join(term.to_bytes(8, "little") for term in shares)
     db.execute("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?)",
                (number, key, scope, text, blob, row))
-    for term in ids:
+    for term, share in shares.items():
         batch.setdefault(term, []).append(number)
+        levels.setdefault(term, []).append(postings.level(share))
 
 
 def _unpacked(blob: bytes) -> list[int]:
