@@ -20,13 +20,15 @@ pair list or an early chunk, so the query's cost has a ceiling however large the
 grows without skipping the common words (only a query whose single common word must carry
 the match, or whose lists pass the budget, loses recall by it). Each posting carries a
 level (format 5): how much of its entry the term (a pair: both terms) carries. It ranks
-the entries met by a bound of their cosine, the query's share on the words they share
+the entries met by an estimate of their cosine, the query's share on the words they share
 with it weighed by those words' levels in the entry (``gate_query.best``: of many entries
 holding the same common words, those that are mostly those words come first), leaves out
 those whose cover, plus the share of the lists not read whole, is under ``0.7 * gate**2``
-(they cannot reach the gate), and scores the best ``max(8 * limit, 40)`` exactly from
-their stored rows (the log's vector bytes, packed sparse). A query none of whose terms is indexed costs one indexed SELECT: "no entry can
-reach the gate" is answered without reading any entry. Candidates may miss an entry that
+(they cannot reach the gate but through n-grams of other words: margin measured on
+GPTCache's pairs), and scores the best ``max(8 * limit, 40)`` exactly from their stored
+rows (the log's vector bytes, packed sparse). A query none of whose terms is indexed
+costs one indexed SELECT: "no entry can reach the gate" is answered without reading any
+entry. Candidates may miss an entry that
 reaches the gate only through n-grams shared across different words or hash collisions (the
 benchmarks ``benchmarks/cache_gate_index.py`` and ``benchmarks/index_scale.py`` measure
 recall against brute force); they never hold an entry under the gate.

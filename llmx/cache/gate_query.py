@@ -73,7 +73,8 @@ def best(lists: list[tuple[int, array[int]]], ids: dict[int, float], count: int,
          parts: dict[int, tuple[int, int]] | None = None, floor: float = 0.0,
          levels: dict[int, bytes] | None = None) -> list[int]:
     """The ``count`` entries of ``lists`` most likely to be nearest the query: ranked by
-    an upper bound of their cosine, ``min(sqrt(cover), sum of sqrt(share) * level)``.
+    an estimate of their cosine, ``min(sqrt(cover), sum of sqrt(share) * level)`` (not a
+    bound: n-grams shared across different words add to a cosine too).
     An entry's cover is the sum of ``ids[term]`` over the distinct query terms of the
     lists holding it (a list in ``parts`` stands for two terms: a pair list; a term met
     in several lists counts once); a list's ``levels`` (``gate_postings.level``) say how
@@ -91,14 +92,14 @@ def best(lists: list[tuple[int, array[int]]], ids: dict[int, float], count: int,
     cover, several = _met(ordered, masks)
     weight = {1 << index: ids[term] for term, index in bit.items()}
     shares: dict[int, float] = {}
-    bound = {entry: math.sqrt(_share(cover[entry], weight, shares)) for entry in several
-             if _share(cover[entry], weight, shares) >= floor}
+    estimate = {entry: math.sqrt(_share(cover[entry], weight, shares)) for entry in several
+                if _share(cover[entry], weight, shares) >= floor}
     if levels:  # the entries of largest cover, re-ranked by their levels (the rest are
         # not among the best by cover either)
-        bound = {entry: min(root, _levelled((entry, cover[entry]), ordered, masks, levels,
-                                            (weight, shares)))
-                 for entry, root in heapq.nlargest(_LEVELLED * count, bound.items(),
-                                                   key=lambda item: item[1])}
+        estimate = {entry: min(root, _levelled((entry, cover[entry]), ordered, masks,
+                                               levels, (weight, shares)))
+                    for entry, root in heapq.nlargest(_LEVELLED * count, estimate.items(),
+                                                      key=lambda item: item[1])}
     for term, entries in ordered:
         share = _share(masks[term], weight, shares)
         if share < floor:
@@ -106,8 +107,8 @@ def best(lists: list[tuple[int, array[int]]], ids: dict[int, float], count: int,
         root = math.sqrt(share) / postings.LEVELS
         steps = levels.get(term) if levels else None
         for entry, step in _highest(entries, steps, count, several):
-            bound[entry] = root * step
-    return heapq.nlargest(count, bound, key=bound.__getitem__)
+            estimate[entry] = root * step
+    return heapq.nlargest(count, estimate, key=estimate.__getitem__)
 
 
 _LEVELLED: Final = 3  # of ``count``: the entries met in several lists whose levels are read
