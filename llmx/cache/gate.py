@@ -85,7 +85,7 @@ _FLOOR_MARGIN: Final = 0.7  # of gate**2: the cover an entry needs to be scored 
 # are estimates: hash collisions and the bigrams they count once per word)
 _WORDS_KEPT: Final = 1024  # texts whose words are kept between a look-up and its store
 _CHARS_KEPT: Final = 1_000_000  # and their length at most (long prompts: fewer of them)
-READ_BUDGET: Final = 32_768  # posting ids one query reads at most (after its rarest list)
+READ_BUDGET: Final = 8_192  # posting ids one query reads at most (after its rarest list)
 CATCH_UP_ROWS: Final = 512  # log rows one query indexes at most (a large old log: over many)
 
 Prompt = Callable[[str, str], str | None]  # (key, scope) -> the entry's prompt, None if gone

@@ -111,7 +111,7 @@ def best(lists: list[tuple[int, array[int]]], ids: dict[int, float], count: int,
     return heapq.nlargest(count, estimate, key=estimate.__getitem__)
 
 
-_LEVELLED: Final = 3  # of ``count``: the entries met in several lists whose levels are read
+_LEVELLED: Final = 4  # of ``count``: the entries met in several lists whose levels are read
 
 
 def _met(ordered: list[tuple[int, array[int]]], masks: dict[int, int]
