@@ -51,7 +51,6 @@ fsync); a damaged file is deleted and rebuilt. Nothing is opened until the first
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -59,6 +58,7 @@ from typing import Final, Protocol
 
 from llmx.cache import gate_postings as postings
 from llmx.cache.candidates import Candidate
+from llmx.cache.gate_entries import Batch, insert, term_id
 from llmx.cache.gate_features import (
     LexicalRows,
     Sparse,
@@ -69,7 +69,7 @@ from llmx.cache.gate_features import (
     terms,
 )
 from llmx.cache.gate_query import best as _best
-from llmx.cache.gate_query import lists_to_read, pair_id
+from llmx.cache.gate_query import lists_to_read
 from llmx.cache.veto import words
 
 FORMAT: Final = 5
@@ -97,13 +97,6 @@ class GateLog(Protocol):
     def vectors_since(self, embedder: str, seq: int) -> Iterable[tuple[int, str, str, bytes]]: ...
 
     def vector_seq(self, embedder: str) -> int: ...
-
-
-def term_id(scope: str, stem: str) -> int:
-    """A term's 63-bit id, per scope (so a posting list never mixes scopes)."""
-    digest = hashlib.blake2b(f"{scope}\x00{stem}".encode("utf-8", "surrogatepass"),
-                             digest_size=8).digest()
-    return int.from_bytes(digest, "little") >> 1
 
 
 class LexicalGate:
@@ -164,22 +157,29 @@ class LexicalGate:
         shares = terms(prompt, tokens)
         ids = {term_id(scope, stem): share for stem, share in shares.items()}
         try:
-            found = (self._from_index(ids, gate, limit)
-                     + self._from_pending(scope, ids, gate * gate))
+            found = self._from_index(ids, gate, limit)
+            pending = self._from_pending(scope, ids, gate * gate)
+            if not found and not pending:
+                return []
+            query = dense(self.row(prompt), self._rows.dims)
+            passed = {number: packed_dot(query, packed) for number, packed in found}
+            passed = {number: cosine for number, cosine in passed.items() if cosine >= gate}
+            held = self._prompts(list(passed)) if passed else []
         except (sqlite3.Error, OSError) as exc:
             raise _unavailable(exc) from exc
-        if not found:
-            return []
-        query = dense(self.row(prompt), self._rows.dims)
         scored: dict[str, Candidate] = {}
-        for key, stored, packed in found:
+        for key, stored, packed in pending:
             cosine = packed_dot(query, packed)
-            if cosine >= gate and key not in scored:
+            if cosine >= gate:
                 scored[key] = Candidate(key, stored, min(cosine, 1.0))
+        for number, key, stored in held:
+            if key not in scored:
+                scored[key] = Candidate(key, stored, min(passed[number], 1.0))
         return sorted(scored.values(), key=lambda c: (-c.lexical, c.key))[:limit]
 
     def _from_index(self, ids: dict[int, float], gate: float,
-                    limit: int) -> list[tuple[str, str, bytes]]:
+                    limit: int) -> list[tuple[int, bytes]]:
+        """``(id, packed row)`` of the indexed entries worth scoring exactly."""
         db = self._current()
         present = postings.frequencies(db, ids)
         if not present:
@@ -193,8 +193,16 @@ class LexicalGate:
         if not best:
             return []
         marks = ",".join("?" * len(best))
-        rows = db.execute(f"SELECT key, prompt, row FROM entries WHERE id IN ({marks})", best)
-        return [(key, text, row) for key, text, row in rows]
+        rows = db.execute(f"SELECT id, row FROM entries WHERE id IN ({marks})", best)
+        return [(number, row) for number, row in rows]
+
+    def _prompts(self, numbers: list[int]) -> list[tuple[int, str, str]]:
+        """``(id, key, prompt)`` of indexed entries (read only for those that passed), from
+        the file as the query's ``_from_index`` left it (no second catch-up)."""
+        marks = ",".join("?" * len(numbers))
+        db = self._db if self._db is not None else self._current()
+        return db.execute(
+            f"SELECT id, key, prompt FROM entries WHERE id IN ({marks})", numbers).fetchall()
 
     def _from_pending(self, scope: str, ids: dict[int, float], needed: float
                       ) -> list[tuple[str, str, bytes]]:
@@ -297,7 +305,7 @@ class LexicalGate:
             _reset(db)
             seq = 0
         last = (seq, str(_meta(db, "key", "")) if seq else "")
-        batch: _Batch = ({}, {})
+        batch: Batch = ({}, {})
         tails = postings.Tails(db)
         done = 0
         for number, key, scope, blob in self._rows_after(seq, head):
@@ -307,7 +315,7 @@ class LexicalGate:
             last = (number, key)
             found = self._entry(key, scope, blob)
             if found is not None:
-                _insert(db, (number, key, scope, found[0]), found[1], (batch, tails))
+                insert(db, (number, key, scope, found[0]), found[1], (batch, tails))
         postings.add(db, *batch)
         if done < CATCH_UP_ROWS and last[0] < head:  # the log's head row is gone (a clear
             # keeps the counters)
@@ -363,44 +371,3 @@ def _reset(db: sqlite3.Connection) -> None:
 def _meta(db: sqlite3.Connection, name: str, default: int | str) -> int | str:
     row = db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
     return default if row is None else row[0]
-
-
-_Batch = tuple[dict[int, list[int]], dict[int, list[int]]]  # term -> ids, their levels
-
-
-def _insert(db: sqlite3.Connection, entry: tuple[int, str, str, str], row: bytes,
-            pending: tuple[_Batch, postings.Tails]) -> None:
-    """Index one ``(id, key, scope, prompt)`` with its packed lexical row, its ids queued
-    in the batch (``term -> ids`` and their levels: the entry's share on the term), with
-    a pair id for each two of its terms that land past their lists' early chunks (its
-    level: the two shares' sum); a key indexed before loses its old row."""
-    number, key, scope, text = entry
-    (batch, levels), tails = pending
-    old = db.execute("SELECT id, terms FROM entries WHERE key = ?", (key,)).fetchone()
-    if old is not None:
-        postings.add(db, batch, levels)  # the old row's ids may still be in the batch
-        batch.clear()
-        levels.clear()
-        db.execute("DELETE FROM entries WHERE id = ?", (old[0],))
-        gone = _unpacked(old[1])
-        postings.remove(db, gone, old[0])
-        tails.forget(gone)
-    shares: dict[int, float] = {}
-    for stem, share in terms(text).items():
-        term = term_id(scope, stem)
-        shares[term] = shares.get(term, 0.0) + share
-    ids = sorted(shares)
-    late = [term for term in ids if tails.land(term) >= postings.EARLY]
-    for i, first in enumerate(late):
-        for second in late[i + 1 :]:
-            shares[pair_id(first, second)] = shares[first] + shares[second]
-    blob = b"".join(term.to_bytes(8, "little") for term in shares)
-    db.execute("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?)",
-               (number, key, scope, text, blob, row))
-    for term, share in shares.items():
-        batch.setdefault(term, []).append(number)
-        levels.setdefault(term, []).append(postings.level(share))
-
-
-def _unpacked(blob: bytes) -> list[int]:
-    return [int.from_bytes(blob[i : i + 8], "little") for i in range(0, len(blob), 8)]

@@ -92,26 +92,51 @@ def best(lists: list[tuple[int, array[int]]], ids: dict[int, float], count: int,
     cover, several = _met(ordered, masks)
     weight = {1 << index: ids[term] for term, index in bit.items()}
     shares: dict[int, float] = {}
-    estimate = {entry: math.sqrt(_share(cover[entry], weight, shares)) for entry in several
-                if _share(cover[entry], weight, shares) >= floor}
-    if levels:  # the entries of largest cover, re-ranked by their levels (the rest are
-        # not among the best by cover either)
-        estimate = {entry: min(root, _levelled((entry, cover[entry]), ordered, masks,
-                                               levels, (weight, shares)))
-                    for entry, root in heapq.nlargest(_LEVELLED * count, estimate.items(),
-                                                      key=lambda item: item[1])}
-    for term, entries in ordered:
-        share = _share(masks[term], weight, shares)
-        if share < floor:
-            continue
-        root = math.sqrt(share) / postings.LEVELS
+    roots = {entry: math.sqrt(share) for entry in several
+             if (share := _share(cover[entry], weight, shares)) >= floor}
+    top: list[float] = []  # the ``count`` highest estimates so far (a min-heap)
+    estimate: dict[int, float] = {}
+    # with levels, the entries of largest cover re-ranked by them (an estimate is at most
+    # the root of the cover: once the next root cannot beat the best ``count``, stop)
+    for entry, root in (heapq.nlargest(_LEVELLED * count, roots.items(), key=_second)
+                        if levels else roots.items()):
+        if levels:
+            if len(top) == count and root <= top[0]:
+                break
+            root = min(root, _levelled((entry, cover[entry]), ordered, masks, levels,
+                                       (weight, shares)))
+        estimate[entry] = _kept(top, root, count)
+    ranked = sorted(((_share(masks[term], weight, shares), term, entries)
+                     for term, entries in ordered), key=_first, reverse=True)
+    for share, term, entries in ranked:  # highest share first: stop when none can beat
+        root = math.sqrt(share)
+        if share < floor or (len(top) == count and root <= top[0]):
+            break
+        least = int(top[0] / root * postings.LEVELS) + 1 if len(top) == count else 1
         steps = levels.get(term) if levels else None
-        for entry, step in _highest(entries, steps, count, several):
-            estimate[entry] = root * step
+        for entry, step in _highest(entries, steps, (count, least), several):
+            estimate[entry] = _kept(top, root * step / postings.LEVELS, count)
     return heapq.nlargest(count, estimate, key=estimate.__getitem__)
 
 
-_LEVELLED: Final = 4  # of ``count``: the entries met in several lists whose levels are read
+def _kept(top: list[float], value: float, count: int) -> float:
+    """Keep ``value`` in ``top`` if it is among the ``count`` highest; return it."""
+    if len(top) < count:
+        heapq.heappush(top, value)
+    elif value > top[0]:
+        heapq.heapreplace(top, value)
+    return value
+
+
+def _first(item: tuple[float, int, array[int]]) -> float:
+    return item[0]
+
+
+def _second(item: tuple[int, float]) -> float:
+    return item[1]
+
+
+_LEVELLED: Final = 2  # of ``count``: the entries met in several lists whose levels are read
 
 
 def _met(ordered: list[tuple[int, array[int]]], masks: dict[int, int]
@@ -159,28 +184,41 @@ def _levelled(met: tuple[int, int], ordered: list[tuple[int, array[int]]],
     return total
 
 
-def _highest(entries: array[int], steps: bytes | None, count: int,
+def _highest(entries: array[int], steps: bytes | None, wanted: tuple[int, int],
              skip: set[int]) -> list[tuple[int, int]]:
     """``(entry, level)`` of the ``count`` entries of a list not in ``skip`` with the
-    highest levels (the first ones on ties; no levels: the first ones, at ``LEVELS``). A
-    level's ids are found by ``bytes.find`` (a C scan), from the highest level down."""
+    highest levels, none under ``least`` (``wanted``; the first ones on ties; no levels:
+    the first ones, at ``LEVELS``). A level's ids are found by ``bytes.find`` (a C scan),
+    from the highest level down, the levels of a band the list does not hold skipped at
+    once."""
+    count, least = wanted
     out: list[tuple[int, int]] = []
     if steps is None or len(entries) <= count:
         for at, entry in enumerate(entries):
             if len(out) == count:
                 break
-            if entry not in skip:
-                out.append((entry, steps[at] if steps is not None else postings.LEVELS))
+            step = steps[at] if steps is not None else postings.LEVELS
+            if entry not in skip and step >= least:
+                out.append((entry, step))
         return out
-    level = postings.LEVELS
-    while level >= 1 and len(out) < count:
-        at = steps.find(level)
-        while at >= 0 and len(out) < count:
-            if entries[at] not in skip:
-                out.append((entries[at], level))
-            at = steps.find(level, at + 1)
-        level -= 1
+    banded = steps.translate(_BANDS)  # a band's absence costs one scan, not eight
+    for band in range(postings.LEVELS // _BAND, least // _BAND - 1, -1):
+        if banded.find(band) < 0:
+            continue
+        for level in range(min(postings.LEVELS, band * _BAND + _BAND - 1),
+                           max(band * _BAND, least) - 1, -1):
+            at = steps.find(level)
+            while at >= 0:
+                if entries[at] not in skip:
+                    out.append((entries[at], level))
+                    if len(out) == count:
+                        return out
+                at = steps.find(level, at + 1)
     return out
+
+
+_BAND: Final = 8  # levels per band
+_BANDS: Final = bytes(level // _BAND for level in range(256))
 
 
 def _share(mask: int, weight: dict[int, float], shares: dict[int, float]) -> float:
