@@ -136,7 +136,7 @@ def _second(item: tuple[int, float]) -> float:
     return item[1]
 
 
-_LEVELLED: Final = 2  # of ``count``: the entries met in several lists whose levels are read
+_LEVELLED: Final = 4  # of ``count``: the entries met in several lists whose levels are read
 
 
 def _met(ordered: list[tuple[int, array[int]]], masks: dict[int, int]

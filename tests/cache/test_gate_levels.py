@@ -49,11 +49,16 @@ def test_among_entries_met_once_the_highest_levels_are_taken() -> None:
     assert _best(lists, {1: 0.5}, 2) == [10, 11]  # without levels: the first ones
 
 
+@pytest.mark.parametrize("query", ["quartz lantern today tomorrow yonder",
+                                   "quartz lantern today"])
 def test_a_short_entry_behind_many_long_ones_of_the_same_words_is_found(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, query: str) -> None:
     """100 long entries hold the query's two common words among eight others (cosine
     under the gate); the newest holds only the two. Its pair list holds all 101, more
-    than the gate rescores: the old ranking (the list's first ones) missed it."""
+    than the gate rescores: the old ranking (the list's first ones) missed it. With five
+    query words each word's list is read only in its early chunk (the pair list's
+    entries are met once); with three, each word alone could carry the match, so both
+    lists are read whole and every entry is met in several lists."""
     monkeypatch.setattr(postings, "CHUNK", 4)
     monkeypatch.setattr(postings, "EARLY", 1)
     monkeypatch.setattr(gate_query, "MAX_PAIRED", 12)
@@ -62,6 +67,6 @@ def test_a_short_entry_behind_many_long_ones_of_the_same_words_is_found(
     texts.append("quartz lantern")
     gate = gate_with(tmp_path, texts)
     gate.budget = 300
-    found = [c.key for c in gate.candidates("s", "quartz lantern today", gate=0.5)]
+    found = [c.key for c in gate.candidates("s", query, gate=0.5)]
     assert found == [f"k{len(texts) - 1}"]
     gate.close()
