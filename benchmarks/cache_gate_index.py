@@ -351,7 +351,7 @@ def main() -> None:
         gptcache(data / "paraphrase" / "gptcache_mock_data.json", Path(tmp))
         if args.fill:
             filling(args.fill, Path(tmp), args.seed)
-        for size in (int(s) for s in args.sizes.split(",")):
+        for size in (int(s) for s in args.sizes.split(",") if s):  # "": none
             synthetic(size, args.queries, Path(tmp), args.seed)
 
 
