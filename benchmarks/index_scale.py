@@ -2,7 +2,8 @@
 faiss (flat and HNSW), in one run.
 
     python benchmarks/index_scale.py [--sizes 10000,100000,1000000] [--queries 400]
-                                     [--faiss-python PATH] [--cache /tmp/idx-corpus]
+                                     [--faiss-python PATH | --no-faiss]
+                                     [--cache /tmp/idx-corpus]
 
 Corpus: ``benchmarks/cache_gate_index.py``'s synthetic store (one scope, the worst case:
 Zipf-Mandelbrot sentences; queries half near copies of stored ones, half fresh), embedded
@@ -216,17 +217,20 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--seed", type=int, default=19)
     parser.add_argument("--faiss-python")
+    parser.add_argument("--no-faiss", action="store_true",
+                        help="gate and brute force only (e.g. a second run of the gate)")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/idx-corpus"))
     parser.add_argument("--hnsw-max", type=int, default=100_000,
                         help="largest size faiss HNSW is built for (~300 s per 100k here)")
     args = parser.parse_args()
-    python = faiss_python(args.faiss_python)
+    python = None if args.no_faiss else faiss_python(args.faiss_python)
     for size in (int(s) for s in args.sizes.split(",")):
         where = corpus(size, args.queries, args.seed, args.cache)
         brute_row, truth = brute_figures(where)
         rows = {"brute force": brute_row, "gate": gate_figures(where, size, truth)}
         kinds = ["flat", "ivf"] + (["hnsw"] if size <= args.hnsw_max else [])
-        rows.update(faiss_figures(python, where, truth, kinds))
+        if python is not None:
+            rows.update(faiss_figures(python, where, truth, kinds))
         report(size, rows)
 
 

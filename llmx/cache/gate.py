@@ -18,11 +18,17 @@ norm, so an entry sharing only it could reach the gate), then the pair lists of 
 terms, shortest first. Every entry that shares two common terms with the query is in a
 pair list or an early chunk, so the query's cost has a ceiling however large the store
 grows without skipping the common words (only a query whose single common word must carry
-the match, or whose lists pass the budget, loses recall by it). It ranks the entries met by
-the share of the query they cover (a pair list counts both terms' shares), and scores the
-best ``max(8 * limit, 40)`` exactly from their stored rows (the log's vector bytes, packed
-sparse). A query none of whose terms is indexed costs one indexed SELECT: "no entry can
-reach the gate" is answered without reading any entry. Candidates may miss an entry that
+the match, or whose lists pass the budget, loses recall by it). Each posting carries a
+level (format 5): how much of its entry the term (a pair: both terms) carries. It ranks
+the entries met by an estimate of their cosine, the query's share on the words they share
+with it weighed by those words' levels in the entry (``gate_query.best``: of many entries
+holding the same common words, those that are mostly those words come first), leaves out
+those whose cover, plus the share of the lists not read whole, is under ``0.7 * gate**2``
+(they cannot reach the gate but through n-grams of other words: margin measured on
+GPTCache's pairs), and scores the best ``max(8 * limit, 40)`` exactly from their stored
+rows (the log's vector bytes, packed sparse). A query none of whose terms is indexed
+costs one indexed SELECT: "no entry can reach the gate" is answered without reading any
+entry. Candidates may miss an entry that
 reaches the gate only through n-grams shared across different words or hash collisions (the
 benchmarks ``benchmarks/cache_gate_index.py`` and ``benchmarks/index_scale.py`` measure
 recall against brute force); they never hold an entry under the gate.
@@ -45,7 +51,6 @@ fsync); a damaged file is deleted and rebuilt. Nothing is opened until the first
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -53,6 +58,7 @@ from typing import Final, Protocol
 
 from llmx.cache import gate_postings as postings
 from llmx.cache.candidates import Candidate
+from llmx.cache.gate_entries import Batch, insert, term_id
 from llmx.cache.gate_features import (
     LexicalRows,
     Sparse,
@@ -63,10 +69,10 @@ from llmx.cache.gate_features import (
     terms,
 )
 from llmx.cache.gate_query import best as _best
-from llmx.cache.gate_query import lists_to_read, pair_id
+from llmx.cache.gate_query import lists_to_read
 from llmx.cache.veto import words
 
-FORMAT: Final = 4
+FORMAT: Final = 5
 _SCHEMA: Final = (
     "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS entries (id INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL,"
@@ -75,9 +81,11 @@ _SCHEMA: Final = (
 )
 _MIN_RESCORED: Final = 40
 _RESCORE_FACTOR: Final = 8
+_FLOOR_MARGIN: Final = 0.7  # of gate**2: the cover an entry needs to be scored (shares
+# are estimates: hash collisions and the bigrams they count once per word)
 _WORDS_KEPT: Final = 1024  # texts whose words are kept between a look-up and its store
 _CHARS_KEPT: Final = 1_000_000  # and their length at most (long prompts: fewer of them)
-READ_BUDGET: Final = 32_768  # posting ids one query reads at most (after its rarest list)
+READ_BUDGET: Final = 8_192  # posting ids one query reads at most (after its rarest list)
 CATCH_UP_ROWS: Final = 512  # log rows one query indexes at most (a large old log: over many)
 
 Prompt = Callable[[str, str], str | None]  # (key, scope) -> the entry's prompt, None if gone
@@ -89,13 +97,6 @@ class GateLog(Protocol):
     def vectors_since(self, embedder: str, seq: int) -> Iterable[tuple[int, str, str, bytes]]: ...
 
     def vector_seq(self, embedder: str) -> int: ...
-
-
-def term_id(scope: str, stem: str) -> int:
-    """A term's 63-bit id, per scope (so a posting list never mixes scopes)."""
-    digest = hashlib.blake2b(f"{scope}\x00{stem}".encode("utf-8", "surrogatepass"),
-                             digest_size=8).digest()
-    return int.from_bytes(digest, "little") >> 1
 
 
 class LexicalGate:
@@ -156,34 +157,52 @@ class LexicalGate:
         shares = terms(prompt, tokens)
         ids = {term_id(scope, stem): share for stem, share in shares.items()}
         try:
-            found = (self._from_index(ids, gate, limit)
-                     + self._from_pending(scope, ids, gate * gate))
+            found = self._from_index(ids, gate, limit)
+            pending = self._from_pending(scope, ids, gate * gate)
+            if not found and not pending:
+                return []
+            query = dense(self.row(prompt), self._rows.dims)
+            passed = {number: packed_dot(query, packed) for number, packed in found}
+            passed = {number: cosine for number, cosine in passed.items() if cosine >= gate}
+            held = self._prompts(list(passed)) if passed else []
         except (sqlite3.Error, OSError) as exc:
             raise _unavailable(exc) from exc
-        if not found:
-            return []
-        query = dense(self.row(prompt), self._rows.dims)
         scored: dict[str, Candidate] = {}
-        for key, stored, packed in found:
+        for key, stored, packed in pending:
             cosine = packed_dot(query, packed)
-            if cosine >= gate and key not in scored:
+            if cosine >= gate:
                 scored[key] = Candidate(key, stored, min(cosine, 1.0))
+        for number, key, stored in held:
+            if key not in scored:
+                scored[key] = Candidate(key, stored, min(passed[number], 1.0))
         return sorted(scored.values(), key=lambda c: (-c.lexical, c.key))[:limit]
 
     def _from_index(self, ids: dict[int, float], gate: float,
-                    limit: int) -> list[tuple[str, str, bytes]]:
+                    limit: int) -> list[tuple[int, bytes]]:
+        """``(id, packed row)`` of the indexed entries worth scoring exactly."""
         db = self._current()
         present = postings.frequencies(db, ids)
         if not present:
             return []
         parts: dict[int, tuple[int, int]] = {}
-        lists = lists_to_read(db, present, ids, gate * gate, self.budget, parts)
-        best = _best(lists, ids, max(_MIN_RESCORED, _RESCORE_FACTOR * limit), parts)
+        needed = gate * gate
+        lists, levels, unread = lists_to_read(db, present, ids, needed, self.budget, parts)
+        floor = _FLOOR_MARGIN * needed - unread  # an entry under it cannot reach the gate
+        best = _best(lists, ids, max(_MIN_RESCORED, _RESCORE_FACTOR * limit), parts, floor,
+                     levels)
         if not best:
             return []
         marks = ",".join("?" * len(best))
-        rows = db.execute(f"SELECT key, prompt, row FROM entries WHERE id IN ({marks})", best)
-        return [(key, text, row) for key, text, row in rows]
+        rows = db.execute(f"SELECT id, row FROM entries WHERE id IN ({marks})", best)
+        return [(number, row) for number, row in rows]
+
+    def _prompts(self, numbers: list[int]) -> list[tuple[int, str, str]]:
+        """``(id, key, prompt)`` of indexed entries (read only for those that passed), from
+        the file as the query's ``_from_index`` left it (no second catch-up)."""
+        marks = ",".join("?" * len(numbers))
+        db = self._db if self._db is not None else self._current()
+        return db.execute(
+            f"SELECT id, key, prompt FROM entries WHERE id IN ({marks})", numbers).fetchall()
 
     def _from_pending(self, scope: str, ids: dict[int, float], needed: float
                       ) -> list[tuple[str, str, bytes]]:
@@ -286,7 +305,7 @@ class LexicalGate:
             _reset(db)
             seq = 0
         last = (seq, str(_meta(db, "key", "")) if seq else "")
-        batch: dict[int, list[int]] = {}
+        batch: Batch = ({}, {})
         tails = postings.Tails(db)
         done = 0
         for number, key, scope, blob in self._rows_after(seq, head):
@@ -296,8 +315,8 @@ class LexicalGate:
             last = (number, key)
             found = self._entry(key, scope, blob)
             if found is not None:
-                _insert(db, (number, key, scope, found[0]), found[1], (batch, tails))
-        postings.add(db, batch)
+                insert(db, (number, key, scope, found[0]), found[1], (batch, tails))
+        postings.add(db, *batch)
         if done < CATCH_UP_ROWS and last[0] < head:  # the log's head row is gone (a clear
             # keeps the counters)
             last = (head, "")
@@ -352,32 +371,3 @@ def _reset(db: sqlite3.Connection) -> None:
 def _meta(db: sqlite3.Connection, name: str, default: int | str) -> int | str:
     row = db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
     return default if row is None else row[0]
-
-
-def _insert(db: sqlite3.Connection, entry: tuple[int, str, str, str], row: bytes,
-            pending: tuple[dict[int, list[int]], postings.Tails]) -> None:
-    """Index one ``(id, key, scope, prompt)`` with its packed lexical row, its ids queued
-    in the batch (``term -> ids``), with a pair id for each two of its terms that land past
-    their lists' early chunks; a key indexed before loses its old row."""
-    number, key, scope, text = entry
-    batch, tails = pending
-    old = db.execute("SELECT id, terms FROM entries WHERE key = ?", (key,)).fetchone()
-    if old is not None:
-        postings.add(db, batch)  # the old row's ids may still be in the batch
-        batch.clear()
-        db.execute("DELETE FROM entries WHERE id = ?", (old[0],))
-        gone = _unpacked(old[1])
-        postings.remove(db, gone, old[0])
-        tails.forget(gone)
-    ids = sorted({term_id(scope, stem) for stem in terms(text)})
-    late = [term for term in ids if tails.land(term) >= postings.EARLY]
-    ids += [pair_id(first, second) for i, first in enumerate(late) for second in late[i + 1 :]]
-    blob = b"".join(term.to_bytes(8, "little") for term in ids)
-    db.execute("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?)",
-               (number, key, scope, text, blob, row))
-    for term in ids:
-        batch.setdefault(term, []).append(number)
-
-
-def _unpacked(blob: bytes) -> list[int]:
-    return [int.from_bytes(blob[i : i + 8], "little") for i in range(0, len(blob), 8)]
