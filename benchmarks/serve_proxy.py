@@ -19,7 +19,10 @@ Figures (budgets from issue 14):
 
 ``--against DIR``: a second llmx source tree (a checkout of ``main``, say) whose two
 proxies (cache on, cache off) join the same rounds as two more sides, so a change is
-measured against the code before it in one run, under the same load.
+measured against the code before it in one run, under the same load; the two trees' TTFTs
+are also compared round by round (paired). Each proxy's CPU per request (its whole answer,
+from Linux's schedstat) is printed too: it moves less with the machine's load than TTFT.
+``benchmarks/serve_timeline.py`` says where the added TTFT goes, step by step.
 
 Every side uses the same client code (httpx, one pooled AsyncClient) against a `llmx sim`
 process; each proxy is a `llmx serve` process whose profile points at that simulator.
