@@ -7,7 +7,9 @@ compression is on or the prompt might not fit the model's context window.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from llmx.choices import CONTENT_KINDS
@@ -32,18 +34,21 @@ KINDS = CONTENT_KINDS  # what a prompt can be (the cache.ttl keys less "default"
 CHECKED = ("model", "temperature", "max_tokens", "kind", "compress", "reasoning_effort")
 
 
-def call_rules(provider: str) -> dict[str, Checker]:
+@functools.cache
+def call_rules(provider: str) -> Mapping[str, Checker]:
     """The rule of each checked Call field: the config key's own checker, so a flag, a
-    batch line's params and the config file accept exactly the same values."""
+    batch line's params and the config file accept exactly the same values. Made once per
+    provider (the rules are pure): every call with an option set is checked by them."""
     from llmx.choices import REASONING_EFFORTS
     from llmx.config import fields
     from llmx.config.profile import temperature_rule
     from llmx.config.schema import choice
 
-    return {"model": fields.rule("model"), "temperature": temperature_rule(provider),
-            "max_tokens": fields.rule("max_tokens"), "kind": choice(*KINDS),
-            "compress": fields.rule("compression.mode"),
-            "reasoning_effort": choice(*REASONING_EFFORTS)}
+    return MappingProxyType({
+        "model": fields.rule("model"), "temperature": temperature_rule(provider),
+        "max_tokens": fields.rule("max_tokens"), "kind": choice(*KINDS),
+        "compress": fields.rule("compression.mode"),
+        "reasoning_effort": choice(*REASONING_EFFORTS)})
 
 
 def check_call(profile: Profile, call: Call, names: Mapping[str, str] | None = None) -> None:

@@ -37,6 +37,7 @@ never the answer.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import TYPE_CHECKING
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
     from llmx.wiring import Link, Parts
 
 NO_CACHE = Policy(read=False, write=False)
+_endpoint = functools.lru_cache(maxsize=64)(endpoint_of)  # a profile's, parsed once
 
 
 def make_plan(parts: Parts, prompt: str, call: Call, *, stream: bool) -> Plan:
@@ -68,7 +70,7 @@ def make_plan(parts: Parts, prompt: str, call: Call, *, stream: bool) -> Plan:
     prepared = prepare(profile, prompt, call, stream=stream, tokenizers=parts.tokenizers)
     if parts.cache is None:
         key = exact_key(prepared.request, provider=profile.provider,
-                        endpoint=endpoint_of(profile.base_url), compressor=prepared.compressor)
+                        endpoint=_endpoint(profile.base_url), compressor=prepared.compressor)
         return Plan(prepared, key, call, None, NO_CACHE, parts.clock())
     keys = parts.cache.keys(prepared.request, prepared.compressor)
     policy = Policy.of(profile.cache.mode, no_cache=call.no_cache, refresh=call.refresh)
@@ -275,10 +277,11 @@ async def drive(parts: Parts, link: Link | None, plan: Plan, looked: Looked | No
     hit: Hit | None = None
     lease: Lease | None = None
     try:
-        looked = await look_further(parts, plan, look_up(parts, plan) if looked is None
-                                    else looked)
+        looked = look_up(parts, plan) if looked is None else looked
+        if looked.remote:  # a provider embedder: its semantic look-up is an HTTP call
+            looked = await look_further(parts, plan, looked)
         hit = looked.hit
-        if hit is None:  # another process may be sending it (a shared cache): wait for it
+        if hit is None and _shared(parts, plan):  # another process may be sending it: wait
             hit, lease = await _lead_or_wait(parts, plan)
         chunks = replay(hit) if hit is not None else send(link, plan.prepared.request)
         async with aclosing(chunks) as arriving:
@@ -302,13 +305,19 @@ async def drive(parts: Parts, link: Link | None, plan: Plan, looked: Looked | No
     yield completion
 
 
+def _shared(parts: Parts, plan: Plan) -> bool:
+    """Does ``plan`` go through a shared (Redis) cache that leases requests across
+    processes (a call that both reads and writes it)?"""
+    cache = parts.cache
+    return (cache is not None and plan.keys is not None and cache.settings.backend == "redis"
+            and plan.policy.read and plan.policy.write)
+
+
 async def _lead_or_wait(parts: Parts, plan: Plan) -> tuple[Hit | None, Lease | None]:
-    """Across processes (``llmx.cache.leases``): (another process's answer, None), or
-    (None, the lease to send under), or (None, None) without a shared store."""
+    """Across processes (``llmx.cache.leases``), for a ``_shared`` plan: (another process's
+    answer, None), or (None, the lease to send under)."""
     cache, keys = parts.cache, plan.keys
-    if (cache is None or keys is None or cache.settings.backend != "redis"
-            or not (plan.policy.read and plan.policy.write)):
-        return None, None
+    assert cache is not None and keys is not None
     from llmx.cache.leases import Lease, lead_or_wait
 
     won = await lead_or_wait(cache, keys)

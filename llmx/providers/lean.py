@@ -90,13 +90,13 @@ class LeanReply:
                 self._content = b"".join([part async for part in self.aiter_bytes()])
         return self._content
 
-    async def aiter_bytes(self) -> AsyncIterator[bytes]:
-        """The body's bytes as they arrive, decompressed."""
+    def aiter_bytes(self) -> AsyncIterator[bytes]:
+        """The body's bytes as they arrive, decompressed; a body the server did not
+        compress is the stream itself (no generator between it and each chunk's decoder)."""
         decoder = _decoder(self.headers.get("content-encoding", ""))
-        if decoder is None:
-            async for part in self._stream:
-                yield part
-            return
+        return aiter(self._stream) if decoder is None else self._inflated(decoder)
+
+    async def _inflated(self, decoder: _Inflate) -> AsyncIterator[bytes]:
         async for part in self._stream:
             data = decoder.feed(part)
             if data:
