@@ -116,6 +116,22 @@ def test_a_shared_bucket_is_one_bucket_for_every_process(redis_server: RedisServ
     assert said == []
 
 
+
+def test_a_bucket_in_debt_keeps_its_debt_past_its_idle_expiry(redis_server: RedisServer,
+                                                             tmp_path: Path) -> None:
+    """Reservations made at once put the bucket in debt (each caller waits its turn); the
+    key must outlive that debt, or a process arriving after the idle expiry finds a fresh
+    bucket and the fleet goes over its limit (two batch runs did 8 requests in 6.4 s at
+    60 rpm)."""
+    import time
+
+    store = RedisStore(redis_server.url, tmp_path)
+    waits = [store.bucket("p:debt", 5.0, 1.0, 1.0) for _ in range(10)]  # 2 s of requests
+    assert waits[0] == 0.0 and 1.7 < waits[-1] <= 1.8
+    time.sleep(1.1)  # past the idle expiry (1 s at this rate), before the debt is repaid
+    assert 0.3 < store.bucket("p:debt", 5.0, 1.0, 1.0) <= 0.9  # still behind the others
+
+
 def test_a_shared_bucket_without_redis_carries_on_locally(tmp_path: Path) -> None:
     from llmx.batch.limits import SharedBucket
 
@@ -125,3 +141,14 @@ def test_a_shared_bucket_without_redis_carries_on_locally(tmp_path: Path) -> Non
                           warn=said.append)
     assert bucket.reserve(1) == 0.0 and 0.9 < bucket.reserve(1) <= 1.0
     assert len(said) == 1 and "rate limits are kept by this process alone" in said[0]
+
+
+def test_an_admitted_request_that_leaves_a_debt_keeps_its_bucket_until_repaid(
+        redis_server: RedisServer, tmp_path: Path) -> None:
+    """A proxy's tpm budget charges an answer's tokens after it: 400 tokens from a bucket of
+    10 at 1 a second is 400 s of debt, longer than the idle expiry the caller asks for."""
+    store = RedisStore(redis_server.url, tmp_path)
+    assert store.admit([("p:tpm", 1.0, 10.0, 1.0, 400.0)], ttl_ms=1000) == (0, 0.0)
+    assert 390_000 < int(redis_server.command("PTTL", "llmx:b:p:tpm")) <= 401_000
+    short, wait = store.admit([("p:tpm", 1.0, 10.0, 1.0, 1.0)], ttl_ms=1000)
+    assert short == 1 and 389 < wait <= 391
