@@ -308,15 +308,20 @@ def _answered(lines: list[bytes]) -> dict[str, bytes]:
 
 def _kill_at_a_random_moment(proc: subprocess.Popen[bytes], partial: Path,
                              rng: random.Random) -> bool:
-    """SIGKILL after a random delay or a random number of new lines; False if it ended first."""
+    """SIGKILL after a random delay or a random number of new lines; False if it ended first.
+
+    A delay's kill comes at the latest once 150 new lines are written (the most the other
+    way waits for): on a fast machine a long delay would otherwise let one round finish the
+    whole file, and the later rounds would have nothing left to kill."""
     start = time.monotonic()
     delay = rng.uniform(0.05, 1.2)
     lines_before = partial.read_bytes().count(b"\n") if partial.exists() else 0
-    more = rng.randint(1, 150) if rng.random() < 0.5 else None
+    by_lines = rng.random() < 0.5
+    more = rng.randint(1, 150) if by_lines else 150
     while proc.poll() is None:
-        if more is None and time.monotonic() - start >= delay:
+        if not by_lines and time.monotonic() - start >= delay:
             break
-        if more is not None and partial.exists():
+        if partial.exists():
             with contextlib.suppress(FileNotFoundError):
                 if partial.read_bytes().count(b"\n") >= lines_before + more:
                     break
