@@ -44,6 +44,10 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     # ``_signal``: what ``signal`` wraps, without building its enums (~1 ms of every command)
     signals = import_module("_signal")
     signals.signal(signals.SIGTERM, signals.default_int_handler)  # SIGTERM ends as Ctrl-C
+    # httpx imports its own command line (click, rich, pygments: ~35 ms of a one-shot ask)
+    # whenever those are installed; this process never runs it, so it is marked absent
+    # (httpx then defines a stand-in ``main``). The library leaves other programs' httpx be.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     code = run(sys.argv[1:] if argv is None else argv)
     try:
         sys.stderr.flush()
