@@ -3,7 +3,7 @@
 * ``LexicalEmbedder`` — no network, numpy only. Text is normalised (NFKC, lower
   case, common English contractions expanded: "what's" -> "what is",
   "don't" -> "do not"), split into words, and three families of features are
-  hashed into ``dims`` signed buckets (the normaliser is ``llmx.cache.veto.words``,
+  hashed into ``dims`` signed buckets (the normaliser is ``llmx.cache.words.words``,
   shared with the veto):
 
   - word unigrams (weight 1.0),
@@ -54,7 +54,7 @@ from llmx.cache.gate_features import (
     STOPWORDS,
     UNIGRAM_WEIGHT,
 )
-from llmx.cache.veto import words
+from llmx.cache.words import words
 from llmx.errors import ProviderError
 
 Vectors = npt.NDArray[np.float32]

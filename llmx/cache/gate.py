@@ -70,7 +70,7 @@ from llmx.cache.gate_features import (
 )
 from llmx.cache.gate_query import best as _best
 from llmx.cache.gate_query import lists_to_read
-from llmx.cache.veto import words
+from llmx.cache.words import words
 
 FORMAT: Final = 5
 _SCHEMA: Final = (

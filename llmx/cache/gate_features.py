@@ -27,7 +27,7 @@ from itertools import pairwise
 from operator import mul
 from typing import Final
 
-from llmx.cache.veto import words
+from llmx.cache.words import words
 
 STEM: Final = 6
 # The lexical features' weights, declared once here (stdlib only) for both the embedder

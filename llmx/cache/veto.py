@@ -38,8 +38,9 @@ Common-noun swaps ("reverse a list" / "sort a list") are not caught here.
 Plain paraphrases keep the same numbers, negations, units and poles, so they
 pass (measured in ``benchmarks/cache_paraphrase.py``).
 
-``normalise`` and ``words`` (lower case, contractions expanded) are shared with
-the lexical embedder.
+``normalise`` and ``words`` (lower case, contractions expanded) live in
+``llmx.cache.words``, shared with the lexical embedder and the gate (a miss with no
+candidate imports that small module, not this one).
 """
 
 from __future__ import annotations
@@ -62,25 +63,9 @@ from llmx.cache.veto_words import (
     SKIP_AFTER,
     UNITS,
 )
+from llmx.cache.words import WORD as _WORD
+from llmx.cache.words import normalise
 
-_APOSTROPHES: Final = re.compile("[\u2018\u2019\u02bc\u0060\u00b4]")
-_IS_CONTRACTION: Final = re.compile(
-    r"\b(what|where|who|how|when|why|it|that|there|here|he|she|this|which)'s\b"
-)
-_REWRITES: Final = (
-    (re.compile(r"\bwon't\b"), "will not"),
-    (re.compile(r"\bcan't\b|\bcannot\b"), "can not"),
-    (re.compile(r"\bshan't\b"), "shall not"),
-    (re.compile(r"\blet's\b"), "let us"),
-    (re.compile(r"n't\b"), " not"),
-    (re.compile(r"'re\b"), " are"),
-    (re.compile(r"'ve\b"), " have"),
-    (re.compile(r"'ll\b"), " will"),
-    (re.compile(r"'m\b"), " am"),
-    (re.compile(r"'d\b"), " would"),
-    (re.compile(r"'s\b"), ""),  # possessive: the "is" forms were expanded first
-)
-_WORD: Final = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+")
 _SYMBOLS: Final = re.compile(r"[$€£¥%°]")
 _TOKEN_EDGES: Final = ".,;:!?\"'()[]{}<>"
 _ID_SEPARATORS: Final = re.compile(r"[-_./:#]")
@@ -106,23 +91,6 @@ def _pole_table(pairs: Iterable[tuple[str, str]]) -> Mapping[str, frozenset[tupl
 _POLES: Final = _pole_table(OPPOSITES)
 _ENABLE_POLES: Final = _POLES["enable"]
 _DISABLE_POLES: Final = _POLES["disable"]
-
-
-def normalise(text: str) -> str:
-    """NFKC, lower case, straight apostrophes, English contractions expanded
-    ("what's" -> "what is", "don't" -> "do not", possessive "'s" dropped)."""
-    out = unicodedata.normalize("NFKC", text).lower()
-    out = _APOSTROPHES.sub("'", out)
-    out = _IS_CONTRACTION.sub(r"\1 is", out)
-    for pattern, replacement in _REWRITES:
-        out = pattern.sub(replacement, out)
-    return out
-
-
-def words(text: str) -> list[str]:
-    """Words and numbers of ``normalise(text)``; digits are split from letters
-    ("python3" -> "python", "3") and numbers keep inner dots/commas ("3.11")."""
-    return _WORD.findall(normalise(text))
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from llmx.cache.veto import normalise, veto_reason, vetoed, words
+from llmx.cache.veto import veto_reason, vetoed
+from llmx.cache.words import normalise, words
 
 BLOCKED = [
     ("How do I enable 2FA on GitHub?", "How do I disable 2FA on GitHub?", "opposite"),
