@@ -58,9 +58,11 @@ class Stages:
 
     def pick(self, query: str, candidates: Sequence[Candidate],
              threshold: float) -> list[tuple[str, float]]:
+        if not candidates:  # the common miss: nothing to judge, and no veto to import
+            return []
         from llmx.cache.veto import vetoed
 
-        if not candidates or all(vetoed(query, c.prompt) for c in candidates):
+        if all(vetoed(query, c.prompt) for c in candidates):
             return []  # whatever the model said, each candidate would be refused: no model
         if not self._failed and self._ready():
             try:
