@@ -37,7 +37,6 @@ never the answer.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import TYPE_CHECKING
@@ -61,7 +60,6 @@ if TYPE_CHECKING:
     from llmx.wiring import Link, Parts
 
 NO_CACHE = Policy(read=False, write=False)
-_endpoint = functools.lru_cache(maxsize=64)(endpoint_of)  # a profile's, parsed once
 
 
 def make_plan(parts: Parts, prompt: str, call: Call, *, stream: bool) -> Plan:
@@ -70,7 +68,7 @@ def make_plan(parts: Parts, prompt: str, call: Call, *, stream: bool) -> Plan:
     prepared = prepare(profile, prompt, call, stream=stream, tokenizers=parts.tokenizers)
     if parts.cache is None:
         key = exact_key(prepared.request, provider=profile.provider,
-                        endpoint=_endpoint(profile.base_url), compressor=prepared.compressor)
+                        endpoint=endpoint_of(profile.base_url), compressor=prepared.compressor)
         return Plan(prepared, key, call, None, NO_CACHE, parts.clock())
     keys = parts.cache.keys(prepared.request, prepared.compressor)
     policy = Policy.of(profile.cache.mode, no_cache=call.no_cache, refresh=call.refresh)

@@ -74,6 +74,7 @@ def scope_key(
     return _digest(document)
 
 
+@functools.lru_cache(maxsize=64)  # a pure function of a profile's URL: parsed once
 def endpoint_of(base_url: str) -> str:
     """The endpoint a base URL names, for the cache key: ``scheme://host:port/path``.
 
